@@ -1,0 +1,80 @@
+// An ABI profile: everything one revision of the CCA host series promises a
+// VMM, as data. Checks never hard-code a number or an errno; they ask the
+// profile, and a check whose expectations a profile lacks does not apply to it.
+import type { ErrnoName } from '../errno.ts';
+
+export const ABI_NAMES = [
+  'rfc-v1',
+  'v2',
+  'v3',
+  'v4',
+  'v5',
+  'v6',
+  'v7',
+  'v8',
+  'v9',
+  'v10',
+  'v12',
+  'v13',
+  'v14',
+  'absent',
+] as const;
+export type AbiName = (typeof ABI_NAMES)[number];
+
+/**
+ * What one call must return. `errno: 0` means success (ret >= 0; `ret` pins the
+ * value where the revision promises one). `source` names the condition id in
+ * shared/spec/conditions.md or a mail id.
+ */
+export interface Expect {
+  errno: ErrnoName | 0;
+  ret?: number;
+  source: string;
+  /** A recorded dispute about this value (the check's message names it). */
+  dispute?: string;
+  /** The fact is UNCONFIRMED in the spec: the check is a tap todo with this reason. */
+  unconfirmed?: string;
+  /** The posted code oopses the kernel here: run only on the emulator or with --allow-crash. */
+  crash?: string;
+}
+
+export type Generation = 'multiplexed' | 'rmi' | 'absent';
+
+export interface SubcommandNumbers {
+  CONFIG_REALM: number;
+  CREATE: number;
+  INIT_IPA: number;
+  POPULATE: number;
+  ACTIVATE: number;
+}
+
+export interface AbiProfile {
+  name: AbiName;
+  /** One line: posting date and what changed. */
+  title: string;
+  /** The ABI patch or cover that defines it. */
+  source: string;
+  generation: Generation;
+  /** Realm capability: name and number as the revision's header spells them. */
+  cap: { name: string; nr: number; source: string };
+  /** KVM_CREATE_VM type value for a realm, without IPA bits. */
+  vmTypeRealm: number;
+  /** Mask of the bits that select the VM type (for "unknown type value" checks). */
+  vmTypeFieldMask: number;
+  /** ENABLE_CAP sub-command numbers and their names in this revision (multiplexed generation). */
+  subcmd?: SubcommandNumbers;
+  subcmdNames?: Record<keyof SubcommandNumbers, string>;
+  /** vCPU feature bit for a REC and the KVM_VCPU_MAX_FEATURES the revision leaves in place. */
+  recFeature?: number;
+  maxVcpuFeatures: number;
+  /** Struct sizes in bytes. */
+  sizes: { configItem?: number; populateArgs?: number; initIpaArgs?: number };
+  /** CONFIG_REALM item numbers. */
+  configItems?: Partial<Record<'RPV' | 'HASH_ALGO' | 'SVE' | 'DBG' | 'PMU', number>>;
+  hashAlgos?: { SHA256: number; SHA512: number };
+  /** Expected results, keyed by the condition (see harness/abi/keys.ts). */
+  expect: Partial<Record<ExpectKey, Expect>>;
+}
+
+import type { ExpectKey } from './keys.ts';
+export type { ExpectKey };
