@@ -1,0 +1,235 @@
+// The C agent on the host architecture: the wire format, deadlines, and the
+// harness-side AgentLink that restarts it. No KVM needed.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { AgentLink, buildAgent, localAgentLink } from '../harness/targets/agent-session.ts';
+
+const bin = await buildAgent('host');
+const tmp = mkdtempSync(join(tmpdir(), 'kvm-cca-agent-test-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+
+const O_RDWR = 2;
+const ENOTTY = 25;
+const TCGETS = 0x5401;
+const PROT_RW = 3;
+const MAP_PRIVATE_ANON = 0x22;
+
+/** Is a pid still a live process (not a zombie)? */
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  return !/^\S+ \(.*\) Z/.test(safeRead(`/proc/${pid}/stat`));
+}
+function safeRead(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Raw lines in, raw lines out: for malformed requests the harness never sends. */
+async function raw(lines: string[]): Promise<{ out: Record<string, unknown>[]; code: number | undefined }> {
+  const r = await execa(bin, [], { input: lines.join('\n') + '\n', reject: false });
+  return { out: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), code: r.exitCode };
+}
+
+t.test('open, ioctl errors, buffer out, close', async (t) => {
+  const link = localAgentLink(bin);
+  t.teardown(() => link.stop());
+  const s = await link.session();
+  const info = await s.call({ op: 'info' });
+  t.equal(info.ret, 0);
+  t.match(info.info, { sysname: 'Linux', euid: process.geteuid?.(), executor: /^kvm-cca-agent / });
+  const o = await s.call({ op: 'open', path: '/dev/null', flags: O_RDWR, as: 'null' });
+  t.ok(o.ret >= 0, 'open returns an fd');
+  t.equal(o.errno, 0);
+  t.type(o.us, 'number');
+  // TCGETS on /dev/null: not a tty; the buffer still comes back unchanged.
+  const hex = 'ab'.repeat(60);
+  const r = await s.call({ op: 'ioctl', fd: 'null', req: TCGETS, arg: { buf: { hex } } });
+  t.same([r.ret, r.errno, r.out], [-1, ENOTTY, hex]);
+  const i = await s.call({ op: 'ioctl', fd: 'null', req: TCGETS, arg: { int: 0 } });
+  t.same([i.ret, i.errno, i.out], [-1, ENOTTY, undefined]);
+  const c = await s.call({ op: 'close', fd: 'null' });
+  t.equal(c.ret, 0);
+  const again = await s.call({ op: 'close', fd: 'null' });
+  t.match(again.error, /^bad-request: unknown handle null/);
+  const missing = await s.call({ op: 'open', path: join(tmp, 'nope'), flags: 0, as: 'x' });
+  t.same([missing.ret, missing.errno], [-1, 2]);
+  await s.close();
+});
+
+t.test('mmap, poke, peek, munmap, reset', async (t) => {
+  const link = localAgentLink(bin);
+  t.teardown(() => link.stop());
+  const s = await link.session();
+  t.equal((await s.call({ op: 'mmap', as: 'm', len: 8192, prot: PROT_RW, flags: MAP_PRIVATE_ANON })).ret, 0);
+  t.equal((await s.call({ op: 'poke', mem: 'm', offset: 4094, hex: '01020304' })).ret, 0);
+  t.equal((await s.call({ op: 'peek', mem: 'm', offset: 4092, len: 8 })).out, '0000010203040000');
+  t.match((await s.call({ op: 'peek', mem: 'm', offset: 8190, len: 4 })).error, /^bad-request: range .* past mapping m/);
+  t.match((await s.call({ op: 'poke', mem: 'm', offset: 8192, hex: '00' })).error, /^bad-request/);
+  const bad = await s.call({ op: 'mmap', as: 'm2', len: 4096, prot: PROT_RW, flags: 0x20 });
+  t.same([bad.ret, bad.errno], [-1, 22], 'mmap without MAP_PRIVATE/SHARED is EINVAL');
+  // A rebound name shadows the old mapping; reset unmaps both.
+  t.equal((await s.call({ op: 'mmap', as: 'm', len: 4096, prot: PROT_RW, flags: MAP_PRIVATE_ANON })).ret, 0);
+  t.equal((await s.call({ op: 'peek', mem: 'm', offset: 0, len: 2 })).out, '0000');
+  t.equal((await s.call({ op: 'munmap', mem: 'm' })).ret, 0);
+  t.match((await s.call({ op: 'peek', mem: 'm', offset: 0, len: 1 })).error, /unknown mapping/);
+  await s.close();
+  const s2 = await link.session();
+  t.match((await s2.call({ op: 'peek', mem: 'm', offset: 0, len: 1 })).error, /unknown mapping/, 'a new session starts empty');
+});
+
+// userfaultfd: UFFDIO_REGISTER takes a pointer into a mapping, UFFDIO_COPY a
+// pointer to source bytes; a peek of the destination proves both fix-ups.
+t.test('buffer pointer fix-ups (userfaultfd)', { skip: !existsSync('/dev/userfaultfd') && 'no /dev/userfaultfd' }, async (t) => {
+  const link = localAgentLink(bin);
+  t.teardown(() => link.stop());
+  const s = await link.session();
+  const u64 = (n: number) => Buffer.from(BigInt(n).toString(16).padStart(16, '0'), 'hex').reverse().toString('hex');
+  const dev = await s.call({ op: 'open', path: '/dev/userfaultfd', flags: O_RDWR, as: 'uffdev' });
+  if (dev.ret < 0) {
+    t.skip(`open /dev/userfaultfd: errno ${dev.errno}`);
+    return;
+  }
+  const USERFAULTFD_IOC_NEW = 0xaa00;
+  const uffd = await s.call({ op: 'ioctl', fd: 'uffdev', req: USERFAULTFD_IOC_NEW, arg: { int: 0 }, as: 'uffd' });
+  t.ok(uffd.ret >= 0, 'new userfaultfd');
+  const UFFDIO_API = 0xc018aa3f;
+  const api = await s.call({ op: 'ioctl', fd: 'uffd', req: UFFDIO_API, arg: { buf: { hex: u64(0xaa) + u64(0) + u64(0) } } });
+  t.equal(api.ret, 0);
+  t.not(api.out?.slice(32), '0'.repeat(16), 'the kernel filled in the ioctls mask: out is the buffer after the call');
+  t.equal((await s.call({ op: 'mmap', as: 'dst', len: 4096, prot: PROT_RW, flags: MAP_PRIVATE_ANON })).ret, 0);
+  const UFFDIO_REGISTER = 0xc020aa00;
+  const reg = await s.call({
+    op: 'ioctl',
+    fd: 'uffd',
+    req: UFFDIO_REGISTER,
+    arg: { buf: { hex: u64(0) + u64(4096) + u64(1) + u64(0), ptrs: [{ at: 0, to: { mem: 'dst', offset: 0 } }] } },
+  });
+  t.same([reg.ret, reg.errno], [0, 0], 'register the mapping by its fixed-up address');
+  const UFFDIO_COPY = 0xc028aa03;
+  const pattern = '5a'.repeat(8) + 'c3'.repeat(4088);
+  const copy = await s.call({
+    op: 'ioctl',
+    fd: 'uffd',
+    req: UFFDIO_COPY,
+    arg: {
+      buf: {
+        hex: u64(0) + u64(0) + u64(4096) + u64(0) + u64(0),
+        ptrs: [
+          { at: 0, to: { mem: 'dst', offset: 0 } },
+          { at: 8, to: { buf: { hex: pattern } } },
+        ],
+      },
+    },
+    peek: [{ mem: 'dst', offset: 0, len: 12 }],
+  });
+  t.same([copy.ret, copy.errno], [0, 0]);
+  t.equal(copy.out?.slice(64, 80), u64(4096), 'copy field reports 4096 bytes');
+  t.not(copy.out?.slice(16, 32), u64(0), 'the nested buffer address was written at offset 8');
+  t.same(copy.peek, ['5a'.repeat(8) + 'c3'.repeat(4)], 'peek after the call sees the copied bytes');
+});
+
+t.test('bad requests keep the agent running', async (t) => {
+  const { out, code } = await raw([
+    'not json',
+    '{"id":2,"op":"frobnicate"}',
+    '{"id":3,"op":"open","path":"/dev/null","flags":-1,"as":"n"}',
+    '{"id":4,"op":"ioctl","fd":"nope","req":1,"arg":{"int":0}}',
+    '{"id":5,"op":"poke","mem":"m","offset":0,"hex":"0g"}',
+    '{"id":6,"op":"ioctl","fd":"n","req":1,"arg":{"buf":{"hex":"00","ptrs":[{"at":0,"to":{"buf":{"hex":""}}}]}}}',
+    '{"id":7,"op":"open","path":"/dev/null","flags":0,"as":"n"}',
+    '{"id":8,"op":"ioctl","fd":"n","req":1,"arg":{"buf":{"hex":"00","ptrs":[{"at":0,"to":{"buf":{"hex":""}}}]}}}',
+    '{"id":9,"op":"ioctl","fd":"n","req":4294967296,"arg":{"int":0}}',
+    '{"id":10,"op":"ioctl","fd":"n","req":1,"arg":{"what":0}}',
+    '{"id":11,"op":"info"} trailing',
+    '',
+    '{"id":12,"op":"reset"}',
+  ]);
+  t.equal(code, 0, 'exits 0 on EOF');
+  t.same(
+    out.map((o) => o.id),
+    [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    'one result per non-empty line, ids echoed',
+  );
+  for (const o of out) {
+    if (o.id === 7 || o.id === 12) t.ok(Number(o.ret) >= 0 && o.errno === 0, `request ${String(o.id)} runs`);
+    else t.match(o.error, /^bad-request: /, `request ${String(o.id)}: ${String(o.error)}`);
+  }
+  t.match(out[3]?.error, /unknown handle nope/);
+  t.match(out[7]?.error, /past the buffer/);
+});
+
+t.test('deadline: the agent reports a timeout and exits 3', async (t) => {
+  const fifo = join(tmp, 'fifo');
+  await execa('mkfifo', [fifo]);
+  // Opening a FIFO for reading blocks until a writer comes: deterministic, not an ioctl, but the same SIGALRM path.
+  const t0 = Date.now();
+  const { out, code } = await raw([
+    JSON.stringify({ id: 1, op: 'open', path: fifo, flags: 0, as: 'f', timeout_ms: 150 }),
+    JSON.stringify({ id: 2, op: 'info' }),
+  ]);
+  t.equal(code, 3);
+  t.same(out.map((o) => [o.id, o.error]), [[1, 'timeout']], 'nothing after the timeout');
+  t.ok(Date.now() - t0 < 3000);
+
+  const link = localAgentLink(bin);
+  t.teardown(() => link.stop());
+  const s = await link.session();
+  const pid = link.pid;
+  const r = await s.call({ op: 'open', path: fifo, flags: 0, as: 'f', timeout_ms: 100 });
+  t.equal(r.error, 'timeout');
+  t.notOk(alive(pid), 'the timed-out agent is gone');
+  t.match((await s.call({ op: 'info' })).error, /^target-lost: session ended by a timeout/);
+  const s2 = await link.session();
+  t.not(link.pid, pid, 'the next session restarted the agent');
+  t.equal((await s2.call({ op: 'info' })).ret, 0);
+});
+
+t.test('a killed agent is target-crashed; the next session restarts it', async (t) => {
+  const fifo = join(tmp, 'fifo2');
+  await execa('mkfifo', [fifo]);
+  const link = localAgentLink(bin);
+  t.teardown(() => link.stop());
+  const s = await link.session();
+  const pid = link.pid;
+  const pending = s.call({ op: 'open', path: fifo, flags: 0, as: 'f', timeout_ms: 20000 });
+  setTimeout(() => process.kill(pid ?? 0, 'SIGKILL'), 100);
+  const r = await pending;
+  t.match(r.error, /^target-crashed: agent killed by SIGKILL/);
+  t.notOk(alive(pid));
+  const s2 = await link.session();
+  t.equal((await s2.call({ op: 'info' })).ret, 0);
+  await link.stop();
+  t.equal(link.pid, undefined);
+});
+
+t.test('harness-side deadline and EOF with a fake agent', async (t) => {
+  // A process that never answers: the harness gives up at timeout_ms + margin and kills it.
+  const hung = new AgentLink({ spawn: () => ({ file: 'sleep', args: ['60'] }), marginMs: 100 });
+  t.teardown(() => hung.stop());
+  const t0 = Date.now();
+  const r = await hung.request({ op: 'info', timeout_ms: 100 });
+  t.equal(r.error, 'timeout');
+  t.ok(Date.now() - t0 < 2000, 'gave up at deadline + margin');
+  t.equal(hung.pid, undefined, 'and killed it');
+
+  const quits = new AgentLink({ spawn: () => ({ file: 'true', args: [] }) });
+  const q = await quits.request({ op: 'info' });
+  t.match(q.error, /^target-crashed: agent exited with code 0/);
+  const garbage = new AgentLink({ spawn: () => ({ file: 'echo', args: ['hello'] }) });
+  t.match((await garbage.request({ op: 'info' })).error, /^target-lost: protocol error/);
+  const nobin = new AgentLink({ spawn: () => ({ file: join(tmp, 'no-such-agent'), args: [] }) });
+  t.match((await nobin.request({ op: 'info' })).error, /^target-lost: .*ENOENT/);
+  await hung.stop();
+  t.equal((await hung.request({ op: 'info' })).error, 'target-lost: target stopped');
+});
