@@ -64,6 +64,12 @@ export type WireRequest = RequestBase &
         arg: WireArg;
         /** Bind a non-negative return value (a new fd) to this handle. */
         as?: string;
+        /**
+         * With `as`: take the fd from the u32 at this offset of the `buf` argument
+         * after the call instead of the return value (KVM_CREATE_DEVICE writes
+         * the device fd into its struct and returns 0).
+         */
+        as_fd_at?: number;
         /** Mapping bytes to read back after the call (e.g. kvm_run after KVM_RUN). */
         peek?: WirePeek[];
       }
@@ -204,6 +210,7 @@ export function checkRequest(v: unknown): WireRequest {
         int(a.offset, 'arg.offset');
       } else fail('arg must have int, buf or mem');
       if (v.as !== undefined) str(v.as, 'as');
+      if (v.as_fd_at !== undefined) int(v.as_fd_at, 'as_fd_at');
       if (v.peek !== undefined) {
         if (!Array.isArray(v.peek)) fail('peek must be an array');
         v.peek.forEach((p: unknown, i) => {
