@@ -1,0 +1,285 @@
+// The qemu target: boots Debian's arm64 kernel under qemu-system-aarch64 (TCG,
+// nested virtualization, so the guest has /dev/kvm) with an initramfs built by
+// scripts/build-guest.sh, then behaves exactly like the ssh target over a
+// port forwarded to 127.0.0.1 only. The guest is always shut down in stop(),
+// and killed with node if node dies first.
+import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { TargetSetupError, type Session, type Target, type TargetIdentity } from '../target.ts';
+import { buildAgent, track } from './agent-session.ts';
+import { SshTarget } from './ssh.ts';
+
+export interface QemuTargetOptions {
+  /** Kernel Image; default Debian's arm64 kernel from the cache. */
+  kernel?: string;
+  /** Initramfs; default the project's (busybox, dropbear, agent). A custom one must run sshd on port 22. */
+  initrd?: string;
+  /** Firmware (-bios), e.g. TF-A + RMM for a CCA stack. */
+  bios?: string;
+  /** qemu binary; default qemu-system-aarch64. */
+  qemu?: string;
+  /** Extra qemu arguments, appended last. */
+  qemuArgs?: readonly string[];
+  /** Extra kernel command line. */
+  append?: string;
+  /** Cache dir for packages, kernel, initramfs, key, console logs; default $KVM_CCA_CACHE or ./.cache/qemu. */
+  cacheDir?: string;
+  /** ssh key for a custom initrd; default the cache's generated key. */
+  sshKey?: string;
+  sshOptions?: readonly string[];
+  /** Boot deadline to the readiness line (ms); default 90000. */
+  bootTimeoutMs?: number;
+  /** Progress lines for the CLI (stderr). */
+  log?: (line: string) => void;
+}
+
+const PROJECT = new URL('../../', import.meta.url).pathname;
+const READY = /KVM-CCA-GUEST-READY (\S+) kvm=(\w+)/;
+const KEEP_LOGS = 20;
+
+export function defaultCacheDir(): string {
+  return process.env.KVM_CCA_CACHE || join(PROJECT, '.cache', 'qemu');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function startQemu(file: string, args: string[]) {
+  return execa(file, args, {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    cleanup: true,
+    forceKillAfterDelay: 2000,
+  });
+}
+
+export class QemuTarget implements Target {
+  readonly kind = 'qemu' as const;
+  private proc: ReturnType<typeof startQemu> | undefined;
+  private untrack: (() => void) | undefined;
+  private exit: { exitCode?: number; signal?: string } | undefined;
+  private ssh: SshTarget | undefined;
+  private logStream: WriteStream | undefined;
+  private console = '';
+  /** Path of this boot's serial console log. */
+  logPath: string | undefined;
+  /** ms from spawning qemu to the readiness line. */
+  bootMs: number | undefined;
+  port: number | undefined;
+
+  constructor(private readonly opts: QemuTargetOptions = {}) {}
+
+  async start(): Promise<TargetIdentity> {
+    if (this.proc) throw new Error('qemu target already started');
+    const o = this.opts;
+    const cache = o.cacheDir ?? defaultCacheDir();
+    const qemuBin = o.qemu ?? 'qemu-system-aarch64';
+    if ((await execa('sh', ['-c', 'command -v "$1"', 'sh', qemuBin], { reject: false })).exitCode !== 0)
+      throw new TargetSetupError(`${qemuBin} not found: run scripts/install-deps.sh`);
+
+    const agent = await buildAgent('aarch64');
+    let kernel = o.kernel;
+    let initrd = o.initrd;
+    if (!kernel || !initrd) {
+      o.log?.(`qemu: preparing the guest in ${cache}`);
+      const b = await execa(join(PROJECT, 'scripts', 'build-guest.sh'), [cache, agent], { reject: false, all: true });
+      if (b.exitCode !== 0) {
+        const last = String(b.all).trim().split('\n').slice(-1)[0] ?? '';
+        throw new TargetSetupError(last.startsWith('build-guest:') ? last : `scripts/build-guest.sh failed: ${last}`);
+      }
+      kernel ??= join(cache, 'Image');
+      initrd ??= join(cache, 'initramfs.cpio.gz');
+    }
+    const ourInitrd = !o.initrd;
+
+    const logs = join(cache, 'logs');
+    mkdirSync(logs, { recursive: true });
+    this.pruneLogs(logs);
+    this.logPath = join(logs, `console-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    this.logStream = createWriteStream(this.logPath);
+
+    try {
+      await this.boot(qemuBin, kernel, initrd, ourInitrd);
+      this.ssh = new SshTarget(
+        `ssh://root@127.0.0.1:${this.port}`,
+        {
+          sshKey: o.sshKey ?? join(cache, 'id_ed25519'),
+          sshOptions: o.sshOptions,
+          insecureHostKey: true, // a new host key at every boot, on a port only this user forwards
+          agentBinary: agent,
+          connectTimeout: 10,
+          // TCG is slow and a first KVM_RUN can take 10 ms: leave the agent's own deadline room to fire first.
+          marginMs: 5000,
+        },
+        'qemu',
+        { machineFault: () => Promise.resolve(this.machineFault()), hint: () => this.hint() },
+      );
+      const id = await this.ssh.start();
+      return { ...id, spec: 'qemu' };
+    } catch (e) {
+      await this.stop();
+      if (e instanceof TargetSetupError) throw e;
+      throw new TargetSetupError(`qemu target: ${(e as Error).message}${this.hint()}`);
+    }
+  }
+
+  session(): Promise<Session> {
+    if (!this.ssh) throw new Error('qemu target not started');
+    return this.ssh.session();
+  }
+
+  /** For tests and the bench: the underlying ssh target. */
+  get sshTarget(): SshTarget | undefined {
+    return this.ssh;
+  }
+
+  get qemuPid(): number | undefined {
+    return this.exit ? undefined : this.proc?.pid;
+  }
+
+  /** Run a shell command in the guest over the ssh master (tests, bench). */
+  async guestRun(cmd: string): Promise<{ exitCode?: number; stdout: string; stderr: string }> {
+    if (!this.ssh) throw new Error('qemu target not started');
+    const r = await this.ssh.run(cmd);
+    return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+  }
+
+  async stop(): Promise<void> {
+    const ssh = this.ssh;
+    this.ssh = undefined;
+    await ssh?.stop().catch(() => undefined);
+    const p = this.proc;
+    this.proc = undefined;
+    if (p) {
+      // An initramfs guest has nothing to flush: SIGTERM makes qemu quit at once.
+      p.kill('SIGTERM');
+      const done = await Promise.race([p.then(() => true), sleep(3000, false)]);
+      if (!done) p.kill('SIGKILL');
+      await p.catch(() => undefined);
+      this.untrack?.();
+    }
+    const s = this.logStream;
+    this.logStream = undefined;
+    if (s) await new Promise<void>((r) => s.end(r));
+  }
+
+  private hint(): string {
+    return this.logPath ? ` (console log: ${this.logPath})` : '';
+  }
+
+  private machineFault(): string | undefined {
+    if (!this.exit) return undefined;
+    const how = this.exit.signal ? `killed by ${this.exit.signal}` : `exited with code ${this.exit.exitCode ?? '?'}`;
+    return `target-lost: qemu ${how}${this.hint()}`;
+  }
+
+  private pruneLogs(dir: string): void {
+    const old = readdirSync(dir)
+      .filter((f) => f.startsWith('console-'))
+      .sort()
+      .slice(0, -KEEP_LOGS + 1);
+    for (const f of old) rmSync(join(dir, f), { force: true });
+  }
+
+  private qemuArgs(kernel: string, initrd: string, port: number): string[] {
+    const o = this.opts;
+    return [
+      '-M', 'virt,virtualization=on,gic-version=3',
+      '-cpu', 'max,pauth-impdef=on', // ~3.5x faster boot and KVM_RUN under TCG
+      '-smp', '2',
+      '-m', '1024',
+      '-nographic',
+      '-no-reboot',
+      '-nic', 'none', // no default NIC: it would want the absent efi-virtio.rom
+      '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      '-device', 'virtio-net-pci,netdev=n0,romfile=',
+      '-kernel', kernel,
+      '-initrd', initrd,
+      '-append', `console=ttyAMA0 panic=-1 quiet${o.append ? ` ${o.append}` : ''}`,
+      ...(o.bios ? ['-bios', o.bios] : []),
+      ...(o.qemuArgs ?? []),
+    ];
+  }
+
+  private async boot(qemuBin: string, kernel: string, initrd: string, ourInitrd: boolean): Promise<void> {
+    const deadline = Date.now() + (this.opts.bootTimeoutMs ?? 90000);
+    for (let attempt = 0; ; attempt++) {
+      this.port = await freePort();
+      const t0 = Date.now();
+      const p = startQemu(qemuBin, this.qemuArgs(kernel, initrd, this.port));
+      this.proc = p;
+      this.exit = undefined;
+      this.console = '';
+      this.untrack = track(p);
+      let ready: RegExpExecArray | null = null;
+      let wake: (() => void) | undefined;
+      const onData = (c: Buffer) => {
+        this.logStream?.write(c);
+        this.console = (this.console + c.toString('utf8')).slice(-8000);
+        if (!ready && (ready = READY.exec(this.console))) this.bootMs = Date.now() - t0;
+        wake?.();
+      };
+      p.stdout?.on('data', onData);
+      p.stderr?.on('data', onData);
+      void p.then((r) => {
+        this.exit = { exitCode: r.exitCode, signal: r.signal };
+        wake?.();
+      });
+      if (!ourInitrd) {
+        // A foreign initrd prints no readiness line: wait for sshd instead.
+        await this.waitForSsh(deadline);
+        this.bootMs = Date.now() - t0;
+        return;
+      }
+      while (!ready && !this.exit && Date.now() < deadline) {
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 250);
+        });
+      }
+      wake = undefined;
+      if (ready) {
+        if (ready[2] !== 'yes') throw new TargetSetupError(`the guest kernel ${ready[1]} has no /dev/kvm${this.hint()}`);
+        return;
+      }
+      if (this.exit) {
+        // The port was taken between probing and qemu binding it: try another.
+        if (/hostfwd|host forwarding/i.test(this.console) && attempt < 3) continue;
+        const last = this.console.trim().split('\n').slice(-1)[0]?.trim() ?? '';
+        throw new TargetSetupError(`qemu exited before the guest was ready (${last})${this.hint()}`);
+      }
+      throw new TargetSetupError(`the guest was not ready after ${Math.round((this.opts.bootTimeoutMs ?? 90000) / 1000)} s${this.hint()}`);
+    }
+  }
+
+  /** Poll sshd; each try is cut after 1.5 s because slirp accepts before the guest listens. */
+  private async waitForSsh(deadline: number): Promise<void> {
+    const key = this.opts.sshKey ? ['-i', this.opts.sshKey] : [];
+    while (Date.now() < deadline && !this.exit) {
+      const r = await execa(
+        'ssh',
+        [...key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(this.port), 'root@127.0.0.1', 'true'],
+        { reject: false, timeout: 1500 },
+      );
+      if (r.exitCode === 0) return;
+      if (/Permission denied/.test(String(r.stderr))) return; // up; start() reports the auth problem
+      await sleep(500);
+    }
+    throw new TargetSetupError(this.exit ? `qemu exited before sshd came up${this.hint()}` : `sshd in the guest did not come up in time${this.hint()}`);
+  }
+}
