@@ -274,16 +274,22 @@ export class SshTarget implements Target {
   }
 
   private async explain(end: AgentEnd): Promise<string> {
-    const machine = await this.hooks.machineFault?.();
-    if (machine) return machine;
     const tag = new RegExp(`${EXIT_TAG} (\\d+)`).exec(end.stderr);
     if (tag) {
+      const machine = await this.hooks.machineFault?.();
+      if (machine) return machine;
       const code = Number(tag[1]);
       const sig = code > 128 ? signalName(code - 128) : undefined;
       return `target-crashed: remote agent ${sig ? `killed by ${sig}` : `exited with code ${code}`}`;
     }
-    // Give a dying master a moment to exit, so a cut link is not taken for a crash.
-    for (let i = 0; i < 10 && !this.masterEnded; i++) await sleep(50);
+    // A dead machine outranks a dead link, and a dying master or qemu needs a moment
+    // to be seen as exited: poll briefly so a cut link is not taken for a crash.
+    for (let i = 0; i < 20; i++) {
+      const machine = await this.hooks.machineFault?.();
+      if (machine) return machine;
+      if ((this.masterEnded || !this.hooks.machineFault) && i >= 10) break;
+      await sleep(50);
+    }
     const last = end.stderr.trim().split('\n').slice(-1)[0] ?? '';
     if (this.masterEnded || end.exitCode === 255)
       return `target-lost: ssh connection to ${this.where} lost${last ? ` (${last.trim()})` : ''}${this.hint()}`;

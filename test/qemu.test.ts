@@ -1,0 +1,176 @@
+// The qemu target end to end: boot Debian's arm64 kernel, raw wire requests
+// over the ssh path, then kill the agent, the ssh link and qemu mid-call and
+// check each ends in an error result naming the fault, with no process left.
+// Skipped when the host packages are missing, unless KVM_CCA_REQUIRE_QEMU=1.
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { TargetSetupError } from '../harness/target.ts';
+import { QemuTarget } from '../harness/targets/qemu.ts';
+import { SshTarget } from '../harness/targets/ssh.ts';
+
+const KVM_GET_API_VERSION = 0xae00;
+const KVM_CREATE_VM = 0xae01;
+const KVM_CHECK_EXTENSION = 0xae03;
+const KVM_CREATE_VCPU = 0xae41;
+const KVM_ARM_PREFERRED_TARGET = 0x8020aeaf;
+const KVM_ARM_VCPU_INIT = 0x4020aeae;
+const KVM_GET_ONE_REG = 0x4010aeab;
+const KVM_SET_ONE_REG = 0x4010aeac;
+const REG_X1 = 0x6030000000100002n; // KVM_REG_ARM64 | SIZE_U64 | ARM_CORE | regs[1]
+const O_RDWR = 2;
+const EINVAL = 22;
+
+async function missing(): Promise<string | undefined> {
+  const has = async (c: string) => (await execa('sh', ['-c', `command -v ${c}`], { reject: false })).exitCode === 0;
+  for (const c of ['qemu-system-aarch64', 'aarch64-linux-gnu-gcc', 'cpio', 'ssh']) if (!(await has(c))) return c;
+  const arches = await execa('dpkg', ['--print-foreign-architectures'], { reject: false });
+  if (!/\barm64\b/.test(String(arches.stdout))) return 'dpkg arm64 architecture';
+  return undefined;
+}
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+const u64 = (v: bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(v);
+  return b.toString('hex');
+};
+
+const lacking = await missing();
+const required = process.env.KVM_CCA_REQUIRE_QEMU === '1';
+if (lacking && required) t.fail(`qemu target required but ${lacking} is missing: run scripts/install-deps.sh`);
+
+t.test('qemu target', { skip: lacking && !required ? `${lacking} missing: run scripts/install-deps.sh` : false, timeout: 240000 }, async (t) => {
+  const q = new QemuTarget();
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) await q.stop();
+  });
+  const t0 = Date.now();
+  const id = await q.start();
+  t.comment(`boot to readiness ${q.bootMs} ms, start() ${Date.now() - t0} ms, console log ${q.logPath}`);
+  t.match(id, { kind: 'qemu', info: { machine: 'aarch64', euid: 0, kvm: true, executor: /^kvm-cca-agent / } });
+
+  await t.test('raw wire requests on a real kernel', async (t) => {
+    const s = await q.session();
+    const info = await s.call({ op: 'info' });
+    t.equal(info.info?.machine, 'aarch64');
+    const kvm = await s.call({ op: 'open', path: '/dev/kvm', flags: O_RDWR, as: 'kvm' });
+    t.ok(kvm.ret >= 0, 'open /dev/kvm');
+    t.equal((await s.call({ op: 'ioctl', fd: 'kvm', req: KVM_GET_API_VERSION, arg: { int: 0 } })).ret, 12);
+    const cap = await s.call({ op: 'ioctl', fd: 'kvm', req: KVM_CHECK_EXTENSION, arg: { int: 300 } });
+    t.same([cap.ret, cap.errno], [0, 0], 'KVM_CHECK_EXTENSION(300) = 0: no CCA on this kernel');
+    const realm = await s.call({ op: 'ioctl', fd: 'kvm', req: KVM_CREATE_VM, arg: { int: 0x100 } });
+    t.same([realm.ret, realm.errno], [-1, EINVAL], 'KVM_CREATE_VM(0x100) is EINVAL');
+
+    // Nested-buffer and mapping fix-ups through KVM itself: kvm_one_reg.addr points at the value.
+    t.ok((await s.call({ op: 'ioctl', fd: 'kvm', req: KVM_CREATE_VM, arg: { int: 0 }, as: 'vm' })).ret >= 0);
+    t.ok((await s.call({ op: 'ioctl', fd: 'vm', req: KVM_CREATE_VCPU, arg: { int: 0 }, as: 'vcpu0' })).ret >= 0);
+    const pref = await s.call({ op: 'ioctl', fd: 'vm', req: KVM_ARM_PREFERRED_TARGET, arg: { buf: { hex: '00'.repeat(32) } } });
+    t.equal(pref.ret, 0);
+    const init = await s.call({ op: 'ioctl', fd: 'vcpu0', req: KVM_ARM_VCPU_INIT, arg: { buf: { hex: pref.out ?? '' } } });
+    t.equal(init.ret, 0, 'KVM_ARM_VCPU_INIT with the preferred target');
+    const set = await s.call({
+      op: 'ioctl',
+      fd: 'vcpu0',
+      req: KVM_SET_ONE_REG,
+      arg: { buf: { hex: u64(REG_X1) + u64(0n), ptrs: [{ at: 8, to: { buf: { hex: u64(0x1122334455667788n) } } }] } },
+    });
+    t.same([set.ret, set.errno], [0, 0], 'SET_ONE_REG reads X1 through a nested buffer');
+    t.equal((await s.call({ op: 'mmap', as: 'val', len: 4096, prot: 3, flags: 0x22 })).ret, 0);
+    const get = await s.call({
+      op: 'ioctl',
+      fd: 'vcpu0',
+      req: KVM_GET_ONE_REG,
+      arg: { buf: { hex: u64(REG_X1) + u64(0n), ptrs: [{ at: 8, to: { mem: 'val', offset: 16 } }] } },
+      peek: [{ mem: 'val', offset: 16, len: 8 }],
+    });
+    t.same([get.ret, get.peek], [0, [u64(0x1122334455667788n)]], 'GET_ONE_REG writes X1 into the mapping');
+    await s.close();
+  });
+
+  await t.test('deadline over ssh: timeout, then a fresh agent', async (t) => {
+    t.equal((await q.guestRun('rm -f /tmp/fifo && mkfifo /tmp/fifo')).exitCode, 0);
+    const s = await q.session();
+    const r = await s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 300 });
+    t.equal(r.error, 'timeout');
+    const s2 = await q.session();
+    t.equal((await s2.call({ op: 'info' })).ret, 0, 'next session works');
+  });
+
+  await t.test('killing the remote agent mid-call', async (t) => {
+    const s = await q.session();
+    const local = q.sshTarget?.agentPid;
+    const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 3000 });
+    await new Promise((r) => setTimeout(r, 300));
+    await q.guestRun('kill -9 $(pidof kvm-cca-agent)');
+    const r = await pending;
+    t.match(r.error, /^target-crashed: remote agent killed by SIGKILL/, String(r.error));
+    t.notOk(alive(local), 'its local ssh process is gone');
+    const s2 = await q.session();
+    t.equal((await s2.call({ op: 'info' })).ret, 0, 'next session restarts the agent');
+  });
+
+  await t.test('cutting the ssh link mid-call', async (t) => {
+    const s = await q.session();
+    const local = q.sshTarget?.agentPid;
+    const master = q.sshTarget?.masterPid;
+    t.ok(master, 'a master connection is up');
+    const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 3000 });
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(master ?? 0, 'SIGKILL');
+    const r = await pending;
+    t.match(r.error, /^target-lost: ssh connection to root@127\.0\.0\.1:\d+ lost/, String(r.error));
+    t.notOk(alive(local), 'the agent ssh process is gone');
+    t.notOk(alive(master), 'the master is gone');
+    const s2 = await q.session();
+    t.equal((await s2.call({ op: 'info' })).ret, 0, 'next session reconnects');
+    t.not(q.sshTarget?.masterPid, master, 'with a new master');
+  });
+
+  await t.test('setup errors are one line', async (t) => {
+    const key = mkdtempSync(join(tmpdir(), 'kvm-cca-key-'));
+    t.teardown(() => rmSync(key, { recursive: true, force: true }));
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(key, 'k')]);
+    const wrongKey = new SshTarget(`ssh://root@127.0.0.1:${q.port}`, { sshKey: join(key, 'k'), insecureHostKey: true });
+    await t.rejects(wrongKey.start(), { name: 'TargetSetupError', message: /authentication refused/ });
+    await wrongKey.stop();
+    const closed = new SshTarget('ssh://root@127.0.0.1:1', { insecureHostKey: true, connectTimeout: 3 });
+    const e = await closed.start().catch((x: unknown) => x);
+    t.ok(e instanceof TargetSetupError);
+    t.match((e as Error).message, /^ssh root@127\.0\.0\.1:1: host unreachable \(.*refused.*\)$/);
+    t.throws(() => new SshTarget('ssh://'), { name: 'TargetSetupError' });
+  });
+
+  await t.test('killing qemu mid-call', async (t) => {
+    const s = await q.session();
+    const qpid = q.qemuPid;
+    const local = q.sshTarget?.agentPid;
+    const master = q.sshTarget?.masterPid;
+    const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 3000 });
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(qpid ?? 0, 'SIGKILL');
+    const r = await pending;
+    t.match(r.error, /^target-lost: qemu killed by SIGKILL \(console log: .*\.log\)/, String(r.error));
+    const s2 = await q.session();
+    t.match((await s2.call({ op: 'info' })).error, /^target-lost: qemu killed/, 'later sessions fail fast');
+    await q.stop();
+    stopped = true;
+    for (const [name, pid] of [['qemu', qpid], ['agent ssh', local], ['ssh master', master]] as const)
+      t.notOk(alive(pid), `${name} (pid ${pid}) is gone`);
+    const ps = await execa('pgrep', ['-f', `hostfwd=tcp:127.0.0.1:${q.port}-`], { reject: false });
+    t.equal(String(ps.stdout), '', 'pgrep finds no qemu for this port');
+  });
+});
