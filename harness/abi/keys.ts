@@ -5,6 +5,7 @@ export const EXPECT_KEYS = {
   'probe.cap-on-system-fd': 'CHECK_EXTENSION(realm CAP) on /dev/kvm, RMM present',
   'probe.cap-on-normal-vm': 'CHECK_EXTENSION(realm CAP) on a normal VM fd',
   'probe.cap-on-realm-vm': 'CHECK_EXTENSION(realm CAP) on a realm VM fd',
+  'probe.cap-no-rmm': 'CHECK_EXTENSION(realm CAP) on a host without an RMM',
   'vm.realm-default-ipa': 'CREATE_VM(realm type, IPA bits 0 = default 40)',
   'vm.realm-ipa-40': 'CREATE_VM(realm type | 40)',
   'vm.type-stray-bits': 'CREATE_VM with a bit outside the type field and IPA byte',

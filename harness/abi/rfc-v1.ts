@@ -30,6 +30,7 @@ export const rfcV1: AbiProfile = {
     'probe.cap-on-system-fd': { errno: 0, ret: 1, source: 'R1-CE1' },
     'probe.cap-on-normal-vm': { errno: 0, ret: 1, source: 'R1-CE1 (static key, not per VM)' },
     'probe.cap-on-realm-vm': { errno: 0, ret: 1, source: 'R1-CE1' },
+    'probe.cap-no-rmm': { errno: 0, ret: 0, source: 'R1-CE1 (static key off)' },
     'vm.realm-default-ipa': { errno: 0, source: 'R1-VM5 (IPA 0 means 40 bits)' },
     'vm.realm-ipa-40': { errno: 0, source: 'R1-VM3, R1-VM5' },
     'vm.type-stray-bits': { errno: 'EINVAL', source: 'R1-VM1' },

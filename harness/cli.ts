@@ -1,0 +1,219 @@
+// run.sh's entry point: parse options, pick the revision(s) and the target,
+// run the checks, print TAP 14 on stdout and a summary on stderr.
+// Exit codes follow kselftest: 0 all passed, 1 a check failed, 4 all skipped,
+// 2 bad usage or a target that cannot be used.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { getProfile, PROFILES, DEFAULT_ABI } from './abi/index.ts';
+import type { AbiProfile } from './abi/types.ts';
+import { applicable, matchFilter, runChecks, skipReason, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
+import { junitXml } from './report/junit.ts';
+import { tapHeader, tapLine } from './report/tap.ts';
+import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type Target } from './target.ts';
+import { createTarget, listEmulatorBugs, type TargetOptions } from './targets/index.ts';
+import { ALL_CHECKS } from '../tests/index.ts';
+
+const USAGE = `usage: ./run.sh [options] [FILTER...]
+
+Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 14.
+FILTER selects checks by substring of their name, or by a glob with '*'.
+
+  --target T             emulator (default) | ssh://user@host[:port] | qemu
+  --abi NAME             ABI revision: ${[...PROFILES.keys()].join(', ')} (default ${DEFAULT_ABI})
+  --list                 print the checks that would run, run nothing
+  --junit FILE           also write JUnit XML to FILE
+  --trace DIR            write every check's calls as JSON to DIR
+  --emulator-bug NAME    switch on a known bug in the emulator (repeatable)
+  --list-emulator-bugs   print the emulator's bug catalogue
+  --allow-crash          run checks that oops the kernel on a real target
+  --timeout MS           per-call deadline on the target (default ${DEFAULT_CALL_TIMEOUT_MS})
+  --ssh-key FILE         identity for ssh targets
+  --ssh-option OPT       extra ssh -o option (repeatable)
+  --kernel/--initrd/--bios/--qemu FILE, --qemu-arg ARG   qemu target overrides
+  --install-deps         install the Debian packages the qemu/ssh targets need
+  -h, --help             this text`;
+
+class UsageError extends Error {}
+
+function die(msg: string, code = 2): never {
+  process.stderr.write(`run.sh: ${msg}\n`);
+  process.exit(code);
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        target: { type: 'string', default: 'emulator' },
+        abi: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        junit: { type: 'string' },
+        trace: { type: 'string' },
+        'emulator-bug': { type: 'string', multiple: true, default: [] },
+        'list-emulator-bugs': { type: 'boolean', default: false },
+        'allow-crash': { type: 'boolean', default: false },
+        timeout: { type: 'string' },
+        'ssh-key': { type: 'string' },
+        'ssh-option': { type: 'string', multiple: true, default: [] },
+        kernel: { type: 'string' },
+        initrd: { type: 'string' },
+        bios: { type: 'string' },
+        qemu: { type: 'string' },
+        'qemu-arg': { type: 'string', multiple: true, default: [] },
+        'install-deps': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    // node's messages are one line already ("Unknown option '--foo'...")
+    throw new UsageError(e instanceof Error ? e.message.split('\n')[0] : String(e));
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (e) {
+    die(`${e instanceof Error ? e.message : String(e)} (see --help)`);
+  }
+  const o = args.values;
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (o['list-emulator-bugs']) {
+    for (const b of listEmulatorBugs()) process.stdout.write(`${b.name}\t${b.description}\t[${b.revisions.join(', ')}]\t${b.source}\n`);
+    return 0;
+  }
+
+  const abiName = o.abi ?? DEFAULT_ABI;
+  const abi = getProfile(abiName);
+  if (!abi) die(`unknown ABI revision '${abiName}' (known: ${[...PROFILES.keys()].join(', ')})`);
+
+  const known = new Set(listEmulatorBugs().map((b) => b.name));
+  for (const b of o['emulator-bug']) if (!known.has(b)) die(`unknown emulator bug '${b}' (see --list-emulator-bugs)`);
+  if (o['emulator-bug'].length && o.target !== 'emulator') die('--emulator-bug needs --target emulator');
+
+  let callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS;
+  if (o.timeout !== undefined) {
+    callTimeoutMs = Number(o.timeout);
+    if (!Number.isInteger(callTimeoutMs) || callTimeoutMs <= 0) die(`--timeout takes a positive number of milliseconds, not '${o.timeout}'`);
+  }
+
+  const filters = args.positionals;
+  const checks = applicable(ALL_CHECKS, abi).filter((c) => matchFilter(c.name, filters));
+  if (filters.length && checks.length === 0) die(`no check of ${abi.name} matches ${filters.map((f) => `'${f}'`).join(' ')} (see --list)`);
+
+  const targetOpts: TargetOptions = {
+    abi,
+    bugs: o['emulator-bug'],
+    sshOptions: o['ssh-option'],
+    qemuArgs: o['qemu-arg'],
+    ...(o['ssh-key'] ? { sshKey: o['ssh-key'] } : {}),
+    ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.initrd ? { initrd: o.initrd } : {}),
+    ...(o.bios ? { bios: o.bios } : {}),
+    ...(o.qemu ? { qemu: o.qemu } : {}),
+  };
+  let target: Target;
+  try {
+    target = await createTarget(o.target, targetOpts);
+  } catch (e) {
+    die(e instanceof Error ? e.message : String(e));
+  }
+
+  if (o.list) {
+    for (const c of checks) {
+      const skip = skipReason(c, abi, target.kind, o['allow-crash']);
+      const todo = c.expects.map((k) => abi.expect[k]?.unconfirmed).find((x) => x);
+      process.stdout.write(`${abi.name}/${c.name}${skip ? `  # SKIP ${skip}` : todo ? `  # TODO ${todo}` : ''}\n`);
+    }
+    return 0;
+  }
+
+  return runOnTarget({ abi, checks, target, targetOpts, allowCrash: o['allow-crash'], callTimeoutMs, junit: o.junit, targetSpec: o.target });
+}
+
+interface RunPlan {
+  abi: AbiProfile;
+  checks: CheckDef[];
+  target: Target;
+  targetOpts: TargetOptions;
+  targetSpec: string;
+  allowCrash: boolean;
+  callTimeoutMs: number;
+  junit?: string | undefined;
+}
+
+async function runOnTarget(p: RunPlan): Promise<number> {
+  const stopAndExit = (sig: string): void => {
+    void p.target.stop().finally(() => {
+      process.stderr.write(`run.sh: interrupted by ${sig}; target stopped\n`);
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', () => stopAndExit('SIGINT'));
+  process.once('SIGTERM', () => stopAndExit('SIGTERM'));
+
+  const t0 = performance.now();
+  try {
+    const id = await p.target.start();
+    process.stdout.write(tapHeader(p.checks.length, `kvm-cca-conformance: ${p.abi.name} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`));
+  } catch (e) {
+    await p.target.stop().catch(() => undefined);
+    if (e instanceof TargetSetupError) die(e.message);
+    die(`target ${p.targetSpec} failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  let outcomes: CheckOutcome[];
+  try {
+    outcomes = await runChecks(p.checks, {
+      abi: p.abi,
+      target: p.target,
+      targetKind: p.target.kind,
+      allowCrash: p.allowCrash,
+      callTimeoutMs: p.callTimeoutMs,
+      checkTimeoutMs: Math.max(30000, p.callTimeoutMs * 6),
+      targetFor: (settings: EmulatorSettings) => createEmulatorWith(p, settings),
+      onOutcome: (r, i) => process.stdout.write(tapLine(r, i + 1)),
+    });
+  } finally {
+    await p.target.stop().catch(() => undefined);
+  }
+
+  const count = (s: string): number => outcomes.filter((x) => x.status === s).length;
+  const failed = count('fail');
+  const skipped = count('skip');
+  const secs = ((performance.now() - t0) / 1000).toFixed(2);
+  process.stderr.write(
+    `# ${p.abi.name} on ${p.targetSpec}: ${outcomes.length} checks, ${count('pass')} passed, ${failed} failed, ${count('todo')} todo, ${skipped} skipped in ${secs}s\n`,
+  );
+  for (const f of outcomes.filter((x) => x.status === 'fail')) process.stderr.write(`#   FAIL ${f.abi}/${f.name}\n`);
+  if (p.junit) writeFileSync(p.junit, junitXml(outcomes, p.targetSpec));
+  if (failed) return 1;
+  if (outcomes.length > 0 && skipped === outcomes.length) return 4;
+  return 0;
+}
+
+function createEmulatorWith(p: RunPlan, settings: EmulatorSettings): Target {
+  return createTargetSync('emulator', { ...p.targetOpts, emulatorSettings: settings });
+}
+
+import { createTargetSync } from './targets/index.ts';
+
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('harness/cli.ts');
+if (isMain) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`run.sh: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

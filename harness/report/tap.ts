@@ -1,0 +1,42 @@
+// TAP 14 for the suite's output: one test point per check, a YAML block with
+// what failed, where the expectation came from, and the last calls made.
+import { stringify } from 'tap-yaml';
+import { lastCalls, type CheckOutcome } from '../engine.ts';
+
+export function tapHeader(plan: number, comment?: string): string {
+  return `TAP version 14\n${comment ? `# ${comment}\n` : ''}1..${plan}\n`;
+}
+
+export function failedAssertions(o: CheckOutcome): string[] {
+  return o.assertions.filter((a) => !a.ok).map((a) => a.message);
+}
+
+export function tapLine(o: CheckOutcome, n: number): string {
+  const failed = o.assertions.some((a) => !a.ok);
+  const okWord = o.status === 'skip' || !failed ? 'ok' : 'not ok';
+  const title = `${o.abi}/${o.name}`.replace(/#/g, '\\#');
+  let directive = '';
+  if (o.status === 'skip') directive = ` # SKIP ${o.reason ?? ''}`;
+  else if (o.status === 'todo') directive = ` # TODO ${o.reason ?? ''}`;
+  let line = `${okWord} ${n} - ${title}${directive}\n`;
+  if (failed) {
+    const diag: Record<string, unknown> = {
+      failed: failedAssertions(o),
+      sources: o.sources,
+    };
+    const disputes = o.assertions.filter((a) => a.dispute && !a.ok).map((a) => a.dispute);
+    if (disputes.length) diag.disputes = disputes;
+    if (o.targetFault) diag.target_fault = o.targetFault;
+    diag.last_calls = lastCalls(o);
+    line += indentYaml(stringify(diag));
+  }
+  return line;
+}
+
+function indentYaml(y: string): string {
+  return `  ---\n${y
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n')}\n  ...\n`;
+}

@@ -1,0 +1,299 @@
+// Declarative scenarios: a JSON list of steps, each one uAPI call with its
+// expected result per revision (like syzkaller's per-call errno comments).
+// VMM launch orders (fixtures/launch-orders/) and outside reproducers
+// (fixtures/scenarios/) are both written this way and run as ordinary checks.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AbiName, Generation } from './abi/types.ts';
+import { ABI_NAMES } from './abi/types.ts';
+import { describeOutcome, succeeded, type CallResult } from './calls.ts';
+import type { Mem, RunOutcome, Vcpu, Vm } from './dsl.ts';
+import type { Area, CheckContext, CheckDef } from './engine.ts';
+import { ERRNO, isErrnoName, type ErrnoName } from './errno.ts';
+import * as K from './kvm-uapi.ts';
+import { systemOffHvc, systemOffSmc, mmioStoreThenOff } from '../fixtures/payloads.ts';
+
+/** "ok", an errno name, or a pinned return value. */
+export type StepExpect = 'ok' | ErrnoName | { ret: number };
+
+export type Step = {
+  do: string;
+  /** Default "ok". A map gives the result per ABI name (or "*" for the rest). */
+  expect?: StepExpect | Partial<Record<AbiName | '*', StepExpect>>;
+  /** Why the step is there: shown in failures. */
+  why?: string;
+} & Record<string, unknown>;
+
+export interface ScenarioFile {
+  name: string;
+  description: string;
+  /** Where the order or the report comes from (mail id, repo@commit:path, spec row). */
+  source: string;
+  area?: Area;
+  /** Revisions it applies to (names), or generations. */
+  abi?: AbiName[];
+  generations?: Generation[];
+  steps: Step[];
+}
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+const PAYLOADS: Record<string, () => Uint8Array> = {
+  'system-off-smc': systemOffSmc,
+  'system-off-hvc': systemOffHvc,
+  'mmio-store-then-off': () => mmioStoreThenOff(),
+};
+
+const FEATURES: Record<string, number> = {
+  POWER_OFF: K.KVM_ARM_VCPU_POWER_OFF,
+  EL1_32BIT: K.KVM_ARM_VCPU_EL1_32BIT,
+  PSCI_0_2: K.KVM_ARM_VCPU_PSCI_0_2,
+  PMU_V3: K.KVM_ARM_VCPU_PMU_V3,
+  SVE: K.KVM_ARM_VCPU_SVE,
+};
+
+/** Each step's arguments, validated before anything runs: name → required args. */
+const STEP_ARGS: Record<string, readonly string[]> = {
+  check_extension: ['cap'],
+  create_vm: [],
+  memslot: ['slot', 'gpa', 'size'],
+  write_guest: ['gpa', 'payload'],
+  config: ['item'],
+  create_rd: [],
+  init_ipa: ['base', 'size'],
+  populate: ['base', 'size'],
+  activate: [],
+  create_vcpu: ['id'],
+  vcpu_init: ['vcpu'],
+  set_pc: ['vcpu', 'pc'],
+  finalize_rec: ['vcpu'],
+  run: ['vcpu'],
+};
+
+function num(v: unknown, what: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(v)) {
+    const n = Number(v);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  throw new ScenarioError(`${what} must be an integer (number or "0x..." string)`);
+}
+
+function bigNum(v: unknown, what: string): bigint {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(v)) return BigInt(v);
+  throw new ScenarioError(`${what} must be an integer (number or "0x..." string)`);
+}
+
+function checkExpect(e: unknown, where: string): void {
+  const one = (x: unknown): void => {
+    if (x === 'ok') return;
+    if (typeof x === 'string' && isErrnoName(x)) return;
+    if (typeof x === 'object' && x !== null && typeof (x as { ret?: unknown }).ret === 'number') return;
+    throw new ScenarioError(`${where}: expect must be "ok", an errno name (EINVAL, ...) or {"ret": N}`);
+  };
+  if (e === undefined) return;
+  if (typeof e === 'object' && e !== null && !('ret' in e)) {
+    for (const [k, v] of Object.entries(e)) {
+      if (k !== '*' && !(ABI_NAMES as readonly string[]).includes(k)) throw new ScenarioError(`${where}: unknown ABI name "${k}" in expect`);
+      one(v);
+    }
+  } else one(e);
+}
+
+/** Validate a parsed scenario; errors name the step. */
+export function validateScenario(v: unknown): ScenarioFile {
+  if (typeof v !== 'object' || v === null) throw new ScenarioError('a scenario must be a JSON object');
+  const s = v as Partial<ScenarioFile>;
+  for (const f of ['name', 'description', 'source'] as const) if (typeof s[f] !== 'string' || !s[f]) throw new ScenarioError(`missing "${f}"`);
+  if (!Array.isArray(s.steps) || s.steps.length === 0) throw new ScenarioError('"steps" must be a non-empty array');
+  if (s.abi) for (const a of s.abi) if (!(ABI_NAMES as readonly string[]).includes(a)) throw new ScenarioError(`unknown ABI name "${a}"`);
+  s.steps.forEach((st, i) => {
+    const where = `step ${i + 1}`;
+    if (typeof st !== 'object' || st === null || typeof st.do !== 'string') throw new ScenarioError(`${where}: needs "do"`);
+    const req = STEP_ARGS[st.do];
+    if (!req) throw new ScenarioError(`${where}: unknown step "${st.do}" (known: ${Object.keys(STEP_ARGS).join(', ')})`);
+    for (const a of req) if (st[a] === undefined) throw new ScenarioError(`${where} (${st.do}): missing "${a}"`);
+    if (st.do === 'write_guest' && !PAYLOADS[String(st.payload)]) throw new ScenarioError(`${where}: unknown payload "${String(st.payload)}" (known: ${Object.keys(PAYLOADS).join(', ')})`);
+    checkExpect(st.expect, where);
+  });
+  return s as ScenarioFile;
+}
+
+/** Parse and validate a scenario file; errors carry the file, and the line where JSON locates it. */
+export function loadScenarioFile(path: string): ScenarioFile {
+  const text = readFileSync(path, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec(String(e));
+    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
+    throw new ScenarioError(`${path}${line ? `:${line}` : ''}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  try {
+    return validateScenario(parsed);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const stepNo = /^step (\d+)/.exec(msg);
+    const line = stepNo ? lineOfStep(text, Number(stepNo[1])) : undefined;
+    throw new ScenarioError(`${path}${line ? `:${line}` : ''}: ${msg}`);
+  }
+}
+
+function lineOfStep(text: string, n: number): number | undefined {
+  let count = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) if (/"do"\s*:/.test(lines[i] ?? '') && ++count === n) return i + 1;
+  return undefined;
+}
+
+export function loadScenarioDir(dir: string): ScenarioFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  return names.map((n) => loadScenarioFile(join(dir, n)));
+}
+
+function expectFor(step: Step, abi: AbiName): StepExpect {
+  const e = step.expect;
+  if (e === undefined) return 'ok';
+  if (typeof e === 'string' || 'ret' in e) return e as StepExpect;
+  const m = e as Partial<Record<AbiName | '*', StepExpect>>;
+  return m[abi] ?? m['*'] ?? 'ok';
+}
+
+interface ScenarioState {
+  vm?: Vm;
+  mems: { gpa: bigint; size: number; mem: Mem }[];
+  vcpus: Map<number, Vcpu>;
+}
+
+async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promise<CallResult | RunOutcome> {
+  const vm = (): Vm => {
+    if (!state.vm) throw new ScenarioError(`"${st.do}" needs a VM: put create_vm first`);
+    return state.vm;
+  };
+  const vcpu = (): Vcpu => {
+    const v = state.vcpus.get(num(st.vcpu, 'vcpu'));
+    if (!v) throw new ScenarioError(`"${st.do}": vCPU ${String(st.vcpu)} was not created`);
+    return v;
+  };
+  const abi = c.abi;
+  switch (st.do) {
+    case 'check_extension': {
+      const k = await c.kvm();
+      return k.checkExtension(st.cap === 'realm' ? abi.cap.nr : num(st.cap, 'cap'));
+    }
+    case 'create_vm': {
+      const k = await c.kvm();
+      const ipa = st.ipa === undefined ? 0 : num(st.ipa, 'ipa');
+      const type = st.type === 'normal' ? 0 : abi.vmTypeRealm;
+      const o = await k.createVm(type | ipa);
+      if (o.vm) state.vm = o.vm;
+      return o.r;
+    }
+    case 'memslot': {
+      const o = await vm().memslot({ slot: num(st.slot, 'slot'), gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size') });
+      if (o.mem) state.mems.push({ gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size'), mem: o.mem });
+      return o.r;
+    }
+    case 'write_guest': {
+      const gpa = bigNum(st.gpa, 'gpa');
+      const m = state.mems.find((x) => gpa >= x.gpa && gpa < x.gpa + BigInt(x.size));
+      if (!m) throw new ScenarioError(`write_guest: no memslot of this scenario covers ${String(st.gpa)}`);
+      return m.mem.poke(Number(gpa - m.gpa), (PAYLOADS[String(st.payload)] as () => Uint8Array)());
+    }
+    case 'config': {
+      const item = String(st.item);
+      if (item === 'RPV') return vm().config({ item: 'RPV', rpv: Uint8Array.from({ length: 64 }, (_, i) => i) });
+      if (item === 'HASH_ALGO') {
+        const algo = typeof st.algo === 'string' && abi.hashAlgos && st.algo in abi.hashAlgos ? abi.hashAlgos[st.algo as 'SHA256' | 'SHA512'] : num(st.algo, 'algo');
+        return vm().config({ item: 'HASH_ALGO', algo });
+      }
+      if (item === 'SVE') return vm().config({ item: 'SVE', sveVq: num(st.sve_vq, 'sve_vq') });
+      if (item === 'DBG') return vm().config({ item: 'DBG', numBrps: num(st.num_brps ?? 0, 'num_brps'), numWrps: num(st.num_wrps ?? 0, 'num_wrps') });
+      if (item === 'PMU') return vm().config({ item: 'PMU', numPmuCntrs: num(st.num_pmu_cntrs ?? 0, 'num_pmu_cntrs') });
+      return vm().config({ item: 'RAW', cfg: num(item, 'item') });
+    }
+    case 'create_rd':
+      return vm().createRd();
+    case 'init_ipa':
+      return vm().initIpa({ base: bigNum(st.base, 'base'), size: bigNum(st.size, 'size') });
+    case 'populate': {
+      const flags = st.flags === 'MEASURE' ? 1 : st.flags === undefined ? undefined : num(st.flags, 'flags');
+      return vm().populate({ base: bigNum(st.base, 'base'), size: bigNum(st.size, 'size'), ...(flags !== undefined && (abi.sizes.populateArgs ?? 0) >= 32 ? { flags } : {}) });
+    }
+    case 'activate':
+      return vm().activate();
+    case 'create_vcpu': {
+      const id = num(st.id, 'id');
+      const o = await vm().createVcpu(id);
+      if (o.vcpu) state.vcpus.set(id, o.vcpu);
+      return o.r;
+    }
+    case 'vcpu_init': {
+      const names = (st.features as string[] | undefined) ?? ['PSCI_0_2'];
+      const bits = names.map((f) => (f === 'REC' ? (abi.recFeature ?? -1) : (FEATURES[f] ?? num(f, 'feature'))));
+      if (bits.includes(-1)) throw new ScenarioError(`${abi.name} has no REC feature`);
+      return vcpu().init(bits);
+    }
+    case 'set_pc':
+      return vcpu().setPc(bigNum(st.pc, 'pc'));
+    case 'finalize_rec':
+      return vcpu().finalizeRec();
+    case 'run':
+      return vcpu().run();
+    default:
+      throw new ScenarioError(`unknown step "${st.do}"`);
+  }
+}
+
+/** Run a scenario's steps, judging each against its expectation for the active revision. */
+export async function runScenario(c: CheckContext, sc: ScenarioFile): Promise<void> {
+  c.sources.add(sc.source);
+  const state: ScenarioState = { mems: [], vcpus: new Map() };
+  for (const [i, st] of sc.steps.entries()) {
+    const r = await execStep(c, st, state);
+    const want = expectFor(st, c.abi.name);
+    const tag = `step ${i + 1}`;
+    let ok: boolean;
+    let wanted: string;
+    if (want === 'ok') {
+      ok = succeeded(r);
+      wanted = 'success';
+    } else if (typeof want === 'object') {
+      ok = succeeded(r) && r.ret === want.ret;
+      wanted = String(want.ret);
+    } else {
+      ok = r.error === undefined && r.ret === -1 && r.errno === ERRNO[want];
+      wanted = `-1 ${want}`;
+    }
+    let exitOk = true;
+    if (ok && st.do === 'run' && typeof st.exit === 'string') {
+      const ex = (r as RunOutcome).exit;
+      exitOk = st.exit === 'system-off' ? ex?.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === K.KVM_SYSTEM_EVENT_SHUTDOWN : ex?.reason === st.exit;
+      c.ok(exitOk, `${tag}: ${r.label} exits with ${st.exit} (got ${ex?.reason ?? 'no exit'})`);
+    }
+    c.ok(ok, `${tag}: ${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`}${st.why ? ` (${st.why})` : ''}`);
+    // A step that went wrong leaves nothing sensible for the next ones to judge.
+    if (!ok || !exitOk) return;
+  }
+}
+
+export function scenarioCheck(sc: ScenarioFile, prefix: string, defaultArea: Area): CheckDef {
+  return {
+    name: `${prefix}/${sc.name}`,
+    area: sc.area ?? defaultArea,
+    description: sc.description,
+    expects: [],
+    ...(sc.generations ? { generations: sc.generations } : {}),
+    ...(sc.abi ? { abis: sc.abi } : {}),
+    run: (c) => runScenario(c, sc),
+  };
+}

@@ -1,0 +1,51 @@
+// Target factory: the spelling a user gives to --target, mapped to a Target.
+import type { AbiProfile } from '../abi/types.ts';
+import type { EmulatorSettings } from '../engine.ts';
+import { TargetSetupError, type Target } from '../target.ts';
+import { EmulatorTarget, emulatorBugs, type EmulatorBugInfo } from './emulator.ts';
+
+export interface TargetOptions {
+  abi: AbiProfile;
+  /** Emulator bug switches (names from --list-emulator-bugs). */
+  bugs?: readonly string[];
+  emulatorSettings?: EmulatorSettings;
+  sshKey?: string;
+  sshOptions?: readonly string[];
+  kernel?: string;
+  initrd?: string;
+  bios?: string;
+  qemu?: string;
+  qemuArgs?: readonly string[];
+}
+
+export function listEmulatorBugs(): EmulatorBugInfo[] {
+  return emulatorBugs();
+}
+
+/** The emulator needs no I/O to construct; checks with their own settings get one each. */
+export function createTargetSync(spec: string, o: TargetOptions): Target {
+  if (spec !== 'emulator') throw new TargetSetupError(`only the emulator can be made per check, not ${spec}`);
+  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], settings: o.emulatorSettings ?? {} });
+}
+
+export async function createTarget(spec: string, o: TargetOptions): Promise<Target> {
+  if (spec === 'emulator') return createTargetSync(spec, o);
+  if (spec.startsWith('ssh://')) {
+    const { SshTarget } = await import('./ssh.ts');
+    return new SshTarget(spec, { ...(o.sshKey ? { sshKey: o.sshKey } : {}), sshOptions: o.sshOptions ?? [] });
+  }
+  if (spec === 'qemu') {
+    const { QemuTarget } = await import('./qemu.ts');
+    return new QemuTarget({
+      ...(o.kernel ? { kernel: o.kernel } : {}),
+      ...(o.initrd ? { initrd: o.initrd } : {}),
+      ...(o.bios ? { bios: o.bios } : {}),
+      ...(o.qemu ? { qemu: o.qemu } : {}),
+      ...(o.sshKey ? { sshKey: o.sshKey } : {}),
+      qemuArgs: o.qemuArgs ?? [],
+      sshOptions: o.sshOptions ?? [],
+      log: (l) => process.stderr.write(`# qemu: ${l}\n`),
+    });
+  }
+  throw new TargetSetupError(`unknown target '${spec}' (emulator, ssh://user@host[:port] or qemu)`);
+}

@@ -1,0 +1,27 @@
+// Lifecycle: the valid orders real VMMs use, replayed as scenarios that must
+// succeed end to end, up to a vCPU run after activation.
+import { fileURLToPath } from 'node:url';
+import type { CheckDef } from '../harness/engine.ts';
+import { loadScenarioDir, scenarioCheck } from '../harness/steps.ts';
+import { realmIn } from './realm.ts';
+import { KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
+
+const ORDERS = fileURLToPath(new URL('../fixtures/launch-orders/', import.meta.url));
+
+export const checks: CheckDef[] = [
+  ...loadScenarioDir(ORDERS).map((sc) => scenarioCheck(sc, 'lifecycle', 'lifecycle')),
+  {
+    name: 'lifecycle/minimal-order',
+    area: 'lifecycle',
+    description: 'CREATE, vCPU with REC, POPULATE the entry page, ACTIVATE, KVM_RUN to the guest SYSTEM_OFF',
+    expects: ['create.ok', 'rec.ok', 'populate.ok', 'activate.ok', 'run.ok'],
+    generations: ['multiplexed'],
+    async run(c) {
+      const { vcpu } = await realmIn(c, 'ACTIVE');
+      const r = await vcpu!.run();
+      c.expect(r, 'run.ok');
+      const ex = r.exit;
+      c.ok(ex?.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === KVM_SYSTEM_EVENT_SHUTDOWN, `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${ex?.reason ?? 'none'}`, 'R1-V9');
+    },
+  },
+];
