@@ -589,7 +589,9 @@ static int op_ioctl(const struct jv *r, long long tmo)
 	size_t blen = 0;
 	unsigned long argv;
 
-	if (want_fd(r, "fd", &e) || want_int(r, "req", 0, &req, 0) || want_str(r, "as", &as, 1))
+	long long fd_at = -1;
+	if (want_fd(r, "fd", &e) || want_int(r, "req", 0, &req, 0) || want_str(r, "as", &as, 1) ||
+	    want_int(r, "as_fd_at", 0, &fd_at, 1))
 		return -1;
 	if (req > 0xffffffffLL)
 		BAD("req must fit in 32 bits");
@@ -612,6 +614,8 @@ static int op_ioctl(const struct jv *r, long long tmo)
 	} else {
 		BAD("arg must have int, buf or mem");
 	}
+	if (fd_at >= 0 && (!buf || !as || (unsigned long long)fd_at + 4 > blen))
+		BAD("as_fd_at needs as and a buf argument holding a u32 at %lld", fd_at);
 	if (peek && peek->t != J_ARR)
 		BAD("peek must be an array");
 	for (const struct jv *p = peek ? peek->kid : NULL; p; p = p->next) {
@@ -629,8 +633,13 @@ static int op_ioctl(const struct jv *r, long long tmo)
 	long long us = now_us() - g_t0;
 	disarm(ret, err);
 
-	if (ret >= 0 && as)
-		bind_fd(as, ret);
+	if (ret >= 0 && as) {
+		/* KVM_CREATE_DEVICE-style calls return 0 and write the new fd into the struct. */
+		int nfd = ret;
+		if (fd_at >= 0)
+			nfd = (int)(buf[fd_at] | buf[fd_at + 1] << 8 | buf[fd_at + 2] << 16 | (unsigned)buf[fd_at + 3] << 24);
+		bind_fd(as, nfd);
+	}
 	head(g_id, ret, err);
 	if (buf) {
 		oput(",\"out\":", 7);

@@ -139,6 +139,25 @@ t.test('buffer pointer fix-ups (userfaultfd)', { skip: !existsSync('/dev/userfau
   t.same(copy.peek, ['5a'.repeat(8) + 'c3'.repeat(4)], 'peek after the call sees the copied bytes');
 });
 
+t.test('as_fd_at binds an fd the call wrote into its struct', async (t) => {
+  const link = localAgentLink(bin);
+  t.teardown(() => link.stop());
+  const s = await link.session();
+  const n = await s.call({ op: 'open', path: '/dev/null', flags: O_RDWR, as: 'n' });
+  // FIONBIO reads an int and returns 0: the int we pass is the fd, so the agent binds it again.
+  const FIONBIO = 0x5421;
+  const le32 = Buffer.alloc(4);
+  le32.writeUInt32LE(n.ret);
+  const r = await s.call({ op: 'ioctl', fd: 'n', req: FIONBIO, arg: { buf: { hex: le32.toString('hex') } }, as: 'alias', as_fd_at: 0 });
+  t.same([r.ret, r.errno], [0, 0]);
+  t.equal((await s.call({ op: 'close', fd: 'alias' })).ret, 0, 'alias names the same fd');
+  const again = await s.call({ op: 'close', fd: 'n' });
+  t.same([again.ret, again.errno], [-1, 9], 'so n is now EBADF');
+  await s.call({ op: 'open', path: '/dev/null', flags: O_RDWR, as: 'n' });
+  const bad = await s.call({ op: 'ioctl', fd: 'n', req: FIONBIO, arg: { int: 0 }, as: 'x', as_fd_at: 0 });
+  t.match(bad.error, /^bad-request: as_fd_at needs/);
+});
+
 t.test('bad requests keep the agent running', async (t) => {
   const { out, code } = await raw([
     'not json',

@@ -98,6 +98,11 @@ t.test('qemu target', { skip: lacking && !required ? `${lacking} missing: run sc
       peek: [{ mem: 'val', offset: 16, len: 8 }],
     });
     t.same([get.ret, get.peek], [0, [u64(0x1122334455667788n)]], 'GET_ONE_REG writes X1 into the mapping');
+    // KVM_CREATE_DEVICE returns 0 and writes the fd into its struct: as_fd_at binds it.
+    const KVM_CREATE_DEVICE = 0xc00caee0;
+    const dev = await s.call({ op: 'ioctl', fd: 'vm', req: KVM_CREATE_DEVICE, arg: { buf: { hex: '07000000' + '00'.repeat(8) } }, as: 'vgic', as_fd_at: 4 });
+    t.same([dev.ret, dev.errno], [0, 0], 'KVM_CREATE_DEVICE(VGIC_V3)');
+    t.equal((await s.call({ op: 'close', fd: 'vgic' })).ret, 0, 'the device fd was bound');
     await s.close();
   });
 
