@@ -9,8 +9,9 @@ import { checks as populate } from './populate.ts';
 import { checks as vcpu } from './vcpu.ts';
 import { checks as run } from './run.ts';
 import { checks as generic } from './generic.ts';
+import { checks as absent } from './absent.ts';
 
-export const ALL_CHECKS: CheckDef[] = [...generic, ...probing, ...lifecycle, ...misordering, ...config, ...ipaRanges, ...populate, ...vcpu, ...run];
+export const ALL_CHECKS: CheckDef[] = [...generic, ...probing, ...lifecycle, ...misordering, ...config, ...ipaRanges, ...populate, ...vcpu, ...run, ...absent];
 
 const seen = new Set<string>();
 for (const c of ALL_CHECKS) {

@@ -100,6 +100,12 @@ export const EXPECT_KEYS = {
   'run.vcpu-after-activate': 'KVM_RUN of a vCPU created after ACTIVATE',
   'run.ok': 'KVM_RUN of an activated realm to the guest system-off',
   'run.mmio-unprotected': 'a realm guest write to the unprotected half exits as MMIO',
+  // A kernel without the CCA host series (the "absent" profile)
+  'absent.realm-caps': 'CHECK_EXTENSION of every realm CAP number any revision used',
+  'absent.vm-type-0x100': 'CREATE_VM with the RFC..v13 realm type 0x100',
+  'absent.vm-type-bit30': 'CREATE_VM with the v14 realm type 1<<30',
+  'absent.enable-cap-rme': 'ENABLE_CAP(300) on a normal VM',
+  'absent.vcpu-rec-bits': 'KVM_ARM_VCPU_INIT with PSCI_0_2 plus a REC bit (7, 8 or 9)',
 } as const;
 
 export type ExpectKey = keyof typeof EXPECT_KEYS;
