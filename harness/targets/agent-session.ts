@@ -79,7 +79,10 @@ interface Live {
   eof: boolean;
   wake?: () => void;
   stderr: string;
+  /** The process exited (not waiting for its pipes: an ssh mux master may hold them open). */
   ended: Promise<{ exitCode?: number; signal?: string; detail?: string }>;
+  /** Every stream closed too: stderr is complete. */
+  drained: Promise<void>;
   untrack: () => void;
 }
 
@@ -215,13 +218,22 @@ export class AgentLink {
       eof: false,
       stderr: '',
       untrack: track(proc),
-      ended: proc.then(
-        (r) => ({
-          exitCode: r.exitCode,
-          signal: r.signal,
-          detail: r.failed && r.exitCode === undefined && !r.signal ? r.shortMessage : undefined,
-        }),
-        (e: unknown) => ({ detail: String(e) }),
+      ended: Promise.race([
+        new Promise<{ exitCode?: number; signal?: string }>((resolve) =>
+          proc.once('exit', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined })),
+        ),
+        proc.then(
+          (r) => ({
+            exitCode: r.exitCode,
+            signal: r.signal,
+            detail: r.failed && r.exitCode === undefined && !r.signal ? r.shortMessage : undefined,
+          }),
+          (e: unknown) => ({ detail: String(e) }),
+        ),
+      ]),
+      drained: proc.then(
+        () => undefined,
+        () => undefined,
       ),
     };
     const wake = () => {
@@ -282,6 +294,8 @@ export class AgentLink {
     const ended = await Promise.race([l.ended, sleep(grace, undefined, { ref: false })]);
     if (!ended) l.proc.kill('SIGKILL');
     const st = ended ?? (await l.ended);
+    // The last stderr lines (the remote exit status) may trail the exit a little.
+    await Promise.race([l.drained, sleep(300, undefined, { ref: false })]);
     l.untrack();
     const full: AgentEnd = { ...end, exitCode: st.exitCode, signal: st.signal, detail: end.detail ?? st.detail, stderr: l.stderr };
     const text =

@@ -96,7 +96,7 @@ export class QemuTarget implements Target {
     let kernel = o.kernel;
     let initrd = o.initrd;
     if (!kernel || !initrd) {
-      o.log?.(`qemu: preparing the guest in ${cache}`);
+      o.log?.(`preparing the guest in ${cache}`);
       const b = await execa(join(PROJECT, 'scripts', 'build-guest.sh'), [cache, agent], { reject: false, all: true });
       if (b.exitCode !== 0) {
         const last = String(b.all).trim().split('\n').slice(-1)[0] ?? '';
