@@ -2,8 +2,7 @@
 // over the ssh path, then kill the agent, the ssh link and qemu mid-call and
 // check each ends in an error result naming the fault, with no process left.
 // Skipped when the host packages are missing, unless KVM_CCA_REQUIRE_QEMU=1.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -47,6 +46,9 @@ const u64 = (v: bigint) => {
   b.writeBigUInt64LE(v);
   return b.toString('hex');
 };
+
+// A cold cache downloads ~62 MB of .debs and builds the initramfs: give the file time.
+t.setTimeout(300000);
 
 const lacking = await missing();
 const required = process.env.KVM_CCA_REQUIRE_QEMU === '1';
