@@ -46,9 +46,14 @@ KDEB=$(ls -t "${KPKG}"_*_arm64.deb | head -1)
 
 # ---- kernel ----
 KVER=${KPKG#linux-image-}; KVER=${KVER%-unsigned}
+MODS="drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci net/core/failover drivers/net/net_failover drivers/net/virtio_net"
 if [ ! -f "$CACHE/kernel/$KDEB.done" ]; then
   rm -rf "$CACHE/kernel" && mkdir -p "$CACHE/kernel"
-  dpkg-deb -x "$KDEB" "$CACHE/kernel"
+  # Only the Image and the modules we load: the whole tree is ~300 MB.
+  paths="./boot/vmlinuz-$KVER"
+  for m in $MODS; do paths="$paths ./lib/modules/$KVER/kernel/$m.ko"; done
+  # shellcheck disable=SC2086
+  dpkg-deb --fsys-tarfile "$KDEB" | tar -x -C "$CACHE/kernel" $paths || fail "unpacking $KDEB failed"
   touch "$CACHE/kernel/$KDEB.done"
 fi
 # Debian's arm64 vmlinuz is already an uncompressed Image that qemu boots as is.
@@ -81,7 +86,6 @@ for d in "$P/lib/aarch64-linux-gnu" "$P/usr/lib/aarch64-linux-gnu"; do
   find "$d" -maxdepth 1 \( -name 'lib*.so.*' -o -name 'ld-linux*' \) -exec cp -a {} "$ROOT/lib/aarch64-linux-gnu/" \;
 done
 # Only the virtio modules, in dependency order (the .deb ships no modules.dep).
-MODS="drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci net/core/failover drivers/net/net_failover drivers/net/virtio_net"
 : > "$ROOT/lib/modules/order"
 for m in $MODS; do
   f="$CACHE/kernel/lib/modules/$KVER/kernel/$m.ko"
