@@ -25,6 +25,9 @@ SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 
 mkdir -p "$CACHE/debs"
 CACHE=$(cd "$CACHE" && pwd)
+# Two runs sharing a cache (a test and ./run.sh) take turns.
+exec 9>"$CACHE/.lock"
+flock 9
 
 # ---- which kernel: the one Debian's linux-image-arm64 points at, unsigned ----
 KPKG=${KVM_CCA_KERNEL_PKG:-}

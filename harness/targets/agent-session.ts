@@ -328,7 +328,10 @@ export async function buildAgent(arch: 'host' | 'aarch64'): Promise<string> {
     throw new TargetSetupError(`${cc} not found: run scripts/install-deps.sh`);
   }
   const r = await execa('make', ['-s', '-C', AGENT_DIR, ...cross], { reject: false, all: true });
-  if (r.exitCode !== 0) throw new TargetSetupError(`building the agent failed: ${String(r.all).trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.exitCode !== 0) {
+    const why = String(r.all).trim().split('\n').slice(-2).join(' | ');
+    throw new TargetSetupError(`building the ${arch} agent failed (${why}): run scripts/install-deps.sh`);
+  }
   const machine = arch === 'aarch64' ? 'aarch64' : (await execa(cc, ['-dumpmachine'])).stdout.split('-')[0];
   return `${AGENT_DIR}build/kvm-cca-agent-${machine}`;
 }
