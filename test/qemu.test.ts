@@ -181,3 +181,20 @@ t.test('qemu target', { skip: lacking && !required ? `${lacking} missing: run sc
     t.equal(String(ps.stdout), '', 'pgrep finds no qemu for this port');
   });
 });
+
+t.test('a guest kernel panic mid-call', { skip: lacking && !required ? `${lacking} missing` : false, timeout: 120000 }, async (t) => {
+  const q = new QemuTarget();
+  t.teardown(() => q.stop());
+  await q.start();
+  const s = await q.session();
+  t.equal((await q.guestRun('rm -f /tmp/fifo && mkfifo /tmp/fifo')).exitCode, 0);
+  const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 4000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const qpid = q.qemuPid;
+  // sysrq 'c' panics the guest; with panic=-1 and -no-reboot qemu then exits.
+  await q.guestRun('echo c > /proc/sysrq-trigger').catch(() => undefined);
+  const r = await pending;
+  t.match(r.error, /^target-lost: guest Kernel panic - not syncing: .*; qemu exited with code 0 \(console log: /, String(r.error));
+  await q.stop();
+  t.notOk(alive(qpid), 'qemu is gone');
+});

@@ -185,7 +185,9 @@ export class QemuTarget implements Target {
   private machineFault(): string | undefined {
     if (!this.exit) return undefined;
     const how = this.exit.signal ? `killed by ${this.exit.signal}` : `exited with code ${this.exit.exitCode ?? '?'}`;
-    return `target-lost: qemu ${how}${this.hint()}`;
+    // With panic=-1 and -no-reboot a guest panic ends qemu: say so.
+    const panic = /Kernel panic[^\r\n]*/.exec(this.console)?.[0];
+    return `target-lost: ${panic ? `guest ${panic.trim()}; ` : ''}qemu ${how}${this.hint()}`;
   }
 
   private pruneLogs(dir: string): void {
@@ -259,7 +261,7 @@ export class QemuTarget implements Target {
       }
       if (this.exit) {
         // The port was taken between probing and qemu binding it: try another.
-        if (/hostfwd|host forwarding/i.test(this.console) && attempt < 3) continue;
+        if (/could not set up host forwarding/i.test(this.console) && attempt < 3) continue;
         const last = this.console.trim().split('\n').slice(-1)[0]?.trim() ?? '';
         throw new TargetSetupError(`qemu exited before the guest was ready (${last})${this.hint()}`);
       }

@@ -273,6 +273,15 @@ export class SshTarget implements Target {
     }
   }
 
+  private async oops(): Promise<string> {
+    const r = await this.run('dmesg 2>/dev/null | tail -n 200', undefined, 3000).catch(() => undefined);
+    const line = String(r?.stdout ?? '')
+      .split('\n')
+      .filter((l) => OOPS.test(l))
+      .slice(-1)[0];
+    return line ? ` (kernel: ${line.replace(/^\[[\s\d.]+\]\s*/, '').trim()})` : '';
+  }
+
   private async explain(end: AgentEnd): Promise<string> {
     const tag = new RegExp(`${EXIT_TAG} (\\d+)`).exec(end.stderr);
     if (tag) {
@@ -280,7 +289,7 @@ export class SshTarget implements Target {
       if (machine) return machine;
       const code = Number(tag[1]);
       const sig = code > 128 ? signalName(code - 128) : undefined;
-      return `target-crashed: remote agent ${sig ? `killed by ${sig}` : `exited with code ${code}`}`;
+      return `target-crashed: remote agent ${sig ? `killed by ${sig}` : `exited with code ${code}`}${await this.oops()}`;
     }
     // A dead machine outranks a dead link, and a dying master or qemu needs a moment
     // to be seen as exited: poll briefly so a cut link is not taken for a crash.
@@ -296,6 +305,9 @@ export class SshTarget implements Target {
     return `target-crashed: remote agent ended (ssh exit ${end.exitCode ?? end.signal ?? '?'})${this.hint()}`;
   }
 }
+
+/** The kernel's last oops line, if any: a crashed agent is often an oopsed ioctl. */
+const OOPS = /Internal error:|Unable to handle kernel|BUG:|Oops|kernel BUG/;
 
 function signalName(n: number): string {
   const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM', 7: 'SIGBUS', 4: 'SIGILL' };
