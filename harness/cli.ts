@@ -11,9 +11,13 @@ import { junitXml } from './report/junit.ts';
 import { tapHeader, tapLine } from './report/tap.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type Target } from './target.ts';
 import { createTarget, listEmulatorBugs, type TargetOptions } from './targets/index.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { CiHooks } from './ci.ts';
+import { BaselineError } from './baseline.ts';
+import { ScenarioError } from './steps.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
+       ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs]
+       ./run.sh repro TRACE.json > repro.c
 
 Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 14.
 FILTER selects checks by substring of their name, or by a glob with '*'.
@@ -22,7 +26,9 @@ FILTER selects checks by substring of their name, or by a glob with '*'.
   --abi NAME             ABI revision: ${[...PROFILES.keys()].join(', ')} (default ${DEFAULT_ABI})
   --list                 print the checks that would run, run nothing
   --junit FILE           also write JUnit XML to FILE
-  --trace DIR            write every check's calls as JSON to DIR
+  --trace DIR            write every check's calls as JSON to DIR (a failing check's trace
+                         is always written, to DIR or a fresh temp dir; TAP shows 'trace: PATH')
+  --baseline FILE        known failures with reasons (docs/ci.md): exit 0 if only those fail
   --emulator-bug NAME    switch on a known bug in the emulator (repeatable)
   --list-emulator-bugs   print the emulator's bug catalogue
   --allow-crash          run checks that oops the kernel on a real target
@@ -52,6 +58,7 @@ function parse(argv: string[]) {
         list: { type: 'boolean', default: false },
         junit: { type: 'string' },
         trace: { type: 'string' },
+        baseline: { type: 'string' },
         'emulator-bug': { type: 'string', multiple: true, default: [] },
         'list-emulator-bugs': { type: 'boolean', default: false },
         'allow-crash': { type: 'boolean', default: false },
@@ -74,6 +81,7 @@ function parse(argv: string[]) {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'replay' || argv[0] === 'repro') return (await import('./trace-cli.ts')).traceCommand(argv[0], argv.slice(1));
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
@@ -104,6 +112,14 @@ export async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(callTimeoutMs) || callTimeoutMs <= 0) die(`--timeout takes a positive number of milliseconds, not '${o.timeout}'`);
   }
 
+  // Loaded here, not imported at the top, so a malformed scenario file is one clear line (exit 2).
+  let ALL_CHECKS: CheckDef[];
+  try {
+    ALL_CHECKS = (await import('../tests/index.ts')).ALL_CHECKS;
+  } catch (e) {
+    if (e instanceof ScenarioError) die(e.message);
+    throw e;
+  }
   const filters = args.positionals;
   const checks = applicable(ALL_CHECKS, abi).filter((c) => matchFilter(c.name, filters));
   if (filters.length && checks.length === 0) die(`no check of ${abi.name} matches ${filters.map((f) => `'${f}'`).join(' ')} (see --list)`);
@@ -135,7 +151,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  return runOnTarget({ abi, checks, target, targetOpts, allowCrash: o['allow-crash'], callTimeoutMs, junit: o.junit, targetSpec: o.target });
+  let ci: CiHooks;
+  try {
+    ci = new CiHooks({ abi: abi.name, traceDir: o.trace, baselinePath: o.baseline, bugs: o['emulator-bug'] });
+  } catch (e) {
+    if (e instanceof BaselineError) die(e.message);
+    throw e;
+  }
+  return runOnTarget({ abi, checks, target, targetOpts, allowCrash: o['allow-crash'], callTimeoutMs, junit: o.junit, targetSpec: o.target, ci });
 }
 
 interface RunPlan {
@@ -147,6 +170,7 @@ interface RunPlan {
   allowCrash: boolean;
   callTimeoutMs: number;
   junit?: string | undefined;
+  ci: CiHooks;
 }
 
 async function runOnTarget(p: RunPlan): Promise<number> {
@@ -162,6 +186,7 @@ async function runOnTarget(p: RunPlan): Promise<number> {
   const t0 = performance.now();
   try {
     const id = await p.target.start();
+    p.ci.started(id);
     process.stdout.write(tapHeader(p.checks.length, `kvm-cca-conformance: ${p.abi.name} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`));
   } catch (e) {
     await p.target.stop().catch(() => undefined);
@@ -179,7 +204,7 @@ async function runOnTarget(p: RunPlan): Promise<number> {
       callTimeoutMs: p.callTimeoutMs,
       checkTimeoutMs: Math.max(30000, p.callTimeoutMs * 6),
       targetFor: (settings: EmulatorSettings) => createEmulatorWith(p, settings),
-      onOutcome: (r, i) => process.stdout.write(tapLine(r, i + 1)),
+      onOutcome: (r, i) => process.stdout.write(tapLine(r, i + 1, p.ci.outcome(r, p.checks[i]))),
     });
   } finally {
     await p.target.stop().catch(() => undefined);
@@ -193,6 +218,7 @@ async function runOnTarget(p: RunPlan): Promise<number> {
     `# ${p.abi.name} on ${p.targetSpec}: ${outcomes.length} checks, ${count('pass')} passed, ${failed} failed, ${count('todo')} todo, ${skipped} skipped in ${secs}s\n`,
   );
   for (const f of outcomes.filter((x) => x.status === 'fail')) process.stderr.write(`#   FAIL ${f.abi}/${f.name}\n`);
+  for (const l of p.ci.finish()) process.stderr.write(`${l}\n`);
   if (p.junit) writeFileSync(p.junit, junitXml(outcomes, p.targetSpec));
   if (failed) return 1;
   if (outcomes.length > 0 && skipped === outcomes.length) return 4;

@@ -11,7 +11,8 @@ export function failedAssertions(o: CheckOutcome): string[] {
   return o.assertions.filter((a) => !a.ok).map((a) => a.message);
 }
 
-export function tapLine(o: CheckOutcome, n: number): string {
+/** `extra` adds keys to a failure's YAML block (e.g. trace: PATH, baseline: reason). */
+export function tapLine(o: CheckOutcome, n: number, extra?: Record<string, string>): string {
   const failed = o.assertions.some((a) => !a.ok);
   const okWord = o.status === 'skip' || !failed ? 'ok' : 'not ok';
   const title = `${o.abi}/${o.name}`.replace(/#/g, '\\#');
@@ -28,6 +29,7 @@ export function tapLine(o: CheckOutcome, n: number): string {
     if (disputes.length) diag.disputes = disputes;
     if (o.targetFault) diag.target_fault = o.targetFault;
     diag.last_calls = lastCalls(o);
+    if (extra) Object.assign(diag, extra);
     line += indentYaml(stringify(diag));
   }
   return line;

@@ -1,0 +1,122 @@
+// CI baselines: the failures a team already knows about, each with a reason,
+// optionally only on some kernels. A run fails only on a failure the baseline
+// does not name, and says which named checks pass now so the file can shrink.
+//
+// Text form, one entry a line ('#' starts a comment):
+//   CHECK [kernel=GLOB] REASON...
+//   rfc-v1/populate/wrap  kernel=6.2.0-rc1-cca*  RMM bet0 refuses the range (ticket 42)
+// JSON form: [{"check": "...", "reason": "...", "kernel": "GLOB"}] or {"known_failures": [...]}.
+// CHECK is "abi/area/name" or "area/name" (any revision); '*' is a wildcard.
+import { readFileSync } from 'node:fs';
+import type { CheckOutcome } from './engine.ts';
+
+export interface BaselineEntry {
+  check: string;
+  reason: string;
+  /** Glob over the target's kernel release (uname -r); absent = every kernel. */
+  kernel?: string;
+  /** Where the entry is, for messages: "FILE:LINE". */
+  where: string;
+}
+
+export class BaselineError extends Error {
+  override name = 'BaselineError';
+}
+
+const glob = (pattern: string): RegExp => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+export function parseBaseline(text: string, path: string): BaselineEntry[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return parseJson(text, path);
+  const out: BaselineEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const where = `${path}:${i + 1}`;
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line) return;
+    const words = line.split(/\s+/);
+    const check = words.shift() as string;
+    let kernel: string | undefined;
+    if (words[0]?.startsWith('kernel=')) kernel = (words.shift() as string).slice('kernel='.length);
+    if (kernel === '') throw new BaselineError(`${where}: kernel= needs a release or glob`);
+    const reason = words.join(' ');
+    if (!reason) throw new BaselineError(`${where}: "${check}" needs a reason after the check name`);
+    out.push({ check, reason, ...(kernel ? { kernel } : {}), where });
+  });
+  return out;
+}
+
+function parseJson(text: string, path: string): BaselineEntry[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec(String(e));
+    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
+    throw new BaselineError(`${path}${line ? `:${line}` : ''}: not valid JSON`);
+  }
+  const list = Array.isArray(v) ? v : typeof v === 'object' && v !== null ? (v as { known_failures?: unknown }).known_failures : undefined;
+  if (!Array.isArray(list)) throw new BaselineError(`${path}: expected a list of {check, reason[, kernel]} or {"known_failures": [...]}`);
+  return list.map((e: unknown, i): BaselineEntry => {
+    const where = `${path}: entry ${i + 1}`;
+    if (typeof e !== 'object' || e === null) throw new BaselineError(`${where} must be an object`);
+    const o = e as Record<string, unknown>;
+    if (typeof o.check !== 'string' || !o.check) throw new BaselineError(`${where}: missing "check"`);
+    if (typeof o.reason !== 'string' || !o.reason) throw new BaselineError(`${where}: "${o.check}" needs a "reason"`);
+    if (o.kernel !== undefined && (typeof o.kernel !== 'string' || !o.kernel)) throw new BaselineError(`${where}: "kernel" must be a release or glob`);
+    return { check: o.check, reason: o.reason, ...(o.kernel ? { kernel: o.kernel as string } : {}), where };
+  });
+}
+
+export function loadBaseline(path: string): BaselineEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new BaselineError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return parseBaseline(text, path);
+}
+
+export class Baseline {
+  /** Baselined checks that failed (and were turned into TODO), and those that now pass. */
+  readonly stillFailing: { outcome: CheckOutcome; entry: BaselineEntry }[] = [];
+  readonly nowPassing: { outcome: CheckOutcome; entry: BaselineEntry }[] = [];
+
+  constructor(
+    readonly entries: readonly BaselineEntry[],
+    /** The target's kernel release, set once the target started. */
+    public release = '',
+  ) {}
+
+  match(o: Pick<CheckOutcome, 'abi' | 'name'>): BaselineEntry | undefined {
+    const full = `${o.abi}/${o.name}`;
+    return this.entries.find((e) => {
+      if (e.kernel && !glob(e.kernel).test(this.release)) return false;
+      const re = glob(e.check);
+      return re.test(full) || re.test(o.name);
+    });
+  }
+
+  /**
+   * A failing check the baseline names becomes a TAP TODO ("known failure")
+   * in place, so TAP, JUnit, the summary and the exit code all agree.
+   * Returns the entry that matched.
+   */
+  apply(o: CheckOutcome): BaselineEntry | undefined {
+    const e = this.match(o);
+    if (!e) return undefined;
+    if (o.status === 'fail') {
+      o.status = 'todo';
+      o.reason = `baseline: ${e.reason}`;
+      this.stillFailing.push({ outcome: o, entry: e });
+    } else if (o.status === 'pass') this.nowPassing.push({ outcome: o, entry: e });
+    return e;
+  }
+
+  /** Lines for stderr after the run. */
+  summary(): string[] {
+    const out = [`# baseline: ${this.stillFailing.length} known failure(s) still fail, ${this.nowPassing.length} baselined check(s) now pass`];
+    for (const { outcome, entry } of this.nowPassing) out.push(`#   NOW PASSES ${outcome.abi}/${outcome.name} (${entry.where}: ${entry.reason}) - remove it from the baseline`);
+    return out;
+  }
+}

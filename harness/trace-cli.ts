@@ -1,0 +1,123 @@
+// `./run.sh replay TRACE.json` and `./run.sh repro TRACE.json`: the bug
+// reproduction tools over a trace. Exit codes: 0 same results (replay) or C
+// written (repro), 1 results differ, 2 a malformed trace, bad usage or a
+// target that cannot be used (one line on stderr, never a stack trace).
+import { writeFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { getProfile } from './abi/index.ts';
+import { formatDiff, replayCalls } from './replay.ts';
+import { generateRepro, ReproError } from './repro.ts';
+import { TargetSetupError, type Target } from './target.ts';
+import { createTarget } from './targets/index.ts';
+import { readTrace, TraceError, type TraceFile } from './trace.ts';
+
+class ExitError extends Error {}
+const fail = (msg: string): never => {
+  throw new ExitError(msg);
+};
+
+export async function traceCommand(cmd: 'replay' | 'repro', argv: string[]): Promise<number> {
+  try {
+    return cmd === 'replay' ? await replay(argv) : repro(argv);
+  } catch (e) {
+    if (e instanceof ExitError || e instanceof TraceError || e instanceof ReproError || e instanceof TargetSetupError) {
+      process.stderr.write(`run.sh ${cmd}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+  } catch (e) {
+    return fail(`${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}`);
+  }
+}
+
+function oneTrace(positionals: string[], cmd: string): TraceFile {
+  if (positionals.length !== 1) fail(`usage: ./run.sh ${cmd} TRACE.json [options] (one trace file)`);
+  return readTrace(positionals[0] as string);
+}
+
+function repro(argv: string[]): number {
+  const a = args(argv, { output: { type: 'string', short: 'o' } });
+  const trace = oneTrace(a.positionals, 'repro');
+  const c = generateRepro(trace, positionalsPath(a.positionals));
+  const out = a.values.output;
+  if (typeof out === 'string') writeFileSync(out, c);
+  else process.stdout.write(c);
+  return 0;
+}
+
+const positionalsPath = (p: string[]): string => p[0] ?? 'trace';
+
+async function replay(argv: string[]): Promise<number> {
+  const a = args(argv, {
+    target: { type: 'string', default: 'emulator' },
+    abi: { type: 'string' },
+    'emulator-bug': { type: 'string', multiple: true },
+    'no-emulator-bugs': { type: 'boolean', default: false },
+    'ssh-key': { type: 'string' },
+    'ssh-option': { type: 'string', multiple: true, default: [] },
+    kernel: { type: 'string' },
+    initrd: { type: 'string' },
+    bios: { type: 'string' },
+    qemu: { type: 'string' },
+    'qemu-arg': { type: 'string', multiple: true, default: [] },
+  });
+  const path = positionalsPath(a.positionals);
+  const trace = oneTrace(a.positionals, 'replay');
+  const v = a.values as Record<string, string | boolean | string[] | undefined>;
+  const abiName = (v.abi as string | undefined) ?? trace.abi;
+  const abi = getProfile(abiName) ?? fail(`unknown ABI revision '${abiName}'`);
+  const spec = v.target as string;
+  // The emulator answers like the recorded one only with the same revision and bug switches.
+  const bugs = v['no-emulator-bugs'] ? [] : ((v['emulator-bug'] as string[] | undefined) ?? trace.emulator?.bugs ?? []);
+  if (spec !== 'emulator' && v['emulator-bug']) fail('--emulator-bug needs --target emulator');
+  const str = (k: string): string | undefined => v[k] as string | undefined;
+  let target: Target;
+  try {
+    target = await createTarget(spec, {
+      abi,
+      bugs: spec === 'emulator' ? bugs : [],
+      emulatorSettings: trace.emulator?.settings ?? {},
+      sshOptions: v['ssh-option'] as string[],
+      qemuArgs: v['qemu-arg'] as string[],
+      ...(str('ssh-key') ? { sshKey: str('ssh-key') as string } : {}),
+      ...(str('kernel') ? { kernel: str('kernel') as string } : {}),
+      ...(str('initrd') ? { initrd: str('initrd') as string } : {}),
+      ...(str('bios') ? { bios: str('bios') as string } : {}),
+      ...(str('qemu') ? { qemu: str('qemu') as string } : {}),
+    });
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  const rec = trace.target;
+  const bugNote = spec === 'emulator' ? `, bugs: ${bugs.length ? bugs.join(', ') : 'none'}` : '';
+  process.stdout.write(`# replay ${path}: ${trace.abi}/${trace.check}, ${trace.calls.length} calls recorded on ${rec.spec} (${rec.release}, ${rec.machine})\n`);
+  try {
+    let id;
+    try {
+      id = await target.start();
+    } catch (e) {
+      return fail(`target ${spec} failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    process.stdout.write(`# replaying on ${spec} (${id.info.release}, ${id.info.machine}), ABI ${abi.name}${bugNote}\n`);
+    const session = await target.session();
+    let r;
+    try {
+      r = await replayCalls(trace, session);
+    } finally {
+      await session.close().catch(() => undefined);
+    }
+    for (const d of r.diffs) process.stdout.write(`${formatDiff(d)}\n`);
+    if (r.stoppedAt !== undefined) process.stdout.write(`# the target failed at call ${r.stoppedAt}; later calls were not sent\n`);
+    const calls = new Set(r.diffs.map((d) => d.seq)).size;
+    process.stdout.write(r.diffs.length ? `# replay: ${calls} of ${r.calls} calls differ\n` : `# replay: all ${r.calls} calls gave the recorded results\n`);
+    return r.diffs.length || r.stoppedAt !== undefined ? 1 : 0;
+  } finally {
+    await target.stop().catch(() => undefined);
+  }
+}

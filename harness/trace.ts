@@ -1,0 +1,253 @@
+// Traces: one JSON file per check with every call it made (wire request,
+// request name and number, argument bytes, decoded fields, result, timing) and
+// the identity of the target. Replay (harness/replay.ts) and the C reproducer
+// (harness/repro.ts) read nothing else, so a trace must be self-contained:
+// it also carries what an emulator needs to behave the same (revision, bug
+// switches, settings).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AbiName } from './abi/types.ts';
+import { ABI_NAMES } from './abi/types.ts';
+import type { CallRecord } from './calls.ts';
+import type { Assertion, CheckDef, CheckOutcome, EmulatorSettings, Status } from './engine.ts';
+import { errnoName } from './errno.ts';
+import { decodeIoc, hex } from './ioc.ts';
+import { GENERIC_IOCTL_NAMES } from './kvm-uapi.ts';
+import type { Call, TargetIdentity, TargetKind } from './target.ts';
+import { checkRequest, checkResult, type WireResult } from './wire.ts';
+
+export const TRACE_FORMAT = 'kvm-cca-trace/1';
+
+export interface TraceTarget {
+  kind: TargetKind;
+  spec: string;
+  sysname: string;
+  release: string;
+  machine: string;
+  executor: string;
+  /** The revision the checks were judged against, and the one probing found (when it ran). */
+  revision: { selected: AbiName; detected?: string };
+}
+
+/** What an emulator must be told to answer the same way on replay. */
+export interface TraceEmulator {
+  bugs: string[];
+  settings: EmulatorSettings;
+}
+
+export interface TraceCall {
+  seq: number;
+  label: string;
+  /** "KVM_ENABLE_CAP", or the op ("open", "mmap", "poke", ...). */
+  request_name: string;
+  /** The full _IOC number, hex ("0x4068aea3"), for ioctls. */
+  request_nr?: string;
+  /** The top-level argument bytes as sent (hex), pointer slots still zero. */
+  arg_bytes?: string;
+  /** Decoded argument fields per the active profile (from the DSL). */
+  fields?: Record<string, string | number>;
+  /** The wire request, verbatim: replay sends exactly this. */
+  request: Call;
+  result: WireResult & { errno_name?: string };
+  ms: number;
+}
+
+export interface TraceFile {
+  format: typeof TRACE_FORMAT;
+  check: string;
+  area: string;
+  abi: AbiName;
+  description: string;
+  status: Status;
+  reason?: string;
+  assertions: Assertion[];
+  sources: string[];
+  target_fault?: string;
+  ms: number;
+  recorded_at: string;
+  target: TraceTarget;
+  emulator?: TraceEmulator;
+  calls: TraceCall[];
+}
+
+export class TraceError extends Error {
+  override name = 'TraceError';
+}
+
+/** The request's name: generic KVM ioctls by number, otherwise its _IOC spelling. */
+export function requestName(req: Call, extraNames?: ReadonlyMap<number, string>): string {
+  if (req.op !== 'ioctl') return req.op;
+  const known = GENERIC_IOCTL_NAMES.get(req.req) ?? extraNames?.get(req.req);
+  if (known) return known;
+  const d = decodeIoc(req.req);
+  const dir = ['_IO', '_IOW', '_IOR', '_IOWR'][d.dir];
+  return `${dir}(${hex(d.type)}, ${hex(d.nr)}, ${d.size})`;
+}
+
+export function traceCall(r: CallRecord, seq: number): TraceCall {
+  const req = r.request;
+  const result: TraceCall['result'] = { ...r.result };
+  if (r.result.errno) result.errno_name = errnoName(r.result.errno);
+  return {
+    seq,
+    label: r.label,
+    request_name: requestName(req),
+    ...(req.op === 'ioctl' ? { request_nr: hex(req.req) } : {}),
+    ...(req.op === 'ioctl' && 'buf' in req.arg ? { arg_bytes: req.arg.buf.hex } : {}),
+    ...(req.op === 'poke' ? { arg_bytes: req.hex } : {}),
+    ...(r.fields ? { fields: r.fields } : {}),
+    request: req,
+    result,
+    ms: Math.round(r.ms * 1000) / 1000,
+  };
+}
+
+export interface TraceContext {
+  identity: TargetIdentity;
+  abi: AbiName;
+  detected?: string;
+  /** Emulator bug switches of the run (emulator targets only). */
+  bugs?: readonly string[];
+}
+
+export function buildTrace(o: CheckOutcome, def: Pick<CheckDef, 'emulatorSettings'> | undefined, ctx: TraceContext): TraceFile {
+  const id = ctx.identity;
+  return {
+    format: TRACE_FORMAT,
+    check: o.name,
+    area: o.area,
+    abi: ctx.abi,
+    description: o.description,
+    status: o.status,
+    ...(o.reason ? { reason: o.reason } : {}),
+    assertions: o.assertions,
+    sources: o.sources,
+    ...(o.targetFault ? { target_fault: o.targetFault } : {}),
+    ms: Math.round(o.ms * 1000) / 1000,
+    recorded_at: new Date().toISOString(),
+    target: {
+      kind: id.kind,
+      spec: id.spec,
+      sysname: id.info.sysname,
+      release: id.info.release,
+      machine: id.info.machine,
+      executor: id.info.executor,
+      revision: { selected: ctx.abi, ...(ctx.detected ? { detected: ctx.detected } : {}) },
+    },
+    ...(id.kind === 'emulator' ? { emulator: { bugs: [...(ctx.bugs ?? [])], settings: def?.emulatorSettings ?? {} } } : {}),
+    calls: o.trace.map((r, i) => traceCall(r, i + 1)),
+  };
+}
+
+/** "rfc-v1__populate_before-create.json": safe on every filesystem, still readable. */
+export function traceFileName(abi: string, check: string): string {
+  return `${`${abi}__${check}`.replace(/\//g, '_').replace(/[^A-Za-z0-9._-]+/g, '-')}.json`;
+}
+
+/** Where failing traces go when --trace was not given: one fresh directory per run. */
+export function defaultTraceDir(): string {
+  const base = process.env.KVM_CCA_TRACE_DIR || join(tmpdir(), 'kvm-cca-traces');
+  return join(base, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+}
+
+/**
+ * Writes traces as checks finish: every check with `dir`, and always a check
+ * that failed (an assertion failed), so a CI log names a file to replay.
+ */
+export class TraceWriter {
+  identity?: TargetIdentity;
+  detected?: string;
+  private made = false;
+  readonly written: string[] = [];
+
+  constructor(
+    private readonly opts: { dir?: string | undefined; abi: AbiName; bugs?: readonly string[]; fallbackDir?: () => string },
+  ) {}
+
+  private dirFor(all: boolean): string | undefined {
+    if (this.opts.dir) return resolve(this.opts.dir);
+    if (all) return undefined;
+    this.fallback ??= (this.opts.fallbackDir ?? defaultTraceDir)();
+    return this.fallback;
+  }
+  private fallback?: string;
+
+  /** Write the outcome's trace if it should be kept; returns the path written. */
+  record(o: CheckOutcome, def?: Pick<CheckDef, 'emulatorSettings'>): string | undefined {
+    if (o.status === 'skip' || !this.identity) return undefined;
+    const failed = o.assertions.some((a) => !a.ok);
+    if (!this.opts.dir && !failed) return undefined;
+    const dir = this.dirFor(!failed) as string;
+    if (!this.made || !this.opts.dir) mkdirSync(dir, { recursive: true });
+    this.made = true;
+    const t = buildTrace(o, def, {
+      identity: this.identity,
+      abi: this.opts.abi,
+      ...(this.detected ? { detected: this.detected } : {}),
+      ...(this.opts.bugs ? { bugs: this.opts.bugs } : {}),
+    });
+    const path = join(dir, traceFileName(o.abi, o.name));
+    writeFileSync(path, `${JSON.stringify(t, null, 1)}\n`);
+    this.written.push(path);
+    return path;
+  }
+}
+
+// ---- reading (replay, repro): untrusted input, one clear error naming the file
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function parseTrace(text: string, path: string): TraceFile {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec(String(e));
+    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
+    throw new TraceError(`${path}${line ? `:${line}` : ''}: not valid JSON (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+  }
+  const bad = (msg: string): never => {
+    throw new TraceError(`${path}: ${msg}`);
+  };
+  if (!isObj(v)) bad('a trace must be a JSON object');
+  const t = v as Record<string, unknown>;
+  if (t.format !== TRACE_FORMAT) bad(`not a trace (format must be "${TRACE_FORMAT}", got ${JSON.stringify(t.format)})`);
+  for (const f of ['check', 'abi'] as const) if (typeof t[f] !== 'string' || !t[f]) bad(`missing "${f}"`);
+  if (!(ABI_NAMES as readonly string[]).includes(t.abi as string)) bad(`unknown ABI revision "${String(t.abi)}"`);
+  if (!isObj(t.target) || typeof t.target.kind !== 'string') bad('missing "target" identity');
+  if (t.emulator !== undefined) {
+    const e = t.emulator;
+    if (!isObj(e) || !Array.isArray(e.bugs) || !e.bugs.every((b) => typeof b === 'string') || !isObj(e.settings)) bad('"emulator" must be {bugs: [names], settings: {}}');
+  }
+  if (!Array.isArray(t.calls)) bad('"calls" must be an array');
+  (t.calls as unknown[]).forEach((c, i) => {
+    const where = `call ${i + 1}`;
+    if (!isObj(c)) bad(`${where} must be an object`);
+    const call = c as Record<string, unknown>;
+    if (typeof call.label !== 'string') bad(`${where}: missing "label"`);
+    try {
+      checkRequest({ ...(isObj(call.request) ? call.request : { op: undefined }), id: 0 });
+    } catch (e) {
+      bad(`${where} (${String(call.label)}): bad request: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      checkResult({ ...(isObj(call.result) ? call.result : {}), id: 0 });
+    } catch (e) {
+      bad(`${where} (${String(call.label)}): bad result: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+  return v as unknown as TraceFile;
+}
+
+export function readTrace(path: string): TraceFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TraceError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return parseTrace(text, path);
+}
