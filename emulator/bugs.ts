@@ -1,0 +1,132 @@
+// Known bugs the emulator can switch on, one small switch each at the exact
+// place in the kernel path. A bug models a kernel that gets one condition
+// wrong, so the suite can show that its checks notice. Names are kebab-case
+// and stable: they appear on the command line and in reports.
+import type { AbiName, ExpectKey } from '../harness/abi/types.ts';
+
+export interface BugInfo {
+  name: string;
+  /** One line: what the buggy kernel does differently. */
+  description: string;
+  /** ABI revisions whose emulation has the switch. */
+  revisions: readonly AbiName[];
+  /** The condition row or mail the correct behaviour comes from. */
+  source: string;
+  /** The profile expectations whose outcome this bug changes. */
+  breaks: readonly ExpectKey[];
+}
+
+export const BUGS = [
+  {
+    name: 'populate-skips-state-check',
+    description: 'POPULATE_REALM does not check the realm state, so the RMM decides (a raw RMI status before CREATE_RD, ENXIO once active)',
+    revisions: ['rfc-v1'],
+    source: 'R1-PO2',
+    breaks: ['populate.before-create', 'populate.after-activate', 'populate.normal-vm', 'populate.state-beats-alignment'],
+  },
+  {
+    name: 'populate-ebusy-as-einval',
+    description: 'POPULATE_REALM in the wrong state returns EINVAL (as Zhi Wang suggested and v6/v7 did) instead of EBUSY',
+    revisions: ['rfc-v1'],
+    source: 'R1-PO2; abi-evolution.md §3.1; conditions.md §6.5',
+    breaks: ['populate.before-create', 'populate.after-activate', 'populate.normal-vm', 'populate.state-beats-alignment'],
+  },
+  {
+    name: 'init-ipa-accepts-past-ipa',
+    description: 'INIT_IPA_REALM past the IPA size succeeds: the RMM skips its range check on RTT_INIT_RIPAS',
+    revisions: ['rfc-v1'],
+    source: 'R1-IP6',
+    breaks: ['init.beyond-ipa'],
+  },
+  {
+    name: 'init-ipa-state-before-wrap',
+    description: 'INIT_IPA_REALM checks the state before the wrap, so a wrapping range before CREATE_RD gives EBUSY, not EINVAL',
+    revisions: ['rfc-v1'],
+    source: 'R1-IP2, R1-IP3 (§5 order)',
+    breaks: ['init.wrap-before-create'],
+  },
+  {
+    name: 'config-accepts-unknown-item',
+    description: 'CONFIG_REALM ignores an unknown cfg number and returns 0',
+    revisions: ['rfc-v1'],
+    source: 'R1-CF10',
+    breaks: ['config.unknown-item'],
+  },
+  {
+    name: 'config-copy-before-state',
+    description: 'CONFIG_REALM copies the item before checking the state, so EFAULT wins over EBUSY after CREATE_RD',
+    revisions: ['rfc-v1'],
+    source: 'R1-CF1 (§5 order)',
+    breaks: ['config.after-create-bad-pointer'],
+  },
+  {
+    name: 'create-rd-twice',
+    description: 'a second CREATE_RD succeeds (the NONE-state check is missing) and leaves the realm NEW',
+    revisions: ['rfc-v1'],
+    source: 'R1-CR2',
+    breaks: ['create.twice'],
+  },
+  {
+    name: 'create-rd-ignores-vcpus',
+    description: 'CREATE_RD after a vCPU was created succeeds (no created_vcpus check)',
+    revisions: ['rfc-v1'],
+    source: 'R1-CR1',
+    breaks: ['create.after-vcpu'],
+  },
+  {
+    name: 'finalize-rec-before-create',
+    description: 'KVM_ARM_VCPU_FINALIZE(REC) is accepted before CREATE_RD (no NEW-state check)',
+    revisions: ['rfc-v1'],
+    source: 'R1-V4',
+    breaks: ['rec.before-create'],
+  },
+  {
+    name: 'rec-skips-psci-check',
+    description: 'KVM_ARM_VCPU_FINALIZE(REC) accepts a vCPU initialised without PSCI_0_2',
+    revisions: ['rfc-v1'],
+    source: 'R1-V5',
+    breaks: ['rec.no-psci'],
+  },
+  {
+    name: 'vcpu-init-accepts-rec-bit',
+    description: 'KVM_ARM_VCPU_INIT accepts the REC feature bit (KVM_VCPU_MAX_FEATURES raised to 8, as v6 later did)',
+    revisions: ['rfc-v1'],
+    source: 'R1-V1; conditions.md §6.2',
+    breaks: ['vcpu.init-rec-bit'],
+  },
+  {
+    name: 'activate-skips-state-check',
+    description: 'ACTIVATE_REALM does not check the state: a second ACTIVATE returns 0',
+    revisions: ['rfc-v1'],
+    source: 'R1-AC1',
+    breaks: ['activate.twice'],
+  },
+  {
+    name: 'run-before-activate',
+    description: 'KVM_RUN treats a REC as finalised before ACTIVATE; the REC entry then fails its own ACTIVE check with EINVAL',
+    revisions: ['rfc-v1'],
+    source: 'R1-V10, R1-V12',
+    breaks: ['run.before-activate'],
+  },
+] as const satisfies readonly BugInfo[];
+
+export type BugName = (typeof BUGS)[number]['name'];
+
+const BY_NAME = new Map<string, BugInfo>(BUGS.map((b) => [b.name, b]));
+
+export function bugInfo(name: string): BugInfo | undefined {
+  return BY_NAME.get(name);
+}
+
+export function isBugName(name: string): name is BugName {
+  return BY_NAME.has(name);
+}
+
+/** Validate a list of bug names for a revision; throws with the offending names. */
+export function checkBugs(names: readonly string[], abi: AbiName): BugName[] {
+  const unknown = names.filter((n) => !isBugName(n));
+  if (unknown.length) throw new Error(`unknown emulator bug(s): ${unknown.join(', ')} (known: ${BUGS.map((b) => b.name).join(', ')})`);
+  const wrongRev = names.filter((n) => !(bugInfo(n)!.revisions as readonly string[]).includes(abi));
+  if (wrongRev.length) throw new Error(`emulator bug(s) ${wrongRev.join(', ')} do not apply to ${abi}`);
+  return names as BugName[];
+}

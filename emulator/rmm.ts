@@ -1,0 +1,269 @@
+// A small model of the Realm Management Monitor of the RFC v1 era (RMM
+// 1.0-bet0), enough for the kernel paths that just forward to it. Where the
+// spec tags a row RMM (the kernel maps whatever the RMM answers), the outcome
+// here follows from the same cause: a granule in the wrong state, an IPA
+// outside the protected space, a parameter the feature register does not
+// advertise. The RMM's real behaviour was not verified (conditions.md §7);
+// choices are noted where they are made.
+//
+// Everything is keyed by frame number ("physical address" >> 12) and by IPA.
+
+export const RMI_SUCCESS = 0;
+export const RMI_ERROR_INPUT = 1;
+export const RMI_ERROR_REALM = 2;
+export const RMI_ERROR_REC = 3;
+export const RMI_ERROR_RTT = 4;
+export const RMI_ERROR_IN_USE = 5;
+
+/** An RMI return: status in bits[7:0], index (e.g. the RTT level reached) in bits[15:8]. */
+export type RmiStatus = number;
+export const rmiStatus = (s: number, index = 0): RmiStatus => s | (index << 8);
+export const rmiCode = (r: RmiStatus): number => r & 0xff;
+export const rmiIndex = (r: RmiStatus): number => (r >> 8) & 0xff;
+
+export const RMM_RTT_MAX_LEVEL = 3;
+export const GRANULE = 4096;
+
+export interface RmmSettings {
+  /** Is an RMM found at boot (with 4K host pages and an accepted RMI version)? */
+  present: boolean;
+  /** RMI_FEATURES S2SZ: the largest IPA size a realm may have. */
+  s2sz: number;
+  sha256: boolean;
+  sha512: boolean;
+  /** SVE_EN and SVE_VL (raw RMI field: the largest sve_vq accepted). */
+  sve: boolean;
+  sveMaxVq: number;
+  numBps: number;
+  numWps: number;
+}
+
+export const DEFAULT_RMM: RmmSettings = {
+  present: true,
+  s2sz: 48,
+  sha256: true,
+  sha512: true,
+  sve: true,
+  sveMaxVq: 15,
+  numBps: 6,
+  numWps: 4,
+};
+
+/** RMI_FEATURES register 0 as the kernel reads it (field layout of RMM 1.0). */
+export function featureRegister0(s: RmmSettings): bigint {
+  let v = BigInt(s.s2sz & 0xff);
+  if (s.sve) v |= 1n << 9n;
+  v |= BigInt(s.sveMaxVq & 0xf) << 10n;
+  v |= BigInt(s.numBps & 0xf) << 14n;
+  v |= BigInt(s.numWps & 0xf) << 18n;
+  if (s.sha256) v |= 1n << 28n;
+  if (s.sha512) v |= 1n << 29n;
+  return v;
+}
+
+export const FEAT0 = {
+  s2sz: (r: bigint): number => Number(r & 0xffn),
+  sveEn: (r: bigint): boolean => ((r >> 9n) & 1n) === 1n,
+  sveVl: (r: bigint): number => Number((r >> 10n) & 0xfn),
+  sha256: (r: bigint): boolean => ((r >> 28n) & 1n) === 1n,
+  sha512: (r: bigint): boolean => ((r >> 29n) & 1n) === 1n,
+};
+
+export type GranuleState = 'undelegated' | 'delegated' | 'rd' | 'rec' | 'data';
+
+export interface RealmParams {
+  s2sz: number;
+  hashAlgo: number; // 0 SHA256, 1 SHA512
+  sveVl: number;
+  sve: boolean;
+  rpv: Uint8Array;
+}
+
+export type RealmState = 'new' | 'active' | 'system_off';
+
+/** The RMM's realm descriptor. */
+export class Rd {
+  state: RealmState = 'new';
+  /** IPA pages whose RIPAS is RAM, as sorted disjoint [start, end) page ranges. */
+  private ram: [number, number][] = [];
+  /** Assigned protected pages: IPA page -> data frame. */
+  readonly data = new Map<number, number>();
+  readonly recs: Rec[] = [];
+  constructor(
+    readonly frame: number,
+    readonly params: RealmParams,
+  ) {}
+
+  get protectedLimit(): number {
+    return 2 ** (this.params.s2sz - 1);
+  }
+
+  isRam(page: number): boolean {
+    for (const [a, b] of this.ram) if (page >= a && page < b) return true;
+    return false;
+  }
+
+  setRam(start: number, end: number): void {
+    const all = [...this.ram, [start, end] as [number, number]].sort((x, y) => x[0] - y[0]);
+    const out: [number, number][] = [];
+    for (const r of all) {
+      const last = out[out.length - 1];
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else out.push([r[0], r[1]]);
+    }
+    this.ram = out;
+  }
+
+  anyAssigned(startPage: number, endPage: number): boolean {
+    if (endPage - startPage < this.data.size) {
+      for (let p = startPage; p < endPage; p++) if (this.data.has(p)) return true;
+      return false;
+    }
+    for (const p of this.data.keys()) if (p >= startPage && p < endPage) return true;
+    return false;
+  }
+}
+
+export interface RecParams {
+  mpidr: bigint;
+  runnable: boolean;
+}
+
+export class Rec {
+  constructor(
+    readonly frame: number,
+    readonly rd: Rd,
+    readonly mpidr: bigint,
+    public runnable: boolean,
+  ) {}
+}
+
+const levelSize = (level: number): number => GRANULE * 2 ** (9 * (RMM_RTT_MAX_LEVEL - level));
+
+export class Rmm {
+  private readonly granules = new Map<number, GranuleState>();
+  readonly features0: bigint;
+  /** Bug hook: skip the IPA-range check of RTT_INIT_RIPAS (bug init-ipa-accepts-past-ipa). */
+  skipInitRipasRangeCheck = false;
+
+  constructor(readonly settings: RmmSettings) {
+    this.features0 = featureRegister0(settings);
+  }
+
+  granuleState(frame: number): GranuleState {
+    return this.granules.get(frame) ?? 'undelegated';
+  }
+
+  isDelegated(frame: number): boolean {
+    return this.granules.has(frame);
+  }
+
+  granuleDelegate(frame: number): RmiStatus {
+    if (this.granuleState(frame) !== 'undelegated') return rmiStatus(RMI_ERROR_INPUT);
+    this.granules.set(frame, 'delegated');
+    return RMI_SUCCESS;
+  }
+
+  granuleUndelegate(frame: number): RmiStatus {
+    if (this.granuleState(frame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
+    this.granules.delete(frame);
+    return RMI_SUCCESS;
+  }
+
+  /** RMI_REALM_CREATE: validates the params against the feature register (R1-CR7). */
+  realmCreate(rdFrame: number, p: RealmParams): Rd | RmiStatus {
+    if (this.granuleState(rdFrame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
+    const f = this.features0;
+    if (p.s2sz > FEAT0.s2sz(f) || p.s2sz < 32) return rmiStatus(RMI_ERROR_INPUT);
+    if ((p.hashAlgo === 0 && !FEAT0.sha256(f)) || (p.hashAlgo === 1 && !FEAT0.sha512(f)) || p.hashAlgo > 1) return rmiStatus(RMI_ERROR_INPUT);
+    if (p.sve && (!FEAT0.sveEn(f) || p.sveVl > FEAT0.sveVl(f))) return rmiStatus(RMI_ERROR_INPUT);
+    this.granules.set(rdFrame, 'rd');
+    return new Rd(rdFrame, p);
+  }
+
+  /** RMI_REC_CREATE. RMM 1.0 wants unique MPIDRs; a second REC for one MPIDR is refused (R1-V7, choice). */
+  recCreate(rd: Rd, recFrame: number, p: RecParams): Rec | RmiStatus {
+    if (this.granuleState(recFrame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
+    if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
+    if (rd.recs.some((r) => r.mpidr === p.mpidr)) return rmiStatus(RMI_ERROR_INPUT);
+    this.granules.set(recFrame, 'rec');
+    const rec = new Rec(recFrame, rd, p.mpidr, p.runnable);
+    rd.recs.push(rec);
+    return rec;
+  }
+
+  /**
+   * RMI_RTT_INIT_RIPAS over [base, top) as one block at `level`. Model:
+   * - realm not NEW: RMI_ERROR_REALM;
+   * - past the IPA size, base not aligned to the level, or top not
+   *   granule-aligned or past the block: RMI_ERROR_INPUT (R1-IP5, R1-IP6);
+   * - the unprotected half has no protected RTT to walk: RMI_ERROR_RTT at the
+   *   start level (the kernel then fails to create tables there);
+   * - an assigned page inside: RMI_ERROR_RTT at `level` (the entry is a table,
+   *   or at level 3 the page itself; R1-IP7).
+   * Re-initialising RAM that is not assigned succeeds (R1-IP8, UNCONFIRMED).
+   */
+  rttInitRipas(rd: Rd, base: number, top: number, level: number, startLevel: number): RmiStatus {
+    if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
+    const size = levelSize(level);
+    if (!this.skipInitRipasRangeCheck && top > 2 ** rd.params.s2sz) return rmiStatus(RMI_ERROR_INPUT);
+    if (base % size !== 0 || top % GRANULE !== 0 || top <= base || top > base + size) return rmiStatus(RMI_ERROR_INPUT);
+    if (!this.skipInitRipasRangeCheck && base >= rd.protectedLimit) return rmiStatus(RMI_ERROR_RTT, startLevel);
+    if (rd.anyAssigned(base / GRANULE, top / GRANULE)) return rmiStatus(RMI_ERROR_RTT, level);
+    rd.setRam(base / GRANULE, top / GRANULE);
+    return RMI_SUCCESS;
+  }
+
+  /** RMI_RTT_CREATE: tables are implicit in this model, except where no protected RTT can exist. */
+  rttCreate(rd: Rd, ipa: number): RmiStatus {
+    if (ipa >= rd.protectedLimit && !this.skipInitRipasRangeCheck) return rmiStatus(RMI_ERROR_INPUT);
+    return RMI_SUCCESS;
+  }
+
+  /** RMI_DATA_CREATE: `dataFrame` (delegated) becomes the protected page at `ipa`, with `src` copied in. */
+  dataCreate(rd: Rd, dataFrame: number, ipa: number, src: Uint8Array, dst: Uint8Array): RmiStatus {
+    if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
+    if (this.granuleState(dataFrame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
+    if (ipa % GRANULE !== 0 || ipa >= rd.protectedLimit) return rmiStatus(RMI_ERROR_INPUT);
+    const page = ipa / GRANULE;
+    if (rd.data.has(page)) return rmiStatus(RMI_ERROR_RTT, RMM_RTT_MAX_LEVEL);
+    dst.set(src);
+    this.granules.set(dataFrame, 'data');
+    rd.data.set(page, dataFrame);
+    rd.setRam(page, page + 1);
+    return RMI_SUCCESS;
+  }
+
+  /** A protected page faulted in at run time (RMI_DATA_CREATE_UNKNOWN on a delegated page): zeroed. */
+  dataCreateUnknown(rd: Rd, dataFrame: number, ipa: number, dst: Uint8Array): RmiStatus {
+    if (this.granuleState(dataFrame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
+    if (ipa >= rd.protectedLimit) return rmiStatus(RMI_ERROR_INPUT);
+    const page = ipa / GRANULE;
+    if (rd.data.has(page)) return rmiStatus(RMI_ERROR_RTT, RMM_RTT_MAX_LEVEL);
+    dst.fill(0);
+    this.granules.set(dataFrame, 'data');
+    rd.data.set(page, dataFrame);
+    return RMI_SUCCESS;
+  }
+
+  realmActivate(rd: Rd): RmiStatus {
+    if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
+    rd.state = 'active';
+    return RMI_SUCCESS;
+  }
+
+  /** Realm teardown (kvm_destroy_realm): every granule of the realm goes back to the host. */
+  destroyRealm(rd: Rd): void {
+    for (const f of rd.data.values()) this.granules.delete(f);
+    for (const r of rd.recs) this.granules.delete(r.frame);
+    this.granules.delete(rd.frame);
+    rd.data.clear();
+  }
+
+  /** Drop a granule that was delegated but never used (error paths, teardown). */
+  release(frame: number): void {
+    this.granules.delete(frame);
+  }
+}
+
+export { levelSize as rttLevelSize };
