@@ -16,6 +16,19 @@ export interface WireBuf {
   hex: string;
   /** Little-endian u64 slots in `hex` to overwrite with an address. */
   ptrs?: WirePtr[];
+  /**
+   * Little-endian u32 slots in `hex` to overwrite with the fd bound to a handle
+   * (KVM_SET_USER_MEMORY_REGION2's guest_memfd). Additive: executors that
+   * predate it must reject a request that carries it rather than ignore it.
+   */
+  fds?: WireFdSlot[];
+}
+
+export interface WireFdSlot {
+  /** Byte offset of the u32 slot inside the enclosing buffer. */
+  at: number;
+  /** The handle whose fd goes there. */
+  fd: string;
 }
 
 export interface WirePtr {
@@ -169,6 +182,15 @@ function checkBuf(v: unknown, what: string): WireBuf {
       const at = int(p.at, `${what}.ptrs[${i}].at`);
       if (at + 8 > h.length / 2) fail(`${what}.ptrs[${i}].at is past the buffer`);
       checkTarget(p.to, `${what}.ptrs[${i}].to`);
+    });
+  }
+  if (v.fds !== undefined) {
+    if (!Array.isArray(v.fds)) fail(`${what}.fds must be an array`);
+    v.fds.forEach((f: unknown, i) => {
+      if (!isObj(f)) fail(`${what}.fds[${i}] must be an object`);
+      const at = int(f.at, `${what}.fds[${i}].at`);
+      if (at + 4 > h.length / 2) fail(`${what}.fds[${i}].at is past the buffer`);
+      str(f.fd, `${what}.fds[${i}].fd`);
     });
   }
   return v as unknown as WireBuf;

@@ -68,10 +68,27 @@ export interface AbiProfile {
   recFeature?: number;
   maxVcpuFeatures: number;
   /** Struct sizes in bytes. */
-  sizes: { configItem?: number; populateArgs?: number; initIpaArgs?: number };
+  sizes: { configItem?: number; populateArgs?: number; initIpaArgs?: number; psciComplete?: number; rmiPopulate?: number };
   /** CONFIG_REALM item numbers. */
   configItems?: Partial<Record<'RPV' | 'HASH_ALGO' | 'SVE' | 'DBG' | 'PMU', number>>;
   hashAlgos?: { SHA256: number; SHA512: number };
+  // ---- From v2 on (all optional: RFC v1 and 'absent' leave them out)
+  /** Private guest RAM lives in guest_memfd (v2+): realm RAM memslots are KVM_MEM_GUEST_MEMFD. */
+  privateMemory?: 'guest_memfd';
+  /** FINALIZE(REC) needs the REC bit in KVM_ARM_VCPU_INIT first (v6+; v2-v5 follow the RFC model). */
+  recInInit?: boolean;
+  /** The first KVM_RUN of a realm needs an in-kernel irqchip (-EOPNOTSUPP otherwise). */
+  firstRunNeedsIrqchip?: boolean;
+  /** POPULATE flag bits (v2+). */
+  populateFlags?: { MEASURE: number };
+  /** KVM_ARM_VCPU_{RMM,RMI}_PSCI_COMPLETE request number (v2..v13), with its name. */
+  psciComplete?: { name: string; req: number; source: string };
+  /** KVM_ARM_RMI_POPULATE (v12+): request, and whether the struct is in/out (v13+) or the call returns bytes (v12). */
+  rmiPopulate?: { name: string; req: number; inOut: boolean; source: string };
+  /** pKVM's KVM_VM_TYPE_ARM_PROTECTED, beside the realm type bit (v14). */
+  vmTypeProtected?: number;
+  /** The CAP numbers earlier revisions used, which this one no longer answers (old-uAPI checks). */
+  staleCaps?: readonly number[];
   /** Expected results, keyed by the condition (see harness/abi/keys.ts). */
   expect: Partial<Record<ExpectKey, Expect>>;
 }

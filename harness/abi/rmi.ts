@@ -1,0 +1,157 @@
+// The RMI generation, v12 .. v14: a query-only KVM_CAP_ARM_RMI, no
+// sub-commands, guest_memfd memslots decide RIPAS, one KVM_ARM_RMI_POPULATE
+// ioctl, and the RD, the RECs and activation made implicitly (abi-evolution.md
+// §3.5-§3.7). conditions.md §4 reads v14 in code; v13 and v12 are derived
+// from it backwards with what abi-evolution.md §3.5/§3.6 says differs.
+import { derive } from './derive.ts';
+import { iow, iowr } from '../ioc.ts';
+import { PSCI_COMPLETE_0XD6, PSCI_COMPLETE_SIZE } from './v10.ts';
+import type { AbiProfile } from './types.ts';
+
+const KVMIO = 0xae;
+/** struct kvm_arm_rmi_populate {u64 base, size, source_uaddr; u32 flags, reserved} */
+export const RMI_POPULATE_SIZE = 32;
+export const RMI_POPULATE_IOW = iow(KVMIO, 0xd7, RMI_POPULATE_SIZE); // 0x4020AED7, v12: returns bytes
+export const RMI_POPULATE_IOWR = iowr(KVMIO, 0xd7, RMI_POPULATE_SIZE); // 0xC020AED7, v13+: in/out
+
+export const VM_TYPE_REALM_V14 = 0x40000000; // 1UL << 30
+export const VM_TYPE_PROTECTED = 0x80000000; // pKVM, 1UL << 31
+
+const NO_RMM_DISPUTE = 'realm VM without RMI: the code returns -EINVAL while the changelog still says -EPERM (abi-evolution.md §3.5; conditions.md §6.11)';
+const POPULATE_NORMAL_DISPUTE = 'populate on a non-realm VM: -EPERM in v12, Marc Zyngier asked for -ENOSYS (Steven acked, lore:782ffcc2-1a72-46f0-a0c7-f1277fb84ced@arm.com), v13 chose -ENXIO (conditions.md §6.7)';
+const V14 = '"[PATCH v14 13/44]" (abi-evolution.md §2a)';
+
+export const v14: AbiProfile = {
+  name: 'v14',
+  title: 'v14, 2026-05-13: KVM_CAP_ARM_RMI=249, realm type 1<<30 beside pKVM bit 31, PSCI complete removed, dead realms stay dead',
+  source: V14,
+  generation: 'rmi',
+  cap: { name: 'KVM_CAP_ARM_RMI', nr: 249, source: V14 },
+  vmTypeRealm: VM_TYPE_REALM_V14,
+  vmTypeFieldMask: 0xc0000000,
+  vmTypeProtected: VM_TYPE_PROTECTED,
+  // no REC bit; MAX_FEATURES left at upstream's 9 (V14-V2, UNCONFIRMED)
+  maxVcpuFeatures: 9,
+  sizes: { rmiPopulate: RMI_POPULATE_SIZE },
+  privateMemory: 'guest_memfd',
+  firstRunNeedsIrqchip: true,
+  populateFlags: { MEASURE: 1 },
+  rmiPopulate: { name: 'KVM_ARM_RMI_POPULATE', req: RMI_POPULATE_IOWR, inOut: true, source: 'V14-26, abi-evolution.md §2a' },
+  staleCaps: [300, 240, 243, 244, 247, 248],
+  expect: {
+    'probe.cap-on-system-fd': { errno: 0, ret: 1, source: 'V14-CE1' },
+    'probe.cap-on-normal-vm': { errno: 0, ret: 1, source: 'V14-CE1' },
+    'probe.cap-on-realm-vm': { errno: 0, ret: 1, source: 'V14-CE1' },
+    'probe.cap-no-rmm': { errno: 0, ret: 0, source: 'V14-CE1 (static key off)' },
+    'vm.realm-default-ipa': { errno: 0, source: 'V14-VM4 (0 means 40 bits)' },
+    'vm.realm-ipa-40': { errno: 0, source: 'V14-VM4' },
+    'vm.realm-ipa-too-large': { errno: 'EINVAL', source: 'V14-VM4' },
+    'vm.realm-ipa-too-small': { errno: 'EINVAL', source: 'V14-VM4 (UP)' },
+    'vm.realm-ipa-beyond-rmm': { errno: 'EINVAL', source: 'V14-VM4 (RMM S2SZ)' },
+    'vm.realm-no-rmm': { errno: 'EINVAL', source: 'V14-VM2', dispute: NO_RMM_DISPUTE },
+    'vm.realm-and-protected': { errno: 'EINVAL', source: 'V14-VM1' },
+    'vm.old-realm-type': { errno: 'EINVAL', source: 'V14-VM3 (bit 8 is outside IPA[7:0], bit 30 and bit 31)' },
+    'rmi.old-enable-cap': { errno: 'EINVAL', source: 'V14-EC6 (no sub-command interface on any VM)' },
+    'rmi.enable-cap-rmi': { errno: 'EINVAL', source: 'V14-EC5 (allowlisted, but not handled by the arm64 switch)' },
+    'rmi.cap-allowlisted': { errno: 0, ret: 1, source: 'V14-CE2 (ARM_PSCI_0_2 is on the allowlist)' },
+    'rmi.cap-not-allowlisted': { errno: 0, ret: 0, source: 'V14-CE2 (ARM_EL1_32BIT is not)' },
+    'rmi.populate-ok': { errno: 0, ret: 0, source: 'V14-PO7, V14-PO15 (returns 0, the struct advanced)' },
+    'rmi.populate-unmeasured': { errno: 0, ret: 0, source: 'V14-PO3 (flags 0 valid); OpenVMM populates unmeasured pages with flags 0 (abi-evolution.md §6.4)' },
+    'rmi.populate-progress': { errno: 0, ret: 0, source: 'V14-PO15 (base/size/source_uaddr advance together; the caller loops until size is 0)' },
+    'rmi.populate-bad-pointer': { errno: 'EFAULT', source: 'V14-PO2' },
+    'rmi.populate-normal-vm': { errno: 'ENXIO', source: 'V14-PO1, conditions.md §6.7', dispute: POPULATE_NORMAL_DISPUTE },
+    'rmi.populate-normal-vm-bad-pointer': { errno: 'ENXIO', source: 'V14-PO1 (before reading the struct)' },
+    'rmi.populate-reserved': { errno: 'EINVAL', source: 'V14-PO3' },
+    'rmi.populate-unknown-flag': { errno: 'EINVAL', source: 'V14-PO3' },
+    'rmi.populate-unaligned-base': { errno: 'EINVAL', source: 'V14-PO3' },
+    'rmi.populate-unaligned-size': { errno: 'EINVAL', source: 'V14-PO3 (base+size unaligned)' },
+    'rmi.populate-unaligned-source': { errno: 'EINVAL', source: 'V14-PO3; abi-evolution.md §3.6 (added in v13)' },
+    'rmi.populate-after-run': { errno: 'EBUSY', source: 'V14-PO9' },
+    'rmi.populate-invalid-after-run': { errno: 'EINVAL', source: 'V14-PO3 before V14-PO9 (§5: the combined check precedes the state)' },
+    'rmi.populate-after-failed-run': { errno: 'ENXIO', source: 'V14-PO8, §4.7' },
+    'rmi.populate-zero-size': { errno: 0, ret: 0, source: 'V14-PO5 (base in a guest_memfd memslot)' },
+    'rmi.populate-zero-size-no-memslot': { errno: 'EINVAL', source: 'V14-PO5 (RD created as a side effect)' },
+    'rmi.populate-no-memslot': { errno: 'EINVAL', source: 'V14-PO10' },
+    'rmi.populate-not-gmem': { errno: 'EINVAL', source: 'V14-PO10' },
+    'rmi.populate-not-private': { errno: 'EINVAL', source: 'V14-PO11' },
+    'rmi.populate-source-fault': { errno: 'EFAULT', source: 'V14-PO11, V14-PO15 (an error on the first page is returned)' },
+    'rmi.populate-source-zero': { errno: 'EOPNOTSUPP', source: 'V14-PO13' },
+    'rmi.populate-past-memslot-end': { errno: 0, ret: 0, source: 'V14-PO12 (clipped to the memslot; the struct shows the remainder)' },
+    'rmi.populate-twice': { errno: 'ENXIO', source: 'V14-PO14' },
+    'rmi.populate-error-after-progress': { errno: 0, ret: 0, source: 'V14-PO15 (error after >= 1 page swallowed; the next call fails on the bad page with V14-PO14)' },
+    'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: 'V14-A5' },
+    'rmi.run-after-irqchip-added': { errno: 0, source: '§4.7 row 1 (state still NONE/NEW; the first-run path is retried)' },
+    'rmi.first-run-rec-fails': { errno: 'EINVAL', source: 'V14-A9 (a vCPU lacks PSCI_0_2); the realm is left DEAD' },
+    'rmi.second-run-after-failed-run': { errno: 'EINVAL', source: '§4.7 row 2 (activate sees DEAD >= ACTIVE, returns 0; kvm_rec_pre_enter state != ACTIVE -> -EINVAL, V14-R1)' },
+    'rmi.run-ok': { errno: 0, source: 'V14-A12' },
+    'rmi.run-uninit-no-irqchip': { errno: 'ENOEXEC', source: 'V14-A1 before V14-A5 (§5)' },
+    'rmi.vcpu-after-run': { errno: 'EBUSY', source: 'V14-V5, conditions.md §6.10 (vGIC initialised; UP-arm)' },
+    'rmi.init-old-rec-bit': { errno: 'ENOENT', source: 'V14-V2', unconfirmed: 'V14-V2: whether upstream 7.1 still has KVM_VCPU_MAX_FEATURES = 9' },
+    'rmi.finalize-old-rec': { errno: 'EINVAL', source: 'V14-V3' },
+    'rmi.el1-32bit': { errno: 'EINVAL', source: 'V14-V1' },
+    'rmi.psci-complete-removed': { errno: 'EINVAL', source: 'V14-V11 (0xd6 reaches the arch default)' },
+    'sve.vls-before-rd': { errno: 0, source: 'UP (SVE_VLS writable until FINALIZE(SVE)); V14-V6 allows SVE_VLS' },
+    'sve.vls-after-rd': { errno: 'EPERM', source: 'V14-V7 (the RD was made by the first POPULATE)' },
+    'sve.rd-unfinalised': { errno: 'EINVAL', source: 'V14-V9, V14-PO6 (RD creation at POPULATE)' },
+  },
+};
+
+const REVIVE = 'v12/v13 compared the state with == ACTIVE; whether a second run revives a dead realm is the open "dead realms revived" question (abi-evolution.md §4.5)';
+const DEAD_FIRST = 'v12 sets the state DEAD before the irqchip check and v14 moved the check earlier (abi-evolution.md §3.5); v13\'s place of the check was not read';
+
+export const v13 = derive(
+  v14,
+  {
+    name: 'v13',
+    title: 'v13, 2026-03-18: KVM_CAP_ARM_RMI=248, POPULATE _IOWR in/out returning 0, source_uaddr alignment',
+    source: '"[PATCH v13 11/48] arm64: RMI: Define the user ABI"',
+    cap: { name: 'KVM_CAP_ARM_RMI', nr: 248, source: '"[PATCH v13 11/48]" (abi-evolution.md §2a)' },
+    vmTypeRealm: 0x100,
+    vmTypeFieldMask: 0xf00,
+    vmTypeProtected: undefined,
+    psciComplete: { name: 'KVM_ARM_VCPU_RMI_PSCI_COMPLETE', req: PSCI_COMPLETE_0XD6, source: 'abi-evolution.md §2a (v13: 0xd6)' },
+    sizes: { rmiPopulate: RMI_POPULATE_SIZE, psciComplete: PSCI_COMPLETE_SIZE },
+    staleCaps: [300, 240, 243, 244, 247],
+    expect: {
+      'vm.realm-and-protected': null,
+      'vm.old-realm-type': null,
+      'rmi.psci-complete-removed': null,
+      'vm.type-stray-bits': { errno: 'EINVAL', source: 'V10-VM1 (type encoding unchanged until v14: abi-evolution.md §2a)' },
+      'vm.type-unknown-value': { errno: 'EINVAL', source: 'V10-VM3 (type encoding unchanged until v14)' },
+      'rmi.second-run-after-failed-run': { errno: 'EINVAL', source: '§4.7 (v14 rule)', unconfirmed: REVIVE },
+      'rmi.run-after-irqchip-added': { errno: 0, source: '§4.7 row 1 (v14 rule)', unconfirmed: DEAD_FIRST },
+      'rmi.init-old-rec-bit': { errno: 0, source: 'abi-evolution.md §4.9', unconfirmed: 'v12 45/46 still raises KVM_VCPU_MAX_FEATURES to 10, so bit 9 may be accepted (abi-evolution.md §4.9)' },
+      'rmi.populate-source-zero': { errno: 'EOPNOTSUPP', source: 'V14-PO13', unconfirmed: 'the source_uaddr = 0 callback result was read in v14 only' },
+      'psci.normal-vm': { errno: 'EPERM', source: 'abi-evolution.md §3.5 ("on a non-REC vCPU it returns -EPERM")', dispute: 'EPERM vs ENOSYS (lore:86pl5m89ub.wl-maz@kernel.org)' },
+      'psci.bad-pointer': { errno: 'EFAULT', source: 'V10-PS2 order (REC check, copy, target lookup), abi-evolution.md §3.5' },
+      'psci.unknown-target': { errno: 'EINVAL', source: 'abi-evolution.md §3.5 ("target MPIDR not found -> -EINVAL")' },
+      'psci.old-number': { errno: 'EINVAL', source: 'UP: 0x4018AED2 (v2..v7) reaches the arm64 vCPU ioctl default' },
+    },
+  },
+  'conditions.md reads v14 only; abi-evolution.md §3.6 lists what v13 -> v14 changed',
+);
+
+export const v12 = derive(
+  v13,
+  {
+    name: 'v12',
+    title: 'v12, 2025-12-17: KVM_CAP_ARM_RMI=247 query-only, KVM_ARM_RMI_POPULATE _IOW returning bytes, implicit RD/REC/activation',
+    source: 'lore:20251217101125.91098-7-steven.price@arm.com',
+    cap: { name: 'KVM_CAP_ARM_RMI', nr: 247, source: 'lore:20251217101125.91098-7-steven.price@arm.com' },
+    rmiPopulate: { name: 'KVM_ARM_RMI_POPULATE', req: RMI_POPULATE_IOW, inOut: false, source: 'lore:20251217101125.91098-7-steven.price@arm.com (abi-evolution.md §2a: returns the bytes populated)' },
+    staleCaps: [300, 240, 243, 244],
+    expect: {
+      'vm.realm-no-rmm': { errno: 'EINVAL', source: 'abi-evolution.md §3.5 (v12 code)', dispute: NO_RMM_DISPUTE },
+      'rmi.populate-ok': { errno: 0, ret: 4096, source: 'abi-evolution.md §2a, §3.5 (returns the number of bytes populated)' },
+      'rmi.populate-unmeasured': { errno: 0, ret: 4096, source: 'abi-evolution.md §2a (bytes populated); flags 0 valid' },
+      'rmi.populate-progress': { errno: 0, source: 'abi-evolution.md §4.8 (v12 returns a byte count; the caller advances and loops)' },
+      'rmi.populate-normal-vm': { errno: 'EPERM', source: 'abi-evolution.md §3.5 (v12 code)', dispute: POPULATE_NORMAL_DISPUTE },
+      'rmi.populate-normal-vm-bad-pointer': { errno: 'EPERM', source: 'abi-evolution.md §3.5', unconfirmed: 'whether v12 checks the VM before copying the struct (v14 does: V14-PO1) was not read' },
+      'rmi.populate-unaligned-source': null,
+      'rmi.populate-past-memslot-end': { errno: 0, ret: 4096, source: 'V14-PO12 (UP-gmem clips to the memslot; v12 reports the bytes done)' },
+      'rmi.populate-error-after-progress': { errno: 0, ret: 4096, source: 'V14-PO15 (UP-gmem; v12 reports the bytes done)' },
+      'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: 'abi-evolution.md §3.5 (state set DEAD before this check in v12)' },
+    },
+  },
+  'abi-evolution.md §3.6 lists what v12 -> v13 changed',
+);

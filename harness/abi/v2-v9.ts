@@ -1,0 +1,159 @@
+// v2 .. v9: the multiplexed uAPI between RFC v1 and v10. conditions.md reads
+// only RFC v1, v10 and v14 in code; abi-evolution.md §2-§3 gives the numbers
+// and a few errnos of v2..v9 (v6 quoted in review mails). So each revision is
+// derived from its newer neighbour, v10 first, listing only what changed; an
+// inherited value carries "— as vN: <why>" in its source.
+import { derive } from './derive.ts';
+import { PSCI_COMPLETE_0XD2, v10 } from './v10.ts';
+import type { AbiProfile, Expect } from './types.ts';
+
+const RIPAS_SWITCH = 'INIT_RIPAS wrong-state errno: -EPERM from v9 (conditions.md §6.6); v8 may already have it ("v8 or v9", abi-evolution.md §3.3)';
+const RIPAS_EARLY = 'INIT_RIPAS wrong-state errno: "an earlier posting (v6/v7 era; exact revision not pinned) had -EINVAL" (conditions.md §6.6)';
+const RIPAS_DISPUTE = 'INIT_RIPAS -EINVAL vs -EPERM (Gavin Shan review; abi-evolution.md §4.6)';
+const STATE_DISPUTE = 'wrong-state errno: RFC -EBUSY, -EINVAL in v6/v7 (Zhi Wang), -EPERM from v8 (conditions.md §6.5)';
+const NO_RMM_DISPUTE = 'realm VM without an RMM: -EINVAL before v7, -EPERM v7..v10 (abi-evolution.md §3.3; conditions.md §6.1)';
+
+export const v9 = derive(
+  v10,
+  {
+    name: 'v9',
+    title: 'v9, 2025-06-11: KVM_CAP_ARM_RME=243',
+    source: '"[PATCH v9 06/43] arm64: RME: Define the user ABI"',
+    cap: { name: 'KVM_CAP_ARM_RME', nr: 243, source: '"[PATCH v9 06/43]" (abi-evolution.md §2a)' },
+  },
+  'conditions.md read most v10 rows (tag C*) in the v9 posting',
+);
+
+const ripasEperm = (note: string): Expect => ({ errno: 'EPERM', source: 'V10-IR3', unconfirmed: note, dispute: RIPAS_DISPUTE });
+
+export const v8 = derive(
+  v9,
+  {
+    name: 'v8',
+    title: 'v8, 2025-04-16: KVM_CAP_ARM_RME=240, REC=9, PSCI complete moved to 0xd6',
+    source: 'lore:20250416134208.383984-7-steven.price@arm.com',
+    cap: { name: 'KVM_CAP_ARM_RME', nr: 240, source: 'lore:20250416134208.383984-7-steven.price@arm.com' },
+    expect: {
+      'init.before-create': ripasEperm(RIPAS_SWITCH),
+      'init.after-activate': ripasEperm(RIPAS_SWITCH),
+    },
+  },
+  'conditions.md has no v8 row; v8 -> v9 changed the CAP number and docs only (abi-evolution.md §2a, §3.3)',
+);
+
+const populateEinval = (src: string): Expect => ({ errno: 'EINVAL', source: src, dispute: STATE_DISPUTE });
+const ripasEinval = (note: string): Expect => ({ errno: 'EINVAL', source: 'abi-evolution.md §3.3, conditions.md §6.6', unconfirmed: note, dispute: RIPAS_DISPUTE });
+
+export const v7 = derive(
+  v8,
+  {
+    name: 'v7',
+    title: 'v7, 2025-02-13: CREATE_REALM / INIT_RIPAS_REALM renames, arm_rme_* structs, realm without RMM -EPERM',
+    source: 'lore:20250213161426.102987-8-steven.price@arm.com',
+    cap: { name: 'KVM_CAP_ARM_RME', nr: 300, source: 'lore:20250213161426.102987-8-steven.price@arm.com' },
+    recFeature: 8,
+    maxVcpuFeatures: 9,
+    psciComplete: { name: 'KVM_ARM_VCPU_RMM_PSCI_COMPLETE', req: PSCI_COMPLETE_0XD2, source: 'abi-evolution.md §2a (0xd2 "FIXME", moved in v8: lore:yq5aldu8wu3q.fsf@kernel.org)' },
+    expect: {
+      'vm.realm-no-rmm': { errno: 'EPERM', source: 'abi-evolution.md §3.3 (v7 changelog: "report -EPERM")', dispute: NO_RMM_DISPUTE },
+      'populate.before-create': populateEinval('conditions.md §6.5 ("-EINVAL holds for v6/v7")'),
+      'populate.after-activate': populateEinval('conditions.md §6.5'),
+      'populate.state-beats-alignment': { errno: 'EINVAL', source: 'conditions.md §6.5 (state -EINVAL, checked before alignment as in v6 and v10)' },
+      'populate.zero-size-before-create': populateEinval('conditions.md §6.5 (state before the size-0 shortcut, as v10 §5)'),
+      'init.before-create': ripasEinval(RIPAS_EARLY),
+      'init.after-activate': ripasEinval(RIPAS_EARLY),
+      'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 9 = KVM_VCPU_MAX_FEATURES, 9 since v6)' },
+      'psci.old-number': null,
+    },
+  },
+  'conditions.md has no v7 row; v7 -> v8 changed numbers only (abi-evolution.md §2a)',
+);
+
+export const v6 = derive(
+  v7,
+  {
+    name: 'v6',
+    title: 'v6, 2024-12-12: REC=8 now accepted by VCPU_INIT (MAX_FEATURES raised), RFC-style names',
+    source: 'lore:20241212155610.76522-1-steven.price@arm.com ("[PATCH v6 07/43]")',
+    subcmdNames: {
+      CONFIG_REALM: 'CONFIG_REALM',
+      CREATE: 'CREATE_RD',
+      INIT_IPA: 'INIT_IPA_REALM',
+      POPULATE: 'POPULATE_REALM',
+      ACTIVATE: 'ACTIVATE_REALM',
+    },
+    expect: {
+      'vm.realm-no-rmm': { errno: 'EINVAL', source: 'abi-evolution.md §3.3 ("-EINVAL before v7"), conditions.md §6.1', dispute: NO_RMM_DISPUTE },
+      'populate.before-create': populateEinval('abi-evolution.md §3.2 (v6 code quoted in lore:4196d432-ccde-4d1f-b07e-8603bf5dcdaf@arm.com)'),
+      'populate.after-activate': populateEinval('abi-evolution.md §3.2 (v6 code)'),
+      'populate.no-guest-memfd': { errno: 'EINVAL', source: 'abi-evolution.md §3.2 ("a memslot that cannot be private gives -EINVAL", v6 code)' },
+      'populate.unprotected-half': { errno: 'EINVAL', source: 'abi-evolution.md §3.2: the suite places a plain memslot there, and v6 refuses a memslot that cannot be private' },
+      'activate.before-create': { errno: 'EINVAL', source: 'abi-evolution.md §3.2 (v6 code quoted in Aneesh Kumar\'s review)' },
+      'activate.twice': { errno: 'EINVAL', source: 'abi-evolution.md §3.2 (v6 code)' },
+      'cap.normal-vm-subcmd': { errno: 'EINVAL', source: 'abi-evolution.md §3.2 (checked in arm.c in v5 and v6)' },
+      'config.after-create': { errno: 'EBUSY', source: 'abi-evolution.md §3.2 (v5, v6, v9)' },
+      'config.unknown-item': { errno: 'EINVAL', source: 'abi-evolution.md §3.2 (v5, v6, v9)' },
+      'create.twice': { errno: 'EEXIST', source: 'abi-evolution.md §3.2' },
+    },
+  },
+  'conditions.md has no v6 row; v6 -> v7 renamed identifiers and changed the no-RMM errno (abi-evolution.md §2a, §3.3)',
+);
+
+const REC_V2_V4 = 'how v2..v4 accepted KVM_ARM_VCPU_REC (8) is UNCONFIRMED (abi-evolution.md §2a): v6\'s changelog says only v6 really exposed it';
+const REC_FINALIZE_ONLY = 'with the REC bit refused by VCPU_INIT, a REC can only come from FINALIZE(REC) as in RFC v1 (conditions.md §6.2 draws the parallel); the v5 FINALIZE path was not read';
+
+export const v5 = derive(
+  v6,
+  {
+    name: 'v5',
+    title: 'v5, 2024-10-04: REC=8 defined but not usable (KVM_VCPU_MAX_FEATURES not raised)',
+    source: '"[PATCH v5 08/43] arm64: RME: Define the user ABI" (lore:20241004152804.72508-1-steven.price@arm.com)',
+    maxVcpuFeatures: 7,
+    recInInit: false,
+    expect: {
+      'vcpu.init-rec-bit': { errno: 'ENOENT', source: 'abi-evolution.md §2a (v5: MAX_FEATURES not raised), G8' },
+      'vcpu.init-rec-normal-vm': { errno: 'ENOENT', source: 'G8 (bit 8 >= KVM_VCPU_MAX_FEATURES = 7)' },
+      'vcpu.init-rec-el1-32bit': { errno: 'ENOENT', source: 'G8 (bit 8 >= KVM_VCPU_MAX_FEATURES = 7)' },
+      'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 7 = KVM_VCPU_MAX_FEATURES; HAS_EL2 exposed only from v6)' },
+      'rec.no-rec-bit': { errno: 0, source: 'abi-evolution.md §2a (v5)', unconfirmed: REC_FINALIZE_ONLY },
+      'run.no-rec-bit': null,
+      'psci.no-rec-bit': { errno: 'EPERM', source: 'V10-PS1 applied to a vCPU never finalised as a REC', unconfirmed: REC_FINALIZE_ONLY },
+    },
+  },
+  'conditions.md has no v5 row; v5 -> v6 raised KVM_VCPU_MAX_FEATURES (abi-evolution.md §2a)',
+);
+
+const recUnconfirmed = (p: AbiProfile): AbiProfile['expect'] => ({
+  'vcpu.init-rec-bit': { ...(p.expect['vcpu.init-rec-bit'] as Expect), unconfirmed: REC_V2_V4 },
+});
+
+export const v4 = derive(
+  v5,
+  {
+    name: 'v4',
+    title: 'v4, 2024-08-21: RMM 1.0-rel0-rc1; PSCI complete "FIXME update nr when merging"',
+    source: 'lore:20240821153844.60084-9-steven.price@arm.com',
+    expect: recUnconfirmed(v5),
+  },
+  'conditions.md has no v4 row; the v4 ABI patch defines the same constants as v5 (abi-evolution.md §2a)',
+);
+
+export const v3 = derive(
+  v4,
+  {
+    name: 'v3',
+    title: 'v3, 2024-06-10: same uAPI as v2 (RMM EAC5)',
+    source: 'lore:20240610134202.54893-9-steven.price@arm.com',
+  },
+  'conditions.md has no v3 row; the v3 ABI patch defines the same constants (abi-evolution.md §2a)',
+);
+
+export const v2 = derive(
+  v3,
+  {
+    name: 'v2',
+    title: 'v2, 2024-04-12: guest_memfd, MEASURE flag, 32-byte args, CONFIG RPV/HASH only, REC=8, PSCI complete 0xd2',
+    source: 'lore:20240412084309.1733783-9-steven.price@arm.com',
+  },
+  'conditions.md has no v2 row; the v2 ABI patch defines the same constants (abi-evolution.md §2a, §2b)',
+);
