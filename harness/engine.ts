@@ -260,6 +260,12 @@ export async function runChecks(defs: readonly CheckDef[], o: RunOptions): Promi
     const r = await runCheck(d, o);
     out.push(r);
     o.onOutcome?.(r, i);
+    // An emulated oops kills that kernel only; boot a fresh one for the next check.
+    // A real target that crashed stays dead, and the checks after it say so.
+    if (r.targetFault?.startsWith('target-crashed') && o.targetKind === 'emulator') {
+      await o.target.stop();
+      await o.target.start();
+    }
   }
   return out;
 }

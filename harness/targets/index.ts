@@ -2,7 +2,9 @@
 import type { AbiProfile } from '../abi/types.ts';
 import type { EmulatorSettings } from '../engine.ts';
 import { TargetSetupError, type Target } from '../target.ts';
-import { EmulatorTarget, emulatorBugs, type EmulatorBugInfo } from './emulator.ts';
+import { EmulatorTarget, emulatorBugs } from './emulator.ts';
+import type { BugInfo } from '../../emulator/bugs.ts';
+import type { RmmSettings } from '../../emulator/rmm.ts';
 
 export interface TargetOptions {
   abi: AbiProfile;
@@ -18,14 +20,22 @@ export interface TargetOptions {
   qemuArgs?: readonly string[];
 }
 
-export function listEmulatorBugs(): EmulatorBugInfo[] {
+export function listEmulatorBugs(): readonly BugInfo[] {
   return emulatorBugs();
 }
 
 /** The emulator needs no I/O to construct; checks with their own settings get one each. */
 export function createTargetSync(spec: string, o: TargetOptions): Target {
   if (spec !== 'emulator') throw new TargetSetupError(`only the emulator can be made per check, not ${spec}`);
-  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], settings: o.emulatorSettings ?? {} });
+  const s = o.emulatorSettings ?? {};
+  const rmm: Partial<RmmSettings> = {
+    ...(s.rmmPresent !== undefined ? { present: s.rmmPresent } : {}),
+    ...(s.rmmSha512 !== undefined ? { sha512: s.rmmSha512 } : {}),
+    ...(s.rmmSve !== undefined ? { sve: s.rmmSve } : {}),
+    ...(s.rmmSveMaxVq !== undefined ? { sveMaxVq: s.rmmSveMaxVq } : {}),
+    ...(s.rmmS2sz !== undefined ? { s2sz: s.rmmS2sz } : {}),
+  };
+  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm });
 }
 
 export async function createTarget(spec: string, o: TargetOptions): Promise<Target> {
