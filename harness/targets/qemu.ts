@@ -37,7 +37,8 @@ export interface QemuTargetOptions {
 }
 
 const PROJECT = new URL('../../', import.meta.url).pathname;
-const READY = /KVM-CCA-GUEST-READY (\S+) kvm=(\w+)/;
+// Only a whole line counts: the console arrives in arbitrary chunks.
+const READY = /KVM-CCA-GUEST-READY (\S+) kvm=(\w+)\r?\n/;
 const KEEP_LOGS = 20;
 
 export function defaultCacheDir(): string {
