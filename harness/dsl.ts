@@ -2,6 +2,7 @@
 // mapping) whose methods issue exactly one uAPI call each and return its raw
 // result. Scenarios decide what a result must be; nothing here judges.
 import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, subcmdName, subcmdNumber, type ConfigItem, type RangeArgs } from './abi/encode.ts';
+import { decodeRmiPopulate, encodePsciComplete, encodeRmiPopulate, type PsciCompleteArgs, type RmiPopulateArgs, type RmiPopulateFields } from './abi/encode.ts';
 import type { AbiProfile, SubcommandNumbers } from './abi/types.ts';
 import { safeNumber, type U64 } from './bytes.ts';
 import type { CallResult, RecordingSession } from './calls.ts';
@@ -240,6 +241,81 @@ export class Vm {
   activate(): Promise<CallResult> {
     return this.realmSubcmd('ACTIVATE', null);
   }
+
+  // ---- guest_memfd era (v2+): private memory, and the RMI uAPI (v12+)
+
+  /** KVM_CREATE_GUEST_MEMFD on this VM; the returned fd is bound to a handle. */
+  async createGuestMemfd(size: number, flags = 0): Promise<{ r: CallResult; gmem?: string }> {
+    const gmem = this.s.handle('gmem');
+    const r = await this.ioctl(`KVM_CREATE_GUEST_MEMFD(size=${hex(size)}${flags ? `, flags=${hex(flags)}` : ''})`, K.KVM_CREATE_GUEST_MEMFD, { buf: { hex: h(K.encodeCreateGuestMemfd(size, flags)) } }, { as: gmem });
+    return r.ret >= 0 && !r.error ? { r, gmem } : { r };
+  }
+
+  /** KVM_SET_USER_MEMORY_REGION2; with `gmem` the slot is KVM_MEM_GUEST_MEMFD and the fd is patched into the struct. */
+  setMemoryRegion2(m: MemslotSpec, mem: Mem | undefined, gmem?: { handle: string; offset?: number }): Promise<CallResult> {
+    const flags = (m.flags ?? 0) | (gmem ? K.KVM_MEM_GUEST_MEMFD : 0);
+    const bytes = K.encodeMemoryRegion2({ slot: m.slot, flags, gpa: m.gpa, size: m.size, uaddr: 0, gmemOffset: gmem?.offset ?? 0 });
+    const ptrs = mem ? [{ at: 24, to: mem.at(0) }] : [];
+    const fds = gmem ? [{ at: 40, fd: gmem.handle }] : [];
+    return this.ioctl(
+      `KVM_SET_USER_MEMORY_REGION2(slot=${m.slot}, gpa=${fmt(m.gpa)}, size=${hex(m.size)}, uaddr=${mem ? mem.handle : '0'}${gmem ? `, guest_memfd=${gmem.handle}+${hex(gmem.offset ?? 0)}` : ''})`,
+      K.KVM_SET_USER_MEMORY_REGION2,
+      { buf: { hex: h(bytes), ptrs, ...(fds.length ? { fds } : {}) } },
+    );
+  }
+
+  /** KVM_SET_MEMORY_ATTRIBUTES over [gpa, gpa+size): PRIVATE = 1<<3, 0 = shared. */
+  setMemoryAttributes(gpa: U64, size: U64, attributes: number): Promise<CallResult> {
+    const name = attributes === K.KVM_MEMORY_ATTRIBUTE_PRIVATE ? 'PRIVATE' : hex(attributes);
+    return this.ioctl(`KVM_SET_MEMORY_ATTRIBUTES(${fmt(gpa)}, ${fmt(size)}, ${name})`, K.KVM_SET_MEMORY_ATTRIBUTES, {
+      buf: { hex: h(K.encodeMemoryAttributes(gpa, size, attributes)) },
+    });
+  }
+
+  /**
+   * A private RAM memslot as the guest_memfd-era VMMs make it: guest_memfd,
+   * a shared anonymous VMA (v2..v11 populate copies from it: "double
+   * backing"), REGION2 with both, then the range marked PRIVATE. Four calls.
+   */
+  async privateMemslot(m: MemslotSpec, opts: { private?: boolean } = {}): Promise<{ r: CallResult; mem?: Mem; gmem?: string }> {
+    const g = await this.createGuestMemfd(m.size);
+    if (!g.gmem) return { r: g.r };
+    const map = await this.kvm.mmapAnon(m.size);
+    if (!map.mem) return { r: map.r };
+    const r = await this.setMemoryRegion2(m, map.mem, { handle: g.gmem });
+    if (r.ret < 0 || r.error) return { r };
+    if (opts.private !== false) {
+      const a = await this.setMemoryAttributes(m.gpa, m.size, K.KVM_MEMORY_ATTRIBUTE_PRIVATE);
+      if (a.ret < 0 || a.error) return { r: a };
+    }
+    return { r, mem: map.mem, gmem: g.gmem };
+  }
+
+  /** Guest RAM the way this revision wants it: guest_memfd-backed from v2 on, plain memory in RFC v1. */
+  ramMemslot(m: MemslotSpec): Promise<{ r: CallResult; mem?: Mem; gmem?: string }> {
+    return this.abi.privateMemory === 'guest_memfd' ? this.privateMemslot(m) : this.memslot(m);
+  }
+
+  /**
+   * KVM_ARM_RMI_POPULATE (v12+). `source` is a place in a mapping (patched
+   * into source_uaddr) unless a raw `sourceUaddr` is given. v12 returns the
+   * bytes populated; v13+ update the struct in place, decoded into `after`.
+   */
+  async rmiPopulate(
+    a: RmiPopulateArgs & { source?: { mem: Mem; offset: number } },
+    opts: { badPointer?: boolean } = {},
+  ): Promise<CallResult & { after?: RmiPopulateFields }> {
+    const p = this.abi.rmiPopulate;
+    if (!p) throw new Error(`${this.abi.name} has no KVM_ARM_RMI_POPULATE`);
+    const bytes = encodeRmiPopulate(this.abi, a);
+    const src = a.source ? `${a.source.mem.handle}+${hex(a.source.offset)}` : fmt(a.sourceUaddr ?? 0);
+    const flags = a.flags ? `, flags=${hex(a.flags)}` : '';
+    const label = `${p.name}(${opts.badPointer ? 'bad pointer' : `base=${fmt(a.base)} size=${fmt(a.size)} src=${src}${flags}${a.reserved ? `, reserved=${hex(a.reserved)}` : ''}`})`;
+    const arg: WireArg = opts.badPointer ? { int: BAD_USER_POINTER } : { buf: { hex: h(bytes), ...(a.source ? { ptrs: [{ at: 16, to: a.source.mem.at(a.source.offset) }] } : {}) } };
+    const r: CallResult & { after?: RmiPopulateFields } = await this.ioctl(label, p.req, arg, { fields: { base: fmt(a.base), size: fmt(a.size), src } });
+    if (p.inOut && r.out && r.out.length >= 32) r.after = decodeRmiPopulate(r.out);
+    return r;
+  }
 }
 
 function describeRange(a: RangeArgs): Record<string, string> {
@@ -346,6 +422,36 @@ export class Vcpu {
     if (r.ret >= 0 && !r.error && r.peek?.[0]) r.exit = K.decodeRunExit(r.peek[0]);
     return r;
   }
+
+  // ---- v2..v13: the VMM's PSCI completion, and register writes the realm restricts
+
+  /** KVM_ARM_VCPU_{RMM,RMI}_PSCI_COMPLETE on this vCPU; `req` overrides the profile's number (old-number checks). */
+  psciComplete(a: PsciCompleteArgs, opts: { badPointer?: boolean; req?: number } = {}): Promise<CallResult> {
+    const p = this.abi.psciComplete;
+    const req = opts.req ?? p?.req;
+    if (req === undefined) throw new Error(`${this.abi.name} has no PSCI complete ioctl`);
+    const name = opts.req !== undefined ? `ioctl ${hex(req)}` : (p?.name ?? 'PSCI_COMPLETE');
+    const size = this.abi.sizes.psciComplete ?? 24;
+    const bytes = this.abi.sizes.psciComplete ? encodePsciComplete(this.abi, a) : new Uint8Array(size);
+    if (!this.abi.sizes.psciComplete) new DataView(bytes.buffer).setBigUint64(0, BigInt(a.targetMpidr), true);
+    return this.ioctl(
+      `${name}(${opts.badPointer ? 'bad pointer' : `target_mpidr=${fmt(a.targetMpidr)}, status=${a.psciStatus}${a.padding?.some((x) => x) ? ', padding!=0' : ''}`})`,
+      req,
+      opts.badPointer ? { int: BAD_USER_POINTER } : { buf: { hex: h(bytes) } },
+    );
+  }
+
+  /** KVM_SET_ONE_REG(KVM_REG_ARM64_SVE_VLS): a 512-bit bitmap of vector lengths (bit n-1 = VQ n). */
+  setSveVls(vqs: readonly number[]): Promise<CallResult> {
+    const val = new Uint8Array(64);
+    for (const vq of vqs) val[(vq - 1) >> 3]! |= 1 << ((vq - 1) & 7);
+    return this.ioctl(`KVM_SET_ONE_REG(SVE_VLS=[${vqs.join(',')}])`, K.KVM_SET_ONE_REG, {
+      buf: { hex: h(K.encodeOneReg(KVM_REG_ARM64_SVE_VLS)), ptrs: [{ at: 8, to: { buf: { hex: h(val) } } }] },
+    });
+  }
 }
+
+/** KVM_REG_ARM64 | KVM_REG_SIZE_U512 | KVM_REG_ARM64_SVE (0x15 << 16) | 0xffff (arch/arm64/include/uapi/asm/kvm.h). */
+export const KVM_REG_ARM64_SVE_VLS = 0x6000000000000000n | (6n << 52n) | (0x15n << 16n) | 0xffffn;
 
 export { safeNumber };

@@ -1,5 +1,5 @@
 // Struct encoders for the realm uAPI, driven by a profile's numbers and sizes.
-import { StructWriter, type U64 } from '../bytes.ts';
+import { StructReader, StructWriter, type U64 } from '../bytes.ts';
 import type { AbiProfile, SubcommandNumbers } from './types.ts';
 
 export type ConfigItem =
@@ -95,3 +95,56 @@ export function subcmdName(p: AbiProfile, nr: number): string {
 export function realmVmType(p: AbiProfile, ipaBits = 0): number {
   return p.vmTypeRealm + ipaBits;
 }
+
+// ---- RMI era (v12+) and PSCI complete (v2..v13)
+
+export interface RmiPopulateArgs {
+  base: U64;
+  size: U64;
+  /** Raw source_uaddr when the check wants a specific (bad) address; otherwise patched by the DSL. */
+  sourceUaddr?: U64;
+  /** bit 0 = MEASURE */
+  flags?: number;
+  reserved?: number;
+}
+
+export interface RmiPopulateFields {
+  base: bigint;
+  size: bigint;
+  sourceUaddr: bigint;
+  flags: number;
+  reserved: number;
+}
+
+/** struct kvm_arm_rmi_populate: u64 base @0, u64 size @8, u64 source_uaddr @16, u32 flags @24, u32 reserved @28 (32 B). */
+export function encodeRmiPopulate(p: AbiProfile, a: RmiPopulateArgs): Uint8Array {
+  const size = need(p.sizes.rmiPopulate, 'KVM_ARM_RMI_POPULATE struct', p);
+  return new StructWriter(size)
+    .u64(0, a.base)
+    .u64(8, a.size)
+    .u64(16, a.sourceUaddr ?? 0)
+    .u32(24, a.flags ?? 0)
+    .u32(28, a.reserved ?? 0).bytes;
+}
+
+export function decodeRmiPopulate(b: Uint8Array): RmiPopulateFields {
+  const r = new StructReader(b);
+  return { base: r.u64(0), size: r.u64(8), sourceUaddr: r.u64(16), flags: r.u32(24), reserved: r.u32(28) };
+}
+
+export interface PsciCompleteArgs {
+  targetMpidr: U64;
+  psciStatus: number;
+  padding?: readonly number[];
+}
+
+/** struct kvm_arm_rmm_psci_complete / kvm_arm_rmi_psci_complete: u64 target_mpidr, u32 psci_status, u32 padding[3] (24 B). */
+export function encodePsciComplete(p: AbiProfile, a: PsciCompleteArgs): Uint8Array {
+  const size = need(p.sizes.psciComplete, 'PSCI complete struct', p);
+  const w = new StructWriter(size).u64(0, a.targetMpidr).u32(8, a.psciStatus);
+  (a.padding ?? []).slice(0, 3).forEach((x, i) => w.u32(12 + 4 * i, x));
+  return w.bytes;
+}
+
+/** PSCI return codes a VMM passes back (PSCI 1.x). */
+export const PSCI_RET = { SUCCESS: 0, NOT_SUPPORTED: -1, INVALID_PARAMS: -2, DENIED: -3, ALREADY_ON: -4 } as const;
