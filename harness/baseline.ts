@@ -9,6 +9,7 @@
 // CHECK is "abi/area/name" or "area/name" (any revision); '*' is a wildcard.
 import { readFileSync } from 'node:fs';
 import type { CheckOutcome } from './engine.ts';
+import { jsonErrorAt } from './json-error.ts';
 
 export interface BaselineEntry {
   check: string;
@@ -50,9 +51,8 @@ function parseJson(text: string, path: string): BaselineEntry[] {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    const m = /position (\d+)/.exec(String(e));
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-    throw new BaselineError(`${path}${line ? `:${line}` : ''}: not valid JSON`);
+    const at = jsonErrorAt(text, e);
+    throw new BaselineError(`${path}${at.line ? `:${at.line}` : ''}: not valid JSON (${at.message})`);
   }
   const list = Array.isArray(v) ? v : typeof v === 'object' && v !== null ? (v as { known_failures?: unknown }).known_failures : undefined;
   if (!Array.isArray(list)) throw new BaselineError(`${path}: expected a list of {check, reason[, kernel]} or {"known_failures": [...]}`);

@@ -11,6 +11,7 @@ import type { Mem, RunOutcome, Vcpu, Vm } from './dsl.ts';
 import type { Area, CheckContext, CheckDef } from './engine.ts';
 import { ERRNO, isErrnoName, type ErrnoName } from './errno.ts';
 import * as K from './kvm-uapi.ts';
+import { jsonErrorAt } from './json-error.ts';
 import { systemOffHvc, systemOffSmc, mmioStoreThenOff } from '../fixtures/payloads.ts';
 
 /** "ok", an errno name, or a pinned return value. */
@@ -129,9 +130,8 @@ export function loadScenarioFile(path: string): ScenarioFile {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    const m = /position (\d+)/.exec(String(e));
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-    throw new ScenarioError(`${path}${line ? `:${line}` : ''}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    const at = jsonErrorAt(text, e); // one line, with the line number V8 does not always give
+    throw new ScenarioError(`${path}${at.line ? `:${at.line}` : ''}: not valid JSON (${at.message})`);
   }
   try {
     return validateScenario(parsed);

@@ -12,6 +12,7 @@ import { ABI_NAMES } from './abi/types.ts';
 import type { CallRecord } from './calls.ts';
 import type { Assertion, CheckDef, CheckOutcome, EmulatorSettings, Status } from './engine.ts';
 import { errnoName } from './errno.ts';
+import { jsonErrorAt } from './json-error.ts';
 import { decodeIoc, hex } from './ioc.ts';
 import { GENERIC_IOCTL_NAMES } from './kvm-uapi.ts';
 import type { Call, TargetIdentity, TargetKind } from './target.ts';
@@ -205,9 +206,8 @@ export function parseTrace(text: string, path: string): TraceFile {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    const m = /position (\d+)/.exec(String(e));
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-    throw new TraceError(`${path}${line ? `:${line}` : ''}: not valid JSON (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+    const at = jsonErrorAt(text, e);
+    throw new TraceError(`${path}${at.line ? `:${at.line}` : ''}: not valid JSON (${at.message})`);
   }
   const bad = (msg: string): never => {
     throw new TraceError(`${path}: ${msg}`);
