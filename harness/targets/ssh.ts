@@ -2,7 +2,7 @@
 // ssh client. One ControlMaster connection (its socket in a private temp dir)
 // carries everything: the probe, the agent upload, and each agent process.
 // The remote side needs only sshd and a POSIX sh (busybox is enough).
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,7 +123,8 @@ export class SshTarget implements Target {
     const probe = await execa('sh', ['-c', 'command -v ssh'], { reject: false });
     if (probe.exitCode !== 0) throw new TargetSetupError('ssh client not found: run scripts/install-deps.sh');
     const agentBin = this.opts.agentBinary ?? (await buildAgent('aarch64'));
-    this.dir = mkdtempSync(join(tmpdir(), 'kvm-cca-ssh-'));
+    removeStaleControlDirs();
+    this.dir = mkdtempSync(join(tmpdir(), `kvm-cca-ssh-${process.pid}-`));
     try {
       await this.connect();
       await this.checkHost();
@@ -303,6 +304,19 @@ export class SshTarget implements Target {
     if (this.masterEnded || end.exitCode === 255)
       return `target-lost: ssh connection to ${this.where} lost${last ? ` (${last.trim()})` : ''}${this.hint()}`;
     return `target-crashed: remote agent ended (ssh exit ${end.exitCode ?? end.signal ?? '?'})${this.hint()}`;
+  }
+}
+
+/** Control dirs of harness processes that died by a signal (no 'exit' hook ran). */
+function removeStaleControlDirs(): void {
+  for (const d of readdirSync(tmpdir())) {
+    const m = /^kvm-cca-ssh-(\d+)-/.exec(d);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      rmSync(join(tmpdir(), d), { recursive: true, force: true });
+    }
   }
 }
 
