@@ -19,7 +19,7 @@ export interface BugInfo {
 export const BUGS = [
   {
     name: 'populate-skips-state-check',
-    description: 'POPULATE_REALM does not check the realm state, so the RMM decides (a raw RMI status before CREATE_RD, ENXIO once active)',
+    description: 'POPULATE_REALM does not check the realm state, so the RMM decides: RTT_INIT_RIPAS fails and its raw positive status comes back (R1-PO10 path)',
     revisions: ['rfc-v1'],
     source: 'R1-PO2',
     breaks: ['populate.before-create', 'populate.after-activate', 'populate.normal-vm', 'populate.state-beats-alignment'],
