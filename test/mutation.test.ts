@@ -1,0 +1,43 @@
+// npm test runs the suite once per emulator bug switch (issue 2): every switch
+// must be caught by at least one named check, and the clean emulator must pass.
+import t from 'tap';
+import { formatMutation, runMutation } from '../harness/mutation.ts';
+import { listEmulatorBugs } from '../harness/targets/index.ts';
+import { ALL_CHECKS } from '../tests/index.ts';
+
+const t0 = performance.now();
+const report = await runMutation(ALL_CHECKS);
+const ms = performance.now() - t0;
+
+t.test('the clean emulator fails no check', async (t) => {
+  t.ok(report.clean.length > 0, 'at least one revision ran');
+  for (const c of report.clean) {
+    t.notOk(c.untestable, `${c.abi} has a profile`);
+    t.same(c.failed, [], `clean ${c.abi}: ${c.checks} checks`);
+  }
+});
+
+t.test('every bug switch is caught by a named check', async (t) => {
+  t.equal(report.total, listEmulatorBugs().length, 'one result per switch in the catalogue');
+  t.ok(report.total >= 12, `the catalogue has ${report.total} switches`);
+  for (const s of report.switches) {
+    const by = s.runs.flatMap((r) => r.failed);
+    t.ok(s.caught, `${s.bug.name} [${s.bug.revisions.join(', ')}] caught by ${by.join(', ') || 'nothing'}`);
+  }
+  t.equal(report.caught, report.total);
+  t.match(formatMutation(report).at(-1), new RegExp(`^kill rate: ${report.total}/${report.total} switches caught \\(100\\.0%\\)$`));
+});
+
+t.test('a switch no check catches fails the run', async (t) => {
+  // A switch whose revision has no profile cannot be caught: it must count as a hole, not pass.
+  const r = await runMutation(ALL_CHECKS, { bugs: [{ name: 'imaginary', description: 'x', revisions: ['v99'], source: 'test' }] });
+  t.equal(r.ok, false);
+  t.equal(r.caught, 0);
+  t.match(formatMutation(r).join('\n'), /NOT CAUGHT {2}imaginary \[v99\][\s\S]*v99: no ABI profile for v99[\s\S]*kill rate: 0\/1 switches caught \(0\.0%\)/);
+});
+
+t.test('in-process and fast', async (t) => {
+  t.ok(ms < 15000, `whole catalogue in ${ms.toFixed(0)} ms`);
+  const perRun = ms / (report.total + report.clean.length);
+  t.ok(perRun < 1000, `${perRun.toFixed(0)} ms per suite run`);
+});
