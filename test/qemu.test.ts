@@ -108,6 +108,40 @@ t.test('qemu target', { skip: lacking && !required ? `${lacking} missing: run sc
     await s.close();
   });
 
+  await t.test('a KVM_RUN of guest code that spins ends at the deadline', async (t) => {
+    const s = await q.session();
+    await s.call({ op: 'open', path: '/dev/kvm', flags: O_RDWR, as: 'kvm' });
+    await s.call({ op: 'ioctl', fd: 'kvm', req: KVM_CREATE_VM, arg: { int: 0 }, as: 'vm' });
+    t.equal((await s.call({ op: 'mmap', as: 'ram', len: 0x10000, prot: 3, flags: 0x22 })).ret, 0);
+    t.equal((await s.call({ op: 'poke', mem: 'ram', offset: 0, hex: '00000014' })).ret, 0, '`b .` at the base');
+    const KVM_SET_USER_MEMORY_REGION = 0x4020ae46;
+    const region = '00000000' + '00000000' + u64(0x40000000n) + u64(0x10000n) + u64(0n);
+    const slot = await s.call({
+      op: 'ioctl',
+      fd: 'vm',
+      req: KVM_SET_USER_MEMORY_REGION,
+      arg: { buf: { hex: region, ptrs: [{ at: 24, to: { mem: 'ram', offset: 0 } }] } },
+    });
+    t.same([slot.ret, slot.errno], [0, 0], 'memslot backed by the mapping');
+    await s.call({ op: 'ioctl', fd: 'vm', req: KVM_CREATE_VCPU, arg: { int: 0 }, as: 'vcpu0' });
+    const pref = await s.call({ op: 'ioctl', fd: 'vm', req: KVM_ARM_PREFERRED_TARGET, arg: { buf: { hex: '00'.repeat(32) } } });
+    await s.call({ op: 'ioctl', fd: 'vcpu0', req: KVM_ARM_VCPU_INIT, arg: { buf: { hex: pref.out ?? '' } } });
+    const REG_PC = 0x6030000000100040n;
+    const pc = await s.call({
+      op: 'ioctl',
+      fd: 'vcpu0',
+      req: KVM_SET_ONE_REG,
+      arg: { buf: { hex: u64(REG_PC) + u64(0n), ptrs: [{ at: 8, to: { buf: { hex: u64(0x40000000n) } } }] } },
+    });
+    t.equal(pc.ret, 0, 'PC at the loop');
+    const t0 = Date.now();
+    const run = await s.call({ op: 'ioctl', fd: 'vcpu0', req: 0xae80, arg: { int: 0 }, timeout_ms: 500 });
+    t.equal(run.error, 'timeout', 'the agent reported its deadline');
+    t.ok(Date.now() - t0 < 3000, `within ${Date.now() - t0} ms`);
+    const s2 = await q.session();
+    t.equal((await s2.call({ op: 'info' })).ret, 0, 'a fresh agent serves the next session');
+  });
+
   await t.test('deadline over ssh: timeout, then a fresh agent', async (t) => {
     t.equal((await q.guestRun('rm -f /tmp/fifo && mkfifo /tmp/fifo')).exitCode, 0);
     const s = await q.session();
