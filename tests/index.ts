@@ -10,9 +10,11 @@ import { checks as vcpu } from './vcpu.ts';
 import { checks as run } from './run.ts';
 import { checks as generic } from './generic.ts';
 import { checks as absent } from './absent.ts';
+import { checks as mux } from './mux.ts';
+import { checks as rmi } from './rmi.ts';
 import { checks as scenarios } from './scenarios.ts';
 
-export const ALL_CHECKS: CheckDef[] = [...generic, ...probing, ...lifecycle, ...misordering, ...config, ...ipaRanges, ...populate, ...vcpu, ...run, ...absent, ...scenarios];
+export const ALL_CHECKS: CheckDef[] = [...generic, ...probing, ...lifecycle, ...misordering, ...config, ...ipaRanges, ...populate, ...vcpu, ...run, ...absent, ...scenarios, ...mux, ...rmi];
 
 const seen = new Set<string>();
 for (const c of ALL_CHECKS) {

@@ -18,12 +18,13 @@ export type RealmState = 'NONE' | 'NEW' | 'ACTIVE';
 /** A realm VM with one RAM memslot, in state NONE (no RD yet). */
 export async function realmWithRam(c: CheckContext, ipaBits = REALM_IPA_BITS): Promise<RealmSetup> {
   const vm = await c.realmVm(ipaBits);
-  const { mem } = c.must(await vm.memslot({ slot: 0, gpa: RAM_BASE, size: RAM_SIZE }));
+  // v2+: guest RAM is guest_memfd-backed (POPULATE refuses other memslots)
+  const { mem } = c.must(await vm.ramMemslot({ slot: 0, gpa: RAM_BASE, size: RAM_SIZE }));
   return { vm, ram: mem as Mem };
 }
 
 /** A vCPU initialised with PSCI 0.2 (a REC needs it: R1-V5) and its PC at the entry point. */
-export async function initVcpu(c: CheckContext, vm: Vm, id = 0, features: number[] = [KVM_ARM_VCPU_PSCI_0_2]): Promise<Vcpu> {
+export async function initVcpu(c: CheckContext, vm: Vm, id = 0, features: number[] = defaultFeatures(c)): Promise<Vcpu> {
   const { vcpu } = c.must(await vm.createVcpu(id));
   const v = vcpu as Vcpu;
   c.must(await v.init(features));
@@ -31,11 +32,16 @@ export async function initVcpu(c: CheckContext, vm: Vm, id = 0, features: number
   return v;
 }
 
+/** PSCI 0.2, plus the REC bit where FINALIZE(REC) needs it in VCPU_INIT (v6..v10). */
+export function defaultFeatures(c: CheckContext): number[] {
+  return c.abi.recInInit && c.abi.recFeature !== undefined ? [KVM_ARM_VCPU_PSCI_0_2, c.abi.recFeature] : [KVM_ARM_VCPU_PSCI_0_2];
+}
+
 /**
  * Bring a realm to `state` by the valid RFC-era order: CREATE, vCPU 0 with a
  * REC, guest code populated at the entry point, ACTIVATE.
  */
-export async function realmIn(c: CheckContext, state: RealmState, opts: { rec?: boolean } = {}): Promise<RealmSetup> {
+export async function realmIn(c: CheckContext, state: RealmState, opts: { rec?: boolean; irqchip?: boolean } = {}): Promise<RealmSetup> {
   const r = await realmWithRam(c);
   if (state === 'NONE') return r;
   c.must(await r.vm.createRd());
@@ -46,6 +52,8 @@ export async function realmIn(c: CheckContext, state: RealmState, opts: { rec?: 
     c.must(await vcpu.finalizeRec());
   }
   c.must(await r.vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+  // v2+ (V10-V14): the first run needs an in-kernel irqchip; made before ACTIVATE so the REC can run
+  if (state === 'ACTIVE' && (opts.irqchip ?? c.abi.firstRunNeedsIrqchip === true)) c.must(await r.vm.createVgicV3());
   if (state === 'ACTIVE') c.must(await r.vm.activate());
   return { ...r, ...(vcpu ? { vcpu } : {}) };
 }

@@ -123,19 +123,21 @@ export const v5 = derive(
   'conditions.md has no v5 row; v5 -> v6 raised KVM_VCPU_MAX_FEATURES (abi-evolution.md §2a)',
 );
 
-const recUnconfirmed = (p: AbiProfile): AbiProfile['expect'] => ({
-  'vcpu.init-rec-bit': { ...(p.expect['vcpu.init-rec-bit'] as Expect), unconfirmed: REC_V2_V4 },
-});
+// v2..v4: kvmtool's eac5/v2 branches set the REC bit at VCPU_INIT, so these
+// revisions accepted it somehow; v5 lost it in a rebase and v6 fixed it. So
+// v4 derives from v6 (not v5), with the REC acceptance marked UNCONFIRMED.
+const unconfirmedRec = (p: AbiProfile, keys: readonly (keyof AbiProfile['expect'])[]): AbiProfile['expect'] =>
+  Object.fromEntries(keys.map((k) => [k, { ...(p.expect[k] as Expect), unconfirmed: REC_V2_V4 }]));
 
 export const v4 = derive(
-  v5,
+  v6,
   {
     name: 'v4',
     title: 'v4, 2024-08-21: RMM 1.0-rel0-rc1; PSCI complete "FIXME update nr when merging"',
     source: 'lore:20240821153844.60084-9-steven.price@arm.com',
-    expect: recUnconfirmed(v5),
+    expect: unconfirmedRec(v6, ['vcpu.init-rec-bit', 'rec.no-rec-bit', 'run.no-rec-bit', 'psci.no-rec-bit', 'vcpu.init-past-max']),
   },
-  'conditions.md has no v4 row; the v4 ABI patch defines the same constants as v5 (abi-evolution.md §2a)',
+  'conditions.md has no v4 row; the v4 ABI patch defines the same constants as v5/v6 (abi-evolution.md §2a)',
 );
 
 export const v3 = derive(
