@@ -180,8 +180,8 @@ async function runOnTarget(p: RunPlan): Promise<number> {
       process.exit(130);
     });
   };
-  process.once('SIGINT', () => stopAndExit('SIGINT'));
-  process.once('SIGTERM', () => stopAndExit('SIGTERM'));
+  process.on('SIGINT', () => stopAndExit('SIGINT'));
+  process.on('SIGTERM', () => stopAndExit('SIGTERM'));
 
   const t0 = performance.now();
   try {
