@@ -169,7 +169,7 @@ t.test('C reproducers: readable names and structs, compile cleanly', async (t) =
   t.match(qemu, /check_exit\(h_run\d+, KVM_EXIT_SYSTEM_EVENT, 1\);/);
   for (const f of files.slice(1)) t.notMatch(readFileSync(f, 'utf8'), /argument as recorded/, `${f.split('/').pop()}: every call has a struct spelling`);
   const ccs = compilers();
-  if (!ccs.length) t.skip('no C compiler');
+  if (!ccs.length) t.comment('no C compiler: compile step skipped');
   for (const { cc, args } of ccs)
     for (const f of files) {
       const r = spawnSync(cc, [...args, '-o', `${f}.${cc}.out`, f], { encoding: 'utf8' });
