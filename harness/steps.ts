@@ -71,6 +71,10 @@ const STEP_ARGS: Record<string, readonly string[]> = {
   set_pc: ['vcpu', 'pc'],
   finalize_rec: ['vcpu'],
   run: ['vcpu'],
+  // RMI era and guest_memfd (v2+)
+  private_memslot: ['slot', 'gpa', 'size'],
+  vgic: [],
+  rmi_populate: ['base', 'size'],
 };
 
 function num(v: unknown, what: string): number {
@@ -249,9 +253,44 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
       return vcpu().finalizeRec();
     case 'run':
       return vcpu().run();
+    case 'private_memslot': {
+      const o = await vm().privateMemslot({ slot: num(st.slot, 'slot'), gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size') });
+      if (o.mem) state.mems.push({ gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size'), mem: o.mem });
+      return o.r;
+    }
+    case 'vgic':
+      return vm().createVgicV3();
+    case 'rmi_populate':
+      return rmiPopulateLoop(c, vm(), st, state);
     default:
       throw new ScenarioError(`unknown step "${st.do}"`);
   }
+}
+
+/**
+ * KVM_ARM_RMI_POPULATE until the range is done, as QEMU (NVIDIA 0d79ce9) and
+ * OpenVMM loop: the source is the image written into the slot's shared
+ * mapping at the same offset; v12 returns bytes, v13+ advance the struct. A
+ * call that makes no progress is the VMMs' -EIO.
+ */
+async function rmiPopulateLoop(c: CheckContext, vm: Vm, st: Step, state: ScenarioState): Promise<CallResult> {
+  let base = bigNum(st.base, 'base');
+  let left = bigNum(st.size, 'size');
+  const flags = st.flags === 'MEASURE' || st.flags === undefined ? 1 : num(st.flags, 'flags');
+  const m = state.mems.find((x) => base >= x.gpa && base < x.gpa + BigInt(x.size));
+  if (!m) throw new ScenarioError(`rmi_populate: no memslot of this scenario covers ${String(st.base)}`);
+  let last: CallResult | undefined;
+  for (let i = 0; left > 0n && i < 256; i++) {
+    const r = await vm.rmiPopulate({ base, size: left, flags, source: { mem: m.mem, offset: Number(base - m.gpa) } });
+    last = r;
+    if (!succeeded(r)) return r;
+    const step = c.abi.rmiPopulate?.inOut ? (r.after ? r.after.base - base : 0n) : BigInt(r.ret);
+    if (step <= 0n) return { ...r, ret: -1, errno: ERRNO.EIO, label: `${r.label} made no progress` };
+    base += step;
+    left -= step;
+  }
+  if (!last) throw new ScenarioError('rmi_populate: size 0');
+  return left === 0n ? last : { ...last, ret: -1, errno: ERRNO.EIO, label: `${last.label}: ${left} bytes left after 256 calls` };
 }
 
 /** Run a scenario's steps, judging each against its expectation for the active revision. */
