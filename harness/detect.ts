@@ -1,0 +1,150 @@
+// --abi auto: decide which revision a live kernel implements from its answers.
+// Every realm CAP number a revision used was later reused upstream
+// (abi-evolution.md §4.2), so a positive CHECK_EXTENSION alone proves nothing:
+// each candidate number must be confirmed by behaviour only that revision has
+// (its realm VM type, and its realm uAPI answering a probe that faults on
+// purpose). When the evidence does not single out one revision or one group
+// with the same observable ABI, detection refuses to guess.
+import type { AbiName } from './abi/types.ts';
+import { absent } from './abi/absent.ts';
+import { RMI_POPULATE_IOW, RMI_POPULATE_IOWR, VM_TYPE_REALM_V14 } from './abi/rmi.ts';
+import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
+import { RecordingSession, describeOutcome, type CallResult } from './calls.ts';
+import { BAD_USER_POINTER, Kvm, type Vm } from './dsl.ts';
+import { ERRNO } from './errno.ts';
+import * as K from './kvm-uapi.ts';
+import type { Session } from './target.ts';
+
+export interface Detection {
+  /** The revision to run; absent when ambiguous. */
+  abi?: AbiName;
+  /** Revisions the evidence cannot tell apart (the chosen one is the newest). */
+  group?: AbiName[];
+  ambiguous: boolean;
+  /** One line: what was decided and why. */
+  reason: string;
+  /** Every probe and its answer, in order. */
+  evidence: string[];
+}
+
+const IPA = 40;
+const line = (r: CallResult): string => `${r.label} ${describeOutcome(r)}`;
+const isErr = (r: CallResult, e: keyof typeof ERRNO): boolean => r.error === undefined && r.ret === -1 && r.errno === ERRNO[e];
+
+/** CAP number → the revisions that used it (abi-evolution.md §2a). */
+const CAPS: readonly { nr: number; revs: AbiName[]; kind: 'multiplexed' | 'rmi'; upstream?: string }[] = [
+  { nr: 300, revs: ['rfc-v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'], kind: 'multiplexed' },
+  { nr: 240, revs: ['v8'], kind: 'multiplexed', upstream: 'KVM_CAP_ARM_EL2' },
+  { nr: 243, revs: ['v9'], kind: 'multiplexed', upstream: 'KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED' },
+  { nr: 244, revs: ['v10'], kind: 'multiplexed', upstream: 'KVM_CAP_GUEST_MEMFD_MMAP' },
+  { nr: 247, revs: ['v12'], kind: 'rmi', upstream: 'KVM_CAP_S390_KEYOP' },
+  { nr: 248, revs: ['v13'], kind: 'rmi', upstream: 'KVM_CAP_S390_VSIE_ESAMODE' },
+  { nr: 249, revs: ['v14'], kind: 'rmi' },
+];
+
+export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise<Detection> {
+  const s = new RecordingSession(session, callTimeoutMs);
+  const ev: string[] = [];
+  const note = (r: CallResult, why: string): CallResult => {
+    ev.push(`${line(r)}  — ${why}`);
+    return r;
+  };
+  const o = await Kvm.open(s, absent);
+  if (!o.kvm) return { ambiguous: true, reason: `cannot open /dev/kvm (${line(o.r)})`, evidence: [line(o.r)] };
+  const kvm = o.kvm;
+
+  // 1. every realm CAP number, on /dev/kvm
+  const answered = new Map<number, number>();
+  for (const c of CAPS) {
+    const r = note(await kvm.checkExtension(c.nr, `${c.nr}`), `${c.revs.join('/')} realm CAP${c.upstream ? `; upstream reuses it as ${c.upstream}` : ''}`);
+    if (r.ret > 0) answered.set(c.nr, r.ret);
+  }
+
+  // 2. the two realm VM type encodings
+  const vm100 = await kvm.createVm(0x100 + IPA);
+  note(vm100.r, 'RFC..v13 realm type 0x100 (upstream rejects it)');
+  const vm30 = await kvm.createVm(VM_TYPE_REALM_V14 + IPA);
+  note(vm30.r, 'v14 realm type 1<<30 (upstream rejects it)');
+
+  // 3. confirm each answering CAP with behaviour only its revision has
+  const confirmed: { nr: number; revs: AbiName[] }[] = [];
+  for (const c of CAPS) {
+    if (!answered.has(c.nr)) continue;
+    if (c.kind === 'multiplexed') {
+      if (!vm100.vm) {
+        ev.push(`CAP ${c.nr} answered but realm type 0x100 is refused: ${c.upstream ? `upstream ${c.upstream}` : 'not a realm CAP'}`);
+        continue;
+      }
+      // CONFIG_REALM with a faulting item pointer: a multiplexed kernel copies it (-EFAULT), others refuse the CAP (-EINVAL)
+      const r = note(await vm100.vm.enableCap(c.nr, [0, BAD_USER_POINTER], 0, [], `KVM_ENABLE_CAP(${c.nr}, CONFIG_REALM, bad pointer)`), 'multiplexed realm uAPI copies the item (R1-CF2 / V10-CF2)');
+      if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revs });
+    } else {
+      const vm = c.nr === 249 ? vm30.vm : vm100.vm;
+      if (!vm) {
+        ev.push(`CAP ${c.nr} answered but its realm type is refused: ${c.upstream ? `upstream ${c.upstream}` : 'not a realm CAP'}`);
+        continue;
+      }
+      const req = c.nr === 247 ? RMI_POPULATE_IOW : RMI_POPULATE_IOWR;
+      const r = note(await vm.ioctl(`KVM_ARM_RMI_POPULATE(${c.nr === 247 ? '_IOW' : '_IOWR'}, bad pointer)`, req, { int: BAD_USER_POINTER }), 'a realm VM copies the populate struct (V14-PO2); unknown VM ioctls get -EINVAL');
+      if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revs });
+    }
+  }
+
+  if (confirmed.length === 0) {
+    if (!vm100.vm && !vm30.vm) {
+      return { abi: 'absent', ambiguous: false, reason: `absent: no realm CAP is confirmed and both realm VM types are refused${answered.size ? ` (CAP ${[...answered.keys()].join(', ')} answered: reused upstream numbers)` : ''}`, evidence: ev };
+    }
+    return {
+      ambiguous: true,
+      reason: `a realm VM type is accepted (${vm100.vm ? '0x100' : '1<<30'}) but no realm CAP is confirmed: an RFC v1 kernel without an RMM creates a normal VM for 0x100 (R1-VM4), or a revision this suite does not know`,
+      evidence: ev,
+    };
+  }
+  if (confirmed.length > 1) {
+    return { ambiguous: true, reason: `more than one realm CAP is confirmed (${confirmed.map((c) => c.nr).join(', ')})`, evidence: ev };
+  }
+  const only = confirmed[0]!;
+  if (only.revs.length === 1) {
+    return { abi: only.revs[0]!, ambiguous: false, reason: `${only.revs[0]}: CAP ${only.nr} answered and confirmed by its realm uAPI`, evidence: ev };
+  }
+
+  // CAP 300: RFC v1 .. v7. The PSCI complete ioctl (0xd2, v2..v7) and the REC bit (v5) tell them apart.
+  const nvm = await kvm.createVm(IPA);
+  if (!nvm.vm) return { ambiguous: true, reason: `cannot create a normal VM to tell CAP 300 revisions apart (${line(nvm.r)})`, evidence: ev };
+  const psci = await probePsci(nvm.vm, PSCI_COMPLETE_0XD2, note);
+  if (psci === undefined) return { ambiguous: true, reason: 'cannot create a vCPU to tell CAP 300 revisions apart', evidence: ev };
+  if (isErr(psci, 'EINVAL') || isErr(psci, 'ENOTTY')) {
+    return { abi: 'rfc-v1', ambiguous: false, reason: 'rfc-v1: CAP 300 confirmed and no PSCI complete ioctl (0x4018AED2 unknown)', evidence: ev };
+  }
+  if (!isErr(psci, 'EPERM')) return { ambiguous: true, reason: `CAP 300 confirmed but 0x4018AED2 answered ${describeOutcome(psci)}, neither RFC v1 (-EINVAL) nor v2..v7 (-EPERM, V10-PS1)`, evidence: ev };
+  // REC = 8 at VCPU_INIT on a realm VM: refused (-ENOENT) only by v5
+  const { vcpu } = await vm100.vm!.createVcpu(0);
+  if (!vcpu) return { ambiguous: true, reason: 'cannot create a realm vCPU', evidence: ev };
+  const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, 8]), 'REC = 8: v5 left KVM_VCPU_MAX_FEATURES at 7 (abi-evolution.md §2a)');
+  if (isErr(rec, 'ENOENT')) return { abi: 'v5', ambiguous: false, reason: 'v5: CAP 300, PSCI complete 0xd2, REC bit 8 refused by VCPU_INIT', evidence: ev };
+  if (rec.ret !== 0) return { ambiguous: true, reason: `CAP 300 with PSCI 0xd2 but REC bit 8 answered ${describeOutcome(rec)}`, evidence: ev };
+  const group: AbiName[] = ['v2', 'v3', 'v4', 'v6', 'v7'];
+  return {
+    abi: 'v7',
+    group,
+    ambiguous: false,
+    reason: `one of v2, v3, v4, v6, v7: CAP 300, PSCI complete 0xd2, REC bit 8 accepted; they differ only in names and in errnos a live host cannot be made to show (realm VM without an RMM), so v7's profile runs (the newest of the group)`,
+    evidence: ev,
+  };
+}
+
+async function probePsci(vm: Vm, req: number, note: (r: CallResult, why: string) => CallResult): Promise<CallResult | undefined> {
+  const { vcpu } = await vm.createVcpu(0);
+  if (!vcpu) return undefined;
+  await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2]);
+  return note(
+    await vcpu.ioctl(`ioctl(${req === PSCI_COMPLETE_0XD6 ? '0x4018AED6' : '0x4018AED2'}, zero struct) on a normal-VM vCPU`, req, { buf: { hex: '00'.repeat(24) } }),
+    'v2..v7 PSCI complete: -EPERM on a non-REC vCPU (V10-PS1); elsewhere an unknown vCPU ioctl',
+  );
+}
+
+/** The text `--abi auto` prints on stderr. */
+export function formatDetection(d: Detection): string {
+  const head = d.ambiguous ? `--abi auto: refusing to guess: ${d.reason}` : `--abi auto: ${d.reason}`;
+  return [head, ...(d.group ? [`  (same observable ABI: ${d.group.join(', ')})`] : []), '  evidence:', ...d.evidence.map((e) => `    ${e}`)].join('\n');
+}

@@ -1,0 +1,126 @@
+// The conformance matrix: revisions as columns, checks as rows grouped by
+// area, one cell per (check, revision): pass / fail / todo / skip, or n/a when
+// the check does not apply to that revision. Hovering a cell shows what the
+// revision's profile expects and where that comes from.
+import type { AbiProfile } from '../abi/types.ts';
+import { AREAS, applicable, type CheckDef, type CheckOutcome } from '../engine.ts';
+
+export type Cell = 'pass' | 'fail' | 'todo' | 'skip' | 'n/a' | 'not run';
+
+export interface MatrixInput {
+  profiles: readonly AbiProfile[];
+  checks: readonly CheckDef[];
+  /** Outcomes of the run, any order. */
+  outcomes: readonly CheckOutcome[];
+  /** One line: target and date. */
+  title: string;
+}
+
+interface Row {
+  check: CheckDef;
+  cells: { cell: Cell; hover: string }[];
+}
+
+function expectText(p: AbiProfile, c: CheckDef, o: CheckOutcome | undefined): string {
+  const lines = c.expects.map((k) => {
+    const e = p.expect[k];
+    if (!e) return `${k}: —`;
+    const want = e.errno === 0 ? (e.ret === undefined ? 'success' : `= ${e.ret}`) : `-${e.errno}`;
+    return `${k}: ${want} (${e.source})${e.dispute ? ` [dispute: ${e.dispute}]` : ''}${e.unconfirmed ? ` [UNCONFIRMED: ${e.unconfirmed}]` : ''}${e.crash ? ` [crash: ${e.crash}]` : ''}`;
+  });
+  if (lines.length === 0 && o) lines.push(...o.sources);
+  if (o?.status === 'fail') lines.push(...o.assertions.filter((a) => !a.ok).map((a) => `FAILED: ${a.message}`));
+  if (o?.reason) lines.push(`${o.status}: ${o.reason}`);
+  return lines.join('\n');
+}
+
+export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[] }[]; counts: Record<string, Record<Cell, number>> } {
+  const byKey = new Map(m.outcomes.map((o) => [`${o.abi}\u0000${o.name}`, o]));
+  const applies = new Map(m.profiles.map((p) => [p.name, new Set(applicable(m.checks, p).map((c) => c.name))]));
+  const counts: Record<string, Record<Cell, number>> = {};
+  for (const p of m.profiles) counts[p.name] = { pass: 0, fail: 0, todo: 0, skip: 0, 'n/a': 0, 'not run': 0 };
+  const rows: Row[] = m.checks
+    .filter((c) => m.profiles.some((p) => applies.get(p.name)?.has(c.name)))
+    .map((c) => ({
+      check: c,
+      cells: m.profiles.map((p) => {
+        const o = byKey.get(`${p.name}\u0000${c.name}`);
+        const cell: Cell = !applies.get(p.name)?.has(c.name) ? 'n/a' : o ? o.status : 'not run';
+        counts[p.name]![cell]++;
+        return { cell, hover: cell === 'n/a' ? `${p.name} has no expectation for ${c.expects.join(', ') || 'this check'}` : expectText(p, c, o) };
+      }),
+    }));
+  const areas = AREAS.map((a) => ({ area: a as string, rows: rows.filter((r) => r.check.area === a) })).filter((x) => x.rows.length > 0);
+  return { areas, counts };
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', todo: '?', skip: 's', 'n/a': '·', 'not run': '–' };
+
+export function matrixHtml(m: MatrixInput): string {
+  const { areas, counts } = buildMatrix(m);
+  const cols = m.profiles.map((p) => `<th class="rev" title="${esc(`${p.title}\n${p.source}`)}">${esc(p.name)}</th>`).join('');
+  const total = (p: AbiProfile): string => {
+    const k = counts[p.name]!;
+    return `<td class="count" title="pass ${k.pass}, fail ${k.fail}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}</td>`;
+  };
+  const body = areas
+    .map(
+      ({ area, rows }) =>
+        `<tr class="area"><th colspan="${m.profiles.length + 1}">${esc(area)} <span>(${rows.length})</span></th></tr>\n` +
+        rows
+          .map(
+            (r) =>
+              `<tr><th class="name" title="${esc(r.check.description)}">${esc(r.check.name)}</th>${r.cells
+                .map((c) => `<td class="${c.cell.replace(/[^a-z]/g, '')}" title="${esc(c.hover)}">${SYMBOL[c.cell]}</td>`)
+                .join('')}</tr>`,
+          )
+          .join('\n'),
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>KVM CCA host uAPI conformance matrix</title>
+<style>
+body{font:13px/1.35 system-ui,sans-serif;margin:16px;color:#1d2330}
+h1{font-size:18px;margin:0 0 4px} p.sub{margin:0 0 10px;color:#555}
+.legend span{display:inline-block;margin-right:14px}
+.legend b{display:inline-block;width:18px;text-align:center;border-radius:3px;margin-right:4px}
+table{border-collapse:collapse}
+th,td{border:1px solid #d8dce3;padding:2px 5px}
+thead th{position:sticky;top:0;background:#f3f5f9;z-index:1}
+th.rev{writing-mode:horizontal-tb;min-width:38px}
+th.name{text-align:left;font-weight:normal;font-family:ui-monospace,monospace;font-size:12px;white-space:nowrap}
+tr.area th{background:#e6eaf2;text-align:left;font-size:13px;padding:5px} tr.area span{color:#667;font-weight:normal}
+td{text-align:center;min-width:34px;cursor:help}
+td.pass,.legend b.pass{background:#d7f2dc;color:#176b2c}
+td.fail,.legend b.fail{background:#f9d3d3;color:#9b1c1c;font-weight:bold}
+td.todo,.legend b.todo{background:#fff1c2;color:#7a5b00}
+td.skip,.legend b.skip{background:#e4e8f0;color:#4a5568}
+td.na,.legend b.na{background:#fafbfc;color:#c3c8d0}
+td.notrun,.legend b.notrun{background:#fff;color:#999}
+td.count{font-size:11px;background:#f3f5f9} b.f{color:#9b1c1c}
+</style></head><body>
+<h1>Arm CCA realm host uAPI in KVM — conformance matrix</h1>
+<p class="sub">${esc(m.title)}. Hover a cell for the revision's expectation and its source (conditions.md / abi-evolution.md / mail id); hover a revision for its ABI patch.</p>
+<p class="legend"><span><b class="pass">✓</b>pass</span><span><b class="fail">✗</b>fail</span><span><b class="todo">?</b>todo (UNCONFIRMED in the spec)</span><span><b class="skip">s</b>skipped on this target</span><span><b class="na">·</b>not applicable to this revision</span><span><b class="notrun">–</b>not run</span></p>
+<table>
+<thead><tr><th>check</th>${cols}</tr></thead>
+<tbody>
+<tr><th class="name">passed / run</th>${m.profiles.map(total).join('')}</tr>
+${body}
+</tbody></table>
+</body></html>
+`;
+}
+
+export function matrixMarkdown(m: MatrixInput): string {
+  const { areas, counts } = buildMatrix(m);
+  const head = `| check | ${m.profiles.map((p) => p.name).join(' | ')} |\n|---|${m.profiles.map(() => ':-:').join('|')}|`;
+  const cnt = `| **passed / run** | ${m.profiles.map((p) => { const k = counts[p.name]!; return `${k.pass}/${k.pass + k.fail + k.todo + k.skip + k['not run']}`; }).join(' | ')} |`;
+  const out = [`# KVM CCA host uAPI conformance matrix`, '', m.title, '', 'Legend: ✓ pass, ✗ fail, ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in harness/abi/.', '', head, cnt];
+  for (const { area, rows } of areas) {
+    out.push(`| **${area}** |${m.profiles.map(() => '').join('|')}|`);
+    for (const r of rows) out.push(`| \`${r.check.name}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`);
+  }
+  return `${out.join('\n')}\n`;
+}
