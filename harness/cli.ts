@@ -4,7 +4,7 @@
 // 2 bad usage or a target that cannot be used.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { getProfile, PROFILES, DEFAULT_ABI } from './abi/index.ts';
+import { getProfile, PROFILES, ALL_REVISIONS } from './abi/index.ts';
 import type { AbiProfile } from './abi/types.ts';
 import { applicable, matchFilter, runChecks, skipReason, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
 import { junitXml } from './report/junit.ts';
@@ -23,7 +23,10 @@ Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 1
 FILTER selects checks by substring of their name, or by a glob with '*'.
 
   --target T             emulator (default) | ssh://user@host[:port] | qemu
-  --abi NAME             ABI revision: ${[...PROFILES.keys()].join(', ')} (default ${DEFAULT_ABI})
+  --abi NAME             ABI revision: ${[...PROFILES.keys()].join(', ')},
+                         all (every revision, emulator only) or auto (detect a live kernel's revision);
+                         default: all on the emulator, auto on a real target
+  --matrix FILE          also write the conformance matrix (revisions x checks) to FILE (.html or .md; repeatable)
   --list                 print the checks that would run, run nothing
   --junit FILE           also write JUnit XML to FILE
   --trace DIR            write every check's calls as JSON to DIR (a failing check's trace
@@ -55,6 +58,7 @@ function parse(argv: string[]) {
       options: {
         target: { type: 'string', default: 'emulator' },
         abi: { type: 'string' },
+        matrix: { type: 'string', multiple: true, default: [] },
         list: { type: 'boolean', default: false },
         junit: { type: 'string' },
         trace: { type: 'string' },
@@ -98,9 +102,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const abiName = o.abi ?? DEFAULT_ABI;
-  const abi = getProfile(abiName);
-  if (!abi) die(`unknown ABI revision '${abiName}' (known: ${[...PROFILES.keys()].join(', ')})`);
+  // no --abi: every revision on the emulator, detection on a real kernel
+  const abiName = o.abi ?? (o.target === 'emulator' ? 'all' : 'auto');
+  const multi = abiName === 'all' || abiName === 'auto';
+  if (!multi && !getProfile(abiName)) die(`unknown ABI revision '${abiName}' (known: ${[...PROFILES.keys()].join(', ')}, all, auto)`);
+  if (abiName === 'all' && o.target !== 'emulator') die('--abi all runs every revision on the emulator; a real kernel implements one (use --abi auto or a name)');
 
   const known = new Set(listEmulatorBugs().map((b) => b.name));
   for (const b of o['emulator-bug']) if (!known.has(b)) die(`unknown emulator bug '${b}' (see --list-emulator-bugs)`);
@@ -121,6 +127,11 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const filters = args.positionals;
+  if (multi || o.matrix.length) {
+    const r = await runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs });
+    return r;
+  }
+  const abi = getProfile(abiName) as AbiProfile;
   const checks = applicable(ALL_CHECKS, abi).filter((c) => matchFilter(c.name, filters));
   if (filters.length && checks.length === 0) die(`no check of ${abi.name} matches ${filters.map((f) => `'${f}'`).join(' ')} (see --list)`);
 
@@ -223,6 +234,57 @@ async function runOnTarget(p: RunPlan): Promise<number> {
   if (failed) return 1;
   if (outcomes.length > 0 && skipped === outcomes.length) return 4;
   return 0;
+}
+
+/** --abi all / auto / --matrix: harness/multi.ts runs them; this maps the CLI options. */
+async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>['values']; filters: string[]; allChecks: CheckDef[]; callTimeoutMs: number }): Promise<number> {
+  const { o } = a;
+  const { runMulti, detectOnTarget } = await import('./multi.ts');
+  const targetOpts: TargetOptions = {
+    abi: getProfile('rfc-v1') as AbiProfile,
+    bugs: o['emulator-bug'],
+    sshOptions: o['ssh-option'],
+    qemuArgs: o['qemu-arg'],
+    ...(o['ssh-key'] ? { sshKey: o['ssh-key'] } : {}),
+    ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.initrd ? { initrd: o.initrd } : {}),
+    ...(o.bios ? { bios: o.bios } : {}),
+    ...(o.qemu ? { qemu: o.qemu } : {}),
+  };
+  try {
+    let profiles: AbiProfile[];
+    let started: Parameters<typeof runMulti>[0]['started'];
+    if (a.abiName === 'auto') {
+      if (o.list) die('--list needs a revision: --abi auto decides it only by probing the target');
+      const d = await detectOnTarget(o.target, targetOpts, a.callTimeoutMs);
+      if (d.code === 2) return 2;
+      profiles = [d.abi];
+      started = { target: d.target, id: d.id, detected: d.detected };
+    } else {
+      profiles = (a.abiName === 'all' ? ALL_REVISIONS : [a.abiName]).map((n) => getProfile(n) as AbiProfile);
+    }
+    if (o.list) {
+      for (const p of profiles) for (const c of applicable(a.allChecks, p).filter((x) => matchFilter(x.name, a.filters))) process.stdout.write(`${p.name}/${c.name}\n`);
+      return 0;
+    }
+    return await runMulti({
+      profiles,
+      allChecks: a.allChecks,
+      filters: a.filters,
+      targetSpec: o.target,
+      targetOpts,
+      allowCrash: o['allow-crash'],
+      callTimeoutMs: a.callTimeoutMs,
+      junit: o.junit,
+      traceDir: o.trace,
+      baselinePath: o.baseline,
+      matrix: o.matrix,
+      ...(started ? { started } : {}),
+    });
+  } catch (e) {
+    if (e instanceof TargetSetupError || e instanceof BaselineError) die(e.message);
+    throw e;
+  }
 }
 
 function createEmulatorWith(p: RunPlan, settings: EmulatorSettings): Target {
