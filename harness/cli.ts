@@ -18,6 +18,7 @@ import { ScenarioError } from './steps.ts';
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs]
        ./run.sh repro TRACE.json > repro.c
+       ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
 
 Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 14.
 FILTER selects checks by substring of their name, or by a glob with '*'.
@@ -86,6 +87,7 @@ function parse(argv: string[]) {
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'replay' || argv[0] === 'repro') return (await import('./trace-cli.ts')).traceCommand(argv[0], argv.slice(1));
+  if (argv[0] === 'qemu-guest') return (await import('./qemu-guest.ts')).qemuGuestCommand(argv.slice(1));
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);

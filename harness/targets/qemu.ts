@@ -41,6 +41,19 @@ const PROJECT = new URL('../../', import.meta.url).pathname;
 const READY = /KVM-CCA-GUEST-READY (\S+) kvm=(\w+)\r?\n/;
 const KEEP_LOGS = 20;
 
+/** A booted guest: sshd on 127.0.0.1:port accepts root with sshKey. */
+export interface QemuGuest {
+  port: number;
+  sshKey: string;
+  /** The local arm64 agent binary (already in our initramfs). */
+  agent: string;
+  logPath: string;
+  /** ms from spawning qemu to readiness. */
+  bootMs: number;
+  /** Guest kernel release from the readiness line (our initramfs only). */
+  release: string | undefined;
+}
+
 export function defaultCacheDir(): string {
   return process.env.KVM_CCA_CACHE || join(PROJECT, '.cache', 'qemu');
 }
@@ -82,10 +95,16 @@ export class QemuTarget implements Target {
   /** ms from spawning qemu to the readiness line. */
   bootMs: number | undefined;
   port: number | undefined;
+  /** Guest kernel release from the readiness line. */
+  release: string | undefined;
 
   constructor(private readonly opts: QemuTargetOptions = {}) {}
 
-  async start(): Promise<TargetIdentity> {
+  /**
+   * Build the guest if needed and boot it to a listening sshd, without the ssh
+   * target: start() and `./run.sh qemu-guest` both use it. Stops on failure.
+   */
+  async bootGuest(): Promise<QemuGuest> {
     if (this.proc) throw new Error('qemu target already started');
     const o = this.opts;
     const cache = o.cacheDir ?? defaultCacheDir();
@@ -116,13 +135,24 @@ export class QemuTarget implements Target {
 
     try {
       await this.boot(qemuBin, kernel, initrd, ourInitrd);
+    } catch (e) {
+      await this.stop();
+      throw this.setupError(e);
+    }
+    const port = this.port ?? 0;
+    return { port, sshKey: o.sshKey ?? join(cache, 'id_ed25519'), agent, logPath: this.logPath, bootMs: this.bootMs ?? 0, release: this.release };
+  }
+
+  async start(): Promise<TargetIdentity> {
+    const g = await this.bootGuest();
+    try {
       this.ssh = new SshTarget(
-        `ssh://root@127.0.0.1:${this.port}`,
+        `ssh://root@127.0.0.1:${g.port}`,
         {
-          sshKey: o.sshKey ?? join(cache, 'id_ed25519'),
-          sshOptions: o.sshOptions,
+          sshKey: g.sshKey,
+          sshOptions: this.opts.sshOptions,
           insecureHostKey: true, // a new host key at every boot, on a port only this user forwards
-          agentBinary: agent,
+          agentBinary: g.agent,
           connectTimeout: 10,
           // TCG is slow and a first KVM_RUN can take 10 ms: leave the agent's own deadline room to fire first.
           marginMs: 5000,
@@ -134,9 +164,23 @@ export class QemuTarget implements Target {
       return { ...id, spec: 'qemu' };
     } catch (e) {
       await this.stop();
-      if (e instanceof TargetSetupError) throw e;
-      throw new TargetSetupError(`qemu target: ${(e as Error).message}${this.hint()}`);
+      throw this.setupError(e);
     }
+  }
+
+  /** Resolves with the fault text once qemu exits (the guest panicked, or it was killed). */
+  exited(): Promise<string> {
+    const p = this.proc;
+    if (!p) return Promise.resolve(this.machineFault() ?? 'target-lost: qemu is not running');
+    return p.then(
+      () => this.machineFault() ?? 'target-lost: qemu exited',
+      () => this.machineFault() ?? 'target-lost: qemu exited',
+    );
+  }
+
+  private setupError(e: unknown): TargetSetupError {
+    if (e instanceof TargetSetupError) return e;
+    return new TargetSetupError(`qemu target: ${(e as Error).message}${this.hint()}`);
   }
 
   session(): Promise<Session> {
@@ -169,7 +213,7 @@ export class QemuTarget implements Target {
     if (p) {
       // An initramfs guest has nothing to flush: SIGTERM makes qemu quit at once.
       p.kill('SIGTERM');
-      const done = await Promise.race([p.then(() => true), sleep(3000, false)]);
+      const done = await Promise.race([p.then(() => true), sleep(3000, false, { ref: false })]); // unref: must not hold node up
       if (!done) p.kill('SIGKILL');
       await p.catch(() => undefined);
       this.untrack?.();
@@ -257,6 +301,7 @@ export class QemuTarget implements Target {
       }
       wake = undefined;
       if (ready) {
+        this.release = ready[1];
         if (ready[2] !== 'yes') throw new TargetSetupError(`the guest kernel ${ready[1]} has no /dev/kvm${this.hint()}`);
         return;
       }

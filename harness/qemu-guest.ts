@@ -1,0 +1,108 @@
+// `./run.sh qemu-guest`: boot the qemu target's guest (QemuTarget's own
+// machinery), print the options that reach it as an ssh target, and keep it
+// up until Ctrl-C/SIGTERM/SIGHUP, then shut it down. Exit 0 on such a stop,
+// 1 if qemu ends by itself (e.g. a guest panic), 2 for a setup error.
+import { parseArgs } from 'node:util';
+import { TargetSetupError } from './target.ts';
+import { QemuTarget } from './targets/qemu.ts';
+
+const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE]
+
+Boots the guest that --target qemu uses and prints, on one stdout line, the
+options that run the suite against it over ssh:
+  --target ssh://root@127.0.0.1:PORT --ssh-key KEY --ssh-option StrictHostKeyChecking=no --ssh-option UserKnownHostsFile=/dev/null
+The guest stays up until Ctrl-C or SIGTERM, then it is shut down.`;
+
+/** Quote for a POSIX shell only when needed, so the line can be pasted. */
+function shq(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function sshTargetLine(port: number, key: string): string {
+  return [
+    `--target ssh://root@127.0.0.1:${port}`,
+    `--ssh-key ${shq(key)}`,
+    '--ssh-option StrictHostKeyChecking=no',
+    '--ssh-option UserKnownHostsFile=/dev/null',
+  ].join(' ');
+}
+
+export async function qemuGuestCommand(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        kernel: { type: 'string' },
+        initrd: { type: 'string' },
+        bios: { type: 'string' },
+        qemu: { type: 'string' },
+        'qemu-arg': { type: 'string', multiple: true, default: [] },
+        'ssh-key': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`run.sh qemu-guest: ${(e as Error).message.split('\n')[0]} (see --help)\n`);
+    return 2;
+  }
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  const q = new QemuTarget({
+    ...(v.kernel ? { kernel: v.kernel } : {}),
+    ...(v.initrd ? { initrd: v.initrd } : {}),
+    ...(v.bios ? { bios: v.bios } : {}),
+    ...(v.qemu ? { qemu: v.qemu } : {}),
+    ...(v['ssh-key'] ? { sshKey: v['ssh-key'] } : {}),
+    qemuArgs: v['qemu-arg'],
+    log: (l) => process.stderr.write(`# qemu-guest: ${l}\n`),
+  });
+
+  // A signal during the boot must stop it too: remember it, stop once booted (or failed).
+  let signalled: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (sig: string) => {
+    signalled ??= sig;
+    wake?.();
+  };
+  const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of sigs) process.on(s, onSignal);
+
+  let code: number;
+  let last: string;
+  try {
+    let g;
+    try {
+      g = await q.bootGuest();
+    } catch (e) {
+      if (!(e instanceof TargetSetupError)) throw e;
+      if (signalled) return 0; // qemu got the terminal's Ctrl-C too
+      process.stderr.write(`run.sh: ${e.message}\n`);
+      return 2;
+    }
+    if (!signalled) {
+      process.stdout.write(`${sshTargetLine(g.port, g.sshKey)}\n`);
+      process.stderr.write(
+        `# qemu-guest: ${g.release ?? 'guest'} up in ${(g.bootMs / 1000).toFixed(1)} s on 127.0.0.1:${g.port}, ` +
+          `console log ${g.logPath}; Ctrl-C or SIGTERM shuts it down\n`,
+      );
+    }
+    const fault = await Promise.race([
+      q.exited(),
+      new Promise<undefined>((r) => {
+        wake = () => r(undefined);
+        if (signalled) r(undefined);
+      }),
+    ]);
+    [code, last] = signalled ? [0, `# qemu-guest: ${signalled}: guest shut down`] : [1, `run.sh: qemu-guest: ${fault ?? 'qemu exited'}`];
+  } finally {
+    await q.stop();
+    for (const s of sigs) process.off(s, onSignal);
+  }
+  process.stderr.write(`${last}\n`);
+  return code;
+}
