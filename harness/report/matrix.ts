@@ -59,10 +59,12 @@ const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', todo: '?', skip
 
 export function matrixHtml(m: MatrixInput): string {
   const { areas, counts } = buildMatrix(m);
-  const cols = m.profiles.map((p) => `<th class="rev" title="${esc(`${p.title}\n${p.source}`)}">${esc(p.name)}</th>`).join('');
+  // a thicker rule where the uAPI generation changes (multiplexed | RMI)
+  const gen = m.profiles.map((p, i) => (i > 0 && p.generation !== m.profiles[i - 1]?.generation ? ' gen' : ''));
+  const cols = m.profiles.map((p, i) => `<th class="rev${gen[i]}" title="${esc(`${p.title}\n${p.source}`)}">${esc(p.name)}</th>`).join('');
   const total = (p: AbiProfile): string => {
     const k = counts[p.name]!;
-    return `<td class="count" title="pass ${k.pass}, fail ${k.fail}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}</td>`;
+    return `<td class="count${gen[m.profiles.indexOf(p)]}" title="pass ${k.pass}, fail ${k.fail}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}</td>`;
   };
   const body = areas
     .map(
@@ -72,7 +74,7 @@ export function matrixHtml(m: MatrixInput): string {
           .map(
             (r) =>
               `<tr><th class="name" title="${esc(r.check.description)}">${esc(r.check.name)}</th>${r.cells
-                .map((c) => `<td class="${c.cell.replace(/[^a-z]/g, '')}" title="${esc(c.hover)}">${SYMBOL[c.cell]}</td>`)
+                .map((c, i) => `<td class="${c.cell.replace(/[^a-z]/g, '')}${gen[i]}" title="${esc(c.hover)}">${SYMBOL[c.cell]}</td>`)
                 .join('')}</tr>`,
           )
           .join('\n'),
@@ -99,6 +101,7 @@ td.skip,.legend b.skip{background:#e4e8f0;color:#4a5568}
 td.na,.legend b.na{background:#fafbfc;color:#c3c8d0}
 td.notrun,.legend b.notrun{background:#fff;color:#999}
 td.count{font-size:11px;background:#f3f5f9} b.f{color:#9b1c1c}
+.gen{border-left:3px solid #7b8599}
 </style></head><body>
 <h1>Arm CCA realm host uAPI in KVM — conformance matrix</h1>
 <p class="sub">${esc(m.title)}. Hover a cell for the revision's expectation and its source (conditions.md / abi-evolution.md / mail id); hover a revision for its ABI patch.</p>

@@ -1,0 +1,41 @@
+// The conformance matrix: n/a where a check does not apply, the status where
+// it ran, the revision's expectation and source on hover.
+import t from 'tap';
+import { buildMatrix, matrixHtml, matrixMarkdown } from '../harness/report/matrix.ts';
+import { getProfile } from '../harness/abi/index.ts';
+import type { AbiProfile } from '../harness/abi/types.ts';
+import type { CheckDef, CheckOutcome } from '../harness/engine.ts';
+
+const p = (n: string): AbiProfile => getProfile(n) as AbiProfile;
+const def = (name: string, expects: CheckDef['expects'], area: CheckDef['area'] = 'populate'): CheckDef => ({ name, area, description: `${name} <desc>`, expects, run: async () => undefined });
+const outcome = (abi: string, name: string, status: CheckOutcome['status']): CheckOutcome => ({
+  name,
+  area: 'populate',
+  abi,
+  description: '',
+  status,
+  assertions: status === 'fail' ? [{ ok: false, message: 'got EINVAL' }] : [{ ok: true, message: 'ok' }],
+  sources: [],
+  trace: [],
+  ms: 0,
+});
+
+t.test('cells, counts and hover text', async (t) => {
+  const checks = [def('populate/twice', ['populate.twice']), def('rmi/populate/after-run', ['rmi.populate-after-run'])];
+  const profiles = [p('v10'), p('v14')];
+  const outcomes = [outcome('v10', 'populate/twice', 'pass'), outcome('v14', 'rmi/populate/after-run', 'fail')];
+  const m = buildMatrix({ profiles, checks, outcomes, title: 'test' });
+  const rows = m.areas.flatMap((a) => a.rows);
+  t.same(rows[0]?.cells.map((c) => c.cell), ['pass', 'n/a']);
+  t.same(rows[1]?.cells.map((c) => c.cell), ['n/a', 'fail']);
+  t.match(rows[0]?.cells[0]?.hover, /populate\.twice: -ENXIO \(V10-PO9/);
+  t.match(rows[1]?.cells[1]?.hover, /-EBUSY \(V14-PO9\)[\s\S]*FAILED: got EINVAL/);
+  t.equal(m.counts.v10?.pass, 1);
+  t.equal(m.counts.v14?.fail, 1);
+  const html = matrixHtml({ profiles, checks, outcomes, title: 'a <title>' });
+  t.match(html, /<th class="rev" title="v10, 2025-08-20/);
+  t.match(html, /a &lt;title&gt;/, 'escaped');
+  t.match(html, /class="fail" title="rmi\.populate-after-run/);
+  const md = matrixMarkdown({ profiles, checks, outcomes, title: 'x' });
+  t.match(md, /\| `populate\/twice` \| ✓ \| · \|/);
+});

@@ -1,0 +1,134 @@
+// ABI profiles v2..v14: every new ioctl number and struct layout pinned
+// against hand-computed _IOC values, every expectation sourced, inheritance
+// visible in the sources, disputes and UNCONFIRMED facts carried as data.
+import t from 'tap';
+import { ALL_REVISIONS, PROFILES, getProfile } from '../harness/abi/index.ts';
+import { EXPECT_KEYS } from '../harness/abi/keys.ts';
+import type { AbiProfile, ExpectKey } from '../harness/abi/types.ts';
+import { decodeRmiPopulate, encodeInitIpaArgs, encodePopulateArgs, encodePsciComplete, encodeRmiPopulate } from '../harness/abi/encode.ts';
+import { isInherited } from '../harness/abi/derive.ts';
+import { ERRNO } from '../harness/errno.ts';
+import { decodeIoc } from '../harness/ioc.ts';
+import { applicable } from '../harness/engine.ts';
+import { ALL_CHECKS } from '../tests/index.ts';
+
+const P = (n: string): AbiProfile => {
+  const p = getProfile(n);
+  if (!p) throw new Error(`no profile ${n}`);
+  return p;
+};
+const hexb = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+t.test('ioctl numbers, computed by hand: dir<<30 | size<<16 | 0xAE<<8 | nr', async (t) => {
+  // _IOW(0xAE, 0xd2, 24): 1<<30 | 24<<16 | 0xAE00 | 0xd2
+  t.equal(0x40000000 + 24 * 0x10000 + 0xae00 + 0xd2, 0x4018aed2);
+  for (const n of ['v2', 'v3', 'v4', 'v5', 'v6', 'v7']) t.equal(P(n).psciComplete?.req, 0x4018aed2, `${n} PSCI complete 0x4018AED2`);
+  for (const n of ['v8', 'v9', 'v10', 'v12', 'v13']) t.equal(P(n).psciComplete?.req, 0x4018aed6, `${n} PSCI complete 0x4018AED6`);
+  t.equal(P('v14').psciComplete, undefined, 'v14 removed the PSCI complete ioctl');
+  t.equal(P('rfc-v1').psciComplete, undefined, 'RFC v1 had none');
+  t.equal(P('v12').rmiPopulate?.req, 0x4020aed7, 'v12 _IOW(0xAE, 0xd7, 32)');
+  t.equal(P('v12').rmiPopulate?.inOut, false, 'v12 returns bytes');
+  for (const n of ['v13', 'v14']) {
+    t.equal(P(n).rmiPopulate?.req, 0xc020aed7, `${n} _IOWR(0xAE, 0xd7, 32)`);
+    t.equal(P(n).rmiPopulate?.inOut, true, `${n} in/out`);
+  }
+  const d = decodeIoc(0xc020aed7);
+  t.same(d, { dir: 3, size: 32, type: 0xae, nr: 0xd7 });
+  // the 0xd2 clash: KVM_SET_MEMORY_ATTRIBUTES is _IOW(0xAE, 0xd2, 32) = 0x4020AED2, a different full number
+  t.not(0x4020aed2, P('v6').psciComplete?.req);
+});
+
+t.test('CAP numbers, REC bits, VM types per revision (abi-evolution.md §2a)', async (t) => {
+  const caps: Record<string, number> = { 'rfc-v1': 300, v2: 300, v3: 300, v4: 300, v5: 300, v6: 300, v7: 300, v8: 240, v9: 243, v10: 244, v12: 247, v13: 248, v14: 249 };
+  for (const [n, nr] of Object.entries(caps)) t.equal(P(n).cap.nr, nr, `${n} CAP ${nr}`);
+  for (const n of ['v2', 'v3', 'v4', 'v5', 'v6', 'v7']) t.equal(P(n).recFeature, 8, `${n} REC = 8`);
+  for (const n of ['v8', 'v9', 'v10']) t.equal(P(n).recFeature, 9, `${n} REC = 9`);
+  for (const n of ['v12', 'v13', 'v14']) t.equal(P(n).recFeature, undefined, `${n} has no REC feature`);
+  t.equal(P('v5').maxVcpuFeatures, 7, 'v5 did not raise KVM_VCPU_MAX_FEATURES');
+  t.equal(P('v5').recInInit, false);
+  t.equal(P('v6').maxVcpuFeatures, 9);
+  t.equal(P('v10').maxVcpuFeatures, 10);
+  for (const n of ALL_REVISIONS.filter((x) => x !== 'v14')) t.equal(P(n).vmTypeRealm, 0x100, `${n} realm type 0x100`);
+  t.equal(P('v14').vmTypeRealm, 0x40000000, 'v14 realm type 1<<30');
+  t.equal(P('v14').vmTypeProtected, 0x80000000, 'pKVM protected bit 31');
+  t.equal(P('v6').subcmdNames?.CREATE, 'CREATE_RD');
+  t.equal(P('v7').subcmdNames?.CREATE, 'CREATE_REALM');
+  t.equal(P('v7').subcmdNames?.INIT_IPA, 'INIT_RIPAS_REALM');
+  for (const n of ['v12', 'v13', 'v14']) t.equal(P(n).subcmd, undefined, `${n} has no sub-commands`);
+  for (const n of ['v2', 'v6', 'v10']) t.same(P(n).configItems, { RPV: 0, HASH_ALGO: 1 }, `${n} config items RPV and HASH only`);
+});
+
+t.test('struct layouts', async (t) => {
+  const v6 = P('v6');
+  // populate args: u64 base, u64 size, u32 flags, u32 reserved[3] = 32 B
+  t.equal(
+    hexb(encodePopulateArgs(v6, { base: 0x80000000, size: 0x1000, flags: 1, reserved: [2, 3, 4] })),
+    '0000008000000000' + '0010000000000000' + '01000000' + '02000000' + '03000000' + '04000000',
+  );
+  // init args: u64 base, u64 size, u32 reserved[4] (v2-v6) = u64 reserved[2] (v7-v10) when zero
+  t.equal(encodeInitIpaArgs(v6, { base: 0, size: 0 }).length, 32);
+  t.equal(encodeInitIpaArgs(P('v10'), { base: 1, size: 2 }).length, 32);
+  // PSCI complete: u64 target_mpidr, u32 psci_status, u32 padding[3] = 24 B
+  t.equal(hexb(encodePsciComplete(P('v10'), { targetMpidr: 0x100, psciStatus: -3 >>> 0, padding: [1] })), '0001000000000000' + 'fdffffff' + '01000000' + '00000000' + '00000000');
+  // kvm_arm_rmi_populate: u64 base, size, source_uaddr; u32 flags, reserved = 32 B
+  const b = encodeRmiPopulate(P('v14'), { base: 0x80000000, size: 0x2000, sourceUaddr: 0x7f0000001000n, flags: 1, reserved: 5 });
+  t.equal(hexb(b), '0000008000000000' + '0020000000000000' + '00100000007f0000' + '01000000' + '05000000');
+  t.same(decodeRmiPopulate(b), { base: 0x80000000n, size: 0x2000n, sourceUaddr: 0x7f0000001000n, flags: 1, reserved: 5 });
+  t.throws(() => encodeRmiPopulate(P('v10'), { base: 0, size: 0 }), /no KVM_ARM_RMI_POPULATE/);
+});
+
+t.test('every expectation names its source; errnos are known; disputes and UNCONFIRMED are prose', async (t) => {
+  for (const [name, p] of PROFILES) {
+    for (const [k, e] of Object.entries(p.expect)) {
+      if (!e) continue;
+      t.ok(k in EXPECT_KEYS, `${name} ${k} is a known key`);
+      t.ok(e.source.length >= 4, `${name} ${k} has a source`);
+      t.ok(e.errno === 0 || e.errno in ERRNO, `${name} ${k} errno ${e.errno}`);
+      if (e.dispute !== undefined) t.ok(e.dispute.length > 10, `${name} ${k} dispute is described`);
+      if (e.unconfirmed !== undefined) t.ok(e.unconfirmed.length > 10, `${name} ${k} says why it is UNCONFIRMED`);
+    }
+  }
+});
+
+t.test('inheritance: what a revision did not read itself says where it comes from', async (t) => {
+  t.match(P('v9').expect['populate.before-create']?.source, /V10-PO2 — as v10: /);
+  t.match(P('v3').expect['create.ok']?.source, / — as v10: /);
+  t.notOk(isInherited(P('v10').expect['populate.before-create']!), 'v10 is read in code');
+  t.notOk(isInherited(P('v14').expect['rmi.populate-after-run']!), 'v14 is read in code');
+  t.match(P('v13').expect['rmi.populate-after-run']?.source, / — as v14: /);
+});
+
+t.test('revision-specific errnos and disputes (abi-evolution.md §4.6, conditions.md §6)', async (t) => {
+  const e = (n: string, k: ExpectKey) => P(n).expect[k];
+  t.equal(e('v6', 'vm.realm-no-rmm')?.errno, 'EINVAL', 'v2..v6: realm without RMM -EINVAL');
+  t.equal(e('v7', 'vm.realm-no-rmm')?.errno, 'EPERM', 'v7..v10: -EPERM');
+  t.equal(e('v10', 'vm.realm-no-rmm')?.errno, 'EPERM');
+  t.equal(e('v12', 'vm.realm-no-rmm')?.errno, 'EINVAL', 'v12+: -EINVAL again');
+  for (const n of ['v6', 'v7', 'v10', 'v14']) t.ok(e(n, 'vm.realm-no-rmm')?.dispute, `${n} names the dispute`);
+  t.equal(e('v6', 'populate.before-create')?.errno, 'EINVAL');
+  t.equal(e('v7', 'populate.before-create')?.errno, 'EINVAL');
+  t.equal(e('v8', 'populate.before-create')?.errno, 'EPERM');
+  t.equal(e('v10', 'init.before-create')?.errno, 'EPERM');
+  t.ok(e('v8', 'init.before-create')?.unconfirmed, 'v8/v9 switch UNCONFIRMED');
+  t.ok(e('v6', 'init.before-create')?.unconfirmed);
+  t.equal(e('v12', 'rmi.populate-normal-vm')?.errno, 'EPERM');
+  t.equal(e('v13', 'rmi.populate-normal-vm')?.errno, 'ENXIO');
+  t.ok(e('v12', 'rmi.populate-normal-vm')?.dispute?.includes('ENOSYS'));
+  t.equal(e('v12', 'rmi.populate-ok')?.ret, 4096, 'v12 returns bytes');
+  t.equal(e('v14', 'rmi.populate-ok')?.ret, 0, 'v14 returns 0');
+  t.equal(e('v14', 'vm.realm-and-protected')?.errno, 'EINVAL');
+  t.equal(e('v14', 'rmi.second-run-after-failed-run')?.errno, 'EINVAL');
+  t.ok(e('v13', 'rmi.second-run-after-failed-run')?.unconfirmed, 'v12/v13 revival UNCONFIRMED');
+  t.equal(e('v10', 'create.after-vcpu')?.errno, 0, 'no created_vcpus check since v2 (V10-CR10)');
+});
+
+t.test('every revision has checks, and the suite reaches 400 in all', async (t) => {
+  let total = 0;
+  for (const n of ALL_REVISIONS) {
+    const k = applicable(ALL_CHECKS, P(n)).length;
+    t.ok(k >= 40, `${n}: ${k} checks`);
+    t.ok(applicable(ALL_CHECKS, P(n)).some((c) => c.name.startsWith('lifecycle/') && c.expects.length === 0), `${n} has a VMM launch order`);
+    total += k;
+  }
+  t.ok(total >= 400, `${total} checks across revisions`);
+});
