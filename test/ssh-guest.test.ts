@@ -30,12 +30,12 @@ function alive(pid: number | undefined): boolean {
 }
 
 /** TAP from run.sh: a plan, at least one test line, and no `not ok`. */
-function allOk(t: Pick<typeof t, 'match' | 'ok' | 'same'>, stdout: string): void {
-  t.match(stdout, /^TAP version 14\n/, 'TAP 14 header');
+function allOk(a: Pick<typeof t, 'match' | 'ok' | 'same'>, stdout: string): void {
+  a.match(stdout, /^TAP version 14\n/, 'TAP 14 header');
   const plan = /^1\.\.(\d+)$/m.exec(stdout);
   const lines = stdout.split('\n').filter((l) => /^(not )?ok \d+/.test(l));
-  t.ok(plan && Number(plan[1]) > 0 && lines.length === Number(plan[1]), `plan ${plan?.[1]} and ${lines.length} test lines`);
-  t.same(lines.filter((l) => l.startsWith('not ok')), [], 'every check ok');
+  a.ok(plan && Number(plan[1]) > 0 && lines.length === Number(plan[1]), `plan ${plan?.[1]} and ${lines.length} test lines`);
+  a.same(lines.filter((l) => l.startsWith('not ok')), [], 'every check ok');
 }
 
 async function noQemuOn(port: string): Promise<string> {
