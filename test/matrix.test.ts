@@ -35,7 +35,7 @@ t.test('cells, counts and hover text', async (t) => {
   const html = matrixHtml({ profiles, checks, outcomes, title: 'a <title>' });
   t.match(html, /<th class="rev" title="v10, 2025-08-20/);
   t.match(html, /a &lt;title&gt;/, 'escaped');
-  t.match(html, /class="fail" title="rmi\.populate-after-run/);
+  t.match(html, /class="fail gen" title="rmi\.populate-after-run/, "v14 starts the RMI generation");
   const md = matrixMarkdown({ profiles, checks, outcomes, title: 'x' });
   t.match(md, /\| `populate\/twice` \| ✓ \| · \|/);
 });
