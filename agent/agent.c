@@ -472,6 +472,22 @@ static int build_buf(const struct jv *b, unsigned char **buf, size_t *len, int d
 		BAD("buffers nested too deep");
 	if (decode_hex(get(b, "hex"), buf, len))
 		return -1;
+	/* fds: u32 slots filled with a handle's fd (e.g. guest_memfd in REGION2). */
+	const struct jv *fdslots = get(b, "fds");
+	if (fdslots) {
+		if (fdslots->t != J_ARR)
+			BAD("fds must be an array");
+		for (const struct jv *f = fdslots->kid; f; f = f->next) {
+			long long at;
+			struct fdent *e;
+			if (want_int(f, "at", 0, &at, 0) || want_fd(f, "fd", &e))
+				return -1;
+			if ((unsigned long long)at + 4 > *len)
+				BAD("fds.at %lld is past the buffer", at);
+			for (int i = 0; i < 4; i++)
+				(*buf)[at + i] = (unsigned char)((uint32_t)e->fd >> (8 * i));
+		}
+	}
 	ptrs = get(b, "ptrs");
 	if (!ptrs)
 		return 0;

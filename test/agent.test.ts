@@ -158,6 +158,20 @@ t.test('as_fd_at binds an fd the call wrote into its struct', async (t) => {
   t.match(bad.error, /^bad-request: as_fd_at needs/);
 });
 
+t.test('fds slots carry a handle\'s fd into a struct (guest_memfd in REGION2)', async (t) => {
+  const link = localAgentLink(bin);
+  t.teardown(() => link.stop());
+  const s = await link.session();
+  const n = await s.call({ op: 'open', path: '/dev/null', flags: O_RDWR, as: 'n' });
+  // ENOTTY from /dev/null, but the buffer the kernel saw comes back as `out`.
+  const r = await s.call({ op: 'ioctl', fd: 'n', req: 0xae03, arg: { buf: { hex: '00'.repeat(8), fds: [{ at: 4, fd: 'n' }] } } });
+  const le32 = Buffer.alloc(4);
+  le32.writeUInt32LE(n.ret);
+  t.equal(r.out, '00000000' + le32.toString('hex'), 'the u32 at offset 4 is the fd of handle n');
+  const bad = await s.call({ op: 'ioctl', fd: 'n', req: 0xae03, arg: { buf: { hex: '00'.repeat(8), fds: [{ at: 6, fd: 'n' }] } } });
+  t.match(bad.error, /^bad-request: fds.at 6 is past the buffer/);
+});
+
 t.test('bad requests keep the agent running', async (t) => {
   const { out, code } = await raw([
     'not json',
