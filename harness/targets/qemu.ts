@@ -94,6 +94,8 @@ export class QemuTarget implements Target {
   logPath: string | undefined;
   /** ms from spawning qemu to the readiness line. */
   bootMs: number | undefined;
+  /** ms before spawning qemu: the agent's make and build-guest.sh (both no-ops when up to date). */
+  prepMs: number | undefined;
   port: number | undefined;
   /** Guest kernel release from the readiness line. */
   release: string | undefined;
@@ -106,6 +108,7 @@ export class QemuTarget implements Target {
    */
   async bootGuest(): Promise<QemuGuest> {
     if (this.proc) throw new Error('qemu target already started');
+    const t0 = Date.now();
     const o = this.opts;
     const cache = o.cacheDir ?? defaultCacheDir();
     const qemuBin = o.qemu ?? 'qemu-system-aarch64';
@@ -132,6 +135,7 @@ export class QemuTarget implements Target {
     this.pruneLogs(logs);
     this.logPath = join(logs, `console-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
     this.logStream = createWriteStream(this.logPath);
+    this.prepMs = Date.now() - t0;
 
     try {
       await this.boot(qemuBin, kernel, initrd, ourInitrd);
