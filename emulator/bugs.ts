@@ -16,6 +16,10 @@ export interface BugInfo {
   breaks: readonly ExpectKey[];
 }
 
+const V2_V10 = ['v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'] as const;
+const V8_V10 = ['v8', 'v9', 'v10'] as const;
+const MUX_ALL = ['rfc-v1', ...V2_V10] as const;
+
 export const BUGS = [
   {
     name: 'populate-skips-state-check',
@@ -41,28 +45,28 @@ export const BUGS = [
   {
     name: 'init-ipa-state-before-wrap',
     description: 'INIT_IPA_REALM checks the state before the wrap, so a wrapping range before CREATE_RD gives EBUSY, not EINVAL',
-    revisions: ['rfc-v1'],
+    revisions: ['rfc-v1', ...V8_V10],
     source: 'R1-IP2, R1-IP3 (§5 order)',
     breaks: ['init.wrap-before-create'],
   },
   {
     name: 'config-accepts-unknown-item',
     description: 'CONFIG_REALM ignores an unknown cfg number and returns 0',
-    revisions: ['rfc-v1'],
+    revisions: MUX_ALL,
     source: 'R1-CF10',
     breaks: ['config.unknown-item'],
   },
   {
     name: 'config-copy-before-state',
     description: 'CONFIG_REALM copies the item before checking the state, so EFAULT wins over EBUSY after CREATE_RD',
-    revisions: ['rfc-v1'],
+    revisions: MUX_ALL,
     source: 'R1-CF1 (§5 order)',
     breaks: ['config.after-create-bad-pointer'],
   },
   {
     name: 'create-rd-twice',
     description: 'a second CREATE_RD succeeds (the NONE-state check is missing) and leaves the realm NEW',
-    revisions: ['rfc-v1'],
+    revisions: MUX_ALL,
     source: 'R1-CR2',
     breaks: ['create.twice'],
   },
@@ -76,28 +80,28 @@ export const BUGS = [
   {
     name: 'finalize-rec-before-create',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) is accepted before CREATE_RD (no NEW-state check)',
-    revisions: ['rfc-v1'],
+    revisions: MUX_ALL,
     source: 'R1-V4',
     breaks: ['rec.before-create'],
   },
   {
     name: 'rec-skips-psci-check',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) accepts a vCPU initialised without PSCI_0_2',
-    revisions: ['rfc-v1'],
+    revisions: ['rfc-v1', 'v5'],
     source: 'R1-V5',
     breaks: ['rec.no-psci'],
   },
   {
     name: 'vcpu-init-accepts-rec-bit',
     description: 'KVM_ARM_VCPU_INIT accepts the REC feature bit (KVM_VCPU_MAX_FEATURES raised to 8, as v6 later did)',
-    revisions: ['rfc-v1'],
+    revisions: ['rfc-v1', 'v5'],
     source: 'R1-V1; conditions.md §6.2',
     breaks: ['vcpu.init-rec-bit'],
   },
   {
     name: 'activate-skips-state-check',
     description: 'ACTIVATE_REALM does not check the state: a second ACTIVATE returns 0',
-    revisions: ['rfc-v1'],
+    revisions: MUX_ALL,
     source: 'R1-AC1',
     breaks: ['activate.twice'],
   },
@@ -107,6 +111,63 @@ export const BUGS = [
     revisions: ['rfc-v1'],
     source: 'R1-V10, R1-V12',
     breaks: ['run.before-activate'],
+  },
+  // ---- v2 .. v10 (the guest_memfd era of the multiplexed uAPI)
+  {
+    name: 'realm-caps-not-hidden',
+    description: 'CHECK_EXTENSION on a realm VM answers like a normal VM: SET_GUEST_DEBUG, READONLY_MEM, HW breakpoints read as available',
+    revisions: V2_V10,
+    source: 'V10-CE2; abi-evolution.md §3.2 (v2 hides READONLY_MEM), §3.3',
+    breaks: ['probe.realm-hides-guest-debug'],
+  },
+  {
+    name: 'enable-cap-realm-check-missing',
+    description: 'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
+    revisions: V2_V10,
+    source: 'V10-EC4; review R1-06r',
+    breaks: ['config.normal-vm', 'create.normal-vm', 'init.normal-vm', 'populate.normal-vm'],
+  },
+  {
+    name: 'populate-eperm-as-einval',
+    description: 'POPULATE_REALM in the wrong state returns -EINVAL (the v6/v7 errno) instead of -EPERM',
+    revisions: V8_V10,
+    source: 'V10-PO2; conditions.md §6.5',
+    breaks: ['populate.before-create', 'populate.after-activate', 'populate.state-beats-alignment', 'populate.zero-size-before-create'],
+  },
+  {
+    name: 'populate-reserved-checked',
+    description: 'POPULATE_REALM rejects non-zero reserved words with -EINVAL, which the posted v2..v11 code never checks (a VMM passing stack garbage works on the real kernel)',
+    revisions: V2_V10,
+    source: 'V10-PO6; abi-evolution.md §3.2, §4.7',
+    breaks: ['populate.reserved-ignored'],
+  },
+  {
+    name: 'populate-no-gmem-check',
+    description: 'POPULATE_REALM does not refuse a memslot without guest_memfd: it copies the shared page into nothing and returns 0',
+    revisions: V2_V10,
+    source: 'V10-PO7; abi-evolution.md §3.2',
+    breaks: ['populate.no-guest-memfd', 'populate.unprotected-half'],
+  },
+  {
+    name: 'finalize-rec-twice-allowed',
+    description: 'a second KVM_ARM_VCPU_FINALIZE(REC) is not refused with -EBUSY; it reaches RMI_REC_CREATE, which refuses the duplicate MPIDR (-ENXIO)',
+    revisions: V2_V10,
+    source: 'V10-V8',
+    breaks: ['rec.twice'],
+  },
+  {
+    name: 'run-without-irqchip',
+    description: 'the first KVM_RUN of a realm without an in-kernel irqchip is not refused with -EOPNOTSUPP',
+    revisions: V2_V10,
+    source: 'V10-V14',
+    breaks: ['run.no-irqchip'],
+  },
+  {
+    name: 'psci-complete-no-rec-check',
+    description: 'the PSCI complete ioctl does not check that the calling vCPU is a REC: a normal VM vCPU gets -EINVAL (no pending request) instead of -EPERM',
+    revisions: V2_V10,
+    source: 'V10-PS1',
+    breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
   },
 ] as const satisfies readonly BugInfo[];
 

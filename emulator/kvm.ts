@@ -19,6 +19,7 @@ import {
   KVM_ARM_VCPU_SVE,
   KVM_CHECK_EXTENSION,
   KVM_CREATE_DEVICE,
+  KVM_CREATE_GUEST_MEMFD,
   KVM_CREATE_VCPU,
   KVM_CREATE_VM,
   KVM_DEV_ARM_VGIC_CTRL_INIT,
@@ -30,20 +31,27 @@ import {
   KVM_GET_API_VERSION,
   KVM_GET_ONE_REG,
   KVM_GET_VCPU_MMAP_SIZE,
+  KVM_MEM_GUEST_MEMFD,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
   KVM_RUN,
   KVM_RUN_LAYOUT,
   KVM_SET_DEVICE_ATTR,
+  KVM_SET_MEMORY_ATTRIBUTES,
   KVM_SET_ONE_REG,
   KVM_SET_USER_MEMORY_REGION,
+  KVM_SET_USER_MEMORY_REGION2,
   KVM_SYSTEM_EVENT_RESET,
   KVM_SYSTEM_EVENT_SHUTDOWN,
   KVM_VGIC_V3_ADDR_TYPE_DIST,
   KVM_VGIC_V3_ADDR_TYPE_REDIST,
   SIZEOF_KVM_CREATE_DEVICE,
+  SIZEOF_KVM_CREATE_GUEST_MEMFD,
   SIZEOF_KVM_DEVICE_ATTR,
   SIZEOF_KVM_ENABLE_CAP,
+  SIZEOF_KVM_MEMORY_ATTRIBUTES,
   SIZEOF_KVM_ONE_REG,
   SIZEOF_KVM_USERSPACE_MEMORY_REGION,
+  SIZEOF_KVM_USERSPACE_MEMORY_REGION2,
   SIZEOF_KVM_VCPU_INIT,
 } from '../harness/kvm-uapi.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
@@ -67,6 +75,8 @@ export interface HostSettings {
   psciVersion: number;
   /** Guest instructions per KVM_RUN before it counts as hung (a timeout). */
   maxInsnsPerRun: number;
+  /** The largest SVE vector length in quadwords (every VQ up to it is available). */
+  sveMaxVq: number;
 }
 
 export const DEFAULT_HOST: HostSettings = {
@@ -78,6 +88,7 @@ export const DEFAULT_HOST: HostSettings = {
   el1_32bit: false,
   psciVersion: 0x10001,
   maxInsnsPerRun: 1_000_000,
+  sveMaxVq: 16,
 };
 
 const KVM_MAX_VCPUS = 512; // KVM_MAX_VCPU_IDS on arm64; also the GICv3 limit
@@ -95,6 +106,7 @@ const KVM_CAP_ARM_NISV_TO_USER = 177;
 const KVM_CAP_ARM_SYSTEM_SUSPEND = 220;
 const KVM_CAP_ARM_MTE = 205;
 const KVM_CREATE_DEVICE_TEST = 1;
+const KVM_CAP_SET_GUEST_DEBUG = 23;
 
 /** What an ioctl handler needs: the caller's memory and its argument. */
 export interface IoctlCtx {
@@ -107,6 +119,8 @@ export interface IoctlCtx {
   write(addr: bigint, bytes: Uint8Array, why?: string): void;
   /** anon_inode_getfd: the new fd number in the calling process. */
   installFd(file: KFile): number;
+  /** fget: the file behind an fd of the calling process. */
+  fileOf(fd: number): KFile | undefined;
 }
 
 export interface KernelOptions {
@@ -144,6 +158,11 @@ export class Kernel {
     return this.rmm.settings.present;
   }
 
+  /** The base kernel has guest_memfd, REGION2 and memory attributes (v2 on: 6.9+). */
+  get hasGuestMemfd(): boolean {
+    return this.abi.privateMemory === 'guest_memfd';
+  }
+
   newAddressSpace(): AddressSpace {
     return new AddressSpace(this.phys, (f) => this.rmm.isDelegated(f));
   }
@@ -152,7 +171,7 @@ export class Kernel {
 // ---------------------------------------------------------------- files
 
 export abstract class KFile {
-  abstract readonly kind: 'system' | 'vm' | 'vcpu' | 'device';
+  abstract readonly kind: 'system' | 'vm' | 'vcpu' | 'device' | 'gmem';
   abstract ioctl(ctx: IoctlCtx): number;
   /** The fd is closed (last reference in this model: fds are not duplicated). */
   release(): void {}
@@ -235,6 +254,37 @@ export class DeviceFile extends KFile {
   }
 }
 
+/**
+ * A guest_memfd file (KVM_CREATE_GUEST_MEMFD): private memory the VMM cannot
+ * map. Its pages are fixed frames, so a page populated (delegated) once is
+ * the same frame the next time (double populate fails at the delegation).
+ */
+export class GuestMemfdFile extends KFile {
+  readonly kind = 'gmem';
+  readonly mem: PhysRange;
+  /** Offsets bound to memslots (kvm_gmem_bind), for the overlap check. */
+  readonly bindings: { slot: number; start: bigint; end: bigint }[] = [];
+  constructor(
+    readonly vm: Vm,
+    readonly size: bigint,
+  ) {
+    super();
+    vm.get();
+    this.mem = vm.kernel.phys.alloc(Number(size >> 12n));
+  }
+  ioctl(): number {
+    fail('ENOTTY', 'guest_memfd has no ioctls');
+  }
+  override release(): void {
+    this.vm.put();
+  }
+  /** The page at byte offset `off` of the file, and its frame. */
+  page(off: bigint): { page: Uint8Array; frame: number } {
+    const i = Number(off >> 12n);
+    return { page: this.mem.page(i), frame: this.mem.baseFrame + i };
+  }
+}
+
 // ---------------------------------------------------------------- VM
 
 export interface Memslot {
@@ -243,6 +293,13 @@ export interface Memslot {
   gpa: bigint;
   size: bigint;
   uaddr: bigint;
+  /** KVM_MEM_GUEST_MEMFD: the private backing and the offset of gpa in it. */
+  gmem?: { file: GuestMemfdFile; offset: bigint };
+}
+
+/** The guest_memfd page behind `ipa` of a guest_memfd memslot. */
+export function gmemPage(slot: Memslot, ipa: bigint): { page: Uint8Array; frame: number } | undefined {
+  return slot.gmem?.file.page(slot.gmem.offset + (ipa - slot.gpa));
 }
 
 export class Vm {
@@ -254,6 +311,8 @@ export class Vm {
   /** KVM_ARCH_FLAG_HAS_RAN_ONCE */
   hasRanOnce = false;
   realm: RealmVm | undefined;
+  /** KVM_SET_MEMORY_ATTRIBUTES: sorted disjoint [startGfn, endGfn) runs with their attributes. */
+  private attrs: { start: number; end: number; attr: number }[] = [];
   private refs = 0;
   destroyed = false;
 
@@ -283,6 +342,36 @@ export class Vm {
   findSlot(ipa: bigint): Memslot | undefined {
     for (const s of this.memslots.values()) if (ipa >= s.gpa && ipa < s.gpa + s.size) return s;
     return undefined;
+  }
+
+  memAttr(gfn: number): number {
+    for (const r of this.attrs) if (gfn >= r.start && gfn < r.end) return r.attr;
+    return 0;
+  }
+
+  /** True when every gfn of [start, end) is PRIVATE (kvm_range_has_memory_attributes). */
+  isPrivate(startGfn: number, endGfn: number): boolean {
+    let at = startGfn;
+    for (const r of this.attrs) {
+      if (r.end <= at) continue;
+      if (r.start > at || !(r.attr & KVM_MEMORY_ATTRIBUTE_PRIVATE)) return false;
+      at = r.end;
+      if (at >= endGfn) return true;
+    }
+    return at >= endGfn;
+  }
+
+  setMemAttr(start: number, end: number, attr: number): void {
+    const out: { start: number; end: number; attr: number }[] = [];
+    for (const r of this.attrs) {
+      if (r.end <= start || r.start >= end) out.push(r);
+      else {
+        if (r.start < start) out.push({ start: r.start, end: start, attr: r.attr });
+        if (r.end > end) out.push({ start: end, end: r.end, attr: r.attr });
+      }
+    }
+    if (attr) out.push({ start, end, attr });
+    this.attrs = out.sort((a, b) => a.start - b.start);
   }
 
   vcpuByMpidr(mpidr: bigint): Vcpu | undefined {
@@ -358,6 +447,13 @@ function checkExtension(k: Kernel, vm: Vm | undefined, capArg: bigint): number {
       return h.el1_32bit ? 1 : 0;
     case KVM_CAP_ARM_MTE:
       return 0;
+    case KVM_CAP_SET_GUEST_DEBUG:
+      return 1;
+    case CAP.KVM_CAP_USER_MEMORY2:
+    case CAP.KVM_CAP_GUEST_MEMFD:
+      return k.hasGuestMemfd ? 1 : 0;
+    case CAP.KVM_CAP_MEMORY_ATTRIBUTES:
+      return k.hasGuestMemfd ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
     default:
       return 0;
   }
@@ -369,7 +465,16 @@ function vmIoctl(vm: Vm, ctx: IoctlCtx): number {
     case KVM_CREATE_VCPU:
       return ctx.installFd(new VcpuFile(createVcpu(vm, ctx.arg)));
     case KVM_SET_USER_MEMORY_REGION:
-      return setMemoryRegion(vm, ctx);
+      return setMemoryRegion(vm, ctx, false);
+    case KVM_SET_USER_MEMORY_REGION2:
+      if (!k.hasGuestMemfd) break;
+      return setMemoryRegion(vm, ctx, true);
+    case KVM_CREATE_GUEST_MEMFD:
+      if (!k.hasGuestMemfd) break;
+      return createGuestMemfd(vm, ctx);
+    case KVM_SET_MEMORY_ATTRIBUTES:
+      if (!k.hasGuestMemfd) break;
+      return setMemoryAttributes(vm, ctx);
     case KVM_CHECK_EXTENSION:
       return checkExtension(k, vm, ctx.arg);
     case KVM_ENABLE_CAP: {
@@ -401,30 +506,64 @@ function vmIoctl(vm: Vm, ctx: IoctlCtx): number {
       ctx.write(ctx.arg, w.bytes, 'struct kvm_vcpu_init');
       return 0;
     }
-    default: {
-      const mine = k.realm?.vmIoctl(ctx, vm, ctx.req);
-      if (mine !== undefined) return mine;
-      // kvm_arch_vm_ioctl default
-      fail('EINVAL', 'unknown VM ioctl');
-    }
   }
+  const mine = k.realm?.vmIoctl(ctx, vm, ctx.req);
+  if (mine !== undefined) return mine;
+  // kvm_arch_vm_ioctl default
+  fail('EINVAL', 'unknown VM ioctl');
 }
 
-function setMemoryRegion(vm: Vm, ctx: IoctlCtx): number {
-  const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_USERSPACE_MEMORY_REGION, 'struct kvm_userspace_memory_region'));
+/** kvm_gmem_create: flags none known, size positive and page-aligned. */
+function createGuestMemfd(vm: Vm, ctx: IoctlCtx): number {
+  const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_CREATE_GUEST_MEMFD, 'struct kvm_create_guest_memfd'));
+  const size = b.u64(0);
+  const flags = b.u64(8);
+  if (flags !== 0n) fail('EINVAL', 'guest_memfd flags');
+  if (size === 0n || size >= 1n << 63n || size & 0xfffn) fail('EINVAL', 'guest_memfd size');
+  return ctx.installFd(new GuestMemfdFile(vm, size));
+}
+
+/** kvm_vm_ioctl_set_mem_attributes (generic): flags, supported attributes, size, wrap, alignment. */
+function setMemoryAttributes(vm: Vm, ctx: IoctlCtx): number {
+  const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_MEMORY_ATTRIBUTES, 'struct kvm_memory_attributes'));
+  const address = b.u64(0);
+  const size = b.u64(8);
+  const attributes = b.u64(16);
+  const flags = b.u64(24);
+  if (flags) fail('EINVAL', 'memory attributes flags');
+  if (attributes & ~BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE)) fail('EINVAL', 'unsupported memory attribute');
+  if (size === 0n || address + size > MASK64) fail('EINVAL', 'memory attributes range');
+  if (address & 0xfffn || size & 0xfffn) fail('EINVAL', 'memory attributes alignment');
+  // beyond any gfn a guest can have: nothing to record
+  const start = Number(address >> 12n);
+  if (start >= Number.MAX_SAFE_INTEGER / 2) return 0;
+  const end = Math.min(Number((address + size) >> 12n), Number.MAX_SAFE_INTEGER / 2);
+  vm.setMemAttr(start, end, Number(attributes));
+  return 0;
+}
+
+function setMemoryRegion(vm: Vm, ctx: IoctlCtx, v2: boolean): number {
+  const len = v2 ? SIZEOF_KVM_USERSPACE_MEMORY_REGION2 : SIZEOF_KVM_USERSPACE_MEMORY_REGION;
+  const b = new StructReader(ctx.read(ctx.arg, len, v2 ? 'struct kvm_userspace_memory_region2' : 'struct kvm_userspace_memory_region'));
   const slot = b.u32(0);
   const flags = b.u32(4);
   const gpa = b.u64(8);
   const size = b.u64(16);
   const uaddr = b.u64(24);
+  const gmemOffset = v2 ? b.u64(32) : 0n;
+  const gmemFd = v2 ? b.u32(40) : 0;
   const page = BigInt(PAGE_SIZE - 1);
-  // __kvm_set_memory_region, in its order
-  if (flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) fail('EINVAL', 'memslot flags');
+  // __kvm_set_memory_region, in its order; check_memory_region_flags first
+  // (the old ioctl never takes KVM_MEM_GUEST_MEMFD; guest_memfd slots do no dirty logging)
+  const isGmem = v2 && (flags & KVM_MEM_GUEST_MEMFD) !== 0;
+  const valid = KVM_MEM_READONLY | (isGmem ? KVM_MEM_GUEST_MEMFD : KVM_MEM_LOG_DIRTY_PAGES);
+  if (flags & ~valid) fail('EINVAL', 'memslot flags');
   const asId = slot >>> 16;
   const id = slot & 0xffff;
   if (size & page) fail('EINVAL', 'memslot size not page-aligned');
   if (gpa & page) fail('EINVAL', 'memslot gpa not page-aligned');
   if (uaddr & page || uaddr + size > BigInt(TASK_SIZE)) fail('EINVAL', 'memslot uaddr not page-aligned or not access_ok');
+  if (isGmem && (gmemOffset & page || gmemOffset + size > MASK64)) fail('EINVAL', 'guest_memfd offset');
   if (asId >= 1 || id >= KVM_USER_MEM_SLOTS) fail('EINVAL', 'memslot id');
   if (gpa + size > MASK64) fail('EINVAL', 'memslot wraps');
   if (size >> 12n > BigInt(KVM_MEM_MAX_NR_PAGES)) fail('EINVAL', 'memslot too large');
@@ -432,11 +571,14 @@ function setMemoryRegion(vm: Vm, ctx: IoctlCtx): number {
   if (size === 0n) {
     if (!old) fail('EINVAL', 'deleting a memslot that does not exist');
     vm.memslots.delete(id);
+    unbindGmem(old);
     return 0;
   }
   let change: 'create' | 'move' | 'flags';
   if (!old) change = 'create';
   else {
+    // a guest_memfd slot can only be deleted, never changed
+    if (isGmem || old.gmem) fail('EINVAL', 'guest_memfd memslot change');
     if (uaddr !== old.uaddr || size !== old.size || (flags ^ old.flags) & KVM_MEM_READONLY) fail('EINVAL', 'memslot change');
     if (gpa !== old.gpa) change = 'move';
     else if (flags !== old.flags) change = 'flags';
@@ -449,8 +591,26 @@ function setMemoryRegion(vm: Vm, ctx: IoctlCtx): number {
     // kvm_arch_prepare_memory_region: outside the IPA space
     if (gpa + size > vm.physSize) fail('EFAULT', 'memslot beyond the IPA size');
   }
-  vm.memslots.set(id, { id, flags, gpa, size, uaddr });
+  const s: Memslot = { id, flags, gpa, size, uaddr };
+  if (isGmem) {
+    // kvm_gmem_bind: a guest_memfd of this VM, the range inside the file, no overlapping binding
+    const f = ctx.fileOf(gmemFd);
+    if (!f) fail('EBADF', 'guest_memfd is not an open fd');
+    if (!(f instanceof GuestMemfdFile) || f.vm !== vm) fail('EINVAL', 'not a guest_memfd of this VM');
+    if (gmemOffset + size > f.size) fail('EINVAL', 'guest_memfd range past the file size');
+    if (f.bindings.some((x) => gmemOffset < x.end && x.start < gmemOffset + size)) fail('EEXIST', 'guest_memfd range already bound');
+    f.bindings.push({ slot: id, start: gmemOffset, end: gmemOffset + size });
+    s.gmem = { file: f, offset: gmemOffset };
+  }
+  vm.memslots.set(id, s);
   return 0;
+}
+
+function unbindGmem(s: Memslot): void {
+  const b = s.gmem?.file.bindings;
+  if (!b) return;
+  const i = b.findIndex((x) => x.slot === s.id);
+  if (i >= 0) b.splice(i, 1);
 }
 
 // ---------------------------------------------------------------- vGIC (minimal GICv3)
@@ -540,6 +700,8 @@ export class Vcpu {
   /** PSCI power state. */
   stopped = false;
   sveFinalized = false;
+  /** KVM_REG_ARM64_SVE_VLS: the largest VQ the vCPU may use (all below it available). */
+  sveMaxVq = 0;
   /** An MMIO exit waiting for completion at the next KVM_RUN. */
   mmio: { isWrite: boolean; size: number; rt: number; cpu: CpuState } | undefined;
   realm: RealmVcpu | undefined;
@@ -637,12 +799,23 @@ function vcpuInit(vcpu: Vcpu, b: StructReader): number {
   if (has(5) !== has(6) || (has(5) && !h.ptrauth)) bad = 'PTRAUTH address and generic must go together';
   if (has(3) && !h.pmu) bad = 'PMU not supported';
   if (has(1) && (!h.el1_32bit || has(KVM_ARM_VCPU_SVE))) bad = 'EL1_32BIT not supported';
+  // HAS_EL2 (7) and HAS_EL2_E2H0 (8): the host has no nested virtualisation (cleared from the supported mask)
+  for (const nv of [7, 8]) if (has(nv) && !k.realm?.ownsFeature(nv)) bad = `feature ${nv} (nested virt) not supported`;
+  if (!bad) {
+    try {
+      k.realm?.checkVcpuFeatures(vcpu, has);
+    } catch (e) {
+      if (!vcpu.initialized) vcpu.features = 0;
+      throw e;
+    }
+  }
   if (bad) {
     if (!vcpu.initialized) vcpu.features = 0;
     fail('EINVAL', bad);
   }
   vcpu.features = features;
   vcpu.initialized = true;
+  vcpu.sveMaxVq = h.sveMaxVq;
   vcpu.stopped = has(KVM_ARM_VCPU_POWER_OFF);
   // kvm_reset_vcpu: registers to their reset values
   const c = vcpu.cpu;
@@ -660,10 +833,35 @@ const KVM_REG_SIZE_SHIFT = 52n;
 const KVM_REG_ARM_COPROC_MASK = 0x0fff0000n;
 const KVM_REG_ARM_CORE = 0x00100000n;
 const CORE_NR_REGS = 864 / 4; // sizeof(struct kvm_regs) / 4
+/** KVM_REG_ARM64 | KVM_REG_SIZE_U512 | KVM_REG_ARM64_SVE | 0xffff */
+export const KVM_REG_ARM64_SVE_VLS = 0x606000000015ffffn;
+const SVE_VLS_BYTES = 64;
+
+/** get/set_sve_vls: a bitmap of VQs; must be exactly the host's VQs up to its highest bit. */
+function sveVls(vcpu: Vcpu, ctx: IoctlCtx, addr: bigint, set: boolean): number {
+  if (!vcpu.hasFeature(KVM_ARM_VCPU_SVE)) fail('ENOENT', 'SVE_VLS on a vCPU without SVE');
+  if (!set) {
+    const out = new Uint8Array(SVE_VLS_BYTES);
+    for (let vq = 1; vq <= vcpu.sveMaxVq; vq++) out[(vq - 1) >> 3]! |= 1 << ((vq - 1) & 7);
+    ctx.write(addr, out, 'SVE_VLS');
+    return 0;
+  }
+  if (vcpu.sveFinalized) fail('EPERM', 'SVE_VLS after FINALIZE(SVE)');
+  const v = ctx.read(addr, SVE_VLS_BYTES, 'SVE_VLS');
+  let max = 0;
+  for (let vq = 1; vq <= SVE_VLS_BYTES * 8; vq++) if ((v[(vq - 1) >> 3]! >> ((vq - 1) & 7)) & 1) max = vq;
+  const hostMax = vcpu.vm.kernel.host.sveMaxVq;
+  if (max === 0 || max > hostMax) fail('EINVAL', 'SVE_VLS past the host maximum');
+  for (let vq = 1; vq <= max; vq++) if (!((v[(vq - 1) >> 3]! >> ((vq - 1) & 7)) & 1)) fail('EINVAL', 'SVE_VLS skips an available VQ');
+  vcpu.sveMaxVq = max;
+  return 0;
+}
 
 function oneReg(vcpu: Vcpu, ctx: IoctlCtx, id: bigint, addr: bigint, set: boolean): number {
   if ((id & KVM_REG_ARCH_MASK) !== KVM_REG_ARM64) fail('EINVAL', 'not an arm64 register id');
+  vcpu.vm.kernel.realm?.oneReg(vcpu, id, set);
   const size = 1 << Number((id >> KVM_REG_SIZE_SHIFT) & 0xfn);
+  if (id === KVM_REG_ARM64_SVE_VLS) return sveVls(vcpu, ctx, addr, set);
   if ((id & KVM_REG_ARM_COPROC_MASK) !== KVM_REG_ARM_CORE) {
     // system, firmware and SVE registers are not modelled
     fail('ENOENT', `register 0x${id.toString(16)} not modelled`);
@@ -715,6 +913,7 @@ function runPidChange(vcpu: Vcpu): void {
   if (vcpu.hasFeature(KVM_ARM_VCPU_SVE) && !vcpu.sveFinalized) fail('EPERM', 'SVE not finalised (G6)');
   if (vcpu.hasRunOnce) return;
   vcpu.vm.vgic?.mapResources();
+  vcpu.vm.kernel.realm?.firstRun(vcpu);
   vcpu.hasRunOnce = true;
   vcpu.vm.hasRanOnce = true;
 }

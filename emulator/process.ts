@@ -201,6 +201,11 @@ export class EmulatedProcess {
   private placeBuf(b: WireBuf, scratch: Vma[], depth = 0): { addr: bigint; vma: Vma; len: number } {
     if (depth > 8) throw new BadRequest('buffers nested too deep');
     const bytes = fromHex(b.hex);
+    // fd slots (KVM_SET_USER_MEMORY_REGION2's guest_memfd): the fd bound to a handle, as a u32
+    for (const f of b.fds ?? []) {
+      if (f.at + 4 > bytes.length) throw new BadRequest(`fds.at ${f.at} is past the buffer`);
+      new DataView(bytes.buffer).setUint32(f.at, this.findFd(f.fd).fd, true);
+    }
     for (const p of b.ptrs ?? []) {
       if (p.at + 8 > bytes.length) throw new BadRequest(`ptrs.at ${p.at} is past the buffer`);
       let addr: bigint;
@@ -229,6 +234,10 @@ export class EmulatedProcess {
         top = placed;
       } else arg = BigInt(this.mem(a.mem, a.offset, 0).vma.start + a.offset);
       for (const p of req.peek ?? []) this.mem(p.mem, p.offset, p.len);
+      const fdAt = req.as_fd_at;
+      if (fdAt !== undefined && (!top || req.as === undefined || fdAt + 4 > top.len)) {
+        throw new BadRequest(`as_fd_at needs as and a buf argument holding a u32 at ${fdAt}`);
+      }
 
       let ret: number;
       let errno = 0;
@@ -240,7 +249,9 @@ export class EmulatedProcess {
         errno = e.errno;
       }
       if (ret >= 0 && req.as !== undefined) {
-        const bound = this.fds.find((f) => f.fd === ret && f.name === undefined && f.pending);
+        // as_fd_at: the call wrote the new fd into its struct (KVM_CREATE_DEVICE) and returned 0
+        const nfd = fdAt !== undefined ? new DataView(this.mm.userAccess(top!.vma, fdAt, 4, false).buffer).getInt32(0, true) : ret;
+        const bound = this.fds.find((f) => f.fd === nfd && f.name === undefined && f.pending);
         if (bound) {
           bound.name = req.as;
           bound.pending = false;
@@ -272,6 +283,7 @@ export class EmulatedProcess {
         this.fds.push({ name: undefined, fd, file, pending: true });
         return fd;
       },
+      fileOf: (fd) => this.fds.find((f) => f.fd === fd)?.file,
     };
   }
 }

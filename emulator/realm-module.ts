@@ -43,6 +43,18 @@ export interface RealmModule {
   vcpuIoctl(ctx: IoctlCtx, vcpu: Vcpu, req: number): number | undefined;
   /** KVM_VCPU_MAX_FEATURES in this revision. */
   maxVcpuFeatures(): number;
+  /** Extra KVM_ARM_VCPU_INIT feature rules (REC bit, AArch32 realms); throws -EINVAL. `owned` bits are not "unsupported by the host". */
+  checkVcpuFeatures(vcpu: Vcpu, has: (bit: number) => boolean): void;
+  /** Feature bits at or above 7 this revision gives a meaning (the REC bit). */
+  ownsFeature(bit: number): boolean;
+  /** KVM_{SET,GET}_ONE_REG restrictions for realm vCPUs, before the generic code (throws). */
+  oneReg(vcpu: Vcpu, id: bigint, set: boolean): void;
+  /**
+   * The first-run block of kvm_arch_vcpu_run_pid_change, after the vGIC is
+   * mapped and before the vCPU counts as having run: the irqchip rule
+   * (V10-V14) or the whole implicit activation (V14-A4..A12). Throws.
+   */
+  firstRun(vcpu: Vcpu): void;
   /** KVM_ARM_VCPU_FINALIZE(what) for features the module owns. */
   finalize(ctx: IoctlCtx, vcpu: Vcpu, what: number): number | undefined;
   /** kvm_arm_vcpu_is_finalized: the realm part (undefined: not a realm vCPU). */

@@ -2,15 +2,17 @@
 // a sub-command in args[0] and a user pointer in args[1], FINALIZE(REC), and
 // explicit CREATE / ACTIVATE. Numbers and struct sizes come from the ABI
 // profile; behaviour that changes between revisions is an explicit switch in
-// MultiplexedRules. Only RFC v1 is filled in (conditions.md §2); v2..v10 add
-// a rules entry and, where the order of checks differs, a switch here.
+// MultiplexedRules. RFC v1 follows conditions.md §2; v2..v10 (the guest_memfd
+// era: 32-byte args, MEASURE, 2 MB populate chunks, REC bit at VCPU_INIT,
+// PSCI complete) follow §3, read in v10 (v9 for C* rows), with the switch
+// points abi-evolution.md §2-§3 and conditions.md §6 give.
 import { StructReader } from '../harness/bytes.ts';
 import type { ErrnoName } from '../harness/errno.ts';
 import type { AbiName, AbiProfile, SubcommandNumbers } from '../harness/abi/types.ts';
-import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
+import { KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2, KVM_ARM_VCPU_SVE } from '../harness/kvm-uapi.ts';
 import { MASK64, type BusFault, type CpuState, type GuestBus } from './aarch64.ts';
 import { fail, KernelOops } from './errors.ts';
-import { busLoad, busStore, type IoctlCtx, type Kernel, type Vcpu, type Vm } from './kvm.ts';
+import { busLoad, busStore, gmemPage, KVM_REG_ARM64_SVE_VLS, type IoctlCtx, type Kernel, type Vcpu, type Vm } from './kvm.ts';
 import { ERRNO } from '../harness/errno.ts';
 import { PAGE_SIZE } from './memory.ts';
 import type { RealmModule, RealmVcpu, RealmVm, VmTypeDecoded } from './realm-module.ts';
@@ -53,6 +55,32 @@ export interface MultiplexedRules {
   normalVmConfigOops: boolean;
   /** FINALIZE(REC) needs the REC feature bit at VCPU_INIT (v10 V6); RFC v1 never checks it. */
   recNeedsFeatureBit: boolean;
+  /**
+   * 'rfc': RFC v1 (16-byte args, the memslot's own page delegated, INIT_IPA
+   * recursion). 'gmem': v2..v10 (32-byte args, MEASURE, guest_memfd
+   * destination, 2 MB chunks, REC bit, PSCI complete, irqchip at first run).
+   */
+  era: 'rfc' | 'gmem';
+  /** POPULATE into a memslot without guest_memfd: -EINVAL in v6 (abi-evolution.md §3.2), -EPERM in v10 (V10-PO7). */
+  populateNoGmem?: ErrnoName;
+}
+
+const GMEM_COMMON = {
+  realmIpaLimit: 'rmm-s2sz', // V10-VM4
+  dispatchChecksRealm: true, // V10-EC4; abi-evolution.md §3.2 (arm.c, v5/v6)
+  createChecksVcpus: false, // V10-CR10
+  normalVmConfigOops: false,
+  recNeedsFeatureBit: true, // V10-V6
+  era: 'gmem',
+} as const;
+
+/** v2..v7: the wrong-state errno of POPULATE and INIT is -EINVAL (conditions.md §6.5, §6.6). */
+const EARLY_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EINVAL', populate: 'EINVAL', activate: 'EINVAL', rec: 'ENOENT' } as const;
+/** v8..v10: -EPERM for POPULATE (V10-PO2, §6.5) and INIT_RIPAS (V10-IR3, §6.6); ACTIVATE -EINVAL (V10-AC1). */
+const LATE_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EPERM', populate: 'EPERM', activate: 'EINVAL', rec: 'ENOENT' } as const;
+
+function gmemRules(abi: AbiName, rmmAbsent: ErrnoName, errno: MultiplexedRules['errno'], noGmem: ErrnoName, recBit = true): MultiplexedRules {
+  return { ...GMEM_COMMON, abi, rmmAbsentRealmType: rmmAbsent, errno, populateNoGmem: noGmem, recNeedsFeatureBit: recBit };
 }
 
 export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
@@ -72,8 +100,39 @@ export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
     },
     normalVmConfigOops: true,
     recNeedsFeatureBit: false,
+    era: 'rfc',
   },
+  // v2..v6: realm type without RMM -EINVAL (conditions.md §6.1); no-guest_memfd memslot -EINVAL (v6 code, §3.2)
+  v2: gmemRules('v2', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
+  v3: gmemRules('v3', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
+  v4: gmemRules('v4', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
+  // v5: KVM_VCPU_MAX_FEATURES not raised, so the REC bit cannot be set: FINALIZE(REC) cannot require it (abi-evolution.md §2a)
+  v5: gmemRules('v5', 'EINVAL', EARLY_ERRNO, 'EINVAL', false),
+  v6: gmemRules('v6', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
+  // v7: "report -EPERM" for a realm VM without RMM (abi-evolution.md §3.3)
+  v7: gmemRules('v7', 'EPERM', EARLY_ERRNO, 'EPERM'),
+  v8: gmemRules('v8', 'EPERM', LATE_ERRNO, 'EPERM'),
+  v9: gmemRules('v9', 'EPERM', LATE_ERRNO, 'EPERM'),
+  v10: gmemRules('v10', 'EPERM', LATE_ERRNO, 'EPERM'),
 };
+
+/** 2 MB: the most v10 populates per memslot lookup (V10-PO7). */
+const POPULATE_CHUNK = 0x200000n;
+/** CAPs a realm VM reads as 0 (V10-CE2). */
+const KVM_CAP_SET_GUEST_DEBUG = 23;
+const KVM_CAP_READONLY_MEM = 81;
+const KVM_CAP_GUEST_DEBUG_HW_BPS = 119;
+const KVM_CAP_GUEST_DEBUG_HW_WPS = 120;
+const KVM_CAP_STEAL_TIME = 224;
+const KVM_CAP_COUNTER_OFFSET = 227;
+const KVM_CAP_ARM_SVE = 170;
+const KVM_ARM_VCPU_PMU_V3 = 3;
+// ONE_REG ids a v10 realm vCPU may set (V10-R1)
+const CORE_REG_BASE = 0x6030000000100000n;
+const SYSREG = (op0: number, op1: number, crn: number, crm: number, op2: number): bigint =>
+  0x6030000000130000n | BigInt((op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2);
+const REG_PMCR_EL0 = SYSREG(3, 3, 9, 12, 0);
+const REG_ID_AA64DFR0_EL1 = SYSREG(3, 0, 0, 5, 0);
 
 type State = 'none' | 'new' | 'active' | 'dying';
 
@@ -81,7 +140,7 @@ type State = 'none' | 'new' | 'active' | 'dying';
 class MuxRealm implements RealmVm {
   readonly generation = 'multiplexed';
   state: State = 'none';
-  /** The params page (R1-VM7): RPV, hash, SVE VL; freed at CREATE_RD success. */
+  /** The params page (R1-VM7, V10-VM5): RPV, hash, SVE VL; freed at CREATE success. */
   params: { rpv: Uint8Array; hashAlgo: number; sve: boolean; sveVl: number } | undefined = {
     rpv: new Uint8Array(64),
     hashAlgo: 0,
@@ -136,6 +195,18 @@ export class MultiplexedRealm implements RealmModule {
     this.rules = rules;
     this.sub = p.subcmd;
     k.rmm.skipInitRipasRangeCheck = k.bug('init-ipa-accepts-past-ipa');
+    // RMM 1.0 (EAC5 on): RTT_INIT_RIPAS refuses a range that is already RAM (V10-IR8); bet0 re-inits (R1-IP8)
+    k.rmm.rejectRipasReinit = rules.era === 'gmem';
+  }
+
+  private get gmem(): boolean {
+    return this.rules.era === 'gmem';
+  }
+
+  /** vcpu_is_rec: the REC feature bit (v6..v10); where VCPU_INIT cannot set it, a finalised REC. */
+  private isRec(vcpu: Vcpu): boolean {
+    if (!this.realmOf(vcpu.vm)) return false;
+    return this.rules.recNeedsFeatureBit ? vcpu.hasFeature(this.p.recFeature!) : this.recOf(vcpu) !== undefined;
   }
 
   private realmOf(vm: Vm): MuxRealm | undefined {
@@ -146,9 +217,23 @@ export class MultiplexedRealm implements RealmModule {
     return vcpu.realm instanceof MuxRec ? vcpu.realm : undefined;
   }
 
-  checkExtension(_vm: Vm | undefined, cap: number): number | undefined {
-    // R1-CE1: the static key, on any fd, not per VM
+  checkExtension(vm: Vm | undefined, cap: number): number | undefined {
+    // R1-CE1, V10-CE1: the static key, on any fd, not per VM
     if (cap === this.p.cap.nr) return this.k.rmeAvailable ? 1 : 0;
+    // V10-CE2: a realm VM hides what a realm cannot do
+    if (this.gmem && vm && this.realmOf(vm) && !this.k.bug('realm-caps-not-hidden')) {
+      switch (cap) {
+        case KVM_CAP_SET_GUEST_DEBUG:
+        case KVM_CAP_READONLY_MEM:
+        case KVM_CAP_COUNTER_OFFSET:
+        case KVM_CAP_STEAL_TIME:
+        case KVM_CAP_GUEST_DEBUG_HW_BPS:
+        case KVM_CAP_GUEST_DEBUG_HW_WPS:
+          return 0;
+        case KVM_CAP_ARM_SVE:
+          return FEAT0.sveEn(this.k.rmm.features0) ? 1 : 0;
+      }
+    }
     return undefined;
   }
 
@@ -176,16 +261,58 @@ export class MultiplexedRealm implements RealmModule {
   }
 
   maxVcpuFeatures(): number {
-    // R1-V1: RFC v1 leaves KVM_VCPU_MAX_FEATURES at 7, so the REC bit is refused
-    return this.p.maxVcpuFeatures + (this.k.bug('vcpu-init-accepts-rec-bit') ? 1 : 0);
+    // R1-V1: RFC v1 leaves KVM_VCPU_MAX_FEATURES at 7, so the REC bit is refused; v5 likewise (8 unusable)
+    return this.k.bug('vcpu-init-accepts-rec-bit') ? this.p.recFeature! + 1 : this.p.maxVcpuFeatures;
+  }
+
+  ownsFeature(bit: number): boolean {
+    return bit === this.p.recFeature;
+  }
+
+  checkVcpuFeatures(vcpu: Vcpu, has: (bit: number) => boolean): void {
+    const rec = this.p.recFeature;
+    if (!this.gmem || rec === undefined || !has(rec)) return;
+    // V10-V1: the REC bit is cleared from the supported mask of a normal VM (or without an RMM)
+    if (!this.realmOf(vcpu.vm)) fail('EINVAL', 'REC feature on a normal VM (V10-V1)');
+    // V10-V2: no AArch32 REC
+    if (has(KVM_ARM_VCPU_EL1_32BIT)) fail('EINVAL', 'REC feature with EL1_32BIT (V10-V2)');
+  }
+
+  oneReg(vcpu: Vcpu, id: bigint, set: boolean): void {
+    const realm = this.realmOf(vcpu.vm);
+    if (!this.gmem || !realm || !set) return;
+    // V10-R1: a REC's registers: core x0..x30 and PC, PMCR_EL0, ID_AA64DFR0_EL1, SVE_VLS
+    const core = id & ~0xffffn;
+    const off = Number(id & 0xffffn);
+    const ok =
+      (core === CORE_REG_BASE && (off < 62 || off === 64)) || id === REG_PMCR_EL0 || id === REG_ID_AA64DFR0_EL1 || id === KVM_REG_ARM64_SVE_VLS;
+    if (!ok) fail('EINVAL', 'register not settable on a realm vCPU (V10-R1)');
+    // V10-R2: the realm's SVE VL was fixed at CREATE
+    if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none') fail('EPERM', 'SVE_VLS after CREATE_REALM (V10-R2)');
+  }
+
+  firstRun(vcpu: Vcpu): void {
+    // V10-V14: after the vGIC/timer/PMU setup, before HAS_RAN_ONCE: retried every run
+    if (this.gmem && this.realmOf(vcpu.vm) && !vcpu.vm.vgic && !this.k.bug('run-without-irqchip')) fail('EOPNOTSUPP', 'realm without an in-kernel irqchip (V10-V14)');
   }
 
   vmIoctl(): number | undefined {
     return undefined;
   }
 
-  vcpuIoctl(): number | undefined {
-    return undefined;
+  /** KVM_ARM_VCPU_RMM_PSCI_COMPLETE (V10-PS*). */
+  vcpuIoctl(ctx: IoctlCtx, vcpu: Vcpu, req: number): number | undefined {
+    const pc = this.p.psciComplete;
+    if (!pc || req !== pc.req) return undefined;
+    // V10-PS1: only a REC (normal VM, realm vCPU without the REC bit, no RMM: -EPERM)
+    if (!this.isRec(vcpu) && !this.k.bug('psci-complete-no-rec-check')) fail('EPERM', 'PSCI complete on a vCPU that is not a REC (V10-PS1)');
+    const b = new StructReader(ctx.read(ctx.arg, this.p.sizes.psciComplete ?? 24, 'struct kvm_arm_rmm_psci_complete (V10-PS2)'));
+    // V10-PS5: padding not checked; V10-PS6: status passed through
+    const target = vcpu.vm.vcpuByMpidr(b.u64(0));
+    if (!target) fail('EINVAL', 'target_mpidr matches no vCPU (V10-PS3)');
+    // V10-PS4: RMI_PSCI_COMPLETE needs a PSCI request of the calling REC pending for that target;
+    // in-kernel PSCI completes CPU_ON/AFFINITY_INFO itself (V10-PS8), so none is ever pending here
+    fail('EINVAL', 'RMI_PSCI_COMPLETE refused: no PSCI request pending (V10-PS4)');
   }
 
   // ------------------------------------------------------------ ENABLE_CAP
@@ -194,7 +321,8 @@ export class MultiplexedRealm implements RealmModule {
     if (cap !== this.p.cap.nr) return undefined;
     if (!this.k.rmeAvailable) fail('EINVAL', 'static key off: no RMM (R1-EC3)');
     const realm = this.realmOf(vm);
-    if (this.rules.dispatchChecksRealm && !realm) fail('EINVAL', 'not a realm VM');
+    // V10-EC4: not a realm VM, before args[0] is looked at
+    if (this.rules.dispatchChecksRealm && !realm && !this.k.bug('enable-cap-realm-check-missing')) fail('EINVAL', 'not a realm VM (V10-EC4)');
     // R1-EC5: no realm check at dispatch in RFC v1: a normal VM reads as state NONE with NULL params
     const ptr = args[1]!;
     switch (args[0]) {
@@ -203,9 +331,9 @@ export class MultiplexedRealm implements RealmModule {
       case BigInt(this.sub.CREATE):
         return this.createRd(vm, realm);
       case BigInt(this.sub.INIT_IPA):
-        return this.initIpa(ctx, vm, realm, ptr);
+        return this.gmem ? this.initRipas(ctx, vm, realm, ptr) : this.initIpa(ctx, vm, realm, ptr);
       case BigInt(this.sub.POPULATE):
-        return this.populate(ctx, vm, realm, ptr);
+        return this.gmem ? this.populateGmem(ctx, vm, realm, ptr) : this.populate(ctx, vm, realm, ptr);
       case BigInt(this.sub.ACTIVATE):
         return this.activate(realm);
       default:
@@ -266,10 +394,19 @@ export class MultiplexedRealm implements RealmModule {
     if (!realm) fail(this.rules.errno.create, 'not a realm VM (R1-CR2)');
     if (realm.state !== 'none') {
       if (this.k.bug('create-rd-twice')) return 0;
-      fail(this.rules.errno.create, 'realm already created (R1-CR2)');
+      fail(this.rules.errno.create, 'realm already created (R1-CR2, V10-CR1)');
     }
     // R1-CR4: RD already set or params missing (WARN): unreachable here
     if (realm.rd || !realm.params) fail('EEXIST', 'RD set or params missing (R1-CR4)');
+    // V10-CR7: the SVE VL comes from the vCPUs that exist now: all finalised, all the same (no SVE = VL 0)
+    if (this.gmem) {
+      const vls = vm.vcpus.map((v) => (v.hasFeature(KVM_ARM_VCPU_SVE) ? (v.sveFinalized ? v.sveMaxVq : -1) : 0));
+      if (vls.includes(-1)) fail('EINVAL', 'a vCPU has SVE but is not SVE-finalised (V10-CR7)');
+      if (new Set(vls).size > 1) fail('EINVAL', 'vCPUs differ in SVE VL (V10-CR7)');
+      const vq = vls[0] ?? 0;
+      realm.params.sve = vq > 0;
+      realm.params.sveVl = vq > 0 ? vq - 1 : 0; // RMI SVE_VL encoding: VQ - 1
+    }
     const rmm = this.k.rmm;
     // R1-CR6: delegate the RD granule and the PGD granules
     const startLevel = stage2StartLevel(vm.ipaBits);
@@ -324,6 +461,40 @@ export class MultiplexedRealm implements RealmModule {
       const err = this.initIpaBlock(rd, addr, blockEnd, level, startLevel);
       if (err) fail(err, 'RTT_INIT_RIPAS failed');
       addr = blockEnd;
+    }
+    return 0;
+  }
+
+  /** INIT_RIPAS_REALM (v2..v10): copy -> wrap -> state -> size 0 -> RMM loop (V10-IR*). */
+  private initRipas(ctx: IoctlCtx, vm: Vm, realm: MuxRealm | undefined, ptr: bigint): number {
+    // V10-IR5: reserved[] is read and ignored
+    const b = new StructReader(ctx.read(ptr, this.p.sizes.initIpaArgs ?? 32, 'init RIPAS args (V10-IR1)'));
+    const base = b.u64(0);
+    const size = b.u64(8);
+    const stateFirst = this.k.bug('init-ipa-state-before-wrap');
+    const state = realm?.state ?? 'none';
+    if (stateFirst && state !== 'new') fail(this.rules.errno.init, 'INIT_RIPAS outside NEW (bug: before the wrap check)');
+    if (base + size > MASK64) fail('EINVAL', 'base + size wraps (V10-IR2)');
+    if (state !== 'new' || !realm?.rd) fail(this.rules.errno.init, 'INIT_RIPAS outside NEW (V10-IR3)');
+    if (size === 0n) return 0; // V10-IR4
+    const rd = realm.rd;
+    const rmm = this.k.rmm;
+    const startLevel = stage2StartLevel(vm.ipaBits);
+    const end = num(base + size);
+    let addr = num(base);
+    // V10-IR10: no progress report; earlier ranges stay RAM
+    while (addr < end) {
+      const level = findMapLevel(addr, end, startLevel);
+      const top = Math.min(addr - (addr % PAGE_SIZE) + rttLevelSize(level), end);
+      let r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
+      // V10-IR9: an RTT missing above the mapping level: create it and retry
+      if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) < level) {
+        if (rmm.rttCreate(rd, addr) !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_CREATE failed (V10-IR9)');
+        r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
+      }
+      if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) >= level) fail('EINVAL', 'RTT error at or below the mapping level (V10-IR8)');
+      if (r !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_INIT_RIPAS failed (V10-IR6/IR7)');
+      addr = top;
     }
     return 0;
   }
@@ -395,7 +566,58 @@ export class MultiplexedRealm implements RealmModule {
     return 0;
   }
 
-  /** ACTIVATE_REALM (R1-AC*). */
+  /**
+   * POPULATE_REALM (v2..v10): copy -> state -> align/flags -> wrap -> size 0 ->
+   * 2 MB chunks, each with its own memslot lookup (V10-PO*). The source is the
+   * memslot's shared VMA, copied into the guest_memfd page (V10-PO11).
+   */
+  private populateGmem(ctx: IoctlCtx, vm: Vm, realm: MuxRealm | undefined, ptr: bigint): number {
+    const b = new StructReader(ctx.read(ptr, this.p.sizes.populateArgs ?? 32, 'populate args (V10-PO1)'));
+    // V10-PO2: the state comes before the alignment
+    if (realm?.state !== 'new') {
+      fail(this.k.bug('populate-eperm-as-einval') ? 'EINVAL' : this.rules.errno.populate, 'POPULATE outside NEW (V10-PO2)');
+    }
+    const base = b.u64(0);
+    const size = b.u64(8);
+    const flags = b.u32(16);
+    const measure = this.p.populateFlags?.MEASURE ?? 1;
+    // V10-PO6: reserved[] is not checked (bug populate-reserved-checked checks it)
+    if (this.k.bug('populate-reserved-checked') && (b.u32(20) | b.u32(24) | b.u32(28)) !== 0) fail('EINVAL', 'reserved words (bug)');
+    // V10-PO3: one combined check
+    if (base % BigInt(PAGE_SIZE) || size % BigInt(PAGE_SIZE) || flags & ~measure) fail('EINVAL', 'unaligned, or a flag other than MEASURE (V10-PO3)');
+    if (base + size > MASK64) fail('EINVAL', 'base + size wraps (V10-PO4)');
+    if (size === 0n) return 0; // V10-PO5: no memslot lookup
+    const rd = realm.rd!;
+    const rmm = this.k.rmm;
+    const end = base + size;
+    for (let chunk = base; chunk < end; chunk += POPULATE_CHUNK) {
+      const chunkEnd = chunk + POPULATE_CHUNK < end ? chunk + POPULATE_CHUNK : end;
+      // V10-PO7: per chunk: no memslot -EFAULT, leaving it -EINVAL, no guest_memfd -EPERM; earlier chunks stay populated
+      const slot = vm.findSlot(chunk);
+      if (!slot) fail('EFAULT', 'no memslot at the chunk start (V10-PO7)');
+      if (chunkEnd > slot.gpa + slot.size) fail('EINVAL', 'chunk leaves its memslot (V10-PO7)');
+      if (!slot.gmem) {
+        if (this.k.bug('populate-no-gmem-check')) continue;
+        fail(this.rules.populateNoGmem ?? 'EPERM', 'memslot without guest_memfd (V10-PO7)');
+      }
+      for (let ipa = chunk; ipa < chunkEnd; ipa += BigInt(PAGE_SIZE)) {
+        // V10-PO8: the source is the shared alias (VMA) of the same memslot
+        const src = vm.mm.hostPage(slot.uaddr + (ipa - slot.gpa), false);
+        if ('why' in src) fail('EFAULT', 'no VMA at the shared alias (V10-PO8)');
+        const dst = gmemPage(slot, ipa)!;
+        // V10-PO9: a page populated before is delegated already: the delegation fails first
+        if (rmm.granuleDelegate(dst.frame) !== RMI_SUCCESS) fail('ENXIO', 'delegation of the guest_memfd page failed (V10-PO9)');
+        // V10-PO10: MEASURE passes straight down as the RMI flag
+        if (rmm.dataCreate(rd, dst.frame, Number(ipa), src.page, dst.page, (flags & measure) !== 0) !== RMI_SUCCESS) {
+          rmm.granuleUndelegate(dst.frame);
+          fail('ENXIO', 'RMI_DATA_CREATE failed (V10-PO9)');
+        }
+      }
+    }
+    return 0;
+  }
+
+  /** ACTIVATE_REALM (R1-AC*, V10-AC*). */
   private activate(realm: MuxRealm | undefined): number {
     const state = realm?.state ?? 'none';
     if (state !== 'new') {
@@ -413,12 +635,16 @@ export class MultiplexedRealm implements RealmModule {
   finalize(_ctx: IoctlCtx, vcpu: Vcpu, what: number): number | undefined {
     if (what !== this.p.recFeature) return undefined;
     const realm = this.realmOf(vcpu.vm);
-    // R1-V3: a normal VM, or no RMM (kvm_is_realm false)
+    // R1-V3, V10-V6: a normal VM, or no RMM (kvm_is_realm false)
     if (!realm) fail('EINVAL', 'FINALIZE(REC) on a normal VM (R1-V3)');
-    if (this.rules.recNeedsFeatureBit && !vcpu.hasFeature(this.p.recFeature!)) fail('EINVAL', 'vCPU without the REC bit');
+    if (this.rules.recNeedsFeatureBit && !vcpu.hasFeature(this.p.recFeature!)) fail('EINVAL', 'vCPU without the REC bit (V10-V6)');
     const early = this.k.bug('finalize-rec-before-create');
-    if (realm.state !== 'new' && !(early && realm.state === 'none')) fail(this.rules.errno.rec, 'FINALIZE(REC) outside NEW (R1-V4)');
-    if (!vcpu.hasFeature(KVM_ARM_VCPU_PSCI_0_2) && !this.k.bug('rec-skips-psci-check')) fail('EINVAL', 'vCPU without PSCI_0_2 (R1-V5)');
+    if (realm.state !== 'new' && !(early && realm.state === 'none')) fail(this.rules.errno.rec, 'FINALIZE(REC) outside NEW (R1-V4, V10-V7)');
+    // V10-V8: a second FINALIZE(REC) (RFC v1 has no guard, R1-V7)
+    if (this.gmem && this.recOf(vcpu) && !this.k.bug('finalize-rec-twice-allowed')) fail('EBUSY', 'REC already finalised (V10-V8)');
+    if (!vcpu.hasFeature(KVM_ARM_VCPU_PSCI_0_2) && !this.k.bug('rec-skips-psci-check')) fail('EINVAL', 'vCPU without PSCI_0_2 (R1-V5, V10-V9)');
+    // V10-V10: the VM has a PMU but this vCPU lacks PMU_V3
+    if (this.gmem && !vcpu.hasFeature(KVM_ARM_VCPU_PMU_V3) && vcpu.vm.vcpus.some((v) => v.hasFeature(KVM_ARM_VCPU_PMU_V3))) fail('EINVAL', 'VM has a PMU, vCPU lacks PMU_V3 (V10-V10)');
     if (!realm.rd) {
       // bug finalize-rec-before-create: accepted with no RD to create a REC in
       vcpu.realm = new MuxRec(undefined, vcpu.cpu.clone());
@@ -444,6 +670,8 @@ export class MultiplexedRealm implements RealmModule {
     const rec = this.recOf(vcpu);
     // R1-V10: a realm vCPU is finalised only as a REC of an ACTIVE realm
     if (this.k.bug('run-before-activate')) return rec !== undefined;
+    // V10-V13: and, from v6, only with the REC bit (V10-V4: -EPERM forever without it)
+    if (this.rules.recNeedsFeatureBit && !vcpu.hasFeature(this.p.recFeature!)) return false;
     return rec?.rec !== undefined && realm.state === 'active';
   }
 
@@ -493,7 +721,7 @@ export class MultiplexedRealm implements RealmModule {
  * injects (not modelled). The unprotected half is shared memory or MMIO, like
  * a normal VM; the MMIO exit reports the IPA with its top bit (UNCONFIRMED).
  */
-class RealmBus implements GuestBus {
+export class RealmBus implements GuestBus {
   private fetchCache: { pg: bigint; page: Uint8Array } | undefined;
   constructor(
     private readonly k: Kernel,
@@ -512,7 +740,8 @@ class RealmBus implements GuestBus {
       if (!this.rd.isRam(pg)) return { kind: 'abort', what: `RIPAS EMPTY at 0x${ipa.toString(16)}: the RMM injects an SEA` };
       const slot = this.vm.findSlot(ipa);
       if (!slot) return { kind: 'errno', errno: ERRNO.EFAULT };
-      const host = this.vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
+      // v2+: private RAM is the memslot's guest_memfd; RFC v1: the memslot's own page
+      const host = slot.gmem ? gmemPage(slot, ipa) : this.vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
       if (!host) return { kind: 'errno', errno: ERRNO.EFAULT };
       const rmm = this.k.rmm;
       if (rmm.granuleDelegate(host.frame) !== RMI_SUCCESS) return { kind: 'errno', errno: ERRNO.ENXIO };

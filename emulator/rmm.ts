@@ -89,10 +89,23 @@ export class Rd {
   /** Assigned protected pages: IPA page -> data frame. */
   readonly data = new Map<number, number>();
   readonly recs: Rec[] = [];
+  /** The realm initial measurement: a running FNV-1a over what DATA_CREATE measured. */
+  rim = 0x811c9dc5;
   constructor(
     readonly frame: number,
     readonly params: RealmParams,
   ) {}
+
+  extendRim(ipa: number, content: Uint8Array | undefined): void {
+    let h = this.rim;
+    const mix = (byte: number): void => {
+      h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+    };
+    for (let i = 0; i < 8; i++) mix(Math.floor(ipa / 2 ** (8 * i)) & 0xff);
+    mix(content ? 1 : 0);
+    if (content) for (const b of content) mix(b);
+    this.rim = h;
+  }
 
   get protectedLimit(): number {
     return 2 ** (this.params.s2sz - 1);
@@ -112,6 +125,11 @@ export class Rd {
       else out.push([r[0], r[1]]);
     }
     this.ram = out;
+  }
+
+  anyRam(startPage: number, endPage: number): boolean {
+    for (const [a, b] of this.ram) if (a < endPage && startPage < b) return true;
+    return false;
   }
 
   anyAssigned(startPage: number, endPage: number): boolean {
@@ -145,6 +163,8 @@ export class Rmm {
   readonly features0: bigint;
   /** Bug hook: skip the IPA-range check of RTT_INIT_RIPAS (bug init-ipa-accepts-past-ipa). */
   skipInitRipasRangeCheck = false;
+  /** RMM 1.0 (EAC5 on): RTT_INIT_RIPAS needs RIPAS EMPTY, so a range already RAM is RMI_ERROR_RTT (V10-IR8). */
+  rejectRipasReinit = false;
 
   constructor(readonly settings: RmmSettings) {
     this.features0 = featureRegister0(settings);
@@ -210,6 +230,7 @@ export class Rmm {
     if (base % size !== 0 || top % GRANULE !== 0 || top <= base || top > base + size) return rmiStatus(RMI_ERROR_INPUT);
     if (!this.skipInitRipasRangeCheck && base >= rd.protectedLimit) return rmiStatus(RMI_ERROR_RTT, startLevel);
     if (rd.anyAssigned(base / GRANULE, top / GRANULE)) return rmiStatus(RMI_ERROR_RTT, level);
+    if (this.rejectRipasReinit && rd.anyRam(base / GRANULE, top / GRANULE)) return rmiStatus(RMI_ERROR_RTT, level);
     rd.setRam(base / GRANULE, top / GRANULE);
     return RMI_SUCCESS;
   }
@@ -220,8 +241,13 @@ export class Rmm {
     return RMI_SUCCESS;
   }
 
-  /** RMI_DATA_CREATE: `dataFrame` (delegated) becomes the protected page at `ipa`, with `src` copied in. */
-  dataCreate(rd: Rd, dataFrame: number, ipa: number, src: Uint8Array, dst: Uint8Array): RmiStatus {
+  /**
+   * RMI_DATA_CREATE (RMM 1.0) / RMI_RTT_DATA_MAP_INIT (2.0): `dataFrame`
+   * (delegated) becomes the protected page at `ipa`, with `src` copied in.
+   * `measure` extends the RIM with the contents (RMI_MEASURE_CONTENT), else
+   * only with the address: the RIM differs, which only attestation shows.
+   */
+  dataCreate(rd: Rd, dataFrame: number, ipa: number, src: Uint8Array, dst: Uint8Array, measure = true): RmiStatus {
     if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
     if (this.granuleState(dataFrame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
     if (ipa % GRANULE !== 0 || ipa >= rd.protectedLimit) return rmiStatus(RMI_ERROR_INPUT);
@@ -231,6 +257,7 @@ export class Rmm {
     this.granules.set(dataFrame, 'data');
     rd.data.set(page, dataFrame);
     rd.setRam(page, page + 1);
+    rd.extendRim(ipa, measure ? src : undefined);
     return RMI_SUCCESS;
   }
 
