@@ -112,7 +112,7 @@ process.stdout.write(
     `    ssh master, probe, agent up:        ${ms(med(starts) - med(preps) - med(boots))}`,
     `  run: the ${checks.length} checks:                  ${span(runs)}`,
     `  stop():                              ${span(stops)}`,
-    `  node/tsx start + load (wall - start - run - stop): ${ms(med(walls) - med(starts) - med(runs) - med(stops))}`,
+    `  node/tsx start + load (wall - start - run - stop, from medians; noisy): ~${ms(Math.max(0, med(walls) - med(starts) - med(runs) - med(stops)))}`,
     `${N} x KVM_CHECK_EXTENSION(KVM_CAP_ARM_VM_IPA_SIZE), one session`,
     `  emulator (in-process):   ${us(e.perCallUs)}/call, ret ${e.ret}`,
     `  qemu target (ssh+agent): ${us(a.perCallUs)}/call, ret ${a.ret}; ${us(a.inCallUs)} of it in the ioctl on the guest`,
