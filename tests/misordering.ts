@@ -5,6 +5,7 @@ import type { ExpectKey } from '../harness/abi/types.ts';
 import type { CallResult } from '../harness/calls.ts';
 import type { Vm } from '../harness/dsl.ts';
 import { PAGE, RAM_BASE } from '../fixtures/layout.ts';
+import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import { initVcpu, measure, realmIn, type RealmState } from './realm.ts';
 
 const MULTIPLEXED = ['multiplexed'] as const;
@@ -122,7 +123,8 @@ export const checks: CheckDef[] = [
     generations: MULTIPLEXED,
     async run(c) {
       const vm = await c.normalVm();
-      const v = await initVcpu(c, vm);
+      // PSCI only: a normal VM refuses the REC bit at INIT already (V10-V1)
+      const v = await initVcpu(c, vm, 0, [KVM_ARM_VCPU_PSCI_0_2]);
       c.expect(await v.finalizeRec(), 'rec.normal-vm');
     },
   },
