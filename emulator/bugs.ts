@@ -19,6 +19,8 @@ export interface BugInfo {
 const V2_V10 = ['v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'] as const;
 const V8_V10 = ['v8', 'v9', 'v10'] as const;
 const MUX_ALL = ['rfc-v1', ...V2_V10] as const;
+const V12_V14 = ['v12', 'v13', 'v14'] as const;
+const V13_V14 = ['v13', 'v14'] as const;
 
 export const BUGS = [
   {
@@ -168,6 +170,91 @@ export const BUGS = [
     revisions: V2_V10,
     source: 'V10-PS1',
     breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
+  },
+  // ---- v12 .. v14 (the RMI generation)
+  {
+    name: 'rmi-populate-reserved-unchecked',
+    description: 'KVM_ARM_RMI_POPULATE ignores a non-zero reserved word (the v2..v11 behaviour) instead of -EINVAL',
+    revisions: V12_V14,
+    source: 'V14-PO3; abi-evolution.md §3.5, §4.7',
+    breaks: ['rmi.populate-reserved', 'rmi.populate-invalid-after-run'],
+  },
+  {
+    name: 'populate-no-progress',
+    description: 'KVM_ARM_RMI_POPULATE populates but reports no progress: v12 returns 0 bytes, v13+ leave base/size/source_uaddr unchanged, so a VMM loop never ends (QEMU and OpenVMM treat it as an error)',
+    revisions: V12_V14,
+    source: 'V14-PO15; abi-evolution.md §4.8, §6.2, §6.4',
+    breaks: ['rmi.populate-ok', 'rmi.populate-progress', 'rmi.populate-past-memslot-end', 'rmi.populate-error-after-progress'],
+  },
+  {
+    name: 'populate-errors-after-progress-returned',
+    description: 'KVM_ARM_RMI_POPULATE returns the error of a later page even after earlier pages were populated, so the caller cannot tell how far it got',
+    revisions: V12_V14,
+    source: 'V14-PO15 (UP-gmem)',
+    breaks: ['rmi.populate-error-after-progress'],
+  },
+  {
+    name: 'populate-after-run-allowed',
+    description: 'KVM_ARM_RMI_POPULATE after the first KVM_RUN is not refused with -EBUSY',
+    revisions: V12_V14,
+    source: 'V14-PO9; abi-evolution.md §4.3',
+    breaks: ['rmi.populate-after-run'],
+  },
+  {
+    name: 'first-run-without-irqchip',
+    description: 'the first KVM_RUN of a realm without an in-kernel irqchip activates it instead of failing with -EOPNOTSUPP',
+    revisions: V12_V14,
+    source: 'V14-A5; abi-evolution.md §3.5',
+    breaks: ['rmi.first-run-no-irqchip'],
+  },
+  {
+    name: 'old-subcommands-half-work',
+    description: 'a v10 VMM\'s ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly',
+    revisions: V12_V14,
+    source: 'V14-EC6; abi-evolution.md §4.1',
+    breaks: ['rmi.old-enable-cap'],
+  },
+  {
+    name: 'populate-source-not-advanced',
+    description: 'KVM_ARM_RMI_POPULATE advances base and size but not source_uaddr, so the next call copies the first source page again (the kvmtool INITRD_ALIGN bug, kernel side)',
+    revisions: V13_V14,
+    source: 'V14-PO15; abi-evolution.md §4.8, §4.11',
+    breaks: ['rmi.populate-progress'],
+  },
+  {
+    name: 'populate-source-unaligned-accepted',
+    description: 'KVM_ARM_RMI_POPULATE accepts a source_uaddr that is not page-aligned (the v12 behaviour)',
+    revisions: V13_V14,
+    source: 'V14-PO3; abi-evolution.md §3.6',
+    breaks: ['rmi.populate-unaligned-source'],
+  },
+  {
+    name: 'rmi-populate-normal-vm-eperm',
+    description: 'KVM_ARM_RMI_POPULATE on a non-realm VM returns v12\'s -EPERM instead of -ENXIO',
+    revisions: V13_V14,
+    source: 'V14-PO1; conditions.md §6.7',
+    breaks: ['rmi.populate-normal-vm', 'rmi.populate-normal-vm-bad-pointer'],
+  },
+  {
+    name: 'dead-realm-revived',
+    description: 'after a failed activation the second KVM_RUN enters vCPU 0\'s REC although the realm is DEAD (kvm_rec_pre_enter does not check ACTIVE); the RMM refuses the never-activated realm and KVM reports a SHUTDOWN exit with 0',
+    revisions: ['v14'],
+    source: 'conditions.md §4.7, V14-R1; abi-evolution.md §3.7, §4.5',
+    breaks: ['rmi.second-run-after-failed-run'],
+  },
+  {
+    name: 'dead-before-irqchip-check',
+    description: 'activation sets the realm DEAD before the irqchip check (as v12 did), so a first run without an irqchip kills the realm and adding the vGIC cannot save it',
+    revisions: ['v14'],
+    source: 'V14-A5, V14-A8; abi-evolution.md §3.5',
+    breaks: ['rmi.run-after-irqchip-added'],
+  },
+  {
+    name: 'realm-and-protected-accepted',
+    description: 'KVM_CREATE_VM(REALM | PROTECTED) is not refused: a realm VM is created',
+    revisions: ['v14'],
+    source: 'V14-VM1',
+    breaks: ['vm.realm-and-protected'],
   },
 ] as const satisfies readonly BugInfo[];
 

@@ -11,6 +11,7 @@ import { DEFAULT_HOST, Kernel, type HostSettings } from './kvm.ts';
 import { EmulatedProcess } from './process.ts';
 import type { RealmModule } from './realm-module.ts';
 import { MultiplexedRealm } from './realm-multiplexed.ts';
+import { RmiRealm } from './realm-rmi.ts';
 import { DEFAULT_RMM, type RmmSettings } from './rmm.ts';
 
 export interface EmulatorOptions {
@@ -30,7 +31,7 @@ function realmModule(p: AbiProfile): (k: Kernel) => RealmModule | undefined {
     case 'absent':
       return () => undefined;
     case 'rmi':
-      throw new Error(`the emulator does not implement the RMI generation yet (${p.name})`);
+      return (k) => new RmiRealm(k, p);
   }
 }
 

@@ -938,7 +938,12 @@ function runVcpu(vcpu: Vcpu): number {
   run.setUint16(14, 0, true); // flags
   // a stopped vCPU sleeps until another vCPU wakes it: nothing will
   if (vcpu.stopped) throw new CallHangs('vCPU is powered off and nothing will wake it');
-  const entered = k.realm?.enter(vcpu);
+  const realmEntry = k.realm?.enter(vcpu);
+  if (realmEntry && 'shutdown' in realmEntry) {
+    run.setUint32(RUN_EXIT, KVM_EXIT.SHUTDOWN, true);
+    return 0;
+  }
+  const entered = realmEntry;
   const cpu = entered?.cpu ?? vcpu.cpu;
   const bus = entered?.bus ?? new NormalBus(vcpu.vm);
   let budget = k.host.maxInsnsPerRun;

@@ -62,9 +62,10 @@ export interface RealmModule {
   /**
    * The guest context a KVM_RUN enters for a realm vCPU (after run_pid_change):
    * the REC's registers and the realm's view of memory. Throws for a REC that
-   * cannot be entered. undefined: not a realm vCPU.
+   * cannot be entered. undefined: not a realm vCPU. `shutdown`: REC_ENTER
+   * answered RMI_ERROR_REALM, which KVM reports as KVM_EXIT_SHUTDOWN (V14-R2).
    */
-  enter(vcpu: Vcpu): { cpu: CpuState; bus: GuestBus } | undefined;
+  enter(vcpu: Vcpu): { cpu: CpuState; bus: GuestBus } | { shutdown: string } | undefined;
   /** The guest did PSCI SYSTEM_OFF (the RMM marks the realm SYSTEM_OFF). */
   systemOff(vm: Vm): void;
   /**

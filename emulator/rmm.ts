@@ -235,6 +235,18 @@ export class Rmm {
     return RMI_SUCCESS;
   }
 
+  /**
+   * RMM 2.0 RMI_RTT_INIT_RIPAS over a whole range (v14 activation, V14-A10):
+   * RAM for every granule; assigned ones are RAM already. Past the protected
+   * half (or unaligned): RMI_ERROR_INPUT.
+   */
+  initRipasRange(rd: Rd, base: number, top: number): RmiStatus {
+    if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
+    if (base % GRANULE !== 0 || top % GRANULE !== 0 || top > rd.protectedLimit) return rmiStatus(RMI_ERROR_INPUT);
+    rd.setRam(base / GRANULE, top / GRANULE);
+    return RMI_SUCCESS;
+  }
+
   /** RMI_RTT_CREATE: tables are implicit in this model, except where no protected RTT can exist. */
   rttCreate(rd: Rd, ipa: number): RmiStatus {
     if (ipa >= rd.protectedLimit && !this.skipInitRipasRangeCheck) return rmiStatus(RMI_ERROR_INPUT);
