@@ -203,7 +203,7 @@ export const BUGS = [
   {
     name: 'first-run-without-irqchip',
     description: 'the first KVM_RUN of a realm without an in-kernel irqchip activates it instead of failing with -EOPNOTSUPP',
-    revisions: V12_V14,
+    revisions: ['v14'],
     source: 'V14-A5; abi-evolution.md §3.5',
     breaks: ['rmi.first-run-no-irqchip'],
   },
