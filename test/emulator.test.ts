@@ -459,12 +459,13 @@ t.test('R1-CF12: CONFIG(RPV) on a normal VM oopses the kernel for good', async (
   t.equal((await s3.call({ op: 'info' })).info?.kvm, true, 'stop() + a new session is a reboot');
 });
 
-t.test('each bug switch changes the outcome it targets', async (t) => {
-  const bugs = emulatorBugs();
+t.test('each RFC v1 bug switch changes the outcome it targets', async (t) => {
+  // RFC v1's switches here; every revision's in emulator-revisions.test.ts
+  const bugs = emulatorBugs().filter((b) => (b.revisions as readonly string[]).includes('rfc-v1'));
   t.ok(bugs.length >= 8);
   for (const bug of bugs) {
     t.match(bug.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
-    t.ok(bug.description && bug.source && bug.revisions.includes('rfc-v1'));
+    t.ok(bug.description && bug.source);
     const key = bug.breaks.find((k) => SCENARIOS[k] && rfcV1.expect[k])!;
     t.ok(key, `${bug.name} targets a key with a scenario`);
     const exp = rfcV1.expect[key]!;
