@@ -103,6 +103,8 @@ export const v13 = derive(
   v14,
   {
     name: 'v13',
+    // v12 45/46 raised KVM_VCPU_MAX_FEATURES 9 -> 10 and v14 dropped that patch (abi-evolution.md §4.9)
+    maxVcpuFeatures: 10,
     title: 'v13, 2026-03-18: KVM_CAP_ARM_RMI=248, POPULATE _IOWR in/out returning 0, source_uaddr alignment',
     source: '"[PATCH v13 11/48] arm64: RMI: Define the user ABI"',
     cap: { name: 'KVM_CAP_ARM_RMI', nr: 248, source: '"[PATCH v13 11/48]" (abi-evolution.md §2a)' },
