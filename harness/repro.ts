@@ -5,9 +5,11 @@
 // lack the arm64 parts, so everything the calls need is defined here under
 // #ifndef guards (our own definitions from the spec's tables, not header text).
 import { getProfile } from './abi/index.ts';
+import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
 import type { AbiName, AbiProfile, SubcommandNumbers } from './abi/types.ts';
 import { StructReader } from './bytes.ts';
 import { ERRNO, errnoName } from './errno.ts';
+import { KVM_REG_ARM64_SVE_VLS } from './dsl.ts';
 import * as K from './kvm-uapi.ts';
 import type { Call } from './target.ts';
 import { requestName, type TraceCall, type TraceFile } from './trace.ts';
@@ -21,6 +23,8 @@ interface CField {
   name: string;
   off: number;
   size: 4 | 8;
+  /** An array field (reserved[], padding[]): `count` elements of `size` bytes. */
+  count?: number;
 }
 
 interface CStruct {
@@ -29,66 +33,115 @@ interface CStruct {
   fields: CField[];
 }
 
-/** The C spellings of one revision's realm uAPI (the profile has the numbers). */
-interface RealmCNames {
+/**
+ * The C spellings of one multiplexed revision's realm uAPI (RFC v1 .. v10);
+ * the profile has the numbers. Each table cites the ABI patch it is read from.
+ */
+interface MuxCNames {
+  source: string;
   /** Sub-command constant = prefix + the profile's sub-command name. */
   subcmdPrefix: string;
   populate: CStruct;
   initIpa: CStruct;
-  config: { name: string; itemPrefix: string; hashPrefix: string; definition: string };
+  /** POPULATE flag bit 0 (v2+). */
+  populateMeasure?: string;
+  config: { name: string; itemPrefix: string; hashPrefix: string; rpvSize: string };
   recFeature: string;
 }
 
-// RFC v1: arch/arm64/include/uapi/asm/kvm.h of the series (abi-evolution.md §2b); field names as the spec gives them.
-const RFC_V1: RealmCNames = {
+const u64 = (name: string, off: number): CField => ({ name, off, size: 8 });
+const u32 = (name: string, off: number): CField => ({ name, off, size: 4 });
+
+// RFC v1: lore:20230127112932.38045-6-steven.price@arm.com (abi-evolution.md §2b)
+const RFC_V1: MuxCNames = {
+  source: 'lore:20230127112932.38045-6-steven.price@arm.com',
   subcmdPrefix: 'KVM_CAP_ARM_RME_',
-  populate: {
-    name: 'kvm_cap_arm_rme_populate_realm_args',
-    size: 16,
-    fields: [
-      { name: 'populate_ipa_base', off: 0, size: 8 },
-      { name: 'populate_ipa_size', off: 8, size: 8 },
-    ],
-  },
-  initIpa: {
-    name: 'kvm_cap_arm_rme_init_ipa_args',
-    size: 16,
-    fields: [
-      { name: 'init_ipa_base', off: 0, size: 8 },
-      { name: 'init_ipa_size', off: 8, size: 8 },
-    ],
-  },
-  config: {
-    name: 'kvm_cap_arm_rme_config_item',
-    itemPrefix: 'KVM_CAP_ARM_RME_CFG_',
-    hashPrefix: 'KVM_CAP_ARM_RME_MEASUREMENT_ALGO_',
-    definition: `struct kvm_cap_arm_rme_config_item {
-	__u32 cfg;
-	union {
-		struct { __u8 rpv[64]; };			/* CFG_RPV */
-		struct { __u32 hash_algo; };			/* CFG_HASH_ALGO */
-		struct { __u32 sve_vq; };			/* CFG_SVE */
-		struct { __u32 num_brps; __u32 num_wrps; };	/* CFG_DBG */
-		struct { __u32 num_pmu_cntrs; };		/* CFG_PMU */
-		__u8 reserved[256];
-	};
-};`,
-  },
+  populate: { name: 'kvm_cap_arm_rme_populate_realm_args', size: 16, fields: [u64('populate_ipa_base', 0), u64('populate_ipa_size', 8)] },
+  initIpa: { name: 'kvm_cap_arm_rme_init_ipa_args', size: 16, fields: [u64('init_ipa_base', 0), u64('init_ipa_size', 8)] },
+  config: { name: 'kvm_cap_arm_rme_config_item', itemPrefix: 'KVM_CAP_ARM_RME_CFG_', hashPrefix: 'KVM_CAP_ARM_RME_MEASUREMENT_ALGO_', rpvSize: 'KVM_CAP_ARM_RME_RPV_SIZE' },
   recFeature: 'KVM_ARM_VCPU_REC',
 };
 
-const C_NAMES: Partial<Record<AbiName, RealmCNames>> = { 'rfc-v1': RFC_V1 };
-
-const CONFIG_FIELDS: Record<string, CField[]> = {
-  HASH_ALGO: [{ name: 'hash_algo', off: 4, size: 4 }],
-  SVE: [{ name: 'sve_vq', off: 4, size: 4 }],
-  DBG: [
-    { name: 'num_brps', off: 4, size: 4 },
-    { name: 'num_wrps', off: 8, size: 4 },
-  ],
-  PMU: [{ name: 'num_pmu_cntrs', off: 4, size: 4 }],
+// v2 .. v6: the RFC names, 32-byte args with flags and reserved words, RPV and
+// HASH_ALGO only ("[PATCH v6 07/43] arm64: RME: Define the user ABI"; abi-evolution.md §2b).
+const RME_V2: MuxCNames = {
+  ...RFC_V1,
+  source: '"[PATCH v6 07/43] arm64: RME: Define the user ABI" (v2..v6 share it, abi-evolution.md §2b)',
+  populate: {
+    name: 'kvm_cap_arm_rme_populate_realm_args',
+    size: 32,
+    fields: [u64('populate_ipa_base', 0), u64('populate_ipa_size', 8), u32('flags', 16), { name: 'reserved', off: 20, size: 4, count: 3 }],
+  },
+  initIpa: { name: 'kvm_cap_arm_rme_init_ipa_args', size: 32, fields: [u64('init_ipa_base', 0), u64('init_ipa_size', 8), { name: 'reserved', off: 16, size: 4, count: 4 }] },
+  populateMeasure: 'KVM_ARM_RME_POPULATE_FLAGS_MEASURE',
 };
 
+// v7 .. v10: arm_rme_* structs and ARM_RME_CONFIG_* items
+// (lore:20250213161426.102987-8-steven.price@arm.com; abi-evolution.md §2b).
+const ARM_RME_V7: MuxCNames = {
+  source: 'lore:20250213161426.102987-8-steven.price@arm.com (abi-evolution.md §2b)',
+  subcmdPrefix: 'KVM_CAP_ARM_RME_',
+  populate: { name: 'arm_rme_populate_realm', size: 32, fields: [u64('base', 0), u64('size', 8), u32('flags', 16), { name: 'reserved', off: 20, size: 4, count: 3 }] },
+  initIpa: { name: 'arm_rme_init_ripas', size: 32, fields: [u64('base', 0), u64('size', 8), { name: 'reserved', off: 16, size: 8, count: 2 }] },
+  populateMeasure: 'KVM_ARM_RME_POPULATE_FLAGS_MEASURE',
+  config: { name: 'arm_rme_config', itemPrefix: 'ARM_RME_CONFIG_', hashPrefix: 'ARM_RME_CONFIG_MEASUREMENT_ALGO_', rpvSize: 'ARM_RME_CONFIG_RPV_SIZE' },
+  recFeature: 'KVM_ARM_VCPU_REC',
+};
+
+// v9 renamed the algorithm constants ARM_RME_CONFIG_HASH_ALGO_* (lore:20250820145606.180644-7-steven.price@arm.com for v10).
+const ARM_RME_V9: MuxCNames = {
+  ...ARM_RME_V7,
+  source: '"[PATCH v9 06/43]", lore:20250820145606.180644-7-steven.price@arm.com (abi-evolution.md §2b)',
+  config: { ...ARM_RME_V7.config, hashPrefix: 'ARM_RME_CONFIG_HASH_ALGO_' },
+};
+
+const MUX_C_NAMES: Partial<Record<AbiName, MuxCNames>> = {
+  'rfc-v1': RFC_V1,
+  v2: RME_V2,
+  v3: RME_V2,
+  v4: RME_V2,
+  v5: RME_V2,
+  v6: RME_V2,
+  v7: ARM_RME_V7,
+  v8: ARM_RME_V7,
+  v9: ARM_RME_V9,
+  v10: ARM_RME_V9,
+};
+
+/** struct kvm_arm_{rmm,rmi}_psci_complete (v2..v13): the struct name follows the ioctl's RMM/RMI spelling. */
+const psciStruct = (ioctlName: string): CStruct => ({
+  name: ioctlName.includes('_RMI_') ? 'kvm_arm_rmi_psci_complete' : 'kvm_arm_rmm_psci_complete',
+  size: 24,
+  fields: [u64('target_mpidr', 0), u32('psci_status', 8), { name: 'padding', off: 12, size: 4, count: 3 }],
+});
+
+/** struct kvm_arm_rmi_populate (v12+), abi-evolution.md §2b. */
+const RMI_POPULATE: CStruct = {
+  name: 'kvm_arm_rmi_populate',
+  size: 32,
+  fields: [u64('base', 0), u64('size', 8), u64('source_uaddr', 16), u32('flags', 24), u32('reserved', 28)],
+};
+const RMI_POPULATE_MEASURE = 'KVM_ARM_RMI_POPULATE_FLAGS_MEASURE';
+
+// Upstream structs newer than the headers of Debian 12 (Linux 6.8+); offsets as harness/kvm-uapi.ts encodes them.
+const REGION2: CStruct = {
+  name: 'kvm_userspace_memory_region2',
+  size: 160,
+  fields: [u32('slot', 0), u32('flags', 4), u64('guest_phys_addr', 8), u64('memory_size', 16), u64('userspace_addr', 24), u64('guest_memfd_offset', 32), u32('guest_memfd', 40), u32('pad1', 44), { name: 'pad2', off: 48, size: 8, count: 14 }],
+};
+const CREATE_GUEST_MEMFD: CStruct = { name: 'kvm_create_guest_memfd', size: 64, fields: [u64('size', 0), u64('flags', 8), { name: 'reserved', off: 16, size: 8, count: 6 }] };
+const MEMORY_ATTRIBUTES: CStruct = { name: 'kvm_memory_attributes', size: 32, fields: [u64('address', 0), u64('size', 8), u64('attributes', 16), u64('flags', 24)] };
+
+/** CONFIG_REALM payload fields after `cfg` (RFC v1 has all five items; v2+ RPV and HASH_ALGO). */
+const CONFIG_FIELDS: Record<string, CField[]> = {
+  HASH_ALGO: [u32('hash_algo', 4)],
+  SVE: [u32('sve_vq', 4)],
+  DBG: [u32('num_brps', 4), u32('num_wrps', 8)],
+  PMU: [u32('num_pmu_cntrs', 4)],
+};
+
+// Upstream arm64 vCPU features (asm/kvm.h); 7 and 8 are HAS_EL2 and HAS_EL2_E2H0
+// since 6.x, which is why the REC bit moved 7 -> 8 -> 9 (abi-evolution.md §2a).
 const FEATURE_NAMES: Record<number, string> = {
   [K.KVM_ARM_VCPU_POWER_OFF]: 'KVM_ARM_VCPU_POWER_OFF',
   [K.KVM_ARM_VCPU_EL1_32BIT]: 'KVM_ARM_VCPU_EL1_32BIT',
@@ -96,6 +149,9 @@ const FEATURE_NAMES: Record<number, string> = {
   [K.KVM_ARM_VCPU_PMU_V3]: 'KVM_ARM_VCPU_PMU_V3',
   [K.KVM_ARM_VCPU_SVE]: 'KVM_ARM_VCPU_SVE',
 };
+
+/** Fields that only pad a struct: left out of an initialiser while zero. */
+const isPadding = (f: CField): boolean => /^(reserved|padding|pad\d*)$/.test(f.name);
 
 const hx = (v: number | bigint): string => `0x${v.toString(16)}`;
 const u64lit = (v: bigint): string => (v < 10n ? `${v}` : `0x${v.toString(16)}ULL`);
@@ -120,15 +176,25 @@ class Gen {
   readonly fds = new Set<string>();
   readonly maps = new Map<string, number>();
   private tmp = 0;
-  readonly names?: RealmCNames;
+  readonly names?: MuxCNames;
+  /** Set by an in/out KVM_ARM_RMI_POPULATE (v13+): the struct is compared with the trace's after the call. */
+  populateOut?: Uint8Array;
+  /** Whether any call needs check_populate(). */
+  usesPopulateCheck = false;
+  /** The revision's own ioctl names (PSCI complete, RMI populate), for requestName(). */
+  readonly requestNames: ReadonlyMap<number, string>;
   readonly realmCap: string;
 
   constructor(
     readonly trace: TraceFile,
     readonly abi: AbiProfile,
   ) {
-    this.names = abi.subcmd ? C_NAMES[abi.name] : undefined;
+    this.names = abi.subcmd ? MUX_C_NAMES[abi.name] : undefined;
     this.realmCap = abi.cap.name;
+    const own: [number, string][] = [];
+    if (abi.psciComplete) own.push([abi.psciComplete.req, abi.psciComplete.name]);
+    if (abi.rmiPopulate) own.push([abi.rmiPopulate.req, abi.rmiPopulate.name]);
+    this.requestNames = new Map(own);
   }
 
   fd(handle: string): string {
@@ -158,6 +224,10 @@ class Gen {
       const v = `p${++this.tmp}`;
       decls.push(`${ind}{ __u64 ${v} = ${e}; memcpy(${name} + ${p.at}, &${v}, 8); }`);
     }
+    for (const f of b.fds ?? []) {
+      const v = `p${++this.tmp}`;
+      decls.push(`${ind}{ __u32 ${v} = (__u32)${this.fd(f.fd)}; memcpy(${name} + ${f.at}, &${v}, 4); }`);
+    }
   }
 
   argExpr(a: WireArg, decls: string[], ind: string): string {
@@ -168,18 +238,56 @@ class Gen {
     return name;
   }
 
-  structInit(s: CStruct, bytes: Uint8Array, ind: string, extra: string[] = []): string {
+  /**
+   * A designated initialiser for `s` from recorded bytes. `exprs` replaces a
+   * field's value (a pointer, an fd, a named flag); padding and reserved
+   * fields appear only when the trace has them non-zero.
+   */
+  structInit(s: CStruct, bytes: Uint8Array, ind: string, exprs: Record<string, string> = {}): string {
     const r = new StructReader(bytes);
-    const lines = s.fields.map((f) => `${ind}\t.${f.name} = ${f.size === 8 ? u64lit(r.u64(f.off)) : u32lit(r.u32(f.off))},`);
-    return `{\n${[...lines, ...extra.map((e) => `${ind}\t${e}`)].join('\n')}\n${ind}}`;
+    const lit = (f: CField, off: number): string => (f.size === 8 ? u64lit(r.u64(off)) : u32lit(r.u32(off)));
+    const lines: string[] = [];
+    for (const f of s.fields) {
+      const expr = exprs[f.name];
+      if (expr !== undefined) {
+        lines.push(`.${f.name} = ${expr},`);
+        continue;
+      }
+      const offs = Array.from({ length: f.count ?? 1 }, (_, i) => f.off + i * f.size);
+      const zero = offs.every((o) => (f.size === 8 ? r.u64(o) === 0n : r.u32(o) === 0));
+      if (zero && isPadding(f)) continue;
+      lines.push(f.count ? `.${f.name} = { ${offs.map((o) => lit(f, o)).join(', ')} },` : `.${f.name} = ${lit(f, f.off)},`);
+    }
+    return `{\n${lines.map((l) => `${ind}\t${l}`).join('\n')}\n${ind}}`;
+  }
+
+  /** POPULATE flags with bit 0 spelt as the revision's MEASURE macro. */
+  populateFlags(v: number, measure: string | undefined): string {
+    if (!measure || !(v & 1)) return u32lit(v);
+    return v === 1 ? measure : `${measure} | ${hx((v & ~1) >>> 0)}`;
+  }
+
+  /** The address a pointer slot of a recorded struct is patched with, or the recorded literal. */
+  slotExpr(at: number, ptrs: { at: number; to: WirePtrTarget }[], r: StructReader, lines: string[], ind: string): string {
+    const to = ptrs.find((p) => p.at === at)?.to;
+    return to ? this.ptrExpr(to, lines, ind) : u64lit(r.u64(at));
   }
 
   vmType(type: number): string {
-    const kind = type & ~0xff;
+    const parts: string[] = [];
+    let kind = (type & ~0xff) >>> 0;
     const ipa = type & 0xff;
-    const k = kind === 0 ? '' : kind === this.abi.vmTypeRealm ? 'KVM_VM_TYPE_ARM_REALM' : hx(kind);
-    if (!k) return ipa ? `KVM_VM_TYPE_ARM_IPA_SIZE(${ipa})` : '0';
-    return ipa ? `${k} | KVM_VM_TYPE_ARM_IPA_SIZE(${ipa})` : k;
+    for (const [name, bit] of [
+      ['KVM_VM_TYPE_ARM_REALM', this.abi.vmTypeRealm],
+      ['KVM_VM_TYPE_ARM_PROTECTED', this.abi.vmTypeProtected ?? 0],
+    ] as const)
+      if (bit && (kind & bit) >>> 0 === bit) {
+        parts.push(name);
+        kind = (kind & ~bit) >>> 0;
+      }
+    if (kind) parts.push(hx(kind));
+    if (ipa) parts.push(`KVM_VM_TYPE_ARM_IPA_SIZE(${ipa})`);
+    return parts.length ? parts.join(' | ') : '0';
   }
 
   capExpr(cap: number): string {
@@ -194,15 +302,28 @@ class Gen {
     return key ? `${this.names.subcmdPrefix}${this.abi.subcmdNames?.[key] ?? key}` : `${nr} /* not a sub-command of ${this.abi.name} */`;
   }
 
+  /**
+   * A PSCI-complete request: this revision's (by name), or another
+   * revision's number sent on purpose (old-number checks), spelt with this
+   * revision's struct. undefined when the revision has no such struct (v14).
+   */
+  psciRequest(req: number): { name: string; expr: string } | undefined {
+    const p = this.abi.psciComplete;
+    if (!p) return undefined;
+    if (req === p.req) return { name: p.name, expr: p.name };
+    if (req === PSCI_COMPLETE_0XD2 || req === PSCI_COMPLETE_0XD6) return { name: p.name, expr: `${hx(req)}U /* ${req === PSCI_COMPLETE_0XD2 ? 'the v2..v7 number' : 'the v8+ number'}, not ${p.name} of ${this.abi.name} */` };
+    return undefined;
+  }
+
   featureName(bit: number): string {
     if (bit === this.abi.recFeature) return this.names?.recFeature ?? `${bit} /* REC */`;
-    return FEATURE_NAMES[bit] ?? String(bit);
+    return FEATURE_NAMES[bit] ?? `${bit} /* ${bit === 7 ? 'HAS_EL2 upstream' : bit === 8 ? 'HAS_EL2_E2H0 upstream' : 'no feature of this revision'} */`;
   }
 
   /** C statements computing `ret` and `err` for one ioctl; undefined = use the raw fallback. */
   ioctl(req: Extract<Call, { op: 'ioctl' }>, ind: string): string[] | undefined {
     const fd = this.fd(req.fd);
-    const name = requestName(req);
+    const name = requestName(req, this.requestNames);
     const a = req.arg;
     const call = (argument: string): string => `${ind}ret = ioctl(${fd}, ${name}, ${argument});`;
     const intArg = 'int' in a ? a.int : undefined;
@@ -219,7 +340,8 @@ class Gen {
         return intArg !== undefined ? [call(String(intArg))] : undefined;
     }
     if (!('buf' in a)) {
-      if (req.req === K.KVM_ARM_VCPU_FINALIZE && intArg !== undefined) return [call(`(unsigned long)${hx(intArg)} /* a pointer that faults */`)];
+      // A named request given a bad pointer (the EFAULT checks).
+      if (intArg !== undefined && !name.startsWith('_IO')) return [call(`(unsigned long)${hx(intArg)} /* a pointer that faults */`)];
       return undefined;
     }
     const bytes = fromHex(a.buf.hex);
@@ -227,7 +349,46 @@ class Gen {
     const ptrs = a.buf.ptrs ?? [];
     const ptrAt = (at: number): WirePtrTarget | undefined => ptrs.find((p) => p.at === at)?.to;
     const noPtrs = ptrs.length === 0;
+    const fdAt = (at: number): string | undefined => a.buf.fds?.find((f) => f.at === at)?.fd;
+    const psci = this.psciRequest(req.req);
+    if (psci) {
+      if (bytes.length !== 24 || !noPtrs) return undefined;
+      const s = psciStruct(psci.name);
+      return [`${ind}struct ${s.name} psci = ${this.structInit(s, bytes, ind)};`, `${ind}ret = ioctl(${fd}, ${psci.expr}, &psci);`];
+    }
+    const pop = this.abi.rmiPopulate;
+    if (pop && req.req === pop.req) {
+      if (bytes.length !== RMI_POPULATE.size || ptrs.some((p) => p.at !== 16)) return undefined;
+      const lines: string[] = [];
+      const src = this.slotExpr(16, ptrs, r, lines, ind);
+      lines.push(
+        `${ind}struct ${RMI_POPULATE.name} args = ${this.structInit(RMI_POPULATE, bytes, ind, { source_uaddr: src, flags: this.populateFlags(r.u32(24), RMI_POPULATE_MEASURE) })};`,
+        ...(pop.inOut ? [`${ind}const struct ${RMI_POPULATE.name} before = args;`] : []),
+        call('&args'),
+      );
+      this.populateOut = pop.inOut ? bytes : undefined;
+      return lines;
+    }
     switch (req.req) {
+      case K.KVM_SET_USER_MEMORY_REGION2: {
+        const gmem = fdAt(40);
+        if (bytes.length !== REGION2.size || ptrs.some((p) => p.at !== 24) || (a.buf.fds ?? []).some((f) => f.at !== 40)) return undefined;
+        const lines: string[] = [];
+        const flags = r.u32(4);
+        const exprs: Record<string, string> = { userspace_addr: this.slotExpr(24, ptrs, r, lines, ind), flags: flagNames(flags, [['KVM_MEM_GUEST_MEMFD', K.KVM_MEM_GUEST_MEMFD]], '0') };
+        if (gmem) exprs.guest_memfd = `(__u32)${this.fd(gmem)}`;
+        lines.push(`${ind}struct ${REGION2.name} region = ${this.structInit(REGION2, bytes, ind, exprs)};`, call('&region'));
+        return lines;
+      }
+      case K.KVM_CREATE_GUEST_MEMFD:
+        if (bytes.length !== CREATE_GUEST_MEMFD.size || !noPtrs) return undefined;
+        return [`${ind}struct ${CREATE_GUEST_MEMFD.name} gmem = ${this.structInit(CREATE_GUEST_MEMFD, bytes, ind)};`, call('&gmem')];
+      case K.KVM_SET_MEMORY_ATTRIBUTES: {
+        if (bytes.length !== MEMORY_ATTRIBUTES.size || !noPtrs) return undefined;
+        const attrs = Number(r.u64(16));
+        const exprs = { attributes: flagNames(attrs, [['KVM_MEMORY_ATTRIBUTE_PRIVATE', K.KVM_MEMORY_ATTRIBUTE_PRIVATE]], '0 /* shared */') };
+        return [`${ind}struct ${MEMORY_ATTRIBUTES.name} attrs = ${this.structInit(MEMORY_ATTRIBUTES, bytes, ind, exprs)};`, call('&attrs')];
+      }
       case K.KVM_ARM_VCPU_FINALIZE:
         if (bytes.length !== 4 || !noPtrs) return undefined;
         return [`${ind}int feature = ${this.featureName(r.i32(0))};`, call('&feature')];
@@ -261,11 +422,16 @@ class Gen {
       case K.KVM_SET_ONE_REG:
       case K.KVM_GET_ONE_REG: {
         const to = ptrAt(8);
-        if (bytes.length !== 16 || ptrs.length !== 1 || !to || !('buf' in to) || to.buf.hex.length !== 16 || to.buf.ptrs?.length) return undefined;
-        const val = new StructReader(fromHex(to.buf.hex)).u64(0);
+        if (bytes.length !== 16 || ptrs.length !== 1 || !to || !('buf' in to) || to.buf.ptrs?.length) return undefined;
+        const vb = fromHex(to.buf.hex);
+        if (vb.length === 0 || vb.length % 8) return undefined;
+        // A 64-bit register, or a wider one (SVE_VLS is 512 bits) as u64 words.
+        const vr = new StructReader(vb);
+        const words = Array.from({ length: vb.length / 8 }, (_, i) => u64lit(vr.u64(8 * i)));
+        const decl = words.length === 1 ? `__u64 value = ${words[0]};` : `__u64 value[${words.length}] = { ${words.join(', ')} };`;
         return [
-          `${ind}__u64 value = ${u64lit(val)};`,
-          `${ind}struct kvm_one_reg reg = { .id = ${regExpr(r.u64(0))}, .addr = (__u64)(uintptr_t)&value };`,
+          `${ind}${decl}`,
+          `${ind}struct kvm_one_reg reg = { .id = ${regExpr(r.u64(0))}, .addr = (__u64)(uintptr_t)${words.length === 1 ? '&' : ''}value };`,
           call('&reg'),
         ];
       }
@@ -311,12 +477,14 @@ class Gen {
       if (ptrs.some((p) => p.at !== 16)) return undefined;
       if (to && 'buf' in to && !to.buf.ptrs?.length) {
         const sub = this.abi.subcmd as SubcommandNumbers;
-        const names = this.names as RealmCNames;
+        const names = this.names as MuxCNames;
         const b = fromHex(to.buf.hex);
         const nr = Number(args[0]);
         const s = nr === sub.POPULATE ? names.populate : nr === sub.INIT_IPA ? names.initIpa : undefined;
         if (s && b.length === s.size) {
-          lines.push(`${ind}struct ${s.name} args = ${this.structInit(s, b, ind)};`);
+          const flags = s.fields.find((f) => f.name === 'flags');
+          const exprs: Record<string, string> = flags ? { flags: this.populateFlags(new StructReader(b).u32(flags.off), names.populateMeasure) } : {};
+          lines.push(`${ind}struct ${s.name} args = ${this.structInit(s, b, ind, exprs)};`);
         } else if (nr === sub.CONFIG_REALM && b.length === (this.abi.sizes.configItem ?? -1)) {
           lines.push(`${ind}struct ${names.config.name} args = ${this.configInit(b, ind)};`);
         } else {
@@ -343,7 +511,7 @@ class Gen {
   configInit(b: Uint8Array, ind: string): string {
     const r = new StructReader(b);
     const cfg = r.u32(0);
-    const names = this.names as RealmCNames;
+    const names = this.names as MuxCNames;
     const items = this.abi.configItems ?? {};
     const item = Object.entries(items).find(([, v]) => v === cfg)?.[0];
     const lines = [`.cfg = ${item ? `${names.config.itemPrefix}${item}` : `${cfg} /* not a config item of ${this.abi.name} */`},`];
@@ -411,6 +579,7 @@ class Gen {
         st.push(`${ind}struct utsname u;`, `${ind}ret = uname(&u);`, `${ind}err = errno;`, `${ind}if (ret == 0) printf("    %s %s %s\\n", u.sysname, u.release, u.machine);`);
         break;
       case 'ioctl': {
+        this.populateOut = undefined;
         const known = this.ioctl(req, ind);
         if (known) st.push(...known);
         else {
@@ -421,6 +590,16 @@ class Gen {
         if (!st.some((l) => l.trim() === 'err = errno;')) st.push(`${ind}err = errno;`);
         if (req.as && req.as_fd_at === undefined) st.push(`${ind}if (ret >= 0) ${this.fd(req.as)} = (int)ret;`);
         binds = req.as !== undefined;
+        if (known && this.populateOut && rec.ret >= 0 && rec.out?.length === 64) {
+          const o = new StructReader(fromHex(rec.out));
+          const i = new StructReader(this.populateOut);
+          this.usesPopulateCheck = true;
+          after.push(`${ind}if (ret >= 0) check_populate(&before, &args, ${u64lit(o.u64(0))}, ${u64lit(o.u64(8))}, ${u64lit(o.u64(0) - i.u64(0))});`);
+        } else if (this.populateOut) {
+          // The trace has no struct to compare (the call failed): no copy to keep.
+          const k = st.findIndex((l) => l.includes(' before = args;'));
+          if (k >= 0) st.splice(k, 1);
+        }
         if (req.req === K.KVM_RUN && rec.ret >= 0 && rec.peek?.[0] && req.peek?.[0]) {
           const run = new StructReader(fromHex(rec.peek[0]));
           const reason = run.u32(8);
@@ -439,6 +618,7 @@ class Gen {
 }
 
 function regExpr(id: bigint): string {
+  if (id === KVM_REG_ARM64_SVE_VLS) return 'KVM_REG_ARM64_SVE_VLS';
   const core = 0x6030000000100000n;
   if ((id & ~0xffffn) === core) {
     const off = Number(id & 0xffffn) * 4;
@@ -469,28 +649,74 @@ const openFlags = (f: number): string => flagNames(f, [['O_RDWR', K.O_RDWR], ['O
 const mapProt = (p: number): string => flagNames(p, [['PROT_READ', K.PROT_READ], ['PROT_WRITE', K.PROT_WRITE]], 'PROT_NONE');
 const mapFlags = (f: number): string => flagNames(f, [['MAP_SHARED', K.MAP_SHARED], ['MAP_PRIVATE', K.MAP_PRIVATE], ['MAP_ANONYMOUS', K.MAP_ANONYMOUS]], '0');
 
-function realmDefinitions(abi: AbiProfile, names: RealmCNames | undefined): string {
-  const out: string[] = [
-    `/* ---- the realm uAPI of ${abi.name} (${abi.source}), as far as these calls need it */`,
-    `#ifndef ${abi.cap.name}`,
-    `#define ${abi.cap.name} ${abi.cap.nr}`,
+const structDef = (s: CStruct): string =>
+  `struct ${s.name} {\n${s.fields.map((f) => `\t__u${f.size * 8} ${f.name}${f.count ? `[${f.count}]` : ''};`).join('\n')}\n};`;
+
+/** `#ifndef N / #define N v / #endif`, then a compile-time check that installed headers agree. */
+function pinned(name: string, value: string, equals: string, abi: AbiProfile): string[] {
+  return [`#ifndef ${name}`, `#define ${name} ${value}`, '#endif', `_Static_assert(${name} == ${equals}, "the installed headers define ${name} for another revision than ${abi.name}");`];
+}
+
+/** An ioctl request defined with its struct (a header that has the request has the struct), pinned to the trace's number. */
+function requestDefinition(name: string, dir: '_IOW' | '_IOWR', nr: number, s: CStruct, abi: AbiProfile, req: number, extra: string[] = []): string[] {
+  return [
+    `#ifndef ${name}`,
+    ...extra,
+    structDef(s),
+    `#define ${name} ${dir}(KVMIO, ${hx(nr)}, struct ${s.name})`,
     '#endif',
-    '#ifndef KVM_VM_TYPE_ARM_REALM',
-    `#define KVM_VM_TYPE_ARM_REALM ${hx(abi.vmTypeRealm)}UL`,
-    '#endif',
+    `_Static_assert(sizeof(struct ${s.name}) == ${s.size}, "struct ${s.name} is ${s.size} bytes in ${abi.name}");`,
+    `_Static_assert(${name} == ${hx(req)}U, "the installed headers define ${name} for another revision than ${abi.name}");`,
   ];
-  if (abi.recFeature !== undefined && names) out.push(`#ifndef ${names.recFeature}`, `#define ${names.recFeature} ${abi.recFeature}`, '#endif');
-  if (!names || !abi.subcmd) return out.join('\n');
-  const guard = `${names.subcmdPrefix}${abi.subcmdNames?.POPULATE ?? 'POPULATE'}`;
-  out.push(`/* A header that has the sub-commands also has their structs. */`, `#ifndef ${guard}`);
-  for (const [k, v] of Object.entries(abi.subcmd)) out.push(`#define ${names.subcmdPrefix}${abi.subcmdNames?.[k as keyof SubcommandNumbers] ?? k} ${v}`);
-  for (const [k, v] of Object.entries(abi.configItems ?? {})) out.push(`#define ${names.config.itemPrefix}${k} ${v}`);
-  for (const [k, v] of Object.entries(abi.hashAlgos ?? {})) out.push(`#define ${names.config.hashPrefix}${k} ${v}`);
-  for (const s of [names.populate, names.initIpa]) out.push(`struct ${s.name} {\n${s.fields.map((f) => `\t__u${f.size * 8} ${f.name};`).join('\n')}\n};`);
-  out.push(names.config.definition, '#endif');
-  for (const s of [names.populate, names.initIpa]) out.push(`_Static_assert(sizeof(struct ${s.name}) == ${s.size}, "struct ${s.name} is ${s.size} bytes in ${abi.name}");`);
-  if (abi.sizes.configItem) out.push(`_Static_assert(sizeof(struct ${names.config.name}) == ${abi.sizes.configItem}, "struct ${names.config.name} is ${abi.sizes.configItem} bytes in ${abi.name}");`);
+}
+
+function realmDefinitions(abi: AbiProfile, names: MuxCNames | undefined): string {
+  const out: string[] = [`/* ---- the realm uAPI of ${abi.name} (${abi.source}), as far as these calls need it */`];
+  if (abi.generation === 'absent') {
+    // Probes of a kernel without the series: the RFC's numbers, nothing to pin.
+    out.push(`#ifndef ${abi.cap.name}`, `#define ${abi.cap.name} ${abi.cap.nr}`, '#endif', '#ifndef KVM_VM_TYPE_ARM_REALM', `#define KVM_VM_TYPE_ARM_REALM ${hx(abi.vmTypeRealm)}UL`, '#endif');
+    return out.join('\n');
+  }
+  out.push(...pinned(abi.cap.name, String(abi.cap.nr), String(abi.cap.nr), abi));
+  const realmType = abi.vmTypeRealm === 1 << 30 ? '(1UL << 30)' : `${hx(abi.vmTypeRealm)}UL`;
+  out.push(...pinned('KVM_VM_TYPE_ARM_REALM', realmType, `${hx(abi.vmTypeRealm)}UL`, abi));
+  if (abi.vmTypeProtected) out.push('#ifndef KVM_VM_TYPE_ARM_PROTECTED', `#define KVM_VM_TYPE_ARM_PROTECTED (1UL << 31)`, '#endif');
+  if (abi.recFeature !== undefined && names) out.push(...pinned(names.recFeature, String(abi.recFeature), String(abi.recFeature), abi));
+  if (names && abi.subcmd) {
+    const guard = `${names.subcmdPrefix}${abi.subcmdNames?.POPULATE ?? 'POPULATE'}`;
+    out.push(`/* ${names.source}; a header that has the sub-commands also has their structs. */`, `#ifndef ${guard}`);
+    for (const [k, v] of Object.entries(abi.subcmd)) out.push(`#define ${names.subcmdPrefix}${abi.subcmdNames?.[k as keyof SubcommandNumbers] ?? k} ${v}`);
+    for (const [k, v] of Object.entries(abi.configItems ?? {})) out.push(`#define ${names.config.itemPrefix}${k} ${v}`);
+    for (const [k, v] of Object.entries(abi.hashAlgos ?? {})) out.push(`#define ${names.config.hashPrefix}${k} ${v}`);
+    out.push(`#define ${names.config.rpvSize} 64`);
+    if (names.populateMeasure) out.push(`#define ${names.populateMeasure} (1U << 0)`);
+    out.push(structDef(names.populate), structDef(names.initIpa), configDefinition(abi, names), '#endif');
+    for (const s of [names.populate, names.initIpa]) out.push(`_Static_assert(sizeof(struct ${s.name}) == ${s.size}, "struct ${s.name} is ${s.size} bytes in ${abi.name}");`);
+    if (abi.sizes.configItem) out.push(`_Static_assert(sizeof(struct ${names.config.name}) == ${abi.sizes.configItem}, "struct ${names.config.name} is ${abi.sizes.configItem} bytes in ${abi.name}");`);
+  }
+  if (abi.rmiPopulate) {
+    const p = abi.rmiPopulate;
+    out.push(...requestDefinition(p.name, p.inOut ? '_IOWR' : '_IOW', 0xd7, RMI_POPULATE, abi, p.req, [`#define ${RMI_POPULATE_MEASURE} (1U << 0)`]));
+  }
+  if (abi.psciComplete) {
+    const p = abi.psciComplete;
+    out.push(...requestDefinition(p.name, '_IOW', p.req & 0xff, psciStruct(p.name), abi, p.req));
+  }
   return out.join('\n');
+}
+
+/** The CONFIG_REALM struct: u32 cfg and a 256-byte union holding the revision's items. */
+function configDefinition(abi: AbiProfile, names: MuxCNames): string {
+  const item = (k: string, body: string): string => `\t\t/* cfg == ${names.config.itemPrefix}${k} */\n\t\tstruct { ${body} };`;
+  const bodies: Record<string, string> = {
+    RPV: `__u8 rpv[${names.config.rpvSize}];`,
+    HASH_ALGO: '__u32 hash_algo;',
+    SVE: '__u32 sve_vq;',
+    DBG: '__u32 num_brps; __u32 num_wrps;',
+    PMU: '__u32 num_pmu_cntrs;',
+  };
+  const members = Object.keys(abi.configItems ?? {}).map((k) => item(k, bodies[k] ?? ''));
+  return `struct ${names.config.name} {\n\t__u32 cfg;\n\tunion {\n${members.join('\n')}\n\t\t__u8 reserved[256];\n\t};\n};`;
 }
 
 const ARM64_DEFS = `/* ---- arm64 parts of the KVM uAPI: x86 headers (and old arm64 ones) lack them */
@@ -526,6 +752,9 @@ struct kvm_vcpu_init {
 #endif
 /* KVM_REG_ARM_CORE_REG(): offsetof(struct kvm_regs, field) / 4 */
 #define ARM64_CORE_REG(off) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | ((off) / 4))
+#ifndef KVM_REG_ARM64_SVE_VLS
+#define KVM_REG_ARM64_SVE_VLS (KVM_REG_ARM64 | KVM_REG_SIZE_U512 | (0x15ULL << 16) | 0xffff)
+#endif
 #ifndef KVM_VM_TYPE_ARM_IPA_SIZE
 #define KVM_VM_TYPE_ARM_IPA_SIZE(x) ((x) & 0xffULL)
 #endif
@@ -538,6 +767,24 @@ struct kvm_vcpu_init {
 #define KVM_DEV_ARM_VGIC_GRP_CTRL 4
 #define KVM_DEV_ARM_VGIC_CTRL_INIT 0
 #endif`;
+
+/** guest_memfd, REGION2 and memory attributes (Linux 6.8): the guest_memfd revisions (v2+) use them. */
+function guestMemfdDefinitions(): string {
+  const d = (s: CStruct, req: string, dir: string, nr: number): string =>
+    [`#ifndef ${req}`, structDef(s), `#define ${req} ${dir}(KVMIO, ${hx(nr)}, struct ${s.name})`, '#endif', `_Static_assert(sizeof(struct ${s.name}) == ${s.size}, "struct ${s.name} is ${s.size} bytes");`].join('\n');
+  return [
+    '/* ---- guest_memfd and memory attributes (Linux 6.8+; older headers lack them) */',
+    d(CREATE_GUEST_MEMFD, 'KVM_CREATE_GUEST_MEMFD', '_IOWR', 0xd4),
+    d(REGION2, 'KVM_SET_USER_MEMORY_REGION2', '_IOW', 0x49),
+    d(MEMORY_ATTRIBUTES, 'KVM_SET_MEMORY_ATTRIBUTES', '_IOW', 0xd2),
+    '#ifndef KVM_MEM_GUEST_MEMFD',
+    `#define KVM_MEM_GUEST_MEMFD (1UL << 2)`,
+    '#endif',
+    '#ifndef KVM_MEMORY_ATTRIBUTE_PRIVATE',
+    `#define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)`,
+    '#endif',
+  ].join('\n');
+}
 
 function capDefinitions(): string {
   return Object.entries(K.CAP)
@@ -602,6 +849,28 @@ static void __attribute__((unused)) check_exit(const void *run, __u32 want_reaso
 }`;
 }
 
+/**
+ * KVM_ARM_RMI_POPULATE v13+ updates its struct in place: base and size must
+ * match the trace, and source_uaddr must have advanced by as much as base
+ * (its absolute value is a host address of the recording process).
+ */
+const POPULATE_CHECK = `static void check_populate(const struct ${RMI_POPULATE.name} *before, const struct ${RMI_POPULATE.name} *after,
+			   __u64 want_base, __u64 want_size, __u64 want_advance)
+{
+	__u64 advance = after->base - before->base;
+
+	printf("    base 0x%llx size 0x%llx, advanced 0x%llx (source_uaddr 0x%llx)", (unsigned long long)after->base,
+	       (unsigned long long)after->size, (unsigned long long)advance,
+	       (unsigned long long)(after->source_uaddr - before->source_uaddr));
+	if (after->base != want_base || after->size != want_size || advance != want_advance ||
+	    after->source_uaddr - before->source_uaddr != want_advance) {
+		printf("   <-- the trace has base 0x%llx size 0x%llx, advanced 0x%llx", (unsigned long long)want_base,
+		       (unsigned long long)want_size, (unsigned long long)want_advance);
+		mismatches++;
+	}
+	printf("\\n");
+}`;
+
 /** The whole C file for a trace. */
 export function generateRepro(trace: TraceFile, from: string): string {
   const abi = getProfile(trace.abi);
@@ -642,9 +911,9 @@ ${ARM64_DEFS}
 ${capDefinitions()}
 
 ${realmDefinitions(abi, g.names)}
-
+${abi.privateMemory === 'guest_memfd' ? `\n${guestMemfdDefinitions()}\n` : ''}
 ${helpers()}
-
+${g.usesPopulateCheck ? `\n${POPULATE_CHECK}\n` : ''}
 int main(void)
 {
 	long ret;

@@ -39,7 +39,9 @@ export async function rmiRealm(c: CheckContext, opts: { vcpu?: boolean; features
 
 /** One populate of [gpa, gpa+size) with the source at the same offset of the shared mapping. */
 export function populateAt(r: RmiRealm, gpa: number, size: number, flags = MEASURE, extra: { reserved?: number } = {}): ReturnType<Vm['rmiPopulate']> {
-  return r.vm.rmiPopulate({ base: gpa, size, flags, ...extra, source: { mem: r.ram, offset: gpa - RAM_BASE } });
+  // Outside RAM (no-memslot checks) the source is the start of the mapping: any valid address will do.
+  const offset = gpa >= RAM_BASE && gpa - RAM_BASE < RAM_SIZE ? gpa - RAM_BASE : 0;
+  return r.vm.rmiPopulate({ base: gpa, size, flags, ...extra, source: { mem: r.ram, offset } });
 }
 
 export interface LoopResult {
@@ -59,13 +61,12 @@ export async function populateLoop(c: CheckContext, r: RmiRealm, gpa: number, si
   const calls: CallResult[] = [];
   let base = gpa;
   let left = size;
-  // v13+: after the first call, hand the kernel's updated struct back as a VMM does
+  // v13+: the kernel's source_uaddr, to check it moves with base. The next call
+  // names the same place as mapping + offset (not the absolute address), so the
+  // trace replays in another process, where the mapping lands elsewhere.
   let src: bigint | undefined = opts.srcAbs;
   while (left > 0 && calls.length < (opts.maxCalls ?? 64)) {
-    const res =
-      inOut && src !== undefined
-        ? await r.vm.rmiPopulate({ base, size: left, flags, sourceUaddr: src })
-        : await populateAt(r, base, left, flags);
+    const res = await populateAt(r, base, left, flags);
     calls.push(res);
     const fail = (why: string): LoopResult => ({ calls, done: size - left, error: why });
     if (!succeeded(res)) return fail(`${res.label} failed`);

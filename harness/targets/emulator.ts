@@ -12,7 +12,7 @@ import { BUGS, type BugInfo } from '../../emulator/bugs.ts';
 import type { HostSettings } from '../../emulator/kvm.ts';
 import type { RmmSettings } from '../../emulator/rmm.ts';
 import type { Call, Session, Target, TargetIdentity } from '../target.ts';
-import type { WireRequest, WireResult } from '../wire.ts';
+import { checkRequest, WireError, type WireResult } from '../wire.ts';
 
 export interface EmulatorTargetOptions {
   abi: AbiProfile;
@@ -57,7 +57,13 @@ export class EmulatorTarget implements Target {
       call: (req: Call): Promise<WireResult> => {
         const id = this.nextId++;
         if (closed) return Promise.resolve({ id, ret: -1, errno: 0, error: 'bad-request: session is closed' });
-        return Promise.resolve(proc.handle({ ...req, id } as WireRequest));
+        // The agent's checks, so a program the agent would refuse fails here too.
+        try {
+          return Promise.resolve(proc.handle(checkRequest({ ...req, id })));
+        } catch (e) {
+          if (e instanceof WireError) return Promise.resolve({ id, ret: -1, errno: 0, error: `bad-request: ${e.message}` });
+          throw e;
+        }
       },
       close: (): Promise<void> => {
         if (!closed) {
