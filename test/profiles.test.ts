@@ -117,8 +117,17 @@ t.test('revision-specific errnos and disputes (abi-evolution.md §4.6, condition
   t.equal(e('v12', 'rmi.populate-ok')?.ret, 4096, 'v12 returns bytes');
   t.equal(e('v14', 'rmi.populate-ok')?.ret, 0, 'v14 returns 0');
   t.equal(e('v14', 'vm.realm-and-protected')?.errno, 'EINVAL');
-  t.equal(e('v14', 'rmi.second-run-after-failed-run')?.errno, 'EINVAL');
-  t.ok(e('v13', 'rmi.second-run-after-failed-run')?.unconfirmed, 'v12/v13 revival UNCONFIRMED');
+  // the first KVM_RUN: v12 sets DEAD before its irqchip check and its RD step refuses DEAD; v13 has v14's order
+  for (const n of ['v12', 'v13', 'v14']) t.equal(e(n, 'rmi.first-run-no-irqchip')?.errno, 'EOPNOTSUPP', `${n} no irqchip`);
+  t.equal(e('v12', 'rmi.run-after-irqchip-added')?.errno, 'ENXIO', 'v12: the no-irqchip failure left the realm DEAD');
+  t.equal(e('v12', 'rmi.second-run-after-failed-run')?.errno, 'ENXIO', 'v12: the RD step refuses a DEAD realm');
+  for (const n of ['v13', 'v14']) {
+    t.equal(e(n, 'rmi.run-after-irqchip-added')?.errno, 0, `${n}: retried once the vGIC exists`);
+    t.equal(e(n, 'rmi.second-run-after-failed-run')?.errno, 'EINVAL', `${n}: >= ACTIVE, then the REC entry refuses`);
+  }
+  for (const n of ['v12', 'v13', 'v14']) {
+    for (const k of ['rmi.first-run-no-irqchip', 'rmi.run-after-irqchip-added', 'rmi.second-run-after-failed-run'] as const) t.notOk(e(n, k)?.unconfirmed, `${n} ${k} read in the posted code`);
+  }
   t.equal(e('v10', 'create.after-vcpu')?.errno, 0, 'no created_vcpus check since v2 (V10-CR10)');
 });
 
