@@ -18,6 +18,8 @@ export interface BugInfo {
 
 const V2_V10 = ['v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'] as const;
 const V8_V10 = ['v8', 'v9', 'v10'] as const;
+// v2..v5 leave the no-guest_memfd errno UNCONFIRMED (todo), so a switch there could not be caught
+const V6_V10 = ['v6', 'v7', 'v8', 'v9', 'v10'] as const;
 const MUX_ALL = ['rfc-v1', ...V2_V10] as const;
 const V12_V14 = ['v12', 'v13', 'v14'] as const;
 const V13_V14 = ['v13', 'v14'] as const;
@@ -146,8 +148,8 @@ export const BUGS = [
   {
     name: 'populate-no-gmem-check',
     description: 'POPULATE_REALM does not refuse a memslot without guest_memfd: it copies the shared page into nothing and returns 0',
-    revisions: V2_V10,
-    source: 'V10-PO7; abi-evolution.md §3.2',
+    revisions: V6_V10,
+    source: 'V10-PO7; abi-evolution.md §3.2; v7 20/45 and v8 19/43 (harness/abi/v2-v9.ts)',
     breaks: ['populate.no-guest-memfd', 'populate.unprotected-half'],
   },
   {

@@ -128,6 +128,13 @@ t.test('revision-specific errnos and disputes (abi-evolution.md §4.6, condition
   for (const n of ['v12', 'v13', 'v14']) {
     for (const k of ['rmi.first-run-no-irqchip', 'rmi.run-after-irqchip-added', 'rmi.second-run-after-failed-run'] as const) t.notOk(e(n, k)?.unconfirmed, `${n} ${k} read in the posted code`);
   }
+  // POPULATE into a memslot without guest_memfd: -EINVAL v6/v7, -EPERM from v8; v2..v5 not pinned
+  for (const n of ['v6', 'v7']) t.equal(e(n, 'populate.no-guest-memfd')?.errno, 'EINVAL', `${n} no guest_memfd -EINVAL`);
+  for (const n of ['v8', 'v9', 'v10']) t.equal(e(n, 'populate.no-guest-memfd')?.errno, 'EPERM', `${n} no guest_memfd -EPERM`);
+  for (const n of ['v6', 'v7', 'v8', 'v9', 'v10']) t.notOk(e(n, 'populate.no-guest-memfd')?.unconfirmed, `${n} pinned`);
+  for (const n of ['v2', 'v3', 'v4', 'v5']) t.ok(e(n, 'populate.no-guest-memfd')?.unconfirmed, `${n} not pinned: UNCONFIRMED`);
+  t.notOk(isInherited(P('v7').expect['populate.no-guest-memfd']!), 'v7 read in its own posting');
+  t.notOk(isInherited(P('v8').expect['populate.no-guest-memfd']!), 'v8 read in its own posting');
   t.equal(e('v10', 'create.after-vcpu')?.errno, 0, 'no created_vcpus check since v2 (V10-CR10)');
 });
 
