@@ -61,7 +61,7 @@ export interface MultiplexedRules {
    * destination, 2 MB chunks, REC bit, PSCI complete, irqchip at first run).
    */
   era: 'rfc' | 'gmem';
-  /** POPULATE into a memslot without guest_memfd: -EINVAL in v6 (abi-evolution.md §3.2), -EPERM in v10 (V10-PO7). */
+  /** POPULATE into a memslot without guest_memfd: -EINVAL in v6 (abi-evolution.md §3.2) and v7 (v7 20/45), -EPERM from v8 (v8 19/43; V10-PO7). */
   populateNoGmem?: ErrnoName;
 }
 
@@ -102,15 +102,16 @@ export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
     recNeedsFeatureBit: false,
     era: 'rfc',
   },
-  // v2..v6: realm type without RMM -EINVAL (conditions.md §6.1); no-guest_memfd memslot -EINVAL (v6 code, §3.2)
+  // v2..v6: realm type without RMM -EINVAL (conditions.md §6.1); no-guest_memfd memslot -EINVAL (v6 code, §3.2; v2..v5 assumed the same)
   v2: gmemRules('v2', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
   v3: gmemRules('v3', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
   v4: gmemRules('v4', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
   // v5: KVM_VCPU_MAX_FEATURES not raised, so the REC bit cannot be set: FINALIZE(REC) cannot require it (abi-evolution.md §2a)
   v5: gmemRules('v5', 'EINVAL', EARLY_ERRNO, 'EINVAL', false),
   v6: gmemRules('v6', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
-  // v7: "report -EPERM" for a realm VM without RMM (abi-evolution.md §3.3)
-  v7: gmemRules('v7', 'EPERM', EARLY_ERRNO, 'EPERM'),
+  // v7: "report -EPERM" for a realm VM without RMM (abi-evolution.md §3.3); no-guest_memfd memslot still -EINVAL (v7 20/45)
+  v7: gmemRules('v7', 'EPERM', EARLY_ERRNO, 'EINVAL'),
+  // v8 19/43 reworked the populate errnos: no-guest_memfd memslot -EPERM
   v8: gmemRules('v8', 'EPERM', LATE_ERRNO, 'EPERM'),
   v9: gmemRules('v9', 'EPERM', LATE_ERRNO, 'EPERM'),
   v10: gmemRules('v10', 'EPERM', LATE_ERRNO, 'EPERM'),

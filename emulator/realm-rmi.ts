@@ -27,9 +27,12 @@ export interface RmiRules {
   populateNotRealm: ErrnoName;
   /** source_uaddr must be page-aligned (v13 on: abi-evolution.md §3.6; V14-PO3). */
   sourceAligned: boolean;
-  /** The state is set DEAD before the irqchip check (v12, abi-evolution.md §3.5; v13 assumed the same: v14 "moved" it). */
+  /** The state is set DEAD before the irqchip check (v12 11/46, abi-evolution.md §3.5); v13 16/48 and v14 check the irqchip first (V14-A5). */
   deadBeforeIrqchip: boolean;
-  /** Activation returns early for state >= ACTIVE (v14, V14-A4); v12/v13 compare == ACTIVE, so a DEAD realm re-enters it. */
+  /**
+   * Activation returns early for state >= ACTIVE (v13 16/48, V14-A4); v12
+   * compares == ACTIVE, so a DEAD realm goes on to the RD step, which refuses it.
+   */
   activeOrBeyond: boolean;
   /** The realm CAP allowlist still has ARM_PMU_V3 (v12; v13 dropped it: abi-evolution.md §3.5). */
   allowPmu: boolean;
@@ -53,8 +56,8 @@ export const RMI_RULES: Partial<Record<AbiName, RmiRules>> = {
     maxVcpuFeatures: 10,
     populateNotRealm: 'ENXIO',
     sourceAligned: true,
-    deadBeforeIrqchip: true,
-    activeOrBeyond: false,
+    deadBeforeIrqchip: false,
+    activeOrBeyond: true,
     allowPmu: false,
     enableCapAllowlist: false,
   },
@@ -408,23 +411,24 @@ export class RmiRealm implements RealmModule {
     const vm = vcpu.vm;
     const realm = this.realmOf(vm);
     if (!realm) return;
-    // V14-A4: v14 returns early for ACTIVE, DYING and DEAD; v12/v13 only for ACTIVE (a dead realm re-enters)
+    // V14-A4: v13+ return early for ACTIVE, DYING and DEAD; v12 only for ACTIVE
     if (this.rules.activeOrBeyond ? atLeastActive(realm.state) : realm.state === 'active') return;
     const deadFirst = this.rules.deadBeforeIrqchip || this.k.bug('dead-before-irqchip-check');
-    // V14-A5: no in-kernel irqchip (v14: state unchanged)
+    // V14-A5: no in-kernel irqchip (v13+: before the RD, so the state is unchanged)
     if (!deadFirst && !vm.vgic && !this.k.bug('first-run-without-irqchip')) fail('EOPNOTSUPP', 'realm without an in-kernel irqchip (V14-A5)');
-    // V14-A7: NONE -> create the RD (errors leave the state alone); a re-entered DEAD realm keeps its RD
+    // V14-A7, v12 22/46: realm_ensure_created refuses a DEAD realm (reached on v12 only, whose early return is == ACTIVE)
+    if (realm.state === 'dead' && !this.k.bug('dead-realm-reactivated')) fail('ENXIO', 'realm is DEAD (V14-A7; v12 22/46)');
     if (realm.state === 'none') this.createRd(vm, realm);
     const rd = realm.rd!;
     // V14-A8: DEAD first, "in case we fail"
     realm.state = 'dead';
-    // v12: the irqchip check comes after DEAD (abi-evolution.md §3.5)
+    // v12 11/46: the irqchip check comes after DEAD (abi-evolution.md §3.5), so the realm is left DEAD
     if (deadFirst && !vm.vgic && !this.k.bug('first-run-without-irqchip')) fail('EOPNOTSUPP', 'realm without an in-kernel irqchip (v12: after DEAD)');
     // V14-A9: a REC for every vCPU in index order, registers captured now; only vcpu_id 0 RUNNABLE
     const rmm = this.k.rmm;
     for (const v of vm.vcpus) {
-      // a re-entered (v12/v13) activation keeps the RECs it made before
-      if (this.recOf(v)) continue;
+      // kvm_create_rec: a REC made by an earlier attempt (bug dead-realm-reactivated) -EBUSY
+      if (this.recOf(v)) fail('EBUSY', `vCPU ${v.id} already has a REC (V14-A9)`);
       if (!v.hasFeature(KVM_ARM_VCPU_PSCI_0_2)) fail('EINVAL', `vCPU ${v.id} lacks PSCI_0_2 (V14-A9)`);
       const frame = this.k.phys.alloc(1).baseFrame;
       if (rmm.granuleDelegate(frame) !== RMI_SUCCESS) fail('ENXIO', 'REC delegation (V14-A9)');

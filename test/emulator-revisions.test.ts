@@ -78,6 +78,8 @@ t.test('revision rules agree with the profiles on the wrong-state errnos', async
   }
   for (const n of ['v12', 'v13', 'v14'] as const) {
     t.equal(RMI_RULES[n]!.populateNotRealm, profile(n).expect['rmi.populate-normal-vm']?.errno, `${n} populate on a normal VM`);
+    // DEAD before the irqchip check is what makes the run after adding the vGIC fail
+    t.equal(RMI_RULES[n]!.deadBeforeIrqchip, profile(n).expect['rmi.run-after-irqchip-added']?.errno !== 0, `${n} DEAD before the irqchip check`);
   }
 });
 

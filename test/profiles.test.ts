@@ -117,8 +117,24 @@ t.test('revision-specific errnos and disputes (abi-evolution.md §4.6, condition
   t.equal(e('v12', 'rmi.populate-ok')?.ret, 4096, 'v12 returns bytes');
   t.equal(e('v14', 'rmi.populate-ok')?.ret, 0, 'v14 returns 0');
   t.equal(e('v14', 'vm.realm-and-protected')?.errno, 'EINVAL');
-  t.equal(e('v14', 'rmi.second-run-after-failed-run')?.errno, 'EINVAL');
-  t.ok(e('v13', 'rmi.second-run-after-failed-run')?.unconfirmed, 'v12/v13 revival UNCONFIRMED');
+  // the first KVM_RUN: v12 sets DEAD before its irqchip check and its RD step refuses DEAD; v13 has v14's order
+  for (const n of ['v12', 'v13', 'v14']) t.equal(e(n, 'rmi.first-run-no-irqchip')?.errno, 'EOPNOTSUPP', `${n} no irqchip`);
+  t.equal(e('v12', 'rmi.run-after-irqchip-added')?.errno, 'ENXIO', 'v12: the no-irqchip failure left the realm DEAD');
+  t.equal(e('v12', 'rmi.second-run-after-failed-run')?.errno, 'ENXIO', 'v12: the RD step refuses a DEAD realm');
+  for (const n of ['v13', 'v14']) {
+    t.equal(e(n, 'rmi.run-after-irqchip-added')?.errno, 0, `${n}: retried once the vGIC exists`);
+    t.equal(e(n, 'rmi.second-run-after-failed-run')?.errno, 'EINVAL', `${n}: >= ACTIVE, then the REC entry refuses`);
+  }
+  for (const n of ['v12', 'v13', 'v14']) {
+    for (const k of ['rmi.first-run-no-irqchip', 'rmi.run-after-irqchip-added', 'rmi.second-run-after-failed-run'] as const) t.notOk(e(n, k)?.unconfirmed, `${n} ${k} read in the posted code`);
+  }
+  // POPULATE into a memslot without guest_memfd: -EINVAL v6/v7, -EPERM from v8; v2..v5 not pinned
+  for (const n of ['v6', 'v7']) t.equal(e(n, 'populate.no-guest-memfd')?.errno, 'EINVAL', `${n} no guest_memfd -EINVAL`);
+  for (const n of ['v8', 'v9', 'v10']) t.equal(e(n, 'populate.no-guest-memfd')?.errno, 'EPERM', `${n} no guest_memfd -EPERM`);
+  for (const n of ['v6', 'v7', 'v8', 'v9', 'v10']) t.notOk(e(n, 'populate.no-guest-memfd')?.unconfirmed, `${n} pinned`);
+  for (const n of ['v2', 'v3', 'v4', 'v5']) t.ok(e(n, 'populate.no-guest-memfd')?.unconfirmed, `${n} not pinned: UNCONFIRMED`);
+  t.notOk(isInherited(P('v7').expect['populate.no-guest-memfd']!), 'v7 read in its own posting');
+  t.notOk(isInherited(P('v8').expect['populate.no-guest-memfd']!), 'v8 read in its own posting');
   t.equal(e('v10', 'create.after-vcpu')?.errno, 0, 'no created_vcpus check since v2 (V10-CR10)');
 });
 

@@ -2,7 +2,8 @@
 // sub-commands, guest_memfd memslots decide RIPAS, one KVM_ARM_RMI_POPULATE
 // ioctl, and the RD, the RECs and activation made implicitly (abi-evolution.md
 // §3.5-§3.7). conditions.md §4 reads v14 in code; v13 and v12 are derived
-// from it backwards with what abi-evolution.md §3.5/§3.6 says differs.
+// from it backwards with what abi-evolution.md §3.5/§3.6 says differs, and,
+// for the first KVM_RUN, with the posted v12/v13 activation patches.
 import { derive } from './derive.ts';
 import { iow, iowr } from '../ioc.ts';
 import { PSCI_COMPLETE_0XD6, PSCI_COMPLETE_SIZE } from './v10.ts';
@@ -96,8 +97,16 @@ export const v14: AbiProfile = {
   },
 };
 
-const REVIVE = 'v12/v13 compared the state with == ACTIVE; whether a second run revives a dead realm is the open "dead realms revived" question (abi-evolution.md §4.5)';
-const DEAD_FIRST = 'v12 sets the state DEAD before the irqchip check and v14 moved the check earlier (abi-evolution.md §3.5); v13\'s place of the check was not read';
+// The first KVM_RUN in the posted v12 and v13 code. v12 11/46 returns early only
+// for state == ACTIVE, then makes the RD, sets DEAD and only then checks the
+// irqchip; v12 22/46 has the RD step refuse a DEAD realm with -ENXIO. v13 16/48
+// already checks the irqchip first and returns early for state >= ACTIVE.
+const V12_ACTIVATE = 'lore:20251217101125.91098-12-steven.price@arm.com ("[PATCH v12 11/46] arm64: RMI: Activate realm on first VCPU run")';
+const V12_RD = 'lore:20251217101125.91098-23-steven.price@arm.com ("[PATCH v12 22/46] arm64: RMI: Create the realm descriptor")';
+const V13_ACTIVATE = '"[PATCH v13 16/48] arm64: RMI: Activate realm on first VCPU run"';
+const V12_DEAD_RUN = `D: the failed first run left the realm DEAD (abi-evolution.md §3.5); v12 returns early only for == ACTIVE (${V12_ACTIVATE}), so the next run reaches realm_ensure_created, which refuses a DEAD realm with -ENXIO (${V12_RD}; abi-evolution.md §3.5 gives the same -ENXIO for populate on a DEAD realm)`;
+const V12_REVIVE_DISPUTE = 'abi-evolution.md §4.5 reads the later >= ACTIVE test as a sign that v12 could revive a dead realm, and the v13 16/48 changelog says the same; in the posted v12 code the RD step refuses DEAD before any revival';
+const V13_ORDER_DISPUTE = 'abi-evolution.md §3.5/§3.7 date the earlier irqchip check and the >= ACTIVE test to v14; the posted v13 16/48 already has both (its changelog lists the >= ACTIVE change as new since v12)';
 
 export const v13 = derive(
   v14,
@@ -120,8 +129,13 @@ export const v13 = derive(
       'rmi.psci-complete-removed': null,
       'vm.type-stray-bits': { errno: 'EINVAL', source: 'V10-VM1 (type encoding unchanged until v14: abi-evolution.md §2a)' },
       'vm.type-unknown-value': { errno: 'EINVAL', source: 'V10-VM3 (type encoding unchanged until v14)' },
-      'rmi.second-run-after-failed-run': { errno: 'EINVAL', source: '§4.7 (v14 rule)', unconfirmed: REVIVE },
-      'rmi.run-after-irqchip-added': { errno: 0, source: '§4.7 row 1 (v14 rule)', unconfirmed: DEAD_FIRST },
+      'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: `V14-A5; ${V13_ACTIVATE} checks the irqchip before the RD and DEAD steps, as v14` },
+      'rmi.run-after-irqchip-added': { errno: 0, source: `§4.7 row 1: ${V13_ACTIVATE} refuses a missing irqchip before the RD and DEAD steps, so the state stays NONE/NEW and the next run retries`, dispute: V13_ORDER_DISPUTE },
+      'rmi.second-run-after-failed-run': {
+        errno: 'EINVAL',
+        source: `§4.7 row 2: ${V13_ACTIVATE} returns early for state >= ACTIVE (DEAD included; its changelog: so that a dead realm cannot come back), then the REC entry refuses a realm that is not ACTIVE (V14-R1; V10-V15 has the same check)`,
+        dispute: V13_ORDER_DISPUTE,
+      },
       'rmi.init-old-rec-bit': { errno: 0, source: 'abi-evolution.md §4.9', unconfirmed: 'v12 45/46 still raises KVM_VCPU_MAX_FEATURES to 10, so bit 9 may be accepted (abi-evolution.md §4.9)' },
       'rmi.populate-source-zero': { errno: 'EOPNOTSUPP', source: 'V14-PO13', unconfirmed: 'the source_uaddr = 0 callback result was read in v14 only' },
       'psci.normal-vm': { errno: 'EPERM', source: 'abi-evolution.md §3.5 ("on a non-REC vCPU it returns -EPERM")', dispute: 'EPERM vs ENOSYS (lore:86pl5m89ub.wl-maz@kernel.org)' },
@@ -152,7 +166,9 @@ export const v12 = derive(
       'rmi.populate-unaligned-source': null,
       'rmi.populate-past-memslot-end': { errno: 0, ret: 4096, source: 'V14-PO12 (UP-gmem clips to the memslot; v12 reports the bytes done)' },
       'rmi.populate-error-after-progress': { errno: 0, ret: 4096, source: 'V14-PO15 (UP-gmem; v12 reports the bytes done)' },
-      'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: 'abi-evolution.md §3.5 (state set DEAD before this check in v12)' },
+      'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: `abi-evolution.md §3.5; ${V12_ACTIVATE}: checked after the state is set DEAD, so the realm is left DEAD` },
+      'rmi.run-after-irqchip-added': { errno: 'ENXIO', source: V12_DEAD_RUN, dispute: V12_REVIVE_DISPUTE },
+      'rmi.second-run-after-failed-run': { errno: 'ENXIO', source: V12_DEAD_RUN, dispute: V12_REVIVE_DISPUTE },
     },
   },
   'abi-evolution.md §3.6 lists what v12 -> v13 changed',

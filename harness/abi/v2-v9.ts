@@ -12,6 +12,12 @@ const RIPAS_EARLY = 'INIT_RIPAS wrong-state errno: "an earlier posting (v6/v7 er
 const RIPAS_DISPUTE = 'INIT_RIPAS -EINVAL vs -EPERM (Gavin Shan review; abi-evolution.md §4.6)';
 const STATE_DISPUTE = 'wrong-state errno: RFC -EBUSY, -EINVAL in v6/v7 (Zhi Wang), -EPERM from v8 (conditions.md §6.5)';
 const NO_RMM_DISPUTE = 'realm VM without an RMM: -EINVAL before v7, -EPERM v7..v10 (abi-evolution.md §3.3; conditions.md §6.1)';
+// POPULATE into a memslot that cannot be private: the spec pins -EINVAL in v6
+// (abi-evolution.md §3.2) and -EPERM in v9/v10 (V10-PO7, read in the v9
+// posting); the posted v7 and v8 patches pin the switch at v8.
+const V7_POPULATE = 'lore:20250213161426.102987-21-steven.price@arm.com ("[PATCH v7 20/45] arm64: RME: Allow populating initial contents", code quoted in Gavin Shan\'s review lore:8e852bc0-9a02-42d9-8d56-712c11508626@redhat.com)';
+const V8_POPULATE = 'lore:20250416134208.383984-20-steven.price@arm.com ("[PATCH v8 19/43] arm64: RME: Allow populating initial contents"; changelog since v7: the error codes were reworked)';
+const NO_GMEM_DISPUTE = 'memslot without guest_memfd: -EINVAL in v6 and v7; Gavin Shan asked for -EPERM in his v7 review and v8 adopted it (abi-evolution.md §3.2 has v6 only, conditions.md V10-PO7 has v9/v10 only)';
 
 export const v9 = derive(
   v10,
@@ -36,6 +42,8 @@ export const v8 = derive(
     expect: {
       'init.before-create': ripasEperm(RIPAS_SWITCH),
       'init.after-activate': ripasEperm(RIPAS_SWITCH),
+      'populate.no-guest-memfd': { errno: 'EPERM', source: `${V8_POPULATE}: a memslot that cannot be private gives -EPERM`, dispute: NO_GMEM_DISPUTE },
+      'populate.unprotected-half': { errno: 'EPERM', source: `${V8_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v8 refuses with -EPERM before the RMM` },
     },
   },
   'conditions.md has no v8 row; v8 -> v9 changed the CAP number and docs only (abi-evolution.md §2a, §3.3)',
@@ -62,6 +70,8 @@ export const v7 = derive(
       'populate.zero-size-before-create': populateEinval('conditions.md §6.5 (state before the size-0 shortcut, as v10 §5)'),
       'init.before-create': ripasEinval(RIPAS_EARLY),
       'init.after-activate': ripasEinval(RIPAS_EARLY),
+      'populate.no-guest-memfd': { errno: 'EINVAL', source: `${V7_POPULATE}: a memslot that cannot be private gives -EINVAL`, dispute: NO_GMEM_DISPUTE },
+      'populate.unprotected-half': { errno: 'EINVAL', source: `${V7_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v7 refuses with -EINVAL before the RMM` },
       'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 9 = KVM_VCPU_MAX_FEATURES, 9 since v6)' },
       'psci.old-number': null,
     },
@@ -99,6 +109,16 @@ export const v6 = derive(
   'conditions.md has no v6 row; v6 -> v7 renamed identifiers and changed the no-RMM errno (abi-evolution.md §2a, §3.3)',
 );
 
+// v2..v5: the same memslot check is not pinned. The posted v5 populate patch
+// has none; a later v5 patch (not read) brought the guest_memfd access.
+const NO_GMEM_V2_V5 =
+  'a memslot without guest_memfd: the spec pins -EINVAL for v6 only (abi-evolution.md §3.2); the posted v5 populate patch (lore:20241004152804.72508-21-steven.price@arm.com) has no such check, and v7 20/45 says the guest_memfd access came from a later v5 patch, which was not read';
+const NO_GMEM_KEYS = ['populate.no-guest-memfd', 'populate.unprotected-half'] as const;
+
+/** The parent's value for `keys`, kept but marked UNCONFIRMED with `why`. */
+const markUnconfirmed = (p: AbiProfile, keys: readonly (keyof AbiProfile['expect'])[], why: string): AbiProfile['expect'] =>
+  Object.fromEntries(keys.map((k) => [k, { ...(p.expect[k] as Expect), unconfirmed: why }]));
+
 const REC_V2_V4 = 'how v2..v4 accepted KVM_ARM_VCPU_REC (8) is UNCONFIRMED (abi-evolution.md §2a): v6\'s changelog says only v6 really exposed it';
 const REC_FINALIZE_ONLY = 'with the REC bit refused by VCPU_INIT, a REC can only come from FINALIZE(REC) as in RFC v1 (conditions.md §6.2 draws the parallel); the v5 FINALIZE path was not read';
 
@@ -118,6 +138,7 @@ export const v5 = derive(
       'rec.no-rec-bit': { errno: 0, source: 'abi-evolution.md §2a (v5)', unconfirmed: REC_FINALIZE_ONLY },
       'run.no-rec-bit': null,
       'psci.no-rec-bit': { errno: 'EPERM', source: 'V10-PS1 applied to a vCPU never finalised as a REC', unconfirmed: REC_FINALIZE_ONLY },
+      ...markUnconfirmed(v6, NO_GMEM_KEYS, NO_GMEM_V2_V5),
     },
   },
   'conditions.md has no v5 row; v5 -> v6 raised KVM_VCPU_MAX_FEATURES (abi-evolution.md §2a)',
@@ -126,16 +147,16 @@ export const v5 = derive(
 // v2..v4: kvmtool's eac5/v2 branches set the REC bit at VCPU_INIT, so these
 // revisions accepted it somehow; v5 lost it in a rebase and v6 fixed it. So
 // v4 derives from v6 (not v5), with the REC acceptance marked UNCONFIRMED.
-const unconfirmedRec = (p: AbiProfile, keys: readonly (keyof AbiProfile['expect'])[]): AbiProfile['expect'] =>
-  Object.fromEntries(keys.map((k) => [k, { ...(p.expect[k] as Expect), unconfirmed: REC_V2_V4 }]));
-
 export const v4 = derive(
   v6,
   {
     name: 'v4',
     title: 'v4, 2024-08-21: RMM 1.0-rel0-rc1; PSCI complete "FIXME update nr when merging"',
     source: 'lore:20240821153844.60084-9-steven.price@arm.com',
-    expect: unconfirmedRec(v6, ['vcpu.init-rec-bit', 'rec.no-rec-bit', 'run.no-rec-bit', 'psci.no-rec-bit', 'vcpu.init-past-max']),
+    expect: {
+      ...markUnconfirmed(v6, ['vcpu.init-rec-bit', 'rec.no-rec-bit', 'run.no-rec-bit', 'psci.no-rec-bit', 'vcpu.init-past-max'], REC_V2_V4),
+      ...markUnconfirmed(v6, NO_GMEM_KEYS, NO_GMEM_V2_V5),
+    },
   },
   'conditions.md has no v4 row; the v4 ABI patch defines the same constants as v5/v6 (abi-evolution.md §2a)',
 );
