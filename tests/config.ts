@@ -110,7 +110,7 @@ export const checks: CheckDef[] = [
     name: 'config/after-activate',
     area: 'config',
     description: 'CONFIG(RPV) on an active realm',
-    expects: ['config.after-create', 'activate.ok'],
+    expects: ['config.after-create'],
     generations: MULTIPLEXED,
     async run(c) {
       const { vm } = await realmIn(c, 'ACTIVE');

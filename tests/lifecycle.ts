@@ -3,7 +3,9 @@
 import { fileURLToPath } from 'node:url';
 import type { CheckDef } from '../harness/engine.ts';
 import { loadScenarioDir, scenarioCheck } from '../harness/steps.ts';
-import { realmIn } from './realm.ts';
+import { initVcpu, measure, realmWithRam } from './realm.ts';
+import { ENTRY, PAGE, RAM_BASE } from '../fixtures/layout.ts';
+import { systemOffSmc } from '../fixtures/payloads.ts';
 import { KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
 
 const ORDERS = fileURLToPath(new URL('../fixtures/launch-orders/', import.meta.url));
@@ -17,8 +19,16 @@ export const checks: CheckDef[] = [
     expects: ['create.ok', 'rec.ok', 'populate.ok', 'activate.ok', 'run.ok'],
     generations: ['multiplexed'],
     async run(c) {
-      const { vcpu } = await realmIn(c, 'ACTIVE');
-      const r = await vcpu!.run();
+      // Each step judged against its own expectation (not just required), so each can fail.
+      const { vm, ram } = await realmWithRam(c);
+      c.expect(await vm.createRd(), 'create.ok');
+      c.must(await ram.poke(ENTRY - RAM_BASE, systemOffSmc()));
+      const vcpu = await initVcpu(c, vm);
+      c.expect(await vcpu.finalizeRec(), 'rec.ok');
+      c.expect(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }), 'populate.ok');
+      if (c.abi.firstRunNeedsIrqchip) c.must(await vm.createVgicV3());
+      c.expect(await vm.activate(), 'activate.ok');
+      const r = await vcpu.run();
       c.expect(r, 'run.ok');
       const ex = r.exit;
       c.ok(ex?.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === KVM_SYSTEM_EVENT_SHUTDOWN, `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${ex?.reason ?? 'none'}`, 'R1-V9');

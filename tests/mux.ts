@@ -32,10 +32,6 @@ export const checks: CheckDef[] = [
     const vm = await c.realmVm();
     c.expect(await vm.checkExtension(KVM_CAP_SET_GUEST_DEBUG), 'probe.realm-hides-guest-debug');
   }),
-  check('probing/realm-ipa-beyond-rmm', 'probing', 'CREATE_VM(realm | 44) with RMM S2SZ 40 and a 48-bit host: the RMM limit applies', ['vm.realm-ipa-beyond-rmm'], async (c) => {
-    const k = await c.kvm();
-    c.expect((await k.createVm(c.abi.vmTypeRealm + 44)).r, 'vm.realm-ipa-beyond-rmm');
-  }, { emulatorOnly: 'needs an RMM whose S2SZ is below the host IPA limit', emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 } }),
   ...[2, 3, 4].map((cfg) =>
     check(`config/removed-item-${cfg}`, 'config', `CONFIG with cfg = ${cfg} (the RFC's ${['SVE', 'DBG', 'PMU'][cfg - 2]}), moved to ID registers in v2`, ['config.removed-items'], async (c) => {
       const vm = await c.realmVm();

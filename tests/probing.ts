@@ -70,6 +70,31 @@ export const checks: CheckDef[] = [
     }),
   ),
   {
+    name: 'probing/realm-ipa-beyond-rmm',
+    area: 'probing',
+    description: 'CREATE_VM(realm | 44) with RMM S2SZ 40 and a 48-bit host: the RMM limit applies at CREATE_VM',
+    expects: ['vm.realm-ipa-beyond-rmm'],
+    emulatorOnly: 'needs an RMM whose S2SZ is below the host IPA limit',
+    emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 },
+    async run(c) {
+      const k = await c.kvm();
+      c.expect((await k.createVm(c.abi.vmTypeRealm + 44)).r, 'vm.realm-ipa-beyond-rmm');
+    },
+  },
+  {
+    name: 'probing/realm-ipa-beyond-rmm-at-create',
+    area: 'probing',
+    description: 'RFC v1: CREATE_VM(realm | 44) with RMM S2SZ 40 and a 48-bit host succeeds; CREATE_RD then fails in the RMM',
+    expects: ['create.ipa-beyond-rmm'],
+    emulatorOnly: 'needs an RMM whose S2SZ is below the host IPA limit',
+    emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 },
+    async run(c) {
+      // R1-VM6: the host limit is what CREATE_VM checks; the RMM sees the S2SZ only in RMI_REALM_CREATE
+      const vm = await c.realmVm(44);
+      c.expect(await vm.createRd(), 'create.ipa-beyond-rmm');
+    },
+  },
+  {
     name: 'probing/vm-type-stray-bits',
     area: 'probing',
     description: 'KVM_CREATE_VM with a bit set outside the type field and the IPA byte',
