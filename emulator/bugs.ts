@@ -26,6 +26,34 @@ const V13_V14 = ['v13', 'v14'] as const;
 
 export const BUGS = [
   {
+    name: 'realm-no-rmi-eperm',
+    description: 'KVM_CREATE_VM(realm) on a host without RMI returns the -EPERM the v12..v14 changelogs promise instead of the -EINVAL their code returns',
+    revisions: V12_V14,
+    source: 'V14-VM2; abi-evolution.md §3.5, §4.6; conditions.md §6.11',
+    breaks: ['vm.realm-no-rmm'],
+  },
+  {
+    name: 'sve-vls-after-rd-allowed',
+    description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
+    revisions: [...V2_V10, ...V12_V14],
+    source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
+    breaks: ['sve.vls-after-rd'],
+  },
+  {
+    name: 'vcpu-after-vgic-init-allowed',
+    description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
+    revisions: [...V2_V10, ...V12_V14],
+    source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
+    breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
+  },
+  {
+    name: 'init-ripas-einval',
+    description: 'INIT_RIPAS_REALM in the wrong state returns the -EINVAL of an earlier posting instead of -EPERM',
+    revisions: ['v9', 'v10'],
+    source: 'V10-IR3; conditions.md §6.6; abi-evolution.md §4.6 (Gavin Shan\'s review)',
+    breaks: ['init.before-create', 'init.after-activate'],
+  },
+  {
     name: 'populate-skips-state-check',
     description: 'POPULATE_REALM does not check the realm state, so the RMM decides: RTT_INIT_RIPAS fails and its raw positive status comes back (R1-PO10 path)',
     revisions: ['rfc-v1'],

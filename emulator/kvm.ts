@@ -732,7 +732,7 @@ function createVcpu(vm: Vm, arg: bigint): Vcpu {
   if (id >= KVM_MAX_VCPUS) fail('EINVAL', 'vCPU id >= KVM_MAX_VCPU_IDS');
   if (vm.createdVcpus >= vm.maxVcpus) fail('EINVAL', 'too many vCPUs');
   // kvm_arch_vcpu_precreate (G9)
-  if (vm.vgic?.initialized) fail('EBUSY', 'vGIC initialised (G9)');
+  if (vm.vgic?.initialized && !vm.kernel.bug('vcpu-after-vgic-init-allowed')) fail('EBUSY', 'vGIC initialised (G9)');
   if (vm.vcpus.some((v) => v.id === id)) fail('EEXIST', 'vCPU id in use');
   const v = new Vcpu(vm, id);
   vm.createdVcpus++;

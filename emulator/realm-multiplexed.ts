@@ -289,7 +289,7 @@ export class MultiplexedRealm implements RealmModule {
       (core === CORE_REG_BASE && (off < 62 || off === 64)) || id === REG_PMCR_EL0 || id === REG_ID_AA64DFR0_EL1 || id === KVM_REG_ARM64_SVE_VLS;
     if (!ok) fail('EINVAL', 'register not settable on a realm vCPU (V10-R1)');
     // V10-R2: the realm's SVE VL was fixed at CREATE
-    if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none') fail('EPERM', 'SVE_VLS after CREATE_REALM (V10-R2)');
+    if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none' && !this.k.bug('sve-vls-after-rd-allowed')) fail('EPERM', 'SVE_VLS after CREATE_REALM (V10-R2)');
   }
 
   firstRun(vcpu: Vcpu): void {
@@ -476,7 +476,7 @@ export class MultiplexedRealm implements RealmModule {
     const state = realm?.state ?? 'none';
     if (stateFirst && state !== 'new') fail(this.rules.errno.init, 'INIT_RIPAS outside NEW (bug: before the wrap check)');
     if (base + size > MASK64) fail('EINVAL', 'base + size wraps (V10-IR2)');
-    if (state !== 'new' || !realm?.rd) fail(this.rules.errno.init, 'INIT_RIPAS outside NEW (V10-IR3)');
+    if (state !== 'new' || !realm?.rd) fail(this.k.bug('init-ripas-einval') ? 'EINVAL' : this.rules.errno.init, 'INIT_RIPAS outside NEW (V10-IR3)');
     if (size === 0n) return 0; // V10-IR4
     const rd = realm.rd;
     const rmm = this.k.rmm;

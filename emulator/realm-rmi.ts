@@ -159,7 +159,7 @@ export class RmiRealm implements RealmModule {
       // V14-VM1: both at once
       if (isRealm && type & prot && !this.k.bug('realm-and-protected-accepted')) fail('EINVAL', 'REALM and PROTECTED together (V14-VM1)');
       // V14-VM2: no RMI (the changelog still says -EPERM)
-      if (isRealm && !this.k.rmeAvailable) fail('EINVAL', 'realm type without RMI (V14-VM2)');
+      if (isRealm && !this.k.rmeAvailable) fail(this.k.bug('realm-no-rmi-eperm') ? 'EPERM' : 'EINVAL', 'realm type without RMI (V14-VM2)');
       // V14-VM3: anything outside IPA[7:0], bit 30 and bit 31
       if (type & ~(0xffn | realmBit | prot)) fail('EINVAL', 'type bits outside IPA[7:0], REALM and PROTECTED (V14-VM3)');
       // a protected VM needs pKVM, which this host does not run
@@ -171,7 +171,7 @@ export class RmiRealm implements RealmModule {
     if (type & ~(field | 0xffn)) fail('EINVAL', 'type bits outside the type field and IPA byte (V10-VM1)');
     const t = type & field;
     if (t !== 0n && t !== realmBit) fail('EINVAL', 'unknown VM type value (V10-VM3)');
-    if (t !== 0n && !this.k.rmeAvailable) fail('EINVAL', 'realm type without RMI (abi-evolution.md §3.5)');
+    if (t !== 0n && !this.k.rmeAvailable) fail(this.k.bug('realm-no-rmi-eperm') ? 'EPERM' : 'EINVAL', 'realm type without RMI (abi-evolution.md §3.5)');
     return { ipaField: Number(type & 0xffn), realmType: t !== 0n };
   }
 
@@ -382,7 +382,7 @@ export class RmiRealm implements RealmModule {
       (this.rules.allowPmu && id === REG_PMCR_EL0);
     if (!ok) fail('EINVAL', 'register not settable on a realm vCPU (V14-V6)');
     // V14-V7: the VL is fixed once the RD exists
-    if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none') fail('EPERM', 'SVE_VLS after the RD exists (V14-V7)');
+    if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none' && !this.k.bug('sve-vls-after-rd-allowed')) fail('EPERM', 'SVE_VLS after the RD exists (V14-V7)');
   }
 
   finalize(): number | undefined {
