@@ -9,7 +9,7 @@
 import t from 'tap';
 import { PROFILES } from '../harness/abi/index.ts';
 import type { AbiProfile, Expect, ExpectKey } from '../harness/abi/types.ts';
-import { applicable, runChecks, type CheckOutcome } from '../harness/engine.ts';
+import { applicable, runChecks, type CheckDef, type CheckOutcome } from '../harness/engine.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
 import { ALL_CHECKS } from '../tests/index.ts';
 
@@ -29,8 +29,8 @@ function enforced(abi: AbiProfile): AbiProfile {
   return { ...abi, expect };
 }
 
-async function runFor(abi: AbiProfile, key: ExpectKey, profile: AbiProfile): Promise<CheckOutcome[]> {
-  const defs = applicable(ALL_CHECKS, abi).filter((d) => d.expects.includes(key));
+/** The checks `defs` on a clean emulator of `abi`, judged by `profile`. */
+async function runOn(abi: AbiProfile, profile: AbiProfile, defs: CheckDef[]): Promise<CheckOutcome[]> {
   const target = createTargetSync('emulator', { abi });
   await target.start();
   return runChecks(defs, {
@@ -43,6 +43,9 @@ async function runFor(abi: AbiProfile, key: ExpectKey, profile: AbiProfile): Pro
     targetFor: (s) => createTargetSync('emulator', { abi, emulatorSettings: s }),
   });
 }
+
+const runFor = (abi: AbiProfile, key: ExpectKey, profile: AbiProfile): Promise<CheckOutcome[]> =>
+  runOn(abi, profile, applicable(ALL_CHECKS, abi).filter((d) => d.expects.includes(key)));
 
 const failed = (o: CheckOutcome): boolean => o.assertions.some((a) => !a.ok);
 
@@ -68,17 +71,7 @@ t.test('flipping any expectation of any revision fails a check that reads it', a
 
 t.test('and the clean profiles (UNCONFIRMED enforced) pass, so a failure above is the flip', async (t) => {
   for (const [name, abi] of PROFILES) {
-    const target = createTargetSync('emulator', { abi });
-    await target.start();
-    const outs = await runChecks(applicable(ALL_CHECKS, abi), {
-      abi: enforced(abi),
-      target,
-      targetKind: 'emulator',
-      allowCrash: true,
-      callTimeoutMs: 5000,
-      checkTimeoutMs: 20000,
-      targetFor: (s) => createTargetSync('emulator', { abi, emulatorSettings: s }),
-    });
+    const outs = await runOn(abi, enforced(abi), applicable(ALL_CHECKS, abi));
     t.same(outs.filter(failed).map((o) => o.name), [], `${name}: no check fails`);
   }
 });
