@@ -40,6 +40,7 @@ FILTER selects checks by substring of their name, or by a glob with '*'.
   --ssh-key FILE         identity for ssh targets
   --ssh-option OPT       extra ssh -o option (repeatable)
   --kernel/--initrd/--bios/--qemu FILE, --qemu-arg ARG   qemu target overrides
+                         (checked before booting; an ARG starting with '-': --qemu-arg=-ARG)
   --install-deps         install the Debian packages the qemu/ssh targets need
   -h, --help             this text`;
 
@@ -80,8 +81,9 @@ function parse(argv: string[]) {
       },
     });
   } catch (e) {
-    // node's messages are one line already ("Unknown option '--foo'...")
-    throw new UsageError(e instanceof Error ? e.message.split('\n')[0] : String(e));
+    // node's messages are one line ("Unknown option '--foo'..."), except the one for a
+    // value starting with '-', whose fix ("use '--qemu-arg=-XYZ'") is on its third line.
+    throw new UsageError(e instanceof Error ? e.message.split('\n').join(' ') : String(e));
   }
 }
 

@@ -44,7 +44,7 @@ export async function qemuGuestCommand(argv: string[]): Promise<number> {
       },
     }).values;
   } catch (e) {
-    process.stderr.write(`run.sh qemu-guest: ${(e as Error).message.split('\n')[0]} (see --help)\n`);
+    process.stderr.write(`run.sh qemu-guest: ${(e as Error).message.split('\n').join(' ')} (see --help)\n`);
     return 2;
   }
   if (v.help) {

@@ -3,6 +3,7 @@
 #   CACHE/Image              Debian's arm64 kernel (an uncompressed Image)
 #   CACHE/initramfs.cpio.gz  busybox, dropbear + libs, virtio modules, the agent, /init
 #   CACHE/id_ed25519{,.pub}  the ssh key the guest authorizes (made once per cache)
+#   CACHE/kernel-package     the kernel package apt-cache named, with the key of the lists it came from
 # Usage: scripts/build-guest.sh CACHE AGENT_ARM64_BINARY
 # Packages are fetched with `apt-get download` and unpacked with dpkg-deb -x:
 # nothing is installed. Idempotent: an unchanged input set rebuilds nothing.
@@ -30,11 +31,21 @@ exec 9>"$CACHE/.lock"
 flock 9
 
 # ---- which kernel: the one Debian's linux-image-arm64 points at, unsigned ----
+# `apt-cache depends` parses every package list (about 1.2 s: pkgcache.bin is
+# often disabled), so its answer is cached, keyed by the arm64 package lists
+# and apt preferences: an `apt-get update` that brings a new kernel ABI changes
+# the lists and so the key.
 KPKG=${KVM_CCA_KERNEL_PKG:-}
 if [ -z "$KPKG" ]; then
-  KPKG=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\)\(:arm64\)\?$/\1/p' | head -1)
-  [ -n "$KPKG" ] || fail "no arm64 package lists (apt-cache knows no linux-image-arm64:arm64): run scripts/install-deps.sh"
-  KPKG="$KPKG-unsigned"
+  KEY=$( (stat -c '%n %s %Y' /var/lib/apt/lists/*binary-arm64_Packages* /etc/apt/preferences /etc/apt/preferences.d/* 2>/dev/null || true) | sha256sum | cut -c1-16)
+  if ls /var/lib/apt/lists/*binary-arm64_Packages* >/dev/null 2>&1 && [ "$(sed -n 1p "$CACHE/kernel-package" 2>/dev/null)" = "$KEY" ]; then
+    KPKG=$(sed -n 2p "$CACHE/kernel-package")
+  else
+    KPKG=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\)\(:arm64\)\?$/\1/p' | head -1)
+    [ -n "$KPKG" ] || fail "no arm64 package lists (apt-cache knows no linux-image-arm64:arm64): run scripts/install-deps.sh"
+    KPKG="$KPKG-unsigned"
+    printf '%s\n%s\n' "$KEY" "$KPKG" > "$CACHE/kernel-package.tmp" && mv -f "$CACHE/kernel-package.tmp" "$CACHE/kernel-package"
+  fi
 fi
 USERPKGS="busybox-static dropbear-bin libc6 libcrypt1 zlib1g libtomcrypt1 libtommath1 libgmp10"
 

@@ -2,7 +2,7 @@
 // over the ssh path, then kill the agent, the ssh link and qemu mid-call and
 // check each ends in an error result naming the fault, with no process left.
 // Skipped when the host packages are missing, unless KVM_CCA_REQUIRE_QEMU=1.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,6 +10,7 @@ import t from 'tap';
 import { TargetSetupError } from '../harness/target.ts';
 import { QemuTarget } from '../harness/targets/qemu.ts';
 import { SshTarget } from '../harness/targets/ssh.ts';
+import { alive, qemuOnPort, qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 
 const KVM_GET_API_VERSION = 0xae00;
 const KVM_CREATE_VM = 0xae01;
@@ -23,24 +24,6 @@ const REG_X1 = 0x6030000000100002n; // KVM_REG_ARM64 | SIZE_U64 | ARM_CORE | reg
 const O_RDWR = 2;
 const EINVAL = 22;
 
-async function missing(): Promise<string | undefined> {
-  const has = async (c: string) => (await execa('sh', ['-c', `command -v ${c}`], { reject: false })).exitCode === 0;
-  for (const c of ['qemu-system-aarch64', 'aarch64-linux-gnu-gcc', 'cpio', 'ssh']) if (!(await has(c))) return c;
-  const arches = await execa('dpkg', ['--print-foreign-architectures'], { reject: false });
-  if (!/\barm64\b/.test(String(arches.stdout))) return 'dpkg arm64 architecture';
-  return undefined;
-}
-
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 const u64 = (v: bigint) => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(v);
@@ -50,11 +33,9 @@ const u64 = (v: bigint) => {
 // A cold cache downloads ~62 MB of .debs and builds the initramfs: give the file time.
 t.setTimeout(300000);
 
-const lacking = await missing();
-const required = process.env.KVM_CCA_REQUIRE_QEMU === '1';
-if (lacking && required) t.fail(`qemu target required but ${lacking} is missing: run scripts/install-deps.sh`);
+const skip = qemuSkip(t);
 
-t.test('qemu target', { skip: lacking && !required ? `${lacking} missing: run scripts/install-deps.sh` : false, timeout: 240000 }, async (t) => {
+t.test('qemu target', { skip, timeout: 240000 }, async (t) => {
   const q = new QemuTarget();
   let stopped = false;
   t.teardown(async () => {
@@ -211,15 +192,12 @@ t.test('qemu target', { skip: lacking && !required ? `${lacking} missing: run sc
     stopped = true;
     for (const [name, pid] of [['qemu', qpid], ['agent ssh', local], ['ssh master', master]] as const)
       t.notOk(alive(pid), `${name} (pid ${pid}) is gone`);
-    const ps = await execa('pgrep', ['-f', `hostfwd=tcp:127.0.0.1:${q.port}-`], { reject: false });
-    t.equal(String(ps.stdout), '', 'pgrep finds no qemu for this port');
+    t.equal(qemuOnPort(q.port), '', 'pgrep finds no qemu for this port');
   });
 });
 
-t.test('a guest kernel panic mid-call', { skip: lacking && !required ? `${lacking} missing` : false, timeout: 120000 }, async (t) => {
-  const q = new QemuTarget();
-  t.teardown(() => q.stop());
-  await q.start();
+t.test('a guest kernel panic mid-call', { skip, timeout: 120000 }, async (t) => {
+  const { q } = await startedQemu(t);
   const s = await q.session();
   t.equal((await q.guestRun('rm -f /tmp/fifo && mkfifo /tmp/fifo')).exitCode, 0);
   const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 4000 });

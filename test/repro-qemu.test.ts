@@ -12,19 +12,12 @@ import type { AbiName } from '../harness/abi/types.ts';
 import { runChecks } from '../harness/engine.ts';
 import { replayCalls } from '../harness/replay.ts';
 import { generateRepro } from '../harness/repro.ts';
-import { QemuTarget } from '../harness/targets/qemu.ts';
 import { buildTrace, type TraceFile } from '../harness/trace.ts';
 import { ALL_CHECKS } from '../tests/index.ts';
+import { qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 
-const have = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
-const lacking = ['qemu-system-aarch64', 'aarch64-linux-gnu-gcc', 'ssh', 'cpio'].find((c) => !have(c));
-const required = process.env.KVM_CCA_REQUIRE_QEMU === '1';
-if (lacking && required) t.fail(`qemu target required but ${lacking} is missing: run scripts/install-deps.sh`);
-
-t.test('reproducers of real-kernel traces', { skip: lacking && !required ? `${lacking} missing: run scripts/install-deps.sh` : false, timeout: 300000 }, async (t) => {
-  const q = new QemuTarget();
-  t.teardown(() => q.stop());
-  const id = await q.start();
+t.test('reproducers of real-kernel traces', { skip: qemuSkip(t), timeout: 300000 }, async (t) => {
+  const { q, id } = await startedQemu(t);
   const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-repro-qemu-'));
 
   // A realm check of RFC v1 fails on this kernel (no realm VM type), and the absent-kernel probes pass.

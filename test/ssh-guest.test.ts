@@ -3,31 +3,13 @@
 // ssh, Ctrl-C shuts the guest down; and `./run.sh --target qemu --abi absent`
 // passes. Two boots in all (one each). Skipped when the host packages are
 // missing, unless KVM_CCA_REQUIRE_QEMU=1.
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import t from 'tap';
+import { alive, orphanQemus, qemuOnPort, qemuPids, qemuSkip } from './lib/qemu-guest.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN = `${ROOT}run.sh`;
-
-async function missing(): Promise<string | undefined> {
-  const has = async (c: string) => (await execa('sh', ['-c', `command -v ${c}`], { reject: false })).exitCode === 0;
-  for (const c of ['qemu-system-aarch64', 'aarch64-linux-gnu-gcc', 'cpio', 'ssh']) if (!(await has(c))) return c;
-  const arches = await execa('dpkg', ['--print-foreign-architectures'], { reject: false });
-  if (!/\barm64\b/.test(String(arches.stdout))) return 'dpkg arm64 architecture';
-  return undefined;
-}
-
-function alive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** TAP from run.sh: a plan, at least one test line, and no `not ok`. */
 function allOk(a: Pick<typeof t, 'match' | 'ok' | 'same'>, stdout: string): void {
@@ -38,33 +20,8 @@ function allOk(a: Pick<typeof t, 'match' | 'ok' | 'same'>, stdout: string): void
   a.same(lines.filter((l) => l.startsWith('not ok')), [], 'every check ok');
 }
 
-async function noQemuOn(port: string): Promise<string> {
-  return String((await execa('pgrep', ['-f', `hostfwd=tcp:127.0.0.1:${port}-`], { reject: false })).stdout);
-}
-
-/** qemu processes running now. */
-async function qemuPids(): Promise<Set<string>> {
-  const r = await execa('pgrep', ['-x', 'qemu-system-aar'], { reject: false });
-  return new Set(String(r.stdout).split('\n').filter(Boolean));
-}
-
-/** qemus started since `before` whose parent is gone (re-parented to init): a leaked guest. */
-async function orphanQemus(before: Set<string>): Promise<string[]> {
-  const now = [...(await qemuPids())].filter((p) => !before.has(p));
-  return now.filter((p) => {
-    try {
-      return /^\S+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${p}/stat`, 'utf8'))?.[1] === '1';
-    } catch {
-      return false;
-    }
-  });
-}
-
 t.setTimeout(300000);
-const lacking = await missing();
-const required = process.env.KVM_CCA_REQUIRE_QEMU === '1';
-if (lacking && required) t.fail(`qemu target required but ${lacking} is missing: run scripts/install-deps.sh`);
-const skip = lacking && !required ? `${lacking} missing: run scripts/install-deps.sh` : false;
+const skip = qemuSkip(t);
 
 t.test('./run.sh qemu-guest, then --target ssh://root@127.0.0.1:PORT --abi absent', { skip, timeout: 180000 }, async (t) => {
   // Its own process group, so Ctrl-C can be sent the way a terminal does (to qemu too).
@@ -91,7 +48,7 @@ t.test('./run.sh qemu-guest, then --target ssh://root@127.0.0.1:PORT --abi absen
   const m = /^--target ssh:\/\/root@127\.0\.0\.1:(\d+) --ssh-key (\S+) --ssh-option StrictHostKeyChecking=no --ssh-option UserKnownHostsFile=\/dev\/null$/.exec(line);
   t.ok(m, `one line with the options: ${line}`);
   const port = m?.[1] ?? '0';
-  t.not(await noQemuOn(port), '', 'qemu is up on that port');
+  t.not(qemuOnPort(port), '', 'qemu is up on that port');
 
   // Pasted into a shell as a user would.
   const run = await execa('sh', ['-c', `"$0" ${line} --abi absent`, RUN], { cwd: ROOT, reject: false });
@@ -103,15 +60,15 @@ t.test('./run.sh qemu-guest, then --target ssh://root@127.0.0.1:PORT --abi absen
   const end = await guest;
   t.equal(end.exitCode, 0, 'qemu-guest exits 0 on Ctrl-C');
   t.match(stderr, /SIGINT: guest shut down/);
-  t.equal(await noQemuOn(port), '', 'no qemu left on that port');
+  t.equal(qemuOnPort(port), '', 'no qemu left on that port');
   t.notOk(alive(guest.pid), 'qemu-guest is gone');
 });
 
 t.test('./run.sh --target qemu --abi absent', { skip, timeout: 120000 }, async (t) => {
-  const before = await qemuPids();
+  const before = qemuPids();
   const run = await execa(RUN, ['--target', 'qemu', '--abi', 'absent'], { cwd: ROOT, reject: false });
   t.equal(run.exitCode, 0, `exit 0 (stderr: ${run.stderr.trim().split('\n').slice(-3).join(' | ')})`);
   allOk(t, run.stdout);
   t.match(run.stdout, /absent on qemu \(\S+-arm64, aarch64\)/);
-  t.same(await orphanQemus(before), [], 'no qemu left behind by the run');
+  t.same(orphanQemus(before), [], 'no qemu left behind by the run');
 });

@@ -7,9 +7,10 @@ import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } f
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { TargetSetupError, type Session, type Target, type TargetIdentity } from '../target.ts';
 import { buildAgent, track } from './agent-session.ts';
+import { checkBios, checkInitrd, checkKernel } from './boot-files.ts';
 import { SshTarget } from './ssh.ts';
 
 export interface QemuTargetOptions {
@@ -39,6 +40,7 @@ export interface QemuTargetOptions {
 const PROJECT = new URL('../../', import.meta.url).pathname;
 // Only a whole line counts: the console arrives in arbitrary chunks.
 const READY = /KVM-CCA-GUEST-READY (\S+) kvm=(\w+)\r?\n/;
+const PANIC = /Kernel panic - not syncing[^\r\n]*/;
 const KEEP_LOGS = 20;
 
 /** A booted guest: sshd on 127.0.0.1:port accepts root with sshKey. */
@@ -112,6 +114,10 @@ export class QemuTarget implements Target {
     const o = this.opts;
     const cache = o.cacheDir ?? defaultCacheDir();
     const qemuBin = o.qemu ?? 'qemu-system-aarch64';
+    // A file qemu cannot boot would otherwise be loaded as raw code and time out: check first.
+    if (o.kernel) checkKernel(o.kernel, { firmware: !!o.bios, qemuVersion: () => qemuVersion(qemuBin) });
+    if (o.initrd) checkInitrd(o.initrd);
+    if (o.bios) checkBios(o.bios);
     if ((await execa('sh', ['-c', 'command -v "$1"', 'sh', qemuBin], { reject: false })).exitCode !== 0)
       throw new TargetSetupError(`${qemuBin} not found: run scripts/install-deps.sh`);
 
@@ -233,10 +239,26 @@ export class QemuTarget implements Target {
 
   private machineFault(): string | undefined {
     if (!this.exit) return undefined;
-    const how = this.exit.signal ? `killed by ${this.exit.signal}` : `exited with code ${this.exit.exitCode ?? '?'}`;
     // With panic=-1 and -no-reboot a guest panic ends qemu: say so.
-    const panic = /Kernel panic[^\r\n]*/.exec(this.console)?.[0];
-    return `target-lost: ${panic ? `guest ${panic.trim()}; ` : ''}qemu ${how}${this.hint()}`;
+    const panic = PANIC.exec(this.console)?.[0];
+    return `target-lost: ${panic ? `guest ${panic.trim()}; ` : ''}qemu ${this.how()}${this.hint()}`;
+  }
+
+  private how(): string {
+    if (!this.exit) return 'still running (stopped now)';
+    return this.exit.signal ? `killed by ${this.exit.signal}` : `exited with code ${this.exit.exitCode ?? '?'}`;
+  }
+
+  /**
+   * Why the boot cannot succeed any more: qemu exited, or the console shows a
+   * kernel panic (with panic=-1 qemu exits right after; a kernel or --qemu-arg
+   * that halts on panic would otherwise wait for the deadline). One line.
+   */
+  private bootFailure(): TargetSetupError | undefined {
+    const panic = PANIC.exec(this.console)?.[0];
+    if (panic) return new TargetSetupError(`the guest kernel panicked during boot: ${panic.trim()}; qemu ${this.how()}${this.hint()}`);
+    if (!this.exit) return undefined;
+    return new TargetSetupError(`qemu ${this.how()} before the guest was ready${lastLines(this.console)}${this.hint()}`);
   }
 
   private pruneLogs(dir: string): void {
@@ -278,60 +300,104 @@ export class QemuTarget implements Target {
       this.console = '';
       this.untrack = track(p);
       let ready: RegExpExecArray | null = null;
+      let panicked = false;
       let wake: (() => void) | undefined;
+      // Settles once the boot cannot succeed: qemu exited or the guest panicked.
+      let ended!: () => void;
+      const endedP = new Promise<void>((r) => (ended = r));
       const onData = (c: Buffer) => {
         this.logStream?.write(c);
         this.console = (this.console + c.toString('utf8')).slice(-8000);
         if (!ready && (ready = READY.exec(this.console))) this.bootMs = Date.now() - t0;
+        if (!panicked && PANIC.test(this.console)) {
+          panicked = true;
+          ended();
+        }
         wake?.();
       };
       p.stdout?.on('data', onData);
       p.stderr?.on('data', onData);
       void p.then((r) => {
         this.exit = { exitCode: r.exitCode, signal: r.signal };
+        ended();
         wake?.();
       });
-      if (!ourInitrd) {
-        // A foreign initrd prints no readiness line: wait for sshd instead.
-        await this.waitForSsh(deadline);
-        this.bootMs = Date.now() - t0;
-        return;
-      }
-      while (!ready && !this.exit && Date.now() < deadline) {
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 250);
-        });
-      }
-      wake = undefined;
-      if (ready) {
-        this.release = ready[1];
-        if (ready[2] !== 'yes') throw new TargetSetupError(`the guest kernel ${ready[1]} has no /dev/kvm${this.hint()}`);
-        return;
-      }
-      if (this.exit) {
+      try {
+        if (!ourInitrd) {
+          // A foreign initrd prints no readiness line: wait for sshd instead.
+          await this.waitForSsh(deadline, endedP);
+          this.bootMs = Date.now() - t0;
+          return;
+        }
+        while (!ready && !this.exit && !panicked && Date.now() < deadline) {
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, 250);
+          });
+        }
+        wake = undefined;
+        if (ready) {
+          this.release = ready[1];
+          if (ready[2] !== 'yes') throw new TargetSetupError(`the guest kernel ${ready[1]} has no /dev/kvm${this.hint()}`);
+          return;
+        }
         // The port was taken between probing and qemu binding it: try another.
-        if (/could not set up host forwarding/i.test(this.console) && attempt < 3) continue;
-        const last = this.console.trim().split('\n').slice(-1)[0]?.trim() ?? '';
-        throw new TargetSetupError(`qemu exited before the guest was ready (${last})${this.hint()}`);
+        if (this.exit && /could not set up host forwarding/i.test(this.console) && attempt < 3) continue;
+        if (this.exit || panicked) throw await this.failure(p);
+        throw new TargetSetupError(`the guest was not ready after ${Math.round((this.opts.bootTimeoutMs ?? 90000) / 1000)} s${this.hint()}`);
+      } finally {
+        wake = undefined;
       }
-      throw new TargetSetupError(`the guest was not ready after ${Math.round((this.opts.bootTimeoutMs ?? 90000) / 1000)} s${this.hint()}`);
     }
   }
 
+  /** The boot failure, once qemu had a moment to exit after a panic (panic=-1 ends it at once). */
+  private async failure(p: NonNullable<typeof this.proc>): Promise<TargetSetupError> {
+    if (!this.exit) await Promise.race([p.catch(() => undefined), sleep(1500, undefined, { ref: false })]);
+    return this.bootFailure() ?? new TargetSetupError(`qemu ended the boot${this.hint()}`);
+  }
+
   /** Poll sshd; each try is cut after 1.5 s because slirp accepts before the guest listens. */
-  private async waitForSsh(deadline: number): Promise<void> {
+  private async waitForSsh(deadline: number, ended: Promise<void>): Promise<void> {
     const key = this.opts.sshKey ? ['-i', this.opts.sshKey] : [];
-    while (Date.now() < deadline && !this.exit) {
-      const r = await execa(
+    const p = this.proc;
+    let over = false;
+    void ended.then(() => (over = true));
+    while (Date.now() < deadline && !over) {
+      const attempt = execa(
         'ssh',
         [...key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(this.port), 'root@127.0.0.1', 'true'],
         { reject: false, timeout: 1500 },
       );
+      const r = await Promise.race([attempt, ended.then(() => undefined)]);
+      if (!r) {
+        attempt.kill('SIGKILL');
+        await attempt.catch(() => undefined);
+        break;
+      }
       if (r.exitCode === 0) return;
       if (/Permission denied/.test(String(r.stderr))) return; // up; start() reports the auth problem
-      await sleep(500);
+      await Promise.race([sleep(500), ended]);
     }
-    throw new TargetSetupError(this.exit ? `qemu exited before sshd came up${this.hint()}` : `sshd in the guest did not come up in time${this.hint()}`);
+    if (over && p) throw await this.failure(p);
+    throw new TargetSetupError(`sshd in the guest did not come up in time${this.hint()}`);
   }
+}
+
+/** qemu's version, e.g. [7, 2]; undefined if it cannot tell. */
+function qemuVersion(bin: string): [number, number] | undefined {
+  const r = execaSync(bin, ['--version'], { reject: false, timeout: 10000 });
+  const m = /version (\d+)\.(\d+)/.exec(String(r.stdout));
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** ": line | line | line" from the end of the console, without kernel timestamps; '' if there are none. */
+function lastLines(console: string, n = 3): string {
+  const lines = console
+    .split(/\r?\n|\r/)
+    .map((l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '').trim())
+    .filter((l) => l && !/^qemu-system-\w+: terminating on signal/.test(l))
+    .slice(-n)
+    .map((l) => (l.length > 160 ? `${l.slice(0, 157)}...` : l));
+  return lines.length ? `: ${lines.join(' | ')}` : '';
 }
