@@ -1,0 +1,53 @@
+// The ssh target's setup failures, each one line on stderr and exit 2 from
+// ./run.sh, with no process or control directory left: unreachable host,
+// refused key, untrusted host key, a host that is not arm64, one without
+// /dev/kvm, a non-root login, and an agent that cannot start. The "remote
+// host" is test/fixtures/fake-ssh/ssh, put first on PATH; it runs the
+// target's probe locally and pretends per FAKE_SSH_*. Needs the arm64 agent
+// (the target builds it before connecting): skipped without
+// aarch64-linux-gnu-gcc unless KVM_CCA_REQUIRE_QEMU=1.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { qemuRequired } from './lib/qemu-guest.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const FAKE = `${ROOT}test/fixtures/fake-ssh`;
+const hasCross = spawnSync('sh', ['-c', 'command -v aarch64-linux-gnu-gcc']).status === 0;
+if (!hasCross && qemuRequired) t.fail('aarch64-linux-gnu-gcc missing: run scripts/install-deps.sh');
+const skip = hasCross || qemuRequired ? false : 'aarch64-linux-gnu-gcc missing: run scripts/install-deps.sh';
+
+const cases: { name: string; env: Record<string, string>; line: RegExp }[] = [
+  { name: 'connection refused', env: { FAKE_SSH_CONNECT: 'refused' }, line: /^run\.sh: ssh root@fakehost: host unreachable \(.*Connection refused\)$/ },
+  { name: 'key refused', env: { FAKE_SSH_CONNECT: 'denied' }, line: /^run\.sh: ssh root@fakehost: authentication refused \(.*Permission denied.*\); pass --ssh-key/ },
+  { name: 'host key not trusted', env: { FAKE_SSH_CONNECT: 'hostkey' }, line: /^run\.sh: ssh root@fakehost: host key not trusted .*StrictHostKeyChecking=accept-new$/ },
+  { name: 'not arm64', env: { FAKE_SSH_MACHINE: 'x86_64' }, line: /^run\.sh: root@fakehost is x86_64, not aarch64: the suite needs an arm64 KVM host$/ },
+  { name: 'no /dev/kvm', env: { FAKE_SSH_KVM: '/nonexistent/kvm' }, line: /^run\.sh: root@fakehost has no \/dev\/kvm: boot a kernel with KVM/ },
+  { name: 'not root', env: { FAKE_SSH_UID: '1000' }, line: /^run\.sh: root@fakehost: logged in as uid 1000, the agent must run as root/ },
+  // Everything passes and the arm64 agent is "run" on this machine: it cannot start.
+  { name: 'agent cannot start', env: {}, line: /^run\.sh: the agent on root@fakehost did not start: target-crashed: remote agent exited with code 12[67]$/ },
+];
+
+const fakes = (): string => String(spawnSync('pgrep', ['-f', FAKE], { encoding: 'utf8' }).stdout);
+const controlDirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('kvm-cca-ssh-'));
+
+t.test('ssh target setup failures: one line, exit 2, nothing left', { skip, timeout: 180000 }, async (t) => {
+  const dirsBefore = controlDirs();
+  for (const c of cases) {
+    const r = spawnSync(`${ROOT}run.sh`, ['--target', 'ssh://root@fakehost', '--abi', 'absent'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60000,
+      env: { ...process.env, PATH: `${FAKE}:${process.env.PATH ?? ''}`, ...c.env },
+    });
+    const err = r.stderr.trim().split('\n');
+    t.equal(r.status, 2, `${c.name}: exit 2`);
+    t.equal(err.length, 1, `${c.name}: one line on stderr (${err.join(' | ')})`);
+    t.match(err[0] ?? '', c.line, `${c.name}: says what is wrong`);
+    t.equal(r.stdout, '', `${c.name}: no TAP before the target is up`);
+  }
+  t.equal(fakes(), '', 'no ssh (master or command) left running');
+  t.same(controlDirs().filter((d) => !dirsBefore.includes(d)), [], 'no control directory left in the temp dir');
+});
