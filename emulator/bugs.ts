@@ -277,7 +277,7 @@ export const BUGS = [
     description: 'activation sets the realm DEAD before the irqchip check (as v12 did), so a first run without an irqchip kills the realm and adding the vGIC cannot save it',
     revisions: V13_V14,
     source: 'V14-A5, V14-A8; abi-evolution.md §3.5; v13 16/48 (check before the RD step)',
-    breaks: ['rmi.run-after-irqchip-added'],
+    breaks: ['rmi.run-after-irqchip-added', 'rmi.populate-after-no-irqchip-run'],
   },
   {
     name: 'dead-realm-reactivated',

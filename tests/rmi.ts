@@ -202,6 +202,12 @@ export const checks: CheckDef[] = [
     // where the run is promised to succeed, it must reach the guest's SYSTEM_OFF
     if (c.expectation('rmi.run-after-irqchip-added').errno === 0) SYSOFF(c, res, '§4.7 row 1');
   }),
+  check('run/populate-after-no-irqchip', 'run', 'POPULATE after a first KVM_RUN refused for want of an irqchip: v13+ left the realm NEW, v12 left it DEAD', ['rmi.first-run-no-irqchip', 'rmi.populate-after-no-irqchip-run'], async (c) => {
+    const r = await rmiRealm(c);
+    c.must(await populateAt(r, ENTRY, PAGE));
+    c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip', 'the precondition: the first run failed');
+    c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-no-irqchip-run');
+  }),
   check('run/dead-realm-stays-dead', 'run', 'activation fails (vCPU 1 lacks PSCI_0_2): the realm is DEAD, a second KVM_RUN must not revive it', ['rmi.first-run-rec-fails', 'rmi.second-run-after-failed-run'], async (c) => {
     const r = await deadRealm(c);
     c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run');

@@ -155,6 +155,7 @@ export const EXPECT_KEYS = {
   'rmi.populate-after-run': 'KVM_ARM_RMI_POPULATE after the first successful KVM_RUN',
   'rmi.populate-invalid-after-run': 'KVM_ARM_RMI_POPULATE with reserved != 0 after the first run (which wins)',
   'rmi.populate-after-failed-run': 'KVM_ARM_RMI_POPULATE after a first KVM_RUN that failed in activation',
+  'rmi.populate-after-no-irqchip-run': 'KVM_ARM_RMI_POPULATE after a first KVM_RUN refused for want of an irqchip',
   'rmi.populate-zero-size': 'KVM_ARM_RMI_POPULATE of size 0 at a guest_memfd memslot',
   'rmi.populate-zero-size-no-memslot': 'KVM_ARM_RMI_POPULATE of size 0 where no memslot is',
   'rmi.populate-no-memslot': 'KVM_ARM_RMI_POPULATE where no memslot covers base',

@@ -70,6 +70,7 @@ export const v14: AbiProfile = {
     'rmi.populate-after-run': { errno: 'EBUSY', source: 'V14-PO9' },
     'rmi.populate-invalid-after-run': { errno: 'EINVAL', source: 'V14-PO3 before V14-PO9 (§5: the combined check precedes the state)' },
     'rmi.populate-after-failed-run': { errno: 'ENXIO', source: 'V14-PO8, §4.7' },
+    'rmi.populate-after-no-irqchip-run': { errno: 0, ret: 0, source: 'V14-A5 (state unchanged: NEW) then V14-PO7 (NEW proceeds)' },
     'rmi.populate-zero-size': { errno: 0, ret: 0, source: 'V14-PO5 (base in a guest_memfd memslot)' },
     'rmi.populate-zero-size-no-memslot': { errno: 'EINVAL', source: 'V14-PO5 (RD created as a side effect)' },
     'rmi.populate-no-memslot': { errno: 'EINVAL', source: 'V14-PO10' },
@@ -131,6 +132,7 @@ export const v13 = derive(
       'vm.type-unknown-value': { errno: 'EINVAL', source: 'V10-VM3 (type encoding unchanged until v14)' },
       'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: `V14-A5; ${V13_ACTIVATE} checks the irqchip before the RD and DEAD steps, as v14` },
       'rmi.run-after-irqchip-added': { errno: 0, source: `§4.7 row 1: ${V13_ACTIVATE} refuses a missing irqchip before the RD and DEAD steps, so the state stays NONE/NEW and the next run retries`, dispute: V13_ORDER_DISPUTE },
+      'rmi.populate-after-no-irqchip-run': { errno: 0, ret: 0, source: `V14-A5, V14-PO7: ${V13_ACTIVATE} refuses a missing irqchip before the DEAD step, so the realm stays NEW`, dispute: V13_ORDER_DISPUTE },
       'rmi.second-run-after-failed-run': {
         errno: 'EINVAL',
         source: `§4.7 row 2: ${V13_ACTIVATE} returns early for state >= ACTIVE (DEAD included; its changelog: so that a dead realm cannot come back), then the REC entry refuses a realm that is not ACTIVE (V14-R1; V10-V15 has the same check)`,
@@ -169,6 +171,8 @@ export const v12 = derive(
       'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: `abi-evolution.md §3.5; ${V12_ACTIVATE}: checked after the state is set DEAD, so the realm is left DEAD` },
       'rmi.run-after-irqchip-added': { errno: 'ENXIO', source: V12_DEAD_RUN, dispute: V12_REVIVE_DISPUTE },
       'rmi.second-run-after-failed-run': { errno: 'ENXIO', source: V12_DEAD_RUN, dispute: V12_REVIVE_DISPUTE },
+      // abi-evolution.md §3.5: v12 sets DEAD before the irqchip check, and POPULATE refuses a DEAD realm with -ENXIO
+      'rmi.populate-after-no-irqchip-run': { errno: 'ENXIO', source: `abi-evolution.md §3.5 (first-run failure cases; POPULATE on a DEAD realm); ${V12_ACTIVATE}` },
     },
   },
   'abi-evolution.md §3.6 lists what v12 -> v13 changed',
