@@ -95,8 +95,9 @@ export function capName(abi: AbiProfile, cap: number): string {
 }
 
 export function describeVmType(abi: AbiProfile, type: number): string {
+  // Unsigned: KVM_CREATE_VM takes an unsigned long, and bit 31 must not print as a negative number.
   const ipa = type & 0xff;
-  const kind = type & ~0xff;
+  const kind = (type >>> 0) - ipa;
   const parts: string[] = [];
   if (kind === abi.vmTypeRealm) parts.push('REALM');
   else if (kind !== 0) parts.push(hex(kind));

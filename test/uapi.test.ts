@@ -68,3 +68,16 @@ t.test('RFC v1 realm numbers and structs', async (t) => {
 t.test('every RFC v1 expectation names its source', async (t) => {
   for (const [k, e] of Object.entries(rfcV1.expect)) t.ok(e && e.source.length > 3, `${k}: ${e?.source}`);
 });
+
+t.test('describeVmType prints the high bits unsigned (KVM_CREATE_VM takes an unsigned long)', async (t) => {
+  const { describeVmType } = await import('../harness/dsl.ts');
+  const { PROFILES } = await import('../harness/abi/index.ts');
+  const v14 = PROFILES.get('v14');
+  const v10 = PROFILES.get('v10');
+  if (!v14 || !v10) throw new Error('profiles v10/v14 missing');
+  t.equal(describeVmType(v14, 0x40000000 | 40), 'REALM | IPA 40');
+  t.equal(describeVmType(v10, 0x40000000 | 40), '0x40000000 | IPA 40');
+  t.equal(describeVmType(v10, (0xc0000000 | 40) >> 0), '0xc0000000 | IPA 40', 'bit 31 set, passed as a signed int');
+  t.equal(describeVmType(v10, 0x80000000), '0x80000000 | IPA default');
+  t.equal(describeVmType(v10, 0x100 | 33), 'REALM | IPA 33');
+});
