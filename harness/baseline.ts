@@ -7,6 +7,7 @@
 //   rfc-v1/populate/wrap  kernel=6.2.0-rc1-cca*  RMM bet0 refuses the range (ticket 42)
 // JSON form: [{"check": "...", "reason": "...", "kernel": "GLOB"}] or {"known_failures": [...]}.
 // CHECK is "abi/area/name" or "area/name" (any revision); '*' is a wildcard.
+import { wholeGlob } from './filter.ts';
 import { readFileSync } from 'node:fs';
 import type { CheckOutcome } from './engine.ts';
 import { jsonErrorAt } from './json-error.ts';
@@ -24,7 +25,8 @@ export class BaselineError extends Error {
   override name = 'BaselineError';
 }
 
-const glob = (pattern: string): RegExp => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+// The same glob as the command line's filters (harness/filter.ts), anchored at both ends.
+const glob = (pattern: string): { test: (s: string) => boolean } => ({ test: wholeGlob(pattern) });
 
 export function parseBaseline(text: string, path: string): BaselineEntry[] {
   const trimmed = text.trimStart();

@@ -6,12 +6,14 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getProfile, PROFILES, ALL_REVISIONS } from './abi/index.ts';
 import type { AbiProfile } from './abi/types.ts';
-import { applicable, matchFilter, runChecks, skipReason, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
+import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
+import { selectChecks } from './filter.ts';
 import { junitXml } from './report/junit.ts';
 import { tapHeader, tapLine } from './report/tap.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type Target } from './target.ts';
 import { createTarget, listEmulatorBugs, type TargetOptions } from './targets/index.ts';
 import { CiHooks } from './ci.ts';
+import { listLines } from './list.ts';
 import { BaselineError } from './baseline.ts';
 import { ScenarioError } from './steps.ts';
 
@@ -21,14 +23,15 @@ const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
 
 Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 14.
-FILTER selects checks by substring of their name, or by a glob with '*'.
+FILTER selects checks by name as printed (REV/area/check, or area/check), by substring
+or glob (*, ?, [..], {a,b}); !FILTER excludes.
 
   --target T             emulator (default) | ssh://user@host[:port] | qemu
   --abi NAME             ABI revision: ${[...PROFILES.keys()].join(', ')},
                          all (every revision, emulator only) or auto (detect a live kernel's revision);
                          default: all on the emulator, auto on a real target
   --matrix FILE          also write the conformance matrix (revisions x checks) to FILE (.html or .md; repeatable)
-  --list                 print the checks that would run, run nothing
+  --list [-v]            print the checks that would run (-v: with description, sources), run nothing
   --junit FILE           also write JUnit XML to FILE
   --trace DIR            write every check's calls as JSON to DIR (a failing check's trace
                          is always written, to DIR or a fresh temp dir; TAP shows 'trace: PATH')
@@ -62,6 +65,7 @@ function parse(argv: string[]) {
         abi: { type: 'string' },
         matrix: { type: 'string', multiple: true, default: [] },
         list: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', short: 'v', default: false },
         junit: { type: 'string' },
         trace: { type: 'string' },
         baseline: { type: 'string' },
@@ -136,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     return r;
   }
   const abi = getProfile(abiName) as AbiProfile;
-  const checks = applicable(ALL_CHECKS, abi).filter((c) => matchFilter(c.name, filters));
+  const checks = selectChecks(abi.name, applicable(ALL_CHECKS, abi), filters);
   if (filters.length && checks.length === 0) die(`no check of ${abi.name} matches ${filters.map((f) => `'${f}'`).join(' ')} (see --list)`);
 
   const targetOpts: TargetOptions = {
@@ -158,11 +162,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   if (o.list) {
-    for (const c of checks) {
-      const skip = skipReason(c, abi, target.kind, o['allow-crash']);
-      const todo = c.expects.map((k) => abi.expect[k]?.unconfirmed).find((x) => x);
-      process.stdout.write(`${abi.name}/${c.name}${skip ? `  # SKIP ${skip}` : todo ? `  # TODO ${todo}` : ''}\n`);
-    }
+    for (const l of listLines({ profiles: [abi], allChecks: checks, filters: [], kind: target.kind, allowCrash: o['allow-crash'], verbose: o.verbose })) process.stdout.write(`${l}\n`);
     return 0;
   }
 
@@ -268,7 +268,9 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
       profiles = (a.abiName === 'all' ? ALL_REVISIONS : [a.abiName]).map((n) => getProfile(n) as AbiProfile);
     }
     if (o.list) {
-      for (const p of profiles) for (const c of applicable(a.allChecks, p).filter((x) => matchFilter(x.name, a.filters))) process.stdout.write(`${p.name}/${c.name}\n`);
+      const lines = listLines({ profiles, allChecks: a.allChecks, filters: a.filters, kind: 'emulator', allowCrash: o['allow-crash'], verbose: o.verbose });
+      if (a.filters.length && lines.length === 0) die(`no check of ${profiles.map((x) => x.name).join(', ')} matches ${a.filters.map((f) => `'${f}'`).join(' ')}`);
+      for (const l of lines) process.stdout.write(`${l}\n`);
       return 0;
     }
     return await runMulti({
@@ -299,6 +301,10 @@ import { createTargetSync } from './targets/index.ts';
 
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('harness/cli.ts');
 if (isMain) {
+  // A closed stdout (`./run.sh --list | head`) ends the run quietly, as SIGPIPE ends a C tool.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(141);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -196,11 +196,6 @@ export function skipReason(c: CheckDef, abi: AbiProfile, kind: TargetKind, allow
   return undefined;
 }
 
-export function matchFilter(name: string, filters: readonly string[]): boolean {
-  if (filters.length === 0) return true;
-  return filters.some((f) => (f.includes('*') ? new RegExp(`^${f.split('*').map(escapeRe).join('.*')}$`).test(name) : name.includes(f)));
-}
-const escapeRe = (s: string): string => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import type { AbiProfile } from './abi/types.ts';
 import { getProfile } from './abi/index.ts';
 import { absent } from './abi/absent.ts';
-import { applicable, matchFilter, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
+import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
+import { selectChecks } from './filter.ts';
 import { junitXml } from './report/junit.ts';
 import { matrixHtml, matrixMarkdown } from './report/matrix.ts';
 import { tapHeader, tapLine } from './report/tap.ts';
@@ -41,7 +42,7 @@ function bugsFor(p: AbiProfile, bugs: readonly string[]): string[] {
 }
 
 export async function runMulti(p: MultiPlan): Promise<number> {
-  const plan = p.profiles.map((abi) => ({ abi, checks: applicable(p.allChecks, abi).filter((c) => matchFilter(c.name, p.filters)) }));
+  const plan = p.profiles.map((abi) => ({ abi, checks: selectChecks(abi.name, applicable(p.allChecks, abi), p.filters) }));
   const total = plan.reduce((n, x) => n + x.checks.length, 0);
   if (p.filters.length && total === 0) throw new TargetSetupError(`no check of ${p.profiles.map((x) => x.name).join(', ')} matches ${p.filters.map((f) => `'${f}'`).join(' ')}`);
 
