@@ -202,6 +202,14 @@ async function runOnTarget(p: RunPlan): Promise<number> {
   try {
     const id = await p.target.start();
     p.ci.started(id);
+    const wrong = p.target.kind === 'emulator' ? undefined : await forcedRevisionMissing(p);
+    if (wrong) {
+      await p.target.stop().catch(() => undefined);
+      // kselftest's whole-run skip: the plan 1..0 with the reason; kernel and tap parsers count a skip.
+      process.stdout.write(`TAP version 14\n1..0 # SKIP ${wrong.replace(/[\r\n]+/g, ' ')}\n`);
+      process.stderr.write(`run.sh: ${wrong}\n`);
+      return 4;
+    }
     process.stdout.write(tapHeader(p.checks.length, `kvm-cca-conformance: ${p.abi.name} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`));
   } catch (e) {
     await p.target.stop().catch(() => undefined);
@@ -238,6 +246,18 @@ async function runOnTarget(p: RunPlan): Promise<number> {
   if (failed) return 1;
   if (outcomes.length > 0 && skipped === outcomes.length) return 4;
   return 0;
+}
+
+/** A forced --abi whose realm uAPI the kernel lacks: what the kernel looks like instead, and the hint. */
+async function forcedRevisionMissing(p: RunPlan): Promise<string | undefined> {
+  const { wrongRevision, detectAbi } = await import('./detect.ts');
+  const s1 = await p.target.session();
+  const wrong = await wrongRevision(s1, p.abi, p.callTimeoutMs).finally(() => s1.close().catch(() => undefined));
+  if (!wrong) return undefined;
+  const s2 = await p.target.session();
+  const d = await detectAbi(s2, p.callTimeoutMs).finally(() => s2.close().catch(() => undefined));
+  const looks = d.ambiguous ? `detection cannot tell (${d.reason})` : `it looks like ${d.reason}`;
+  return `${wrong}; ${looks}; run with --abi auto${d.abi && !d.ambiguous ? ` (or --abi ${d.abi})` : ''}`;
 }
 
 /** --abi all / auto / --matrix: harness/multi.ts runs them; this maps the CLI options. */

@@ -5,12 +5,12 @@
 // (its realm VM type, and its realm uAPI answering a probe that faults on
 // purpose). When the evidence does not single out one revision or one group
 // with the same observable ABI, detection refuses to guess.
-import type { AbiName } from './abi/types.ts';
+import type { AbiName, AbiProfile } from './abi/types.ts';
 import { absent } from './abi/absent.ts';
 import { RMI_POPULATE_IOW, RMI_POPULATE_IOWR, VM_TYPE_REALM_V14 } from './abi/rmi.ts';
 import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
 import { RecordingSession, describeOutcome, type CallResult } from './calls.ts';
-import { BAD_USER_POINTER, Kvm, type Vm } from './dsl.ts';
+import { BAD_USER_POINTER, describeVmType, Kvm, type Vm } from './dsl.ts';
 import { ERRNO } from './errno.ts';
 import * as K from './kvm-uapi.ts';
 import type { Session } from './target.ts';
@@ -147,4 +147,25 @@ async function probePsci(vm: Vm, req: number, note: (r: CallResult, why: string)
 export function formatDetection(d: Detection): string {
   const head = d.ambiguous ? `--abi auto: refusing to guess: ${d.reason}` : `--abi auto: ${d.reason}`;
   return [head, ...(d.group ? [`  (same observable ABI: ${d.group.join(', ')})`] : []), '  evidence:', ...d.evidence.map((e) => `    ${e}`)].join('\n');
+}
+
+/**
+ * Before a forced --abi runs on a live kernel: does the kernel have that
+ * revision's realm uAPI at all (its CAP answers and its realm VM type is
+ * accepted)? If not, every check would fail for one reason, so the run stops
+ * and says what the kernel looks like instead. Undefined when it does.
+ */
+export async function wrongRevision(session: Session, abi: AbiProfile, callTimeoutMs = 5000): Promise<string | undefined> {
+  if (abi.name === 'absent') return undefined;
+  const s = new RecordingSession(session, callTimeoutMs);
+  const o = await Kvm.open(s, abi);
+  if (!o.kvm) return `cannot open /dev/kvm (${line(o.r)})`;
+  const cap = await o.kvm.checkExtension(abi.cap.nr);
+  const vm = await o.kvm.createVm(abi.vmTypeRealm + IPA);
+  if (cap.error === undefined && cap.ret > 0 && vm.vm) return undefined;
+  const missing = [
+    ...(cap.error === undefined && cap.ret > 0 ? [] : [`${abi.cap.name} (${abi.cap.nr}) answers ${describeOutcome(cap).replace(/^= /, '')}`]),
+    ...(vm.vm ? [] : [`its realm VM type ${describeVmType(abi, abi.vmTypeRealm + IPA)} is refused (${describeOutcome(vm.r).replace(/^= /, '')})`]),
+  ];
+  return `the kernel does not implement ${abi.name}'s realm uAPI: ${missing.join('; ')}`;
 }

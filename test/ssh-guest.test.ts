@@ -56,6 +56,13 @@ t.test('./run.sh qemu-guest, then --target ssh://root@127.0.0.1:PORT --abi absen
   allOk(t, run.stdout);
   t.match(run.stdout, new RegExp(`absent on ssh://root@127\\.0\\.0\\.1:${port} \\(\\S+-arm64, aarch64\\)`));
 
+  // A forced revision the kernel lacks: one line saying what the kernel looks like, a whole-run SKIP, exit 4.
+  const wrong = await execa('sh', ['-c', `"$0" ${line} --abi v10`, RUN], { cwd: ROOT, reject: false });
+  t.equal(wrong.exitCode, 4, 'forcing v10 on a kernel without CCA exits 4 (skip)');
+  t.match(wrong.stderr, /^run\.sh: the kernel does not implement v10's realm uAPI: KVM_CAP_ARM_RME \(244\) answers 0; .*it looks like absent: .*run with --abi auto \(or --abi absent\)$/m);
+  t.match(wrong.stdout, /^TAP version 14\n1\.\.0 # SKIP the kernel does not implement v10's realm uAPI/);
+  t.notMatch(wrong.stdout, /^(not )?ok /m, 'no check ran');
+
   process.kill(-pgid, 'SIGINT'); // Ctrl-C
   const end = await guest;
   t.equal(end.exitCode, 0, 'qemu-guest exits 0 on Ctrl-C');
