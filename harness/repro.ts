@@ -157,7 +157,7 @@ const isPadding = (f: CField): boolean => /^(reserved|padding|pad\d*)$/.test(f.n
 const hx = (v: number | bigint): string => `0x${v.toString(16)}`;
 const u64lit = (v: bigint): string => (v < 10n ? `${v}` : `0x${v.toString(16)}ULL`);
 const u32lit = (v: number): string => (v < 10 ? `${v}` : `0x${v.toString(16)}`);
-const cstr = (s: string): string => JSON.stringify(s.replace(/[^\x20-\x7e]/g, '...')).replace(/\?\?/g, '?\\?');
+const cstr = (s: string): string => JSON.stringify(s.replace(/[^\x20-\x7e]/g, '...')).replace(/\?(?=\?)/g, '?\\');
 
 /** A C identifier for a handle name; injective (every character but [A-Za-z0-9] becomes _XXXX), so two handles never share a variable. */
 function ident(handle: string): string {
@@ -170,7 +170,7 @@ const comment = (v: unknown): string =>
     .replace(/[^\x20-\x7e]/g, '?')
     .replace(/\*\//g, '* /')
     .replace(/\/\*/g, '/ *')
-    .replace(/\?\?/g, '? ?');
+    .replace(/\?(?=\?)/g, '? ');
 
 const STATUSES = new Set(['pass', 'fail', 'todo', 'skip']);
 
