@@ -1,6 +1,7 @@
 // The recorded call layer between scenarios and a target session: every call
 // gets a readable label, is timed, and lands in the check's trace.
 import { errnoName } from './errno.ts';
+import type { CallPolicy } from './policy.ts';
 import type { Call, Session } from './target.ts';
 import { fromHex, type WireResult } from './wire.ts';
 
@@ -38,6 +39,8 @@ export function describeOutcome(r: { ret: number; errno: number; error?: string 
 export class RecordingSession {
   readonly trace: CallRecord[] = [];
   private handleSeq = 0;
+  /** Set for programs from outside (scenario files): a call it refuses is never sent. */
+  policy?: CallPolicy;
   constructor(
     private readonly session: Session,
     private readonly callTimeoutMs: number,
@@ -51,7 +54,8 @@ export class RecordingSession {
   async call(label: string, request: Call, fields?: Record<string, string | number>): Promise<CallResult> {
     const req = { timeout_ms: this.callTimeoutMs, ...request } as Call;
     const t0 = performance.now();
-    const result = await this.session.call(req);
+    const refused = this.policy?.admit(req);
+    const result: WireResult = refused ? { id: 0, ret: -1, errno: 0, error: `bad-request: refused by policy: ${refused}` } : await this.session.call(req);
     const ms = performance.now() - t0;
     this.trace.push({ label, request: req, result, ms, ...(fields ? { fields } : {}) });
     const r: CallResult = { label, ret: result.ret, errno: result.errno };

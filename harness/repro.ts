@@ -5,6 +5,7 @@
 // lack the arm64 parts, so everything the calls need is defined here under
 // #ifndef guards (our own definitions from the spec's tables, not header text).
 import { getProfile } from './abi/index.ts';
+import { CallPolicy } from './policy.ts';
 import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
 import type { AbiName, AbiProfile, SubcommandNumbers } from './abi/types.ts';
 import { StructReader } from './bytes.ts';
@@ -156,12 +157,22 @@ const isPadding = (f: CField): boolean => /^(reserved|padding|pad\d*)$/.test(f.n
 const hx = (v: number | bigint): string => `0x${v.toString(16)}`;
 const u64lit = (v: bigint): string => (v < 10n ? `${v}` : `0x${v.toString(16)}ULL`);
 const u32lit = (v: number): string => (v < 10 ? `${v}` : `0x${v.toString(16)}`);
-const cstr = (s: string): string => JSON.stringify(s.replace(/[^\x20-\x7e]/g, '...')).replace(/\?\?/g, '?\\?');
+const cstr = (s: string): string => JSON.stringify(s.replace(/[^\x20-\x7e]/g, '...')).replace(/\?(?=\?)/g, '?\\');
 
+/** A C identifier for a handle name; injective (every character but [A-Za-z0-9] becomes _XXXX), so two handles never share a variable. */
 function ident(handle: string): string {
-  const s = handle.replace(/[^A-Za-z0-9_]/g, '_');
-  return /^[A-Za-z]/.test(s) ? `h_${s}` : `h__${s}`;
+  return `h_${handle.replace(/[^A-Za-z0-9]/g, (ch) => `_${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)}`;
 }
+
+/** Text from the trace inside a C comment: printable ASCII only, no comment end, no trigraph. */
+const comment = (v: unknown): string =>
+  String(v)
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/\*\//g, '* /')
+    .replace(/\/\*/g, '/ *')
+    .replace(/\?(?=\?)/g, '? ');
+
+const STATUSES = new Set(['pass', 'fail', 'todo', 'skip']);
 
 function bytesInit(b: Uint8Array, indent: string): string {
   const parts = [...b].map((x) => `0x${x.toString(16).padStart(2, '0')}`);
@@ -184,6 +195,9 @@ class Gen {
   /** The revision's own ioctl names (PSCI complete, RMI populate), for requestName(). */
   readonly requestNames: ReadonlyMap<number, string>;
   readonly realmCap: string;
+  /** Follows the calls: those the suite would never make are left out of the program. */
+  readonly policy: CallPolicy;
+  readonly refused: string[] = [];
 
   constructor(
     readonly trace: TraceFile,
@@ -191,6 +205,7 @@ class Gen {
   ) {
     this.names = abi.subcmd ? MUX_C_NAMES[abi.name] : undefined;
     this.realmCap = abi.cap.name;
+    this.policy = new CallPolicy(abi);
     const own: [number, string][] = [];
     if (abi.psciComplete) own.push([abi.psciComplete.req, abi.psciComplete.name]);
     if (abi.rmiPopulate) own.push([abi.rmiPopulate.req, abi.rmiPopulate.name]);
@@ -525,15 +540,21 @@ class Gen {
   }
 
   /** One call: a block with its statements and the comparison with the trace. */
-  call(c: TraceCall): void {
+  call(c: TraceCall, index: number): void {
     const req = c.request;
     const ind = '\t\t';
     const st: string[] = [];
     const rec = c.result;
-    const label = cstr(c.label);
+    const label = cstr(String(c.label));
+    const seq = Number.isSafeInteger(c.seq) ? c.seq : index + 1;
     let binds = false;
     let after: string[] = [];
-    switch (req.op) {
+    // A trace from outside: a call the suite would never make is not written into the program.
+    const refused = this.policy.admit(req);
+    if (refused) {
+      this.refused.push(`${seq}: ${refused}`);
+      st.push(`${ind}/* not executed: refused by the suite's call policy */`, `${ind}printf("    not executed: %s\\n", ${cstr(refused)});`, `${ind}ret = -1;`, `${ind}err = EPERM;`);
+    } else switch (req.op) {
       case 'open':
         st.push(`${ind}ret = ${this.fd(req.as)} = open(${cstr(req.path)}, ${openFlags(req.flags)});`);
         binds = true;
@@ -611,8 +632,8 @@ class Gen {
       }
     }
     if (!st.some((l) => /\berr = /.test(l))) st.splice(1, 0, `${ind}err = errno;`);
-    const expect = rec.error !== undefined ? `/* recorded: <${rec.error}>, no result to compare */ 0, 0, 2` : `${rec.ret}, ${errnoExpr(rec.errno)}, ${binds ? 1 : 0}`;
-    this.body.push(`\t/* ${c.seq}: ${c.label.replace(/\*\//g, '* /')} */`, `\t{`, `${ind}errno = 0;`, ...st, `${ind}report(${c.seq}, ${label}, ret, err, ${expect});`, ...after, `\t}`);
+    const expect = rec.error !== undefined ? `/* recorded: <${comment(rec.error)}>, no result to compare */ 0, 0, 2` : `${rec.ret}, ${errnoExpr(rec.errno)}, ${binds ? 1 : 0}`;
+    this.body.push(`\t/* ${seq}: ${comment(c.label)} */`, `\t{`, `${ind}errno = 0;`, ...st, `${ind}report(${seq}, ${label}, ret, err, ${expect});`, ...after, `\t}`);
     after = [];
   }
 }
@@ -876,18 +897,17 @@ export function generateRepro(trace: TraceFile, from: string): string {
   const abi = getProfile(trace.abi);
   if (!abi) throw new ReproError(`${from}: no profile for ABI revision "${trace.abi}"`);
   const g = new Gen(trace, abi);
-  for (const c of trace.calls) g.call(c);
+  trace.calls.forEach((c, i) => g.call(c, i));
   const t = trace.target;
-  const failed = trace.assertions.filter((a) => !a.ok).map((a) => a.message);
+  const failed = (Array.isArray(trace.assertions) ? trace.assertions : []).filter((a) => typeof a === 'object' && a !== null && !a.ok).map((a) => a.message);
   const fds = [...g.fds].map(ident);
   const maps = [...g.maps.keys()].map(ident);
   const bugs = trace.emulator?.bugs.length ? `, emulator bugs: ${trace.emulator.bugs.join(', ')}` : '';
-  const comment = (s: string): string => s.replace(/\*\//g, '* /').replace(/[^\x20-\x7e]/g, '...');
   return `/*
  * Reproducer for ${comment(`${trace.abi}/${trace.check}`)}: ${comment(trace.description)}
  * Generated by kvm-cca-conformance (./run.sh repro) from ${comment(from)}.
- * Recorded on ${comment(`${t.spec} (${t.release}, ${t.machine}), ABI ${trace.abi}${bugs}`)}; the check's status was ${trace.status}.
-${failed.map((m) => ` *   failed: ${comment(m)}\n`).join('')} *
+ * Recorded on ${comment(`${t.spec} (${t.release}, ${t.machine}), ABI ${trace.abi}${bugs}`)}; the check's status was ${STATUSES.has(String(trace.status)) ? trace.status : 'not recorded'}.
+${failed.map((m) => ` *   failed: ${comment(m)}\n`).join('')}${g.refused.map((m) => ` *   NOT EXECUTED (outside the suite's call policy): call ${comment(m)}\n`).join('')} *
  * Build: gcc -Wall -Werror -o repro repro.c    or    aarch64-linux-gnu-gcc -static -o repro repro.c
  * Run as root on the target: each call prints its result; exit 0 when every
  * result is the one in the trace, 1 when any differs.

@@ -2,7 +2,7 @@
 // expected result per revision (like syzkaller's per-call errno comments).
 // VMM launch orders (fixtures/launch-orders/) and outside reproducers
 // (fixtures/scenarios/) are both written this way and run as ordinary checks.
-import { readFileSync, readdirSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AbiName, Generation } from './abi/types.ts';
 import { ABI_NAMES } from './abi/types.ts';
@@ -12,6 +12,7 @@ import type { Area, CheckContext, CheckDef } from './engine.ts';
 import { ERRNO, isErrnoName, type ErrnoName } from './errno.ts';
 import * as K from './kvm-uapi.ts';
 import { jsonErrorAt } from './json-error.ts';
+import { CallPolicy, MAX_MAP_LEN, printable } from './policy.ts';
 import { systemOffHvc, systemOffSmc, mmioStoreThenOff } from '../fixtures/payloads.ts';
 
 /** "ok", an errno name, or a pinned return value. */
@@ -112,7 +113,12 @@ function checkExpect(e: unknown, where: string): void {
 export function validateScenario(v: unknown): ScenarioFile {
   if (typeof v !== 'object' || v === null) throw new ScenarioError('a scenario must be a JSON object');
   const s = v as Partial<ScenarioFile>;
-  for (const f of ['name', 'description', 'source'] as const) if (typeof s[f] !== 'string' || !s[f]) throw new ScenarioError(`missing "${f}"`);
+  for (const f of ['name', 'description', 'source'] as const) {
+    if (typeof s[f] !== 'string' || !s[f]) throw new ScenarioError(`missing "${f}"`);
+    // These reach TAP, JUnit and HTML: a newline or control character could forge a TAP line.
+    if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(s[f] as string)) throw new ScenarioError(`"${f}" has a control character or newline: ${printable(s[f] as string)}`);
+  }
+  if (!SCENARIO_NAME.test(s.name as string)) throw new ScenarioError(`"name" ${JSON.stringify(s.name)} must be letters, digits, '.', '_' or '-' (at most 80)`);
   if (!Array.isArray(s.steps) || s.steps.length === 0) throw new ScenarioError('"steps" must be a non-empty array');
   if (s.abi) for (const a of s.abi) if (!(ABI_NAMES as readonly string[]).includes(a)) throw new ScenarioError(`unknown ABI name "${a}"`);
   s.steps.forEach((st, i) => {
@@ -123,13 +129,30 @@ export function validateScenario(v: unknown): ScenarioFile {
     for (const a of req) if (st[a] === undefined) throw new ScenarioError(`${where} (${st.do}): missing "${a}"`);
     if (st.do === 'write_guest' && !PAYLOADS[String(st.payload)]) throw new ScenarioError(`${where}: unknown payload "${String(st.payload)}" (known: ${Object.keys(PAYLOADS).join(', ')})`);
     checkExpect(st.expect, where);
+    // Memory the step maps: no bigger than the policy lets a program map.
+    if (st.do === 'memslot' || st.do === 'private_memslot') {
+      const size = num(st.size, `${where} (${st.do}) size`);
+      if (size < 1 || size > MAX_MAP_LEN) throw new ScenarioError(`${where} (${st.do}): size ${size} is outside 1..${MAX_MAP_LEN}`);
+    }
   });
   return s as ScenarioFile;
 }
 
 /** Parse and validate a scenario file; errors carry the file, and the line where JSON locates it. */
+const SCENARIO_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+
 export function loadScenarioFile(path: string): ScenarioFile {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    const st = statSync(path); // follows links: a dangling one is ENOENT
+    if (!st.isFile()) throw new ScenarioError(`${path}: not a regular file (${st.isDirectory() ? 'a directory' : 'a special file'})`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof ScenarioError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    const dangling = code === 'ENOENT' && lstatExists(path);
+    throw new ScenarioError(`${path}: cannot read (${dangling ? 'a dangling symbolic link' : code})`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -161,7 +184,23 @@ export function loadScenarioDir(dir: string): ScenarioFile[] {
   } catch {
     return [];
   }
-  return names.map((n) => loadScenarioFile(join(dir, n)));
+  const out = names.map((n) => loadScenarioFile(join(dir, n)));
+  const seen = new Map<string, string>();
+  names.forEach((n, i) => {
+    const name = (out[i] as ScenarioFile).name;
+    const other = seen.get(name);
+    if (other) throw new ScenarioError(`${join(dir, n)}: scenario name "${name}" is also the name in ${join(dir, other)}`);
+    seen.set(name, n);
+  });
+  return out;
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function expectFor(step: Step, abi: AbiName): StepExpect {
@@ -296,6 +335,8 @@ async function rmiPopulateLoop(c: CheckContext, vm: Vm, st: Step, state: Scenari
 /** Run a scenario's steps, judging each against its expectation for the active revision. */
 export async function runScenario(c: CheckContext, sc: ScenarioFile): Promise<void> {
   c.sources.add(sc.source);
+  // A scenario comes from outside: every call it makes goes through the same policy as a replayed trace.
+  c.s.policy = new CallPolicy(c.abi);
   const state: ScenarioState = { mems: [], vcpus: new Map() };
   for (const [i, st] of sc.steps.entries()) {
     const r = await execStep(c, st, state);

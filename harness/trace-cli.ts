@@ -9,6 +9,7 @@ import { formatDiff, replayCalls } from './replay.ts';
 import { generateRepro, ReproError } from './repro.ts';
 import { TargetSetupError, type Target } from './target.ts';
 import { createTarget } from './targets/index.ts';
+import { refusedCall } from './policy.ts';
 import { readTrace, TraceError, type TraceFile } from './trace.ts';
 
 class ExitError extends Error {}
@@ -69,7 +70,11 @@ async function replay(argv: string[]): Promise<number> {
   });
   const path = positionalsPath(a.positionals);
   const trace = oneTrace(a.positionals, 'replay');
+  // Untrusted input: a request the suite itself would never issue stops the replay before anything runs.
+  const refused = refusedCall(trace, getProfile(trace.abi) ?? fail(`unknown ABI revision '${trace.abi}'`));
+  if (refused) fail(`${path}: ${refused}`);
   const v = a.values as Record<string, string | boolean | string[] | undefined>;
+  if (v['emulator-bug'] && v['no-emulator-bugs']) fail('--emulator-bug and --no-emulator-bugs contradict each other');
   const abiName = (v.abi as string | undefined) ?? trace.abi;
   const abi = getProfile(abiName) ?? fail(`unknown ABI revision '${abiName}'`);
   const spec = v.target as string;
