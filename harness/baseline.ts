@@ -107,7 +107,7 @@ export class Baseline {
   apply(o: CheckOutcome): BaselineEntry | undefined {
     const e = this.match(o);
     if (!e) return undefined;
-    if (o.status === 'fail') {
+    if (o.status === 'fail' || o.status === 'blocked') {
       o.status = 'todo';
       o.reason = `baseline: ${e.reason}`;
       this.stillFailing.push({ outcome: o, entry: e });

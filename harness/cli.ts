@@ -9,6 +9,7 @@ import type { AbiProfile } from './abi/types.ts';
 import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
 import { selectChecks } from './filter.ts';
 import { junitXml } from './report/junit.ts';
+import { causeLines, countLine } from './report/summary.ts';
 import { tapHeader, tapLine } from './report/tap.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type Target } from './target.ts';
 import { createTarget, listEmulatorBugs, type TargetOptions } from './targets/index.ts';
@@ -234,13 +235,11 @@ async function runOnTarget(p: RunPlan): Promise<number> {
   }
 
   const count = (s: string): number => outcomes.filter((x) => x.status === s).length;
-  const failed = count('fail');
+  const failed = count('fail') + count('blocked');
   const skipped = count('skip');
   const secs = ((performance.now() - t0) / 1000).toFixed(2);
-  process.stderr.write(
-    `# ${p.abi.name} on ${p.targetSpec}: ${outcomes.length} checks, ${count('pass')} passed, ${failed} failed, ${count('todo')} todo, ${skipped} skipped in ${secs}s\n`,
-  );
-  for (const f of outcomes.filter((x) => x.status === 'fail')) process.stderr.write(`#   FAIL ${f.abi}/${f.name}\n`);
+  process.stderr.write(`# ${p.abi.name} on ${p.targetSpec}: ${countLine(outcomes)} in ${secs}s\n`);
+  for (const l of causeLines(outcomes)) process.stderr.write(`${l}\n`);
   for (const l of p.ci.finish()) process.stderr.write(`${l}\n`);
   if (p.junit) writeFileSync(p.junit, junitXml(outcomes, p.targetSpec));
   if (failed) return 1;

@@ -42,7 +42,15 @@ export interface EmulatorSettings {
   hostIpaLimit?: number;
 }
 
-export type Status = 'pass' | 'fail' | 'todo' | 'skip';
+/**
+ * blocked: a set-up step (a `must` call) failed before the check reached the
+ * condition it tests; it is not a verdict on that condition, but the run still
+ * fails (exit 1) unless a baseline names it.
+ */
+export type Status = 'pass' | 'fail' | 'blocked' | 'todo' | 'skip';
+
+/** A status that makes the run fail: the check's condition failed, or its set-up did. */
+export const isFailure = (s: Status): boolean => s === 'fail' || s === 'blocked';
 
 export interface Assertion {
   ok: boolean;
@@ -50,6 +58,8 @@ export interface Assertion {
   /** The condition id or mail the expectation came from. */
   source?: string;
   dispute?: string;
+  /** The call the assertion judged, with its outcome: "KVM_ENABLE_CAP(RME, CREATE_REALM) = -1 ENXIO". */
+  call?: string;
 }
 
 export interface CheckOutcome {
@@ -67,10 +77,25 @@ export interface CheckOutcome {
   ms: number;
   /** A failure the target itself caused (timeout, crash): named in the diagnostic. */
   targetFault?: string;
+  /** For blocked: the set-up call that failed, with its outcome ("KVM_ENABLE_CAP(RME, CREATE_REALM) = -1 ENXIO"). */
+  blockedBy?: string;
 }
 
 export class SetupFailure extends Error {
   override name = 'SetupFailure';
+  /** The set-up call that failed with an answer of the kernel (not a dead target): the check is blocked by it. */
+  constructor(
+    message: string,
+    readonly call?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A must() call that failed: the kernel answered, so the check is blocked, not failed; a dead target is a failure. */
+function setupFailure(r: CallResult): SetupFailure {
+  const call = `${r.label} ${describeOutcome(r)}`;
+  return new SetupFailure(`setup step failed: ${call}`, r.error === undefined ? call : undefined);
 }
 
 export interface RunOptions {
@@ -120,7 +145,7 @@ export class CheckContext {
       wanted = `-1 ${e.errno}`;
     }
     const msg = `${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`} (${e.source})${what ? `: ${what}` : ''}`;
-    this.assertions.push({ ok, message: msg, source: e.source, ...(e.dispute ? { dispute: e.dispute } : {}) });
+    this.assertions.push({ ok, message: msg, source: e.source, call: `${r.label} ${describeOutcome(r)}`, ...(e.dispute ? { dispute: e.dispute } : {}) });
     return ok;
   }
 
@@ -141,7 +166,7 @@ export class CheckContext {
   must(p: CallResult): CallResult;
   must(p: CallResult | { r: CallResult }): unknown {
     const r = 'r' in p ? p.r : p;
-    if (!succeeded(r)) throw new SetupFailure(`setup step failed: ${r.label} ${describeOutcome(r)}`);
+    if (!succeeded(r)) throw setupFailure(r);
     return p;
   }
 
@@ -153,7 +178,7 @@ export class CheckContext {
   async kvm(): Promise<Kvm> {
     if (!this.kvmHandle) {
       const o = await Kvm.open(this.s, this.abi);
-      if (!o.kvm) throw new SetupFailure(`setup step failed: ${o.r.label} ${describeOutcome(o.r)}`);
+      if (!o.kvm) throw setupFailure(o.r);
       this.kvmHandle = o.kvm;
     }
     return this.kvmHandle;
@@ -223,24 +248,29 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   const c = new CheckContext(o.abi, session, o.targetKind);
   for (const k of def.expects) c.expectation(k);
   let thrown: string | undefined;
+  let blockedBy: string | undefined;
   try {
     await withTimeout(def.run(c), o.checkTimeoutMs, 'check');
   } catch (e) {
     thrown = e instanceof SetupFailure ? e.message : `harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    if (e instanceof SetupFailure) blockedBy = e.call;
   } finally {
     await session.close().catch(() => undefined);
     if (own) await own.stop().catch(() => undefined);
   }
   const fault = session.trace.map((r) => r.result.error).find((e) => e !== undefined);
   const assertions = [...c.assertions];
-  if (thrown) assertions.push({ ok: false, message: thrown });
+  // Blocked only if nothing the check judged before the set-up step had failed already.
+  if (blockedBy && assertions.some((a) => !a.ok)) blockedBy = undefined;
+  if (thrown) assertions.push({ ok: false, message: blockedBy ? `blocked by: ${blockedBy} (a set-up step; the condition under test was not reached)` : thrown, ...(blockedBy ? { call: blockedBy } : {}) });
   if (assertions.length === 0) assertions.push({ ok: false, message: 'the check asserted nothing' });
   const failed = assertions.some((a) => !a.ok);
-  const status: Status = c.todoReason ? 'todo' : failed ? 'fail' : 'pass';
+  const status: Status = c.todoReason ? 'todo' : blockedBy ? 'blocked' : failed ? 'fail' : 'pass';
   return {
     ...base,
     status,
     ...(c.todoReason ? { reason: c.todoReason } : {}),
+    ...(status === 'blocked' && blockedBy ? { blockedBy } : {}),
     assertions,
     sources: [...c.sources],
     trace: session.trace,
@@ -263,6 +293,16 @@ export async function runChecks(defs: readonly CheckDef[], o: RunOptions): Promi
     }
   }
   return out;
+}
+
+/** The first call a failed or blocked check did not get the expected answer from: its cause, for grouping. */
+export function firstCause(o: CheckOutcome): string {
+  if (o.blockedBy) return o.blockedBy;
+  const a = o.assertions.find((x) => !x.ok);
+  if (!a) return '(none)';
+  if (a.call) return a.call;
+  if (o.targetFault) return `<${o.targetFault}>`;
+  return a.message.length > 120 ? `${a.message.slice(0, 117)}...` : a.message;
 }
 
 /** Readable form of the last calls of a check, for diagnostics. */

@@ -9,6 +9,7 @@ import { absent } from './abi/absent.ts';
 import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
 import { selectChecks } from './filter.ts';
 import { junitXml } from './report/junit.ts';
+import { causeLines, countLine } from './report/summary.ts';
 import { matrixHtml, matrixMarkdown } from './report/matrix.ts';
 import { tapHeader, tapLine } from './report/tap.ts';
 import { TargetSetupError, type Target, type TargetIdentity } from './target.ts';
@@ -125,12 +126,11 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   if (p.profiles.length > 1) {
     for (const { abi } of plan) {
       const mine = outcomes.filter((o) => o.abi === abi.name);
-      const c = (s: string): number => mine.filter((x) => x.status === s).length;
-      err(`#   ${abi.name.padEnd(7)} ${String(mine.length).padStart(4)} checks, ${c('pass')} passed, ${c('fail')} failed, ${c('todo')} todo, ${c('skip')} skipped\n`);
+      err(`#   ${abi.name.padEnd(7)} ${countLine(mine).replace(/^\d+/, (x) => x.padStart(4))}\n`);
     }
   }
-  err(`# ${p.profiles.map((x) => x.name).join(',')} on ${p.targetSpec}: ${outcomes.length} checks, ${count('pass')} passed, ${count('fail')} failed, ${count('todo')} todo, ${count('skip')} skipped in ${secs}s\n`);
-  for (const f of outcomes.filter((x) => x.status === 'fail')) err(`#   FAIL ${f.abi}/${f.name}\n`);
+  err(`# ${p.profiles.map((x) => x.name).join(',')} on ${p.targetSpec}: ${countLine(outcomes)} in ${secs}s\n`);
+  for (const l of causeLines(outcomes)) err(`${l}\n`);
   for (const l of ciLines) err(`${l}\n`);
   if (p.junit) writeFileSync(p.junit, junitXml(outcomes, p.targetSpec));
   for (const file of p.matrix) {
@@ -138,7 +138,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
     writeFileSync(file, /\.md$/i.test(file) ? matrixMarkdown(input) : matrixHtml(input));
     err(`# matrix written to ${file}\n`);
   }
-  if (count('fail')) return 1;
+  if (count('fail') || count('blocked')) return 1;
   if (outcomes.length > 0 && count('skip') === outcomes.length) return 4;
   return 0;
 }

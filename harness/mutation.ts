@@ -5,7 +5,7 @@
 // The clean emulator must pass, or a "catch" means nothing.
 import { getProfile } from './abi/index.ts';
 import type { AbiName, AbiProfile } from './abi/types.ts';
-import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
+import { applicable, isFailure, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
 import type { Target } from './target.ts';
 import { createTargetSync, listEmulatorBugs } from './targets/index.ts';
 
@@ -68,7 +68,7 @@ async function runOn(abiName: string, bugs: readonly string[], checks: readonly 
   if (!abi) return { abi: abiName, untestable: `no ABI profile for ${abiName}`, checks: 0, failed: [], ms: 0 };
   const t0 = performance.now();
   const outs = await runSuite(abi, bugs, checks);
-  return { abi: abiName, checks: outs.length, failed: outs.filter((o) => o.status === 'fail').map((o) => `${o.abi}/${o.name}`), ms: performance.now() - t0 };
+  return { abi: abiName, checks: outs.length, failed: outs.filter((o) => isFailure(o.status)).map((o) => `${o.abi}/${o.name}`), ms: performance.now() - t0 };
 }
 
 export async function runMutation(checks: readonly CheckDef[], opts: { bugs?: readonly BugSwitch[]; only?: readonly string[] } = {}): Promise<MutationReport> {

@@ -360,7 +360,8 @@ export async function runScenario(c: CheckContext, sc: ScenarioFile): Promise<vo
       exitOk = st.exit === 'system-off' ? ex?.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === K.KVM_SYSTEM_EVENT_SHUTDOWN : ex?.reason === st.exit;
       c.ok(exitOk, `${tag}: ${r.label} exits with ${st.exit} (got ${ex?.reason ?? 'no exit'})`);
     }
-    c.ok(ok, `${tag}: ${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`}${st.why ? ` (${st.why})` : ''}`);
+    // `call` names the step's call for grouping failures by their first unexpected call.
+    c.assertions.push({ ok, message: `${tag}: ${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`}${st.why ? ` (${st.why})` : ''}`, call: `${r.label} ${describeOutcome(r)}` });
     // A step that went wrong leaves nothing sensible for the next ones to judge.
     if (!ok || !exitOk) return;
   }

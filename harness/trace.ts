@@ -65,6 +65,8 @@ export interface TraceFile {
   assertions: Assertion[];
   sources: string[];
   target_fault?: string;
+  /** For a blocked check: the set-up call that failed. */
+  blocked_by?: string;
   ms: number;
   recorded_at: string;
   target: TraceTarget;
@@ -125,6 +127,7 @@ export function buildTrace(o: CheckOutcome, def: Pick<CheckDef, 'emulatorSetting
     assertions: o.assertions,
     sources: o.sources,
     ...(o.targetFault ? { target_fault: o.targetFault } : {}),
+    ...(o.blockedBy ? { blocked_by: o.blockedBy } : {}),
     ms: Math.round(o.ms * 1000) / 1000,
     recorded_at: new Date().toISOString(),
     target: {

@@ -18,6 +18,8 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+// Each case spawns ./run.sh (tsx start-up): on a loaded 2-core machine the file takes over 30 s.
+t.setTimeout(300000);
 const BUG = ['--emulator-bug', 'populate-ebusy-as-einval'];
 const POPULATE_FAILS = [
   'misordering/populate-in-none',

@@ -8,7 +8,7 @@ import { PROFILES } from '../harness/abi/index.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
 import { encodeRmiPopulate, decodeRmiPopulate } from '../harness/abi/encode.ts';
 import { StructWriter } from '../harness/bytes.ts';
-import { applicable, runChecks, type CheckOutcome } from '../harness/engine.ts';
+import { applicable, isFailure, runChecks, type CheckOutcome } from '../harness/engine.ts';
 import { ERRNO, errnoName } from '../harness/errno.ts';
 import * as K from '../harness/kvm-uapi.ts';
 import type { Session } from '../harness/target.ts';
@@ -59,7 +59,7 @@ t.test('each bug switch is caught on every revision it lists, by a check reading
       const names = new Set(applicable(ALL_CHECKS, abi).filter((d) => d.expects.some((k) => keys.has(k))).map((d) => d.name));
       t.ok(names.size > 0, `${bug.name} on ${rev}: some check reads ${[...keys].join(', ')}`);
       const out = await suite(abi, [bug.name], (n) => names.has(n));
-      const caught = out.filter((o) => o.status === 'fail').map((o) => o.name);
+      const caught = out.filter((o) => isFailure(o.status)).map((o) => o.name);
       t.ok(caught.length > 0, `${bug.name} on ${rev}: caught by ${caught.join(', ') || 'nothing'}`);
     }
   }

@@ -8,7 +8,9 @@ export function junitXml(outcomes: readonly CheckOutcome[], target: string): str
   const byAbi = new Map<string, CheckOutcome[]>();
   for (const o of outcomes) byAbi.set(o.abi, [...(byAbi.get(o.abi) ?? []), o]);
   const suites = [...byAbi].map(([abi, os]) => {
+    // A blocked check is a JUnit <error> (its set-up broke), a failed one a <failure>.
     const failures = os.filter((o) => o.status === 'fail').length;
+    const errors = os.filter((o) => o.status === 'blocked').length;
     const skipped = os.filter((o) => o.status === 'skip' || o.status === 'todo').length;
     const time = os.reduce((a, o) => a + o.ms, 0) / 1000;
     const cases = os.map((o) => {
@@ -17,10 +19,14 @@ export function junitXml(outcomes: readonly CheckOutcome[], target: string): str
         const msg = failedAssertions(o).join('\n');
         return `${head}>\n      <failure message="${esc(msg.split('\n')[0] ?? '')}">${esc(msg)}\nsources: ${esc(o.sources.join(', '))}</failure>\n    </testcase>`;
       }
+      if (o.status === 'blocked') {
+        const msg = failedAssertions(o).join('\n');
+        return `${head}>\n      <error type="blocked" message="${esc(`blocked by: ${o.blockedBy ?? '?'}`)}">${esc(msg)}\nsources: ${esc(o.sources.join(', '))}</error>\n    </testcase>`;
+      }
       if (o.status === 'skip' || o.status === 'todo') return `${head}>\n      <skipped message="${esc(`${o.status}: ${o.reason ?? ''}`)}"/>\n    </testcase>`;
       return `${head}/>`;
     });
-    return `  <testsuite name="${esc(`kvm-cca-conformance ${abi} on ${target}`)}" tests="${os.length}" failures="${failures}" skipped="${skipped}" time="${time.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`;
+    return `  <testsuite name="${esc(`kvm-cca-conformance ${abi} on ${target}`)}" tests="${os.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${suites.join('\n')}\n</testsuites>\n`;
 }

@@ -1,11 +1,12 @@
 // The conformance matrix: revisions as columns, checks as rows grouped by
-// area, one cell per (check, revision): pass / fail / todo / skip, or n/a when
+// area, one cell per (check, revision): pass / fail / blocked (a set-up step
+// failed first) / todo / skip, or n/a when
 // the check does not apply to that revision. Hovering a cell shows what the
 // revision's profile expects and where that comes from.
 import type { AbiProfile } from '../abi/types.ts';
 import { AREAS, applicable, type CheckDef, type CheckOutcome } from '../engine.ts';
 
-export type Cell = 'pass' | 'fail' | 'todo' | 'skip' | 'n/a' | 'not run';
+export type Cell = 'pass' | 'fail' | 'blocked' | 'todo' | 'skip' | 'n/a' | 'not run';
 
 export interface MatrixInput {
   profiles: readonly AbiProfile[];
@@ -30,6 +31,7 @@ function expectText(p: AbiProfile, c: CheckDef, o: CheckOutcome | undefined): st
   });
   if (lines.length === 0 && o) lines.push(...o.sources);
   if (o?.status === 'fail') lines.push(...o.assertions.filter((a) => !a.ok).map((a) => `FAILED: ${a.message}`));
+  if (o?.status === 'blocked') lines.push(`BLOCKED by the set-up call ${o.blockedBy ?? '?'}`);
   if (o?.reason) lines.push(`${o.status}: ${o.reason}`);
   return lines.join('\n');
 }
@@ -38,7 +40,7 @@ export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[
   const byKey = new Map(m.outcomes.map((o) => [`${o.abi}\u0000${o.name}`, o]));
   const applies = new Map(m.profiles.map((p) => [p.name, new Set(applicable(m.checks, p).map((c) => c.name))]));
   const counts: Record<string, Record<Cell, number>> = {};
-  for (const p of m.profiles) counts[p.name] = { pass: 0, fail: 0, todo: 0, skip: 0, 'n/a': 0, 'not run': 0 };
+  for (const p of m.profiles) counts[p.name] = { pass: 0, fail: 0, blocked: 0, todo: 0, skip: 0, 'n/a': 0, 'not run': 0 };
   const rows: Row[] = m.checks
     .filter((c) => m.profiles.some((p) => applies.get(p.name)?.has(c.name)))
     .map((c) => ({
@@ -55,7 +57,7 @@ export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', todo: '?', skip: 's', 'n/a': '·', 'not run': '–' };
+const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', blocked: 'b', todo: '?', skip: 's', 'n/a': '·', 'not run': '–' };
 
 export function matrixHtml(m: MatrixInput): string {
   const { areas, counts } = buildMatrix(m);
@@ -64,7 +66,7 @@ export function matrixHtml(m: MatrixInput): string {
   const cols = m.profiles.map((p, i) => `<th class="rev${gen[i]}" title="${esc(`${p.title}\n${p.source}`)}">${esc(p.name)}</th>`).join('');
   const total = (p: AbiProfile): string => {
     const k = counts[p.name]!;
-    return `<td class="count${gen[m.profiles.indexOf(p)]}" title="pass ${k.pass}, fail ${k.fail}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}</td>`;
+    return `<td class="count${gen[m.profiles.indexOf(p)]}" title="pass ${k.pass}, fail ${k.fail}, blocked ${k.blocked}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}${k.blocked ? `<br><b class="bl">${k.blocked} b</b>` : ''}</td>`;
   };
   const body = areas
     .map(
@@ -96,16 +98,17 @@ tr.area th{background:#e6eaf2;text-align:left;font-size:13px;padding:5px} tr.are
 td{text-align:center;min-width:34px;cursor:help}
 td.pass,.legend b.pass{background:#d7f2dc;color:#176b2c}
 td.fail,.legend b.fail{background:#f9d3d3;color:#9b1c1c;font-weight:bold}
+td.blocked,.legend b.blocked{background:#f6e0c8;color:#8a4b08}
 td.todo,.legend b.todo{background:#fff1c2;color:#7a5b00}
 td.skip,.legend b.skip{background:#e4e8f0;color:#4a5568}
 td.na,.legend b.na{background:#fafbfc;color:#c3c8d0}
 td.notrun,.legend b.notrun{background:#fff;color:#999}
-td.count{font-size:11px;background:#f3f5f9} b.f{color:#9b1c1c}
+td.count{font-size:11px;background:#f3f5f9} b.f{color:#9b1c1c} b.bl{color:#8a4b08}
 .gen{border-left:3px solid #7b8599}
 </style></head><body>
 <h1>Arm CCA realm host uAPI in KVM — conformance matrix</h1>
 <p class="sub">${esc(m.title)}. Hover a cell for the revision's expectation and its source (conditions.md / abi-evolution.md / mail id); hover a revision for its ABI patch.</p>
-<p class="legend"><span><b class="pass">✓</b>pass</span><span><b class="fail">✗</b>fail</span><span><b class="todo">?</b>todo (UNCONFIRMED in the spec)</span><span><b class="skip">s</b>skipped on this target</span><span><b class="na">·</b>not applicable to this revision</span><span><b class="notrun">–</b>not run</span></p>
+<p class="legend"><span><b class="pass">✓</b>pass</span><span><b class="fail">✗</b>fail</span><span><b class="blocked">b</b>blocked (a set-up step failed before the condition was reached)</span><span><b class="todo">?</b>todo (UNCONFIRMED in the spec)</span><span><b class="skip">s</b>skipped on this target</span><span><b class="na">·</b>not applicable to this revision</span><span><b class="notrun">–</b>not run</span></p>
 <table>
 <thead><tr><th>check</th>${cols}</tr></thead>
 <tbody>
@@ -119,8 +122,8 @@ ${body}
 export function matrixMarkdown(m: MatrixInput): string {
   const { areas, counts } = buildMatrix(m);
   const head = `| check | ${m.profiles.map((p) => p.name).join(' | ')} |\n|---|${m.profiles.map(() => ':-:').join('|')}|`;
-  const cnt = `| **passed / run** | ${m.profiles.map((p) => { const k = counts[p.name]!; return `${k.pass}/${k.pass + k.fail + k.todo + k.skip + k['not run']}`; }).join(' | ')} |`;
-  const out = [`# KVM CCA host uAPI conformance matrix`, '', m.title, '', 'Legend: ✓ pass, ✗ fail, ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in harness/abi/.', '', head, cnt];
+  const cnt = `| **passed / run** | ${m.profiles.map((p) => { const k = counts[p.name]!; return `${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}`; }).join(' | ')} |`;
+  const out = [`# KVM CCA host uAPI conformance matrix`, '', m.title, '', 'Legend: ✓ pass, ✗ fail, b blocked (a set-up step failed), ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in harness/abi/.', '', head, cnt];
   for (const { area, rows } of areas) {
     out.push(`| **${area}** |${m.profiles.map(() => '').join('|')}|`);
     for (const r of rows) out.push(`| \`${r.check.name}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`);

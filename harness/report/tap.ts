@@ -21,7 +21,9 @@ export function tapLine(o: CheckOutcome, n: number, extra?: Record<string, strin
   else if (o.status === 'todo') directive = ` # TODO ${o.reason ?? ''}`;
   let line = `${okWord} ${n} - ${title}${directive}\n`;
   if (failed) {
+    // A blocked check says so first: the set-up call, not the condition under test, failed.
     const diag: Record<string, unknown> = {
+      ...(o.status === 'blocked' && o.blockedBy ? { blocked_by: o.blockedBy } : {}),
       failed: failedAssertions(o),
       sources: o.sources,
     };
