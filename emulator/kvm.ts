@@ -1,5 +1,5 @@
 // The emulated kernel: generic KVM for arm64 as Debian's 6.1 / upstream 6.2
-// answers it (shared/spec/qemu-target-notes.md "What this kernel answers"),
+// answers it (docs/spec/absent.md#answers),
 // with hooks where a realm module (realm-module.ts) changes a path.
 //
 // Every ioctl decodes the real request number and reads the real struct

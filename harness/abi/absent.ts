@@ -1,6 +1,6 @@
 // "absent": a kernel without the CCA host series (Debian's 6.1, any upstream
 // kernel as of 2026). What it must answer a realm VMM's probes with.
-// Measured answers: shared/spec/qemu-target-notes.md "What this kernel answers".
+// Measured answers: docs/spec/absent.md#answers.
 import type { AbiProfile } from './types.ts';
 
 /** Every number a revision used for its realm CAP, and what upstream later gave it (abi-evolution.md §4.2). */

@@ -23,8 +23,8 @@ export type AbiName = (typeof ABI_NAMES)[number];
 
 /**
  * What one call must return. `errno: 0` means success (ret >= 0; `ret` pins the
- * value where the revision promises one). `source` names the condition id in
- * shared/spec/conditions.md or a mail id.
+ * value where the revision promises one). `source` names where the value comes from in
+ * docs/spec/ (a condition id, a mail id, ...; harness/spec-refs.ts resolves it).
  */
 export interface Expect {
   errno: ErrnoName | 0;
