@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,7 +26,36 @@
 
 #define AGENT_VERSION "0.1.0"
 #define DEFAULT_TIMEOUT_MS 5000
+/* Deadlines are a signed 32-bit millisecond count, as the harness sends them. */
+#define MAX_TIMEOUT_MS 2147483647LL
 #define MAX_DEPTH 32
+
+/*
+ * The call policy (harness/policy.ts has the same rules, per revision): the
+ * agent runs as root and executes requests from a harness it cannot vouch
+ * for, so it does only what the suite's own programs ever ask for.
+ *   open   only /dev/kvm, flags O_RDWR|O_CLOEXEC at most
+ *   ioctl  KVM requests (type KVMIO) on handles it holds; new handles only from
+ *          the ioctls that return fds; a pointer-taking ioctl gets a buffer or a
+ *          mapping, or an address below the first page (the EFAULT checks)
+ *   mmap   anonymous private, or shared of an fd an ioctl handed out; read/write
+ *          at most, never fixed or executable, at most MAX_MAP_LEN
+ *   poke/peek  inside a mapping, within its protection; a fault (past the end
+ *          of a file mapping) is an error answer, not a crash
+ * Built with -DAGENT_TEST (make test), open and ioctl accept anything: the
+ * project's own tests drive the wire format with /dev/null, FIFOs and
+ * userfaultfd. That build is never uploaded to a target.
+ */
+#define KVMIO 0xae
+#define KVM_DEV "/dev/kvm"
+#define OPEN_FLAGS (O_RDWR | O_CLOEXEC)
+#define MAP_LEN_MAX (1LL << 30)
+#define FAULTING_POINTER_LIMIT 4096
+#define KVM_CREATE_VM 0xae01u
+#define KVM_CREATE_VCPU 0xae41u
+#define KVM_CREATE_DEVICE 0xc00caee0u
+#define KVM_CREATE_GUEST_MEMFD 0xc040aed4u
+#define CREATE_DEVICE_FD_AT 4
 
 static void die(const char *why)
 {
@@ -313,8 +343,8 @@ static void tail_us(long long us)
 }
 
 /* ---- handle tables. A rebound name orphans the old entry; reset still closes it. ---- */
-struct fdent { char *name; int fd; };
-struct mapent { char *name; unsigned char *addr; size_t len; };
+struct fdent { char *name; int fd; int from_ioctl; };
+struct mapent { char *name; unsigned char *addr; size_t len; int prot; };
 static struct fdent *fds;
 static struct mapent *maps;
 static size_t nfds, nmaps, capfds, capmaps;
@@ -343,7 +373,7 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-static void bind_fd(const char *name, int fd)
+static void bind_fd(const char *name, int fd, int from_ioctl)
 {
 	struct fdent *old = find_fd(name);
 	if (old) {
@@ -355,10 +385,10 @@ static void bind_fd(const char *name, int fd)
 		if (!(fds = realloc(fds, capfds * sizeof *fds)))
 			die("out of memory");
 	}
-	fds[nfds++] = (struct fdent){ xstrdup(name), fd };
+	fds[nfds++] = (struct fdent){ xstrdup(name), fd, from_ioctl };
 }
 
-static void bind_map(const char *name, void *addr, size_t len)
+static void bind_map(const char *name, void *addr, size_t len, int prot)
 {
 	struct mapent *old = find_map(name);
 	if (old) {
@@ -370,7 +400,7 @@ static void bind_map(const char *name, void *addr, size_t len)
 		if (!(maps = realloc(maps, capmaps * sizeof *maps)))
 			die("out of memory");
 	}
-	maps[nmaps++] = (struct mapent){ xstrdup(name), addr, len };
+	maps[nmaps++] = (struct mapent){ xstrdup(name), addr, len, prot };
 }
 
 static void drop_fd(struct fdent *e)
@@ -533,6 +563,8 @@ static void on_alarm(int sig)
 
 static void arm(long long ms)
 {
+	if (ms < 1 || ms > MAX_TIMEOUT_MS)
+		ms = MAX_TIMEOUT_MS; /* checked at parse time; never arm more than the cap */
 	struct itimerval it = { { 0, 0 }, { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 } };
 	alarmed = 0;
 	setitimer(ITIMER_REAL, &it, NULL);
@@ -561,6 +593,33 @@ static void disarm(long long ret, int err)
 	}
 }
 
+/* ---- memory access that may fault: a mapping past the end of its file raises SIGBUS ---- */
+static sigjmp_buf fault_jmp;
+static volatile sig_atomic_t fault_armed;
+
+static void on_fault(int sig)
+{
+	if (fault_armed) {
+		fault_armed = 0;
+		siglongjmp(fault_jmp, sig);
+	}
+	signal(sig, SIG_DFL); /* a fault anywhere else is a bug: die of it */
+	raise(sig);
+}
+
+/* Copy n bytes; 0, or the signal the access raised. */
+static int guarded_copy(void *dst, const void *src, size_t n)
+{
+	int sig = sigsetjmp(fault_jmp, 1);
+	if (sig)
+		return sig;
+	fault_armed = 1;
+	for (size_t i = 0; i < n; i++)
+		((volatile unsigned char *)dst)[i] = ((const volatile unsigned char *)src)[i];
+	fault_armed = 0;
+	return 0;
+}
+
 /* ---- operations ---- */
 static int op_open(const struct jv *r, long long tmo)
 {
@@ -568,6 +627,12 @@ static int op_open(const struct jv *r, long long tmo)
 	long long flags;
 	if (want_str(r, "path", &path, 0) || want_int(r, "flags", 0, &flags, 0) || want_str(r, "as", &as, 0))
 		return -1;
+#ifndef AGENT_TEST
+	if (strcmp(path, KVM_DEV))
+		BAD("refused: only " KVM_DEV " may be opened");
+	if (flags & ~(long long)OPEN_FLAGS)
+		BAD("refused: open flags 0x%llx (O_RDWR|O_CLOEXEC at most)", flags);
+#endif
 	arm(tmo);
 	g_t0 = now_us();
 	int fd = open(path, (int)flags | O_CLOEXEC);
@@ -575,7 +640,7 @@ static int op_open(const struct jv *r, long long tmo)
 	long long us = now_us() - g_t0;
 	disarm(fd, err);
 	if (fd >= 0)
-		bind_fd(as, fd);
+		bind_fd(as, fd, 0);
 	head(g_id, fd, err);
 	tail_us(us);
 	return 0;
@@ -632,6 +697,16 @@ static int op_ioctl(const struct jv *r, long long tmo)
 	}
 	if (fd_at >= 0 && (!buf || !as || (unsigned long long)fd_at + 4 > blen))
 		BAD("as_fd_at needs as and a buf argument holding a u32 at %lld", fd_at);
+#ifndef AGENT_TEST
+	if (((req >> 8) & 0xff) != KVMIO)
+		BAD("refused: ioctl 0x%llx is not a KVM request", req);
+	if (get(arg, "int") && ((req >> 16) & 0x3fff) && ival >= FAULTING_POINTER_LIMIT)
+		BAD("refused: ioctl 0x%llx takes a pointer, not the integer 0x%llx", req, ival);
+	if (fd_at >= 0 && (req != KVM_CREATE_DEVICE || fd_at != CREATE_DEVICE_FD_AT))
+		BAD("refused: as_fd_at belongs to KVM_CREATE_DEVICE");
+	if (as && req != KVM_CREATE_VM && req != KVM_CREATE_VCPU && req != KVM_CREATE_DEVICE && req != KVM_CREATE_GUEST_MEMFD)
+		BAD("refused: ioctl 0x%llx returns no fd to bind", req);
+#endif
 	if (peek && peek->t != J_ARR)
 		BAD("peek must be an array");
 	for (const struct jv *p = peek ? peek->kid : NULL; p; p = p->next) {
@@ -639,6 +714,8 @@ static int op_ioctl(const struct jv *r, long long tmo)
 		long long off, len;
 		if (want_int(p, "len", 0, &len, 0) || want_mem(p, "mem", len, &m, &off))
 			return -1;
+		if (!(m->prot & PROT_READ))
+			BAD("mapping %s is not readable", m->name);
 	}
 
 	arm(tmo);
@@ -654,7 +731,29 @@ static int op_ioctl(const struct jv *r, long long tmo)
 		int nfd = ret;
 		if (fd_at >= 0)
 			nfd = (int)(buf[fd_at] | buf[fd_at + 1] << 8 | buf[fd_at + 2] << 16 | (unsigned)buf[fd_at + 3] << 24);
-		bind_fd(as, nfd);
+		bind_fd(as, nfd, 1);
+	}
+	/* Read the peeks first: a mapping that faults (past the end of its file) is an answer, not a crash. */
+	size_t npeek = 0;
+	for (const struct jv *p = peek ? peek->kid : NULL; p; p = p->next)
+		npeek++;
+	unsigned char **pk = amalloc((npeek ? npeek : 1) * sizeof *pk);
+	size_t i = 0;
+	for (const struct jv *p = peek ? peek->kid : NULL; p; p = p->next, i++) {
+		struct mapent *m;
+		long long off, len;
+		want_int(p, "len", 0, &len, 0);
+		want_mem(p, "mem", len, &m, &off);
+		pk[i] = amalloc((size_t)len);
+		int sig = guarded_copy(pk[i], m->addr + off, (size_t)len);
+		if (sig) {
+			obn = 0;
+			ofmt("{\"id\":%lld,\"ret\":%d,\"errno\":%d,\"error\":\"bad-request: peek of mapping ", g_id, ret, err);
+			oput(m->name, strlen(m->name) < 64 ? strlen(m->name) : 64);
+			ofmt(" faulted (%s) after the call\",\"us\":%lld}", sig == SIGBUS ? "SIGBUS" : "SIGSEGV", us);
+			flush_line();
+			return 0;
+		}
 	}
 	head(g_id, ret, err);
 	if (buf) {
@@ -663,13 +762,14 @@ static int op_ioctl(const struct jv *r, long long tmo)
 	}
 	if (peek) {
 		oput(",\"peek\":[", 9);
-		for (const struct jv *p = peek->kid; p; p = p->next) {
-			struct mapent *m;
-			long long off, len;
+		for (i = 0; i < npeek; i++) {
+			const struct jv *p = peek->kid;
+			for (size_t k = 0; k < i; k++)
+				p = p->next;
+			long long len;
 			want_int(p, "len", 0, &len, 0);
-			want_mem(p, "mem", len, &m, &off);
-			ohex(m->addr + off, (size_t)len);
-			if (p->next)
+			ohex(pk[i], (size_t)len);
+			if (i + 1 < npeek)
 				oput(",", 1);
 		}
 		oput("]", 1);
@@ -686,11 +786,23 @@ static int op_mmap(const struct jv *r, long long tmo)
 	if (want_str(r, "as", &as, 0) || want_int(r, "len", 1, &len, 0) || want_int(r, "prot", 0, &prot, 0) ||
 	    want_int(r, "flags", 0, &flags, 0) || want_str(r, "fd", &fdname, 1) || want_int(r, "offset", 0, &off, 1))
 		return -1;
+	if (prot & ~(long long)(PROT_READ | PROT_WRITE))
+		BAD("refused: mmap prot 0x%llx (read/write at most)", prot);
+	if (flags & ~(long long)(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE))
+		BAD("refused: mmap flags 0x%llx (MAP_FIXED and the like)", flags);
+	if (!(flags & MAP_SHARED) == !(flags & MAP_PRIVATE))
+		BAD("refused: mmap flags 0x%llx: exactly one of MAP_SHARED and MAP_PRIVATE", flags);
+	if (len > MAP_LEN_MAX)
+		BAD("refused: mmap of %lld bytes (at most %lld)", len, MAP_LEN_MAX);
 	if (fdname) {
 		struct fdent *e = find_fd(fdname);
 		if (!e)
 			BAD("unknown handle %s", fdname);
+		if (!e->from_ioctl || (flags & MAP_ANONYMOUS) || !(flags & MAP_SHARED) || off % 4096)
+			BAD("refused: only a shared mapping of an fd an ioctl handed out (vCPU, guest_memfd)");
 		fd = e->fd;
+	} else if (!(flags & MAP_ANONYMOUS) || !(flags & MAP_PRIVATE) || off) {
+		BAD("refused: a mapping without an fd must be MAP_PRIVATE|MAP_ANONYMOUS");
 	}
 	arm(tmo);
 	g_t0 = now_us();
@@ -699,7 +811,7 @@ static int op_mmap(const struct jv *r, long long tmo)
 	long long us = now_us() - g_t0;
 	disarm(p == MAP_FAILED ? -1 : 0, err);
 	if (p != MAP_FAILED)
-		bind_map(as, p, (size_t)len);
+		bind_map(as, p, (size_t)len, (int)prot);
 	/* The address stays inside the agent: programs only name mappings. */
 	head(g_id, p == MAP_FAILED ? -1 : 0, err);
 	tail_us(us);
@@ -738,13 +850,18 @@ static int op_poke_peek(const struct jv *r, int poke)
 	}
 	if (want_mem(r, "mem", len, &m, &off))
 		return -1;
+	if (!(m->prot & (poke ? PROT_WRITE : PROT_READ)))
+		BAD("mapping %s is not %s", m->name, poke ? "writable" : "readable");
 	g_t0 = now_us();
-	if (poke)
-		memcpy(m->addr + off, bytes, n);
+	unsigned char *out = poke ? NULL : amalloc((size_t)len);
+	int sig = poke ? guarded_copy(m->addr + off, bytes, n) : guarded_copy(out, m->addr + off, (size_t)len);
+	if (sig)
+		BAD("%s of mapping %s faulted (%s): past the end of its file?", poke ? "poke" : "peek", m->name,
+		    sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
 	head(g_id, 0, 0);
 	if (!poke) {
 		oput(",\"out\":", 7);
-		ohex(m->addr + off, (size_t)len);
+		ohex(out, (size_t)len);
 	}
 	tail_us(now_us() - g_t0);
 	return 0;
@@ -793,6 +910,8 @@ static int dispatch(char *line)
 		BAD("request must be a JSON object");
 	if (want_int(r, "id", 0, &g_id, 0) || want_int(r, "timeout_ms", 1, &tmo, 1) || want_str(r, "op", &op, 0))
 		return -1;
+	if (tmo > MAX_TIMEOUT_MS)
+		BAD("timeout_ms must be below 2^31");
 
 	if (!strcmp(op, "open"))
 		return op_open(r, tmo);
@@ -836,6 +955,9 @@ int main(int argc, char **argv)
 	sa.sa_flags = 0; /* no SA_RESTART: the deadline must interrupt the call */
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows up as a write error */
+	sa.sa_handler = on_fault;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 
 	while ((n = getline(&line, &cap, stdin)) >= 0) {
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))

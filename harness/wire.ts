@@ -209,7 +209,8 @@ function checkTarget(v: unknown, what: string): void {
 export function checkRequest(v: unknown): WireRequest {
   if (!isObj(v)) fail('request must be a JSON object');
   int(v.id, 'id');
-  if (v.timeout_ms !== undefined) int(v.timeout_ms, 'timeout_ms', 1);
+  // Deadlines are a signed 32-bit millisecond count (setitimer, Node's timers): 2^31 and above are refused.
+  if (v.timeout_ms !== undefined && int(v.timeout_ms, 'timeout_ms', 1) >= 2 ** 31) fail('timeout_ms must be below 2^31');
   switch (v.op) {
     case 'open':
       str(v.path, 'path');

@@ -1,5 +1,7 @@
 // The C agent on the host architecture: the wire format, deadlines, and the
-// harness-side AgentLink that restarts it. No KVM needed.
+// harness-side AgentLink that restarts it (on the test build, which lets
+// /dev/null, FIFOs and userfaultfd stand in for KVM); then the call policy of
+// the real build: what it refuses, and faults answered instead of dying.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +9,8 @@ import { execa } from 'execa';
 import t from 'tap';
 import { AgentLink, buildAgent, localAgentLink } from '../harness/targets/agent-session.ts';
 
-const bin = await buildAgent('host');
+const bin = await buildAgent('host', 'test');
+const policyBin = await buildAgent('host');
 const tmp = mkdtempSync(join(tmpdir(), 'kvm-cca-agent-test-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -36,8 +39,8 @@ function safeRead(p: string): string {
 }
 
 /** Raw lines in, raw lines out: for malformed requests the harness never sends. */
-async function raw(lines: string[]): Promise<{ out: Record<string, unknown>[]; code: number | undefined }> {
-  const r = await execa(bin, [], { input: lines.join('\n') + '\n', reject: false });
+async function raw(lines: string[], agent = bin): Promise<{ out: Record<string, unknown>[]; code: number | undefined }> {
+  const r = await execa(agent, [], { input: lines.join('\n') + '\n', reject: false });
   return { out: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), code: r.exitCode };
 }
 
@@ -77,7 +80,7 @@ t.test('mmap, poke, peek, munmap, reset', async (t) => {
   t.match((await s.call({ op: 'peek', mem: 'm', offset: 8190, len: 4 })).error, /^bad-request: range .* past mapping m/);
   t.match((await s.call({ op: 'poke', mem: 'm', offset: 8192, hex: '00' })).error, /^bad-request/);
   const bad = await s.call({ op: 'mmap', as: 'm2', len: 4096, prot: PROT_RW, flags: 0x20 });
-  t.same([bad.ret, bad.errno], [-1, 22], 'mmap without MAP_PRIVATE/SHARED is EINVAL');
+  t.match(bad.error, /^bad-request: refused: mmap flags 0x20: exactly one of MAP_SHARED and MAP_PRIVATE/, 'mmap without MAP_PRIVATE/SHARED is refused');
   // A rebound name shadows the old mapping; reset unmaps both.
   t.equal((await s.call({ op: 'mmap', as: 'm', len: 4096, prot: PROT_RW, flags: MAP_PRIVATE_ANON })).ret, 0);
   t.equal((await s.call({ op: 'peek', mem: 'm', offset: 0, len: 2 })).out, '0000');
@@ -265,4 +268,76 @@ t.test('harness-side deadline and EOF with a fake agent', async (t) => {
   t.match((await nobin.request({ op: 'info' })).error, /^target-lost: .*ENOENT/);
   await hung.stop();
   t.equal((await hung.request({ op: 'info' })).error, 'target-lost: target stopped');
+});
+
+t.test('the real build refuses what the suite never asks for, before doing it', async (t) => {
+  const lines = [
+    { op: 'open', path: '/etc/passwd', flags: 0, as: 'pw' },
+    { op: 'open', path: '/dev/kvm/../../etc/passwd', flags: 0, as: 'pw' },
+    { op: 'open', path: '/dev/kvm', flags: O_RDWR | 0o1100, as: 'k' },
+    { op: 'mmap', as: 'x', len: 4096, prot: 7, flags: MAP_PRIVATE_ANON },
+    { op: 'mmap', as: 'x', len: 4096, prot: PROT_RW, flags: MAP_PRIVATE_ANON | 0x10 },
+    { op: 'mmap', as: 'x', len: 2 ** 31, prot: PROT_RW, flags: MAP_PRIVATE_ANON },
+    { op: 'mmap', as: 'x', len: 4096, prot: PROT_RW, flags: 0x01 },
+    { op: 'info', timeout_ms: 2 ** 31 },
+    { op: 'mmap', as: 'ro', len: 4096, prot: 1, flags: MAP_PRIVATE_ANON },
+    { op: 'poke', mem: 'ro', offset: 0, hex: '00' },
+    { op: 'mmap', as: 'none', len: 4096, prot: 0, flags: MAP_PRIVATE_ANON },
+    { op: 'peek', mem: 'none', offset: 0, len: 1 },
+    { op: 'peek', mem: 'ro', offset: 0, len: 2 },
+  ].map((r, i) => JSON.stringify({ id: i + 1, ...r }));
+  lines.push('{"id":14,"op":"info","timeout_ms":1e99}');
+  const { out, code } = await raw(lines, policyBin);
+  t.equal(code, 0, 'the agent ends normally at EOF');
+  const err = (id: number): string => String(out.find((o) => o.id === id)?.error);
+  t.match(err(1), /^bad-request: refused: only \/dev\/kvm may be opened/);
+  t.match(err(2), /only \/dev\/kvm/);
+  t.match(err(3), /open flags/);
+  t.match(err(4), /prot 0x7/);
+  t.match(err(5), /MAP_FIXED/);
+  t.match(err(6), /at most/);
+  t.match(err(7), /without an fd must be MAP_PRIVATE\|MAP_ANONYMOUS/);
+  t.match(err(8), /timeout_ms must be below 2\^31/);
+  t.match(err(10), /mapping ro is not writable/);
+  t.match(err(12), /mapping none is not readable/);
+  t.equal(out.find((o) => o.id === 13)?.out, '0000', 'a readable mapping reads');
+  t.match(err(14), /timeout_ms must be an integer/);
+});
+
+t.test('real build on /dev/kvm: uAPI fds map, others do not; a peek past the file is an error, not a crash', { skip: !existsSync('/dev/kvm') && 'no /dev/kvm' }, async (t) => {
+  const KVM_CREATE_VM = 0xae01;
+  const KVM_CREATE_VCPU = 0xae41;
+  const KVM_RUN = 0xae80;
+  const lines = [
+    { op: 'open', path: '/dev/kvm', flags: O_RDWR | 0o2000000, as: 'kvm' },
+    { op: 'ioctl', fd: 'kvm', req: 0xae00, arg: { int: 0 } },
+    { op: 'ioctl', fd: 'kvm', req: TCGETS, arg: { int: 0 } },
+    { op: 'mmap', as: 'k', len: 4096, prot: PROT_RW, flags: 0x01, fd: 'kvm' },
+    { op: 'ioctl', fd: 'kvm', req: KVM_CREATE_VM, arg: { int: 0 }, as: 'vm' },
+    { op: 'ioctl', fd: 'vm', req: 0xae03, arg: { int: 1 }, as: 'nofd' },
+    { op: 'ioctl', fd: 'vm', req: KVM_CREATE_VCPU, arg: { int: 0 }, as: 'vcpu' },
+    { op: 'mmap', as: 'run', len: 1 << 20, prot: PROT_RW, flags: 0x01, fd: 'vcpu' },
+    { op: 'peek', mem: 'run', offset: 0, len: 4 },
+    { op: 'peek', mem: 'run', offset: (1 << 20) - 4096, len: 4 },
+    { op: 'poke', mem: 'run', offset: (1 << 20) - 4096, hex: '00' },
+    { op: 'ioctl', fd: 'vcpu', req: KVM_RUN, arg: { int: 0 }, peek: [{ mem: 'run', offset: (1 << 20) - 8, len: 8 }], timeout_ms: 2000 },
+    { op: 'ioctl', fd: 'vcpu', req: 0x4010aeac, arg: { int: 0x400000 } },
+    { op: 'info' },
+  ].map((r, i) => JSON.stringify({ id: i + 1, ...r }));
+  const { out, code } = await raw(lines, policyBin);
+  t.equal(code, 0, 'the agent survives and ends at EOF');
+  const by = (id: number): Record<string, unknown> => out.find((o) => o.id === id) ?? {};
+  if (Number(by(1).ret) < 0) return void t.comment(`open /dev/kvm: errno ${String(by(1).errno)}`);
+  t.equal(by(2).ret, 12, 'KVM_GET_API_VERSION');
+  t.match(by(3).error, /refused: ioctl 0x5401 is not a KVM request/);
+  t.match(by(4).error, /refused: only a shared mapping of an fd an ioctl handed out/);
+  t.match(by(6).error, /returns no fd to bind/);
+  if (Number(by(5).ret) < 0 || Number(by(7).ret) < 0) return void t.comment('no VM/vCPU on this host');
+  t.equal(by(8).ret, 0, 'kvm_run maps (1 MiB, more than the vCPU file has)');
+  t.match(by(9).out, /^[0-9a-f]{8}$/);
+  t.match(by(10).error, /^bad-request: peek of mapping run faulted \(SIGBUS\)/, 'peek past the end of the file');
+  t.match(by(11).error, /^bad-request: poke of mapping run faulted \(SIGBUS\)/, 'poke past the end of the file');
+  t.match(by(12).error, /peek of mapping run faulted \(SIGBUS\) after the call/, 'a peek after KVM_RUN past the file');
+  t.match(by(13).error, /takes a pointer, not the integer 0x400000/);
+  t.equal(by(14).ret, 0, 'still answering');
 });

@@ -319,19 +319,21 @@ const AGENT_DIR = new URL('../../agent/', import.meta.url).pathname;
 /**
  * Build (if stale) and return the static agent for the host or for arm64.
  * make decides staleness; a missing compiler is a one-line TargetSetupError.
+ * `test`: the host build without the open/ioctl policy (agent.c, AGENT_TEST),
+ * for the project's own tests of the wire format; never sent to a target.
  */
-export async function buildAgent(arch: 'host' | 'aarch64'): Promise<string> {
+export async function buildAgent(arch: 'host' | 'aarch64', variant: 'policy' | 'test' = 'policy'): Promise<string> {
   const cross = arch === 'aarch64' ? ['CROSS=aarch64-linux-gnu-'] : [];
   const cc = arch === 'aarch64' ? 'aarch64-linux-gnu-gcc' : 'gcc';
   const which = await execa('sh', ['-c', `command -v ${cc}`], { reject: false });
   if (which.exitCode !== 0) {
     throw new TargetSetupError(`${cc} not found: run scripts/install-deps.sh`);
   }
-  const r = await execa('make', ['-s', '-C', AGENT_DIR, ...cross], { reject: false, all: true });
+  const r = await execa('make', ['-s', '-C', AGENT_DIR, ...cross, ...(variant === 'test' ? ['test'] : [])], { reject: false, all: true });
   if (r.exitCode !== 0) {
     const why = String(r.all).trim().split('\n').slice(-2).join(' | ');
     throw new TargetSetupError(`building the ${arch} agent failed (${why}): run scripts/install-deps.sh`);
   }
   const machine = arch === 'aarch64' ? 'aarch64' : (await execa(cc, ['-dumpmachine'])).stdout.split('-')[0];
-  return `${AGENT_DIR}build/kvm-cca-agent-${machine}`;
+  return `${AGENT_DIR}build/kvm-cca-agent-${variant === 'test' ? 'test-' : ''}${machine}`;
 }
