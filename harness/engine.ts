@@ -5,6 +5,7 @@ import type { AbiName, AbiProfile, Expect, ExpectKey, Generation } from './abi/t
 import { describeOutcome, RecordingSession, succeeded, type CallRecord, type CallResult } from './calls.ts';
 import { Kvm, type Vm } from './dsl.ts';
 import { ERRNO, errnoName } from './errno.ts';
+import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
 
 export const AREAS = ['probing', 'lifecycle', 'misordering', 'config', 'ipa-ranges', 'populate', 'vcpu', 'run', 'ordering', 'generic'] as const;
@@ -60,6 +61,8 @@ export interface Assertion {
   dispute?: string;
   /** The call the assertion judged, with its outcome: "KVM_ENABLE_CAP(RME, CREATE_REALM) = -1 ENXIO". */
   call?: string;
+  /** Set on the assertion a kernel report made: the report's key ("WARN arch/arm64/kvm/rme.c:1213 kvm_realm_enable_cap"). */
+  splat?: string;
 }
 
 export interface CheckOutcome {
@@ -79,6 +82,10 @@ export interface CheckOutcome {
   targetFault?: string;
   /** For blocked: the set-up call that failed, with its outcome ("KVM_ENABLE_CAP(RME, CREATE_REALM) = -1 ENXIO"). */
   blockedBy?: string;
+  /** Real targets: the kernel log lines logged while the check ran (up to 200). */
+  kernelLog?: string[];
+  /** The WARN/BUG/oops reports among them: each one fails the check. */
+  splats?: Splat[];
 }
 
 export class SetupFailure extends Error {
@@ -284,10 +291,34 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   };
 }
 
+const KERNEL_LOG_KEEP = 200;
+
+/** Attach the kernel log a check produced; a report in it fails the check (a todo stays todo). */
+export function judgeKernelLog(r: CheckOutcome, texts: readonly string[], note?: string): void {
+  if (texts.length) r.kernelLog = texts.length > KERNEL_LOG_KEEP ? [...texts.slice(0, KERNEL_LOG_KEEP), `[... ${texts.length - KERNEL_LOG_KEEP} more]`] : [...texts];
+  if (note) (r.kernelLog ??= []).push(`[${note}]`);
+  const splats = findSplats(texts);
+  if (splats.length === 0) return;
+  r.splats = splats;
+  for (const s of splats) r.assertions.push({ ok: false, message: `the kernel logged a ${s.kind} report during the check: ${s.title}`, call: `kernel ${s.key}`, splat: s.key });
+  if (r.status === 'pass' || r.status === 'blocked') {
+    r.status = 'fail';
+    delete r.blockedBy;
+  }
+}
+
 export async function runChecks(defs: readonly CheckDef[], o: RunOptions): Promise<CheckOutcome[]> {
   const out: CheckOutcome[] = [];
+  // Real targets: the kernel log from the end of one check to the end of the next
+  // belongs to the next (closing its handles, e.g. destroying a realm, included).
+  const klog = kernelLogOf(o.target);
+  await klog.mark();
   for (const [i, d] of defs.entries()) {
     const r = await runCheck(d, o);
+    if (r.status !== 'skip') {
+      const got = await klog.next();
+      if (got) judgeKernelLog(r, got.records.map((x) => x.text), got.note);
+    }
     out.push(r);
     o.onOutcome?.(r, i);
     // An emulated oops kills that kernel only; boot a fresh one for the next check.
