@@ -2,7 +2,9 @@
  * kvm-cca-agent: executes the harness's JSON-lines wire format (harness/wire.ts)
  * on a real kernel. One request line on stdin, exactly one result line on
  * stdout. It knows no ABI revision: request numbers and struct bytes come from
- * the harness. It never runs a shell or another program.
+ * the harness. It never runs a shell or another program. Besides the calls a
+ * check makes, it reads the kernel log (/dev/kmsg) when the harness asks
+ * ("kmsg"), so a WARN or an oops a check provoked fails that check.
  *
  * Exit codes: 0 on EOF, 3 after reporting a deadline ("timeout"), 4 when out
  * of memory or stdout is gone. The harness restarts it lazily.
@@ -42,6 +44,7 @@
  *          at most, never fixed or executable, at most MAX_MAP_LEN
  *   poke/peek  inside a mapping, within its protection; a fault (past the end
  *          of a file mapping) is an error answer, not a crash
+ *   kmsg   reads /dev/kmsg only (new kernel log records since the last read)
  * Built with -DAGENT_TEST (make test), open and ioctl accept anything: the
  * project's own tests drive the wire format with /dev/null, FIFOs and
  * userfaultfd. That build is never uploaded to a target.
@@ -885,6 +888,82 @@ static void op_info(void)
 	tail_us(0);
 }
 
+/*
+ * ---- the kernel log: the records logged since the harness last asked ----
+ * "since" absent: only note where the log ends now (the newest sequence
+ * number); "since": N: every record after N. The fd stays open across
+ * requests and resets, so later calls read only new records; an agent started
+ * afresh reads the whole buffer and the harness's "since" filters it. Each
+ * record goes out as "PRIO,SEQ,USEC;TEXT" (the kernel escapes non-printable
+ * bytes in TEXT as \xNN); continuation (KEY=value) lines are dropped.
+ */
+#define KMSG_MAX_OUT (256 * 1024)
+static int kmsg_fd = -1;
+
+static int op_kmsg(const struct jv *r)
+{
+	long long since = -1, last, dropped = 0, lost = 0;
+	static char rec[8192];
+	int first = 1;
+	if (want_int(r, "since", 0, &since, 1))
+		return -1;
+	g_t0 = now_us();
+	if (kmsg_fd < 0 && (kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		head(g_id, -1, errno);
+		tail_us(now_us() - g_t0);
+		return 0;
+	}
+	last = since;
+	head(g_id, 0, 0);
+	oput(",\"kmsg\":[", 9);
+	for (;;) {
+		ssize_t n = read(kmsg_fd, rec, sizeof rec - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EPIPE) {
+			lost++; /* overwritten before we read them: the next read resumes */
+			continue;
+		}
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		char *nl = strchr(rec, '\n');
+		if (nl)
+			*nl = 0;
+		char *semi = strchr(rec, ';'), *c1 = strchr(rec, ',');
+		if (!semi || !c1 || c1 > semi)
+			continue;
+		long long seq = strtoll(c1 + 1, NULL, 10);
+		if (seq <= last && since >= 0)
+			continue;
+		if (seq > last)
+			last = seq;
+		if (since < 0)
+			continue;
+		/* "PRIO,SEQ,USEC;TEXT": drop the flags field and anything after it */
+		char *c2 = strchr(c1 + 1, ',');
+		char *c3 = c2 ? strchr(c2 + 1, ',') : NULL;
+		if (c3 && c3 < semi) {
+			memmove(c3, semi, strlen(semi) + 1);
+		}
+		if (obn > KMSG_MAX_OUT) {
+			dropped++;
+			continue;
+		}
+		if (!first)
+			oput(",", 1);
+		first = 0;
+		ojstr(rec);
+	}
+	ofmt("],\"seq\":%lld", last);
+	if (dropped)
+		ofmt(",\"dropped\":%lld", dropped);
+	if (lost)
+		ofmt(",\"lost\":%lld", lost);
+	tail_us(now_us() - g_t0);
+	return 0;
+}
+
 static int dispatch(char *line)
 {
 	struct jv *r, *idv;
@@ -935,6 +1014,8 @@ static int dispatch(char *line)
 		op_info();
 		return 0;
 	}
+	if (!strcmp(op, "kmsg"))
+		return op_kmsg(r);
 	BAD("unknown op %s", op);
 }
 

@@ -164,6 +164,9 @@ export class EmulatedProcess {
       case 'reset':
         this.exit();
         return { ret: 0, errno: 0 };
+      case 'kmsg':
+        // The model has no kernel log: as a kernel without /dev/kmsg (CONFIG_PRINTK=n) answers.
+        return { ret: -1, errno: ERRNO.ENOENT };
       case 'info':
         return {
           ret: 0,

@@ -5,8 +5,12 @@
 // Text form, one entry a line ('#' starts a comment):
 //   CHECK [kernel=GLOB] REASON...
 //   rfc-v1/populate/wrap  kernel=6.2.0-rc1-cca*  RMM bet0 refuses the range (ticket 42)
-// JSON form: [{"check": "...", "reason": "...", "kernel": "GLOB"}] or {"known_failures": [...]}.
+//   v7/ipa-ranges/init-unaligned-*  splat=WARN*rme.c*  realm_init_ipa_state WARNs on its error path
+// JSON form: [{"check": "...", "reason": "...", "kernel": "GLOB", "splat": "GLOB"}] or {"known_failures": [...]}.
 // CHECK is "abi/area/name" or "area/name" (any revision); '*' is a wildcard.
+// splat=GLOB names a known kernel report (its key, as TAP's failure line shows
+// it: "WARN arch/arm64/kvm/rme.c:1213 kvm_realm_enable_cap"): the entry then
+// covers a check only when such reports are all that failed in it.
 import { wholeGlob } from './filter.ts';
 import { readFileSync } from 'node:fs';
 import type { CheckOutcome } from './engine.ts';
@@ -17,6 +21,8 @@ export interface BaselineEntry {
   reason: string;
   /** Glob over the target's kernel release (uname -r); absent = every kernel. */
   kernel?: string;
+  /** Glob over the key of a kernel report (WARN, BUG, ...): only such a failure is known. */
+  splat?: string;
   /** Where the entry is, for messages: "FILE:LINE". */
   where: string;
 }
@@ -39,11 +45,17 @@ export function parseBaseline(text: string, path: string): BaselineEntry[] {
     const words = line.split(/\s+/);
     const check = words.shift() as string;
     let kernel: string | undefined;
-    if (words[0]?.startsWith('kernel=')) kernel = (words.shift() as string).slice('kernel='.length);
-    if (kernel === '') throw new BaselineError(`${where}: kernel= needs a release or glob`);
+    let splat: string | undefined;
+    for (;;) {
+      if (words[0]?.startsWith('kernel=')) kernel = (words.shift() as string).slice('kernel='.length);
+      else if (words[0]?.startsWith('splat=')) splat = (words.shift() as string).slice('splat='.length);
+      else break;
+      if (kernel === '') throw new BaselineError(`${where}: kernel= needs a release or glob`);
+      if (splat === '') throw new BaselineError(`${where}: splat= needs a report key or glob`);
+    }
     const reason = words.join(' ');
     if (!reason) throw new BaselineError(`${where}: "${check}" needs a reason after the check name`);
-    out.push({ check, reason, ...(kernel ? { kernel } : {}), where });
+    out.push({ check, reason, ...(kernel ? { kernel } : {}), ...(splat ? { splat } : {}), where });
   });
   return out;
 }
@@ -65,7 +77,8 @@ function parseJson(text: string, path: string): BaselineEntry[] {
     if (typeof o.check !== 'string' || !o.check) throw new BaselineError(`${where}: missing "check"`);
     if (typeof o.reason !== 'string' || !o.reason) throw new BaselineError(`${where}: "${o.check}" needs a "reason"`);
     if (o.kernel !== undefined && (typeof o.kernel !== 'string' || !o.kernel)) throw new BaselineError(`${where}: "kernel" must be a release or glob`);
-    return { check: o.check, reason: o.reason, ...(o.kernel ? { kernel: o.kernel as string } : {}), where };
+    if (o.splat !== undefined && (typeof o.splat !== 'string' || !o.splat)) throw new BaselineError(`${where}: "splat" must be a report key or glob`);
+    return { check: o.check, reason: o.reason, ...(o.kernel ? { kernel: o.kernel as string } : {}), ...(o.splat ? { splat: o.splat as string } : {}), where };
   });
 }
 
@@ -90,10 +103,15 @@ export class Baseline {
     public release = '',
   ) {}
 
-  match(o: Pick<CheckOutcome, 'abi' | 'name'>): BaselineEntry | undefined {
+  match(o: Pick<CheckOutcome, 'abi' | 'name'> & Partial<Pick<CheckOutcome, 'assertions'>>): BaselineEntry | undefined {
     const full = `${o.abi}/${o.name}`;
     return this.entries.find((e) => {
       if (e.kernel && !glob(e.kernel).test(this.release)) return false;
+      if (e.splat) {
+        const bad = (o.assertions ?? []).filter((a) => !a.ok);
+        const re = glob(e.splat);
+        if (bad.length === 0 || !bad.every((a) => a.splat !== undefined && re.test(a.splat))) return false;
+      }
       const re = glob(e.check);
       return re.test(full) || re.test(o.name);
     });
@@ -109,7 +127,7 @@ export class Baseline {
     if (!e) return undefined;
     if (o.status === 'fail' || o.status === 'blocked') {
       o.status = 'todo';
-      o.reason = `baseline: ${e.reason}`;
+      o.reason = `baseline: ${e.splat ? 'known kernel report: ' : ''}${e.reason}`;
       this.stillFailing.push({ outcome: o, entry: e });
     } else if (o.status === 'pass') this.nowPassing.push({ outcome: o, entry: e });
     return e;

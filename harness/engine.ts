@@ -5,6 +5,7 @@ import type { AbiName, AbiProfile, Expect, ExpectKey, Generation } from './abi/t
 import { describeOutcome, RecordingSession, succeeded, type CallRecord, type CallResult } from './calls.ts';
 import { Kvm, type Vm } from './dsl.ts';
 import { ERRNO, errnoName } from './errno.ts';
+import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
 
 export const AREAS = ['probing', 'lifecycle', 'misordering', 'config', 'ipa-ranges', 'populate', 'vcpu', 'run', 'ordering', 'generic'] as const;
@@ -29,7 +30,36 @@ export interface CheckDef {
   emulatorOnly?: string;
   /** Emulator settings this check needs (applied to a fresh emulator instance). */
   emulatorSettings?: EmulatorSettings;
+  /** Optional vCPU features the check's set-up uses: a target whose vCPU lacks one skips it. */
+  needs?: readonly VcpuFeature[];
   run(c: CheckContext): Promise<void>;
+}
+
+/** Optional vCPU features, each with the capability that says whether KVM offers it. */
+export const VCPU_FEATURES = {
+  sve: { label: 'SVE', cap: 170, capName: 'KVM_CAP_ARM_SVE' },
+} as const;
+export type VcpuFeature = keyof typeof VCPU_FEATURES;
+
+/**
+ * Which optional vCPU features the target's KVM offers: KVM_CHECK_EXTENSION on
+ * /dev/kvm, in a session of its own (the emulator answers from its settings).
+ * A feature the probe cannot read is taken as present: the check then runs and says what happened.
+ */
+export async function probeVcpuFeatures(target: Target, callTimeoutMs: number): Promise<Map<VcpuFeature, boolean>> {
+  const out = new Map<VcpuFeature, boolean>();
+  const s = await target.session();
+  try {
+    const kvm = await s.call({ op: 'open', path: '/dev/kvm', flags: 2, as: 'kvm', timeout_ms: callTimeoutMs });
+    for (const [f, d] of Object.entries(VCPU_FEATURES) as [VcpuFeature, (typeof VCPU_FEATURES)[VcpuFeature]][]) {
+      if (kvm.ret < 0 || kvm.error) break;
+      const r = await s.call({ op: 'ioctl', fd: 'kvm', req: 0xae03 /* KVM_CHECK_EXTENSION */, arg: { int: d.cap }, timeout_ms: callTimeoutMs });
+      if (!r.error && r.ret >= 0) out.set(f, r.ret > 0);
+    }
+  } finally {
+    await s.close().catch(() => undefined);
+  }
+  return out;
 }
 
 /** What a check may ask of the emulator's model (see emulator/rmm.ts). */
@@ -60,6 +90,8 @@ export interface Assertion {
   dispute?: string;
   /** The call the assertion judged, with its outcome: "KVM_ENABLE_CAP(RME, CREATE_REALM) = -1 ENXIO". */
   call?: string;
+  /** Set on the assertion a kernel report made: the report's key ("WARN arch/arm64/kvm/rme.c:1213 kvm_realm_enable_cap"). */
+  splat?: string;
 }
 
 export interface CheckOutcome {
@@ -79,6 +111,10 @@ export interface CheckOutcome {
   targetFault?: string;
   /** For blocked: the set-up call that failed, with its outcome ("KVM_ENABLE_CAP(RME, CREATE_REALM) = -1 ENXIO"). */
   blockedBy?: string;
+  /** Real targets: the kernel log lines logged while the check ran (up to 200). */
+  kernelLog?: string[];
+  /** The WARN/BUG/oops reports among them: each one fails the check. */
+  splats?: Splat[];
 }
 
 export class SetupFailure extends Error {
@@ -108,6 +144,8 @@ export interface RunOptions {
   checkTimeoutMs: number;
   /** Makes a target for checks that need their own emulator settings. */
   targetFor?: (settings: EmulatorSettings) => Target;
+  /** The target vCPU's optional features; probed by runChecks when a check needs one. */
+  vcpuFeatures?: ReadonlyMap<VcpuFeature, boolean>;
   onOutcome?: (o: CheckOutcome, index: number) => void;
 }
 
@@ -221,6 +259,14 @@ export function skipReason(c: CheckDef, abi: AbiProfile, kind: TargetKind, allow
   return undefined;
 }
 
+/** "needs SVE: ..." when the target's vCPU lacks a feature the check needs. */
+export function featureSkip(c: CheckDef, have: ReadonlyMap<VcpuFeature, boolean> | undefined): string | undefined {
+  const missing = (c.needs ?? []).find((f) => have?.get(f) === false);
+  if (!missing) return undefined;
+  const d = VCPU_FEATURES[missing];
+  return `needs ${d.label}: the target's vCPU has none (KVM_CHECK_EXTENSION(${d.capName}) = 0)`;
+}
+
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -233,7 +279,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** Run one check in a fresh session; never throws. */
 export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutcome> {
   const base = { name: def.name, area: def.area, abi: o.abi.name, description: def.description };
-  const skip = skipReason(def, o.abi, o.targetKind, o.allowCrash);
+  const skip = skipReason(def, o.abi, o.targetKind, o.allowCrash) ?? featureSkip(def, o.vcpuFeatures);
   if (skip) return { ...base, status: 'skip', reason: skip, assertions: [], sources: [], trace: [], ms: 0 };
 
   const t0 = performance.now();
@@ -279,10 +325,35 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   };
 }
 
+const KERNEL_LOG_KEEP = 200;
+
+/** Attach the kernel log a check produced; a report in it fails the check (a todo stays todo). */
+export function judgeKernelLog(r: CheckOutcome, texts: readonly string[], note?: string): void {
+  if (texts.length) r.kernelLog = texts.length > KERNEL_LOG_KEEP ? [...texts.slice(0, KERNEL_LOG_KEEP), `[... ${texts.length - KERNEL_LOG_KEEP} more]`] : [...texts];
+  if (note) (r.kernelLog ??= []).push(`[${note}]`);
+  const splats = findSplats(texts);
+  if (splats.length === 0) return;
+  r.splats = splats;
+  for (const s of splats) r.assertions.push({ ok: false, message: `the kernel logged a ${s.kind} report during the check: ${s.title}`, call: `kernel ${s.key}`, splat: s.key });
+  if (r.status === 'pass' || r.status === 'blocked') {
+    r.status = 'fail';
+    delete r.blockedBy;
+  }
+}
+
 export async function runChecks(defs: readonly CheckDef[], o: RunOptions): Promise<CheckOutcome[]> {
   const out: CheckOutcome[] = [];
+  // Real targets: the kernel log from the end of one check to the end of the next
+  // belongs to the next (closing its handles, e.g. destroying a realm, included).
+  const klog = kernelLogOf(o.target);
+  await klog.mark();
+  if (!o.vcpuFeatures && defs.some((d) => d.needs?.length)) o = { ...o, vcpuFeatures: await probeVcpuFeatures(o.target, o.callTimeoutMs) };
   for (const [i, d] of defs.entries()) {
     const r = await runCheck(d, o);
+    if (r.status !== 'skip') {
+      const got = await klog.next();
+      if (got) judgeKernelLog(r, got.records.map((x) => x.text), got.note);
+    }
     out.push(r);
     o.onOutcome?.(r, i);
     // An emulated oops kills that kernel only; boot a fresh one for the next check.

@@ -125,6 +125,8 @@ const OP_RULES: { [O in WireOp]: Rule<O> } = {
     return undefined;
   },
   info: () => undefined,
+  // reads only /dev/kmsg (the agent opens nothing else for it): the harness's WARN/oops watch
+  kmsg: () => undefined,
 };
 
 /**

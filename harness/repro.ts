@@ -596,6 +596,9 @@ class Gen {
       case 'reset':
         st.push(`${ind}/* reset: the harness closed every handle here */`, `${ind}ret = 0;`, `${ind}err = 0;`);
         break;
+      case 'kmsg':
+        st.push(`${ind}/* kmsg: the harness read the kernel log here (dmesg shows it) */`, `${ind}ret = 0;`, `${ind}err = 0;`);
+        break;
       case 'info':
         st.push(`${ind}struct utsname u;`, `${ind}ret = uname(&u);`, `${ind}err = errno;`, `${ind}if (ret == 0) printf("    %s %s %s\\n", u.sysname, u.release, u.machine);`);
         break;

@@ -36,6 +36,11 @@ export interface Target {
   session(): Promise<Session>;
   /** Tear down connections and processes; idempotent, also after a crash. */
   stop(): Promise<void>;
+  /**
+   * The harness's own read of the kernel log (a `kmsg` request, see wire.ts),
+   * on targets that have one (ssh, qemu): between checks, never inside one.
+   */
+  kernelLog?(since?: number): Promise<WireResult>;
 }
 
 /** A problem the user must fix before anything can run (exit 2, one line). */

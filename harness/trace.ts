@@ -67,6 +67,8 @@ export interface TraceFile {
   target_fault?: string;
   /** For a blocked check: the set-up call that failed. */
   blocked_by?: string;
+  /** Real targets: the kernel log lines the check produced (WARN splats included). */
+  kernel_log?: string[];
   ms: number;
   recorded_at: string;
   target: TraceTarget;
@@ -128,6 +130,7 @@ export function buildTrace(o: CheckOutcome, def: Pick<CheckDef, 'emulatorSetting
     sources: o.sources,
     ...(o.targetFault ? { target_fault: o.targetFault } : {}),
     ...(o.blockedBy ? { blocked_by: o.blockedBy } : {}),
+    ...(o.kernelLog?.length ? { kernel_log: o.kernelLog } : {}),
     ms: Math.round(o.ms * 1000) / 1000,
     recorded_at: new Date().toISOString(),
     target: {

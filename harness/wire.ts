@@ -103,6 +103,12 @@ export type WireRequest = RequestBase &
     | { op: 'reset' }
     /** Identity of the executor's host: uname, euid, /dev/kvm. */
     | { op: 'info' }
+    /**
+     * The harness's own read of the kernel log (/dev/kmsg), between checks:
+     * without `since` only the newest sequence number (a mark), with it the
+     * records after that number. Never part of a check's calls.
+     */
+    | { op: 'kmsg'; since?: number }
   );
 
 export type WireOp = WireRequest['op'];
@@ -131,6 +137,13 @@ export interface WireResult {
   peek?: string[];
   /** For `info`. */
   info?: WireInfo;
+  /** For `kmsg`: the records, each "PRIO,SEQ,USEC;TEXT" as /dev/kmsg gives them. */
+  kmsg?: string[];
+  /** For `kmsg`: the newest sequence number read (pass it as `since` next time). */
+  seq?: number;
+  /** For `kmsg`: records left out (output cap) and records the kernel overwrote before they were read. */
+  dropped?: number;
+  lost?: number;
   /** Wall time of the call itself in microseconds, measured by the executor. */
   us?: number;
   /**
@@ -269,6 +282,9 @@ export function checkRequest(v: unknown): WireRequest {
     case 'reset':
     case 'info':
       break;
+    case 'kmsg':
+      if (v.since !== undefined) int(v.since, 'since');
+      break;
     default:
       fail(`unknown op ${JSON.stringify(v.op)}`);
   }
@@ -290,6 +306,8 @@ export function checkResult(v: unknown): WireResult {
     if (!Array.isArray(v.peek)) fail('peek must be an array');
     v.peek.forEach((p, i) => hex(p, `peek[${i}]`));
   }
+  if (v.kmsg !== undefined && (!Array.isArray(v.kmsg) || !v.kmsg.every((l) => typeof l === 'string'))) fail('kmsg must be an array of strings');
+  for (const k of ['seq', 'dropped', 'lost'] as const) if (v[k] !== undefined) int(v[k], k, -1);
   return v as unknown as WireResult;
 }
 

@@ -103,7 +103,7 @@ export const checks: CheckDef[] = [
     c.expect(await vm.createRd(), 'sve.rd-unfinalised');
     c.must(await v.finalize(K.KVM_ARM_VCPU_SVE));
     c.expect(await vm.createRd(), 'create.ok', 'positive after the cause is fixed');
-  }),
+  }, { needs: ['sve'] }),
   // positive then negative: after each successful call, the same call must now fail as the new state requires
   check('ordering/repeat-create', 'ordering', 'CREATE succeeds, the same CREATE again is refused', ['create.ok', 'create.twice'], async (c) => {
     const vm = await c.realmVm();
@@ -171,7 +171,7 @@ export const checks: CheckDef[] = [
     c.must(await vm.createRd());
     const v1 = await initVcpu(c, vm, 1, [...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]);
     c.expect(await v1.setSveVls([1]), 'sve.vls-after-rd');
-  }),
+  }, { needs: ['sve'] }),
   check('run/no-irqchip-then-fixed', 'run', 'first KVM_RUN of an active realm without an irqchip fails; with the vGIC added it runs to SYSTEM_OFF', ['run.no-irqchip', 'run.ok'], async (c) => {
     const { vm, vcpu } = await realmIn(c, 'ACTIVE', { irqchip: false });
     c.expect(await vcpu!.run(), 'run.no-irqchip');

@@ -174,7 +174,7 @@ export const checks: CheckDef[] = [
     c.expect(await populateAt(r, ENTRY, PAGE), 'sve.rd-unfinalised');
     c.must(await r.vcpu!.finalize(K.KVM_ARM_VCPU_SVE));
     c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-ok', 'positive after the cause is fixed');
-  }),
+  }, { needs: ['sve'] }),
 
   // ---- the first KVM_RUN: activation, and what follows it
   check('run/first-run-then-populate', 'run', 'populate, vGIC, first KVM_RUN to SYSTEM_OFF; then POPULATE is refused and no vCPU can be added', ['rmi.run-ok', 'rmi.populate-after-run', 'rmi.vcpu-after-run'], async (c) => {
@@ -243,7 +243,7 @@ export const checks: CheckDef[] = [
     const { vcpu: v1 } = c.must(await r.vm.createVcpu(1));
     c.must(await (v1 as Vcpu).init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE]));
     c.expect(await (v1 as Vcpu).setSveVls([1]), 'sve.vls-after-rd');
-  }),
+  }, { needs: ['sve'] }),
 
   // ---- PSCI complete: v12/v13 only, removed in v14
   check('psci/normal-vm', 'vcpu', 'PSCI complete ioctl on a normal-VM vCPU', ['psci.normal-vm'], async (c) => {

@@ -30,6 +30,8 @@ export function tapLine(o: CheckOutcome, n: number, extra?: Record<string, strin
     const disputes = o.assertions.filter((a) => a.dispute && !a.ok).map((a) => a.dispute);
     if (disputes.length) diag.disputes = disputes;
     if (o.targetFault) diag.target_fault = o.targetFault;
+    // the reports themselves, as the kernel logged them
+    if (o.splats?.length) diag.kernel_log = o.splats.flatMap((s) => s.lines);
     diag.last_calls = lastCalls(o);
     if (extra) Object.assign(diag, extra);
     line += indentYaml(stringify(diag));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, execaSync } from 'execa';
 import { TargetSetupError, type Session, type Target, type TargetIdentity } from '../target.ts';
+import type { WireResult } from '../wire.ts';
 import { buildAgent, track } from './agent-session.ts';
 import { checkBios, checkInitrd, checkKernel } from './boot-files.ts';
 import { SshTarget } from './ssh.ts';
@@ -196,6 +197,11 @@ export class QemuTarget implements Target {
   session(): Promise<Session> {
     if (!this.ssh) throw new Error('qemu target not started');
     return this.ssh.session();
+  }
+
+  kernelLog(since?: number): Promise<WireResult> {
+    if (!this.ssh) return Promise.resolve({ id: 0, ret: -1, errno: 0, error: 'target-lost: qemu target not started' });
+    return this.ssh.kernelLog(since);
   }
 
   /** For tests and the bench: the underlying ssh target. */

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { TargetSetupError, type Session, type Target, type TargetIdentity, type TargetKind } from '../target.ts';
 import { AgentLink, buildAgent, track, type AgentEnd } from './agent-session.ts';
+import type { WireResult } from '../wire.ts';
 
 export interface SshTargetOptions {
   /** Private key file (ssh -i). */
@@ -151,6 +152,11 @@ export class SshTarget implements Target {
   session(): Promise<Session> {
     if (!this.link) throw new Error('ssh target not started');
     return this.link.session();
+  }
+
+  kernelLog(since?: number): Promise<WireResult> {
+    if (!this.link) return Promise.resolve({ id: 0, ret: -1, errno: 0, error: 'target-lost: ssh target not started' });
+    return this.link.request({ op: 'kmsg', timeout_ms: 10000, ...(since !== undefined ? { since } : {}) });
   }
 
   /** The agent's local ssh process id (tests). */

@@ -1,0 +1,29 @@
+// Checks that need an optional vCPU feature (SVE) skip with a reason on a
+// target whose KVM does not offer it, and run where it does. The emulator's
+// host answers KVM_CHECK_EXTENSION(KVM_CAP_ARM_SVE) from its settings.
+import t from 'tap';
+import { getProfile } from '../harness/abi/index.ts';
+import { applicable, probeVcpuFeatures, runChecks } from '../harness/engine.ts';
+import { EmulatorTarget } from '../harness/targets/emulator.ts';
+import { tapLine } from '../harness/report/tap.ts';
+import { ALL_CHECKS } from '../tests/index.ts';
+
+for (const rev of ['v7', 'v14']) {
+  t.test(`${rev}: the SVE checks`, async (t) => {
+    const abi = getProfile(rev)!;
+    const sve = applicable(ALL_CHECKS, abi).filter((c) => c.needs?.includes('sve'));
+    t.equal(sve.length, 2, `${sve.map((c) => c.name).join(', ')}`);
+    for (const hostSve of [false, true]) {
+      const target = new EmulatorTarget({ abi, host: { sve: hostSve } });
+      await target.start();
+      t.same([...(await probeVcpuFeatures(target, 1000))], [['sve', hostSve]], `probe reads sve=${hostSve}`);
+      const outs = await runChecks(sve, { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 1000, checkTimeoutMs: 5000 });
+      await target.stop();
+      if (hostSve) t.same(outs.map((o) => o.status), ['pass', 'pass'], 'run where the vCPU has SVE');
+      else {
+        t.same(outs.map((o) => o.status), ['skip', 'skip']);
+        t.match(tapLine(outs[0]!, 1), /^ok 1 - \S+ # SKIP needs SVE: the target's vCPU has none \(KVM_CHECK_EXTENSION\(KVM_CAP_ARM_SVE\) = 0\)\n$/);
+      }
+    }
+  });
+}
