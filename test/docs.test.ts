@@ -12,6 +12,8 @@ import type { Expect } from '../harness/abi/types.ts';
 import { conditionIds, docPaths, linkify, specRefs, withDocs } from '../harness/spec-refs.ts';
 import { BUGS } from '../emulator/bugs.ts';
 import { REPO, renderAll, splitSource, statusOf } from '../scripts/gen-conditions.ts';
+import { tapLine } from '../harness/report/tap.ts';
+import type { CheckOutcome } from '../harness/engine.ts';
 
 const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 
@@ -139,6 +141,18 @@ t.test('the resolver', async (t) => {
   t.same(docPaths('R1-IP order'), ['docs/spec/rfc-v1.md#r1-ip'], 'an entry point as a whole');
   t.equal(specRefs('conditions.md §9.9')[0]?.doc, undefined, 'an unknown section is reported, not guessed');
   t.equal(linkify('R1-PO2, see', 'docs/conditions'), '[R1-PO2](../spec/rfc-v1.md#r1-po2), see');
+  const failed = {
+    name: 'misordering/create-in-new',
+    abi: 'v10',
+    area: 'misordering',
+    description: '',
+    status: 'fail',
+    assertions: [{ ok: false, message: 'CREATE_REALM = 0, expected -1 EEXIST (V10-CR1)', source: 'V10-CR1' }],
+    sources: ['V10-CR1'],
+    trace: [],
+    ms: 0,
+  } as unknown as CheckOutcome;
+  t.match(tapLine(failed, 1), /- V10-CR1 \(docs\/spec\/rme-era\.md#v10-cr1\)/, 'a failure prints the page next to its source');
   t.end();
 });
 
