@@ -143,6 +143,9 @@ const TOKEN = new RegExp(
     String.raw`lore:(?<msgid>[^\s,;()"'\]]+[^\s,;()"'\].])`,
     String.raw`\[(?:RFC )?PATCH (?<prev>v\d+) (?<pnum>\d+)\/\d+\]`,
     String.raw`(?<tree>[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)@(?<commit>[0-9a-f]{7,40})\b`,
+    // a file of the repo itself: "docs/spec/errata.md#v7-init-over-ram", "fixtures/…"
+    String.raw`(?<path>\b(?:docs|fixtures|emulator|harness|tests)\/[A-Za-z0-9_.\/-]*[A-Za-z0-9_-](?:#[A-Za-z0-9_-]+)?)`,
+    String.raw`(?<stack>\bcca-host[-\/]v7\b)`,
     String.raw`(?<note>conditions|abi-evolution|qemu-target-notes)\.md`,
     String.raw`§(?<sec>\d+(?:\.\d+|[a-z])?)`,
     String.raw`\b(?<era>R1|V10|V14)-(?<kind>[A-Z]+)?(?<num>\d+)?(?:\.\.(?:(?:R1|V10|V14)-)?(?<kind2>[A-Z]+)?(?<num2>\d+))?\b`,
@@ -167,6 +170,8 @@ export function specRefs(source: string): SpecRef[] {
     if (g.msgid) at(m[0], `sources.md#${mailAnchor(g.msgid)}`);
     else if (g.prev) at(m[0], `sources.md#patch-${g.prev}-${g.pnum}`);
     else if (g.tree) at(m[0], `sources.md#${slug(`${g.tree}@${(g.commit ?? '').slice(0, 12)}`)}`);
+    else if (g.path) out.push({ ref: m[0], doc: g.path, start, end });
+    else if (g.stack) at(m[0], 'errata.md#real-stack-v7');
     else if (g.note) {
       noteFile = `${g.note}.md`;
       // "abi-evolution.md §3.5": the section decides; a bare name points at the index.

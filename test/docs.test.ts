@@ -12,6 +12,8 @@ import type { Expect } from '../harness/abi/types.ts';
 import { conditionIds, docPaths, linkify, specRefs, withDocs } from '../harness/spec-refs.ts';
 import { BUGS } from '../emulator/bugs.ts';
 import { REPO, renderAll, splitSource, statusOf } from '../scripts/gen-conditions.ts';
+import { tapLine } from '../harness/report/tap.ts';
+import type { CheckOutcome } from '../harness/engine.ts';
 
 const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 
@@ -136,9 +138,22 @@ t.test('the resolver', async (t) => {
   t.same(docPaths('lore:86pl5m89ub.wl-maz@kernel.org)'), ['docs/spec/sources.md#mail-86pl5m89ub-wl-maz-kernel-org'], 'a mail id, closing bracket dropped');
   t.same(docPaths('"[PATCH v13 16/48] arm64"'), ['docs/spec/sources.md#patch-v13-16']);
   t.same(docPaths('V14-26, G8, UP-arm, UP'), ['docs/spec/sources.md#patch-v14-26', 'docs/spec/generic.md#g8', 'docs/spec/generic.md#up-arm']);
+  t.same(docPaths('real stack (cca-host-v7), docs/spec/errata.md#v7-init-over-ram'), ['docs/spec/errata.md#real-stack-v7', 'docs/spec/errata.md#v7-init-over-ram'], 'the real stack; a path in the repo');
   t.same(docPaths('R1-IP order'), ['docs/spec/rfc-v1.md#r1-ip'], 'an entry point as a whole');
   t.equal(specRefs('conditions.md §9.9')[0]?.doc, undefined, 'an unknown section is reported, not guessed');
   t.equal(linkify('R1-PO2, see', 'docs/conditions'), '[R1-PO2](../spec/rfc-v1.md#r1-po2), see');
+  const failed = {
+    name: 'misordering/create-in-new',
+    abi: 'v10',
+    area: 'misordering',
+    description: '',
+    status: 'fail',
+    assertions: [{ ok: false, message: 'CREATE_REALM = 0, expected -1 EEXIST (V10-CR1)', source: 'V10-CR1' }],
+    sources: ['V10-CR1'],
+    trace: [],
+    ms: 0,
+  } as unknown as CheckOutcome;
+  t.match(tapLine(failed, 1), /- V10-CR1 \(docs\/spec\/rme-era\.md#v10-cr1\)/, 'a failure prints the page next to its source');
   t.end();
 });
 

@@ -2,6 +2,7 @@
 // what failed, where the expectation came from, and the last calls made.
 import { stringify } from 'tap-yaml';
 import { lastCalls, type CheckOutcome } from '../engine.ts';
+import { withDocs } from '../spec-refs.ts';
 
 export function tapHeader(plan: number, comment?: string): string {
   return `TAP version 14\n${comment ? `# ${comment}\n` : ''}1..${plan}\n`;
@@ -25,7 +26,8 @@ export function tapLine(o: CheckOutcome, n: number, extra?: Record<string, strin
     const diag: Record<string, unknown> = {
       ...(o.status === 'blocked' && o.blockedBy ? { blocked_by: o.blockedBy } : {}),
       failed: failedAssertions(o),
-      sources: o.sources,
+      // each source with the page of docs/spec/ that says it
+      sources: o.sources.map(withDocs),
     };
     const disputes = o.assertions.filter((a) => a.dispute && !a.ok).map((a) => a.dispute);
     if (disputes.length) diag.disputes = disputes;
