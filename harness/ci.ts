@@ -21,7 +21,13 @@ export class CiHooks {
   readonly baseline?: Baseline;
 
   constructor(o: CiOptions) {
-    this.traces = new TraceWriter({ dir: o.traceDir, abi: o.abi, ...(o.bugs ? { bugs: o.bugs } : {}) });
+    this.traces = new TraceWriter({
+      dir: o.traceDir,
+      abi: o.abi,
+      ...(o.bugs ? { bugs: o.bugs } : {}),
+      // Said when it happens (one line), and the run goes on without traces.
+      onError: (line) => process.stderr.write(`run.sh: ${line}\n`),
+    });
     if (o.baselinePath) this.baseline = new Baseline(loadBaseline(o.baselinePath));
   }
 
@@ -42,14 +48,19 @@ export class CiHooks {
     return Object.keys(extra).length ? extra : undefined;
   }
 
-  /** Summary lines for stderr. */
-  finish(): string[] {
+  /** Summary lines for stderr; `withTraces` false when the caller prints one traces line for several revisions. */
+  finish(withTraces = true): string[] {
     const out: string[] = [];
-    if (this.traces.written.length) {
-      const dirs = [...new Set(this.traces.written.map((p) => p.slice(0, p.lastIndexOf('/'))))];
-      out.push(`# traces: ${this.traces.written.length} written to ${dirs.join(', ')}`);
-    }
+    const line = withTraces ? tracesLine(this.traces.written) : undefined;
+    if (line) out.push(line);
     if (this.baseline) out.push(...this.baseline.summary());
     return out;
   }
+}
+
+/** "# traces: N written to DIR": once per run. */
+export function tracesLine(written: readonly string[]): string | undefined {
+  if (!written.length) return undefined;
+  const dirs = [...new Set(written.map((p) => p.slice(0, p.lastIndexOf('/'))))];
+  return `# traces: ${written.length} written to ${dirs.join(', ')}`;
 }

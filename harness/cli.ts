@@ -2,13 +2,11 @@
 // run the checks, print TAP 14 on stdout and a summary on stderr.
 // Exit codes follow kselftest: 0 all passed, 1 a check failed, 4 all skipped,
 // 2 bad usage or a target that cannot be used.
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getProfile, PROFILES, ALL_REVISIONS } from './abi/index.ts';
 import type { AbiProfile } from './abi/types.ts';
 import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
 import { selectChecks } from './filter.ts';
-import { junitXml } from './report/junit.ts';
 import { causeLines, countLine } from './report/summary.ts';
 import { tapHeader, tapLine } from './report/tap.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type Target } from './target.ts';
@@ -17,6 +15,9 @@ import { CiHooks } from './ci.ts';
 import { listLines } from './list.ts';
 import { BaselineError } from './baseline.ts';
 import { ScenarioError } from './steps.ts';
+import { installSignalHandlers, Interrupted, isInterrupted, onInterrupt } from './lifecycle.ts';
+import { checkOutputDir, checkOutputFile, OutputError } from './output.ts';
+import { partialNote, writeReports, type ReportPlan } from './multi.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs]
@@ -51,6 +52,8 @@ or glob (*, ?, [..], {a,b}); !FILTER excludes.
 class UsageError extends Error {}
 
 function die(msg: string, code = 2): never {
+  // After Ctrl-C a failing start is the signal's doing: the handler says it and exits.
+  if (isInterrupted()) throw new Interrupted(msg);
   process.stderr.write(`run.sh: ${msg}\n`);
   process.exit(code);
 }
@@ -93,6 +96,7 @@ function parse(argv: string[]) {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] !== 'qemu-guest') installSignalHandlers(); // qemu-guest keeps its guest up until a signal: its own handlers
   if (argv[0] === 'replay' || argv[0] === 'repro') return (await import('./trace-cli.ts')).traceCommand(argv[0], argv.slice(1));
   if (argv[0] === 'qemu-guest') return (await import('./qemu-guest.ts')).qemuGuestCommand(argv.slice(1));
   let args: ReturnType<typeof parse>;
@@ -125,6 +129,18 @@ export async function main(argv: string[]): Promise<number> {
   if (o.timeout !== undefined) {
     callTimeoutMs = Number(o.timeout);
     if (!Number.isInteger(callTimeoutMs) || callTimeoutMs <= 0) die(`--timeout takes a positive number of milliseconds, not '${o.timeout}'`);
+  }
+
+  // Every output is checked (and a previous report removed) before anything runs.
+  if (!o.list) {
+    try {
+      if (o.junit) checkOutputFile(o.junit, '--junit');
+      for (const m of o.matrix) checkOutputFile(m, '--matrix');
+      if (o.trace) o.trace = checkOutputDir(o.trace, '--trace');
+    } catch (e) {
+      if (e instanceof OutputError) die(e.message);
+      throw e;
+    }
   }
 
   // Loaded here, not imported at the top, so a malformed scenario file is one clear line (exit 2).
@@ -190,14 +206,9 @@ interface RunPlan {
 }
 
 async function runOnTarget(p: RunPlan): Promise<number> {
-  const stopAndExit = (sig: string): void => {
-    void p.target.stop().finally(() => {
-      process.stderr.write(`run.sh: interrupted by ${sig}; target stopped\n`);
-      process.exit(130);
-    });
-  };
-  process.on('SIGINT', () => stopAndExit('SIGINT'));
-  process.on('SIGTERM', () => stopAndExit('SIGTERM'));
+  const outcomes: CheckOutcome[] = [];
+  const reports: ReportPlan = { junit: p.junit, targetSpec: p.targetSpec, profiles: [p.abi], allChecks: p.checks };
+  onInterrupt((sig) => partialNote(reports, outcomes, sig));
 
   const t0 = performance.now();
   try {
@@ -218,9 +229,8 @@ async function runOnTarget(p: RunPlan): Promise<number> {
     die(`target ${p.targetSpec} failed to start: ${e instanceof Error ? e.message : String(e)}`);
   }
 
-  let outcomes: CheckOutcome[];
   try {
-    outcomes = await runChecks(p.checks, {
+    await runChecks(p.checks, {
       abi: p.abi,
       target: p.target,
       targetKind: p.target.kind,
@@ -228,11 +238,16 @@ async function runOnTarget(p: RunPlan): Promise<number> {
       callTimeoutMs: p.callTimeoutMs,
       checkTimeoutMs: Math.max(30000, p.callTimeoutMs * 6),
       targetFor: (settings: EmulatorSettings) => createEmulatorWith(p, settings),
-      onOutcome: (r, i) => process.stdout.write(tapLine(r, i + 1, p.ci.outcome(r, p.checks[i]))),
+      cancelled: isInterrupted,
+      onOutcome: (r, i) => {
+        outcomes.push(r);
+        process.stdout.write(tapLine(r, i + 1, p.ci.outcome(r, p.checks[i])));
+      },
     });
   } finally {
     await p.target.stop().catch(() => undefined);
   }
+  if (isInterrupted()) return new Promise<number>(() => undefined); // the signal handler ends the run
 
   const count = (s: string): number => outcomes.filter((x) => x.status === s).length;
   const failed = count('fail') + count('blocked');
@@ -241,7 +256,8 @@ async function runOnTarget(p: RunPlan): Promise<number> {
   process.stderr.write(`# ${p.abi.name} on ${p.targetSpec}: ${countLine(outcomes)} in ${secs}s\n`);
   for (const l of causeLines(outcomes)) process.stderr.write(`${l}\n`);
   for (const l of p.ci.finish()) process.stderr.write(`${l}\n`);
-  if (p.junit) writeFileSync(p.junit, junitXml(outcomes, p.targetSpec));
+  writeReports(reports, outcomes);
+  if (p.ci.traces.error) return 2;
   if (failed) return 1;
   if (outcomes.length > 0 && skipped === outcomes.length) return 4;
   return 0;
@@ -326,9 +342,15 @@ if (isMain) {
   });
   main(process.argv.slice(2)).then(
     (code) => {
-      process.exitCode = code;
+      if (!isInterrupted()) process.exitCode = code;
     },
     (e: unknown) => {
+      if (isInterrupted()) return; // the signal handler prints its line and exits
+      if (e instanceof OutputError) {
+        process.stderr.write(`run.sh: ${e.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
       process.stderr.write(`run.sh: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exitCode = 2;
     },

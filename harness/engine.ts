@@ -147,6 +147,10 @@ export interface RunOptions {
   /** The target vCPU's optional features; probed by runChecks when a check needs one. */
   vcpuFeatures?: ReadonlyMap<VcpuFeature, boolean>;
   onOutcome?: (o: CheckOutcome, index: number) => void;
+  /** Checked before each check: true ends the run here (a signal is being handled). */
+  cancelled?: () => boolean;
+  /** Deadline of the one probe after a real target stopped answering (ms); default callTimeoutMs. */
+  probeTimeoutMs?: number;
 }
 
 export class CheckContext {
@@ -348,19 +352,30 @@ export async function runChecks(defs: readonly CheckDef[], o: RunOptions): Promi
   const klog = kernelLogOf(o.target);
   await klog.mark();
   if (!o.vcpuFeatures && defs.some((d) => d.needs?.length)) o = { ...o, vcpuFeatures: await probeVcpuFeatures(o.target, o.callTimeoutMs) };
+  // Set once a real target failed its probe: every later check fails with it at once.
+  let dead: string | undefined;
   for (const [i, d] of defs.entries()) {
-    const r = await runCheck(d, o);
-    if (r.status !== 'skip') {
+    // The emulator answers in microtasks: yield so a pending signal is handled between checks.
+    await new Promise<void>((r) => setImmediate(r));
+    if (o.cancelled?.()) break;
+    const r = dead ? deadOutcome(d, o, dead) : await runCheck(d, o);
+    if (o.cancelled?.()) break; // its failure is the signal's doing, not the target's
+    if (!dead && r.status !== 'skip' && !lostTarget(r)) {
       const got = await klog.next();
       if (got) judgeKernelLog(r, got.records.map((x) => x.text), got.note);
     }
     out.push(r);
     o.onOutcome?.(r, i);
     // An emulated oops kills that kernel only; boot a fresh one for the next check.
-    // A real target that crashed stays dead, and the checks after it say so.
     if (r.targetFault?.startsWith('target-crashed') && o.targetKind === 'emulator') {
       await o.target.stop();
       await o.target.start();
+    }
+    // A real target that lost, hung or crashed is probed once; if it does not answer,
+    // the rest of the run fails fast with its fault instead of waiting out every call.
+    if (!dead && o.targetKind !== 'emulator' && lostTarget(r)) {
+      const fault = await probe(o);
+      if (fault) dead = `${fault} (the target stopped answering during ${r.abi}/${r.name}; later checks were not run)`;
     }
   }
   return out;
@@ -374,6 +389,41 @@ export function firstCause(o: CheckOutcome): string {
   if (a.call) return a.call;
   if (o.targetFault) return `<${o.targetFault}>`;
   return a.message.length > 120 ? `${a.message.slice(0, 117)}...` : a.message;
+}
+
+/** The check failed because the target did not answer, not because of an errno. */
+function lostTarget(r: CheckOutcome): boolean {
+  if (r.targetFault && /^(timeout|target-lost|target-crashed)/.test(r.targetFault)) return true;
+  return r.assertions.some((a) => !a.ok && / did not finish within \d+ ms$/.test(a.message));
+}
+
+/** One fresh session and an `info`: undefined if the target answers, else its fault. */
+async function probe(o: RunOptions): Promise<string | undefined> {
+  const ms = o.probeTimeoutMs ?? o.callTimeoutMs;
+  const attempt = (async () => {
+    const s = await o.target.session();
+    try {
+      const r = await s.call({ op: 'info', timeout_ms: ms });
+      return r.error;
+    } finally {
+      void s.close().catch(() => undefined);
+    }
+  })();
+  try {
+    // The session's own reset has the link's deadline; this bounds the whole probe.
+    const err = await withTimeout(attempt, ms * 3 + 5000, 'probe');
+    return err === undefined ? undefined : err === 'timeout' ? 'target-lost: the target did not answer a probe in time' : err;
+  } catch (e) {
+    attempt.catch(() => undefined);
+    return `target-lost: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+function deadOutcome(def: CheckDef, o: RunOptions, fault: string): CheckOutcome {
+  const base = { name: def.name, area: def.area, abi: o.abi.name, description: def.description };
+  const skip = skipReason(def, o.abi, o.targetKind, o.allowCrash);
+  if (skip) return { ...base, status: 'skip', reason: skip, assertions: [], sources: [], trace: [], ms: 0 };
+  return { ...base, status: 'fail', assertions: [{ ok: false, message: fault }], sources: [], trace: [], ms: 0, targetFault: fault };
 }
 
 /** Readable form of the last calls of a check, for diagnostics. */

@@ -2,7 +2,6 @@
 //   --abi all    every revision (not 'absent') on the emulator, one after another, one TAP stream
 //   --abi auto   probe a live kernel (harness/detect.ts), say what was decided and why, then run it
 //   --matrix F   after the run, the conformance matrix (HTML or Markdown by extension)
-import { writeFileSync } from 'node:fs';
 import type { AbiProfile } from './abi/types.ts';
 import { getProfile } from './abi/index.ts';
 import { absent } from './abi/absent.ts';
@@ -14,7 +13,9 @@ import { matrixHtml, matrixMarkdown } from './report/matrix.ts';
 import { tapHeader, tapLine } from './report/tap.ts';
 import { TargetSetupError, type Target, type TargetIdentity } from './target.ts';
 import { createTarget, createTargetSync, listEmulatorBugs, type TargetOptions } from './targets/index.ts';
-import { CiHooks } from './ci.ts';
+import { CiHooks, tracesLine } from './ci.ts';
+import { isInterrupted, onInterrupt } from './lifecycle.ts';
+import { writeAtomic } from './output.ts';
 import { detectAbi, formatDetection } from './detect.ts';
 
 export interface MultiPlan {
@@ -36,6 +37,37 @@ export interface MultiPlan {
 const out = (s: string): boolean => process.stdout.write(s);
 const err = (s: string): boolean => process.stderr.write(s);
 
+export interface ReportPlan {
+  junit?: string | undefined;
+  matrix?: readonly string[];
+  targetSpec: string;
+  profiles: readonly AbiProfile[];
+  allChecks: readonly CheckDef[];
+}
+
+/**
+ * Write --junit and --matrix (atomically; an OutputError is one line). `partial`
+ * names why the run ended early: the reports then hold the checks that finished.
+ */
+export function writeReports(p: ReportPlan, outcomes: readonly CheckOutcome[], partial?: string): string[] {
+  const lines: string[] = [];
+  const spec = partial ? `${p.targetSpec} (${partial}, ${outcomes.length} checks finished)` : p.targetSpec;
+  if (p.junit) writeAtomic(p.junit, junitXml(outcomes, spec), 'JUnit report');
+  for (const file of p.matrix ?? []) {
+    const input = { profiles: p.profiles, checks: p.allChecks, outcomes, title: `${spec}, ${new Date().toISOString().slice(0, 10)}, ${outcomes.length} checks run` };
+    writeAtomic(file, /\.md$/i.test(file) ? matrixMarkdown(input) : matrixHtml(input), 'matrix');
+    lines.push(`# matrix written to ${file}`);
+  }
+  return lines;
+}
+
+/** For the interrupt line: what was written. */
+export function partialNote(p: ReportPlan, outcomes: readonly CheckOutcome[], sig: string): string {
+  const files = [p.junit, ...(p.matrix ?? [])].filter((f): f is string => !!f);
+  writeReports(p, outcomes, `interrupted by ${sig}`);
+  return `${outcomes.length} checks finished${files.length ? `, written to ${files.join(', ')}` : ''}`;
+}
+
 /** Bugs the emulator of this revision has a switch for (a bug names its revisions). */
 function bugsFor(p: AbiProfile, bugs: readonly string[]): string[] {
   const known = new Map(listEmulatorBugs().map((b) => [b.name, b.revisions as readonly string[]]));
@@ -51,17 +83,12 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   const outcomes: CheckOutcome[] = [];
   let n = 0;
   let headerDone = false;
-  let current: Target | undefined;
-  const stop = (sig: string): void => {
-    void (current?.stop() ?? Promise.resolve()).finally(() => {
-      err(`run.sh: interrupted by ${sig}; target stopped\n`);
-      process.exit(130);
-    });
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const reports: ReportPlan = { junit: p.junit, matrix: p.matrix, targetSpec: p.targetSpec, profiles: p.profiles, allChecks: p.allChecks };
+  onInterrupt((sig) => partialNote(reports, outcomes, sig));
 
   const ciLines: string[] = [];
+  const traces: string[] = [];
+  let traceError = false;
   for (const [i, { abi, checks }] of plan.entries()) {
     const opts: TargetOptions = { ...p.targetOpts, abi, bugs: p.targetSpec === 'emulator' ? bugsFor(abi, p.targetOpts.bugs ?? []) : [] };
     const ci = new CiHooks({ abi: abi.name, traceDir: p.traceDir, baselinePath: p.baselinePath, bugs: opts.bugs ?? [] });
@@ -87,6 +114,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
         }
         out(`# ${abi.name}: ${checks.length} checks — ${why}\n`);
         for (const c of checks) {
+          if (isInterrupted()) break;
           const o: CheckOutcome = { name: c.name, area: c.area, abi: abi.name, description: c.description, status: 'fail', assertions: [{ ok: false, message: why }], sources: [], trace: [], ms: 0 };
           outcomes.push(o);
           out(tapLine(o, ++n));
@@ -95,7 +123,6 @@ export async function runMulti(p: MultiPlan): Promise<number> {
       }
       ci.started(id);
     }
-    current = target;
     if (!headerDone) {
       const what = p.profiles.length === 1 ? abi.name : `${p.profiles.length} revisions (${p.profiles.map((x) => x.name).join(', ')})`;
       out(tapHeader(total, `kvm-cca-conformance: ${what} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`));
@@ -111,14 +138,20 @@ export async function runMulti(p: MultiPlan): Promise<number> {
         callTimeoutMs: p.callTimeoutMs,
         checkTimeoutMs: Math.max(30000, p.callTimeoutMs * 6),
         targetFor: (settings: EmulatorSettings) => createTargetSync('emulator', { ...opts, emulatorSettings: settings }),
-        onOutcome: (r, j) => out(tapLine(r, ++n, ci.outcome(r, checks[j]))),
+        cancelled: isInterrupted,
+        onOutcome: (r, j) => {
+          outcomes.push(r);
+          out(tapLine(r, ++n, ci.outcome(r, checks[j])));
+        },
       });
-      outcomes.push(...got);
+      void got;
     } finally {
       await target.stop().catch(() => undefined);
-      current = undefined;
     }
-    ciLines.push(...ci.finish());
+    ciLines.push(...ci.finish(false));
+    traces.push(...ci.traces.written);
+    traceError ||= ci.traces.error !== undefined;
+    if (isInterrupted()) return new Promise<number>(() => undefined); // the signal handler ends the run
   }
 
   const count = (s: string): number => outcomes.filter((x) => x.status === s).length;
@@ -131,13 +164,11 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   }
   err(`# ${p.profiles.map((x) => x.name).join(',')} on ${p.targetSpec}: ${countLine(outcomes)} in ${secs}s\n`);
   for (const l of causeLines(outcomes)) err(`${l}\n`);
+  const tl = tracesLine(traces);
+  if (tl) err(`${tl}\n`);
   for (const l of ciLines) err(`${l}\n`);
-  if (p.junit) writeFileSync(p.junit, junitXml(outcomes, p.targetSpec));
-  for (const file of p.matrix) {
-    const input = { profiles: p.profiles, checks: p.allChecks, outcomes, title: `${p.targetSpec}, ${new Date().toISOString().slice(0, 10)}, ${outcomes.length} checks run` };
-    writeFileSync(file, /\.md$/i.test(file) ? matrixMarkdown(input) : matrixHtml(input));
-    err(`# matrix written to ${file}\n`);
-  }
+  for (const l of writeReports(reports, outcomes)) err(`${l}\n`);
+  if (traceError) return 2;
   if (count('fail') || count('blocked')) return 1;
   if (outcomes.length > 0 && count('skip') === outcomes.length) return 4;
   return 0;
@@ -159,6 +190,7 @@ export async function detectOnTarget(targetSpec: string, targetOpts: TargetOptio
   }
   const session = await target.session();
   const d = await detectAbi(session, callTimeoutMs).finally(() => session.close().catch(() => undefined));
+  if (isInterrupted()) return new Promise(() => undefined); // the signal handler ends the run
   err(`${formatDetection(d)}\n`);
   const abi = d.abi ? getProfile(d.abi) : undefined;
   if (d.ambiguous || !abi) {

@@ -4,7 +4,7 @@
 // (harness/repro.ts) read nothing else, so a trace must be self-contained:
 // it also carries what an emulator needs to behave the same (revision, bug
 // switches, settings).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AbiName } from './abi/types.ts';
@@ -13,6 +13,7 @@ import type { CallRecord } from './calls.ts';
 import type { Assertion, CheckDef, CheckOutcome, EmulatorSettings, Status } from './engine.ts';
 import { errnoName } from './errno.ts';
 import { jsonErrorAt } from './json-error.ts';
+import { fsReason, OutputError, writeAtomic } from './output.ts';
 import { decodeIoc, hex } from './ioc.ts';
 import { GENERIC_IOCTL_NAMES } from './kvm-uapi.ts';
 import type { Call, TargetIdentity, TargetKind } from './target.ts';
@@ -152,24 +153,40 @@ export function traceFileName(abi: string, check: string): string {
   return `${`${abi}__${check}`.replace(/\//g, '_').replace(/[^A-Za-z0-9._-]+/g, '-')}.json`;
 }
 
-/** Where failing traces go when --trace was not given: one fresh directory per run. */
+let runTraceDir: string | undefined;
+
+/**
+ * Where failing traces go when --trace was not given: one private directory
+ * per run (mkdtemp: no predictable name in a shared temp dir), made on first
+ * use and shared by every revision of the run.
+ */
 export function defaultTraceDir(): string {
-  const base = process.env.KVM_CCA_TRACE_DIR || join(tmpdir(), 'kvm-cca-traces');
-  return join(base, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  if (runTraceDir) return runTraceDir;
+  const base = process.env.KVM_CCA_TRACE_DIR || tmpdir();
+  try {
+    if (process.env.KVM_CCA_TRACE_DIR) mkdirSync(base, { recursive: true });
+    runTraceDir = mkdtempSync(join(base, 'kvm-cca-traces-'));
+  } catch (e) {
+    throw new OutputError(`cannot make a trace directory in ${base}: ${fsReason(e)}`);
+  }
+  return runTraceDir;
 }
 
 /**
  * Writes traces as checks finish: every check with `dir`, and always a check
  * that failed (an assertion failed), so a CI log names a file to replay.
+ * Each file is written atomically. A write that fails (ENOSPC, ...) is said
+ * once (`error`) and ends trace writing for the run; checks go on.
  */
 export class TraceWriter {
   identity?: TargetIdentity;
   detected?: string;
-  private made = false;
   readonly written: string[] = [];
+  /** The first write error, one line; no trace is written after it. */
+  error: string | undefined;
 
   constructor(
-    private readonly opts: { dir?: string | undefined; abi: AbiName; bugs?: readonly string[]; fallbackDir?: () => string },
+    private readonly opts: { dir?: string | undefined; abi: AbiName; bugs?: readonly string[]; fallbackDir?: () => string; onError?: (line: string) => void },
   ) {}
 
   private dirFor(all: boolean): string | undefined {
@@ -182,22 +199,27 @@ export class TraceWriter {
 
   /** Write the outcome's trace if it should be kept; returns the path written. */
   record(o: CheckOutcome, def?: Pick<CheckDef, 'emulatorSettings'>): string | undefined {
-    if (o.status === 'skip' || !this.identity) return undefined;
+    if (o.status === 'skip' || !this.identity || this.error) return undefined;
     const failed = o.assertions.some((a) => !a.ok);
     if (!this.opts.dir && !failed) return undefined;
-    const dir = this.dirFor(!failed) as string;
-    if (!this.made || !this.opts.dir) mkdirSync(dir, { recursive: true });
-    this.made = true;
     const t = buildTrace(o, def, {
       identity: this.identity,
       abi: this.opts.abi,
       ...(this.detected ? { detected: this.detected } : {}),
       ...(this.opts.bugs ? { bugs: this.opts.bugs } : {}),
     });
-    const path = join(dir, traceFileName(o.abi, o.name));
-    writeFileSync(path, `${JSON.stringify(t, null, 1)}\n`);
-    this.written.push(path);
-    return path;
+    try {
+      const dir = this.dirFor(!failed) as string;
+      const path = join(dir, traceFileName(o.abi, o.name));
+      writeAtomic(path, `${JSON.stringify(t, null, 1)}\n`, 'trace');
+      this.written.push(path);
+      return path;
+    } catch (e) {
+      if (!(e instanceof OutputError)) throw e;
+      this.error = `${e.message}; no further traces are written`;
+      this.opts.onError?.(this.error);
+      return undefined;
+    }
   }
 }
 

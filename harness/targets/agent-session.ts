@@ -11,6 +11,9 @@ import { encodeLine, parseResultLine, type WireRequest, type WireResult } from '
 export interface AgentSpawn {
   file: string;
   args: readonly string[];
+  env?: Record<string, string>;
+  /** Own process group: a terminal's Ctrl-C is for the harness, which stops it. */
+  detached?: boolean;
 }
 
 /** How an agent process ended, for turning into an error text. */
@@ -60,6 +63,8 @@ export function track(p: Killable): () => void {
 
 function spawnAgent(s: AgentSpawn) {
   return execa(s.file, s.args, {
+    ...(s.env ? { env: s.env } : {}),
+    detached: s.detached ?? false,
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',

@@ -2,6 +2,7 @@
 import type { AbiProfile } from '../abi/types.ts';
 import type { EmulatorSettings } from '../engine.ts';
 import { TargetSetupError, type Target } from '../target.ts';
+import { stopOnSignal } from '../lifecycle.ts';
 import { EmulatorTarget, emulatorBugs } from './emulator.ts';
 import type { BugInfo } from '../../emulator/bugs.ts';
 import type { RmmSettings } from '../../emulator/rmm.ts';
@@ -38,7 +39,12 @@ export function createTargetSync(spec: string, o: TargetOptions): Target {
   return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm });
 }
 
+/** A target for the run; a signal stops it (harness/lifecycle.ts). */
 export async function createTarget(spec: string, o: TargetOptions): Promise<Target> {
+  return stopOnSignal(await makeTarget(spec, o));
+}
+
+async function makeTarget(spec: string, o: TargetOptions): Promise<Target> {
   if (spec === 'emulator') return createTargetSync(spec, o);
   if (spec.startsWith('ssh://')) {
     const { SshTarget } = await import('./ssh.ts');

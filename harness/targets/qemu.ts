@@ -13,6 +13,7 @@ import type { WireResult } from '../wire.ts';
 import { buildAgent, track } from './agent-session.ts';
 import { checkBios, checkInitrd, checkKernel } from './boot-files.ts';
 import { SshTarget } from './ssh.ts';
+import { reapLeftovers, tied } from '../lifecycle.ts';
 
 export interface QemuTargetOptions {
   /** Kernel Image; default Debian's arm64 kernel from the cache. */
@@ -74,7 +75,12 @@ function freePort(): Promise<number> {
 }
 
 function startQemu(file: string, args: string[]) {
-  return execa(file, args, {
+  // Tied to node (dies with it) and in its own process group: a terminal's Ctrl-C
+  // reaches the harness only, which stops qemu itself.
+  const t = tied(file, args);
+  return execa(t.file, t.args, {
+    env: t.env,
+    detached: true,
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -122,6 +128,7 @@ export class QemuTarget implements Target {
     if ((await execa('sh', ['-c', 'command -v "$1"', 'sh', qemuBin], { reject: false })).exitCode !== 0)
       throw new TargetSetupError(`${qemuBin} not found: run scripts/install-deps.sh`);
 
+    reapLeftovers(); // qemus and ssh processes of runs that were killed
     const agent = await buildAgent('aarch64');
     let kernel = o.kernel;
     let initrd = o.initrd;
@@ -370,11 +377,8 @@ export class QemuTarget implements Target {
     let over = false;
     void ended.then(() => (over = true));
     while (Date.now() < deadline && !over) {
-      const attempt = execa(
-        'ssh',
-        [...key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(this.port), 'root@127.0.0.1', 'true'],
-        { reject: false, timeout: 1500 },
-      );
+      const t = tied('ssh', [...key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(this.port), 'root@127.0.0.1', 'true']);
+      const attempt = execa(t.file, t.args, { env: t.env, detached: true, reject: false, timeout: 1500 });
       const r = await Promise.race([attempt, ended.then(() => undefined)]);
       if (!r) {
         attempt.kill('SIGKILL');

@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { TargetSetupError, type Session, type Target, type TargetIdentity, type TargetKind } from '../target.ts';
 import { AgentLink, buildAgent, track, type AgentEnd } from './agent-session.ts';
 import type { WireResult } from '../wire.ts';
+import { reapLeftovers, tied } from '../lifecycle.ts';
 
 export interface SshTargetOptions {
   /** Private key file (ssh -i). */
@@ -110,7 +111,10 @@ export class SshTarget implements Target {
 
   /** Run one command over the master connection. */
   async run(cmd: string, input?: Buffer, timeoutMs = 30000) {
-    return execa('ssh', [...this.sshArgs(['-o', 'ControlMaster=no']), cmd], {
+    const t = tied('ssh', [...this.sshArgs(['-o', 'ControlMaster=no']), cmd]);
+    return execa(t.file, t.args, {
+      env: t.env,
+      detached: true,
       reject: false,
       input,
       timeout: timeoutMs,
@@ -124,6 +128,7 @@ export class SshTarget implements Target {
     const probe = await execa('sh', ['-c', 'command -v ssh'], { reject: false });
     if (probe.exitCode !== 0) throw new TargetSetupError('ssh client not found: run scripts/install-deps.sh');
     const agentBin = this.opts.agentBinary ?? (await buildAgent('aarch64'));
+    reapLeftovers();
     removeStaleControlDirs();
     this.dir = mkdtempSync(join(tmpdir(), `kvm-cca-ssh-${process.pid}-`));
     try {
@@ -132,9 +137,9 @@ export class SshTarget implements Target {
       await this.upload(agentBin);
       this.link = new AgentLink({
         spawn: () => ({
-          file: 'ssh',
           // The shell reports how the agent ended: ssh itself cannot tell a killed agent from a lost link.
-          args: [...this.sshArgs(['-o', 'ControlMaster=no']), `${this.remoteAgent}; echo "${EXIT_TAG} $?" >&2`],
+          ...tied('ssh', [...this.sshArgs(['-o', 'ControlMaster=no']), `${this.remoteAgent}; echo "${EXIT_TAG} $?" >&2`]),
+          detached: true,
         }),
         marginMs: this.opts.marginMs ?? 3000,
         precheck: () => this.precheck(),
@@ -197,7 +202,10 @@ export class SshTarget implements Target {
     const sock = join(this.dir ?? '', 'cm');
     rmSync(sock, { force: true });
     this.masterStderr = '';
-    const m = execa('ssh', ['-M', '-N', ...this.sshArgs(['-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'])], {
+    const t = tied('ssh', ['-M', '-N', ...this.sshArgs(['-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'])]);
+    const m = execa(t.file, t.args, {
+      env: t.env,
+      detached: true, // a terminal's Ctrl-C is the harness's to handle
       reject: false,
       stdin: 'ignore',
       stdout: 'ignore',
