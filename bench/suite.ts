@@ -15,7 +15,7 @@ for (let i = 0; i < runs; i++) {
   const t0 = performance.now();
   const r = await execa(`${root}/run.sh`, extra, { reject: false, cwd: root });
   times.push(performance.now() - t0);
-  checks = r.stdout.split('\n').filter((l) => /^(not )?ok \d+/.test(l)).length;
+  checks = r.stdout.split('\n').filter((l) => /^ {2}(not )?ok \d+/.test(l)).length;
   if (r.exitCode !== 0) process.stderr.write(`run ${i + 1}: exit ${r.exitCode}\n`);
 }
 times.sort((a, b) => a - b);

@@ -1,23 +1,20 @@
 // run.sh's entry point: parse options, pick the revision(s) and the target,
-// run the checks, print TAP 14 on stdout and a summary on stderr.
-// Exit codes follow kselftest: 0 all passed, 1 a check failed, 4 all skipped,
-// 2 bad usage or a target that cannot be used.
+// run the checks (harness/multi.ts), print KTAP on stdout and a summary on stderr.
+// Exit codes follow kselftest: 0 all passed, 1 a check failed, 4 all skipped
+// (also: the forced revision's uAPI is absent), 2 bad usage or a target that
+// cannot be used (docs/ci.md).
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getProfile, PROFILES, ALL_REVISIONS } from './abi/index.ts';
 import type { AbiProfile } from './abi/types.ts';
-import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
-import { selectChecks } from './filter.ts';
-import { causeLines, countLine } from './report/summary.ts';
-import { tapHeader, tapLine } from './report/tap.ts';
-import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type Target } from './target.ts';
-import { createTarget, listEmulatorBugs, type TargetOptions } from './targets/index.ts';
-import { CiHooks } from './ci.ts';
+import type { CheckDef } from './engine.ts';
+import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type TargetKind } from './target.ts';
+import { listEmulatorBugs, type TargetOptions } from './targets/index.ts';
 import { listLines } from './list.ts';
 import { BaselineError } from './baseline.ts';
 import { ScenarioError } from './steps.ts';
-import { installSignalHandlers, Interrupted, isInterrupted, onInterrupt } from './lifecycle.ts';
+import { installSignalHandlers, Interrupted, isInterrupted } from './lifecycle.ts';
 import { checkOutputDir, checkOutputFile, OutputError } from './output.ts';
-import { partialNote, writeReports, type ReportPlan } from './multi.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs]
@@ -34,7 +31,8 @@ or glob (*, ?, [..], {a,b}); !FILTER excludes.
                          default: all on the emulator, auto on a real target
   --matrix FILE          also write the conformance matrix (revisions x checks) to FILE (.html or .md; repeatable)
   --list [-v]            print the checks that would run (-v: with description, sources), run nothing
-  --junit FILE           also write JUnit XML to FILE
+  --junit FILE           also write JUnit XML to FILE (Jenkins xunit schema; kernel identity as properties)
+  --json FILE            also write the results file (schema: harness/report/results.schema.json; KCIDB mapping)
   --trace DIR            write every check's calls as JSON to DIR (a failing check's trace
                          is always written, to DIR or a fresh temp dir; TAP shows 'trace: PATH')
   --baseline FILE        known failures with reasons (docs/ci.md): exit 0 if only those fail
@@ -71,6 +69,7 @@ function parse(argv: string[]) {
         list: { type: 'boolean', default: false },
         verbose: { type: 'boolean', short: 'v', default: false },
         junit: { type: 'string' },
+        json: { type: 'string' },
         trace: { type: 'string' },
         baseline: { type: 'string' },
         'emulator-bug': { type: 'string', multiple: true, default: [] },
@@ -135,6 +134,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!o.list) {
     try {
       if (o.junit) checkOutputFile(o.junit, '--junit');
+      if (o.json) checkOutputFile(o.json, '--json');
       for (const m of o.matrix) checkOutputFile(m, '--matrix');
       if (o.trace) o.trace = checkOutputDir(o.trace, '--trace');
     } catch (e) {
@@ -152,130 +152,11 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const filters = args.positionals;
-  if (multi || o.matrix.length) {
-    const r = await runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs });
-    return r;
-  }
-  const abi = getProfile(abiName) as AbiProfile;
-  const checks = selectChecks(abi.name, applicable(ALL_CHECKS, abi), filters);
-  if (filters.length && checks.length === 0) die(`no check of ${abi.name} matches ${filters.map((f) => `'${f}'`).join(' ')} (see --list)`);
-
-  const targetOpts: TargetOptions = {
-    abi,
-    bugs: o['emulator-bug'],
-    sshOptions: o['ssh-option'],
-    qemuArgs: o['qemu-arg'],
-    ...(o['ssh-key'] ? { sshKey: o['ssh-key'] } : {}),
-    ...(o.kernel ? { kernel: o.kernel } : {}),
-    ...(o.initrd ? { initrd: o.initrd } : {}),
-    ...(o.bios ? { bios: o.bios } : {}),
-    ...(o.qemu ? { qemu: o.qemu } : {}),
-  };
-  let target: Target;
-  try {
-    target = await createTarget(o.target, targetOpts);
-  } catch (e) {
-    die(e instanceof Error ? e.message : String(e));
-  }
-
-  if (o.list) {
-    for (const l of listLines({ profiles: [abi], allChecks: checks, filters: [], kind: target.kind, allowCrash: o['allow-crash'], verbose: o.verbose })) process.stdout.write(`${l}\n`);
-    return 0;
-  }
-
-  let ci: CiHooks;
-  try {
-    ci = new CiHooks({ abi: abi.name, traceDir: o.trace, baselinePath: o.baseline, bugs: o['emulator-bug'] });
-  } catch (e) {
-    if (e instanceof BaselineError) die(e.message);
-    throw e;
-  }
-  return runOnTarget({ abi, checks, target, targetOpts, allowCrash: o['allow-crash'], callTimeoutMs, junit: o.junit, targetSpec: o.target, ci });
+  // A single revision, every revision, a detected one: one pipeline (harness/multi.ts).
+  return runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs });
 }
 
-interface RunPlan {
-  abi: AbiProfile;
-  checks: CheckDef[];
-  target: Target;
-  targetOpts: TargetOptions;
-  targetSpec: string;
-  allowCrash: boolean;
-  callTimeoutMs: number;
-  junit?: string | undefined;
-  ci: CiHooks;
-}
-
-async function runOnTarget(p: RunPlan): Promise<number> {
-  const outcomes: CheckOutcome[] = [];
-  const reports: ReportPlan = { junit: p.junit, targetSpec: p.targetSpec, profiles: [p.abi], allChecks: p.checks };
-  onInterrupt((sig) => partialNote(reports, outcomes, sig));
-
-  const t0 = performance.now();
-  try {
-    const id = await p.target.start();
-    p.ci.started(id);
-    const wrong = p.target.kind === 'emulator' ? undefined : await forcedRevisionMissing(p);
-    if (wrong) {
-      await p.target.stop().catch(() => undefined);
-      // kselftest's whole-run skip: the plan 1..0 with the reason; kernel and tap parsers count a skip.
-      process.stdout.write(`TAP version 14\n1..0 # SKIP ${wrong.replace(/[\r\n]+/g, ' ')}\n`);
-      process.stderr.write(`run.sh: ${wrong}\n`);
-      return 4;
-    }
-    process.stdout.write(tapHeader(p.checks.length, `kvm-cca-conformance: ${p.abi.name} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`));
-  } catch (e) {
-    await p.target.stop().catch(() => undefined);
-    if (e instanceof TargetSetupError) die(e.message);
-    die(`target ${p.targetSpec} failed to start: ${e instanceof Error ? e.message : String(e)}`);
-  }
-
-  try {
-    await runChecks(p.checks, {
-      abi: p.abi,
-      target: p.target,
-      targetKind: p.target.kind,
-      allowCrash: p.allowCrash,
-      callTimeoutMs: p.callTimeoutMs,
-      checkTimeoutMs: Math.max(30000, p.callTimeoutMs * 6),
-      targetFor: (settings: EmulatorSettings) => createEmulatorWith(p, settings),
-      cancelled: isInterrupted,
-      onOutcome: (r, i) => {
-        outcomes.push(r);
-        process.stdout.write(tapLine(r, i + 1, p.ci.outcome(r, p.checks[i])));
-      },
-    });
-  } finally {
-    await p.target.stop().catch(() => undefined);
-  }
-  if (isInterrupted()) return new Promise<number>(() => undefined); // the signal handler ends the run
-
-  const count = (s: string): number => outcomes.filter((x) => x.status === s).length;
-  const failed = count('fail') + count('blocked');
-  const skipped = count('skip');
-  const secs = ((performance.now() - t0) / 1000).toFixed(2);
-  process.stderr.write(`# ${p.abi.name} on ${p.targetSpec}: ${countLine(outcomes)} in ${secs}s\n`);
-  for (const l of causeLines(outcomes)) process.stderr.write(`${l}\n`);
-  for (const l of p.ci.finish()) process.stderr.write(`${l}\n`);
-  writeReports(reports, outcomes);
-  if (p.ci.traces.error) return 2;
-  if (failed) return 1;
-  if (outcomes.length > 0 && skipped === outcomes.length) return 4;
-  return 0;
-}
-
-/** A forced --abi whose realm uAPI the kernel lacks: what the kernel looks like instead, and the hint. */
-async function forcedRevisionMissing(p: RunPlan): Promise<string | undefined> {
-  const { wrongRevision, detectAbi } = await import('./detect.ts');
-  const s1 = await p.target.session();
-  const wrong = await wrongRevision(s1, p.abi, p.callTimeoutMs).finally(() => s1.close().catch(() => undefined));
-  if (!wrong) return undefined;
-  const s2 = await p.target.session();
-  const d = await detectAbi(s2, p.callTimeoutMs).finally(() => s2.close().catch(() => undefined));
-  const looks = d.ambiguous ? `detection cannot tell (${d.reason})` : `it looks like ${d.reason}`;
-  return `${wrong}; ${looks}; run with --abi auto${d.abi && !d.ambiguous ? ` (or --abi ${d.abi})` : ''}`;
-}
-
-/** --abi all / auto / --matrix: harness/multi.ts runs them; this maps the CLI options. */
+/** Maps the CLI options onto the run pipeline (harness/multi.ts): a revision, all, or auto. */
 async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>['values']; filters: string[]; allChecks: CheckDef[]; callTimeoutMs: number }): Promise<number> {
   const { o } = a;
   const { runMulti, detectOnTarget } = await import('./multi.ts');
@@ -302,8 +183,14 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
     } else {
       profiles = (a.abiName === 'all' ? ALL_REVISIONS : [a.abiName]).map((n) => getProfile(n) as AbiProfile);
     }
+    // One named revision: a bug switch must apply to it (with --abi all each revision takes its own).
+    if (profiles.length === 1 && o['emulator-bug'].length) {
+      const applies = new Map(listEmulatorBugs().map((b) => [b.name, b.revisions as readonly string[]]));
+      const off = o['emulator-bug'].filter((b) => !applies.get(b)?.includes(profiles[0]?.name ?? ''));
+      if (off.length) die(`emulator bug(s) ${off.join(', ')} do not apply to ${profiles[0]?.name}`);
+    }
     if (o.list) {
-      const lines = listLines({ profiles, allChecks: a.allChecks, filters: a.filters, kind: 'emulator', allowCrash: o['allow-crash'], verbose: o.verbose });
+      const lines = listLines({ profiles, allChecks: a.allChecks, filters: a.filters, kind: targetKindOf(o.target), allowCrash: o['allow-crash'], verbose: o.verbose });
       if (a.filters.length && lines.length === 0) die(`no check of ${profiles.map((x) => x.name).join(', ')} matches ${a.filters.map((f) => `'${f}'`).join(' ')}`);
       for (const l of lines) process.stdout.write(`${l}\n`);
       return 0;
@@ -317,6 +204,8 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
       allowCrash: o['allow-crash'],
       callTimeoutMs: a.callTimeoutMs,
       junit: o.junit,
+      json: o.json,
+      ...(o.kernel && isDir(o.kernel) ? { kernelDir: o.kernel } : {}),
       traceDir: o.trace,
       baselinePath: o.baseline,
       matrix: o.matrix,
@@ -327,12 +216,6 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
     throw e;
   }
 }
-
-function createEmulatorWith(p: RunPlan, settings: EmulatorSettings): Target {
-  return createTargetSync('emulator', { ...p.targetOpts, emulatorSettings: settings });
-}
-
-import { createTargetSync } from './targets/index.ts';
 
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('harness/cli.ts');
 if (isMain) {
@@ -355,4 +238,16 @@ if (isMain) {
       process.exitCode = 2;
     },
   );
+}
+
+function targetKindOf(spec: string): TargetKind {
+  return spec === 'emulator' ? 'emulator' : spec === 'qemu' ? 'qemu' : 'ssh';
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }

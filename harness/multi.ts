@@ -10,13 +10,15 @@ import { selectChecks } from './filter.ts';
 import { junitXml } from './report/junit.ts';
 import { causeLines, countLine } from './report/summary.ts';
 import { matrixHtml, matrixMarkdown } from './report/matrix.ts';
-import { tapHeader, tapLine } from './report/tap.ts';
-import { TargetSetupError, type Target, type TargetIdentity } from './target.ts';
+import { ktapBailOut, ktapHeader, ktapLine, nest, ktapSkipAll, ktapSubtestHeader, ktapSubtestResult } from './report/ktap.ts';
+import { resultsFile, type OutcomeRecord } from './report/results.ts';
+import { kernelIdentity, toolIdentity, type KernelIdentity, type RemoteShell } from './identity.ts';
+import { TargetSetupError, type Target, type TargetIdentity, type TargetKind } from './target.ts';
 import { createTarget, createTargetSync, listEmulatorBugs, type TargetOptions } from './targets/index.ts';
 import { CiHooks, tracesLine } from './ci.ts';
 import { isInterrupted, onInterrupt } from './lifecycle.ts';
 import { writeAtomic } from './output.ts';
-import { detectAbi, formatDetection } from './detect.ts';
+import { detectAbi, formatDetection, wrongRevision } from './detect.ts';
 
 export interface MultiPlan {
   profiles: readonly AbiProfile[];
@@ -30,6 +32,10 @@ export interface MultiPlan {
   traceDir?: string | undefined;
   baselinePath?: string | undefined;
   matrix: readonly string[];
+  /** --json FILE: the results file. */
+  json?: string | undefined;
+  /** --kernel DIR: a kernel build tree whose `git describe` goes into the results. */
+  kernelDir?: string | undefined;
   /** A target already started (by --abi auto) for the first profile. */
   started?: { target: Target; id: TargetIdentity; detected: string };
 }
@@ -40,30 +46,88 @@ const err = (s: string): boolean => process.stderr.write(s);
 export interface ReportPlan {
   junit?: string | undefined;
   matrix?: readonly string[];
+  json?: string | undefined;
   targetSpec: string;
   profiles: readonly AbiProfile[];
   allChecks: readonly CheckDef[];
+  /** Filled in as the run learns it: the target, the kernel, the revisions and how they were decided. */
+  identity?: RunIdentity;
+  records?: readonly OutcomeRecord[];
+  started?: Date;
+}
+
+export interface RunIdentity {
+  target?: { kind: TargetKind; spec: string; executor: string };
+  kernel?: KernelIdentity;
+  revisions: { name: string; detection?: string }[];
+  emulatorBugs?: string[];
+}
+
+/** One line of the kernel's identity, for report headers. */
+export function identityLine(id: RunIdentity | undefined): string {
+  const k = id?.kernel;
+  if (!k) return '';
+  return [k.procVersion ?? `${k.sysname} ${k.release} ${k.version} ${k.machine}`, k.gitDescribe ? `tree ${k.gitDescribe}` : '', k.configSha256 ? `config sha256 ${k.configSha256.slice(0, 16)}` : ''].filter(Boolean).join('; ');
 }
 
 /**
- * Write --junit and --matrix (atomically; an OutputError is one line). `partial`
- * names why the run ended early: the reports then hold the checks that finished.
+ * Write --junit, --matrix and --json (atomically; an OutputError is one line).
+ * `partial` names why the run ended early: the reports then hold the checks
+ * that finished.
  */
-export function writeReports(p: ReportPlan, outcomes: readonly CheckOutcome[], partial?: string): string[] {
+export function writeReports(p: ReportPlan, outcomes: readonly CheckOutcome[], partial?: string, exitCode = 1): string[] {
   const lines: string[] = [];
   const spec = partial ? `${p.targetSpec} (${partial}, ${outcomes.length} checks finished)` : p.targetSpec;
-  if (p.junit) writeAtomic(p.junit, junitXml(outcomes, spec), 'JUnit report');
+  const tool = toolIdentity();
+  const props: Record<string, string> = {
+    tool: `${tool.name} ${tool.version}${tool.commit ? ` (${tool.commit.slice(0, 12)})` : ''}`,
+    ...(p.identity?.kernel ? kernelProps(p.identity.kernel) : {}),
+    ...(p.identity?.revisions.length ? { revisions: p.identity.revisions.map((r) => r.name).join(', ') } : {}),
+    ...(p.identity?.revisions.find((r) => r.detection) ? { detection: p.identity.revisions.find((r) => r.detection)?.detection ?? '' } : {}),
+    ...(p.identity?.emulatorBugs?.length ? { emulator_bugs: p.identity.emulatorBugs.join(', ') } : {}),
+  };
+  const traceOf = new Map((p.records ?? []).map((r) => [r.outcome, r.trace]));
+  if (p.junit) writeAtomic(p.junit, junitXml(outcomes, spec, { properties: props, hostname: tool.hostname, timestamp: p.started ?? new Date(), traceOf: (o) => traceOf.get(o) }), 'JUnit report');
   for (const file of p.matrix ?? []) {
-    const input = { profiles: p.profiles, checks: p.allChecks, outcomes, title: `${spec}, ${new Date().toISOString().slice(0, 10)}, ${outcomes.length} checks run` };
+    const kernel = identityLine(p.identity);
+    const input = { profiles: p.profiles, checks: p.allChecks, outcomes, title: `${spec}, ${new Date().toISOString().slice(0, 10)}, ${outcomes.length} checks run${kernel ? `; ${kernel}` : ''}` };
     writeAtomic(file, /\.md$/i.test(file) ? matrixMarkdown(input) : matrixHtml(input), 'matrix');
     lines.push(`# matrix written to ${file}`);
+  }
+  if (p.json && p.identity?.target && p.identity.kernel) {
+    const doc = resultsFile({
+      tool,
+      argv: process.argv.slice(2),
+      started: p.started ?? new Date(),
+      ended: new Date(),
+      exitCode: partial ? 1 : exitCode === 2 ? 1 : exitCode,
+      target: p.identity.target,
+      kernel: p.identity.kernel,
+      revisions: p.identity.revisions,
+      emulatorBugs: p.identity.emulatorBugs ?? [],
+      records: p.records ?? outcomes.map((o) => ({ outcome: o })),
+    });
+    writeAtomic(p.json, `${JSON.stringify(doc, null, 1)}\n`, 'results file');
+    lines.push(`# results written to ${p.json}`);
   }
   return lines;
 }
 
+function kernelProps(k: KernelIdentity): Record<string, string> {
+  return {
+    'kernel.release': k.release,
+    'kernel.version': k.version,
+    'kernel.machine': k.machine,
+    ...(k.procVersion ? { 'kernel.proc_version': k.procVersion } : {}),
+    ...(k.cmdline ? { 'kernel.cmdline': k.cmdline } : {}),
+    ...(k.configSha256 ? { 'kernel.config_sha256': k.configSha256 } : {}),
+    ...(k.gitDescribe ? { 'kernel.git_describe': k.gitDescribe } : {}),
+  };
+}
+
 /** For the interrupt line: what was written. */
 export function partialNote(p: ReportPlan, outcomes: readonly CheckOutcome[], sig: string): string {
-  const files = [p.junit, ...(p.matrix ?? [])].filter((f): f is string => !!f);
+  const files = [p.junit, ...(p.matrix ?? []), p.json].filter((f): f is string => !!f);
   writeReports(p, outcomes, `interrupted by ${sig}`);
   return `${outcomes.length} checks finished${files.length ? `, written to ${files.join(', ')}` : ''}`;
 }
@@ -79,19 +143,28 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   const total = plan.reduce((n, x) => n + x.checks.length, 0);
   if (p.filters.length && total === 0) throw new TargetSetupError(`no check of ${p.profiles.map((x) => x.name).join(', ')} matches ${p.filters.map((f) => `'${f}'`).join(' ')}`);
 
+  const started = new Date();
   const t0 = performance.now();
   const outcomes: CheckOutcome[] = [];
-  let n = 0;
+  const records: OutcomeRecord[] = [];
   let headerDone = false;
-  const reports: ReportPlan = { junit: p.junit, matrix: p.matrix, targetSpec: p.targetSpec, profiles: p.profiles, allChecks: p.allChecks };
+  const ident: RunIdentity = { revisions: [] };
+  const reports: ReportPlan = { junit: p.junit, matrix: p.matrix, json: p.json, targetSpec: p.targetSpec, profiles: p.profiles, allChecks: p.allChecks, identity: ident, records, started };
   onInterrupt((sig) => partialNote(reports, outcomes, sig));
+  const header = (comment: string): void => {
+    if (headerDone) return;
+    out(ktapHeader(plan.length, comment));
+    headerDone = true;
+  };
 
   const ciLines: string[] = [];
   const traces: string[] = [];
   let traceError = false;
+  let bailOut: string | undefined;
   for (const [i, { abi, checks }] of plan.entries()) {
     const opts: TargetOptions = { ...p.targetOpts, abi, bugs: p.targetSpec === 'emulator' ? bugsFor(abi, p.targetOpts.bugs ?? []) : [] };
     const ci = new CiHooks({ abi: abi.name, traceDir: p.traceDir, baselinePath: p.baselinePath, bugs: opts.bugs ?? [] });
+    ident.revisions.push({ name: abi.name, ...(i === 0 && p.started ? { detection: p.started.detected } : {}) });
     let target: Target;
     let id: TargetIdentity;
     if (i === 0 && p.started) {
@@ -108,29 +181,42 @@ export async function runMulti(p: MultiPlan): Promise<number> {
         if (e instanceof TargetSetupError || p.profiles.length === 1) throw e;
         // e.g. the emulator does not model this revision yet: its checks fail, the stream goes on
         const why = `target ${p.targetSpec} cannot run ${abi.name}: ${e instanceof Error ? e.message : String(e)}`;
-        if (!headerDone) {
-          out(tapHeader(total, `kvm-cca-conformance: ${p.profiles.length} revisions on ${p.targetSpec}`));
-          headerDone = true;
-        }
-        out(`# ${abi.name}: ${checks.length} checks — ${why}\n`);
-        for (const c of checks) {
+        header(`kvm-cca-conformance: ${p.profiles.length} revisions on ${p.targetSpec}`);
+        out(ktapSubtestHeader(abi.name, checks.length, why));
+        const mine: CheckOutcome[] = [];
+        for (const [j, c] of checks.entries()) {
           if (isInterrupted()) break;
           const o: CheckOutcome = { name: c.name, area: c.area, abi: abi.name, description: c.description, status: 'fail', assertions: [{ ok: false, message: why }], sources: [], trace: [], ms: 0 };
           outcomes.push(o);
-          out(tapLine(o, ++n));
+          mine.push(o);
+          records.push({ outcome: o });
+          out(nest(ktapLine(o, j + 1)));
         }
+        out(ktapSubtestResult(abi.name, i + 1, mine, `${abi.name}: ${countLine(mine)}`));
         continue;
       }
       ci.started(id);
+      // A forced revision whose realm uAPI the kernel lacks: say what it looks like, skip the run (exit 4).
+      const wrong = target.kind === 'emulator' ? undefined : await forcedRevisionMissing(target, abi, p.callTimeoutMs);
+      if (wrong) {
+        await target.stop().catch(() => undefined);
+        out(ktapSkipAll(wrong));
+        err(`run.sh: ${wrong}\n`);
+        return 4;
+      }
     }
-    if (!headerDone) {
-      const what = p.profiles.length === 1 ? abi.name : `${p.profiles.length} revisions (${p.profiles.map((x) => x.name).join(', ')})`;
-      out(tapHeader(total, `kvm-cca-conformance: ${what} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`));
-      headerDone = true;
+    if (!ident.target) {
+      ident.target = { kind: target.kind, spec: p.targetSpec, executor: id.info.executor };
+      if (p.json || p.junit || p.matrix.length) ident.kernel = await kernelIdentity(id, remoteShellOf(target), p.kernelDir);
+      else ident.kernel = { sysname: id.info.sysname, release: id.info.release, version: id.info.version, machine: id.info.machine };
+      ident.emulatorBugs = p.targetSpec === 'emulator' ? [...(p.targetOpts.bugs ?? [])] : [];
     }
-    if (p.profiles.length > 1) out(`# ${abi.name}: ${checks.length} checks — ${abi.title}\n`);
+    const what = p.profiles.length === 1 ? abi.name : `${p.profiles.length} revisions (${p.profiles.map((x) => x.name).join(', ')})`;
+    header(`kvm-cca-conformance: ${what} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`);
+    out(ktapSubtestHeader(abi.name, checks.length, abi.title));
+    const mine: CheckOutcome[] = [];
     try {
-      const got = await runChecks(checks, {
+      await runChecks(checks, {
         abi,
         target,
         targetKind: target.kind,
@@ -140,11 +226,14 @@ export async function runMulti(p: MultiPlan): Promise<number> {
         targetFor: (settings: EmulatorSettings) => createTargetSync('emulator', { ...opts, emulatorSettings: settings }),
         cancelled: isInterrupted,
         onOutcome: (r, j) => {
+          const extra = ci.outcome(r, checks[j]);
           outcomes.push(r);
-          out(tapLine(r, ++n, ci.outcome(r, checks[j])));
+          mine.push(r);
+          records.push({ outcome: r, trace: extra?.trace, baseline: extra?.baseline });
+          out(nest(ktapLine(r, j + 1, extra)));
+          bailOut ??= r.targetFault && / later checks were not run\)$/.test(r.targetFault) ? r.targetFault : undefined;
         },
       });
-      void got;
     } finally {
       await target.stop().catch(() => undefined);
     }
@@ -152,6 +241,12 @@ export async function runMulti(p: MultiPlan): Promise<number> {
     traces.push(...ci.traces.written);
     traceError ||= ci.traces.error !== undefined;
     if (isInterrupted()) return new Promise<number>(() => undefined); // the signal handler ends the run
+    out(ktapSubtestResult(abi.name, i + 1, mine, `${abi.name}: ${countLine(mine)}`));
+    // The target is gone: later revisions cannot run on it either.
+    if (bailOut) {
+      out(ktapBailOut(bailOut));
+      break;
+    }
   }
 
   const count = (s: string): number => outcomes.filter((x) => x.status === s).length;
@@ -167,11 +262,27 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   const tl = tracesLine(traces);
   if (tl) err(`${tl}\n`);
   for (const l of ciLines) err(`${l}\n`);
-  for (const l of writeReports(reports, outcomes)) err(`${l}\n`);
-  if (traceError) return 2;
-  if (count('fail') || count('blocked')) return 1;
-  if (outcomes.length > 0 && count('skip') === outcomes.length) return 4;
-  return 0;
+  const code = traceError ? 2 : count('fail') || count('blocked') || bailOut ? 1 : outcomes.length > 0 && count('skip') === outcomes.length ? 4 : 0;
+  for (const l of writeReports(reports, outcomes, undefined, code)) err(`${l}\n`);
+  return code;
+}
+
+/** A forced --abi whose realm uAPI the kernel lacks: what the kernel looks like instead, and the hint. */
+async function forcedRevisionMissing(target: Target, abi: AbiProfile, callTimeoutMs: number): Promise<string | undefined> {
+  const s1 = await target.session();
+  const wrong = await wrongRevision(s1, abi, callTimeoutMs).finally(() => s1.close().catch(() => undefined));
+  if (!wrong) return undefined;
+  const s2 = await target.session();
+  const d = await detectAbi(s2, callTimeoutMs).finally(() => s2.close().catch(() => undefined));
+  const looks = d.ambiguous ? `detection cannot tell (${d.reason})` : `it looks like ${d.reason}`;
+  return `${wrong}; ${looks}; run with --abi auto${d.abi && !d.ambiguous ? ` (or --abi ${d.abi})` : ''}`;
+}
+
+/** The ssh link of a real target, for the few facts read with a shell (kernel identity). */
+function remoteShellOf(t: Target): RemoteShell | undefined {
+  const x = t as Partial<RemoteShell> & { sshTarget?: RemoteShell };
+  if (typeof x.run === 'function') return x as RemoteShell;
+  return x.sshTarget;
 }
 
 /**

@@ -59,7 +59,7 @@ t.test('--baseline: known failures exit 0, a new one exits 1, fixed ones are nam
   writeFileSync(all, `${POPULATE_FAILS.map((c) => `rfc-v1/${c}  EBUSY/EINVAL dispute (R1-PO2)`).join('\n')}\nrfc-v1/populate/one-page  pretend this was broken\n`);
   const known = run(['--baseline', all, ...BUG, 'populate']);
   t.equal(known.code, 0, known.stderr);
-  t.match(known.stdout, /not ok \d+ - rfc-v1\/misordering\/populate-in-none # TODO baseline: EBUSY\/EINVAL dispute \(R1-PO2\)/);
+  t.match(known.stdout, /^ {2}ok \d+ - rfc-v1\/misordering\/populate-in-none # XFAIL baseline: EBUSY\/EINVAL dispute \(R1-PO2\)$/m);
   t.match(known.stdout, /baseline: ".*all\.txt:1: EBUSY\/EINVAL dispute \(R1-PO2\)"|baseline: .*all\.txt:1/);
   t.match(known.stderr, /# baseline: 5 known failure\(s\) still fail, 1 baselined check\(s\) now pass/);
   t.match(known.stderr, /NOW PASSES rfc-v1\/populate\/one-page \(.*all\.txt:6: pretend this was broken\) - remove it from the baseline/);
@@ -82,7 +82,7 @@ t.test('a failure names its trace in TAP; replay reproduces it; repro writes C',
   const dir = tmp();
   const r = run([...BUG, '--junit', join(dir, 'junit.xml'), 'misordering/populate-in-none', 'misordering/create-in-new']);
   t.equal(r.code, 1);
-  const m = /^ {2}trace: (\S+)$/m.exec(r.stdout);
+  const m = /^ {2}# trace: (\S+)$/m.exec(r.stdout);
   t.ok(m, 'TAP YAML has trace: PATH');
   const trace = m![1]!;
   t.match(r.stdout, /KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80001000 size=0x1000\) = -1\s+EINVAL, expected -1 EBUSY \(R1-PO2\)/);
@@ -144,7 +144,7 @@ t.test('scenario files from outside: run as scenario/<name>; malformed ones exit
   );
   const ok = run(['scenario/'], { KVM_CCA_SCENARIO_DIR: dir });
   t.equal(ok.code, 0, ok.stderr);
-  t.match(ok.stdout, /^ok 1 - rfc-v1\/scenario\/report-123$/m);
+  t.match(ok.stdout, /^ {2}ok 1 - rfc-v1\/scenario\/report-123$/m);
   const caught = run(['scenario/', '--emulator-bug', 'activate-skips-state-check'], { KVM_CCA_SCENARIO_DIR: dir });
   t.equal(caught.code, 1);
   t.match(caught.stdout, /step 4: KVM_ENABLE_CAP\(RME, ACTIVATE_REALM\) = 0, expected -1 EBUSY/);
@@ -162,5 +162,5 @@ t.test('scenario files from outside: run as scenario/<name>; malformed ones exit
 t.test('the shipped scenario files run and pass on the emulator', async (t) => {
   const r = run(['scenario/']);
   t.equal(r.code, 0);
-  for (const n of ['populate-before-create-rd', 'vcpu-after-activate-never-runs', 'config-after-create-rd']) t.match(r.stdout, new RegExp(`^ok \\d+ - rfc-v1/scenario/${n}$`, 'm'));
+  for (const n of ['populate-before-create-rd', 'vcpu-after-activate-never-runs', 'config-after-create-rd']) t.match(r.stdout, new RegExp(`^ {2}ok \\d+ - rfc-v1/scenario/${n}$`, 'm'));
 });

@@ -12,7 +12,7 @@ import type { Expect } from '../harness/abi/types.ts';
 import { conditionIds, docPaths, linkify, specRefs, withDocs } from '../harness/spec-refs.ts';
 import { BUGS } from '../emulator/bugs.ts';
 import { REPO, renderAll, splitSource, statusOf } from '../scripts/gen-conditions.ts';
-import { tapLine } from '../harness/report/tap.ts';
+import { ktapLine } from '../harness/report/ktap.ts';
 import type { CheckOutcome } from '../harness/engine.ts';
 
 const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
@@ -153,7 +153,7 @@ t.test('the resolver', async (t) => {
     trace: [],
     ms: 0,
   } as unknown as CheckOutcome;
-  t.match(tapLine(failed, 1), /- V10-CR1 \(docs\/spec\/rme-era\.md#v10-cr1\)/, 'a failure prints the page next to its source');
+  t.match(ktapLine(failed, 1), /- V10-CR1 \(docs\/spec\/rme-era\.md#v10-cr1\)/, 'a failure prints the page next to its source');
   t.end();
 });
 

@@ -50,15 +50,15 @@ t.test('./run.sh runs every --list name given back to it, and TAP prints the sam
   t.same(names, listed, '--list prints what listLines computes');
   const r = run(names);
   t.equal(r.code, 0, r.stderr.split('\n').slice(-3).join('\n'));
-  const tapNames = [...r.stdout.matchAll(/^(?:not )?ok \d+ - (\S+)/gm)].map((m) => m[1]);
+  const tapNames = [...r.stdout.matchAll(/^ {2}(?:not )?ok \d+ - (\S+)/gm)].map((m) => m[1]);
   t.same(tapNames, names, 'each name ran once, under the name it was given');
 });
 
 t.test('a pasted name from the TAP output selects one check across --abi all', async (t) => {
   const r = run(['v10/misordering/create-in-new']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /^ok 1 - v10\/misordering\/create-in-new$/m);
-  t.match(r.stdout, /^1\.\.1$/m);
+  t.match(r.stdout, /^ {2}ok 1 - v10\/misordering\/create-in-new$/m);
+  t.equal([...r.stdout.matchAll(/^ {2}(not )?ok \d+ /gm)].length, 1, 'one check ran');
 });
 
 t.test('!pattern excludes; globs cross /', async (t) => {

@@ -13,11 +13,11 @@ const RUN = `${ROOT}run.sh`;
 
 /** TAP from run.sh: a plan, at least one test line, and no `not ok`. */
 function allOk(a: Pick<typeof t, 'match' | 'ok' | 'same'>, stdout: string): void {
-  a.match(stdout, /^TAP version 14\n/, 'TAP 14 header');
-  const plan = /^1\.\.(\d+)$/m.exec(stdout);
-  const lines = stdout.split('\n').filter((l) => /^(not )?ok \d+/.test(l));
+  a.match(stdout, /^KTAP version 1\n/, 'KTAP header');
+  const plan = /^ {2}1\.\.(\d+)$/m.exec(stdout);
+  const lines = stdout.split('\n').filter((l) => /^ {2}(not )?ok \d+/.test(l));
   a.ok(plan && Number(plan[1]) > 0 && lines.length === Number(plan[1]), `plan ${plan?.[1]} and ${lines.length} test lines`);
-  a.same(lines.filter((l) => l.startsWith('not ok')), [], 'every check ok');
+  a.same(lines.filter((l) => /^ {2}not ok/.test(l)), [], 'every check ok');
 }
 
 t.setTimeout(300000);
@@ -60,7 +60,7 @@ t.test('./run.sh qemu-guest, then --target ssh://root@127.0.0.1:PORT --abi absen
   const wrong = await execa('sh', ['-c', `"$0" ${line} --abi v10`, RUN], { cwd: ROOT, reject: false });
   t.equal(wrong.exitCode, 4, 'forcing v10 on a kernel without CCA exits 4 (skip)');
   t.match(wrong.stderr, /^run\.sh: the kernel does not implement v10's realm uAPI: KVM_CAP_ARM_RME \(244\) answers 0; .*it looks like absent: .*run with --abi auto \(or --abi absent\)$/m);
-  t.match(wrong.stdout, /^TAP version 14\n1\.\.0 # SKIP the kernel does not implement v10's realm uAPI/);
+  t.match(wrong.stdout, /^KTAP version 1\n1\.\.0 # SKIP the kernel does not implement v10's realm uAPI/);
   t.notMatch(wrong.stdout, /^(not )?ok /m, 'no check ran');
 
   process.kill(-pgid, 'SIGINT'); // Ctrl-C

@@ -11,7 +11,7 @@ import { getProfile } from '../harness/abi/index.ts';
 import { CiHooks } from '../harness/ci.ts';
 import { runChecks, type CheckOutcome } from '../harness/engine.ts';
 import { ERRNO } from '../harness/errno.ts';
-import { tapLine } from '../harness/report/tap.ts';
+import { ktapLine } from '../harness/report/ktap.ts';
 import { generateRepro } from '../harness/repro.ts';
 import type { Call, Session, Target, TargetIdentity } from '../harness/target.ts';
 import { buildTrace, parseTrace, readTrace, TraceError, traceFileName, type TraceFile } from '../harness/trace.ts';
@@ -82,7 +82,7 @@ t.test('--trace DIR writes one file per check with calls and identity', async (t
   t.match(tr.calls[0], { request_name: 'open', request: { op: 'open', path: '/dev/kvm' } });
   t.equal(extras[0]?.trace, join(dir, 'rfc-v1__populate_one-page.json'), 'the failure names its trace');
   t.equal(extras[1], undefined, 'a pass has no extra diagnostic');
-  const tap = tapLine(outs[0]!, 1, extras[0]);
+  const tap = ktapLine(outs[0]!, 1, extras[0]);
   t.match(tap, /KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80100000 size=0x1000\) = -1\s+EINVAL, expected success/);
   t.match(tap, new RegExp(`trace: ${dir}/rfc-v1__populate_one-page.json`));
   t.match(tap, /last_calls:/);

@@ -5,7 +5,7 @@ import t from 'tap';
 import { getProfile } from '../harness/abi/index.ts';
 import { applicable, probeVcpuFeatures, runChecks } from '../harness/engine.ts';
 import { EmulatorTarget } from '../harness/targets/emulator.ts';
-import { tapLine } from '../harness/report/tap.ts';
+import { ktapLine } from '../harness/report/ktap.ts';
 import { ALL_CHECKS } from '../tests/index.ts';
 
 for (const rev of ['v7', 'v14']) {
@@ -22,7 +22,7 @@ for (const rev of ['v7', 'v14']) {
       if (hostSve) t.same(outs.map((o) => o.status), ['pass', 'pass'], 'run where the vCPU has SVE');
       else {
         t.same(outs.map((o) => o.status), ['skip', 'skip']);
-        t.match(tapLine(outs[0]!, 1), /^ok 1 - \S+ # SKIP needs SVE: the target's vCPU has none \(KVM_CHECK_EXTENSION\(KVM_CAP_ARM_SVE\) = 0\)\n$/);
+        t.match(ktapLine(outs[0]!, 1), /^ok 1 - \S+ # SKIP needs SVE: the target's vCPU has none \(KVM_CHECK_EXTENSION\(KVM_CAP_ARM_SVE\) = 0\)\n$/);
       }
     }
   });

@@ -17,8 +17,14 @@
 // A target that is gone ends the stream with `Bail out! <fault>`.
 import { stringify } from 'tap-yaml';
 import { lastCalls, type CheckOutcome } from '../engine.ts';
+import { withDocs } from '../spec-refs.ts';
 
 const IND = '  ';
+
+/** Nest KTAP text one level (two spaces a level, ktap.rst "Nested tests"). */
+export function nest(text: string): string {
+  return text.replace(/^(?=.)/gm, IND);
+}
 
 /** Text that reaches one KTAP line: no line breaks, no control characters, `#` escaped in names. */
 export function oneLine(s: string): string {
@@ -39,8 +45,9 @@ export function ktapSkipAll(reason: string): string {
   return `KTAP version 1\n1..0 # SKIP ${oneLine(reason)}\n`;
 }
 
+/** A revision's subtest header, nested one level. */
 export function ktapSubtestHeader(abi: string, plan: number, comment?: string): string {
-  return `${IND}KTAP version 1\n${IND}# Subtest: ${oneLine(abi)}\n${comment ? `${IND}# ${oneLine(comment)}\n` : ''}${IND}1..${plan}\n`;
+  return nest(`KTAP version 1\n# Subtest: ${oneLine(abi)}\n${comment ? `# ${oneLine(comment)}\n` : ''}1..${plan}\n`);
 }
 
 /** ok/not ok and the directive of one outcome (after a baseline was applied). */
@@ -62,30 +69,33 @@ export function verdict(o: CheckOutcome): { ok: boolean; directive?: string } {
   }
 }
 
-/** One check: `# ` diagnostics, the result line, the YAML detail; indented as a subtest's line. */
+/** One check: `# ` diagnostics, the result line, the YAML detail (unindented: the caller nests it). */
 export function ktapLine(o: CheckOutcome, n: number, extra?: Record<string, string>): string {
   const v = verdict(o);
   const failed = o.assertions.some((a) => !a.ok);
   const title = oneLine(`${o.abi}/${o.name}`).replace(/#/g, '\\#');
   let out = '';
   if (failed && o.status !== 'todo') {
-    if (o.status === 'blocked' && o.blockedBy) out += `${IND}# blocked by: ${oneLine(o.blockedBy)}\n`;
-    for (const m of failedAssertions(o)) out += `${IND}# ${oneLine(m)}\n`;
-    if (extra?.trace) out += `${IND}# trace: ${oneLine(extra.trace)}\n`;
+    if (o.status === 'blocked' && o.blockedBy) out += `# blocked by: ${oneLine(o.blockedBy)}\n`;
+    for (const m of failedAssertions(o)) out += `# ${oneLine(m)}\n`;
+    if (extra?.trace) out += `# trace: ${oneLine(extra.trace)}\n`;
   }
-  out += `${IND}${v.ok ? 'ok' : 'not ok'} ${n} - ${title}${v.directive ? ` # ${v.directive.trimEnd()}` : ''}\n`;
+  out += `${v.ok ? 'ok' : 'not ok'} ${n} - ${title}${v.directive ? ` # ${v.directive.trimEnd()}` : ''}\n`;
   if (failed) {
     const diag: Record<string, unknown> = {
       ...(o.status === 'blocked' && o.blockedBy ? { blocked_by: o.blockedBy } : {}),
       failed: failedAssertions(o),
-      sources: o.sources,
+      // each source with the page of docs/spec/ that says it
+      sources: o.sources.map(withDocs),
     };
     const disputes = o.assertions.filter((a) => a.dispute && !a.ok).map((a) => a.dispute);
     if (disputes.length) diag.disputes = disputes;
     if (o.targetFault) diag.target_fault = o.targetFault;
+    // the reports themselves, as the kernel logged them
+    if (o.splats?.length) diag.kernel_log = o.splats.flatMap((s) => s.lines);
     diag.last_calls = lastCalls(o);
     if (extra) Object.assign(diag, extra);
-    out += yamlBlock(stringify(diag), `${IND}  `);
+    out += yamlBlock(stringify(diag), '  ');
   }
   return out;
 }
