@@ -2,12 +2,17 @@
 # Host packages for the C agent and the qemu target (Debian 12 x86_64).
 # Idempotent and quiet: does nothing when everything is already there.
 #   scripts/install-deps.sh          host tools (qemu, cross gcc, cpio, ssh)
+#   scripts/install-deps.sh --tests  also what the project's own tests use (.ci/run)
 # The arm64 guest packages (kernel, busybox, dropbear) are not installed: the
 # qemu target fetches them with `apt-get download` into its cache dir, which
 # only needs the arm64 architecture added to dpkg (done here).
 set -eu
 
 PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio openssh-client make gcc libc6-dev"
+# The tests also use: xmllint (libxml2-utils) to validate the JUnit against Jenkins'
+# schema (test/reports.test.ts), and the kernel's own KTAP parser kunit.py, which
+# test/ktap.test.ts unpacks from Debian's linux-source tarball and runs with python3.
+if [ "${1:-}" = "--tests" ]; then PKGS="$PKGS libxml2-utils linux-source python3"; fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

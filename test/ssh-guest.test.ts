@@ -3,7 +3,11 @@
 // ssh, Ctrl-C shuts the guest down; and `./run.sh --target qemu --abi absent`
 // passes. Two boots in all (one each). Skipped when the host packages are
 // missing, unless KVM_CCA_REQUIRE_QEMU=1.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ResultsFile } from '../harness/report/results.ts';
 import { execa } from 'execa';
 import t from 'tap';
 import { alive, orphanQemus, qemuOnPort, qemuPids, qemuSkip } from './lib/qemu-guest.ts';
@@ -51,9 +55,14 @@ t.test('./run.sh qemu-guest, then --target ssh://root@127.0.0.1:PORT --abi absen
   t.not(qemuOnPort(port), '', 'qemu is up on that port');
 
   // Pasted into a shell as a user would.
-  const run = await execa('sh', ['-c', `"$0" ${line} --abi absent`, RUN], { cwd: ROOT, reject: false });
+  const json = join(mkdtempSync(join(tmpdir(), 'kvm-cca-ssh-guest-')), 'results.json');
+  const run = await execa('sh', ['-c', `"$0" ${line} --abi absent --json "$1"`, RUN, json], { cwd: ROOT, reject: false });
   t.equal(run.exitCode, 0, `exit 0 (stderr: ${run.stderr.trim().split('\n').slice(-3).join(' | ')})`);
   allOk(t, run.stdout);
+  // The kernel's identity, read over the link: /proc/version, /proc/cmdline (Debian's kernel has no config.gz).
+  const doc = JSON.parse(readFileSync(json, 'utf8')) as ResultsFile;
+  t.match(doc.kernel, { sysname: 'Linux', machine: 'aarch64', procVersion: /^Linux version \S+-arm64 /, cmdline: /\S/ }, 'results carry the kernel identity');
+  t.equal(doc.target.kind, 'ssh');
   t.match(run.stdout, new RegExp(`absent on ssh://root@127\\.0\\.0\\.1:${port} \\(\\S+-arm64, aarch64\\)`));
 
   // A forced revision the kernel lacks: one line saying what the kernel looks like, a whole-run SKIP, exit 4.
