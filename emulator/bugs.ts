@@ -293,6 +293,20 @@ export const BUGS = [
     source: 'V14-VM1',
     breaks: ['vm.realm-and-protected'],
   },
+  {
+    name: 'rmm-accepts-zero-debug-counts',
+    description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
+    revisions: [...V6_V10, ...V12_V14],
+    source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
+    breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
+  },
+  {
+    name: 'vcpu-features-differ-allowed',
+    description: 'KVM_ARM_VCPU_INIT of a second vCPU with other features than the first is accepted (kernels before 6.7 kept no per-VM feature set)',
+    revisions: [...V2_V10, ...V12_V14],
+    source: 'upstream 6.7 (kvm->arch.vcpu_features, KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED); the cca-host/v7 recording of mux/run/without-rec-bit',
+    breaks: ['vcpu.init-differs-from-first'],
+  },
 ] as const satisfies readonly BugInfo[];
 
 export type BugName = (typeof BUGS)[number]['name'];
