@@ -72,5 +72,5 @@ export class Emulator {
 
 export { BUGS, bugInfo, type BugInfo, type BugName } from './bugs.ts';
 export { DEFAULT_HOST, type HostSettings } from './kvm.ts';
-export { DEFAULT_RMM, eraRmm, RMM_MODELS, isRmmModel, rmmModelSettings, type RmmModel, type RmmSettings } from './rmm.ts';
+export { DEFAULT_RMM, eraRmm, RMM_MODELS, isRmmModel, type RmmModel, type RmmSettings } from './rmm.ts';
 export { EmulatedProcess } from './process.ts';

@@ -148,6 +148,7 @@ export class RmiRealm implements RealmModule {
     const rules = RMI_RULES[p.name];
     if (!rules || !p.rmiPopulate) throw new Error(`the emulator has no RMI-generation rules for ${p.name}`);
     this.rules = rules;
+    if (k.bug('rmm-accepts-zero-debug-counts')) k.rmm.rejectZeroDebugCounts = false;
   }
 
   private realmOf(vm: Vm): RmiRealmVm | undefined {

@@ -86,11 +86,6 @@ export function eraRmm(abi: AbiName): EraRmm {
   }
 }
 
-/** The settings a named RMM model adds on top of the era default. */
-export function rmmModelSettings(m: RmmModel): Partial<RmmSettings> {
-  return m === 'accepts-zero-debug-counts' ? { rejectZeroDebugCounts: false } : {};
-}
-
 export const DEFAULT_RMM: RmmSettings = {
   present: true,
   s2sz: 48,

@@ -34,10 +34,11 @@ function populateCheck(name: string, key: ExpectKey, description: string, args: 
 
 /** A realm whose first run fails in activation (vCPU 1 lacks PSCI_0_2), leaving it DEAD (V14-A9). */
 async function deadRealm(c: CheckContext) {
-  // vCPU 0 itself lacks PSCI_0_2: a second vCPU with other features than the first cannot be
-  // initialised (one feature set per VM since 6.7), so no "vCPU 1 without PSCI" set-up exists
-  const r = await rmiRealm(c, { features: [] });
+  // vCPU 1 is created but never initialised, so it has no PSCI_0_2 and its REC cannot be made;
+  // initialising it without PSCI_0_2 is no longer possible (one feature set per VM since 6.7)
+  const r = await rmiRealm(c);
   c.must(await populateAt(r, ENTRY, PAGE));
+  c.must(await r.vm.createVcpu(1));
   c.must(await r.vm.createVgicV3());
   c.expect(await r.vcpu!.run(), 'rmi.first-run-rec-fails');
   return r;
@@ -208,7 +209,7 @@ export const checks: CheckDef[] = [
     c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip', 'the precondition: the first run failed');
     c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-no-irqchip-run');
   }),
-  check('run/dead-realm-stays-dead', 'run', 'activation fails (the vCPU lacks PSCI_0_2): the realm is DEAD, a second KVM_RUN must not revive it', ['rmi.first-run-rec-fails', 'rmi.second-run-after-failed-run'], async (c) => {
+  check('run/dead-realm-stays-dead', 'run', 'activation fails (vCPU 1 was never initialised: no PSCI_0_2): the realm is DEAD, a second KVM_RUN must not revive it', ['rmi.first-run-rec-fails', 'rmi.second-run-after-failed-run'], async (c) => {
     const r = await deadRealm(c);
     c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run');
     c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run', 'and every later run');
