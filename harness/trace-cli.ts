@@ -102,7 +102,7 @@ async function replay(argv: string[]): Promise<number> {
     return fail(e instanceof Error ? e.message : String(e));
   }
   const rec = trace.target;
-  const bugNote = spec === 'emulator' ? `, bugs: ${bugs.length ? bugs.join(', ') : 'none'}, RMM: ${rmm ?? 'era'}` : '';
+  const bugNote = spec === 'emulator' ? `${rmm !== undefined ? `, RMM: ${rmm}` : ''}, bugs: ${bugs.length ? bugs.join(', ') : 'none'}` : '';
   process.stdout.write(`# replay ${path}: ${trace.abi}/${trace.check}, ${trace.calls.length} calls recorded on ${rec.spec} (${rec.release}, ${rec.machine})\n`);
   try {
     let id;
