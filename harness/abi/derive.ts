@@ -48,8 +48,11 @@ export const isGeneric = (e: Expect): boolean => /^(G\d|UP\b|UP-|upstream)/.test
  */
 export function audit(p: AbiProfile, basis: (k: ExpectKey, e: Expect) => boolean, why: string): AbiProfile {
   const expect: Partial<Record<ExpectKey, Expect>> = {};
+  // a source that itself names this revision (e.g. "checked in arm.c in v5 and v6") is a basis
+  const names = new RegExp(`(^|[^.\\w])${p.name}([^.\\w]|$)`);
   for (const [k, e] of Object.entries(p.expect) as [ExpectKey, Expect][]) {
-    expect[k] = isInherited(e) && !e.unconfirmed && !isGeneric(e) && !basis(k, e) ? { ...e, unconfirmed: `${why} (inherited: ${e.source.slice(e.source.indexOf(INHERITED) + INHERITED.length)})` } : e;
+    const own = names.test(e.source.slice(0, e.source.indexOf(INHERITED)));
+    expect[k] = isInherited(e) && !e.unconfirmed && !isGeneric(e) && !own && !basis(k, e) ? { ...e, unconfirmed: `${why} (inherited: ${e.source.slice(e.source.indexOf(INHERITED) + INHERITED.length)})` } : e;
   }
   return { ...p, expect };
 }

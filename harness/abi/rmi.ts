@@ -4,7 +4,7 @@
 // §3.5-§3.7). conditions.md §4 reads v14 in code; v13 and v12 are derived
 // from it backwards with what abi-evolution.md §3.5/§3.6 says differs, and,
 // for the first KVM_RUN, with the posted v12/v13 activation patches.
-import { derive } from './derive.ts';
+import { audit, derive } from './derive.ts';
 import { iow, iowr } from '../ioc.ts';
 import { PSCI_COMPLETE_0XD6, PSCI_COMPLETE_SIZE } from './v10.ts';
 import type { AbiProfile } from './types.ts';
@@ -112,7 +112,7 @@ const V12_DEAD_RUN = `D: the failed first run left the realm DEAD (abi-evolution
 const V12_REVIVE_DISPUTE = 'abi-evolution.md §4.5 reads the later >= ACTIVE test as a sign that v12 could revive a dead realm, and the v13 16/48 changelog says the same; in the posted v12 code the RD step refuses DEAD before any revival';
 const V13_ORDER_DISPUTE = 'abi-evolution.md §3.5/§3.7 date the earlier irqchip check and the >= ACTIVE test to v14; the posted v13 16/48 already has both (its changelog lists the >= ACTIVE change as new since v12)';
 
-export const v13 = derive(
+const v13Derived = derive(
   v14,
   {
     name: 'v13',
@@ -152,7 +152,10 @@ export const v13 = derive(
   'conditions.md reads v14 only; abi-evolution.md §3.6 lists what v13 -> v14 changed',
 );
 
-export const v12 = derive(
+// the audit (docs/inherited-audit.md): v13/v12 values inherited from v14 have no basis of their own
+export const v13 = audit(v13Derived, () => false, 'the posted v12/v13 code for it was not read (conditions.md reads v14)');
+
+const v12Derived = derive(
   v13,
   {
     name: 'v12',
@@ -183,3 +186,4 @@ export const v12 = derive(
   },
   'abi-evolution.md §3.6 lists what v12 -> v13 changed',
 );
+export const v12 = audit(v12Derived, () => false, 'the posted v12 code for it was not read (conditions.md reads v14)');
