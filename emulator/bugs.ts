@@ -20,7 +20,6 @@ const V2_V10 = ['v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'] as const;
 const V8_V10 = ['v8', 'v9', 'v10'] as const;
 // v2..v5 leave the no-guest_memfd errno UNCONFIRMED (todo), so a switch there could not be caught
 const V6_V10 = ['v6', 'v7', 'v8', 'v9', 'v10'] as const;
-const MUX_ALL = ['rfc-v1', ...V2_V10] as const;
 const V12_V14 = ['v12', 'v13', 'v14'] as const;
 const V13_V14 = ['v13', 'v14'] as const;
 
@@ -28,21 +27,24 @@ export const BUGS = [
   {
     name: 'realm-no-rmi-eperm',
     description: 'KVM_CREATE_VM(realm) on a host without RMI returns the -EPERM the v12..v14 changelogs promise instead of the -EINVAL their code returns',
-    revisions: V12_V14,
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v12', 'v14'],
     source: 'V14-VM2; abi-evolution.md §3.5, §4.6; conditions.md §6.11',
     breaks: ['vm.realm-no-rmm'],
   },
   {
     name: 'sve-vls-after-rd-allowed',
     description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
-    revisions: [...V2_V10, ...V12_V14],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v12, v13, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10', 'v14'],
     source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
     breaks: ['sve.vls-after-rd'],
   },
   {
     name: 'vcpu-after-vgic-init-allowed',
     description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
-    revisions: [...V2_V10, ...V12_V14],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v12, v13, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10', 'v14'],
     source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
     breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
   },
@@ -84,21 +86,25 @@ export const BUGS = [
   {
     name: 'config-accepts-unknown-item',
     description: 'CONFIG_REALM ignores an unknown cfg number and returns 0',
-    revisions: MUX_ALL,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CF10',
     breaks: ['config.unknown-item'],
   },
   {
     name: 'config-copy-before-state',
     description: 'CONFIG_REALM copies the item before checking the state, so EFAULT wins over EBUSY after CREATE_RD',
-    revisions: MUX_ALL,
+    // v2..v4: the order of CONFIG's state check and copy was not read (todo there), so no check could catch it
+    // audit (docs/inherited-audit.md): not v5, v6, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CF1 (§5 order)',
     breaks: ['config.after-create-bad-pointer'],
   },
   {
     name: 'create-rd-twice',
     description: 'a second CREATE_RD succeeds (the NONE-state check is missing) and leaves the realm NEW',
-    revisions: MUX_ALL,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CR2',
     breaks: ['create.twice'],
   },
@@ -112,14 +118,16 @@ export const BUGS = [
   {
     name: 'finalize-rec-before-create',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) is accepted before CREATE_RD (no NEW-state check)',
-    revisions: MUX_ALL,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-V4',
     breaks: ['rec.before-create'],
   },
   {
     name: 'rec-skips-psci-check',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) accepts a vCPU initialised without PSCI_0_2',
-    revisions: ['rfc-v1', 'v5'],
+    // audit (docs/inherited-audit.md): not v5, whose reading checks are todo there
+    revisions: ['rfc-v1'],
     source: 'R1-V5',
     breaks: ['rec.no-psci'],
   },
@@ -133,7 +141,8 @@ export const BUGS = [
   {
     name: 'activate-skips-state-check',
     description: 'ACTIVATE_REALM does not check the state: a second ACTIVATE returns 0',
-    revisions: MUX_ALL,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-AC1',
     breaks: ['activate.twice'],
   },
@@ -148,28 +157,32 @@ export const BUGS = [
   {
     name: 'realm-caps-not-hidden',
     description: 'CHECK_EXTENSION on a realm VM answers like a normal VM: SET_GUEST_DEBUG, READONLY_MEM, HW breakpoints read as available',
-    revisions: V2_V10,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-CE2; abi-evolution.md §3.2 (v2 hides READONLY_MEM), §3.3',
     breaks: ['probe.realm-hides-guest-debug'],
   },
   {
     name: 'enable-cap-realm-check-missing',
     description: 'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
-    revisions: V2_V10,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-EC4; review R1-06r',
     breaks: ['config.normal-vm', 'create.normal-vm', 'init.normal-vm', 'populate.normal-vm'],
   },
   {
     name: 'populate-eperm-as-einval',
     description: 'POPULATE_REALM in the wrong state returns -EINVAL (the v6/v7 errno) instead of -EPERM',
-    revisions: V8_V10,
+    // audit (docs/inherited-audit.md): not v8, whose reading checks are todo there
+    revisions: ['v9', 'v10'],
     source: 'V10-PO2; conditions.md §6.5',
     breaks: ['populate.before-create', 'populate.after-activate', 'populate.state-beats-alignment', 'populate.zero-size-before-create'],
   },
   {
     name: 'populate-reserved-checked',
     description: 'POPULATE_REALM rejects non-zero reserved words with -EINVAL, which the posted v2..v11 code never checks (a VMM passing stack garbage works on the real kernel)',
-    revisions: V2_V10,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-PO6; abi-evolution.md §3.2, §4.7',
     breaks: ['populate.reserved-ignored'],
   },
@@ -183,21 +196,24 @@ export const BUGS = [
   {
     name: 'finalize-rec-twice-allowed',
     description: 'a second KVM_ARM_VCPU_FINALIZE(REC) is not refused with -EBUSY; it reaches RMI_REC_CREATE, which refuses the duplicate MPIDR (-ENXIO)',
-    revisions: V2_V10,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-V8',
     breaks: ['rec.twice'],
   },
   {
     name: 'run-without-irqchip',
     description: 'the first KVM_RUN of a realm without an in-kernel irqchip is not refused with -EOPNOTSUPP',
-    revisions: V2_V10,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-V14',
     breaks: ['run.no-irqchip'],
   },
   {
     name: 'psci-complete-no-rec-check',
     description: 'the PSCI complete ioctl does not check that the calling vCPU is a REC: a normal VM vCPU gets -EINVAL (no pending request) instead of -EPERM',
-    revisions: V2_V10,
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-PS1',
     breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
   },
@@ -205,28 +221,32 @@ export const BUGS = [
   {
     name: 'rmi-populate-reserved-unchecked',
     description: 'KVM_ARM_RMI_POPULATE ignores a non-zero reserved word (the v2..v11 behaviour) instead of -EINVAL',
-    revisions: V12_V14,
+    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'V14-PO3; abi-evolution.md §3.5, §4.7',
     breaks: ['rmi.populate-reserved', 'rmi.populate-invalid-after-run'],
   },
   {
     name: 'populate-no-progress',
     description: 'KVM_ARM_RMI_POPULATE populates but reports no progress: v12 returns 0 bytes, v13+ leave base/size/source_uaddr unchanged, so a VMM loop never ends (QEMU and OpenVMM treat it as an error)',
-    revisions: V12_V14,
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v12', 'v14'],
     source: 'V14-PO15; abi-evolution.md §4.8, §6.2, §6.4',
     breaks: ['rmi.populate-ok', 'rmi.populate-progress', 'rmi.populate-past-memslot-end', 'rmi.populate-error-after-progress'],
   },
   {
     name: 'populate-errors-after-progress-returned',
     description: 'KVM_ARM_RMI_POPULATE returns the error of a later page even after earlier pages were populated, so the caller cannot tell how far it got',
-    revisions: V12_V14,
+    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'V14-PO15 (UP-gmem)',
     breaks: ['rmi.populate-error-after-progress'],
   },
   {
     name: 'populate-after-run-allowed',
     description: 'KVM_ARM_RMI_POPULATE after the first KVM_RUN is not refused with -EBUSY',
-    revisions: V12_V14,
+    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'V14-PO9; abi-evolution.md §4.3',
     breaks: ['rmi.populate-after-run'],
   },
@@ -240,35 +260,40 @@ export const BUGS = [
   {
     name: 'old-subcommands-half-work',
     description: 'a v10 VMM\'s ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly',
-    revisions: V12_V14,
+    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'V14-EC6; abi-evolution.md §4.1',
     breaks: ['rmi.old-enable-cap'],
   },
   {
     name: 'populate-source-not-advanced',
     description: 'KVM_ARM_RMI_POPULATE advances base and size but not source_uaddr, so the next call copies the first source page again (the kvmtool INITRD_ALIGN bug, kernel side)',
-    revisions: V13_V14,
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'V14-PO15; abi-evolution.md §4.8, §4.11',
     breaks: ['rmi.populate-progress'],
   },
   {
     name: 'populate-source-unaligned-accepted',
     description: 'KVM_ARM_RMI_POPULATE accepts a source_uaddr that is not page-aligned (the v12 behaviour)',
-    revisions: V13_V14,
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'V14-PO3; abi-evolution.md §3.6',
     breaks: ['rmi.populate-unaligned-source'],
   },
   {
     name: 'rmi-populate-normal-vm-eperm',
     description: 'KVM_ARM_RMI_POPULATE on a non-realm VM returns v12\'s -EPERM instead of -ENXIO',
-    revisions: V13_V14,
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'V14-PO1; conditions.md §6.7',
     breaks: ['rmi.populate-normal-vm', 'rmi.populate-normal-vm-bad-pointer'],
   },
   {
     name: 'dead-realm-revived',
     description: 'after a failed activation the second KVM_RUN enters vCPU 0\'s REC although the realm is DEAD (kvm_rec_pre_enter does not check ACTIVE); the RMM refuses the never-activated realm and KVM reports a SHUTDOWN exit with 0',
-    revisions: V13_V14,
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v14'],
     source: 'conditions.md §4.7, V14-R1; abi-evolution.md §3.7, §4.5; v13 16/48',
     breaks: ['rmi.second-run-after-failed-run'],
   },
@@ -292,6 +317,22 @@ export const BUGS = [
     revisions: ['v14'],
     source: 'V14-VM1',
     breaks: ['vm.realm-and-protected'],
+  },
+  {
+    name: 'rmm-accepts-zero-debug-counts',
+    description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
+    // not v8: the v8 posting of the breakpoint-parameter patch was not read (todo there)
+    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v9', 'v10', 'v14'],
+    source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
+    breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
+  },
+  {
+    name: 'vcpu-features-differ-allowed',
+    description: 'KVM_ARM_VCPU_INIT of a second vCPU with other features than the first is accepted (kernels before 6.7 kept no per-VM feature set)',
+    revisions: [...V2_V10, ...V12_V14],
+    source: 'upstream 6.7 (kvm->arch.vcpu_features, KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED); the cca-host/v7 recording of mux/run/without-rec-bit',
+    breaks: ['vcpu.init-differs-from-first'],
   },
 ] as const satisfies readonly BugInfo[];
 

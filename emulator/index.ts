@@ -12,7 +12,7 @@ import { EmulatedProcess } from './process.ts';
 import type { RealmModule } from './realm-module.ts';
 import { MultiplexedRealm } from './realm-multiplexed.ts';
 import { RmiRealm } from './realm-rmi.ts';
-import { DEFAULT_RMM, type RmmSettings } from './rmm.ts';
+import { DEFAULT_RMM, eraRmm, type RmmSettings } from './rmm.ts';
 
 export interface EmulatorOptions {
   abi: AbiProfile;
@@ -44,7 +44,8 @@ export class Emulator {
     const host = { ...DEFAULT_HOST, ...opts.host, ...(opts.hostIpaLimit !== undefined ? { ipaLimit: opts.hostIpaLimit } : {}) };
     this.kernel = new Kernel({
       abi: opts.abi,
-      rmm: { ...DEFAULT_RMM, ...opts.rmm },
+      // the revision's era RMM (emulator/README.md), then what the caller chose
+      rmm: { ...DEFAULT_RMM, ...eraRmm(opts.abi.name).settings, ...opts.rmm },
       host,
       bugs: new Set(this.bugs),
       realm: realmModule(opts.abi),
@@ -71,5 +72,5 @@ export class Emulator {
 
 export { BUGS, bugInfo, type BugInfo, type BugName } from './bugs.ts';
 export { DEFAULT_HOST, type HostSettings } from './kvm.ts';
-export { DEFAULT_RMM, type RmmSettings } from './rmm.ts';
+export { DEFAULT_RMM, eraRmm, RMM_MODELS, isRmmModel, type RmmModel, type RmmSettings } from './rmm.ts';
 export { EmulatedProcess } from './process.ts';

@@ -158,6 +158,14 @@ export class Kernel {
     return this.rmm.settings.present;
   }
 
+  /**
+   * The base kernel keeps one vCPU feature set per VM (KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED,
+   * upstream 6.7): v2 (6.9-rc1 base) and later; RFC v1 (6.2) and Debian's 6.1 do not.
+   */
+  get perVmVcpuFeatures(): boolean {
+    return this.abi.generation !== 'absent' && this.abi.name !== 'rfc-v1';
+  }
+
   /** The base kernel has guest_memfd, REGION2 and memory attributes (v2 on: 6.9+). */
   get hasGuestMemfd(): boolean {
     return this.abi.privateMemory === 'guest_memfd';
@@ -310,6 +318,14 @@ export class Vm {
   vgic: Vgic | undefined;
   /** KVM_ARCH_FLAG_HAS_RAN_ONCE */
   hasRanOnce = false;
+  /**
+   * The VM's ID registers (kvm->arch.id_regs) hold the sanitised values only
+   * after the first successful KVM_ARM_VCPU_INIT (KVM_ARCH_FLAG_ID_REGS_INITIALIZED);
+   * before it they read 0. The real cca-host/v7 stack showed it (fixtures/real-kernel/).
+   */
+  idRegsReady = false;
+  /** kvm->arch.vcpu_features: the feature set of the first VCPU_INIT, which later vCPUs must repeat (upstream 6.7+). */
+  vcpuFeatures: number | undefined;
   realm: RealmVm | undefined;
   /** KVM_SET_MEMORY_ATTRIBUTES: sorted disjoint [startGfn, endGfn) runs with their attributes. */
   private attrs: { start: number; end: number; attr: number }[] = [];
@@ -727,6 +743,18 @@ export class Vcpu {
   }
 }
 
+/**
+ * The breakpoint and watchpoint counts a realm's parameters get (v6 35/43,
+ * lore:20241212155610.76522-36-steven.price@arm.com): the BRPs/WRPs fields of
+ * the VM's ID_AA64DFR0_EL1, sanitised to the RMM's limits, so 0 until the
+ * first KVM_ARM_VCPU_INIT has set the VM's ID registers up.
+ */
+export function vmDebugCounts(vm: Vm): { numBps: number; numWps: number } {
+  if (!vm.idRegsReady) return { numBps: 0, numWps: 0 };
+  const s = vm.kernel.rmm.settings;
+  return { numBps: s.numBps, numWps: s.numWps };
+}
+
 function createVcpu(vm: Vm, arg: bigint): Vcpu {
   const id = Number(arg & 0xffffffffn);
   if (id >= KVM_MAX_VCPUS) fail('EINVAL', 'vCPU id >= KVM_MAX_VCPU_IDS');
@@ -813,6 +841,16 @@ function vcpuInit(vcpu: Vcpu, b: StructReader): number {
     if (!vcpu.initialized) vcpu.features = 0;
     fail('EINVAL', bad);
   }
+  // kvm_vcpu_set_target: every vCPU of a VM has the first one's features (POWER_OFF is per call, not kept)
+  const kept = features & ~(1 << KVM_ARM_VCPU_POWER_OFF);
+  const vm = vcpu.vm;
+  if (k.perVmVcpuFeatures && vm.vcpuFeatures !== undefined && vm.vcpuFeatures !== kept && !k.bug('vcpu-features-differ-allowed')) {
+    if (!vcpu.initialized) vcpu.features = 0;
+    fail('EINVAL', 'features differ from the VM\'s first KVM_ARM_VCPU_INIT');
+  }
+  vm.vcpuFeatures ??= kept;
+  // kvm_reset_vcpu -> the VM's ID registers are initialised once, at the first vCPU reset
+  vm.idRegsReady = true;
   vcpu.features = features;
   vcpu.initialized = true;
   vcpu.sveMaxVq = h.sveMaxVq;

@@ -12,7 +12,7 @@ import type { AbiName, AbiProfile, SubcommandNumbers } from '../harness/abi/type
 import { KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2, KVM_ARM_VCPU_SVE } from '../harness/kvm-uapi.ts';
 import { MASK64, type BusFault, type CpuState, type GuestBus } from './aarch64.ts';
 import { fail, KernelOops } from './errors.ts';
-import { busLoad, busStore, gmemPage, KVM_REG_ARM64_SVE_VLS, type IoctlCtx, type Kernel, type Vcpu, type Vm } from './kvm.ts';
+import { busLoad, busStore, gmemPage, KVM_REG_ARM64_SVE_VLS, vmDebugCounts, type IoctlCtx, type Kernel, type Vcpu, type Vm } from './kvm.ts';
 import { ERRNO } from '../harness/errno.ts';
 import { PAGE_SIZE } from './memory.ts';
 import type { RealmModule, RealmVcpu, RealmVm, VmTypeDecoded } from './realm-module.ts';
@@ -63,6 +63,13 @@ export interface MultiplexedRules {
   era: 'rfc' | 'gmem';
   /** POPULATE into a memslot without guest_memfd: -EINVAL in v6 (abi-evolution.md §3.2) and v7 (v7 20/45), -EPERM from v8 (v8 19/43; V10-PO7). */
   populateNoGmem?: ErrnoName;
+  /**
+   * INIT_RIPAS: an RTT error at (or below) the mapping level, e.g. a populated page in the block:
+   * v7's realm_init_ipa_state treats it as unexpected, WARNs and returns -ENXIO (v7 16/45,
+   * lore:20250213161426.102987-17-steven.price@arm.com; seen on the cca-host/v7 stack);
+   * v9/v10 return -EINVAL (V10-IR8). v8 and v2..v6 are not read (their profiles mark it).
+   */
+  initRttAtLevel?: ErrnoName;
 }
 
 const GMEM_COMMON = {
@@ -79,8 +86,8 @@ const EARLY_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EINVAL', populat
 /** v8..v10: -EPERM for POPULATE (V10-PO2, §6.5) and INIT_RIPAS (V10-IR3, §6.6); ACTIVATE -EINVAL (V10-AC1). */
 const LATE_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EPERM', populate: 'EPERM', activate: 'EINVAL', rec: 'ENOENT' } as const;
 
-function gmemRules(abi: AbiName, rmmAbsent: ErrnoName, errno: MultiplexedRules['errno'], noGmem: ErrnoName, recBit = true): MultiplexedRules {
-  return { ...GMEM_COMMON, abi, rmmAbsentRealmType: rmmAbsent, errno, populateNoGmem: noGmem, recNeedsFeatureBit: recBit };
+function gmemRules(abi: AbiName, rmmAbsent: ErrnoName, errno: MultiplexedRules['errno'], noGmem: ErrnoName, recBit = true, initRttAtLevel: ErrnoName = 'ENXIO'): MultiplexedRules {
+  return { ...GMEM_COMMON, abi, rmmAbsentRealmType: rmmAbsent, errno, populateNoGmem: noGmem, recNeedsFeatureBit: recBit, initRttAtLevel };
 }
 
 export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
@@ -103,7 +110,8 @@ export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
     era: 'rfc',
   },
   // v2..v6: realm type without RMM -EINVAL (conditions.md §6.1); no-guest_memfd memslot -EINVAL (v6 code, §3.2; v2..v5 assumed the same)
-  v2: gmemRules('v2', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
+  // v2 09/43: CONFIG once the RD exists -EINVAL (v5/v6 -EBUSY; v3/v4 not read, kept -EBUSY and todo in their profiles)
+  v2: gmemRules('v2', 'EINVAL', { ...EARLY_ERRNO, config: 'EINVAL' }, 'EINVAL'),
   v3: gmemRules('v3', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
   v4: gmemRules('v4', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
   // v5: KVM_VCPU_MAX_FEATURES not raised, so the REC bit cannot be set: FINALIZE(REC) cannot require it (abi-evolution.md §2a)
@@ -112,9 +120,10 @@ export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
   // v7: "report -EPERM" for a realm VM without RMM (abi-evolution.md §3.3); no-guest_memfd memslot still -EINVAL (v7 20/45)
   v7: gmemRules('v7', 'EPERM', EARLY_ERRNO, 'EINVAL'),
   // v8 19/43 reworked the populate errnos: no-guest_memfd memslot -EPERM
-  v8: gmemRules('v8', 'EPERM', LATE_ERRNO, 'EPERM'),
-  v9: gmemRules('v9', 'EPERM', LATE_ERRNO, 'EPERM'),
-  v10: gmemRules('v10', 'EPERM', LATE_ERRNO, 'EPERM'),
+  // v8..v10: INIT_RIPAS maps an RTT error at the mapping level to -EINVAL (V10-IR8; v8 not read, as v9)
+  v8: gmemRules('v8', 'EPERM', LATE_ERRNO, 'EPERM', true, 'EINVAL'),
+  v9: gmemRules('v9', 'EPERM', LATE_ERRNO, 'EPERM', true, 'EINVAL'),
+  v10: gmemRules('v10', 'EPERM', LATE_ERRNO, 'EPERM', true, 'EINVAL'),
 };
 
 /** 2 MB: the most v10 populates per memslot lookup (V10-PO7). */
@@ -196,8 +205,8 @@ export class MultiplexedRealm implements RealmModule {
     this.rules = rules;
     this.sub = p.subcmd;
     k.rmm.skipInitRipasRangeCheck = k.bug('init-ipa-accepts-past-ipa');
-    // RMM 1.0 (EAC5 on): RTT_INIT_RIPAS refuses a range that is already RAM (V10-IR8); bet0 re-inits (R1-IP8)
-    k.rmm.rejectRipasReinit = rules.era === 'gmem';
+    // RTT_INIT_RIPAS over RAM: the era RMM decides (rmm.ts eraRmm); bet0 re-inits (R1-IP8), TF-RMM v0.6.0 too
+    if (k.bug('rmm-accepts-zero-debug-counts')) k.rmm.rejectZeroDebugCounts = false;
   }
 
   private get gmem(): boolean {
@@ -429,6 +438,9 @@ export class MultiplexedRealm implements RealmModule {
       sve: pr.sve,
       sveVl: pr.sveVl,
       rpv: pr.rpv,
+      // RFC v1: CONFIG(DBG) has no handler (R1-CF8), so the params page's counts stay 0;
+      // v6+ (35/43): from the VM's ID_AA64DFR0_EL1, which is 0 before the first vCPU init
+      ...(this.gmem ? vmDebugCounts(vm) : { numBps: 0, numWps: 0 }),
     });
     if (typeof rd === 'number') {
       delegated.forEach((f) => rmm.release(f));
@@ -493,7 +505,7 @@ export class MultiplexedRealm implements RealmModule {
         if (rmm.rttCreate(rd, addr) !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_CREATE failed (V10-IR9)');
         r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
       }
-      if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) >= level) fail('EINVAL', 'RTT error at or below the mapping level (V10-IR8)');
+      if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) >= level) fail(this.rules.initRttAtLevel ?? 'EINVAL', 'RTT error at or below the mapping level (V10-IR8; v7 16/45: -ENXIO)');
       if (r !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_INIT_RIPAS failed (V10-IR6/IR7)');
       addr = top;
     }

@@ -12,7 +12,7 @@ import type { AbiName, AbiProfile } from '../harness/abi/types.ts';
 import { CAP, KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2, KVM_ARM_VCPU_SVE } from '../harness/kvm-uapi.ts';
 import type { CpuState } from './aarch64.ts';
 import { fail, KernelError } from './errors.ts';
-import { gmemPage, KVM_REG_ARM64_SVE_VLS, type IoctlCtx, type Kernel, type Vcpu, type Vm } from './kvm.ts';
+import { gmemPage, KVM_REG_ARM64_SVE_VLS, vmDebugCounts, type IoctlCtx, type Kernel, type Vcpu, type Vm } from './kvm.ts';
 import { PAGE_SIZE } from './memory.ts';
 import type { RealmModule, RealmVcpu, RealmVm, VmTypeDecoded } from './realm-module.ts';
 import { RealmBus } from './realm-multiplexed.ts';
@@ -38,6 +38,10 @@ export interface RmiRules {
   allowPmu: boolean;
   /** ENABLE_CAP also enforces the allowlist on realm VMs (v14, abi-evolution.md §3.7; V14-EC4). */
   enableCapAllowlist: boolean;
+  /** source_uaddr = 0: v12 pins the user page itself, so address 0 faults (-EFAULT); the callback that refuses a missing source (-EOPNOTSUPP, V14-PO13) starts in v13. */
+  sourceZero: ErrnoName;
+  /** PSCI complete on a vCPU of a normal VM: -EPERM in v12; v13 "change return code for non-realms" to -ENXIO. */
+  psciNotRealm: ErrnoName;
 }
 
 export const RMI_RULES: Partial<Record<AbiName, RmiRules>> = {
@@ -50,6 +54,8 @@ export const RMI_RULES: Partial<Record<AbiName, RmiRules>> = {
     activeOrBeyond: false,
     allowPmu: true,
     enableCapAllowlist: false,
+    sourceZero: 'EFAULT',
+    psciNotRealm: 'EPERM',
   },
   v13: {
     abi: 'v13',
@@ -60,6 +66,8 @@ export const RMI_RULES: Partial<Record<AbiName, RmiRules>> = {
     activeOrBeyond: true,
     allowPmu: false,
     enableCapAllowlist: false,
+    sourceZero: 'EOPNOTSUPP',
+    psciNotRealm: 'ENXIO',
   },
   v14: {
     abi: 'v14',
@@ -70,6 +78,8 @@ export const RMI_RULES: Partial<Record<AbiName, RmiRules>> = {
     activeOrBeyond: true,
     allowPmu: false,
     enableCapAllowlist: true,
+    sourceZero: 'EOPNOTSUPP',
+    psciNotRealm: 'ENXIO',
   },
 };
 
@@ -138,6 +148,7 @@ export class RmiRealm implements RealmModule {
     const rules = RMI_RULES[p.name];
     if (!rules || !p.rmiPopulate) throw new Error(`the emulator has no RMI-generation rules for ${p.name}`);
     this.rules = rules;
+    if (k.bug('rmm-accepts-zero-debug-counts')) k.rmm.rejectZeroDebugCounts = false;
   }
 
   private realmOf(vm: Vm): RmiRealmVm | undefined {
@@ -249,7 +260,7 @@ export class RmiRealm implements RealmModule {
       }
     }
     // RMM 2.0: no hash or RPV choice any more (abi-evolution.md §2b); SHA256
-    const rd = rmm.realmCreate(frames.baseFrame, { s2sz: vm.ipaBits, hashAlgo: 0, sve: vq > 0, sveVl: vq > 0 ? vq - 1 : 0, rpv: new Uint8Array(64) });
+    const rd = rmm.realmCreate(frames.baseFrame, { s2sz: vm.ipaBits, hashAlgo: 0, sve: vq > 0, sveVl: vq > 0 ? vq - 1 : 0, rpv: new Uint8Array(64), ...vmDebugCounts(vm) });
     if (typeof rd === 'number') {
       for (let j = 0; j < n; j++) rmm.release(frames.baseFrame + j);
       fail('ENXIO', 'RMI_REALM_CREATE failed (V14-PO6)');
@@ -327,9 +338,9 @@ export class RmiRealm implements RealmModule {
         err = 'EINVAL'; // V14-PO11
         break;
       }
-      // V14-PO13: no source page: the v14 callback refuses
+      // V14-PO13: no source page: the v13/v14 callback refuses; v12 pinned address 0 itself and faulted
       if (!source) {
-        err = 'EOPNOTSUPP';
+        err = this.rules.sourceZero;
         break;
       }
       const dst = gmemPage(slot, ipa)!;
@@ -398,8 +409,8 @@ export class RmiRealm implements RealmModule {
   vcpuIoctl(ctx: IoctlCtx, vcpu: Vcpu, req: number): number | undefined {
     const pc = this.p.psciComplete;
     if (!pc || req !== pc.req) return undefined;
-    // every vCPU of a realm is a REC (V14-V4); anything else -EPERM (abi-evolution.md §3.5)
-    if (!this.realmOf(vcpu.vm)) fail('EPERM', 'PSCI complete on a vCPU that is not a REC');
+    // every vCPU of a realm is a REC (V14-V4); anything else -EPERM in v12 (abi-evolution.md §3.5), -ENXIO in v13
+    if (!this.realmOf(vcpu.vm)) fail(this.rules.psciNotRealm, 'PSCI complete on a vCPU that is not a REC');
     const b = new StructReader(ctx.read(ctx.arg, this.p.sizes.psciComplete ?? 24, 'struct kvm_arm_rmi_psci_complete'));
     if (!vcpu.vm.vcpuByMpidr(b.u64(0))) fail('EINVAL', 'target MPIDR not found (abi-evolution.md §3.5)');
     // RMI_PSCI_COMPLETE: the calling REC has no PSCI request pending (in-kernel PSCI completes its own)

@@ -8,6 +8,8 @@
 //
 // Everything is keyed by frame number ("physical address" >> 12) and by IPA.
 
+import type { AbiName } from '../harness/abi/types.ts';
+
 export const RMI_SUCCESS = 0;
 export const RMI_ERROR_INPUT = 1;
 export const RMI_ERROR_REALM = 2;
@@ -36,6 +38,52 @@ export interface RmmSettings {
   sveMaxVq: number;
   numBps: number;
   numWps: number;
+  /**
+   * RMI_REALM_CREATE refuses num_bps = 0 or num_wps = 0 (the values are
+   * reserved): TF-RMM runtime/rmi/realm.c validate_realm_params() since the
+   * August 2024 change, so in tf-rmm-v0.6.0 and later, and on the RMM 2.0 line.
+   * Older TF-RMM releases only bound them by the feature register.
+   */
+  rejectZeroDebugCounts: boolean;
+}
+
+/** Emulator RMM choices a check, a replay or a recording may name (validated, enumerated). */
+export const RMM_MODELS = ['era', 'accepts-zero-debug-counts'] as const;
+export type RmmModel = (typeof RMM_MODELS)[number];
+export const isRmmModel = (s: string): s is RmmModel => (RMM_MODELS as readonly string[]).includes(s);
+
+/** What each revision's default RMM models: the RMM release a stack of that era ran, and its validation. */
+export interface EraRmm {
+  release: string;
+  settings: Partial<RmmSettings>;
+}
+
+/**
+ * The era defaults (emulator/README.md "Which RMM each era models"):
+ * - RFC v1: RMM 1.0-bet0 (a TF-RMM of early 2023): no zero-count rule.
+ * - v2..v5: RMM 1.0 EAC5 .. rel0 (TF-RMM v0.4.0 / v0.5.0 line, before the August 2024 change):
+ *   counts bounded only by the feature register.
+ * - v6..v12: RMM 1.0-rel0 as TF-RMM tf-rmm-v0.6.0 ships it (the release the real cca-host/v7 stack ran):
+ *   zero counts refused.
+ * Every era: RTT_INIT_RIPAS over a range already RAM succeeds (TF-RMM rtt.c leaves
+ * an UNASSIGNED RAM entry as it is; R1-IP8, and observed on tf-rmm-v0.6.0).
+ * - v13, v14: the RMM 2.0 line (TF-RMM topics/rmm-v2.0-poc*): zero counts refused as well.
+ */
+export function eraRmm(abi: AbiName): EraRmm {
+  switch (abi) {
+    case 'rfc-v1':
+      return { release: 'RMM 1.0-bet0 (TF-RMM of early 2023)', settings: { rejectZeroDebugCounts: false } };
+    case 'v2':
+    case 'v3':
+    case 'v4':
+    case 'v5':
+      return { release: 'RMM 1.0-eac5/rel0 (TF-RMM v0.4.0/v0.5.0 line)', settings: { rejectZeroDebugCounts: false } };
+    case 'v13':
+    case 'v14':
+      return { release: 'RMM 2.0-bet (TF-RMM topics/rmm-v2.0-poc)', settings: { rejectZeroDebugCounts: true } };
+    default:
+      return { release: 'RMM 1.0-rel0 (tf-rmm-v0.6.0)', settings: { rejectZeroDebugCounts: true } };
+  }
 }
 
 export const DEFAULT_RMM: RmmSettings = {
@@ -47,6 +95,7 @@ export const DEFAULT_RMM: RmmSettings = {
   sveMaxVq: 15,
   numBps: 6,
   numWps: 4,
+  rejectZeroDebugCounts: true,
 };
 
 /** RMI_FEATURES register 0 as the kernel reads it (field layout of RMM 1.0). */
@@ -65,6 +114,8 @@ export const FEAT0 = {
   s2sz: (r: bigint): number => Number(r & 0xffn),
   sveEn: (r: bigint): boolean => ((r >> 9n) & 1n) === 1n,
   sveVl: (r: bigint): number => Number((r >> 10n) & 0xfn),
+  numBps: (r: bigint): number => Number((r >> 14n) & 0xfn),
+  numWps: (r: bigint): number => Number((r >> 18n) & 0xfn),
   sha256: (r: bigint): boolean => ((r >> 28n) & 1n) === 1n,
   sha512: (r: bigint): boolean => ((r >> 29n) & 1n) === 1n,
 };
@@ -77,6 +128,9 @@ export interface RealmParams {
   sveVl: number;
   sve: boolean;
   rpv: Uint8Array;
+  /** Breakpoints / watchpoints: the kernel copies ID_AA64DFR0_EL1.BRPs/WRPs of the VM (v6 35/43). */
+  numBps: number;
+  numWps: number;
 }
 
 export type RealmState = 'new' | 'active' | 'system_off';
@@ -127,11 +181,6 @@ export class Rd {
     this.ram = out;
   }
 
-  anyRam(startPage: number, endPage: number): boolean {
-    for (const [a, b] of this.ram) if (a < endPage && startPage < b) return true;
-    return false;
-  }
-
   anyAssigned(startPage: number, endPage: number): boolean {
     if (endPage - startPage < this.data.size) {
       for (let p = startPage; p < endPage; p++) if (this.data.has(p)) return true;
@@ -163,11 +212,12 @@ export class Rmm {
   readonly features0: bigint;
   /** Bug hook: skip the IPA-range check of RTT_INIT_RIPAS (bug init-ipa-accepts-past-ipa). */
   skipInitRipasRangeCheck = false;
-  /** RMM 1.0 (EAC5 on): RTT_INIT_RIPAS needs RIPAS EMPTY, so a range already RAM is RMI_ERROR_RTT (V10-IR8). */
-  rejectRipasReinit = false;
+  /** num_bps / num_wps of 0 are reserved values (TF-RMM validate_realm_params). */
+  rejectZeroDebugCounts: boolean;
 
   constructor(readonly settings: RmmSettings) {
     this.features0 = featureRegister0(settings);
+    this.rejectZeroDebugCounts = settings.rejectZeroDebugCounts;
   }
 
   granuleState(frame: number): GranuleState {
@@ -190,11 +240,21 @@ export class Rmm {
     return RMI_SUCCESS;
   }
 
-  /** RMI_REALM_CREATE: validates the params against the feature register (R1-CR7). */
+  /**
+   * RMI_REALM_CREATE: validates the params against the feature register
+   * (R1-CR7; TF-RMM runtime/rmi/realm.c validate_realm_params): S2SZ in
+   * [32, S2SZ], breakpoint and watchpoint counts (0 reserved where the RMM
+   * says so, never above NUM_BPS/NUM_WPS), SVE only if SVE_EN and sve_vl <=
+   * SVE_VL, hash SHA-256 or SHA-512. Not modelled because the kernel always
+   * derives them consistently: LPA2, PMU counters (the host PMCR_EL0.N), the
+   * RTT start level and root count (from VTCR), VMID collisions.
+   */
   realmCreate(rdFrame: number, p: RealmParams): Rd | RmiStatus {
     if (this.granuleState(rdFrame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
     const f = this.features0;
     if (p.s2sz > FEAT0.s2sz(f) || p.s2sz < 32) return rmiStatus(RMI_ERROR_INPUT);
+    if (this.rejectZeroDebugCounts && (p.numBps === 0 || p.numWps === 0)) return rmiStatus(RMI_ERROR_INPUT);
+    if (p.numBps > FEAT0.numBps(f) || p.numWps > FEAT0.numWps(f)) return rmiStatus(RMI_ERROR_INPUT);
     if ((p.hashAlgo === 0 && !FEAT0.sha256(f)) || (p.hashAlgo === 1 && !FEAT0.sha512(f)) || p.hashAlgo > 1) return rmiStatus(RMI_ERROR_INPUT);
     if (p.sve && (!FEAT0.sveEn(f) || p.sveVl > FEAT0.sveVl(f))) return rmiStatus(RMI_ERROR_INPUT);
     this.granules.set(rdFrame, 'rd');
@@ -221,7 +281,8 @@ export class Rmm {
    *   start level (the kernel then fails to create tables there);
    * - an assigned page inside: RMI_ERROR_RTT at `level` (the entry is a table,
    *   or at level 3 the page itself; R1-IP7).
-   * Re-initialising RAM that is not assigned succeeds (R1-IP8, UNCONFIRMED).
+   * Re-initialising RAM that is not assigned succeeds (R1-IP8; TF-RMM
+   * tf-rmm-v0.6.0 does so, seen on the cca-host/v7 stack).
    */
   rttInitRipas(rd: Rd, base: number, top: number, level: number, startLevel: number): RmiStatus {
     if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
@@ -230,7 +291,6 @@ export class Rmm {
     if (base % size !== 0 || top % GRANULE !== 0 || top <= base || top > base + size) return rmiStatus(RMI_ERROR_INPUT);
     if (!this.skipInitRipasRangeCheck && base >= rd.protectedLimit) return rmiStatus(RMI_ERROR_RTT, startLevel);
     if (rd.anyAssigned(base / GRANULE, top / GRANULE)) return rmiStatus(RMI_ERROR_RTT, level);
-    if (this.rejectRipasReinit && rd.anyRam(base / GRANULE, top / GRANULE)) return rmiStatus(RMI_ERROR_RTT, level);
     rd.setRam(base / GRANULE, top / GRANULE);
     return RMI_SUCCESS;
   }

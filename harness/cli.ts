@@ -17,7 +17,7 @@ import { installSignalHandlers, Interrupted, isInterrupted } from './lifecycle.t
 import { checkOutputDir, checkOutputFile, OutputError } from './output.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
-       ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs]
+       ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs] [--rmm era|accepts-zero-debug-counts]
        ./run.sh repro TRACE.json > repro.c
        ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
 

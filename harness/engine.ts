@@ -69,6 +69,8 @@ export interface EmulatorSettings {
   rmmSve?: boolean;
   rmmSveMaxVq?: number;
   rmmS2sz?: number;
+  /** RMI_REALM_CREATE with 0 breakpoints/watchpoints: 'reject' (TF-RMM v0.6.0 on) or 'accept' (older RMMs). */
+  rmmZeroDebugCounts?: 'reject' | 'accept';
   hostIpaLimit?: number;
 }
 

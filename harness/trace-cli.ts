@@ -11,6 +11,8 @@ import { TargetSetupError, type Target } from './target.ts';
 import { createTarget } from './targets/index.ts';
 import { refusedCall } from './policy.ts';
 import { readTrace, TraceError, type TraceFile } from './trace.ts';
+import { rmmModelSettings } from './real-stacks.ts';
+import { isRmmModel, RMM_MODELS } from '../emulator/rmm.ts';
 
 class ExitError extends Error {}
 const fail = (msg: string): never => {
@@ -60,6 +62,7 @@ async function replay(argv: string[]): Promise<number> {
     abi: { type: 'string' },
     'emulator-bug': { type: 'string', multiple: true },
     'no-emulator-bugs': { type: 'boolean', default: false },
+    rmm: { type: 'string' },
     'ssh-key': { type: 'string' },
     'ssh-option': { type: 'string', multiple: true, default: [] },
     kernel: { type: 'string' },
@@ -81,13 +84,17 @@ async function replay(argv: string[]): Promise<number> {
   // The emulator answers like the recorded one only with the same revision and bug switches.
   const bugs = v['no-emulator-bugs'] ? [] : ((v['emulator-bug'] as string[] | undefined) ?? trace.emulator?.bugs ?? []);
   if (spec !== 'emulator' && v['emulator-bug']) fail('--emulator-bug needs --target emulator');
+  // --rmm: which RMM the emulator models (the revision's era default, or one accepting 0 breakpoints/watchpoints)
+  const rmm = v.rmm as string | undefined;
+  if (rmm !== undefined && spec !== 'emulator') fail('--rmm needs --target emulator');
+  if (rmm !== undefined && !isRmmModel(rmm)) fail(`--rmm must be one of ${RMM_MODELS.join(', ')}, not '${rmm}'`);
   const str = (k: string): string | undefined => v[k] as string | undefined;
   let target: Target;
   try {
     target = await createTarget(spec, {
       abi,
       bugs: spec === 'emulator' ? bugs : [],
-      emulatorSettings: trace.emulator?.settings ?? {},
+      emulatorSettings: { ...(trace.emulator?.settings ?? {}), ...(rmm !== undefined && isRmmModel(rmm) ? rmmModelSettings(rmm) : {}) },
       sshOptions: v['ssh-option'] as string[],
       qemuArgs: v['qemu-arg'] as string[],
       ...(str('ssh-key') ? { sshKey: str('ssh-key') as string } : {}),
@@ -100,7 +107,7 @@ async function replay(argv: string[]): Promise<number> {
     return fail(e instanceof Error ? e.message : String(e));
   }
   const rec = trace.target;
-  const bugNote = spec === 'emulator' ? `, bugs: ${bugs.length ? bugs.join(', ') : 'none'}` : '';
+  const bugNote = spec === 'emulator' ? `${rmm !== undefined ? `, RMM: ${rmm}` : ''}, bugs: ${bugs.length ? bugs.join(', ') : 'none'}` : '';
   process.stdout.write(`# replay ${path}: ${trace.abi}/${trace.check}, ${trace.calls.length} calls recorded on ${rec.spec} (${rec.release}, ${rec.machine})\n`);
   try {
     let id;

@@ -162,8 +162,15 @@ t.test('guest_memfd, REGION2 and memory attributes (upstream rules)', async (t) 
 });
 
 /** A v13/v14 realm with private guest_memfd RAM at RAM, the shared mapping 'm' as the populate source. */
+/** vCPU 0 initialised (PSCI 0.2): the VM's ID registers exist, so the RD POPULATE creates gets real breakpoint counts. */
+async function vcpu0(w: W): Promise<void> {
+  await w.ioctl('vm', K.KVM_CREATE_VCPU, { int: 0 }, { as: 'vcpu0' });
+  await w.ioctl('vcpu0', K.KVM_ARM_VCPU_INIT, { buf: { hex: toHex(K.encodeVcpuInit(K.KVM_ARM_TARGET_GENERIC_V8, [K.KVM_ARM_VCPU_PSCI_0_2])) } });
+}
+
 async function rmiRealm(w: W, abi: AbiProfile): Promise<void> {
   await w.vm(abi.vmTypeRealm + 40);
+  await vcpu0(w);
   await w.gmem('g', SZ);
   await w.map('m', SZ);
   await w.region2(0, RAM, SZ, 'm', { fd: 'g' });
@@ -187,6 +194,7 @@ t.test('KVM_ARM_RMI_POPULATE: in/out progress, copy-out -EFAULT wins, v12 return
     // V14-PO18: a read-only all-zero struct (base 0, size 0, source 0) over a guest_memfd memslot at IPA 0:
     // the RD is made and 0 pages populated, then the copy-out faults and -EFAULT is what the caller sees
     await w.vm(v14.vmTypeRealm + 40);
+    await vcpu0(w);
     await w.gmem('g', SZ);
     await w.map('m', SZ);
     await w.region2(0, 0, SZ, 'm', { fd: 'g' });

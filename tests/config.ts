@@ -3,7 +3,7 @@ import type { CheckDef } from '../harness/engine.ts';
 import type { ExpectKey } from '../harness/abi/types.ts';
 import type { ConfigItem } from '../harness/abi/encode.ts';
 import { BAD_USER_POINTER } from '../harness/dsl.ts';
-import { realmIn } from './realm.ts';
+import { realmIn, realmVmForCreate } from './realm.ts';
 
 const MULTIPLEXED = ['multiplexed'] as const;
 const rpv = (seed: number): Uint8Array => Uint8Array.from({ length: 64 }, (_, i) => (seed + i) & 0xff);
@@ -39,7 +39,7 @@ export const checks: CheckDef[] = [
     expects: ['config.rpv-repeat', 'create.ok'],
     generations: MULTIPLEXED,
     async run(c) {
-      const vm = await c.realmVm();
+      const { vm } = await realmVmForCreate(c);
       c.expect(await vm.config({ item: 'RPV', rpv: rpv(1) }), 'config.rpv-repeat');
       c.expect(await vm.config({ item: 'RPV', rpv: rpv(2) }), 'config.rpv-repeat');
       c.expect(await vm.createRd(), 'create.ok');

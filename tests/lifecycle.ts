@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import type { CheckDef } from '../harness/engine.ts';
 import { loadScenarioDir, scenarioCheck } from '../harness/steps.ts';
-import { initVcpu, measure, realmWithRam } from './realm.ts';
+import { initVcpu, measure, realmWithRam, vcpuFirst } from './realm.ts';
 import { ENTRY, PAGE, RAM_BASE } from '../fixtures/layout.ts';
 import { systemOffSmc } from '../fixtures/payloads.ts';
 import { KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
@@ -21,9 +21,11 @@ export const checks: CheckDef[] = [
     async run(c) {
       // Each step judged against its own expectation (not just required), so each can fail.
       const { vm, ram } = await realmWithRam(c);
+      // v2+: the vCPU is initialised before CREATE, as kvmtool does (vcpuFirst); RFC v1: after (R1-CR1)
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
       c.expect(await vm.createRd(), 'create.ok');
       c.must(await ram.poke(ENTRY - RAM_BASE, systemOffSmc()));
-      const vcpu = await initVcpu(c, vm);
+      const vcpu = early ?? (await initVcpu(c, vm));
       c.expect(await vcpu.finalizeRec(), 'rec.ok');
       c.expect(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }), 'populate.ok');
       if (c.abi.firstRunNeedsIrqchip) c.must(await vm.createVgicV3());

@@ -60,13 +60,29 @@ export const checks: CheckDef[] = [
   {
     name: 'misordering/create-after-vcpu',
     area: 'misordering',
-    description: 'CREATE once a vCPU exists',
+    description: 'CREATE once a vCPU exists and is initialised (the order kvmtool uses from v2 on)',
     expects: ['create.after-vcpu'],
     generations: MULTIPLEXED,
     async run(c) {
       const vm = await c.realmVm();
-      c.must(await vm.createVcpu(0));
+      // initialised too: a vCPU that was only created leaves the VM's ID registers at 0 (create.before-vcpu-init)
+      await initVcpu(c, vm, 0);
       c.expect(await vm.createRd(), 'create.after-vcpu');
+    },
+  },
+  {
+    name: 'misordering/create-before-vcpu-init',
+    area: 'misordering',
+    description: 'CREATE with vCPU 0 created but not initialised: the realm gets 0 breakpoints/watchpoints, which the RMM refuses',
+    expects: ['create.before-vcpu-init'],
+    generations: MULTIPLEXED,
+    // the answer is the RMM's: TF-RMM since August 2024 (tf-rmm-v0.6.0 on) refuses, older RMMs accept
+    emulatorOnly: "depends on the target's RMM (0 breakpoints/watchpoints refused since TF-RMM v0.6.0), which the suite cannot ask",
+    emulatorSettings: { rmmZeroDebugCounts: 'reject' },
+    async run(c) {
+      const vm = await c.realmVm();
+      c.must(await vm.createVcpu(0));
+      c.expect(await vm.createRd(), 'create.before-vcpu-init');
     },
   },
   {

@@ -4,6 +4,7 @@ import type { CheckDef } from '../harness/engine.ts';
 import { BAD_USER_POINTER } from '../harness/dsl.ts';
 import { KVM_ENABLE_CAP, encodeEnableCap } from '../harness/kvm-uapi.ts';
 import { toHex } from '../harness/wire.ts';
+import { realmVmForCreate } from './realm.ts';
 
 const MULTIPLEXED = ['multiplexed'] as const;
 
@@ -148,7 +149,7 @@ export const checks: CheckDef[] = [
     expects: ['cap.flags-nonzero', 'create.ok'],
     generations: MULTIPLEXED,
     async run(c) {
-      const vm = await c.realmVm();
+      const { vm } = await realmVmForCreate(c);
       c.expect(await vm.realmSubcmd('CREATE', null, {}, 1), 'cap.flags-nonzero');
       // positive observability: without the flag the same call now works
       c.expect(await vm.createRd(), 'create.ok', 'the refused call had no effect');

@@ -38,24 +38,48 @@ export function defaultFeatures(c: CheckContext): number[] {
 }
 
 /**
- * Bring a realm to `state` by the valid RFC-era order: CREATE, vCPU 0 with a
- * REC, guest code populated at the entry point, ACTIVATE.
+ * Does this revision create the realm after the vCPUs, as real VMMs do? From
+ * v2 on CREATE has no created_vcpus check (V10-CR10) and needs them: the
+ * realm's breakpoint/watchpoint counts come from the VM's ID registers, which
+ * exist only after the first KVM_ARM_VCPU_INIT (v6 35/43,
+ * lore:20241212155610.76522-36-steven.price@arm.com); kvmtool creates the realm
+ * in its last init stage, after its vCPUs (kvmtool cca/v5..v8 arm/aarch64/realm.c).
+ * RFC v1 refuses CREATE once a vCPU exists (R1-CR1), so CREATE comes first there.
  */
-export async function realmIn(c: CheckContext, state: RealmState, opts: { rec?: boolean; irqchip?: boolean } = {}): Promise<RealmSetup> {
+export function vcpuFirst(c: CheckContext): boolean {
+  return c.abi.expect['create.after-vcpu']?.errno === 0;
+}
+
+/**
+ * Bring a realm to `state` by the valid order of the revision's VMMs: vCPU 0
+ * initialised (v2+: before CONFIG/CREATE, RFC v1: after CREATE), CREATE, the
+ * guest code populated at the entry point, FINALIZE(REC) unless `rec` is
+ * false, the vGIC, ACTIVATE. `features` replaces vCPU 0's default features
+ * (every later vCPU must repeat them: one feature set per VM since 6.7).
+ * RFC v1 with `rec: false` and no `features` makes no vCPU at all.
+ */
+export async function realmIn(c: CheckContext, state: RealmState, opts: { rec?: boolean; irqchip?: boolean; features?: number[] } = {}): Promise<RealmSetup> {
   const r = await realmWithRam(c);
-  if (state === 'NONE') return r;
+  const first = vcpuFirst(c);
+  let vcpu: Vcpu | undefined;
+  if (first) vcpu = await initVcpu(c, r.vm, 0, opts.features ?? defaultFeatures(c));
+  if (state === 'NONE') return { ...r, ...(vcpu ? { vcpu } : {}) };
   c.must(await r.vm.createRd());
   c.must(await r.ram.poke(ENTRY - RAM_BASE, systemOffSmc()));
-  let vcpu: Vcpu | undefined;
-  if (opts.rec !== false) {
-    vcpu = await initVcpu(c, r.vm);
-    c.must(await vcpu.finalizeRec());
-  }
+  if (!first && (opts.rec !== false || opts.features)) vcpu = await initVcpu(c, r.vm, 0, opts.features ?? defaultFeatures(c));
+  if (opts.rec !== false) c.must(await vcpu!.finalizeRec());
   c.must(await r.vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
   // v2+ (V10-V14): the first run needs an in-kernel irqchip; made before ACTIVATE so the REC can run
   if (state === 'ACTIVE' && (opts.irqchip ?? c.abi.firstRunNeedsIrqchip === true)) c.must(await r.vm.createVgicV3());
   if (state === 'ACTIVE') c.must(await r.vm.activate());
   return { ...r, ...(vcpu ? { vcpu } : {}) };
+}
+
+/** A realm VM ready for CREATE as a VMM has it: v2+ with vCPU 0 initialised first (vcpuFirst), RFC v1 bare. */
+export async function realmVmForCreate(c: CheckContext, ipaBits = 0): Promise<{ vm: Vm; vcpu?: Vcpu }> {
+  const vm = await c.realmVm(ipaBits);
+  if (!vcpuFirst(c)) return { vm };
+  return { vm, vcpu: await initVcpu(c, vm, 0) };
 }
 
 /** POPULATE flags: MEASURE where the revision has a flags field (v2+), none in RFC v1. */

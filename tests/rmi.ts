@@ -34,10 +34,11 @@ function populateCheck(name: string, key: ExpectKey, description: string, args: 
 
 /** A realm whose first run fails in activation (vCPU 1 lacks PSCI_0_2), leaving it DEAD (V14-A9). */
 async function deadRealm(c: CheckContext) {
+  // vCPU 1 is created but never initialised, so it has no PSCI_0_2 and its REC cannot be made;
+  // initialising it without PSCI_0_2 is no longer possible (one feature set per VM since 6.7)
   const r = await rmiRealm(c);
   c.must(await populateAt(r, ENTRY, PAGE));
-  const { vcpu } = c.must(await r.vm.createVcpu(1));
-  c.must(await (vcpu as Vcpu).init([]));
+  c.must(await r.vm.createVcpu(1));
   c.must(await r.vm.createVgicV3());
   c.expect(await r.vcpu!.run(), 'rmi.first-run-rec-fails');
   return r;
@@ -208,7 +209,7 @@ export const checks: CheckDef[] = [
     c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip', 'the precondition: the first run failed');
     c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-no-irqchip-run');
   }),
-  check('run/dead-realm-stays-dead', 'run', 'activation fails (vCPU 1 lacks PSCI_0_2): the realm is DEAD, a second KVM_RUN must not revive it', ['rmi.first-run-rec-fails', 'rmi.second-run-after-failed-run'], async (c) => {
+  check('run/dead-realm-stays-dead', 'run', 'activation fails (vCPU 1 was never initialised: no PSCI_0_2): the realm is DEAD, a second KVM_RUN must not revive it', ['rmi.first-run-rec-fails', 'rmi.second-run-after-failed-run'], async (c) => {
     const r = await deadRealm(c);
     c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run');
     c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run', 'and every later run');
@@ -219,6 +220,15 @@ export const checks: CheckDef[] = [
   }),
 
   // ---- vCPU: the removed REC feature, AArch32, SVE frozen once the RD exists
+  check('populate/before-vcpu-init', 'populate', 'KVM_ARM_RMI_POPULATE before any vCPU is initialised: the RD it creates gets 0 breakpoints/watchpoints, which the RMM refuses', ['rmi.populate-before-vcpu-init'], async (c) => {
+    const r = await rmiRealm(c, { vcpu: false });
+    c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-before-vcpu-init');
+  }, { emulatorOnly: "depends on the target's RMM (0 breakpoints/watchpoints refused since TF-RMM v0.6.0), which the suite cannot ask", emulatorSettings: { rmmZeroDebugCounts: 'reject' } }),
+  check('vcpu/second-vcpu-other-features', 'vcpu', 'KVM_ARM_VCPU_INIT of vCPU 1 with other features than vCPU 0 (none after PSCI_0_2)', ['vcpu.init-differs-from-first'], async (c) => {
+    const r = await rmiRealm(c);
+    const { vcpu } = c.must(await r.vm.createVcpu(1));
+    c.expect(await (vcpu as Vcpu).init([]), 'vcpu.init-differs-from-first');
+  }),
   check('vcpu/init-old-rec-bit', 'vcpu', 'KVM_ARM_VCPU_INIT with PSCI_0_2 and bit 9 (the removed REC bit)', ['rmi.init-old-rec-bit'], async (c) => {
     const r = await rmiRealm(c, { vcpu: false });
     const { vcpu } = c.must(await r.vm.createVcpu(0));

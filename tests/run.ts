@@ -3,7 +3,7 @@ import type { CheckDef } from '../harness/engine.ts';
 import type { Vcpu } from '../harness/dsl.ts';
 import { ENTRY, PAGE, RAM_BASE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
-import { initVcpu, measure, realmWithRam } from './realm.ts';
+import { initVcpu, measure, realmWithRam, vcpuFirst } from './realm.ts';
 
 const MULTIPLEXED = ['multiplexed'] as const;
 
@@ -28,8 +28,9 @@ export const checks: CheckDef[] = [
     generations: MULTIPLEXED,
     async run(c) {
       const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
       c.must(await vm.createRd());
-      const v = await initVcpu(c, vm);
+      const v = early ?? (await initVcpu(c, vm));
       c.must(await v.finalizeRec());
       c.must(await ram.poke(ENTRY - RAM_BASE, mmioStoreThenOff(UNPROTECTED_BASE + 0x1000, 'smc')));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));

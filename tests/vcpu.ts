@@ -2,7 +2,7 @@
 import type { CheckDef } from '../harness/engine.ts';
 import type { Vcpu } from '../harness/dsl.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
-import { initVcpu, realmIn } from './realm.ts';
+import { defaultFeatures, realmIn } from './realm.ts';
 
 const MULTIPLEXED = ['multiplexed'] as const;
 
@@ -14,7 +14,8 @@ export const checks: CheckDef[] = [
     expects: ['vcpu.init-rec-bit'],
     generations: MULTIPLEXED,
     async run(c) {
-      const { vm } = await realmIn(c, 'NEW', { rec: false });
+      // the first vCPU of a realm VM, as a VMM initialises it before CREATE (v2+)
+      const vm = await c.realmVm();
       const { vcpu } = c.must(await vm.createVcpu(0));
       c.expect(await (vcpu as Vcpu).init([KVM_ARM_VCPU_PSCI_0_2, c.abi.recFeature ?? 0]), 'vcpu.init-rec-bit');
     },
@@ -26,7 +27,7 @@ export const checks: CheckDef[] = [
     expects: ['vcpu.init-psci'],
     generations: MULTIPLEXED,
     async run(c) {
-      const { vm } = await realmIn(c, 'NEW', { rec: false });
+      const vm = await c.realmVm();
       const { vcpu } = c.must(await vm.createVcpu(0));
       c.expect(await (vcpu as Vcpu).init([KVM_ARM_VCPU_PSCI_0_2]), 'vcpu.init-psci');
     },
@@ -38,9 +39,8 @@ export const checks: CheckDef[] = [
     expects: ['rec.ok'],
     generations: MULTIPLEXED,
     async run(c) {
-      const { vm } = await realmIn(c, 'NEW', { rec: false });
-      const v = await initVcpu(c, vm);
-      c.expect(await v.finalizeRec(), 'rec.ok');
+      const { vcpu } = await realmIn(c, 'NEW', { rec: false, features: defaultFeatures(c) });
+      c.expect(await vcpu!.finalizeRec(), 'rec.ok');
     },
   },
   {
@@ -51,7 +51,7 @@ export const checks: CheckDef[] = [
     generations: MULTIPLEXED,
     async run(c) {
       const { vm } = await realmIn(c, 'NEW', { rec: false });
-      const { vcpu } = c.must(await vm.createVcpu(0));
+      const { vcpu } = c.must(await vm.createVcpu(1));
       c.expect(await (vcpu as Vcpu).finalizeRec(), 'rec.not-initialised');
     },
   },
@@ -62,9 +62,8 @@ export const checks: CheckDef[] = [
     expects: ['rec.bad-pointer'],
     generations: MULTIPLEXED,
     async run(c) {
-      const { vm } = await realmIn(c, 'NEW', { rec: false });
-      const v = await initVcpu(c, vm);
-      c.expect(await v.finalize(c.abi.recFeature ?? 0, true), 'rec.bad-pointer');
+      const { vcpu } = await realmIn(c, 'NEW', { rec: false, features: defaultFeatures(c) });
+      c.expect(await vcpu!.finalize(c.abi.recFeature ?? 0, true), 'rec.bad-pointer');
     },
   },
   {
@@ -74,9 +73,8 @@ export const checks: CheckDef[] = [
     expects: ['rec.no-psci'],
     generations: MULTIPLEXED,
     async run(c) {
-      const { vm } = await realmIn(c, 'NEW', { rec: false });
-      const v = await initVcpu(c, vm, 0, []);
-      c.expect(await v.finalizeRec(), 'rec.no-psci');
+      const { vcpu } = await realmIn(c, 'NEW', { rec: false, features: [] });
+      c.expect(await vcpu!.finalizeRec(), 'rec.no-psci');
     },
   },
   {
@@ -86,10 +84,9 @@ export const checks: CheckDef[] = [
     expects: ['rec.ok', 'rec.twice'],
     generations: MULTIPLEXED,
     async run(c) {
-      const { vm } = await realmIn(c, 'NEW', { rec: false });
-      const v = await initVcpu(c, vm);
-      c.expect(await v.finalizeRec(), 'rec.ok');
-      c.expect(await v.finalizeRec(), 'rec.twice');
+      const { vcpu } = await realmIn(c, 'NEW', { rec: false, features: defaultFeatures(c) });
+      c.expect(await vcpu!.finalizeRec(), 'rec.ok');
+      c.expect(await vcpu!.finalizeRec(), 'rec.twice');
     },
   },
 ];

@@ -32,3 +32,27 @@ export function derive(parent: AbiProfile, changes: ProfileChanges, inheritNote:
 
 /** True when the expectation was inherited rather than read for this revision. */
 export const isInherited = (e: Expect): boolean => e.source.includes(INHERITED);
+
+/**
+ * A fact of the base kernel, not of the series (G rows, UP, upstream): it holds
+ * in every revision whose base has it, so inheriting it needs no re-reading.
+ */
+export const isGeneric = (e: Expect): boolean => /^(G\d|UP\b|UP-|upstream)/.test(e.source);
+
+/**
+ * The inherited-value audit (docs/inherited-audit.md): every value a revision
+ * inherits from a neighbour needs a basis in that revision itself (its posted
+ * code, a recording of a real stack, or being bracketed by two revisions that
+ * agree). `basis(key, e)` names it; a value with none is kept but marked
+ * UNCONFIRMED with `why`, so the checks resting on it are todo.
+ */
+export function audit(p: AbiProfile, basis: (k: ExpectKey, e: Expect) => boolean, why: string): AbiProfile {
+  const expect: Partial<Record<ExpectKey, Expect>> = {};
+  // a source that itself names this revision (e.g. "checked in arm.c in v5 and v6") is a basis
+  const names = new RegExp(`(^|[^.\\w])${p.name}([^.\\w]|$)`);
+  for (const [k, e] of Object.entries(p.expect) as [ExpectKey, Expect][]) {
+    const own = names.test(e.source.slice(0, e.source.indexOf(INHERITED)));
+    expect[k] = isInherited(e) && !e.unconfirmed && !isGeneric(e) && !own && !basis(k, e) ? { ...e, unconfirmed: `${why} (inherited: ${e.source.slice(e.source.indexOf(INHERITED) + INHERITED.length)})` } : e;
+  }
+  return { ...p, expect };
+}

@@ -43,6 +43,7 @@ export const EXPECT_KEYS = {
   'create.after-vcpu': 'CREATE after a vCPU was created',
   'create.ipa-beyond-rmm': 'CREATE on a realm whose IPA size the RMM refuses',
   'create.hash-unsupported-by-rmm': 'CREATE after CONFIG chose what the RMM refuses',
+  'create.before-vcpu-init': 'CREATE before any KVM_ARM_VCPU_INIT, on an RMM that refuses 0 breakpoints/watchpoints',
   // INIT_IPA_REALM / INIT_RIPAS_REALM
   'init.ok': 'INIT_IPA over aligned RAM inside the IPA space',
   'init.bad-pointer': 'INIT_IPA whose args pointer faults',
@@ -117,6 +118,7 @@ export const EXPECT_KEYS = {
   'vcpu.init-rec-normal-vm': 'KVM_ARM_VCPU_INIT with the REC bit on a normal VM',
   'vcpu.init-rec-el1-32bit': 'KVM_ARM_VCPU_INIT with the REC bit and EL1_32BIT',
   'vcpu.init-past-max': 'KVM_ARM_VCPU_INIT with the first bit at KVM_VCPU_MAX_FEATURES',
+  'vcpu.init-differs-from-first': 'KVM_ARM_VCPU_INIT of a second vCPU with other features than the first',
   'vcpu.create-after-activate': 'KVM_CREATE_VCPU after ACTIVATE, in-kernel vGIC not initialised',
   'vcpu.create-after-vgic-init': 'KVM_CREATE_VCPU once the in-kernel vGIC is initialised',
   'rec.no-rec-bit': 'FINALIZE(REC) on a realm vCPU initialised without the REC bit',
@@ -156,6 +158,7 @@ export const EXPECT_KEYS = {
   'rmi.populate-invalid-after-run': 'KVM_ARM_RMI_POPULATE with reserved != 0 after the first run (which wins)',
   'rmi.populate-after-failed-run': 'KVM_ARM_RMI_POPULATE after a first KVM_RUN that failed in activation',
   'rmi.populate-after-no-irqchip-run': 'KVM_ARM_RMI_POPULATE after a first KVM_RUN refused for want of an irqchip',
+  'rmi.populate-before-vcpu-init': 'KVM_ARM_RMI_POPULATE (which creates the RD) before any KVM_ARM_VCPU_INIT, on an RMM that refuses 0 breakpoints/watchpoints',
   'rmi.populate-zero-size': 'KVM_ARM_RMI_POPULATE of size 0 at a guest_memfd memslot',
   'rmi.populate-zero-size-no-memslot': 'KVM_ARM_RMI_POPULATE of size 0 where no memslot is',
   'rmi.populate-no-memslot': 'KVM_ARM_RMI_POPULATE where no memslot covers base',

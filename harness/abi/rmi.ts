@@ -4,7 +4,7 @@
 // §3.5-§3.7). conditions.md §4 reads v14 in code; v13 and v12 are derived
 // from it backwards with what abi-evolution.md §3.5/§3.6 says differs, and,
 // for the first KVM_RUN, with the posted v12/v13 activation patches.
-import { derive } from './derive.ts';
+import { audit, derive } from './derive.ts';
 import { iow, iowr } from '../ioc.ts';
 import { PSCI_COMPLETE_0XD6, PSCI_COMPLETE_SIZE } from './v10.ts';
 import type { AbiProfile } from './types.ts';
@@ -72,6 +72,9 @@ export const v14: AbiProfile = {
     'rmi.populate-after-failed-run': { errno: 'ENXIO', source: 'V14-PO8, §4.7' },
     'rmi.populate-after-no-irqchip-run': { errno: 0, ret: 0, source: 'V14-A5 (state unchanged: NEW) then V14-PO7 (NEW proceeds)' },
     'rmi.populate-zero-size': { errno: 0, ret: 0, source: 'V14-PO5 (base in a guest_memfd memslot)' },
+    // the RD is created by the first POPULATE (V14-PO6); realm_create_rd reads the VM's ID_AA64DFR0_EL1 as v6 35/43 did, 0 before any vCPU init
+    'rmi.populate-before-vcpu-init': { errno: 'ENXIO', source: 'V14-PO6 (-ENXIO when RMI_REALM_CREATE fails); realm_create_rd of the RMI postings fills num_bps/num_wps from kvm_read_vm_id_reg(ID_AA64DFR0_EL1); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line)' },
+    'vcpu.init-differs-from-first': { errno: 'EINVAL', source: 'upstream since 6.7 (kvm_vcpu_set_target: KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED, kvm->arch.vcpu_features; POWER_OFF is not kept); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7, mux/run/without-rec-bit)' },
     'rmi.populate-zero-size-no-memslot': { errno: 'EINVAL', source: 'V14-PO5 (RD created as a side effect)' },
     'rmi.populate-no-memslot': { errno: 'EINVAL', source: 'V14-PO10' },
     'rmi.populate-not-gmem': { errno: 'EINVAL', source: 'V14-PO10' },
@@ -109,7 +112,7 @@ const V12_DEAD_RUN = `D: the failed first run left the realm DEAD (abi-evolution
 const V12_REVIVE_DISPUTE = 'abi-evolution.md §4.5 reads the later >= ACTIVE test as a sign that v12 could revive a dead realm, and the v13 16/48 changelog says the same; in the posted v12 code the RD step refuses DEAD before any revival';
 const V13_ORDER_DISPUTE = 'abi-evolution.md §3.5/§3.7 date the earlier irqchip check and the >= ACTIVE test to v14; the posted v13 16/48 already has both (its changelog lists the >= ACTIVE change as new since v12)';
 
-export const v13 = derive(
+const v13Derived = derive(
   v14,
   {
     name: 'v13',
@@ -139,8 +142,8 @@ export const v13 = derive(
         dispute: V13_ORDER_DISPUTE,
       },
       'rmi.init-old-rec-bit': { errno: 0, source: 'abi-evolution.md §4.9', unconfirmed: 'v12 45/46 still raises KVM_VCPU_MAX_FEATURES to 10, so bit 9 may be accepted (abi-evolution.md §4.9)' },
-      'rmi.populate-source-zero': { errno: 'EOPNOTSUPP', source: 'V14-PO13', unconfirmed: 'the source_uaddr = 0 callback result was read in v14 only' },
-      'psci.normal-vm': { errno: 'EPERM', source: 'abi-evolution.md §3.5 ("on a non-REC vCPU it returns -EPERM")', dispute: 'EPERM vs ENOSYS (lore:86pl5m89ub.wl-maz@kernel.org)' },
+      'rmi.populate-source-zero': { errno: 'EOPNOTSUPP', source: 'V14-PO13 (the callback that refuses a missing source first appears in the v13 posting; abi-evolution.md errata of 2026-11-30)' },
+      'psci.normal-vm': { errno: 'ENXIO', source: 'the v13 PSCI-complete patch\'s changelog: "change return code for non-realms" (-EPERM in v12 -> -ENXIO; abi-evolution.md errata of 2026-11-30)', dispute: 'EPERM vs ENOSYS (lore:86pl5m89ub.wl-maz@kernel.org)' },
       'psci.bad-pointer': { errno: 'EFAULT', source: 'V10-PS2 order (REC check, copy, target lookup), abi-evolution.md §3.5' },
       'psci.unknown-target': { errno: 'EINVAL', source: 'abi-evolution.md §3.5 ("target MPIDR not found -> -EINVAL")' },
       'psci.old-number': { errno: 'EINVAL', source: 'UP: 0x4018AED2 (v2..v7) reaches the arm64 vCPU ioctl default' },
@@ -149,7 +152,10 @@ export const v13 = derive(
   'conditions.md reads v14 only; abi-evolution.md §3.6 lists what v13 -> v14 changed',
 );
 
-export const v12 = derive(
+// the audit (docs/inherited-audit.md): v13/v12 values inherited from v14 have no basis of their own
+export const v13 = audit(v13Derived, () => false, 'the posted v12/v13 code for it was not read (conditions.md reads v14)');
+
+const v12Derived = derive(
   v13,
   {
     name: 'v12',
@@ -173,7 +179,11 @@ export const v12 = derive(
       'rmi.second-run-after-failed-run': { errno: 'ENXIO', source: V12_DEAD_RUN, dispute: V12_REVIVE_DISPUTE },
       // abi-evolution.md §3.5: v12 sets DEAD before the irqchip check, and POPULATE refuses a DEAD realm with -ENXIO
       'rmi.populate-after-no-irqchip-run': { errno: 'ENXIO', source: `abi-evolution.md §3.5 (first-run failure cases; POPULATE on a DEAD realm); ${V12_ACTIVATE}` },
+      // v12 pins the user page of source_uaddr itself: address 0 faults before any callback (abi-evolution.md errata of 2026-11-30)
+      'rmi.populate-source-zero': { errno: 'EFAULT', source: 'v12 populate (lore:20251217101125.91098-1-steven.price@arm.com series): the source page is pinned by the kernel, so source_uaddr 0 gives -EFAULT; the -EOPNOTSUPP callback is v13+' },
+      'psci.normal-vm': { errno: 'EPERM', source: 'abi-evolution.md §3.5 ("on a non-REC vCPU it returns -EPERM", v12 code)', dispute: 'EPERM vs ENOSYS (lore:86pl5m89ub.wl-maz@kernel.org)' },
     },
   },
   'abi-evolution.md §3.6 lists what v12 -> v13 changed',
 );
+export const v12 = audit(v12Derived, () => false, 'the posted v12 code for it was not read (conditions.md reads v14)');

@@ -80,6 +80,9 @@ export const v10: AbiProfile = {
     'create.twice': { errno: 'EEXIST', source: 'V10-CR1' },
     'create.normal-vm': { errno: 'EINVAL', source: 'V10-EC4' },
     'create.after-vcpu': { errno: 0, source: 'V10-CR10 (no created_vcpus check; one vCPU without SVE passes V10-CR7)' },
+    // v6 35/43 (lore:20241212155610.76522-36-steven.price@arm.com) fills num_bps/num_wps from the VM's ID_AA64DFR0_EL1,
+    // which KVM sets up at the first KVM_ARM_VCPU_INIT; the same patch is 36/45 in v7 and 35/43 in v9 and v10
+    'create.before-vcpu-init': { errno: 'ENXIO', source: 'V10-CR11 path: RMI_REALM_CREATE fails -> -ENXIO; the counts are 0 before the first vCPU init (v6 35/43, v7 36/45 lore:20250213161426.102987-37-steven.price@arm.com); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line); seen on the cca-host/v7 stack' },
     'init.ok': { errno: 0, source: 'V10-IR (copy, wrap, state, RMM loop)' },
     'init.bad-pointer': { errno: 'EFAULT', source: 'V10-IR1' },
     'init.fault-before-state': { errno: 'EFAULT', source: 'V10-IR1 before V10-IR3 (§5)' },
@@ -97,7 +100,8 @@ export const v10: AbiProfile = {
     'init.no-memslot': { errno: 0, source: 'V10-IR order: no memslot lookup (copy, wrap, state, RMM)' },
     'init.two-memslots': { errno: 0, source: 'V10-IR order: no memslot lookup' },
     'init.over-populated': { errno: 'EINVAL', source: 'V10-IR8' },
-    'init.over-ram': { errno: 'EINVAL', source: 'V10-IR8 (RMM 1.0 rejects re-init of RAM)' },
+    // V10-IR8 assumed RMM 1.0 refuses re-initialising RAM; TF-RMM does not (the RTT entry is already UNASSIGNED RAM)
+    'init.over-ram': { errno: 0, source: 'TF-RMM tf-rmm-v0.6.0 runtime/rmi/rtt.c: RTT_INIT_RIPAS leaves an entry that is already RAM as it is and succeeds; seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)' },
     'populate.ok': { errno: 0, source: 'V10-PO7..PO10 (success path)' },
     'populate.measure': { errno: 0, source: 'V10-PO3, V10-PO10' },
     'populate.unmeasured': { errno: 0, source: 'V10-PO3 (flags 0 is valid), V10-PO10' },
@@ -133,6 +137,7 @@ export const v10: AbiProfile = {
     'vcpu.init-rec-normal-vm': { errno: 'EINVAL', source: 'V10-V1' },
     'vcpu.init-rec-el1-32bit': { errno: 'EINVAL', source: 'V10-V2' },
     'vcpu.init-past-max': { errno: 'ENOENT', source: 'V10-V3 (G8)' },
+    'vcpu.init-differs-from-first': { errno: 'EINVAL', source: 'upstream since 6.7 (kvm_vcpu_set_target: KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED, kvm->arch.vcpu_features; POWER_OFF is not kept); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7, mux/run/without-rec-bit)' },
     'vcpu.create-after-activate': { errno: 0, source: 'V10-V17 (allowed while the vGIC is not initialised)' },
     'vcpu.create-after-vgic-init': { errno: 'EBUSY', source: 'V10-V17, G9' },
     'rec.ok': { errno: 0, source: 'V10-V4..V11 (success path)' },

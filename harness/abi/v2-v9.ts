@@ -3,9 +3,9 @@
 // and a few errnos of v2..v9 (v6 quoted in review mails). So each revision is
 // derived from its newer neighbour, v10 first, listing only what changed; an
 // inherited value carries "— as vN: <why>" in its source.
-import { derive } from './derive.ts';
+import { audit, derive } from './derive.ts';
 import { PSCI_COMPLETE_0XD2, v10 } from './v10.ts';
-import type { AbiProfile, Expect } from './types.ts';
+import type { AbiProfile, Expect, ExpectKey } from './types.ts';
 
 const RIPAS_SWITCH = 'INIT_RIPAS wrong-state errno: -EPERM from v9 (conditions.md §6.6); v8 may already have it ("v8 or v9", abi-evolution.md §3.3)';
 const RIPAS_EARLY = 'INIT_RIPAS wrong-state errno: "an earlier posting (v6/v7 era; exact revision not pinned) had -EINVAL" (conditions.md §6.6)';
@@ -30,9 +30,19 @@ export const v9 = derive(
   'conditions.md read most v10 rows (tag C*) in the v9 posting',
 );
 
+// INIT_RIPAS over a populated page: v7 16/45 returns -ENXIO (an RTT error at the mapping level is
+// "unexpected"), v9/v10 -EINVAL (V10-IR8); v8's realm_init_ipa_state was not read
+const INIT_LEAF_V8 = 'INIT_RIPAS over a populated page: -ENXIO in v7 (16/45), -EINVAL in v9/v10 (V10-IR8); v8\'s own code was not read';
+const BPS_V8 = 'the breakpoint-parameter patch is 35/43 in v6, 36/45 in v7 and 35/43 in v9/v10; the v8 posting of it was not read';
+const V7_RIPAS = 'lore:20250213161426.102987-17-steven.price@arm.com ("[PATCH v7 16/45] arm64: RME: Allow VMM to set RIPAS")';
+
+/** The parent's value for `keys`, kept but marked UNCONFIRMED with `why`. */
+const markUnconfirmed = (p: AbiProfile, keys: readonly (keyof AbiProfile['expect'])[], why: string): AbiProfile['expect'] =>
+  Object.fromEntries(keys.filter((k) => p.expect[k] !== undefined).map((k) => [k, { ...(p.expect[k] as Expect), unconfirmed: why }]));
+
 const ripasEperm = (note: string): Expect => ({ errno: 'EPERM', source: 'V10-IR3', unconfirmed: note, dispute: RIPAS_DISPUTE });
 
-export const v8 = derive(
+const v8Derived = derive(
   v9,
   {
     name: 'v8',
@@ -44,16 +54,17 @@ export const v8 = derive(
       'init.after-activate': ripasEperm(RIPAS_SWITCH),
       'populate.no-guest-memfd': { errno: 'EPERM', source: `${V8_POPULATE}: a memslot that cannot be private gives -EPERM`, dispute: NO_GMEM_DISPUTE },
       'populate.unprotected-half': { errno: 'EPERM', source: `${V8_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v8 refuses with -EPERM before the RMM` },
+      ...markUnconfirmed(v9, ['init.over-populated'], INIT_LEAF_V8),
+      ...markUnconfirmed(v9, ['create.before-vcpu-init'], BPS_V8),
     },
   },
   'conditions.md has no v8 row; v8 -> v9 changed the CAP number and docs only (abi-evolution.md §2a, §3.3)',
 );
 
 const populateEinval = (src: string): Expect => ({ errno: 'EINVAL', source: src, dispute: STATE_DISPUTE });
-const ripasEinval = (note: string): Expect => ({ errno: 'EINVAL', source: 'abi-evolution.md §3.3, conditions.md §6.6', unconfirmed: note, dispute: RIPAS_DISPUTE });
 
-export const v7 = derive(
-  v8,
+const v7Derived = derive(
+  v8Derived,
   {
     name: 'v7',
     title: 'v7, 2025-02-13: CREATE_REALM / INIT_RIPAS_REALM renames, arm_rme_* structs, realm without RMM -EPERM',
@@ -68,18 +79,150 @@ export const v7 = derive(
       'populate.after-activate': populateEinval('conditions.md §6.5'),
       'populate.state-beats-alignment': { errno: 'EINVAL', source: 'conditions.md §6.5 (state -EINVAL, checked before alignment as in v6 and v10)' },
       'populate.zero-size-before-create': populateEinval('conditions.md §6.5 (state before the size-0 shortcut, as v10 §5)'),
-      'init.before-create': ripasEinval(RIPAS_EARLY),
-      'init.after-activate': ripasEinval(RIPAS_EARLY),
+      // settled on the cca-host/v7 stack: both -EINVAL (fixtures/real-kernel/cca-host-v7)
+      'init.before-create': { errno: 'EINVAL', source: 'recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7: misordering/init-ipa-in-none); conditions.md §6.6', dispute: RIPAS_DISPUTE },
+      'init.after-activate': { errno: 'EINVAL', source: 'recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7: misordering/init-ipa-in-active); conditions.md §6.6', dispute: RIPAS_DISPUTE },
       'populate.no-guest-memfd': { errno: 'EINVAL', source: `${V7_POPULATE}: a memslot that cannot be private gives -EINVAL`, dispute: NO_GMEM_DISPUTE },
       'populate.unprotected-half': { errno: 'EINVAL', source: `${V7_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v7 refuses with -EINVAL before the RMM` },
       'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 9 = KVM_VCPU_MAX_FEATURES, 9 since v6)' },
       'psci.old-number': null,
+      // v7's own code (not v10's): an RTT error at the mapping level WARNs and returns -ENXIO; the cca-host/v7 stack answers so
+      'init.over-populated': { errno: 'ENXIO', source: `${V7_RIPAS}: realm_init_ipa_state treats an RTT error at the mapping level as unexpected (WARN, -ENXIO); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)` },
+      'init.over-ram': { errno: 0, source: 'TF-RMM tf-rmm-v0.6.0 (runtime/rmi/rtt.c) accepts RTT_INIT_RIPAS over RAM; recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)' },
+      'create.before-vcpu-init': { errno: 'ENXIO', source: 'v7 36/45 (lore:20250213161426.102987-37-steven.price@arm.com): num_bps/num_wps from the VM\'s ID_AA64DFR0_EL1, 0 before the first vCPU init; TF-RMM tf-rmm-v0.6.0 refuses 0; recorded on the cca-host/v7 stack (68 checks failed from it)' },
     },
   },
   'conditions.md has no v7 row; v7 -> v8 changed numbers only (abi-evolution.md §2a)',
 );
 
-export const v6 = derive(
+
+// ---- The inherited-value audit (docs/inherited-audit.md)
+
+/**
+ * The v7 expectations a check read and the real cca-host/v7 stack answered as
+ * expected (fixtures/real-kernel/cca-host-v7: the relaxed run's passing checks,
+ * the two expectations fixed from it, the pristine run's CREATE_REALM -ENXIO and
+ * the relaxed run's second-vCPU -EINVAL). Measured, so confirmed for v7.
+ */
+export const V7_MEASURED: ReadonlySet<ExpectKey> = new Set<ExpectKey>([
+  'activate.before-create',
+  'activate.ok',
+  'activate.twice',
+  'cap.bad-struct-pointer',
+  'cap.flags-before-subcmd',
+  'cap.flags-nonzero',
+  'cap.normal-vm-subcmd',
+  'cap.unknown-subcmd',
+  'config.after-create',
+  'config.after-create-bad-pointer',
+  'config.bad-pointer',
+  'config.hash-sha256',
+  'config.hash-unknown',
+  'config.normal-vm',
+  'config.removed-items',
+  'config.rpv',
+  'config.rpv-repeat',
+  'config.unknown-item',
+  'create.after-vcpu',
+  'create.before-vcpu-init',
+  'create.normal-vm',
+  'create.ok',
+  'create.twice',
+  'init.after-activate',
+  'init.bad-pointer',
+  'init.before-create',
+  'init.beyond-ipa',
+  'init.fault-before-state',
+  'init.no-memslot',
+  'init.normal-vm',
+  'init.ok',
+  'init.over-populated',
+  'init.over-ram',
+  'init.reserved-ignored',
+  'init.two-memslots',
+  'init.unaligned-base',
+  'init.unaligned-size',
+  'init.unprotected-half',
+  'init.wrap',
+  'init.wrap-before-create',
+  'init.zero-size',
+  'populate.after-activate',
+  'populate.bad-pointer',
+  'populate.before-create',
+  'populate.beyond-ipa',
+  'populate.fault-before-state',
+  'populate.measure',
+  'populate.no-guest-memfd',
+  'populate.no-memslot',
+  'populate.normal-vm',
+  'populate.ok',
+  'populate.past-memslot-end',
+  'populate.reserved-ignored',
+  'populate.state-beats-alignment',
+  'populate.twice',
+  'populate.two-memslots',
+  'populate.unaligned-base',
+  'populate.unaligned-size',
+  'populate.unknown-flag',
+  'populate.unmeasured',
+  'populate.unprotected-half',
+  'populate.wrap',
+  'populate.zero-size',
+  'populate.zero-size-before-create',
+  'populate.zero-size-no-memslot',
+  'probe.cap-on-normal-vm',
+  'probe.cap-on-realm-vm',
+  'probe.cap-on-system-fd',
+  'probe.realm-hides-guest-debug',
+  'psci.bad-pointer',
+  'psci.no-rec-bit',
+  'psci.normal-vm',
+  'psci.not-pending',
+  'psci.unknown-target',
+  'rec.after-activate-new-vcpu',
+  'rec.bad-pointer',
+  'rec.before-create',
+  'rec.no-psci',
+  'rec.no-psci-before-create',
+  'rec.no-rec-bit',
+  'rec.normal-vm',
+  'rec.not-initialised',
+  'rec.ok',
+  'rec.twice',
+  'rec.uninit-before-create',
+  'run.before-activate',
+  'run.no-irqchip',
+  'run.no-rec',
+  'run.not-initialised',
+  'run.ok',
+  'run.vcpu-after-activate',
+  'sve.rd-unfinalised',
+  'sve.vls-after-rd',
+  'sve.vls-before-rd',
+  'vcpu.create-after-activate',
+  'vcpu.create-after-vgic-init',
+  'vcpu.init-differs-from-first',
+  'vcpu.init-past-max',
+  'vcpu.init-psci',
+  'vcpu.init-rec-bit',
+  'vcpu.init-rec-el1-32bit',
+  'vcpu.init-rec-normal-vm',
+  'vm.realm-default-ipa',
+  'vm.realm-ipa-40',
+  'vm.realm-ipa-too-large',
+  'vm.realm-ipa-too-small',
+  'vm.type-stray-bits',
+  'vm.type-unknown-value',
+]);
+
+const sameValue = (a: Expect | undefined, b: Expect | undefined): boolean => !!a && !!b && a.errno === b.errno && a.ret === b.ret;
+
+export const v7 = audit(v7Derived, (k) => V7_MEASURED.has(k), 'not measured on the cca-host/v7 stack and v7\'s own code for it was not read');
+
+// v8 sits between v7 (measured) and v9 (conditions.md read in the v9 posting): a value both agree on is bracketed
+export const v8 = audit(v8Derived, (k, e) => V7_MEASURED.has(k) && sameValue(v7.expect[k], e) && sameValue(v9.expect[k], e), 'v8\'s own code for it was not read and v7 (measured) and v9 (read) do not both have this value');
+
+const v6Derived = derive(
   v7,
   {
     name: 'v6',
@@ -104,10 +247,16 @@ export const v6 = derive(
       'config.after-create': { errno: 'EBUSY', source: 'abi-evolution.md §3.2 (v5, v6, v9)' },
       'config.unknown-item': { errno: 'EINVAL', source: 'abi-evolution.md §3.2 (v5, v6, v9)' },
       'create.twice': { errno: 'EEXIST', source: 'abi-evolution.md §3.2' },
+      'create.before-vcpu-init': { errno: 'ENXIO', source: 'v6 35/43 (lore:20241212155610.76522-36-steven.price@arm.com): num_bps/num_wps from kvm_read_vm_id_reg(ID_AA64DFR0_EL1), 0 before the first vCPU init; TF-RMM validate_realm_params refuses 0 (tf-rmm-v0.6.0 on)' },
+      ...markUnconfirmed(v7, ['init.before-create', 'init.after-activate'], RIPAS_EARLY),
+      ...markUnconfirmed(v7, ['init.over-populated'], 'INIT_RIPAS over a populated page: -ENXIO is v7\'s code (16/45); v6\'s realm_init_ipa_state was not read'),
     },
   },
   'conditions.md has no v6 row; v6 -> v7 renamed identifiers and changed the no-RMM errno (abi-evolution.md §2a, §3.3)',
 );
+
+const EARLY_AUDIT = 'the posted v2..v6 code for it was not read, and no v2..v6 stack was recorded';
+export const v6 = audit(v6Derived, () => false, EARLY_AUDIT);
 
 // v2..v5: the same memslot check is not pinned. The posted v5 populate patch
 // has none; a later v5 patch (not read) brought the guest_memfd access.
@@ -115,14 +264,21 @@ const NO_GMEM_V2_V5 =
   'a memslot without guest_memfd: the spec pins -EINVAL for v6 only (abi-evolution.md §3.2); the posted v5 populate patch (lore:20241004152804.72508-21-steven.price@arm.com) has no such check, and v7 20/45 says the guest_memfd access came from a later v5 patch, which was not read';
 const NO_GMEM_KEYS = ['populate.no-guest-memfd', 'populate.unprotected-half'] as const;
 
-/** The parent's value for `keys`, kept but marked UNCONFIRMED with `why`. */
-const markUnconfirmed = (p: AbiProfile, keys: readonly (keyof AbiProfile['expect'])[], why: string): AbiProfile['expect'] =>
-  Object.fromEntries(keys.map((k) => [k, { ...(p.expect[k] as Expect), unconfirmed: why }]));
 
-const REC_V2_V4 = 'how v2..v4 accepted KVM_ARM_VCPU_REC (8) is UNCONFIRMED (abi-evolution.md §2a): v6\'s changelog says only v6 really exposed it';
+const CONFIG_V2 = 'lore:20240412084309.1733783-10-steven.price@arm.com ("[PATCH v2 09/43] arm64: RME: ioctls to create and configure realms"): CONFIG once the RD exists returns -EINVAL';
+const CONFIG_V3_V4 = 'CONFIG once the RD exists: -EINVAL in v2 (09/43), -EBUSY in v5/v6 (abi-evolution.md §3.2); v3 and v4 were not read';
+const REC_V2_V4 =
+  'how v2..v4 accepted KVM_ARM_VCPU_REC (8) is UNCONFIRMED (abi-evolution.md §2a): no posted v2..v4 header raises KVM_VCPU_MAX_FEATURES to 9, and v6\'s changelog says only v6 really exposed the REC bit';
+// Facts of the RMM or of later postings that v2..v5 inherit without their own code behind them
+const EARLY_RMM = 'RTT_INIT_RIPAS over RAM succeeds on TF-RMM tf-rmm-v0.6.0 (the v7 stack); the RMM releases of v2..v5\'s time (EAC5 .. rel0) were not observed';
+const EARLY_BPS = 'the realm\'s breakpoint counts come from the VM\'s ID registers from v6 35/43 on; where v2..v5 took them from was not read (and the RMMs of their time accept 0)';
+const EARLY_KEYS = (p: AbiProfile): AbiProfile['expect'] => ({
+  ...markUnconfirmed(p, ['init.over-ram'], EARLY_RMM),
+  ...markUnconfirmed(p, ['create.before-vcpu-init'], EARLY_BPS),
+});
 const REC_FINALIZE_ONLY = 'with the REC bit refused by VCPU_INIT, a REC can only come from FINALIZE(REC) as in RFC v1 (conditions.md §6.2 draws the parallel); the v5 FINALIZE path was not read';
 
-export const v5 = derive(
+const v5Derived = derive(
   v6,
   {
     name: 'v5',
@@ -139,15 +295,17 @@ export const v5 = derive(
       'run.no-rec-bit': null,
       'psci.no-rec-bit': { errno: 'EPERM', source: 'V10-PS1 applied to a vCPU never finalised as a REC', unconfirmed: REC_FINALIZE_ONLY },
       ...markUnconfirmed(v6, NO_GMEM_KEYS, NO_GMEM_V2_V5),
+      ...EARLY_KEYS(v6),
     },
   },
   'conditions.md has no v5 row; v5 -> v6 raised KVM_VCPU_MAX_FEATURES (abi-evolution.md §2a)',
 );
+export const v5 = audit(v5Derived, () => false, EARLY_AUDIT);
 
 // v2..v4: kvmtool's eac5/v2 branches set the REC bit at VCPU_INIT, so these
 // revisions accepted it somehow; v5 lost it in a rebase and v6 fixed it. So
 // v4 derives from v6 (not v5), with the REC acceptance marked UNCONFIRMED.
-export const v4 = derive(
+const v4Derived = derive(
   v6,
   {
     name: 'v4',
@@ -156,12 +314,16 @@ export const v4 = derive(
     expect: {
       ...markUnconfirmed(v6, ['vcpu.init-rec-bit', 'rec.no-rec-bit', 'run.no-rec-bit', 'psci.no-rec-bit', 'vcpu.init-past-max'], REC_V2_V4),
       ...markUnconfirmed(v6, NO_GMEM_KEYS, NO_GMEM_V2_V5),
+      ...EARLY_KEYS(v6),
+      // v2 09/43 returns -EINVAL for CONFIG once the RD exists, v5/v6 -EBUSY; v3/v4 were not read
+      ...markUnconfirmed(v6, ['config.after-create', 'config.after-create-bad-pointer'], CONFIG_V3_V4),
     },
   },
   'conditions.md has no v4 row; the v4 ABI patch defines the same constants as v5/v6 (abi-evolution.md §2a)',
 );
+export const v4 = audit(v4Derived, () => false, EARLY_AUDIT);
 
-export const v3 = derive(
+const v3Derived = derive(
   v4,
   {
     name: 'v3',
@@ -170,13 +332,20 @@ export const v3 = derive(
   },
   'conditions.md has no v3 row; the v3 ABI patch defines the same constants (abi-evolution.md §2a)',
 );
+export const v3 = audit(v3Derived, () => false, EARLY_AUDIT);
 
-export const v2 = derive(
+const v2Derived = derive(
   v3,
   {
     name: 'v2',
     title: 'v2, 2024-04-12: guest_memfd, MEASURE flag, 32-byte args, CONFIG RPV/HASH only, REC=8, PSCI complete 0xd2',
     source: 'lore:20240412084309.1733783-9-steven.price@arm.com',
+    expect: {
+      'config.after-create': { errno: 'EINVAL', source: CONFIG_V2 },
+      // the state is checked before the item is copied in every revision read; v2's order was not
+      'config.after-create-bad-pointer': { errno: 'EINVAL', source: CONFIG_V2, unconfirmed: 'whether v2 checks the state before copying the item was not read' },
+    },
   },
   'conditions.md has no v2 row; the v2 ABI patch defines the same constants (abi-evolution.md §2a, §2b)',
 );
+export const v2 = audit(v2Derived, () => false, EARLY_AUDIT);

@@ -35,6 +35,7 @@ export function createTargetSync(spec: string, o: TargetOptions): Target {
     ...(s.rmmSve !== undefined ? { sve: s.rmmSve } : {}),
     ...(s.rmmSveMaxVq !== undefined ? { sveMaxVq: s.rmmSveMaxVq } : {}),
     ...(s.rmmS2sz !== undefined ? { s2sz: s.rmmS2sz } : {}),
+    ...(s.rmmZeroDebugCounts !== undefined ? { rejectZeroDebugCounts: s.rmmZeroDebugCounts === 'reject' } : {}),
   };
   return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm });
 }
