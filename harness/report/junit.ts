@@ -1,6 +1,7 @@
 // JUnit XML, one testsuite per ABI revision, for CI systems that read it.
 import { failedAssertions } from './tap.ts';
 import type { CheckOutcome } from '../engine.ts';
+import { withDocs } from '../spec-refs.ts';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -15,7 +16,7 @@ export function junitXml(outcomes: readonly CheckOutcome[], target: string): str
       const head = `    <testcase classname="${esc(`${abi}.${o.area}`)}" name="${esc(o.name)}" time="${(o.ms / 1000).toFixed(4)}"`;
       if (o.status === 'fail') {
         const msg = failedAssertions(o).join('\n');
-        return `${head}>\n      <failure message="${esc(msg.split('\n')[0] ?? '')}">${esc(msg)}\nsources: ${esc(o.sources.join(', '))}</failure>\n    </testcase>`;
+        return `${head}>\n      <failure message="${esc(msg.split('\n')[0] ?? '')}">${esc(msg)}\nsources: ${esc(o.sources.map(withDocs).join(', '))}</failure>\n    </testcase>`;
       }
       if (o.status === 'skip' || o.status === 'todo') return `${head}>\n      <skipped message="${esc(`${o.status}: ${o.reason ?? ''}`)}"/>\n    </testcase>`;
       return `${head}/>`;
