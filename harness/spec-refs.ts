@@ -145,7 +145,7 @@ const TOKEN = new RegExp(
     String.raw`(?<tree>[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)@(?<commit>[0-9a-f]{7,40})\b`,
     // a file of the repo itself: "docs/spec/errata.md#v7-init-over-ram", "fixtures/…"
     String.raw`(?<path>\b(?:docs|fixtures|emulator|harness|tests)\/[A-Za-z0-9_.\/-]*[A-Za-z0-9_-](?:#[A-Za-z0-9_-]+)?)`,
-    String.raw`(?<stack>\bcca-host[-\/]v7\b)`,
+    String.raw`(?<stack>\bcca-host[-\/]v7\b|\breal(?: v7)?[- ]stacks?\b)`,
     String.raw`(?<note>conditions|abi-evolution|qemu-target-notes)\.md`,
     String.raw`§(?<sec>\d+(?:\.\d+|[a-z])?)`,
     String.raw`\b(?<era>R1|V10|V14)-(?<kind>[A-Z]+)?(?<num>\d+)?(?:\.\.(?:(?:R1|V10|V14)-)?(?<kind2>[A-Z]+)?(?<num2>\d+))?\b`,

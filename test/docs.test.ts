@@ -11,7 +11,7 @@ import { PROFILES } from '../harness/abi/index.ts';
 import type { Expect } from '../harness/abi/types.ts';
 import { conditionIds, docPaths, linkify, specRefs, withDocs } from '../harness/spec-refs.ts';
 import { BUGS } from '../emulator/bugs.ts';
-import { REPO, renderAll, splitSource, statusOf } from '../scripts/gen-conditions.ts';
+import { REPO, inheritedFrom, renderAll, statusOf } from '../scripts/gen-conditions.ts';
 import { ktapLine } from '../harness/report/ktap.ts';
 import type { CheckOutcome } from '../harness/engine.ts';
 
@@ -96,7 +96,7 @@ t.test('docs/conditions/ is what `npm run docs` generates from the profiles', as
     for (const [k, e] of Object.entries(p.expect) as [string, Expect][]) {
       const row = page.split('\n').find((l) => l.includes(`\`${k}\``)) ?? '';
       const st = statusOf(e);
-      if (!row.includes(st === 'confirmed' ? 'confirmed' : st === 'inherited' ? `inherited from ${splitSource(e.source).from}` : 'UNCONFIRMED')) missing.push(`${p.name} ${k} (${st})`);
+      if (!row.includes(st === 'confirmed' ? 'confirmed' : st === 'inherited' ? `inherited from ${inheritedFrom(e)}` : 'UNCONFIRMED')) missing.push(`${p.name} ${k} (${st})`);
     }
   }
   t.same(missing, [], 'every expectation is on its revision\'s page with its status');
@@ -139,6 +139,7 @@ t.test('the resolver', async (t) => {
   t.same(docPaths('"[PATCH v13 16/48] arm64"'), ['docs/spec/sources.md#patch-v13-16']);
   t.same(docPaths('V14-26, G8, UP-arm, UP'), ['docs/spec/sources.md#patch-v14-26', 'docs/spec/generic.md#g8', 'docs/spec/generic.md#up-arm']);
   t.same(docPaths('real stack (cca-host-v7), docs/spec/errata.md#v7-init-over-ram'), ['docs/spec/errata.md#real-stack-v7', 'docs/spec/errata.md#v7-init-over-ram'], 'the real stack; a path in the repo');
+  t.same(docPaths('measured on the real v7 stack'), ['docs/spec/errata.md#real-stack-v7']);
   t.same(docPaths('R1-IP order'), ['docs/spec/rfc-v1.md#r1-ip'], 'an entry point as a whole');
   t.equal(specRefs('conditions.md §9.9')[0]?.doc, undefined, 'an unknown section is reported, not guessed');
   t.equal(linkify('R1-PO2, see', 'docs/conditions'), '[R1-PO2](../spec/rfc-v1.md#r1-po2), see');

@@ -1,5 +1,5 @@
 // JUnit XML, one testsuite per ABI revision, for CI systems that read it. It
-// validates against the Jenkins xunit plugin's schema (test/junit.test.ts):
+// validates against the Jenkins xunit plugin's schema (test/reports.test.ts):
 // every testsuite has tests/failures/errors/skipped, a timestamp and the
 // hostname, and the run's identity (tool, kernel, revision) as <properties>.
 // A failed check is a <failure>; a blocked one (its set-up broke) or one the
@@ -8,6 +8,7 @@
 // path and last calls, so the report alone says how to reproduce it.
 import { failedAssertions } from './ktap.ts';
 import { lastCalls, type CheckOutcome } from '../engine.ts';
+import { withDocs } from '../spec-refs.ts';
 
 // XML 1.0 cannot carry most control characters even escaped: they become '?'.
 // eslint-disable-next-line no-control-regex
@@ -46,7 +47,7 @@ export function junitXml(outcomes: readonly CheckOutcome[], target: string, meta
     const cases = os.map((o) => {
       const head = `    <testcase classname="${esc(`${abi}.${o.area}`)}" name="${esc(o.name)}" time="${(o.ms / 1000).toFixed(4)}"`;
       const msg = failedAssertions(o).join('\n');
-      const body = `${esc(msg)}\nsources: ${esc(o.sources.join(', '))}`;
+      const body = `${esc(msg)}\nsources: ${esc(o.sources.map(withDocs).join(', '))}`;
       const trace = meta.traceOf?.(o);
       const out = `\n      <system-out>${esc([...(trace ? [`trace: ${trace}`] : []), 'last calls:', ...lastCalls(o).map((l) => `  ${l}`)].join('\n'))}</system-out>`;
       if (o.status === 'blocked') return `${head}>\n      <error type="blocked" message="${esc(`blocked by: ${o.blockedBy ?? '?'}`)}">${body}</error>${out}\n    </testcase>`;
