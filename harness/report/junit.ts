@@ -2,7 +2,14 @@
 import { failedAssertions } from './tap.ts';
 import type { CheckOutcome } from '../engine.ts';
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+// Control characters XML 1.0 cannot carry even escaped (and unpaired surrogates) become U+FFFD.
+const esc = (s: string): string =>
+  s
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 
 export function junitXml(outcomes: readonly CheckOutcome[], target: string): string {
   const byAbi = new Map<string, CheckOutcome[]>();

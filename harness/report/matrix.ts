@@ -54,7 +54,14 @@ export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[
   return { areas, counts };
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+// Control characters XML 1.0 cannot carry even escaped (and unpaired surrogates) become U+FFFD.
+const esc = (s: string): string =>
+  s
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', todo: '?', skip: 's', 'n/a': '·', 'not run': '–' };
 
 export function matrixHtml(m: MatrixInput): string {
@@ -116,6 +123,9 @@ ${body}
 `;
 }
 
+/** A check name inside a Markdown table cell: no line break, no cell or code-span end. */
+const mdCell = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'");
+
 export function matrixMarkdown(m: MatrixInput): string {
   const { areas, counts } = buildMatrix(m);
   const head = `| check | ${m.profiles.map((p) => p.name).join(' | ')} |\n|---|${m.profiles.map(() => ':-:').join('|')}|`;
@@ -123,7 +133,7 @@ export function matrixMarkdown(m: MatrixInput): string {
   const out = [`# KVM CCA host uAPI conformance matrix`, '', m.title, '', 'Legend: ✓ pass, ✗ fail, ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in harness/abi/.', '', head, cnt];
   for (const { area, rows } of areas) {
     out.push(`| **${area}** |${m.profiles.map(() => '').join('|')}|`);
-    for (const r of rows) out.push(`| \`${r.check.name}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`);
+    for (const r of rows) out.push(`| \`${mdCell(r.check.name)}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -7,6 +7,9 @@ export function tapHeader(plan: number, comment?: string): string {
   return `TAP version 14\n${comment ? `# ${comment}\n` : ''}1..${plan}\n`;
 }
 
+/** A name or reason on a test point line: a newline or control character there could forge TAP lines. */
+export const oneLine = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 export function failedAssertions(o: CheckOutcome): string[] {
   return o.assertions.filter((a) => !a.ok).map((a) => a.message);
 }
@@ -15,10 +18,10 @@ export function failedAssertions(o: CheckOutcome): string[] {
 export function tapLine(o: CheckOutcome, n: number, extra?: Record<string, string>): string {
   const failed = o.assertions.some((a) => !a.ok);
   const okWord = o.status === 'skip' || !failed ? 'ok' : 'not ok';
-  const title = `${o.abi}/${o.name}`.replace(/#/g, '\\#');
+  const title = oneLine(`${o.abi}/${o.name}`).replace(/#/g, '\\#');
   let directive = '';
-  if (o.status === 'skip') directive = ` # SKIP ${o.reason ?? ''}`;
-  else if (o.status === 'todo') directive = ` # TODO ${o.reason ?? ''}`;
+  if (o.status === 'skip') directive = ` # SKIP ${oneLine(o.reason ?? '')}`;
+  else if (o.status === 'todo') directive = ` # TODO ${oneLine(o.reason ?? '')}`;
   let line = `${okWord} ${n} - ${title}${directive}\n`;
   if (failed) {
     const diag: Record<string, unknown> = {
