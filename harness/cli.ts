@@ -248,7 +248,7 @@ async function runOnTarget(p: RunPlan): Promise<number> {
       targetKind: p.target.kind,
       allowCrash: p.allowCrash,
       callTimeoutMs: p.callTimeoutMs,
-      checkTimeoutMs: Math.max(30000, p.callTimeoutMs * 6),
+      checkTimeoutMs: Math.min(2 ** 31 - 1, Math.max(30000, p.callTimeoutMs * 6)),
       targetFor: (settings: EmulatorSettings) => createEmulatorWith(p, settings),
       onOutcome: (r, i) => process.stdout.write(tapLine(r, i + 1, p.ci.outcome(r, p.checks[i]))),
     });

@@ -103,6 +103,7 @@ const cases: Case[] = [
   { cls: 'duplicate', what: '--target twice', args: ['--target', 'emulator', '--target=emulator'], line: /^run\.sh: --target given twice/ },
   { cls: 'duplicate', what: '--timeout twice', args: ['--abi', 'v7', '--timeout', '100', '--timeout', '200'], line: /^run\.sh: --timeout given twice/ },
   { cls: 'duplicate', what: '--junit twice', args: ['--abi', 'v7', '--junit', join(base, 'a.xml'), '--junit', join(base, 'b.xml')], line: /^run\.sh: --junit given twice/ },
+  { cls: 'duplicate', what: 'qemu-guest --kernel twice', args: ['qemu-guest', '--kernel', '/a', '--kernel', '/b'], line: /^run\.sh qemu-guest: --kernel given twice/ },
   { cls: 'duplicate', what: 'replay --target twice', args: ['replay', trOpen, '--target', 'emulator', '--target', 'emulator'], line: /^run\.sh replay: --target given twice/ },
   // conflicting options
   { cls: 'conflict', what: '--kernel on the emulator', args: ['--kernel', '/x'], line: /^run\.sh: --kernel needs --target qemu$/ },
