@@ -8,6 +8,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import t from 'tap';
@@ -41,6 +42,8 @@ const ctrl = f('baseline.json', JSON.stringify([{ check: 'v7/populate/one-page',
 const noMatch = f('baseline.txt', 'v7/populate/one-page  still fails on this board\nno/such/check  a typo\n');
 const dirAsFile = join(inputs, 'a-directory');
 mkdirSync(dirAsFile);
+const fifo = join(inputs, 'fifo');
+spawnSync('mkfifo', [fifo]);
 
 const scenario = (name: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ name, description: 'a scenario', source: 'test', steps: [{ do: 'create_vm' }], ...extra });
@@ -141,7 +144,9 @@ const cases: Case[] = [
   { cls: 'trace', what: 'replay: timeout_ms 1e99', args: ['replay', trTimeoutBig], line: /call 1 .*bad request: timeout_ms must be an integer/ },
   { cls: 'trace', what: 'replay: a label with a newline and NUL', args: ['replay', trLabel], line: /call 1 \(a\\x0ab\\x00c\): refused: open of "\/etc\/shadow"/ },
   { cls: 'trace', what: 'replay: not JSON', args: ['replay', trNotJson], line: /notjson\.json(:\d+)?: not valid JSON/ },
-  { cls: 'trace', what: 'replay: a directory', args: ['replay', dirAsFile], line: /a-directory: cannot read \(EISDIR\)/ },
+  { cls: 'trace', what: 'replay: a directory', args: ['replay', dirAsFile], line: /a-directory: not a regular file \(a directory\)$/ },
+  { cls: 'trace', what: 'replay: a FIFO (would block for ever)', args: ['replay', fifo], line: /fifo: not a regular file \(a special file\)$/ },
+  { cls: 'baseline', what: 'a FIFO (would block for ever)', args: ['--abi', 'v7', '--baseline', fifo], line: /fifo: not a regular file$/ },
   { cls: 'trace', what: 'repro: not JSON', args: ['repro', trNotJson], line: /^run\.sh repro: .*not valid JSON/ },
 ];
 
