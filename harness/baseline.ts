@@ -11,8 +11,8 @@
 // splat=GLOB names a known kernel report (its key, as TAP's failure line shows
 // it: "WARN arch/arm64/kvm/rme.c:1213 kvm_realm_enable_cap"): the entry then
 // covers a check only when such reports are all that failed in it.
+import { readFileSync, statSync } from 'node:fs';
 import { wholeGlob } from './filter.ts';
-import { readFileSync } from 'node:fs';
 import type { CheckOutcome } from './engine.ts';
 import { jsonErrorAt } from './json-error.ts';
 
@@ -83,13 +83,31 @@ function parseJson(text: string, path: string): BaselineEntry[] {
 }
 
 export function loadBaseline(path: string): BaselineEntry[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    if (!statSync(path).isFile()) throw new BaselineError(`${path}: not a regular file`);
+    bytes = readFileSync(path);
   } catch (e) {
+    if (e instanceof BaselineError) throw e;
     throw new BaselineError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
-  return parseBaseline(text, path);
+  const text = bytes.toString('utf8');
+  // A binary file (a tarball, a core dump passed by mistake) is not a list of known failures.
+  if (bytes.includes(0) || text.includes('\ufffd')) throw new BaselineError(`${path}: a binary file, not a baseline (text: CHECK [kernel=GLOB] REASON per line, or JSON)`);
+  if (!text.trim()) throw new BaselineError(`${path}: empty: no known failures (leave --baseline out, or add a comment line)`);
+  const entries = parseBaseline(text, path);
+  for (const e of entries)
+    for (const [k, v] of [['check', e.check], ['reason', e.reason], ['kernel', e.kernel ?? '']] as const)
+      if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(v)) throw new BaselineError(`${e.where}: "${k}" has a control character or newline (it would reach TAP and JUnit)`);
+  return entries;
+}
+
+/** Entries whose pattern matches none of the checks (any revision, any kernel). */
+export function unmatchedEntries(entries: readonly BaselineEntry[], checks: readonly { abi: string; name: string }[]): BaselineEntry[] {
+  return entries.filter((e) => {
+    const re = glob(e.check);
+    return !checks.some((c) => re.test(`${c.abi}/${c.name}`) || re.test(c.name));
+  });
 }
 
 export class Baseline {

@@ -4,10 +4,10 @@
 // (also: the forced revision's uAPI is absent), 2 bad usage or a target that
 // cannot be used (docs/ci.md).
 import { statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { getProfile, PROFILES, ALL_REVISIONS } from './abi/index.ts';
 import type { AbiProfile } from './abi/types.ts';
-import type { CheckDef } from './engine.ts';
+import { applicable, type CheckDef } from './engine.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type TargetKind } from './target.ts';
 import { listEmulatorBugs, type TargetOptions } from './targets/index.ts';
 import { listLines } from './list.ts';
@@ -15,6 +15,9 @@ import { BaselineError } from './baseline.ts';
 import { ScenarioError } from './steps.ts';
 import { installSignalHandlers, Interrupted, isInterrupted } from './lifecycle.ts';
 import { checkOutputDir, checkOutputFile, OutputError } from './output.ts';
+import { repeatedOption, parseTimeoutMs } from './options.ts';
+import { printable } from './policy.ts';
+import { loadBaseline, unmatchedEntries } from './baseline.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs] [--rmm era|accepts-zero-debug-counts]
@@ -56,13 +59,7 @@ function die(msg: string, code = 2): never {
   process.exit(code);
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
+const OPTIONS = {
         target: { type: 'string', default: 'emulator' },
         abi: { type: 'string' },
         matrix: { type: 'string', multiple: true, default: [] },
@@ -85,13 +82,34 @@ function parse(argv: string[]) {
         'qemu-arg': { type: 'string', multiple: true, default: [] },
         'install-deps': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+} satisfies NonNullable<ParseArgsConfig["options"]>;
+
+function parse(argv: string[]) {
+  let r;
+  try {
+    r = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options: OPTIONS });
   } catch (e) {
     // node's messages are one line ("Unknown option '--foo'..."), except the one for a
     // value starting with '-', whose fix ("use '--qemu-arg=-XYZ'") is on its third line.
     throw new UsageError(e instanceof Error ? e.message.split('\n').join(' ') : String(e));
   }
+  const twice = repeatedOption(r.tokens, OPTIONS);
+  if (twice) throw new UsageError(twice);
+  return r;
+}
+
+/** Options that contradict each other or the target: one line each, before anything runs. */
+function conflict(o: ReturnType<typeof parse>['values']): string | undefined {
+  const target = o.target;
+  const qemu = target === 'qemu';
+  const ssh = target.startsWith('ssh://');
+  for (const k of ['kernel', 'initrd', 'bios', 'qemu'] as const) if (o[k] !== undefined && !qemu) return `--${k} needs --target qemu`;
+  if (o['qemu-arg'].length && !qemu) return '--qemu-arg needs --target qemu';
+  if ((o['ssh-key'] !== undefined || o['ssh-option'].length) && !qemu && !ssh) return `--ssh-key and --ssh-option need an ssh:// or qemu target, not ${target}`;
+  if (o.list) for (const k of ['junit', 'json', 'trace', 'baseline'] as const) if (o[k] !== undefined) return `--list runs nothing: --${k} would have nothing to work on`;
+  if (o.list && o.matrix.length) return '--list runs nothing: --matrix would have nothing to work on';
+  for (const m of o.matrix) if (!/\.(html|md)$/i.test(m)) return `--matrix ${m}: the file name must end in .html or .md (the format follows it)`;
+  return undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -126,9 +144,10 @@ export async function main(argv: string[]): Promise<number> {
 
   let callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS;
   if (o.timeout !== undefined) {
-    callTimeoutMs = Number(o.timeout);
-    if (!Number.isInteger(callTimeoutMs) || callTimeoutMs <= 0) die(`--timeout takes a positive number of milliseconds, not '${o.timeout}'`);
+    callTimeoutMs = parseTimeoutMs(o.timeout) ?? die(`--timeout takes a whole number of milliseconds from 1 to ${2 ** 31 - 1}, not '${printable(o.timeout)}'`);
   }
+  const clash = conflict(o);
+  if (clash) die(clash);
 
   // Every output is checked (and a previous report removed) before anything runs.
   if (!o.list) {
@@ -150,6 +169,18 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ScenarioError) die(e.message);
     throw e;
+  }
+  if (o.baseline !== undefined) {
+    // A bad baseline is one line before anything runs; an entry naming no check is only a warning (a typo, or a check since renamed).
+    let entries;
+    try {
+      entries = loadBaseline(o.baseline);
+    } catch (e) {
+      if (e instanceof BaselineError) die(e.message);
+      throw e;
+    }
+    const names = [...PROFILES.values()].flatMap((p) => applicable(ALL_CHECKS, p).map((c) => ({ abi: p.name, name: c.name })));
+    for (const e of unmatchedEntries(entries, names)) process.stderr.write(`run.sh: warning: ${e.where}: "${printable(e.check)}" matches no check\n`);
   }
   const filters = args.positionals;
   // A single revision, every revision, a detected one: one pipeline (harness/multi.ts).

@@ -222,7 +222,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
         targetKind: target.kind,
         allowCrash: p.allowCrash,
         callTimeoutMs: p.callTimeoutMs,
-        checkTimeoutMs: Math.max(30000, p.callTimeoutMs * 6),
+        checkTimeoutMs: Math.min(2 ** 31 - 1, Math.max(30000, p.callTimeoutMs * 6)),
         targetFor: (settings: EmulatorSettings) => createTargetSync('emulator', { ...opts, emulatorSettings: settings }),
         cancelled: isInterrupted,
         onOutcome: (r, j) => {

@@ -2,7 +2,8 @@
 // machinery), print the options that reach it as an ssh target, and keep it
 // up until Ctrl-C/SIGTERM/SIGHUP, then shut it down. Exit 0 on such a stop,
 // 1 if qemu ends by itself (e.g. a guest panic), 2 for a setup error.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { repeatedOption } from './options.ts';
 import { TargetSetupError } from './target.ts';
 import { QemuTarget } from './targets/qemu.ts';
 
@@ -27,22 +28,23 @@ export function sshTargetLine(port: number, key: string): string {
   ].join(' ');
 }
 
+const OPTIONS = {
+  kernel: { type: 'string' },
+  initrd: { type: 'string' },
+  bios: { type: 'string' },
+  qemu: { type: 'string' },
+  'qemu-arg': { type: 'string', multiple: true, default: [] },
+  'ssh-key': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies NonNullable<ParseArgsConfig['options']>;
+
 export async function qemuGuestCommand(argv: string[]): Promise<number> {
   let v;
   try {
-    v = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        kernel: { type: 'string' },
-        initrd: { type: 'string' },
-        bios: { type: 'string' },
-        qemu: { type: 'string' },
-        'qemu-arg': { type: 'string', multiple: true, default: [] },
-        'ssh-key': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
+    const r = parseArgs({ args: argv, strict: true, tokens: true, options: OPTIONS });
+    const twice = repeatedOption(r.tokens, OPTIONS);
+    if (twice) throw new Error(twice);
+    v = r.values;
   } catch (e) {
     process.stderr.write(`run.sh qemu-guest: ${(e as Error).message.split('\n').join(' ')} (see --help)\n`);
     return 2;

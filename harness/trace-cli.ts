@@ -10,6 +10,7 @@ import { generateRepro, ReproError } from './repro.ts';
 import { TargetSetupError, type Target } from './target.ts';
 import { createTarget } from './targets/index.ts';
 import { refusedCall } from './policy.ts';
+import { repeatedOption } from './options.ts';
 import { readTrace, TraceError, type TraceFile } from './trace.ts';
 import { rmmModelSettings } from './real-stacks.ts';
 import { isRmmModel, RMM_MODELS } from '../emulator/rmm.ts';
@@ -32,11 +33,15 @@ export async function traceCommand(cmd: 'replay' | 'repro', argv: string[]): Pro
 }
 
 function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  let r;
   try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+    r = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options });
   } catch (e) {
     return fail(`${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}`);
   }
+  const twice = repeatedOption(r.tokens, options);
+  if (twice) fail(twice);
+  return r;
 }
 
 function oneTrace(positionals: string[], cmd: string): TraceFile {

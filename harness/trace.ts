@@ -4,7 +4,7 @@
 // (harness/repro.ts) read nothing else, so a trace must be self-contained:
 // it also carries what an emulator needs to behave the same (revision, bug
 // switches, settings).
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AbiName } from './abi/types.ts';
@@ -273,8 +273,12 @@ export function parseTrace(text: string, path: string): TraceFile {
 export function readTrace(path: string): TraceFile {
   let text: string;
   try {
+    // A FIFO or a terminal would block the read for ever: only a regular file is a trace.
+    const st = statSync(path);
+    if (!st.isFile()) throw new TraceError(`${path}: not a regular file (${st.isDirectory() ? 'a directory' : 'a special file'})`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof TraceError) throw e;
     throw new TraceError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return parseTrace(text, path);

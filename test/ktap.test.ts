@@ -207,5 +207,5 @@ function cmdline(pid: number): string {
 }
 
 t.test('Bail out! is one line', async (t) => {
-  t.equal(ktapBailOut('target-lost: a\nb'), 'Bail out! target-lost: a b\n');
+  t.equal(ktapBailOut('target-lost: a\nb'), 'Bail out! target-lost: a\\x0ab\n');
 });

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { TargetSetupError } from '../harness/target.ts';
+import { TargetSetupError, type Session } from '../harness/target.ts';
+import type { WireResult } from '../harness/wire.ts';
 import { QemuTarget } from '../harness/targets/qemu.ts';
 import { SshTarget } from '../harness/targets/ssh.ts';
 import { alive, qemuOnPort, qemuSkip, startedQemu } from './lib/qemu-guest.ts';
@@ -29,6 +30,25 @@ const u64 = (v: bigint) => {
   b.writeBigUInt64LE(v);
   return b.toString('hex');
 };
+
+/**
+ * A vCPU spinning on `b .`, then its KVM_RUN (not awaited): a call that blocks
+ * until its deadline or a fault, the only kind the agent's call policy leaves
+ * (it opens nothing but /dev/kvm). `run` is wrapped so awaiting the set-up does not await it.
+ */
+async function spinning(s: Session, timeout_ms: number): Promise<{ run: Promise<WireResult> }> {
+  await s.call({ op: 'open', path: '/dev/kvm', flags: O_RDWR, as: 'kvm' });
+  await s.call({ op: 'ioctl', fd: 'kvm', req: KVM_CREATE_VM, arg: { int: 0 }, as: 'vm' });
+  await s.call({ op: 'mmap', as: 'ram', len: 0x10000, prot: 3, flags: 0x22 });
+  await s.call({ op: 'poke', mem: 'ram', offset: 0, hex: '00000014' });
+  const region = '00000000' + '00000000' + u64(0x40000000n) + u64(0x10000n) + u64(0n);
+  await s.call({ op: 'ioctl', fd: 'vm', req: 0x4020ae46, arg: { buf: { hex: region, ptrs: [{ at: 24, to: { mem: 'ram', offset: 0 } }] } } });
+  await s.call({ op: 'ioctl', fd: 'vm', req: KVM_CREATE_VCPU, arg: { int: 0 }, as: 'vcpu0' });
+  const pref = await s.call({ op: 'ioctl', fd: 'vm', req: KVM_ARM_PREFERRED_TARGET, arg: { buf: { hex: '00'.repeat(32) } } });
+  await s.call({ op: 'ioctl', fd: 'vcpu0', req: KVM_ARM_VCPU_INIT, arg: { buf: { hex: pref.out ?? '' } } });
+  await s.call({ op: 'ioctl', fd: 'vcpu0', req: KVM_SET_ONE_REG, arg: { buf: { hex: u64(0x6030000000100040n) + u64(0n), ptrs: [{ at: 8, to: { buf: { hex: u64(0x40000000n) } } }] } } });
+  return { run: s.call({ op: 'ioctl', fd: 'vcpu0', req: 0xae80, arg: { int: 0 }, timeout_ms }) };
+}
 
 // A cold cache downloads ~62 MB of .debs and builds the initramfs: give the file time.
 t.setTimeout(300000);
@@ -124,9 +144,8 @@ t.test('qemu target', { skip, timeout: 240000 }, async (t) => {
   });
 
   await t.test('deadline over ssh: timeout, then a fresh agent', async (t) => {
-    t.equal((await q.guestRun('rm -f /tmp/fifo && mkfifo /tmp/fifo')).exitCode, 0);
     const s = await q.session();
-    const r = await s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 300 });
+    const r = await (await spinning(s, 300)).run;
     t.equal(r.error, 'timeout');
     const s2 = await q.session();
     t.equal((await s2.call({ op: 'info' })).ret, 0, 'next session works');
@@ -135,7 +154,7 @@ t.test('qemu target', { skip, timeout: 240000 }, async (t) => {
   await t.test('killing the remote agent mid-call', async (t) => {
     const s = await q.session();
     const local = q.sshTarget?.agentPid;
-    const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 3000 });
+    const pending = (await spinning(s, 3000)).run;
     await new Promise((r) => setTimeout(r, 300));
     await q.guestRun('kill -9 $(pidof kvm-cca-agent)');
     const r = await pending;
@@ -150,7 +169,7 @@ t.test('qemu target', { skip, timeout: 240000 }, async (t) => {
     const local = q.sshTarget?.agentPid;
     const master = q.sshTarget?.masterPid;
     t.ok(master, 'a master connection is up');
-    const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 3000 });
+    const pending = (await spinning(s, 3000)).run;
     await new Promise((r) => setTimeout(r, 300));
     process.kill(master ?? 0, 'SIGKILL');
     const r = await pending;
@@ -181,7 +200,7 @@ t.test('qemu target', { skip, timeout: 240000 }, async (t) => {
     const qpid = q.qemuPid;
     const local = q.sshTarget?.agentPid;
     const master = q.sshTarget?.masterPid;
-    const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 3000 });
+    const pending = (await spinning(s, 3000)).run;
     await new Promise((r) => setTimeout(r, 300));
     process.kill(qpid ?? 0, 'SIGKILL');
     const r = await pending;
@@ -199,8 +218,7 @@ t.test('qemu target', { skip, timeout: 240000 }, async (t) => {
 t.test('a guest kernel panic mid-call', { skip, timeout: 120000 }, async (t) => {
   const { q } = await startedQemu(t);
   const s = await q.session();
-  t.equal((await q.guestRun('rm -f /tmp/fifo && mkfifo /tmp/fifo')).exitCode, 0);
-  const pending = s.call({ op: 'open', path: '/tmp/fifo', flags: 0, as: 'f', timeout_ms: 4000 });
+  const pending = (await spinning(s, 4000)).run;
   await new Promise((r) => setTimeout(r, 300));
   const qpid = q.qemuPid;
   // sysrq 'c' panics the guest; with panic=-1 and -no-reboot qemu then exits.

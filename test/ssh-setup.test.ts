@@ -19,6 +19,9 @@ const hasCross = spawnSync('sh', ['-c', 'command -v aarch64-linux-gnu-gcc']).sta
 if (!hasCross && qemuRequired) t.fail('aarch64-linux-gnu-gcc missing: run scripts/install-deps.sh');
 const skip = hasCross || qemuRequired ? false : 'aarch64-linux-gnu-gcc missing: run scripts/install-deps.sh';
 
+// Seven ./run.sh processes and the arm64 agent build on a shared 2-core machine.
+t.setTimeout(180000);
+
 const cases: { name: string; env: Record<string, string>; line: RegExp }[] = [
   { name: 'connection refused', env: { FAKE_SSH_CONNECT: 'refused' }, line: /^run\.sh: ssh root@fakehost: host unreachable \(.*Connection refused\)$/ },
   { name: 'key refused', env: { FAKE_SSH_CONNECT: 'denied' }, line: /^run\.sh: ssh root@fakehost: authentication refused \(.*Permission denied.*\); pass --ssh-key/ },
@@ -32,9 +35,12 @@ const cases: { name: string; env: Record<string, string>; line: RegExp }[] = [
 
 const fakes = (): string => String(spawnSync('pgrep', ['-f', FAKE], { encoding: 'utf8' }).stdout);
 const controlDirs = (): string[] => readdirSync(tmpdir()).filter((d) => d.startsWith('kvm-cca-ssh-'));
+// The fake remote host is this machine: the run's private agent directory is made here, and must go.
+const agentDirs = (): string[] => readdirSync('/tmp').filter((d) => d.startsWith('kvm-cca-run.'));
 
 t.test('ssh target setup failures: one line, exit 2, nothing left', { skip, timeout: 180000 }, async (t) => {
   const dirsBefore = controlDirs();
+  const agentsBefore = agentDirs();
   for (const c of cases) {
     const r = spawnSync(`${ROOT}run.sh`, ['--target', 'ssh://root@fakehost', '--abi', 'absent'], {
       cwd: ROOT,
@@ -50,4 +56,5 @@ t.test('ssh target setup failures: one line, exit 2, nothing left', { skip, time
   }
   t.equal(fakes(), '', 'no ssh (master or command) left running');
   t.same(controlDirs().filter((d) => !dirsBefore.includes(d)), [], 'no control directory left in the temp dir');
+  t.same(agentDirs().filter((d) => !agentsBefore.includes(d)), [], 'no private agent directory left on the "remote" host');
 });

@@ -9,10 +9,8 @@
 import { failedAssertions } from './ktap.ts';
 import { lastCalls, type CheckOutcome } from '../engine.ts';
 import { withDocs } from '../spec-refs.ts';
+import { esc } from './xml.ts';
 
-// XML 1.0 cannot carry most control characters even escaped: they become '?'.
-// eslint-disable-next-line no-control-regex
-const esc = (s: string): string => s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '?').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export interface JunitMeta {
   /** name -> value, written as every testsuite's <properties>. */

@@ -26,11 +26,8 @@ export function nest(text: string): string {
   return text.replace(/^(?=.)/gm, IND);
 }
 
-/** Text that reaches one KTAP line: no line breaks, no control characters, `#` escaped in names. */
-export function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\r\n]+/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
-}
+/** A name or reason on a result line: a newline or control character there could forge KTAP lines; it is written as \\xNN. */
+export const oneLine = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 export function failedAssertions(o: CheckOutcome): string[] {
   return o.assertions.filter((a) => !a.ok).map((a) => a.message);

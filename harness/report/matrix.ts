@@ -5,6 +5,7 @@
 // revision's profile expects and where that comes from.
 import type { AbiProfile } from '../abi/types.ts';
 import { AREAS, applicable, type CheckDef, type CheckOutcome } from '../engine.ts';
+import { esc } from './xml.ts';
 
 export type Cell = 'pass' | 'fail' | 'blocked' | 'todo' | 'skip' | 'n/a' | 'not run';
 
@@ -56,7 +57,6 @@ export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[
   return { areas, counts };
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', blocked: 'b', todo: '?', skip: 's', 'n/a': '·', 'not run': '–' };
 
 export function matrixHtml(m: MatrixInput): string {
@@ -119,6 +119,9 @@ ${body}
 `;
 }
 
+/** A check name inside a Markdown table cell: no line break, no cell or code-span end. */
+const mdCell = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'");
+
 export function matrixMarkdown(m: MatrixInput): string {
   const { areas, counts } = buildMatrix(m);
   const head = `| check | ${m.profiles.map((p) => p.name).join(' | ')} |\n|---|${m.profiles.map(() => ':-:').join('|')}|`;
@@ -126,7 +129,7 @@ export function matrixMarkdown(m: MatrixInput): string {
   const out = [`# KVM CCA host uAPI conformance matrix`, '', m.title, '', 'Legend: ✓ pass, ✗ fail, b blocked (a set-up step failed), ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in harness/abi/.', '', head, cnt];
   for (const { area, rows } of areas) {
     out.push(`| **${area}** |${m.profiles.map(() => '').join('|')}|`);
-    for (const r of rows) out.push(`| \`${r.check.name}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`);
+    for (const r of rows) out.push(`| \`${mdCell(r.check.name)}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -183,7 +183,8 @@ export class AgentLink {
       if (pre) return this.fail(id, (this.lastFault = pre));
       l = this.start();
     }
-    const timeout = (call.timeout_ms ?? DEFAULT_CALL_TIMEOUT_MS) + (this.opts.marginMs ?? 2000);
+    // Node's timers take at most 2^31-1 ms (a larger value fires at once).
+    const timeout = Math.min(2 ** 31 - 1, (call.timeout_ms ?? DEFAULT_CALL_TIMEOUT_MS) + (this.opts.marginMs ?? 2000));
     try {
       l.proc.stdin?.write(encodeLine(req));
     } catch {

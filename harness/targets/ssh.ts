@@ -2,8 +2,13 @@
 // ssh client. One ControlMaster connection (its socket in a private temp dir)
 // carries everything: the probe, the agent upload, and each agent process.
 // The remote side needs only sshd and a POSIX sh (busybox is enough).
+//
+// The agent runs as root, so it is never taken from a place others can write
+// on the strength of a checksum: each run uploads it into a directory of its
+// own (mktemp -d under umask 077: root's, mode 0700, a unique name), checks
+// owner and mode before every start of it, and removes the directory at the
+// end. Runs started at once against one target never share a file.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,8 +31,8 @@ export interface SshTargetOptions {
   insecureHostKey?: boolean;
   /** Seconds; default 10. */
   connectTimeout?: number;
-  /** Where the agent lives on the target; default /tmp/kvm-cca-agent. */
-  remoteAgent?: string;
+  /** Where the run's private agent directory is made on the target; default /tmp. */
+  remoteBase?: string;
   /** Local arm64 agent binary; default: built from agent/ with the cross compiler. */
   agentBinary?: string;
   /** Harness-side wait past each request's deadline (ms); default 3000. */
@@ -58,6 +63,19 @@ export interface SshHooks {
 }
 
 const EXIT_TAG = 'kvm-cca-agent-exit';
+/** The agent's name inside the run's directory (pidof finds it by this name). */
+const AGENT_NAME = 'kvm-cca-agent';
+
+/**
+ * A sh test that the agent and its directory are root's, mode 0700, and no
+ * symbolic links: run before every start of the agent. Paths are ours
+ * (mktemp's [A-Za-z0-9._/-]), so they need no quoting.
+ */
+function privateCheck(agent: string): string {
+  const dir = agent.slice(0, agent.lastIndexOf('/'));
+  const is = (p: string, kind: string): string => `[ ${kind} ${p} ] && [ ! -L ${p} ] && [ "$(stat -c %u:%a ${p})" = 0:700 ]`;
+  return `{ ${is(dir, '-d')} && ${is(agent, '-f')} || { echo "kvm-cca: ${agent} is not private to root (owner 0, mode 0700)" >&2; false; }; }`;
+}
 
 export class SshTarget implements Target {
   private dir: string | undefined;
@@ -67,7 +85,9 @@ export class SshTarget implements Target {
   private untrackMaster: (() => void) | undefined;
   private link: AgentLink | undefined;
   private readonly dest: SshDest;
-  private readonly remoteAgent: string;
+  private readonly remoteBase: string;
+  /** This run's private directory on the target (set once uploaded). */
+  private remoteDir: string | undefined;
 
   constructor(
     readonly spec: string,
@@ -76,7 +96,8 @@ export class SshTarget implements Target {
     private readonly hooks: SshHooks = {},
   ) {
     this.dest = parseSshSpec(spec);
-    this.remoteAgent = opts.remoteAgent ?? '/tmp/kvm-cca-agent';
+    this.remoteBase = opts.remoteBase ?? '/tmp';
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(this.remoteBase)) throw new TargetSetupError(`bad remote directory ${JSON.stringify(this.remoteBase)}`);
   }
 
   private get where(): string {
@@ -134,11 +155,11 @@ export class SshTarget implements Target {
     try {
       await this.connect();
       await this.checkHost();
-      await this.upload(agentBin);
+      const agent = await this.upload(agentBin);
       this.link = new AgentLink({
         spawn: () => ({
           // The shell reports how the agent ended: ssh itself cannot tell a killed agent from a lost link.
-          ...tied('ssh', [...this.sshArgs(['-o', 'ControlMaster=no']), `${this.remoteAgent}; echo "${EXIT_TAG} $?" >&2`]),
+          ...tied('ssh', [...this.sshArgs(['-o', 'ControlMaster=no']), `${privateCheck(agent)} && ${agent}; echo "${EXIT_TAG} $?" >&2`]),
           detached: true,
         }),
         marginMs: this.opts.marginMs ?? 3000,
@@ -178,6 +199,7 @@ export class SshTarget implements Target {
     const link = this.link;
     this.link = undefined;
     await link?.stop();
+    await this.removeRemoteDir();
     await this.stopMaster();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
@@ -253,26 +275,42 @@ export class SshTarget implements Target {
   /** arm64, /dev/kvm, root: one ssh run, one line per failure. */
   private async checkHost(): Promise<void> {
     const r = await this.run(
-      `uname -m; if [ -e /dev/kvm ]; then echo kvm; else echo nokvm; fi; id -u; ` +
-        `sha256sum ${this.remoteAgent} 2>/dev/null || echo none`,
+      `uname -m; if [ -e /dev/kvm ]; then echo kvm; else echo nokvm; fi; id -u`,
     );
     if (r.exitCode !== 0) throw new TargetSetupError(this.classify(String(r.stderr) || `probe exited ${r.exitCode}`) + this.hint());
-    const [machine, kvm, uid, sum] = String(r.stdout).split('\n').map((s) => s.trim());
+    const [machine, kvm, uid] = String(r.stdout).split('\n').map((s) => s.trim());
     if (machine !== 'aarch64') throw new TargetSetupError(`${this.where} is ${machine || 'unknown'}, not aarch64: the suite needs an arm64 KVM host`);
     if (kvm !== 'kvm') throw new TargetSetupError(`${this.where} has no /dev/kvm: boot a kernel with KVM (at EL2) on it`);
     if (uid !== '0') throw new TargetSetupError(`${this.where}: logged in as uid ${uid}, the agent must run as root (ssh://root@...)`);
-    this.remoteSum = sum?.split(/\s+/)[0];
   }
-  private remoteSum: string | undefined;
 
-  /** Stream the static agent through ssh (no scp: the remote side may only have sh), unless it is already there. */
-  private async upload(bin: string): Promise<void> {
+  /**
+   * Stream the static agent through ssh (no scp: the remote side may only have
+   * sh) into a fresh directory private to this run; returns the agent's path.
+   */
+  private async upload(bin: string): Promise<string> {
     const bytes = readFileSync(bin);
-    if (createHash('sha256').update(bytes).digest('hex') === this.remoteSum) return;
-    const tmp = `${this.remoteAgent}.tmp`;
-    const r = await this.run(`cat > ${tmp} && chmod 755 ${tmp} && mv -f ${tmp} ${this.remoteAgent}`, bytes);
-    if (r.exitCode !== 0)
-      throw new TargetSetupError(`uploading the agent to ${this.where}:${this.remoteAgent} failed: ${String(r.stderr).trim() || `exit ${r.exitCode}`}`);
+    const r = await this.run(
+      `umask 077 && d=$(mktemp -d ${this.remoteBase}/kvm-cca-run.XXXXXXXXXX) && cat > "$d/${AGENT_NAME}" && chmod 700 "$d/${AGENT_NAME}" && echo "$d"`,
+      bytes,
+    );
+    const dir = String(r.stdout).trim().split('\n').slice(-1)[0] ?? '';
+    if (r.exitCode !== 0 || !/^\/[A-Za-z0-9._/-]+$/.test(dir))
+      throw new TargetSetupError(`uploading the agent to ${this.where}:${this.remoteBase} failed: ${String(r.stderr).trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}`);
+    this.remoteDir = dir;
+    const agent = `${dir}/${AGENT_NAME}`;
+    const v = await this.run(`${privateCheck(agent)} && echo private`);
+    if (String(v.stdout).trim() !== 'private')
+      throw new TargetSetupError(`${this.where}:${dir} is not private to root (owner 0, mode 0700 expected): ${String(v.stderr).trim() || 'check failed'}`);
+    return agent;
+  }
+
+  /** The run's agent directory goes with the run. */
+  private async removeRemoteDir(): Promise<void> {
+    const dir = this.remoteDir;
+    this.remoteDir = undefined;
+    if (!dir || this.masterEnded || !this.dir) return;
+    await this.run(`rm -rf -- ${dir}`, undefined, 5000).catch(() => undefined);
   }
 
   /** Before (re)starting an agent: the machine must be up and the master connected. */
@@ -302,6 +340,8 @@ export class SshTarget implements Target {
     if (tag) {
       const machine = await this.hooks.machineFault?.();
       if (machine) return machine;
+      const notPrivate = /^kvm-cca: .*not private.*$/m.exec(end.stderr);
+      if (notPrivate) return `target-crashed: ${notPrivate[0].slice('kvm-cca: '.length)}; agent not started`;
       const code = Number(tag[1]);
       const sig = code > 128 ? signalName(code - 128) : undefined;
       return `target-crashed: remote agent ${sig ? `killed by ${sig}` : `exited with code ${code}`}${await this.oops()}`;
