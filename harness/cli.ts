@@ -20,6 +20,7 @@ const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs]
        ./run.sh repro TRACE.json > repro.c
        ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
+       ./run.sh build-initramfs FILE          write the guest initramfs (with /dev/console) for a kernel's CONFIG_INITRAMFS_SOURCE
 
 Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 14.
 FILTER selects checks by substring of their name, or by a glob with '*'.
@@ -41,7 +42,13 @@ FILTER selects checks by substring of their name, or by a glob with '*'.
   --ssh-key FILE         identity for ssh targets
   --ssh-option OPT       extra ssh -o option (repeatable)
   --kernel/--initrd/--bios/--qemu FILE, --qemu-arg ARG   qemu target overrides
-                         (checked before booting; an ARG starting with '-': --qemu-arg=-ARG)
+                         (checked before booting). --kernel also takes a kernel build
+                         directory (its arch/arm64/boot/Image). --bios alone: the firmware
+                         boots its own kernel (e.g. TF-A with the kernel as BL33), nothing
+                         else is passed. --qemu-arg -M virt,... works (so does --qemu-arg=-M)
+  --boot-timeout SEC     qemu target: seconds the guest has to come up (default 90)
+  --console              qemu target: stream the guest console to stderr
+                         (a failed boot always prints its last console lines)
   --install-deps         install the Debian packages the qemu/ssh targets need
   -h, --help             this text`;
 
@@ -52,10 +59,33 @@ function die(msg: string, code = 2): never {
   process.exit(code);
 }
 
+/** `--qemu-arg -M` as `--qemu-arg=-M`: node's parser takes no value starting with '-' after a space. */
+export function joinQemuArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--qemu-arg' && i + 1 < argv.length) out.push(`--qemu-arg=${argv[++i]}`);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** --boot-timeout SEC as ms; a bad value is one line, exit 2. */
+export function bootTimeoutMs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n > 0) || n > 86400) throw new UsageError(`--boot-timeout takes a number of seconds (0 < SEC <= 86400), not '${v}'`);
+  return Math.round(n * 1000);
+}
+
 function parse(argv: string[]) {
   try {
     return parseArgs({
-      args: argv,
+      args: joinQemuArgs(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -77,6 +107,8 @@ function parse(argv: string[]) {
         bios: { type: 'string' },
         qemu: { type: 'string' },
         'qemu-arg': { type: 'string', multiple: true, default: [] },
+        'boot-timeout': { type: 'string' },
+        console: { type: 'boolean', default: false },
         'install-deps': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -91,6 +123,7 @@ function parse(argv: string[]) {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'replay' || argv[0] === 'repro') return (await import('./trace-cli.ts')).traceCommand(argv[0], argv.slice(1));
   if (argv[0] === 'qemu-guest') return (await import('./qemu-guest.ts')).qemuGuestCommand(argv.slice(1));
+  if (argv[0] === 'build-initramfs') return (await import('./initramfs.ts')).buildInitramfsCommand(argv.slice(1));
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
@@ -98,6 +131,13 @@ export async function main(argv: string[]): Promise<number> {
     die(`${e instanceof Error ? e.message : String(e)} (see --help)`);
   }
   const o = args.values;
+  let bootMs: number | undefined;
+  try {
+    bootMs = bootTimeoutMs(o['boot-timeout']);
+  } catch (e) {
+    die((e as Error).message);
+  }
+  if ((o['boot-timeout'] !== undefined || o.console) && o.target !== 'qemu') die(`${o.console ? '--console' : '--boot-timeout'} needs --target qemu`);
   if (o.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -133,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const filters = args.positionals;
   if (multi || o.matrix.length) {
-    const r = await runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs });
+    const r = await runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs, bootMs });
     return r;
   }
   const abi = getProfile(abiName) as AbiProfile;
@@ -150,6 +190,8 @@ export async function main(argv: string[]): Promise<number> {
     ...(o.initrd ? { initrd: o.initrd } : {}),
     ...(o.bios ? { bios: o.bios } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
+    ...(bootMs !== undefined ? { bootTimeoutMs: bootMs } : {}),
+    ...(o.console ? { console: true } : {}),
   };
   let target: Target;
   try {
@@ -240,7 +282,7 @@ async function runOnTarget(p: RunPlan): Promise<number> {
 }
 
 /** --abi all / auto / --matrix: harness/multi.ts runs them; this maps the CLI options. */
-async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>['values']; filters: string[]; allChecks: CheckDef[]; callTimeoutMs: number }): Promise<number> {
+async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>['values']; filters: string[]; allChecks: CheckDef[]; callTimeoutMs: number; bootMs: number | undefined }): Promise<number> {
   const { o } = a;
   const { runMulti, detectOnTarget } = await import('./multi.ts');
   const targetOpts: TargetOptions = {
@@ -253,6 +295,8 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
     ...(o.initrd ? { initrd: o.initrd } : {}),
     ...(o.bios ? { bios: o.bios } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
+    ...(a.bootMs !== undefined ? { bootTimeoutMs: a.bootMs } : {}),
+    ...(o.console ? { console: true } : {}),
   };
   try {
     let profiles: AbiProfile[];

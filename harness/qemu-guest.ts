@@ -5,8 +5,9 @@
 import { parseArgs } from 'node:util';
 import { TargetSetupError } from './target.ts';
 import { QemuTarget } from './targets/qemu.ts';
+import { bootTimeoutMs, joinQemuArgs } from './cli.ts';
 
-const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE]
+const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE] [--boot-timeout SEC] [--console]
 
 Boots the guest that --target qemu uses and prints, on one stdout line, the
 options that run the suite against it over ssh:
@@ -31,7 +32,7 @@ export async function qemuGuestCommand(argv: string[]): Promise<number> {
   let v;
   try {
     v = parseArgs({
-      args: argv,
+      args: joinQemuArgs(argv),
       strict: true,
       options: {
         kernel: { type: 'string' },
@@ -40,6 +41,8 @@ export async function qemuGuestCommand(argv: string[]): Promise<number> {
         qemu: { type: 'string' },
         'qemu-arg': { type: 'string', multiple: true, default: [] },
         'ssh-key': { type: 'string' },
+        'boot-timeout': { type: 'string' },
+        console: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -52,7 +55,16 @@ export async function qemuGuestCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
+  let bootMs: number | undefined;
+  try {
+    bootMs = bootTimeoutMs(v['boot-timeout']);
+  } catch (e) {
+    process.stderr.write(`run.sh qemu-guest: ${(e as Error).message}\n`);
+    return 2;
+  }
   const q = new QemuTarget({
+    ...(bootMs !== undefined ? { bootTimeoutMs: bootMs } : {}),
+    ...(v.console ? { console: true } : {}),
     ...(v.kernel ? { kernel: v.kernel } : {}),
     ...(v.initrd ? { initrd: v.initrd } : {}),
     ...(v.bios ? { bios: v.bios } : {}),

@@ -18,6 +18,8 @@ export interface TargetOptions {
   bios?: string;
   qemu?: string;
   qemuArgs?: readonly string[];
+  bootTimeoutMs?: number;
+  console?: boolean;
 }
 
 export function listEmulatorBugs(): readonly BugInfo[] {
@@ -54,6 +56,8 @@ export async function createTarget(spec: string, o: TargetOptions): Promise<Targ
       ...(o.sshKey ? { sshKey: o.sshKey } : {}),
       qemuArgs: o.qemuArgs ?? [],
       sshOptions: o.sshOptions ?? [],
+      ...(o.bootTimeoutMs !== undefined ? { bootTimeoutMs: o.bootTimeoutMs } : {}),
+      ...(o.console ? { console: true } : {}),
       log: (l) => process.stderr.write(`# qemu: ${l}\n`),
     });
   }
