@@ -321,7 +321,9 @@ export class QemuTarget implements Target {
     for (let attempt = 0; ; attempt++) {
       this.port = await freePort();
       const t0 = Date.now();
-      const p = startQemu(qemuBin, this.qemuArgs(kernel, initrd, this.port));
+      const args = this.qemuArgs(kernel, initrd, this.port);
+      if (attempt === 0) this.opts.log?.(`running ${qemuBin} ${args.join(' ')}`);
+      const p = startQemu(qemuBin, args);
       this.proc = p;
       this.exit = undefined;
       this.console = '';
