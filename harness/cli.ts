@@ -15,6 +15,7 @@ import { createTarget, listEmulatorBugs, type TargetOptions } from './targets/in
 import { CiHooks } from './ci.ts';
 import { BaselineError } from './baseline.ts';
 import { ScenarioError } from './steps.ts';
+import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs]
@@ -57,29 +58,6 @@ class UsageError extends Error {}
 function die(msg: string, code = 2): never {
   process.stderr.write(`run.sh: ${msg}\n`);
   process.exit(code);
-}
-
-/** `--qemu-arg -M` as `--qemu-arg=-M`: node's parser takes no value starting with '-' after a space. */
-export function joinQemuArgs(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (a === '--qemu-arg' && i + 1 < argv.length) out.push(`--qemu-arg=${argv[++i]}`);
-    else out.push(a);
-  }
-  return out;
-}
-
-/** --boot-timeout SEC as ms; a bad value is one line, exit 2. */
-export function bootTimeoutMs(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !(n > 0) || n > 86400) throw new UsageError(`--boot-timeout takes a number of seconds (0 < SEC <= 86400), not '${v}'`);
-  return Math.round(n * 1000);
 }
 
 function parse(argv: string[]) {

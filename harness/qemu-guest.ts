@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { TargetSetupError } from './target.ts';
 import { QemuTarget } from './targets/qemu.ts';
-import { bootTimeoutMs, joinQemuArgs } from './cli.ts';
+import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
 
 const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE] [--boot-timeout SEC] [--console]
 

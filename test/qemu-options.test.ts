@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { bootTimeoutMs, joinQemuArgs } from '../harness/cli.ts';
+import { bootTimeoutMs, joinQemuArgs } from '../harness/qemu-options.ts';
 import { newcBody, newcEntry, withConsole } from '../harness/initramfs.ts';
 import { kernelInDir } from '../harness/targets/boot-files.ts';
 
@@ -28,9 +28,9 @@ t.test('--boot-timeout and --console: bad values are one line, exit 2', async (t
   t.equal(bootTimeoutMs(undefined), undefined);
   for (const bad of ['0', '-1', 'abc', '', '1e3', '90000']) t.throws(() => bootTimeoutMs(bad), /--boot-timeout takes a number of seconds/);
   for (const [args, msg] of [
-    [['--target', 'qemu', '--boot-timeout', 'soon'], /^run\.sh: --boot-timeout takes a number of seconds \(0 < SEC <= 86400\), not 'soon'\n$/],
-    [['--boot-timeout', '60'], /^run\.sh: --boot-timeout needs --target qemu\n$/],
-    [['--console'], /^run\.sh: --console needs --target qemu\n$/],
+    [['--target', 'qemu', '--boot-timeout', 'soon'], /^run\.sh: --boot-timeout takes a number of seconds \(0 < SEC <= 86400\), not 'soon'$/],
+    [['--boot-timeout', '60'], /^run\.sh: --boot-timeout needs --target qemu$/],
+    [['--console'], /^run\.sh: --console needs --target qemu$/],
     [['qemu-guest', '--boot-timeout', 'x'], /^run\.sh qemu-guest: --boot-timeout takes/],
     [['build-initramfs'], /^run\.sh build-initramfs: needs exactly one argument/],
   ] as [string[], RegExp][]) {
