@@ -1,7 +1,8 @@
 // The qemu target's options that need no guest: --qemu-arg VALUE with a
 // leading '-', --boot-timeout, --console, --kernel DIR, and the initramfs
 // that build-initramfs writes (/dev/console added to a newc archive).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -9,8 +10,9 @@ import t from 'tap';
 import { bootTimeoutMs, joinQemuArgs } from '../harness/qemu-options.ts';
 import { newcBody, newcEntry, withConsole } from '../harness/initramfs.ts';
 import { kernelInDir } from '../harness/targets/boot-files.ts';
+import { qemuSkip } from './lib/qemu-guest.ts';
 
-t.setTimeout(180000);
+t.setTimeout(400000);
 const ROOT = new URL('../', import.meta.url).pathname;
 const RUN = join(ROOT, 'run.sh');
 
@@ -65,4 +67,22 @@ t.test('build-initramfs: /dev/console is added to the archive once', async (t) =
   t.same([head.slice(78, 86), head.slice(86, 94)], ['00000005', '00000001'], 'rdev 5:1');
   t.same(newcBody(withConsole(out)).names, ['.', 'init', 'dev', 'dev/console'], 'idempotent');
   t.throws(() => newcBody(Buffer.from('not a cpio archive, long enough to have a header'.repeat(3))), /not a newc cpio archive/);
+});
+
+t.test('./run.sh build-initramfs FILE writes the guest initramfs with /dev/console', { skip: qemuSkip(t), timeout: 170000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-initramfs-'));
+  for (const name of ['initramfs.cpio', 'initramfs.cpio.gz']) {
+    const file = join(dir, name);
+    const r = await execa(RUN, ['build-initramfs', file], { cwd: ROOT, reject: false, timeout: 150000 });
+    t.equal(r.exitCode, 0, r.stderr);
+    t.match(r.stderr, new RegExp(`# build-initramfs: ${file} written .*CONFIG_INITRAMFS_SOURCE="${file}"`));
+    const raw = readFileSync(file);
+    const { names } = newcBody(name.endsWith('.gz') ? gunzipSync(raw) : raw);
+    t.ok(names.includes('init') || names.includes('./init'), 'the /init');
+    t.ok(names.includes('tmp/kvm-cca-agent') || names.includes('./tmp/kvm-cca-agent'), 'the agent');
+    t.equal(names.filter((n) => n.replace(/^\.\//, '') === 'dev/console').length, 1, '/dev/console once');
+  }
+  const bad = await execa(RUN, ['build-initramfs', join(dir, 'no', 'such', 'dir', 'x.cpio')], { cwd: ROOT, reject: false, timeout: 150000 });
+  t.equal(bad.exitCode, 2);
+  t.match(bad.stderr, /^run\.sh build-initramfs: \S+x\.cpio: cannot write it \(ENOENT\)$/);
 });
