@@ -86,3 +86,12 @@ t.test('./run.sh build-initramfs FILE writes the guest initramfs with /dev/conso
   t.equal(bad.exitCode, 2);
   t.match(bad.stderr, /^run\.sh build-initramfs: \S+x\.cpio: cannot write it \(ENOENT\)$/);
 });
+
+t.test('a failed boot prints the last console lines, then one error line', { skip: qemuSkip(t), timeout: 170000 }, async (t) => {
+  const r = await execa(RUN, ['--target', 'qemu', '--abi', 'absent', '--qemu-arg', '-device', '--qemu-arg', 'no-such-device-kvm-cca'], { cwd: ROOT, reject: false, timeout: 150000 });
+  t.equal(r.exitCode, 2);
+  const lines = r.stderr.split('\n');
+  t.match(r.stderr, /^# qemu: running qemu-system-aarch64 .* -device no-such-device-kvm-cca$/m, 'the value after --qemu-arg -device was taken as is');
+  t.match(r.stderr, /^# qemu: console: .*no-such-device-kvm-cca/m, "qemu's own complaint is among the console lines");
+  t.match(lines.filter((l) => l.startsWith('run.sh:')), [/^run\.sh: qemu exited with code 1 before the guest was ready/]);
+});
