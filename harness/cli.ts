@@ -18,11 +18,13 @@ import { checkOutputDir, checkOutputFile, OutputError } from './output.ts';
 import { repeatedOption, parseTimeoutMs } from './options.ts';
 import { printable } from './policy.ts';
 import { loadBaseline, unmatchedEntries } from './baseline.ts';
+import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs] [--rmm era|accepts-zero-debug-counts]
        ./run.sh repro TRACE.json > repro.c
        ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
+       ./run.sh build-initramfs FILE          write the guest initramfs (with /dev/console) for a kernel's CONFIG_INITRAMFS_SOURCE
 
 Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 14.
 FILTER selects checks by name as printed (REV/area/check, or area/check), by substring
@@ -46,7 +48,13 @@ or glob (*, ?, [..], {a,b}); !FILTER excludes.
   --ssh-key FILE         identity for ssh targets
   --ssh-option OPT       extra ssh -o option (repeatable)
   --kernel/--initrd/--bios/--qemu FILE, --qemu-arg ARG   qemu target overrides
-                         (checked before booting; an ARG starting with '-': --qemu-arg=-ARG)
+                         (checked before booting). --kernel also takes a kernel build
+                         directory (its arch/arm64/boot/Image). --bios alone: the firmware
+                         boots its own kernel (e.g. TF-A with the kernel as BL33), nothing
+                         else is passed. --qemu-arg -M virt,... works (so does --qemu-arg=-M)
+  --boot-timeout SEC     qemu target: seconds the guest has to come up (default 90)
+  --console              qemu target: stream the guest console to stderr
+                         (a failed boot always prints its last console lines)
   --install-deps         install the Debian packages the qemu/ssh targets need
   -h, --help             this text`;
 
@@ -80,6 +88,8 @@ const OPTIONS = {
         bios: { type: 'string' },
         qemu: { type: 'string' },
         'qemu-arg': { type: 'string', multiple: true, default: [] },
+        'boot-timeout': { type: 'string' },
+        console: { type: 'boolean', default: false },
         'install-deps': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
@@ -87,7 +97,7 @@ const OPTIONS = {
 function parse(argv: string[]) {
   let r;
   try {
-    r = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options: OPTIONS });
+    r = parseArgs({ args: joinQemuArgs(argv), allowPositionals: true, strict: true, tokens: true, options: OPTIONS });
   } catch (e) {
     // node's messages are one line ("Unknown option '--foo'..."), except the one for a
     // value starting with '-', whose fix ("use '--qemu-arg=-XYZ'") is on its third line.
@@ -116,6 +126,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] !== 'qemu-guest') installSignalHandlers(); // qemu-guest keeps its guest up until a signal: its own handlers
   if (argv[0] === 'replay' || argv[0] === 'repro') return (await import('./trace-cli.ts')).traceCommand(argv[0], argv.slice(1));
   if (argv[0] === 'qemu-guest') return (await import('./qemu-guest.ts')).qemuGuestCommand(argv.slice(1));
+  if (argv[0] === 'build-initramfs') return (await import('./initramfs.ts')).buildInitramfsCommand(argv.slice(1));
   let args: ReturnType<typeof parse>;
   try {
     args = parse(argv);
@@ -123,6 +134,13 @@ export async function main(argv: string[]): Promise<number> {
     die(`${e instanceof Error ? e.message : String(e)} (see --help)`);
   }
   const o = args.values;
+  let bootMs: number | undefined;
+  try {
+    bootMs = bootTimeoutMs(o['boot-timeout']);
+  } catch (e) {
+    die((e as Error).message);
+  }
+  if ((o['boot-timeout'] !== undefined || o.console) && o.target !== 'qemu') die(`${o.console ? '--console' : '--boot-timeout'} needs --target qemu`);
   if (o.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -184,11 +202,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const filters = args.positionals;
   // A single revision, every revision, a detected one: one pipeline (harness/multi.ts).
-  return runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs });
+  return runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs, bootMs });
 }
 
 /** Maps the CLI options onto the run pipeline (harness/multi.ts): a revision, all, or auto. */
-async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>['values']; filters: string[]; allChecks: CheckDef[]; callTimeoutMs: number }): Promise<number> {
+async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>['values']; filters: string[]; allChecks: CheckDef[]; callTimeoutMs: number; bootMs: number | undefined }): Promise<number> {
   const { o } = a;
   const { runMulti, detectOnTarget } = await import('./multi.ts');
   const targetOpts: TargetOptions = {
@@ -201,6 +219,8 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
     ...(o.initrd ? { initrd: o.initrd } : {}),
     ...(o.bios ? { bios: o.bios } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
+    ...(a.bootMs !== undefined ? { bootTimeoutMs: a.bootMs } : {}),
+    ...(o.console ? { console: true } : {}),
   };
   try {
     let profiles: AbiProfile[];

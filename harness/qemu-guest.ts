@@ -6,8 +6,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { repeatedOption } from './options.ts';
 import { TargetSetupError } from './target.ts';
 import { QemuTarget } from './targets/qemu.ts';
+import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
 
-const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE]
+const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE] [--boot-timeout SEC] [--console]
 
 Boots the guest that --target qemu uses and prints, on one stdout line, the
 options that run the suite against it over ssh:
@@ -35,13 +36,15 @@ const OPTIONS = {
   qemu: { type: 'string' },
   'qemu-arg': { type: 'string', multiple: true, default: [] },
   'ssh-key': { type: 'string' },
+  'boot-timeout': { type: 'string' },
+  console: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies NonNullable<ParseArgsConfig['options']>;
 
 export async function qemuGuestCommand(argv: string[]): Promise<number> {
   let v;
   try {
-    const r = parseArgs({ args: argv, strict: true, tokens: true, options: OPTIONS });
+    const r = parseArgs({ args: joinQemuArgs(argv), strict: true, tokens: true, options: OPTIONS });
     const twice = repeatedOption(r.tokens, OPTIONS);
     if (twice) throw new Error(twice);
     v = r.values;
@@ -54,7 +57,16 @@ export async function qemuGuestCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
+  let bootMs: number | undefined;
+  try {
+    bootMs = bootTimeoutMs(v['boot-timeout']);
+  } catch (e) {
+    process.stderr.write(`run.sh qemu-guest: ${(e as Error).message}\n`);
+    return 2;
+  }
   const q = new QemuTarget({
+    ...(bootMs !== undefined ? { bootTimeoutMs: bootMs } : {}),
+    ...(v.console ? { console: true } : {}),
     ...(v.kernel ? { kernel: v.kernel } : {}),
     ...(v.initrd ? { initrd: v.initrd } : {}),
     ...(v.bios ? { bios: v.bios } : {}),

@@ -64,6 +64,9 @@ function bzImage(): Buffer {
 
 const direct: KernelCheckOptions = { firmware: false, qemuVersion: () => [7, 2] };
 
+// Every ./run.sh case starts node and tsx: on a loaded 2-core machine the file takes over 30 s.
+t.setTimeout(300000);
+
 t.test('kernels qemu boots', async (t) => {
   t.equal(checkKernel(file('Image', arm64Image()), direct), 'arm64 Image');
   t.equal(checkKernel(file('Image.gz', gzipSync(arm64Image())), direct), 'gzip arm64 Image');
@@ -156,10 +159,11 @@ t.test('./run.sh qemu-guest checks the files too', async (t) => {
 });
 
 t.test('an option value starting with a dash: the fix is on the one line', async (t) => {
-  for (const args of [['--target', 'qemu', '--qemu-arg', '-S'], ['qemu-guest', '--qemu-arg', '-S']]) {
+  // --qemu-arg takes the next word whatever it is (--qemu-arg -M); other options do not.
+  for (const args of [['--target', 'qemu', '--ssh-key', '-S'], ['qemu-guest', '--ssh-key', '-S']]) {
     const r = spawnSync(RUN, args, { encoding: 'utf8', timeout: 120000 });
     t.equal(r.status, 2);
     t.equal(r.stderr.split('\n').length, 2, 'one line');
-    t.match(r.stderr, /^run\.sh( qemu-guest)?: Option '--qemu-arg' argument is ambiguous\. .* use '--qemu-arg=-XYZ'\. \(see --help\)\n$/);
+    t.match(r.stderr, /^run\.sh( qemu-guest)?: Option '--ssh-key' argument is ambiguous\. .* use '--ssh-key=-XYZ'\. \(see --help\)\n$/);
   }
 });

@@ -4,7 +4,8 @@
 // kernel load address (hw/arm/boot.c, load_aarch64_image): so /dev/null, a
 // text file or an x86 bzImage "boot" and the guest just never prints a line.
 // Each check reads at most the first 64 KiB and fails with one line.
-import { closeSync, constants as fsc, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { constants as zc, gunzipSync } from 'node:zlib';
 import { TargetSetupError } from '../target.ts';
 
@@ -77,7 +78,27 @@ function gunzipHead(b: Buffer): Buffer | undefined {
 
 const ELF_MACHINES: Record<number, string> = { 3: 'x86', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC64', 40: 'ARM (32-bit)', 62: 'x86-64', 243: 'RISC-V' };
 
+/**
+ * --kernel DIR: a kernel build directory stands for its arch/arm64/boot/Image.
+ * Anything else is returned as given (checkKernel judges it).
+ */
+export function kernelInDir(path: string): string {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return path;
+  }
+  if (!st.isDirectory()) return path;
+  const image = join(path, 'arch', 'arm64', 'boot', 'Image');
+  if (existsSync(image)) return image;
+  const why = existsSync(join(path, 'Makefile')) && existsSync(join(path, 'arch', 'arm64')) ? 'no arch/arm64/boot/Image in it (build the kernel: make ARCH=arm64 Image)' : 'a directory, but not an arm64 kernel build tree (no arch/arm64/boot/Image)';
+  throw new TargetSetupError(`--kernel ${path}: ${why}`);
+}
+
 export interface KernelCheckOptions {
+  /** How messages name the file ("--kernel"); a build directory's Image is named with its directory. */
+  option?: string;
   /** --bios is given: the firmware loads the kernel (fw_cfg), e.g. as an EFI application. */
   firmware: boolean;
   /** qemu's [major, minor], asked only for an EFI zboot image. */
@@ -90,7 +111,7 @@ export interface KernelCheckOptions {
  * firmware (--bios), or directly from qemu 8.0 when it is gzip-compressed.
  */
 export function checkKernel(path: string, o: KernelCheckOptions): KernelKind {
-  const opt = '--kernel';
+  const opt = o.option ?? '--kernel';
   const b = readHead(opt, path);
   const not = (what: string) => new TargetSetupError(`${opt} ${path}: ${what}, not an arm64 kernel (an Image, a gzip of one, or an aarch64 ELF)`);
   if (isArm64Image(b)) return 'arm64 Image';

@@ -19,6 +19,8 @@ export interface TargetOptions {
   bios?: string;
   qemu?: string;
   qemuArgs?: readonly string[];
+  bootTimeoutMs?: number;
+  console?: boolean;
 }
 
 export function listEmulatorBugs(): readonly BugInfo[] {
@@ -61,6 +63,8 @@ async function makeTarget(spec: string, o: TargetOptions): Promise<Target> {
       ...(o.sshKey ? { sshKey: o.sshKey } : {}),
       qemuArgs: o.qemuArgs ?? [],
       sshOptions: o.sshOptions ?? [],
+      ...(o.bootTimeoutMs !== undefined ? { bootTimeoutMs: o.bootTimeoutMs } : {}),
+      ...(o.console ? { console: true } : {}),
       log: (l) => process.stderr.write(`# qemu: ${l}\n`),
     });
   }

@@ -11,16 +11,24 @@ import { execa, execaSync } from 'execa';
 import { TargetSetupError, type Session, type Target, type TargetIdentity } from '../target.ts';
 import type { WireResult } from '../wire.ts';
 import { buildAgent, track } from './agent-session.ts';
-import { checkBios, checkInitrd, checkKernel } from './boot-files.ts';
+import { checkBios, checkInitrd, checkKernel, kernelInDir } from './boot-files.ts';
 import { SshTarget } from './ssh.ts';
 import { reapLeftovers, tied } from '../lifecycle.ts';
 
 export interface QemuTargetOptions {
-  /** Kernel Image; default Debian's arm64 kernel from the cache. */
+  /**
+   * Kernel Image, or a kernel build directory (its arch/arm64/boot/Image);
+   * default Debian's arm64 kernel from the cache, unless --bios alone is given.
+   */
   kernel?: string;
   /** Initramfs; default the project's (busybox, dropbear, agent). A custom one must run sshd on port 22. */
   initrd?: string;
-  /** Firmware (-bios), e.g. TF-A + RMM for a CCA stack. */
+  /**
+   * Firmware (-bios), e.g. TF-A + RMM for a CCA stack. Given alone (no kernel,
+   * no initrd) the firmware boots the kernel itself (TF-A with the kernel as
+   * BL33, its initramfs built in): nothing else is passed, and readiness is
+   * sshd answering with the cache's key (`./run.sh build-initramfs`).
+   */
   bios?: string;
   /** qemu binary; default qemu-system-aarch64. */
   qemu?: string;
@@ -35,6 +43,8 @@ export interface QemuTargetOptions {
   sshOptions?: readonly string[];
   /** Boot deadline to the readiness line (ms); default 90000. */
   bootTimeoutMs?: number;
+  /** Stream the guest's console to stderr as it comes. */
+  console?: boolean;
   /** Progress lines for the CLI (stderr). */
   log?: (line: string) => void;
 }
@@ -122,7 +132,9 @@ export class QemuTarget implements Target {
     const cache = o.cacheDir ?? defaultCacheDir();
     const qemuBin = o.qemu ?? 'qemu-system-aarch64';
     // A file qemu cannot boot would otherwise be loaded as raw code and time out: check first.
-    if (o.kernel) checkKernel(o.kernel, { firmware: !!o.bios, qemuVersion: () => qemuVersion(qemuBin) });
+    if (o.initrd && !o.kernel && o.bios) throw new TargetSetupError('--initrd needs --kernel: with --bios alone the firmware boots its own kernel (and its built-in initramfs)');
+    const kernelFile = o.kernel ? kernelInDir(o.kernel) : undefined;
+    if (kernelFile) checkKernel(kernelFile, { firmware: !!o.bios, qemuVersion: () => qemuVersion(qemuBin), ...(kernelFile !== o.kernel ? { option: `--kernel ${o.kernel}:` } : {}) });
     if (o.initrd) checkInitrd(o.initrd);
     if (o.bios) checkBios(o.bios);
     if ((await execa('sh', ['-c', 'command -v "$1"', 'sh', qemuBin], { reject: false })).exitCode !== 0)
@@ -130,19 +142,25 @@ export class QemuTarget implements Target {
 
     reapLeftovers(); // qemus and ssh processes of runs that were killed
     const agent = await buildAgent('aarch64');
-    let kernel = o.kernel;
+    let kernel = kernelFile;
     let initrd = o.initrd;
-    if (!kernel || !initrd) {
+    // --bios alone: the firmware brings its kernel; otherwise fill in what is missing
+    // (with --bios, only an initrd for a given --kernel: never a kernel the firmware would not boot).
+    const firmwareBoots = !!o.bios && !kernel && !initrd;
+    const needGuest = !firmwareBoots && (!kernel || (!initrd && !(o.bios && !kernel)));
+    if (needGuest || (!o.sshKey && firmwareBoots)) {
       o.log?.(`preparing the guest in ${cache}`);
       const b = await execa(join(PROJECT, 'scripts', 'build-guest.sh'), [cache, agent], { reject: false, all: true });
       if (b.exitCode !== 0) {
         const last = String(b.all).trim().split('\n').slice(-1)[0] ?? '';
         throw new TargetSetupError(last.startsWith('build-guest:') ? last : `scripts/build-guest.sh failed: ${last}`);
       }
-      kernel ??= join(cache, 'Image');
-      initrd ??= join(cache, 'initramfs.cpio.gz');
+      if (!firmwareBoots) {
+        if (!o.bios) kernel ??= join(cache, 'Image');
+        if (kernel) initrd ??= join(cache, 'initramfs.cpio.gz');
+      }
     }
-    const ourInitrd = !o.initrd;
+    const ourInitrd = !o.initrd && !firmwareBoots;
 
     const logs = join(cache, 'logs');
     mkdirSync(logs, { recursive: true });
@@ -154,6 +172,8 @@ export class QemuTarget implements Target {
     try {
       await this.boot(qemuBin, kernel, initrd, ourInitrd);
     } catch (e) {
+      // A failed boot always shows how far the guest got (unless --console showed it all).
+      if (!o.console) for (const l of lastLines(this.console, 15, true).split('\n').filter(Boolean)) o.log?.(`console: ${l}`);
       await this.stop();
       throw this.setupError(e);
     }
@@ -282,8 +302,9 @@ export class QemuTarget implements Target {
     for (const f of old) rmSync(join(dir, f), { force: true });
   }
 
-  private qemuArgs(kernel: string, initrd: string, port: number): string[] {
+  private qemuArgs(kernel: string | undefined, initrd: string | undefined, port: number): string[] {
     const o = this.opts;
+    // No `quiet`: the kernel's warnings must reach the console log too (the harness reads /dev/kmsg for its verdicts).
     return [
       '-M', 'virt,virtualization=on,gic-version=3',
       '-cpu', 'max,pauth-impdef=on', // ~3.5x faster boot and KVM_RUN under TCG
@@ -294,20 +315,22 @@ export class QemuTarget implements Target {
       '-nic', 'none', // no default NIC: it would want the absent efi-virtio.rom
       '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
       '-device', 'virtio-net-pci,netdev=n0,romfile=',
-      '-kernel', kernel,
-      '-initrd', initrd,
-      '-append', `console=ttyAMA0 panic=-1 quiet${o.append ? ` ${o.append}` : ''}`,
+      ...(kernel ? ['-kernel', kernel] : []),
+      ...(initrd ? ['-initrd', initrd] : []),
+      ...(kernel ? ['-append', `console=ttyAMA0 panic=-1${o.append ? ` ${o.append}` : ''}`] : []),
       ...(o.bios ? ['-bios', o.bios] : []),
       ...(o.qemuArgs ?? []),
     ];
   }
 
-  private async boot(qemuBin: string, kernel: string, initrd: string, ourInitrd: boolean): Promise<void> {
+  private async boot(qemuBin: string, kernel: string | undefined, initrd: string | undefined, ourInitrd: boolean): Promise<void> {
     const deadline = Date.now() + (this.opts.bootTimeoutMs ?? 90000);
     for (let attempt = 0; ; attempt++) {
       this.port = await freePort();
       const t0 = Date.now();
-      const p = startQemu(qemuBin, this.qemuArgs(kernel, initrd, this.port));
+      const args = this.qemuArgs(kernel, initrd, this.port);
+      if (attempt === 0) this.opts.log?.(`running ${qemuBin} ${args.join(' ')}`);
+      const p = startQemu(qemuBin, args);
       this.proc = p;
       this.exit = undefined;
       this.console = '';
@@ -320,6 +343,7 @@ export class QemuTarget implements Target {
       const endedP = new Promise<void>((r) => (ended = r));
       const onData = (c: Buffer) => {
         this.logStream?.write(c);
+        if (this.opts.console) process.stderr.write(c);
         this.console = (this.console + c.toString('utf8')).slice(-8000);
         if (!ready && (ready = READY.exec(this.console))) this.bootMs = Date.now() - t0;
         if (!panicked && PANIC.test(this.console)) {
@@ -372,7 +396,7 @@ export class QemuTarget implements Target {
 
   /** Poll sshd; each try is cut after 1.5 s because slirp accepts before the guest listens. */
   private async waitForSsh(deadline: number, ended: Promise<void>): Promise<void> {
-    const key = this.opts.sshKey ? ['-i', this.opts.sshKey] : [];
+    const key = ['-i', this.opts.sshKey ?? join(this.opts.cacheDir ?? defaultCacheDir(), 'id_ed25519')];
     const p = this.proc;
     let over = false;
     void ended.then(() => (over = true));
@@ -401,13 +425,17 @@ function qemuVersion(bin: string): [number, number] | undefined {
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
-/** ": line | line | line" from the end of the console, without kernel timestamps; '' if there are none. */
-function lastLines(console: string, n = 3): string {
+/**
+ * ": line | line | line" from the end of the console, without kernel timestamps; '' if there are none.
+ * `raw`: the lines themselves, one a line.
+ */
+function lastLines(console: string, n = 3, raw = false): string {
   const lines = console
     .split(/\r?\n|\r/)
     .map((l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '').trim())
     .filter((l) => l && !/^qemu-system-\w+: terminating on signal/.test(l))
     .slice(-n)
     .map((l) => (l.length > 160 ? `${l.slice(0, 157)}...` : l));
+  if (raw) return lines.join('\n');
   return lines.length ? `: ${lines.join(' | ')}` : '';
 }
