@@ -221,7 +221,9 @@ t.test('a hung qemu guest mid-run: later checks fail fast with the same fault; t
   const qemu = childrenOf(pid).find((x) => / qemu-system/.test(x));
   t.ok(qemu, `qemu runs: ${qemu}`);
   process.kill(Number(qemu?.split(' ')[0]), 'SIGSTOP'); // the guest hangs: nothing answers any more
+  const t0 = Date.now();
   const r = await b.p;
+  t.comment(`the run ended ${Date.now() - t0} ms after the guest hung (a figure, not asserted)`);
   t.equal(r.exitCode, 1, 'the run fails');
   const fails = b.out().split('\n').filter((l) => l.startsWith('not ok'));
   t.ok(fails.length >= 2, `${fails.length} checks failed`);
