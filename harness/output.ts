@@ -110,12 +110,29 @@ export function checkOutputFile(path: string, option: string): void {
 export function checkOutputDir(dir: string, option: string): string {
   const full = resolve(dir);
   try {
-    mkdirSync(full, { recursive: true });
+    mkdirs(full);
   } catch (e) {
     throw new OutputError(`${option} ${dir}: cannot create the directory (${fsReason(e)})`);
   }
   probeDir(full, `${option} ${dir}`);
   return full;
+}
+
+/**
+ * mkdir -p, one component at a time. Not mkdirSync's `recursive`: on some
+ * paths (under /proc) it gets ENOENT for ever and never returns.
+ */
+export function mkdirs(dir: string): void {
+  const parts = resolve(dir).split('/').filter(Boolean);
+  let at = '';
+  for (const p of parts) {
+    at += `/${p}`;
+    try {
+      mkdirSync(at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }
 
 function probeDir(dir: string, what: string): void {

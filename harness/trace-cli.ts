@@ -2,7 +2,6 @@
 // reproduction tools over a trace. Exit codes: 0 same results (replay) or C
 // written (repro), 1 results differ, 2 a malformed trace, bad usage or a
 // target that cannot be used (one line on stderr, never a stack trace).
-import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { getProfile } from './abi/index.ts';
 import { formatDiff, replayCalls } from './replay.ts';
@@ -14,6 +13,7 @@ import { repeatedOption } from './options.ts';
 import { readTrace, TraceError, type TraceFile } from './trace.ts';
 import { rmmModelSettings } from './real-stacks.ts';
 import { isRmmModel, RMM_MODELS } from '../emulator/rmm.ts';
+import { checkOutputFile, OutputError, writeAtomic } from './output.ts';
 
 class ExitError extends Error {}
 const fail = (msg: string): never => {
@@ -24,7 +24,7 @@ export async function traceCommand(cmd: 'replay' | 'repro', argv: string[]): Pro
   try {
     return cmd === 'replay' ? await replay(argv) : repro(argv);
   } catch (e) {
-    if (e instanceof ExitError || e instanceof TraceError || e instanceof ReproError || e instanceof TargetSetupError) {
+    if (e instanceof ExitError || e instanceof TraceError || e instanceof ReproError || e instanceof TargetSetupError || e instanceof OutputError) {
       process.stderr.write(`run.sh ${cmd}: ${e.message}\n`);
       return 2;
     }
@@ -51,10 +51,11 @@ function oneTrace(positionals: string[], cmd: string): TraceFile {
 
 function repro(argv: string[]): number {
   const a = args(argv, { output: { type: 'string', short: 'o' } });
+  const out = a.values.output;
+  if (typeof out === 'string') checkOutputFile(out, '-o'); // before reading anything: a bad path is one line
   const trace = oneTrace(a.positionals, 'repro');
   const c = generateRepro(trace, positionalsPath(a.positionals));
-  const out = a.values.output;
-  if (typeof out === 'string') writeFileSync(out, c);
+  if (typeof out === 'string') writeAtomic(out, c, 'reproducer');
   else process.stdout.write(c);
   return 0;
 }

@@ -4,7 +4,7 @@
 // (harness/repro.ts) read nothing else, so a trace must be self-contained:
 // it also carries what an emulator needs to behave the same (revision, bug
 // switches, settings).
-import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AbiName } from './abi/types.ts';
@@ -13,7 +13,7 @@ import type { CallRecord } from './calls.ts';
 import type { Assertion, CheckDef, CheckOutcome, EmulatorSettings, Status } from './engine.ts';
 import { errnoName } from './errno.ts';
 import { jsonErrorAt } from './json-error.ts';
-import { fsReason, OutputError, writeAtomic } from './output.ts';
+import { fsReason, mkdirs, OutputError, writeAtomic } from './output.ts';
 import { decodeIoc, hex } from './ioc.ts';
 import { GENERIC_IOCTL_NAMES } from './kvm-uapi.ts';
 import type { Call, TargetIdentity, TargetKind } from './target.ts';
@@ -164,7 +164,7 @@ export function defaultTraceDir(): string {
   if (runTraceDir) return runTraceDir;
   const base = process.env.KVM_CCA_TRACE_DIR || tmpdir();
   try {
-    if (process.env.KVM_CCA_TRACE_DIR) mkdirSync(base, { recursive: true });
+    if (process.env.KVM_CCA_TRACE_DIR) mkdirs(base);
     runTraceDir = mkdtempSync(join(base, 'kvm-cca-traces-'));
   } catch (e) {
     throw new OutputError(`cannot make a trace directory in ${base}: ${fsReason(e)}`);

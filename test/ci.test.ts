@@ -3,7 +3,7 @@
 // traces named in TAP, replay and repro exit codes, malformed files (exit 2,
 // one line naming file and line), scenario files from outside.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -11,10 +11,14 @@ import { Baseline, parseBaseline, BaselineError } from '../harness/baseline.ts';
 import type { CheckOutcome } from '../harness/engine.ts';
 
 const RUN = new URL('../run.sh', import.meta.url).pathname;
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'kvm-cca-ci-test-'));
+// Everything this file makes is under its own directory, removed at the end.
+const own = mkdtempSync(join(tmpdir(), 'kvm-cca-ci-test-'));
+const tmp = (): string => mkdtempSync(join(own, 'x-'));
 
+// The runs' traces and temp files go under this file's own directory, never a shared name.
+t.teardown(() => rmSync(own, { recursive: true, force: true }));
 function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(RUN, args, { encoding: 'utf8', env: { ...process.env, KVM_CCA_TRACE_DIR: join(tmpdir(), 'kvm-cca-ci-test-traces'), ...env } });
+  const r = spawnSync(RUN, args, { encoding: 'utf8', env: { ...process.env, TMPDIR: own, KVM_CCA_TRACE_DIR: join(own, 'traces'), ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -367,6 +367,7 @@ function removeStaleControlDirs(): void {
     const m = /^kvm-cca-ssh-(\d+)-/.exec(d);
     if (!m) continue;
     try {
+      if (statSync(join(tmpdir(), d)).uid !== process.getuid?.()) continue; // only our own kind
       process.kill(Number(m[1]), 0);
     } catch {
       rmSync(join(tmpdir(), d), { recursive: true, force: true });

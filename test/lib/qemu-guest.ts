@@ -60,25 +60,6 @@ export function alive(pid: number | undefined): boolean {
   }
 }
 
-/** pids of running qemu-system-aarch64 processes. */
-export function qemuPids(): Set<string> {
-  const r = spawnSync('pgrep', ['-x', 'qemu-system-aar'], { encoding: 'utf8' });
-  return new Set(String(r.stdout).split('\n').filter(Boolean));
-}
-
-/** qemus started since `before` whose parent is gone (re-parented to init): a leaked guest. */
-export function orphanQemus(before: Set<string>): string[] {
-  return [...qemuPids()]
-    .filter((p) => !before.has(p))
-    .filter((p) => {
-      try {
-        return /^\S+ \(.*\) \S (\d+)/.exec(readFileSync(`/proc/${p}/stat`, 'utf8'))?.[1] === '1';
-      } catch {
-        return false;
-      }
-    });
-}
-
 /** The command lines of qemus forwarding 127.0.0.1:port (empty when none). */
 export function qemuOnPort(port: number | string | undefined): string {
   return String(spawnSync('pgrep', ['-f', `hostfwd=tcp:127.0.0.1:${port}-`], { encoding: 'utf8' }).stdout);
