@@ -13,6 +13,7 @@ import type { WireResult } from '../wire.ts';
 import { buildAgent, track } from './agent-session.ts';
 import { checkBios, checkInitrd, checkKernel, kernelInDir } from './boot-files.ts';
 import { SshTarget } from './ssh.ts';
+import { progress } from '../progress.ts';
 import { reapLeftovers, tied } from '../lifecycle.ts';
 
 export interface QemuTargetOptions {
@@ -141,7 +142,8 @@ export class QemuTarget implements Target {
       throw new TargetSetupError(`${qemuBin} not found: run scripts/install-deps.sh`);
 
     reapLeftovers(); // qemus and ssh processes of runs that were killed
-    const agent = await buildAgent('aarch64');
+    const built = progress(o.log, 'building the arm64 agent');
+    const agent = await buildAgent('aarch64').finally(built);
     let kernel = kernelFile;
     let initrd = o.initrd;
     // --bios alone: the firmware brings its kernel; otherwise fill in what is missing
@@ -150,7 +152,9 @@ export class QemuTarget implements Target {
     const needGuest = !firmwareBoots && (!kernel || (!initrd && !(o.bios && !kernel)));
     if (needGuest || (!o.sshKey && firmwareBoots)) {
       o.log?.(`preparing the guest in ${cache}`);
-      const b = await execa(join(PROJECT, 'scripts', 'build-guest.sh'), [cache, agent], { reject: false, all: true });
+      // A cold cache downloads Debian's arm64 kernel and busybox and builds the initramfs: say so while it runs.
+      const done = progress(o.log, 'preparing the guest: Debian arm64 packages, initramfs');
+      const b = await execa(join(PROJECT, 'scripts', 'build-guest.sh'), [cache, agent], { reject: false, all: true }).finally(done);
       if (b.exitCode !== 0) {
         const last = String(b.all).trim().split('\n').slice(-1)[0] ?? '';
         throw new TargetSetupError(last.startsWith('build-guest:') ? last : `scripts/build-guest.sh failed: ${last}`);
@@ -198,7 +202,8 @@ export class QemuTarget implements Target {
         'qemu',
         { machineFault: () => Promise.resolve(this.machineFault()), hint: () => this.hint() },
       );
-      const id = await this.ssh.start();
+      const done = progress(this.opts.log, 'guest up: connecting over ssh, starting the agent');
+      const id = await this.ssh.start().finally(done);
       return { ...id, spec: 'qemu' };
     } catch (e) {
       await this.stop();
@@ -359,6 +364,7 @@ export class QemuTarget implements Target {
         ended();
         wake?.();
       });
+      const done = progress(this.opts.log, ourInitrd ? 'booting the guest' : 'booting; waiting for sshd on the guest', deadline);
       try {
         if (!ourInitrd) {
           // A foreign initrd prints no readiness line: wait for sshd instead.
@@ -384,6 +390,7 @@ export class QemuTarget implements Target {
         throw new TargetSetupError(`the guest was not ready after ${Math.round((this.opts.bootTimeoutMs ?? 90000) / 1000)} s${this.hint()}`);
       } finally {
         wake = undefined;
+        done();
       }
     }
   }
