@@ -321,9 +321,8 @@ export const BUGS = [
   {
     name: 'rmm-accepts-zero-debug-counts',
     description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
-    // not v8: the v8 posting of the breakpoint-parameter patch was not read (todo there)
     // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v9', 'v10', 'v14'],
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v14'],
     source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
     breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
   },

@@ -5,6 +5,7 @@
 // the differences stack.json lists with their reason. A listed difference
 // that no longer occurs fails too, so the list cannot go stale. Stacks are
 // discovered: a new one is a dropped-in folder.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -113,4 +114,21 @@ t.test('stack.json from outside: a bad one is one clear line', async (t) => {
   t.throws(() => parseStack('{', dir, 's'), /not JSON/);
   writeFileSync(join(dir, 'stack.json'), '{}');
   t.same(loadStacks(join(dir, 'missing')), [], 'no folder, no stacks');
+});
+
+t.test('./run.sh replay --rmm picks the emulator RMM; a bad value is one line and exit 2', async (t) => {
+  const run = (args: string[]) => spawnSync('./run.sh', ['replay', ...args], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 120000 });
+  const trace = join(ROOT, 'cca-host-v7', 'relaxed', 'v7__lifecycle_minimal-order.json');
+  const ok = run([trace, '--rmm', 'accepts-zero-debug-counts']);
+  t.equal(ok.status, 0, ok.stdout + ok.stderr);
+  t.match(ok.stdout, /RMM: accepts-zero-debug-counts, bugs: none\n# replay: all 21 calls gave the recorded results/);
+  const era = run([trace]);
+  t.equal(era.status, 1, 'the era RMM refuses the relaxed recording\'s CREATE_REALM');
+  const bad = run([trace, '--rmm', 'lenient']);
+  t.equal(bad.status, 2);
+  t.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  t.match(bad.stderr, /--rmm must be one of era, accepts-zero-debug-counts/);
+  const remote = run([trace, '--rmm', 'era', '--target', 'ssh://root@127.0.0.1:1']);
+  t.equal(remote.status, 2);
+  t.match(remote.stderr, /--rmm needs --target emulator/);
 });

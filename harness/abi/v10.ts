@@ -81,7 +81,8 @@ export const v10: AbiProfile = {
     'create.normal-vm': { errno: 'EINVAL', source: 'V10-EC4' },
     'create.after-vcpu': { errno: 0, source: 'V10-CR10 (no created_vcpus check; one vCPU without SVE passes V10-CR7)' },
     // v6 35/43 (lore:20241212155610.76522-36-steven.price@arm.com) fills num_bps/num_wps from the VM's ID_AA64DFR0_EL1,
-    // which KVM sets up at the first KVM_ARM_VCPU_INIT; the same patch is 36/45 in v7 and 35/43 in v9 and v10
+    // which KVM sets up at the first KVM_ARM_VCPU_INIT; the same patch (same description, reviewed unchanged) is 36/45 in v7,
+    // 35/43 in v8 (lore:20250416134208.383984-36-steven.price@arm.com), v9 and v10
     'create.before-vcpu-init': { errno: 'ENXIO', source: 'V10-CR11 path: RMI_REALM_CREATE fails -> -ENXIO; the counts are 0 before the first vCPU init (v6 35/43, v7 36/45 lore:20250213161426.102987-37-steven.price@arm.com); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line); seen on the cca-host/v7 stack' },
     'init.ok': { errno: 0, source: 'V10-IR (copy, wrap, state, RMM loop)' },
     'init.bad-pointer': { errno: 'EFAULT', source: 'V10-IR1' },

@@ -33,7 +33,6 @@ export const v9 = derive(
 // INIT_RIPAS over a populated page: v7 16/45 returns -ENXIO (an RTT error at the mapping level is
 // "unexpected"), v9/v10 -EINVAL (V10-IR8); v8's realm_init_ipa_state was not read
 const INIT_LEAF_V8 = 'INIT_RIPAS over a populated page: -ENXIO in v7 (16/45), -EINVAL in v9/v10 (V10-IR8); v8\'s own code was not read';
-const BPS_V8 = 'the breakpoint-parameter patch is 35/43 in v6, 36/45 in v7 and 35/43 in v9/v10; the v8 posting of it was not read';
 const V7_RIPAS = 'lore:20250213161426.102987-17-steven.price@arm.com ("[PATCH v7 16/45] arm64: RME: Allow VMM to set RIPAS")';
 
 /** The parent's value for `keys`, kept but marked UNCONFIRMED with `why`. */
@@ -55,7 +54,6 @@ const v8Derived = derive(
       'populate.no-guest-memfd': { errno: 'EPERM', source: `${V8_POPULATE}: a memslot that cannot be private gives -EPERM`, dispute: NO_GMEM_DISPUTE },
       'populate.unprotected-half': { errno: 'EPERM', source: `${V8_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v8 refuses with -EPERM before the RMM` },
       ...markUnconfirmed(v9, ['init.over-populated'], INIT_LEAF_V8),
-      ...markUnconfirmed(v9, ['create.before-vcpu-init'], BPS_V8),
     },
   },
   'conditions.md has no v8 row; v8 -> v9 changed the CAP number and docs only (abi-evolution.md §2a, §3.3)',
