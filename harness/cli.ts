@@ -19,6 +19,8 @@ import { repeatedOption, parseTimeoutMs } from './options.ts';
 import { printable } from './policy.ts';
 import { loadBaseline, unmatchedEntries } from './baseline.ts';
 import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
+import { optionError } from './usage-words.ts';
+import { toolIdentity } from './identity.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs] [--rmm era|accepts-zero-debug-counts]
@@ -56,6 +58,9 @@ or glob (*, ?, [..], {a,b}); !FILTER excludes.
   --console              qemu target: stream the guest console to stderr
                          (a failed boot always prints its last console lines)
   --install-deps         install the Debian packages the qemu/ssh targets need
+  --ktap                 raw KTAP on a terminal too (piped or redirected output is always KTAP;
+                         a terminal gets a condensed view, in colour unless NO_COLOR is set)
+  --version              the suite's version (and commit, in a git clone)
   -h, --help             this text`;
 
 class UsageError extends Error {}
@@ -92,6 +97,8 @@ const OPTIONS = {
         console: { type: 'boolean', default: false },
         'install-deps': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+        ktap: { type: 'boolean', default: false },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
 function parse(argv: string[]) {
@@ -101,7 +108,7 @@ function parse(argv: string[]) {
   } catch (e) {
     // node's messages are one line ("Unknown option '--foo'..."), except the one for a
     // value starting with '-', whose fix ("use '--qemu-arg=-XYZ'") is on its third line.
-    throw new UsageError(e instanceof Error ? e.message.split('\n').join(' ') : String(e));
+    throw new UsageError(optionError(e, Object.keys(OPTIONS)));
   }
   const twice = repeatedOption(r.tokens, OPTIONS);
   if (twice) throw new UsageError(twice);
@@ -143,6 +150,11 @@ export async function main(argv: string[]): Promise<number> {
   if ((o['boot-timeout'] !== undefined || o.console) && o.target !== 'qemu') die(`${o.console ? '--console' : '--boot-timeout'} needs --target qemu`);
   if (o.help) {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (o.version) {
+    const t = toolIdentity();
+    process.stdout.write(`${t.name} ${t.version}${t.commit ? ` (${t.commit.slice(0, 12)})` : ''}\n`);
     return 0;
   }
   if (o['list-emulator-bugs']) {
@@ -256,6 +268,7 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
       callTimeoutMs: a.callTimeoutMs,
       junit: o.junit,
       json: o.json,
+      ktap: o.ktap,
       ...(o.kernel && isDir(o.kernel) ? { kernelDir: o.kernel } : {}),
       traceDir: o.trace,
       baselinePath: o.baseline,

@@ -8,9 +8,9 @@ import { absent } from './abi/absent.ts';
 import { applicable, runChecks, type CheckDef, type CheckOutcome, type EmulatorSettings } from './engine.ts';
 import { selectChecks } from './filter.ts';
 import { junitXml } from './report/junit.ts';
-import { causeLines, countLine } from './report/summary.ts';
+import { causeLines, countLine, nextSteps } from './report/summary.ts';
 import { matrixHtml, matrixMarkdown } from './report/matrix.ts';
-import { ktapBailOut, ktapHeader, ktapLine, nest, ktapSkipAll, ktapSubtestHeader, ktapSubtestResult } from './report/ktap.ts';
+import { stdoutSink } from './report/sink.ts';
 import { resultsFile, type OutcomeRecord } from './report/results.ts';
 import { kernelIdentity, toolIdentity, type KernelIdentity, type RemoteShell } from './identity.ts';
 import { TargetSetupError, type Target, type TargetIdentity, type TargetKind } from './target.ts';
@@ -32,6 +32,8 @@ export interface MultiPlan {
   traceDir?: string | undefined;
   baselinePath?: string | undefined;
   matrix: readonly string[];
+  /** Raw KTAP on a terminal too (piped output is always KTAP). */
+  ktap?: boolean;
   /** --json FILE: the results file. */
   json?: string | undefined;
   /** --kernel DIR: a kernel build tree whose `git describe` goes into the results. */
@@ -40,7 +42,6 @@ export interface MultiPlan {
   started?: { target: Target; id: TargetIdentity; detected: string };
 }
 
-const out = (s: string): boolean => process.stdout.write(s);
 const err = (s: string): boolean => process.stderr.write(s);
 
 export interface ReportPlan {
@@ -151,9 +152,10 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   const ident: RunIdentity = { revisions: [] };
   const reports: ReportPlan = { junit: p.junit, matrix: p.matrix, json: p.json, targetSpec: p.targetSpec, profiles: p.profiles, allChecks: p.allChecks, identity: ident, records, started };
   onInterrupt((sig) => partialNote(reports, outcomes, sig));
+  const sink = stdoutSink(p.ktap ?? false);
   const header = (comment: string): void => {
     if (headerDone) return;
-    out(ktapHeader(plan.length, comment));
+    sink.header(plan.length, comment);
     headerDone = true;
   };
 
@@ -182,7 +184,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
         // e.g. the emulator does not model this revision yet: its checks fail, the stream goes on
         const why = `target ${p.targetSpec} cannot run ${abi.name}: ${e instanceof Error ? e.message : String(e)}`;
         header(`kvm-cca-conformance: ${p.profiles.length} revisions on ${p.targetSpec}`);
-        out(ktapSubtestHeader(abi.name, checks.length, why));
+        sink.subtestStart(abi.name, checks.length, why);
         const mine: CheckOutcome[] = [];
         for (const [j, c] of checks.entries()) {
           if (isInterrupted()) break;
@@ -190,9 +192,9 @@ export async function runMulti(p: MultiPlan): Promise<number> {
           outcomes.push(o);
           mine.push(o);
           records.push({ outcome: o });
-          out(nest(ktapLine(o, j + 1)));
+          sink.result(o, j + 1);
         }
-        out(ktapSubtestResult(abi.name, i + 1, mine, `${abi.name}: ${countLine(mine)}`));
+        sink.subtestEnd(abi.name, i + 1, mine);
         continue;
       }
       ci.started(id);
@@ -200,7 +202,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
       const wrong = target.kind === 'emulator' ? undefined : await forcedRevisionMissing(target, abi, p.callTimeoutMs);
       if (wrong) {
         await target.stop().catch(() => undefined);
-        out(ktapSkipAll(wrong));
+        sink.skipAll(wrong);
         err(`run.sh: ${wrong}\n`);
         return 4;
       }
@@ -213,7 +215,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
     }
     const what = p.profiles.length === 1 ? abi.name : `${p.profiles.length} revisions (${p.profiles.map((x) => x.name).join(', ')})`;
     header(`kvm-cca-conformance: ${what} on ${p.targetSpec} (${id.info.release}, ${id.info.machine})`);
-    out(ktapSubtestHeader(abi.name, checks.length, abi.title));
+    sink.subtestStart(abi.name, checks.length, abi.title);
     const mine: CheckOutcome[] = [];
     try {
       await runChecks(checks, {
@@ -230,7 +232,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
           outcomes.push(r);
           mine.push(r);
           records.push({ outcome: r, trace: extra?.trace, baseline: extra?.baseline });
-          out(nest(ktapLine(r, j + 1, extra)));
+          sink.result(r, j + 1, extra);
           bailOut ??= r.targetFault && / later checks were not run\)$/.test(r.targetFault) ? r.targetFault : undefined;
         },
       });
@@ -241,10 +243,10 @@ export async function runMulti(p: MultiPlan): Promise<number> {
     traces.push(...ci.traces.written);
     traceError ||= ci.traces.error !== undefined;
     if (isInterrupted()) return new Promise<number>(() => undefined); // the signal handler ends the run
-    out(ktapSubtestResult(abi.name, i + 1, mine, `${abi.name}: ${countLine(mine)}`));
+    sink.subtestEnd(abi.name, i + 1, mine);
     // The target is gone: later revisions cannot run on it either.
     if (bailOut) {
-      out(ktapBailOut(bailOut));
+      sink.bailOut(bailOut);
       break;
     }
   }
@@ -259,6 +261,9 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   }
   err(`# ${p.profiles.map((x) => x.name).join(',')} on ${p.targetSpec}: ${countLine(outcomes)} in ${secs}s\n`);
   for (const l of causeLines(outcomes)) err(`${l}\n`);
+  const traceOf = new Map(records.map((r) => [r.outcome, r.trace]));
+  const targetArgs = p.targetSpec === 'emulator' ? (p.targetOpts.bugs ?? []).flatMap((b) => ['--emulator-bug', b]) : ['--target', p.targetSpec];
+  for (const l of nextSteps({ outcomes, traceOf: (o) => traceOf.get(o), targetArgs })) err(`${l}\n`);
   const tl = tracesLine(traces);
   if (tl) err(`${tl}\n`);
   for (const l of ciLines) err(`${l}\n`);

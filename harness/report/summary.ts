@@ -28,3 +28,32 @@ export function causeLines(outcomes: readonly CheckOutcome[]): string[] {
   }
   return out;
 }
+
+/** How to rerun, replay and reproduce a failure: the exact commands, for the first check of each cause. */
+export interface NextStepsInput {
+  outcomes: readonly CheckOutcome[];
+  traceOf: (o: CheckOutcome) => string | undefined;
+  /** The options that reach the same target and revision (`--target ...`, emulator bug switches). */
+  targetArgs: readonly string[];
+}
+
+export function nextSteps(i: NextStepsInput): string[] {
+  const bad = i.outcomes.filter((o) => o.status === 'fail' || o.status === 'blocked');
+  if (bad.length === 0) return [];
+  const firsts = new Map<string, CheckOutcome>();
+  for (const o of bad) if (!firsts.has(firstCause(o))) firsts.set(firstCause(o), o);
+  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const out = ['# next steps (the first check of each cause):'];
+  for (const o of [...firsts.values()].slice(0, 3)) {
+    const name = `${o.abi}/${o.name}`;
+    out.push(`#   ${name}:`);
+    out.push(`#     rerun it:           ./run.sh ${[...i.targetArgs, '--abi', o.abi, name].map(q).join(' ')}`);
+    const trace = i.traceOf(o);
+    if (trace) {
+      out.push(`#     replay its trace:   ./run.sh replay ${q(trace)}${i.targetArgs.length ? ` ${i.targetArgs.map(q).join(' ')}` : ''}`);
+      out.push(`#     C reproducer:       ./run.sh repro ${q(trace)} -o ${q(`${o.name.replace(/\//g, '_')}.c`)}`);
+    }
+  }
+  if (firsts.size > 3) out.push(`#   (${firsts.size - 3} more causes above)`);
+  return out;
+}
