@@ -39,3 +39,22 @@ t.test('cells, counts and hover text', async (t) => {
   const md = matrixMarkdown({ profiles, checks, outcomes, title: 'x' });
   t.match(md, /\| `populate\/twice` \| ✓ \| · \|/);
 });
+
+t.test('failures first, and each area with its own counts', async (t) => {
+  const checks = [def('populate/twice', ['populate.twice']), def('populate/one-page', ['populate.twice']), def('misordering/create-in-new', ['populate.twice'], 'misordering')];
+  const profiles = [p('v10')];
+  const outcomes = [outcome('v10', 'populate/twice', 'pass'), { ...outcome('v10', 'populate/one-page', 'blocked'), assertions: [{ ok: false, message: 'blocked' }] }, { ...outcome('v10', 'misordering/create-in-new', 'fail'), area: 'misordering' as const }];
+  const m = buildMatrix({ profiles, checks, outcomes, title: 't' });
+  t.same(m.failing.map((r) => r.check.name), ['populate/one-page', 'misordering/create-in-new'], 'every failed or blocked check, in check order');
+  const md = matrixMarkdown({ profiles, checks, outcomes, title: 'x' });
+  const lines = md.split('\n');
+  const at = (s: string): number => lines.findIndex((l) => l.includes(s));
+  t.ok(at('**failing or blocked** (2)') < at('**misordering**') && at('**failing or blocked**') < at('**populate**'), 'the failing rows come before the areas');
+  t.match(md, /\| \*\*populate\*\* \| 1\/2 1✗ \|/, 'an area row: passed/run and its failures for each revision');
+  t.match(md, /\| \*\*misordering\*\* \| 0\/1 1✗ \|/);
+  const html = matrixHtml({ profiles, checks, outcomes, title: 'x' });
+  t.match(html, /<tr class="area failing"><th colspan="2">failing or blocked <span>\(2;/);
+  t.match(html, /<tr class="area"><th>populate <span>\(2\)<\/span><\/th><th class="acount">1\/2 <b class="f">1✗<\/b><\/th><\/tr>/);
+  const none = matrixMarkdown({ profiles, checks, outcomes: [outcome('v10', 'populate/twice', 'pass')], title: 'x' });
+  t.notMatch(none, /failing or blocked/, 'no failures: no such section');
+});

@@ -37,7 +37,7 @@ function expectText(p: AbiProfile, c: CheckDef, o: CheckOutcome | undefined): st
   return lines.join('\n');
 }
 
-export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[] }[]; counts: Record<string, Record<Cell, number>> } {
+export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[] }[]; counts: Record<string, Record<Cell, number>>; failing: Row[] } {
   const byKey = new Map(m.outcomes.map((o) => [`${o.abi}\u0000${o.name}`, o]));
   const applies = new Map(m.profiles.map((p) => [p.name, new Set(applicable(m.checks, p).map((c) => c.name))]));
   const counts: Record<string, Record<Cell, number>> = {};
@@ -54,13 +54,30 @@ export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[
       }),
     }));
   const areas = AREAS.map((a) => ({ area: a as string, rows: rows.filter((r) => r.check.area === a) })).filter((x) => x.rows.length > 0);
-  return { areas, counts };
+  // Failures first: every check with a failed or blocked cell, before the areas.
+  const failing = rows.filter((r) => r.cells.some((c) => c.cell === 'fail' || c.cell === 'blocked'));
+  return { areas, counts, failing };
+}
+
+/** An area's passed/run and failed (+blocked) count for the revision in column `i`. */
+function areaCount(rows: readonly Row[], i: number): { pass: number; run: number; bad: number } {
+  let pass = 0;
+  let run = 0;
+  let bad = 0;
+  for (const r of rows) {
+    const c = r.cells[i]?.cell;
+    if (!c || c === 'n/a') continue;
+    run++;
+    if (c === 'pass') pass++;
+    if (c === 'fail' || c === 'blocked') bad++;
+  }
+  return { pass, run, bad };
 }
 
 const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', blocked: 'b', todo: '?', skip: 's', 'n/a': '·', 'not run': '–' };
 
 export function matrixHtml(m: MatrixInput): string {
-  const { areas, counts } = buildMatrix(m);
+  const { areas, counts, failing } = buildMatrix(m);
   // a thicker rule where the uAPI generation changes (multiplexed | RMI)
   const gen = m.profiles.map((p, i) => (i > 0 && p.generation !== m.profiles[i - 1]?.generation ? ' gen' : ''));
   const cols = m.profiles.map((p, i) => `<th class="rev${gen[i]}" title="${esc(`${p.title}\n${p.source}`)}">${esc(p.name)}</th>`).join('');
@@ -68,20 +85,22 @@ export function matrixHtml(m: MatrixInput): string {
     const k = counts[p.name]!;
     return `<td class="count${gen[m.profiles.indexOf(p)]}" title="pass ${k.pass}, fail ${k.fail}, blocked ${k.blocked}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}${k.blocked ? `<br><b class="bl">${k.blocked} b</b>` : ''}</td>`;
   };
-  const body = areas
-    .map(
-      ({ area, rows }) =>
-        `<tr class="area"><th colspan="${m.profiles.length + 1}">${esc(area)} <span>(${rows.length})</span></th></tr>\n` +
-        rows
-          .map(
-            (r) =>
-              `<tr><th class="name" title="${esc(r.check.description)}">${esc(r.check.name)}</th>${r.cells
-                .map((c, i) => `<td class="${c.cell.replace(/[^a-z]/g, '')}${gen[i]}" title="${esc(c.hover)}">${SYMBOL[c.cell]}</td>`)
-                .join('')}</tr>`,
-          )
-          .join('\n'),
-    )
-    .join('\n');
+  const row = (r: Row): string =>
+    `<tr><th class="name" title="${esc(r.check.description)}">${esc(r.check.name)}</th>${r.cells
+      .map((c, i) => `<td class="${c.cell.replace(/[^a-z]/g, '')}${gen[i]}" title="${esc(c.hover)}">${SYMBOL[c.cell]}</td>`)
+      .join('')}</tr>`;
+  // Each area's header row carries its own passed/run per revision, and its failures.
+  const areaHead = (area: string, rows: readonly Row[]): string =>
+    `<tr class="area"><th>${esc(area)} <span>(${rows.length})</span></th>${m.profiles
+      .map((_, i) => {
+        const k = areaCount(rows, i);
+        return `<th class="acount${gen[i]}">${k.run ? `${k.pass}/${k.run}${k.bad ? ` <b class="f">${k.bad}✗</b>` : ''}` : ''}</th>`;
+      })
+      .join('')}</tr>`;
+  const first = failing.length
+    ? `<tr class="area failing"><th colspan="${m.profiles.length + 1}">failing or blocked <span>(${failing.length}; each also under its area)</span></th></tr>\n${failing.map(row).join('\n')}\n`
+    : '';
+  const body = first + areas.map(({ area, rows }) => `${areaHead(area, rows)}\n${rows.map(row).join('\n')}`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>KVM CCA host uAPI conformance matrix</title>
 <style>
@@ -95,6 +114,7 @@ thead th{position:sticky;top:0;background:#f3f5f9;z-index:1}
 th.rev{writing-mode:horizontal-tb;min-width:38px}
 th.name{text-align:left;font-weight:normal;font-family:ui-monospace,monospace;font-size:12px;white-space:nowrap}
 tr.area th{background:#e6eaf2;text-align:left;font-size:13px;padding:5px} tr.area span{color:#667;font-weight:normal}
+tr.area th.acount{text-align:center;font-size:11px;font-weight:normal} tr.failing th{background:#f9d3d3}
 td{text-align:center;min-width:34px;cursor:help}
 td.pass,.legend b.pass{background:#d7f2dc;color:#176b2c}
 td.fail,.legend b.fail{background:#f9d3d3;color:#9b1c1c;font-weight:bold}
@@ -123,13 +143,19 @@ ${body}
 const mdCell = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'");
 
 export function matrixMarkdown(m: MatrixInput): string {
-  const { areas, counts } = buildMatrix(m);
+  const { areas, counts, failing } = buildMatrix(m);
   const head = `| check | ${m.profiles.map((p) => p.name).join(' | ')} |\n|---|${m.profiles.map(() => ':-:').join('|')}|`;
   const cnt = `| **passed / run** | ${m.profiles.map((p) => { const k = counts[p.name]!; return `${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}`; }).join(' | ')} |`;
   const out = [`# KVM CCA host uAPI conformance matrix`, '', m.title, '', 'Legend: ✓ pass, ✗ fail, b blocked (a set-up step failed), ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in harness/abi/.', '', head, cnt];
+  const row = (r: Row): string => `| \`${mdCell(r.check.name)}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`;
+  // Failures first, then each area with its own passed/run per revision.
+  if (failing.length) {
+    out.push(`| **failing or blocked** (${failing.length}) |${m.profiles.map(() => '').join('|')}|`);
+    for (const r of failing) out.push(row(r));
+  }
   for (const { area, rows } of areas) {
-    out.push(`| **${area}** |${m.profiles.map(() => '').join('|')}|`);
-    for (const r of rows) out.push(`| \`${mdCell(r.check.name)}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`);
+    out.push(`| **${area}** |${m.profiles.map((_, i) => { const k = areaCount(rows, i); return k.run ? ` ${k.pass}/${k.run}${k.bad ? ` ${k.bad}✗` : ''} ` : ''; }).join('|')}|`);
+    for (const r of rows) out.push(row(r));
   }
   return `${out.join('\n')}\n`;
 }
