@@ -8,7 +8,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { getProfile, PROFILES, ALL_REVISIONS } from './abi/index.ts';
 import type { AbiProfile } from './abi/types.ts';
 import { applicable, type CheckDef } from './engine.ts';
-import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, type TargetKind } from './target.ts';
+import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, TargetWithoutKvm, type TargetKind } from './target.ts';
+import { ktapSkipAll } from './report/ktap.ts';
 import { listEmulatorBugs, type TargetOptions } from './targets/index.ts';
 import { listLines } from './list.ts';
 import { BaselineError } from './baseline.ts';
@@ -276,6 +277,12 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
       ...(started ? { started } : {}),
     });
   } catch (e) {
+    if (e instanceof TargetWithoutKvm) {
+      // As the KVM selftests do without /dev/kvm: a skip, with the reason, not a usage error.
+      process.stdout.write(ktapSkipAll(e.message));
+      process.stderr.write(`run.sh: ${e.message}\n`);
+      return 4;
+    }
     if (e instanceof TargetSetupError || e instanceof BaselineError) die(e.message);
     throw e;
   }

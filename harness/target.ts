@@ -48,5 +48,13 @@ export class TargetSetupError extends Error {
   override name = 'TargetSetupError';
 }
 
+/**
+ * The target works but has no KVM to test (no /dev/kvm): like the KVM
+ * selftests, the run is skipped (exit 4, `1..0 # SKIP`), not a usage error.
+ */
+export class TargetWithoutKvm extends TargetSetupError {
+  override name = 'TargetWithoutKvm';
+}
+
 /** Default per-request deadline; KVM_RUN of guest code that spins must end too. */
 export const DEFAULT_CALL_TIMEOUT_MS = 5000;

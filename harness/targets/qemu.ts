@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, execaSync } from 'execa';
-import { TargetSetupError, type Session, type Target, type TargetIdentity } from '../target.ts';
+import { TargetSetupError, type Session, type Target, type TargetIdentity, TargetWithoutKvm } from '../target.ts';
 import type { WireResult } from '../wire.ts';
 import { buildAgent, track } from './agent-session.ts';
 import { checkBios, checkInitrd, checkKernel, kernelInDir } from './boot-files.ts';
@@ -381,7 +381,7 @@ export class QemuTarget implements Target {
         wake = undefined;
         if (ready) {
           this.release = ready[1];
-          if (ready[2] !== 'yes') throw new TargetSetupError(`the guest kernel ${ready[1]} has no /dev/kvm${this.hint()}`);
+          if (ready[2] !== 'yes') throw new TargetWithoutKvm(`the guest kernel ${ready[1]} has no /dev/kvm${this.hint()}`);
           return;
         }
         // The port was taken between probing and qemu binding it: try another.

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { TargetSetupError, type Session, type Target, type TargetIdentity, type TargetKind } from '../target.ts';
+import { TargetSetupError, type Session, type Target, type TargetIdentity, type TargetKind, TargetWithoutKvm } from '../target.ts';
 import { AgentLink, buildAgent, track, type AgentEnd } from './agent-session.ts';
 import type { WireResult } from '../wire.ts';
 import { reapLeftovers, tied } from '../lifecycle.ts';
@@ -280,7 +280,7 @@ export class SshTarget implements Target {
     if (r.exitCode !== 0) throw new TargetSetupError(this.classify(String(r.stderr) || `probe exited ${r.exitCode}`) + this.hint());
     const [machine, kvm, uid] = String(r.stdout).split('\n').map((s) => s.trim());
     if (machine !== 'aarch64') throw new TargetSetupError(`${this.where} is ${machine || 'unknown'}, not aarch64: the suite needs an arm64 KVM host`);
-    if (kvm !== 'kvm') throw new TargetSetupError(`${this.where} has no /dev/kvm: boot a kernel with KVM (at EL2) on it`);
+    if (kvm !== 'kvm') throw new TargetWithoutKvm(`${this.where} has no /dev/kvm: boot a kernel with KVM (at EL2) on it`);
     if (uid !== '0') throw new TargetSetupError(`${this.where}: logged in as uid ${uid}, the agent must run as root (ssh://root@...)`);
   }
 
