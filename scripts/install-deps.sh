@@ -11,8 +11,11 @@ set -eu
 PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio openssh-client make gcc libc6-dev"
 # The tests also use: xmllint (libxml2-utils) to validate the JUnit against Jenkins'
 # schema (test/reports.test.ts), and the kernel's own KTAP parser kunit.py, which
-# test/ktap.test.ts unpacks from Debian's linux-source tarball and runs with python3.
-if [ "${1:-}" = "--tests" ]; then PKGS="$PKGS libxml2-utils linux-source python3"; fi
+# test/ktap.test.ts unpacks from Debian's linux-source tarball and runs with python3;
+# and a firmware that boots a kernel itself for the --bios tests
+# (test/qemu-observe.test.ts: EDK2's AAVMF, an EFI system partition made with
+# dosfstools and mtools).
+if [ "${1:-}" = "--tests" ]; then PKGS="$PKGS libxml2-utils linux-source python3 qemu-efi-aarch64 dosfstools mtools"; fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
