@@ -20,7 +20,7 @@ t.test('--qemu-arg -M takes the next word', async (t) => {
   t.same(joinQemuArgs(['--qemu-arg', '-M', '--qemu-arg', 'virt,secure=on', '--abi', 'v7']), ['--qemu-arg=-M', '--qemu-arg=virt,secure=on', '--abi', 'v7']);
   t.same(joinQemuArgs(['--qemu-arg=-cpu', 'x']), ['--qemu-arg=-cpu', 'x']);
   t.same(joinQemuArgs(['--', '--qemu-arg', '-M']), ['--', '--qemu-arg', '-M']);
-  const r = await execa(RUN, ['--abi', 'v7', '--qemu-arg', '-M', '--list', 'generic/api-version'], { cwd: ROOT, reject: false });
+  const r = await execa(RUN, ['--target', 'qemu', '--abi', 'v7', '--qemu-arg', '-M', '--list', 'generic/api-version'], { cwd: ROOT, reject: false });
   t.equal(r.exitCode, 0, r.stderr);
 });
 
