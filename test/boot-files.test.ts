@@ -10,6 +10,9 @@ import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { checkBios, checkInitrd, checkKernel, type KernelCheckOptions } from '../harness/targets/boot-files.ts';
 
+// Many ./run.sh starts: tap's 30 s default is too short on a shared 2-core machine.
+t.setTimeout(300000);
+
 const RUN = new URL('../run.sh', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-boot-files-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

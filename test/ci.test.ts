@@ -10,6 +10,9 @@ import t from 'tap';
 import { Baseline, parseBaseline, BaselineError } from '../harness/baseline.ts';
 import type { CheckOutcome } from '../harness/engine.ts';
 
+// Many ./run.sh starts: tap's 30 s default is too short on a shared 2-core machine.
+t.setTimeout(300000);
+
 const RUN = new URL('../run.sh', import.meta.url).pathname;
 // Everything this file makes is under its own directory, removed at the end.
 const own = mkdtempSync(join(tmpdir(), 'kvm-cca-ci-test-'));

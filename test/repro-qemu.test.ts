@@ -16,6 +16,9 @@ import { buildTrace, type TraceFile } from '../harness/trace.ts';
 import { ALL_CHECKS } from '../tests/index.ts';
 import { qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 
+// Boots the guest and cross-compiles five reproducers: tap's 30 s default is too short on a shared 2-core machine.
+t.setTimeout(420000);
+
 t.test('reproducers of real-kernel traces', { skip: qemuSkip(t), timeout: 300000 }, async (t) => {
   const { q, id } = await startedQemu(t);
   const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-repro-qemu-'));
