@@ -23,8 +23,8 @@ t.test('reproducers of real-kernel traces', { skip: qemuSkip(t), timeout: 300000
   const { q, id } = await startedQemu(t);
   const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-repro-qemu-'));
 
-  // A realm check of RFC v1 fails on this kernel (no realm VM type), and the absent-kernel probes pass.
-  // Without CCA, a check whose set-up makes a realm VM is blocked by that KVM_CREATE_VM; one that makes it the call under test fails.
+  // A realm check of RFC v1 is blocked on this kernel (its set-up cannot create a realm VM),
+  // a launch order (judged step by step) fails, and the absent-kernel probes pass.
   const cases: [string, string, 'fail' | 'blocked' | 'pass'][] = [
     ['rfc-v1', 'misordering/populate-in-none', 'blocked'],
     ['absent', 'vcpu/absent-init-rec-bit-7', 'pass'],
