@@ -35,16 +35,16 @@ export const BUGS = [
   {
     name: 'sve-vls-after-rd-allowed',
     description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v12, v13, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v13, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v14'],
     source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
     breaks: ['sve.vls-after-rd'],
   },
   {
     name: 'vcpu-after-vgic-init-allowed',
     description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v12, v13, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v13, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v14'],
     source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
     breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
   },
@@ -221,8 +221,8 @@ export const BUGS = [
   {
     name: 'rmi-populate-reserved-unchecked',
     description: 'KVM_ARM_RMI_POPULATE ignores a non-zero reserved word (the v2..v11 behaviour) instead of -EINVAL',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v14'],
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v12', 'v14'],
     source: 'V14-PO3; abi-evolution.md §3.5, §4.7',
     breaks: ['rmi.populate-reserved', 'rmi.populate-invalid-after-run'],
   },
@@ -245,8 +245,8 @@ export const BUGS = [
   {
     name: 'populate-after-run-allowed',
     description: 'KVM_ARM_RMI_POPULATE after the first KVM_RUN is not refused with -EBUSY',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v14'],
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v12', 'v14'],
     source: 'V14-PO9; abi-evolution.md §4.3',
     breaks: ['rmi.populate-after-run'],
   },
@@ -260,8 +260,8 @@ export const BUGS = [
   {
     name: 'old-subcommands-half-work',
     description: 'a v10 VMM\'s ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v14'],
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v12', 'v14'],
     source: 'V14-EC6; abi-evolution.md §4.1',
     breaks: ['rmi.old-enable-cap'],
   },
@@ -321,8 +321,8 @@ export const BUGS = [
   {
     name: 'rmm-accepts-zero-debug-counts',
     description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v14'],
+    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v14'],
     source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
     breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
   },
