@@ -27,24 +27,23 @@ export const BUGS = [
   {
     name: 'realm-no-rmi-eperm',
     description: 'KVM_CREATE_VM(realm) on a host without RMI returns the -EPERM the v12..v14 changelogs promise instead of the -EINVAL their code returns',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v12', 'v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-VM2; abi-evolution.md §3.5, §4.6; conditions.md §6.11',
     breaks: ['vm.realm-no-rmm'],
   },
   {
     name: 'sve-vls-after-rd-allowed',
     description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v13, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
     breaks: ['sve.vls-after-rd'],
   },
   {
     name: 'vcpu-after-vgic-init-allowed',
     description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v13, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
     breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
   },
@@ -221,16 +220,14 @@ export const BUGS = [
   {
     name: 'rmi-populate-reserved-unchecked',
     description: 'KVM_ARM_RMI_POPULATE ignores a non-zero reserved word (the v2..v11 behaviour) instead of -EINVAL',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v12', 'v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-PO3; abi-evolution.md §3.5, §4.7',
     breaks: ['rmi.populate-reserved', 'rmi.populate-invalid-after-run'],
   },
   {
     name: 'populate-no-progress',
     description: 'KVM_ARM_RMI_POPULATE populates but reports no progress: v12 returns 0 bytes, v13+ leave base/size/source_uaddr unchanged, so a VMM loop never ends (QEMU and OpenVMM treat it as an error)',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v12', 'v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-PO15; abi-evolution.md §4.8, §6.2, §6.4',
     breaks: ['rmi.populate-ok', 'rmi.populate-progress', 'rmi.populate-past-memslot-end', 'rmi.populate-error-after-progress'],
   },
@@ -245,8 +242,7 @@ export const BUGS = [
   {
     name: 'populate-after-run-allowed',
     description: 'KVM_ARM_RMI_POPULATE after the first KVM_RUN is not refused with -EBUSY',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v12', 'v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-PO9; abi-evolution.md §4.3',
     breaks: ['rmi.populate-after-run'],
   },
@@ -260,40 +256,35 @@ export const BUGS = [
   {
     name: 'old-subcommands-half-work',
     description: 'a v10 VMM\'s ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v12', 'v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-EC6; abi-evolution.md §4.1',
     breaks: ['rmi.old-enable-cap'],
   },
   {
     name: 'populate-source-not-advanced',
     description: 'KVM_ARM_RMI_POPULATE advances base and size but not source_uaddr, so the next call copies the first source page again (the kvmtool INITRD_ALIGN bug, kernel side)',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'V14-PO15; abi-evolution.md §4.8, §4.11',
     breaks: ['rmi.populate-progress'],
   },
   {
     name: 'populate-source-unaligned-accepted',
     description: 'KVM_ARM_RMI_POPULATE accepts a source_uaddr that is not page-aligned (the v12 behaviour)',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'V14-PO3; abi-evolution.md §3.6',
     breaks: ['rmi.populate-unaligned-source'],
   },
   {
     name: 'rmi-populate-normal-vm-eperm',
     description: 'KVM_ARM_RMI_POPULATE on a non-realm VM returns v12\'s -EPERM instead of -ENXIO',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'V14-PO1; conditions.md §6.7',
     breaks: ['rmi.populate-normal-vm', 'rmi.populate-normal-vm-bad-pointer'],
   },
   {
     name: 'dead-realm-revived',
     description: 'after a failed activation the second KVM_RUN enters vCPU 0\'s REC although the realm is DEAD (kvm_rec_pre_enter does not check ACTIVE); the RMM refuses the never-activated realm and KVM reports a SHUTDOWN exit with 0',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'conditions.md §4.7, V14-R1; abi-evolution.md §3.7, §4.5; v13 16/48',
     breaks: ['rmi.second-run-after-failed-run'],
   },
@@ -321,8 +312,7 @@ export const BUGS = [
   {
     name: 'rmm-accepts-zero-debug-counts',
     description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v14'],
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
     breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
   },
