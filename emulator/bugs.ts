@@ -34,16 +34,16 @@ export const BUGS = [
   {
     name: 'sve-vls-after-rd-allowed',
     description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
     breaks: ['sve.vls-after-rd'],
   },
   {
     name: 'vcpu-after-vgic-init-allowed',
     description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
     breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
   },
@@ -94,8 +94,8 @@ export const BUGS = [
     name: 'config-copy-before-state',
     description: 'CONFIG_REALM copies the item before checking the state, so EFAULT wins over EBUSY after CREATE_RD',
     // v2..v4: the order of CONFIG's state check and copy was not read (todo there), so no check could catch it
-    // audit (docs/inherited-audit.md): not v5, v6, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v5, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CF1 (§5 order)',
     breaks: ['config.after-create-bad-pointer'],
   },
@@ -117,8 +117,8 @@ export const BUGS = [
   {
     name: 'finalize-rec-before-create',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) is accepted before CREATE_RD (no NEW-state check)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-V4',
     breaks: ['rec.before-create'],
   },
@@ -156,16 +156,16 @@ export const BUGS = [
   {
     name: 'realm-caps-not-hidden',
     description: 'CHECK_EXTENSION on a realm VM answers like a normal VM: SET_GUEST_DEBUG, READONLY_MEM, HW breakpoints read as available',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-CE2; abi-evolution.md §3.2 (v2 hides READONLY_MEM), §3.3',
     breaks: ['probe.realm-hides-guest-debug'],
   },
   {
     name: 'enable-cap-realm-check-missing',
     description: 'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-EC4; review R1-06r',
     breaks: ['config.normal-vm', 'create.normal-vm', 'init.normal-vm', 'populate.normal-vm'],
   },
@@ -180,8 +180,8 @@ export const BUGS = [
   {
     name: 'populate-reserved-checked',
     description: 'POPULATE_REALM rejects non-zero reserved words with -EINVAL, which the posted v2..v11 code never checks (a VMM passing stack garbage works on the real kernel)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-PO6; abi-evolution.md §3.2, §4.7',
     breaks: ['populate.reserved-ignored'],
   },
@@ -195,7 +195,7 @@ export const BUGS = [
   {
     name: 'finalize-rec-twice-allowed',
     description: 'a second KVM_ARM_VCPU_FINALIZE(REC) is not refused with -EBUSY; it reaches RMI_REC_CREATE, which refuses the duplicate MPIDR (-ENXIO)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there; v6 has no such check (v6 12/43, 23/43)
     revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-V8',
     breaks: ['rec.twice'],
@@ -203,15 +203,15 @@ export const BUGS = [
   {
     name: 'run-without-irqchip',
     description: 'the first KVM_RUN of a realm without an in-kernel irqchip is not refused with -EOPNOTSUPP',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-V14',
     breaks: ['run.no-irqchip'],
   },
   {
     name: 'psci-complete-no-rec-check',
     description: 'the PSCI complete ioctl does not check that the calling vCPU is a REC: a normal VM vCPU gets -EINVAL (no pending request) instead of -EPERM',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there; v6 has no such check (v6 12/43, 23/43)
     revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-PS1',
     breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
