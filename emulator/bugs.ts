@@ -42,8 +42,8 @@ export const BUGS = [
   {
     name: 'vcpu-after-vgic-init-allowed',
     description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
     breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
   },
@@ -85,8 +85,8 @@ export const BUGS = [
   {
     name: 'config-accepts-unknown-item',
     description: 'CONFIG_REALM ignores an unknown cfg number and returns 0',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CF10',
     breaks: ['config.unknown-item'],
   },
@@ -94,16 +94,15 @@ export const BUGS = [
     name: 'config-copy-before-state',
     description: 'CONFIG_REALM copies the item before checking the state, so EFAULT wins over EBUSY after CREATE_RD',
     // v2..v4: the order of CONFIG's state check and copy was not read (todo there), so no check could catch it
-    // audit (docs/inherited-audit.md): not v5, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CF1 (§5 order)',
     breaks: ['config.after-create-bad-pointer'],
   },
   {
     name: 'create-rd-twice',
     description: 'a second CREATE_RD succeeds (the NONE-state check is missing) and leaves the realm NEW',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CR2',
     breaks: ['create.twice'],
   },
@@ -117,16 +116,15 @@ export const BUGS = [
   {
     name: 'finalize-rec-before-create',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) is accepted before CREATE_RD (no NEW-state check)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-V4',
     breaks: ['rec.before-create'],
   },
   {
     name: 'rec-skips-psci-check',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) accepts a vCPU initialised without PSCI_0_2',
-    // audit (docs/inherited-audit.md): not v5, whose reading checks are todo there
-    revisions: ['rfc-v1'],
+    revisions: ['rfc-v1', 'v5'],
     source: 'R1-V5',
     breaks: ['rec.no-psci'],
   },
@@ -156,16 +154,16 @@ export const BUGS = [
   {
     name: 'realm-caps-not-hidden',
     description: 'CHECK_EXTENSION on a realm VM answers like a normal VM: SET_GUEST_DEBUG, READONLY_MEM, HW breakpoints read as available',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-CE2; abi-evolution.md §3.2 (v2 hides READONLY_MEM), §3.3',
     breaks: ['probe.realm-hides-guest-debug'],
   },
   {
     name: 'enable-cap-realm-check-missing',
     description: 'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-EC4; review R1-06r',
     breaks: ['config.normal-vm', 'create.normal-vm', 'init.normal-vm', 'populate.normal-vm'],
   },
@@ -203,8 +201,8 @@ export const BUGS = [
   {
     name: 'run-without-irqchip',
     description: 'the first KVM_RUN of a realm without an in-kernel irqchip is not refused with -EOPNOTSUPP',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-V14',
     breaks: ['run.no-irqchip'],
   },
