@@ -27,24 +27,23 @@ export const BUGS = [
   {
     name: 'realm-no-rmi-eperm',
     description: 'KVM_CREATE_VM(realm) on a host without RMI returns the -EPERM the v12..v14 changelogs promise instead of the -EINVAL their code returns',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v12', 'v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-VM2; abi-evolution.md §3.5, §4.6; conditions.md §6.11',
     breaks: ['vm.realm-no-rmm'],
   },
   {
     name: 'sve-vls-after-rd-allowed',
     description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v12, v13, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
     breaks: ['sve.vls-after-rd'],
   },
   {
     name: 'vcpu-after-vgic-init-allowed',
     description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, v12, v13, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10', 'v14'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
     breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
   },
@@ -86,8 +85,8 @@ export const BUGS = [
   {
     name: 'config-accepts-unknown-item',
     description: 'CONFIG_REALM ignores an unknown cfg number and returns 0',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CF10',
     breaks: ['config.unknown-item'],
   },
@@ -95,16 +94,15 @@ export const BUGS = [
     name: 'config-copy-before-state',
     description: 'CONFIG_REALM copies the item before checking the state, so EFAULT wins over EBUSY after CREATE_RD',
     // v2..v4: the order of CONFIG's state check and copy was not read (todo there), so no check could catch it
-    // audit (docs/inherited-audit.md): not v5, v6, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v7', 'v8', 'v9', 'v10'],
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CF1 (§5 order)',
     breaks: ['config.after-create-bad-pointer'],
   },
   {
     name: 'create-rd-twice',
     description: 'a second CREATE_RD succeeds (the NONE-state check is missing) and leaves the realm NEW',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-CR2',
     breaks: ['create.twice'],
   },
@@ -118,16 +116,15 @@ export const BUGS = [
   {
     name: 'finalize-rec-before-create',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) is accepted before CREATE_RD (no NEW-state check)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-V4',
     breaks: ['rec.before-create'],
   },
   {
     name: 'rec-skips-psci-check',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) accepts a vCPU initialised without PSCI_0_2',
-    // audit (docs/inherited-audit.md): not v5, whose reading checks are todo there
-    revisions: ['rfc-v1'],
+    revisions: ['rfc-v1', 'v5'],
     source: 'R1-V5',
     breaks: ['rec.no-psci'],
   },
@@ -157,16 +154,16 @@ export const BUGS = [
   {
     name: 'realm-caps-not-hidden',
     description: 'CHECK_EXTENSION on a realm VM answers like a normal VM: SET_GUEST_DEBUG, READONLY_MEM, HW breakpoints read as available',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-CE2; abi-evolution.md §3.2 (v2 hides READONLY_MEM), §3.3',
     breaks: ['probe.realm-hides-guest-debug'],
   },
   {
     name: 'enable-cap-realm-check-missing',
     description: 'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-EC4; review R1-06r',
     breaks: ['config.normal-vm', 'create.normal-vm', 'init.normal-vm', 'populate.normal-vm'],
   },
@@ -181,8 +178,8 @@ export const BUGS = [
   {
     name: 'populate-reserved-checked',
     description: 'POPULATE_REALM rejects non-zero reserved words with -EINVAL, which the posted v2..v11 code never checks (a VMM passing stack garbage works on the real kernel)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-PO6; abi-evolution.md §3.2, §4.7',
     breaks: ['populate.reserved-ignored'],
   },
@@ -196,7 +193,7 @@ export const BUGS = [
   {
     name: 'finalize-rec-twice-allowed',
     description: 'a second KVM_ARM_VCPU_FINALIZE(REC) is not refused with -EBUSY; it reaches RMI_REC_CREATE, which refuses the duplicate MPIDR (-ENXIO)',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there; v6 has no such check (v6 12/43, 23/43)
     revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-V8',
     breaks: ['rec.twice'],
@@ -204,15 +201,15 @@ export const BUGS = [
   {
     name: 'run-without-irqchip',
     description: 'the first KVM_RUN of a realm without an in-kernel irqchip is not refused with -EOPNOTSUPP',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
+    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'V10-V14',
     breaks: ['run.no-irqchip'],
   },
   {
     name: 'psci-complete-no-rec-check',
     description: 'the PSCI complete ioctl does not check that the calling vCPU is a REC: a normal VM vCPU gets -EINVAL (no pending request) instead of -EPERM',
-    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there
+    // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there; v6 has no such check (v6 12/43, 23/43)
     revisions: ['v7', 'v8', 'v9', 'v10'],
     source: 'V10-PS1',
     breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
@@ -221,16 +218,14 @@ export const BUGS = [
   {
     name: 'rmi-populate-reserved-unchecked',
     description: 'KVM_ARM_RMI_POPULATE ignores a non-zero reserved word (the v2..v11 behaviour) instead of -EINVAL',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-PO3; abi-evolution.md §3.5, §4.7',
     breaks: ['rmi.populate-reserved', 'rmi.populate-invalid-after-run'],
   },
   {
     name: 'populate-no-progress',
     description: 'KVM_ARM_RMI_POPULATE populates but reports no progress: v12 returns 0 bytes, v13+ leave base/size/source_uaddr unchanged, so a VMM loop never ends (QEMU and OpenVMM treat it as an error)',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v12', 'v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-PO15; abi-evolution.md §4.8, §6.2, §6.4',
     breaks: ['rmi.populate-ok', 'rmi.populate-progress', 'rmi.populate-past-memslot-end', 'rmi.populate-error-after-progress'],
   },
@@ -245,8 +240,7 @@ export const BUGS = [
   {
     name: 'populate-after-run-allowed',
     description: 'KVM_ARM_RMI_POPULATE after the first KVM_RUN is not refused with -EBUSY',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-PO9; abi-evolution.md §4.3',
     breaks: ['rmi.populate-after-run'],
   },
@@ -260,40 +254,35 @@ export const BUGS = [
   {
     name: 'old-subcommands-half-work',
     description: 'a v10 VMM\'s ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v12', 'v13', 'v14'],
     source: 'V14-EC6; abi-evolution.md §4.1',
     breaks: ['rmi.old-enable-cap'],
   },
   {
     name: 'populate-source-not-advanced',
     description: 'KVM_ARM_RMI_POPULATE advances base and size but not source_uaddr, so the next call copies the first source page again (the kvmtool INITRD_ALIGN bug, kernel side)',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'V14-PO15; abi-evolution.md §4.8, §4.11',
     breaks: ['rmi.populate-progress'],
   },
   {
     name: 'populate-source-unaligned-accepted',
     description: 'KVM_ARM_RMI_POPULATE accepts a source_uaddr that is not page-aligned (the v12 behaviour)',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'V14-PO3; abi-evolution.md §3.6',
     breaks: ['rmi.populate-unaligned-source'],
   },
   {
     name: 'rmi-populate-normal-vm-eperm',
     description: 'KVM_ARM_RMI_POPULATE on a non-realm VM returns v12\'s -EPERM instead of -ENXIO',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'V14-PO1; conditions.md §6.7',
     breaks: ['rmi.populate-normal-vm', 'rmi.populate-normal-vm-bad-pointer'],
   },
   {
     name: 'dead-realm-revived',
     description: 'after a failed activation the second KVM_RUN enters vCPU 0\'s REC although the realm is DEAD (kvm_rec_pre_enter does not check ACTIVE); the RMM refuses the never-activated realm and KVM reports a SHUTDOWN exit with 0',
-    // audit (docs/inherited-audit.md): not v13, whose reading checks are todo there
-    revisions: ['v14'],
+    revisions: ['v13', 'v14'],
     source: 'conditions.md §4.7, V14-R1; abi-evolution.md §3.7, §4.5; v13 16/48',
     breaks: ['rmi.second-run-after-failed-run'],
   },
@@ -321,8 +310,7 @@ export const BUGS = [
   {
     name: 'rmm-accepts-zero-debug-counts',
     description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
-    // audit (docs/inherited-audit.md): not v12, v13, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v14'],
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
     source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
     breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
   },

@@ -70,6 +70,13 @@ export interface MultiplexedRules {
    * v9/v10 return -EINVAL (V10-IR8). v8 and v2..v6 are not read (their profiles mark it).
    */
   initRttAtLevel?: ErrnoName;
+  /**
+   * v2..v6 (v6 12/43, 23/43; v2..v5 not read, assumed the same): PSCI complete checks only that
+   * the VM is a realm (-EINVAL otherwise), VCPU_INIT does not refuse the REC bit on a normal VM,
+   * and FINALIZE(REC) has no guard against a second call (the RMM refuses the duplicate MPIDR).
+   * v7 moved to a REC check (-EPERM), refused the REC bit on normal VMs and added the -EBUSY guard.
+   */
+  v6RecChecks?: boolean;
 }
 
 const GMEM_COMMON = {
@@ -87,7 +94,8 @@ const EARLY_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EINVAL', populat
 const LATE_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EPERM', populate: 'EPERM', activate: 'EINVAL', rec: 'ENOENT' } as const;
 
 function gmemRules(abi: AbiName, rmmAbsent: ErrnoName, errno: MultiplexedRules['errno'], noGmem: ErrnoName, recBit = true, initRttAtLevel: ErrnoName = 'ENXIO'): MultiplexedRules {
-  return { ...GMEM_COMMON, abi, rmmAbsentRealmType: rmmAbsent, errno, populateNoGmem: noGmem, recNeedsFeatureBit: recBit, initRttAtLevel };
+  const v6RecChecks = ['v2', 'v3', 'v4', 'v5', 'v6'].includes(abi);
+  return { ...GMEM_COMMON, abi, rmmAbsentRealmType: rmmAbsent, errno, populateNoGmem: noGmem, recNeedsFeatureBit: recBit, initRttAtLevel, v6RecChecks };
 }
 
 export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
@@ -282,8 +290,9 @@ export class MultiplexedRealm implements RealmModule {
   checkVcpuFeatures(vcpu: Vcpu, has: (bit: number) => boolean): void {
     const rec = this.p.recFeature;
     if (!this.gmem || rec === undefined || !has(rec)) return;
-    // V10-V1: the REC bit is cleared from the supported mask of a normal VM (or without an RMM)
-    if (!this.realmOf(vcpu.vm)) fail('EINVAL', 'REC feature on a normal VM (V10-V1)');
+    // V10-V1: the REC bit is cleared from the supported mask of a normal VM (or without an RMM);
+    // v6 12/43 clears it only without an RMM, so a normal VM takes it (v6RecChecks)
+    if (!this.realmOf(vcpu.vm) && !(this.rules.v6RecChecks && this.k.rmeAvailable)) fail('EINVAL', 'REC feature on a normal VM (V10-V1)');
     // V10-V2: no AArch32 REC
     if (has(KVM_ARM_VCPU_EL1_32BIT)) fail('EINVAL', 'REC feature with EL1_32BIT (V10-V2)');
   }
@@ -315,7 +324,10 @@ export class MultiplexedRealm implements RealmModule {
     const pc = this.p.psciComplete;
     if (!pc || req !== pc.req) return undefined;
     // V10-PS1: only a REC (normal VM, realm vCPU without the REC bit, no RMM: -EPERM)
-    if (!this.isRec(vcpu) && !this.k.bug('psci-complete-no-rec-check')) fail('EPERM', 'PSCI complete on a vCPU that is not a REC (V10-PS1)');
+    // v6 23/43: only kvm_is_realm is checked (-EINVAL); a realm vCPU that is no REC goes on to the RMM, which refuses it
+    if (this.rules.v6RecChecks) {
+      if (!this.realmOf(vcpu.vm) && !this.k.bug('psci-complete-no-rec-check')) fail('EINVAL', 'PSCI complete on a VM that is not a realm (v6 23/43)');
+    } else if (!this.isRec(vcpu) && !this.k.bug('psci-complete-no-rec-check')) fail('EPERM', 'PSCI complete on a vCPU that is not a REC (V10-PS1)');
     const b = new StructReader(ctx.read(ctx.arg, this.p.sizes.psciComplete ?? 24, 'struct kvm_arm_rmm_psci_complete (V10-PS2)'));
     // V10-PS5: padding not checked; V10-PS6: status passed through
     const target = vcpu.vm.vcpuByMpidr(b.u64(0));
@@ -654,7 +666,8 @@ export class MultiplexedRealm implements RealmModule {
     const early = this.k.bug('finalize-rec-before-create');
     if (realm.state !== 'new' && !(early && realm.state === 'none')) fail(this.rules.errno.rec, 'FINALIZE(REC) outside NEW (R1-V4, V10-V7)');
     // V10-V8: a second FINALIZE(REC) (RFC v1 has no guard, R1-V7)
-    if (this.gmem && this.recOf(vcpu) && !this.k.bug('finalize-rec-twice-allowed')) fail('EBUSY', 'REC already finalised (V10-V8)');
+    // v6 12/43 has no such guard: the RMM refuses the duplicate MPIDR below (v6RecChecks)
+    if (this.gmem && !this.rules.v6RecChecks && this.recOf(vcpu) && !this.k.bug('finalize-rec-twice-allowed')) fail('EBUSY', 'REC already finalised (V10-V8)');
     if (!vcpu.hasFeature(KVM_ARM_VCPU_PSCI_0_2) && !this.k.bug('rec-skips-psci-check')) fail('EINVAL', 'vCPU without PSCI_0_2 (R1-V5, V10-V9)');
     // V10-V10: the VM has a PMU but this vCPU lacks PMU_V3
     if (this.gmem && !vcpu.hasFeature(KVM_ARM_VCPU_PMU_V3) && vcpu.vm.vcpus.some((v) => v.hasFeature(KVM_ARM_VCPU_PMU_V3))) fail('EINVAL', 'VM has a PMU, vCPU lacks PMU_V3 (V10-V10)');

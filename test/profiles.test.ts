@@ -92,10 +92,13 @@ t.test('every expectation names its source; errnos are known; disputes and UNCON
 
 t.test('inheritance: what a revision did not read itself says where it comes from', async (t) => {
   t.match(P('v9').expect['populate.before-create']?.source, /V10-PO2 — as v10: /);
-  t.match(P('v3').expect['create.ok']?.source, / — as v10: /);
+  // v6's own posting was read (v2..v5 inherit from it)
+  t.match(P('v3').expect['create.ok']?.source, / — as v6: /);
   t.notOk(isInherited(P('v10').expect['populate.before-create']!), 'v10 is read in code');
   t.notOk(isInherited(P('v14').expect['rmi.populate-after-run']!), 'v14 is read in code');
-  t.match(P('v13').expect['rmi.populate-after-run']?.source, / — as v14: /);
+  // v13's own posting was read for populate's checks; what rests on guest_memfd alone is still v14's
+  t.notOk(isInherited(P('v13').expect['rmi.populate-after-run']!), 'v13 populate state checks read in its posting');
+  t.match(P('v13').expect['rmi.populate-twice']?.source, / — as v14: /);
 });
 
 t.test('revision-specific errnos and disputes (abi-evolution.md §4.6, conditions.md §6)', async (t) => {
@@ -110,7 +113,8 @@ t.test('revision-specific errnos and disputes (abi-evolution.md §4.6, condition
   t.equal(e('v8', 'populate.before-create')?.errno, 'EPERM');
   t.equal(e('v10', 'init.before-create')?.errno, 'EPERM');
   t.ok(e('v8', 'init.before-create')?.unconfirmed, 'v8/v9 switch UNCONFIRMED');
-  t.ok(e('v6', 'init.before-create')?.unconfirmed);
+  t.notOk(e('v6', 'init.before-create')?.unconfirmed, 'v6 16/43 read: -EINVAL');
+  t.ok(e('v5', 'init.before-create')?.unconfirmed, 'v5 not read');
   t.equal(e('v12', 'rmi.populate-normal-vm')?.errno, 'EPERM');
   t.equal(e('v13', 'rmi.populate-normal-vm')?.errno, 'ENXIO');
   t.ok(e('v12', 'rmi.populate-normal-vm')?.dispute?.includes('ENOSYS'));
