@@ -83,7 +83,9 @@ async function replay(argv: string[]): Promise<number> {
   const path = positionalsPath(a.positionals);
   const trace = oneTrace(a.positionals, 'replay');
   // Untrusted input: a request the suite itself would never issue stops the replay before anything runs.
-  const refused = refusedCall(trace, getProfile(trace.abi) ?? fail(`unknown ABI revision '${trace.abi}'`));
+  // The spec the calls are judged against is the trace's revision, whatever the target runs.
+  const spec_ = getProfile(trace.abi) ?? fail(`unknown ABI revision '${trace.abi}'`);
+  const refused = refusedCall(trace, spec_);
   if (refused) fail(`${path}: ${refused}`);
   const v = a.values as Record<string, string | boolean | string[] | undefined>;
   if (v['emulator-bug'] && v['no-emulator-bugs']) fail('--emulator-bug and --no-emulator-bugs contradict each other');
@@ -129,11 +131,11 @@ async function replay(argv: string[]): Promise<number> {
     const session = await target.session();
     let r;
     try {
-      r = await replayCalls(trace, session, abi);
+      r = await replayCalls(trace, session, spec_);
     } finally {
       await session.close().catch(() => undefined);
     }
-    process.stdout.write(`# each call: the result now, the ${abi.name} spec's expectation (judged calls), the recorded result\n`);
+    process.stdout.write(`# each call: the result now, the ${spec_.name} spec's expectation (judged calls), the recorded result\n`);
     for (const v of r.verdicts) {
       process.stdout.write(`${formatVerdict(v)}\n`);
       for (const d of r.diffs) if (d.seq === v.seq && d.what !== 'result') process.stdout.write(`    ${d.what}: recorded ${d.recorded}, replayed ${d.replayed}\n`);
@@ -144,7 +146,7 @@ async function replay(argv: string[]): Promise<number> {
     const violations = r.verdicts.filter((x) => x.violates).length;
     const differ = new Set(r.diffs.map((d) => d.seq)).size;
     const judged = r.verdicts.filter((x) => x.spec !== undefined).length;
-    process.stdout.write(`# replay: ${violations} of ${judged} judged calls violate the ${abi.name} spec; ${differ} of ${r.calls} calls differ from the recording\n`);
+    process.stdout.write(`# replay: ${violations} of ${judged} judged calls violate the ${spec_.name} spec; ${differ} of ${r.calls} calls differ from the recording\n`);
     return r.exitCode;
   } finally {
     await target.stop().catch(() => undefined);
