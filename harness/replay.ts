@@ -93,7 +93,8 @@ function maskPtrs(c: TraceCall, out: string): string {
 const outcome = (c: TraceCall, r: Pick<WireResult, 'ret' | 'errno' | 'error'>): string =>
   bindsHandle(c) && r.ret >= 0 && r.error === undefined ? '= ok (handle bound)' : describeOutcome(r);
 
-function exitOf(hexStr: string | undefined): string {
+/** A KVM_RUN exit as one line (replay's comparison of exits). */
+export function exitOf(hexStr: string | undefined): string {
   if (hexStr === undefined) return 'none';
   const e = decodeRunExit(fromHex(hexStr));
   if (e.reason === 'MMIO' && 'physAddr' in e) return `MMIO ${e.isWrite ? 'write' : 'read'} 0x${e.physAddr.toString(16)} len ${e.len}`;

@@ -406,7 +406,7 @@ class Gen {
         return [`${ind}struct ${CREATE_GUEST_MEMFD.name} gmem = ${this.structInit(CREATE_GUEST_MEMFD, bytes, ind)};`, call('&gmem')];
       case K.KVM_SET_MEMORY_ATTRIBUTES: {
         if (bytes.length !== MEMORY_ATTRIBUTES.size || !noPtrs) return undefined;
-        const attrs = Number(r.u64(16));
+        const attrs = r.u64(16); // u64: bit 63 must survive
         const exprs = { attributes: flagNames(attrs, [['KVM_MEMORY_ATTRIBUTE_PRIVATE', K.KVM_MEMORY_ATTRIBUTE_PRIVATE]], '0 /* shared */') };
         return [`${ind}struct ${MEMORY_ATTRIBUTES.name} attrs = ${this.structInit(MEMORY_ATTRIBUTES, bytes, ind, exprs)};`, call('&attrs')];
       }
@@ -681,15 +681,18 @@ function errnoExpr(e: number): string {
   return n.startsWith('errno ') ? String(e) : n;
 }
 
-function flagNames(v: number, table: [string, number][], zero: string): string {
+/** Named flag bits, the rest in hex; over 64 bits unsigned so that bit 31 or 63 is neither lost nor negative. */
+function flagNames(v: number | bigint, table: [string, number][], zero: string): string {
   const parts: string[] = [];
-  let rest = v;
-  for (const [n, b] of table)
+  let rest = typeof v === 'bigint' ? BigInt.asUintN(64, v) : BigInt(v >>> 0);
+  for (const [n, bit] of table) {
+    const b = BigInt(bit >>> 0);
     if (b && (rest & b) === b) {
       parts.push(n);
       rest &= ~b;
     }
-  if (rest) parts.push(hx(rest));
+  }
+  if (rest) parts.push(typeof v === 'bigint' ? u64lit(rest) : `${hx(rest)}U`);
   return parts.length ? parts.join(' | ') : zero;
 }
 const openFlags = (f: number): string => flagNames(f, [['O_RDWR', K.O_RDWR], ['O_CLOEXEC', K.O_CLOEXEC]], 'O_RDONLY');
