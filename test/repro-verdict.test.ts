@@ -117,6 +117,15 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
   t.equal(noKvm.status, 4, `no /dev/kvm: exit 4\n${noKvm.stdout}`);
   t.equal(noKvm.ioctls, 0);
 
+  // The realm CAP answering 0 where the spec promises 1: absent, 4 (a violation otherwise).
+  const cap = await traceOf('v14', 'probing/cap-on-system-fd');
+  const capSeq = cap.calls.find((c) => c.request.op === 'ioctl')!.seq;
+  const c0 = runRepro(cap, answers(cap, (c) => (c.seq === capSeq ? '0 0' : undefined)));
+  t.equal(c0.status, 4, `realm CAP = 0: exit 4\n${c0.stdout}`);
+  t.match(c0.stdout, /spec: = 1 \(V14-CE1\) {3}recorded: = 1 {3}<-- the realm uAPI is absent\n/);
+  t.equal(runRepro(cap, answers(cap)).status, 0, 'realm CAP = 1 as recorded: exit 0');
+  t.equal(runRepro(cap, answers(cap, (c) => (c.seq === capSeq ? '2 0' : undefined))).status, 1, 'realm CAP = 2: the spec pins 1, exit 1');
+
   // A structural call failing (not absence): one line, exit 1, no cascade of EBADF.
   const vcpuSeq = passing.calls.find((c) => c.request.op === 'ioctl' && c.request.req === KVM_CREATE_VCPU)!.seq;
   const stop = runRepro(passing, answers(passing, (c) => (c.seq === vcpuSeq ? '-1 12' : undefined)));
