@@ -126,3 +126,42 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
     t.equal(cc.status, 0, `compiles with gcc -Wall -Werror ${cc.stderr}`);
   }
 });
+
+t.test('repro: memslot flags, vCPU feature bit 31, VM type bit 31, ENABLE_CAP flags', async (t) => {
+  const { runChecks } = await import('../harness/engine.ts');
+  const { ALL_CHECKS } = await import('../tests/index.ts');
+  const abi = getProfile('v14')!;
+  const def = ALL_CHECKS.find((c) => c.name === 'rmi/populate/reserved')!;
+  const target = createTargetSync('emulator', { abi });
+  await target.start();
+  const [o] = await runChecks([def], { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 2000, checkTimeoutMs: 10000 });
+  await target.stop();
+  const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: 'x', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' } };
+  const trace = buildTrace(o!, def, { identity: ID, abi: 'v14' });
+  // Set the high bit in the recorded words, as a trace from outside could have them.
+  const patch = (req: number, at: number, set: (v: DataView) => void): void => {
+    const c = trace.calls.find((x) => x.request.op === 'ioctl' && x.request.req === req)!;
+    const r = c.request;
+    if (r.op !== 'ioctl') return;
+    if ('buf' in r.arg) {
+      const b = fromHex(r.arg.buf.hex);
+      set(new DataView(b.buffer, b.byteOffset + at));
+      r.arg.buf.hex = toHex(b);
+    }
+  };
+  patch(K.KVM_SET_USER_MEMORY_REGION2, 4, (v) => v.setUint32(0, (v.getUint32(0, true) | B31) >>> 0, true));
+  patch(K.KVM_ARM_VCPU_INIT, 4, (v) => v.setUint32(0, (v.getUint32(0, true) | B31) >>> 0, true));
+  const vmCall = trace.calls.find((x) => x.request.op === 'ioctl' && x.request.req === K.KVM_CREATE_VM)!;
+  if (vmCall.request.op === 'ioctl' && 'int' in vmCall.request.arg) vmCall.request.arg.int = (vmCall.request.arg.int | B31) >>> 0;
+  const c = generateRepro(trace, 'x.json');
+  t.match(c, /\.flags = KVM_MEM_GUEST_MEMFD \| 0x80000000U,/, 'memslot flags: bit 31 unsigned next to GUEST_MEMFD');
+  t.match(c, /\(1U << 31 \/\* no feature of this revision \*\/\)/, 'vCPU feature bit 31');
+  t.match(c, /KVM_VM_TYPE_ARM_REALM \| KVM_VM_TYPE_ARM_PROTECTED \| KVM_VM_TYPE_ARM_IPA_SIZE\(40\)/, 'VM type bit 31 named');
+  t.notMatch(c, /0x-/);
+  if (spawnSync('sh', ['-c', 'command -v gcc']).status === 0) {
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-highbit-'));
+    writeFileSync(join(dir, 'r.c'), c);
+    const cc = spawnSync('gcc', ['-Wall', '-Werror', '-fsyntax-only', join(dir, 'r.c')], { encoding: 'utf8' });
+    t.equal(cc.status, 0, `compiles with gcc -Wall -Werror ${cc.stderr}`);
+  }
+});
