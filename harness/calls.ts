@@ -26,6 +26,8 @@ export interface CallResult {
   peek?: Uint8Array[];
   /** Set when the call could not be executed (timeout, dead target). */
   error?: string;
+  /** The call's place in the check's trace (1-based): lets an assertion name the call it judged. */
+  seq?: number;
 }
 
 export const succeeded = (r: CallResult): boolean => r.error === undefined && r.ret >= 0;
@@ -58,7 +60,7 @@ export class RecordingSession {
     const result: WireResult = refused ? { id: 0, ret: -1, errno: 0, error: `bad-request: refused by policy: ${refused}` } : await this.session.call(req);
     const ms = performance.now() - t0;
     this.trace.push({ label, request: req, result, ms, ...(fields ? { fields } : {}) });
-    const r: CallResult = { label, ret: result.ret, errno: result.errno };
+    const r: CallResult = { label, ret: result.ret, errno: result.errno, seq: this.trace.length };
     if (result.out !== undefined) r.out = fromHex(result.out);
     if (result.peek !== undefined) r.peek = result.peek.map(fromHex);
     if (result.error !== undefined) r.error = result.error;

@@ -97,10 +97,15 @@ export function capName(abi: AbiProfile, cap: number): string {
 export function describeVmType(abi: AbiProfile, type: number): string {
   // Unsigned: KVM_CREATE_VM takes an unsigned long, and bit 31 must not print as a negative number.
   const ipa = type & 0xff;
-  const kind = (type >>> 0) - ipa;
+  let kind = (type >>> 0) - ipa;
   const parts: string[] = [];
-  if (kind === abi.vmTypeRealm) parts.push('REALM');
-  else if (kind !== 0) parts.push(hex(kind));
+  const realm = abi.vmTypeRealm >>> 0;
+  // The realm bit by name, every other type bit in hex: none is lost.
+  if (realm && (kind & realm) >>> 0 === realm) {
+    parts.push('REALM');
+    kind = (kind & ~realm) >>> 0;
+  }
+  if (kind !== 0) parts.push(hex(kind));
   parts.push(ipa === 0 ? 'IPA default' : `IPA ${ipa}`);
   return parts.join(' | ');
 }
@@ -246,9 +251,10 @@ export class Vm {
   // ---- guest_memfd era (v2+): private memory, and the RMI uAPI (v12+)
 
   /** KVM_CREATE_GUEST_MEMFD on this VM; the returned fd is bound to a handle. */
-  async createGuestMemfd(size: number, flags = 0): Promise<{ r: CallResult; gmem?: string }> {
+  async createGuestMemfd(size: number, flags: U64 = 0): Promise<{ r: CallResult; gmem?: string }> {
+    // flags is a u64: the label prints the word the encoder writes (a negative number sign-extends).
     const gmem = this.s.handle('gmem');
-    const r = await this.ioctl(`KVM_CREATE_GUEST_MEMFD(size=${hex(size)}${flags ? `, flags=${hex(flags)}` : ''})`, K.KVM_CREATE_GUEST_MEMFD, { buf: { hex: h(K.encodeCreateGuestMemfd(size, flags)) } }, { as: gmem });
+    const r = await this.ioctl(`KVM_CREATE_GUEST_MEMFD(size=${hex(size)}${flags ? `, flags=${fmt(flags)}` : ''})`, K.KVM_CREATE_GUEST_MEMFD, { buf: { hex: h(K.encodeCreateGuestMemfd(size, flags)) } }, { as: gmem });
     return r.ret >= 0 && !r.error ? { r, gmem } : { r };
   }
 
@@ -266,8 +272,12 @@ export class Vm {
   }
 
   /** KVM_SET_MEMORY_ATTRIBUTES over [gpa, gpa+size): PRIVATE = 1<<3, 0 = shared. */
-  setMemoryAttributes(gpa: U64, size: U64, attributes: number): Promise<CallResult> {
-    const name = attributes === K.KVM_MEMORY_ATTRIBUTE_PRIVATE ? 'PRIVATE' : hex(attributes);
+  setMemoryAttributes(gpa: U64, size: U64, attributes: U64): Promise<CallResult> {
+    // A u64: bit 63 and PRIVATE together print as both, none lost.
+    const a = BigInt.asUintN(64, BigInt(attributes));
+    const priv = BigInt(K.KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    const rest = a & ~priv;
+    const name = a === priv ? 'PRIVATE' : a & priv ? `PRIVATE | ${hex(rest)}` : hex(a);
     return this.ioctl(`KVM_SET_MEMORY_ATTRIBUTES(${fmt(gpa)}, ${fmt(size)}, ${name})`, K.KVM_SET_MEMORY_ATTRIBUTES, {
       buf: { hex: h(K.encodeMemoryAttributes(gpa, size, attributes)) },
     });

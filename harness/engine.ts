@@ -94,6 +94,9 @@ export interface Assertion {
   call?: string;
   /** Set on the assertion a kernel report made: the report's key ("WARN arch/arm64/kvm/rme.c:1213 kvm_realm_enable_cap"). */
   splat?: string;
+  /** The trace seq of the call judged by a profile expectation, and what the profile expects of it. */
+  seq?: number;
+  expected?: { errno: string; ret?: number };
 }
 
 export interface CheckOutcome {
@@ -189,7 +192,15 @@ export class CheckContext {
       wanted = `-1 ${e.errno}`;
     }
     const msg = `${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`} (${e.source})${what ? `: ${what}` : ''}`;
-    this.assertions.push({ ok, message: msg, source: e.source, call: `${r.label} ${describeOutcome(r)}`, ...(e.dispute ? { dispute: e.dispute } : {}) });
+    this.assertions.push({
+      ok,
+      message: msg,
+      source: e.source,
+      call: `${r.label} ${describeOutcome(r)}`,
+      ...(e.dispute ? { dispute: e.dispute } : {}),
+      ...(r.seq !== undefined ? { seq: r.seq } : {}),
+      expected: { errno: e.errno === 0 ? '0' : e.errno, ...(e.ret !== undefined ? { ret: e.ret } : {}) },
+    });
     return ok;
   }
 

@@ -26,4 +26,13 @@ export function decodeIoc(req: number): DecodedIoc {
   return { dir: (req >>> 30) & 3, size: (req >>> 16) & 0x3fff, type: (req >>> 8) & 0xff, nr: req & 0xff };
 }
 
-export const hex = (n: number | bigint): string => '0x' + n.toString(16);
+/**
+ * Hex as the kernel sees the field: unsigned. A 32-bit flag word with bit 31
+ * set is often a negative JS number (1 << 31) and a u64 may come as a
+ * negative bigint; neither may print as "0x-80000000".
+ */
+export const hex = (n: number | bigint): string => {
+  if (typeof n === 'bigint') return `0x${BigInt.asUintN(64, n).toString(16)}`;
+  if (n < 0 && Number.isInteger(n)) return `0x${(n >= -0x80000000 ? n >>> 0 : BigInt.asUintN(64, BigInt(n))).toString(16)}`;
+  return `0x${n.toString(16)}`;
+};

@@ -13,7 +13,8 @@ import { ERRNO, errnoName } from './errno.ts';
 import { KVM_REG_ARM64_SVE_VLS } from './dsl.ts';
 import * as K from './kvm-uapi.ts';
 import type { Call } from './target.ts';
-import { requestName, type TraceCall, type TraceFile } from './trace.ts';
+import { absenceProbe, NO_KVM_ERRNOS, stopsOnFailure, type AbsenceProbe } from './replay.ts';
+import { callExpectations, requestName, type CallExpectation, type TraceCall, type TraceFile } from './trace.ts';
 import { fromHex, type WireArg, type WireBuf, type WirePtrTarget } from './wire.ts';
 
 export class ReproError extends Error {
@@ -198,6 +199,10 @@ class Gen {
   /** Follows the calls: those the suite would never make are left out of the program. */
   readonly policy: CallPolicy;
   readonly refused: string[] = [];
+  /** Per call seq, what the revision's spec expects (from the assertion that judged it). */
+  readonly expect: Map<number, CallExpectation>;
+  /** Whether a structural call may stop the program (a `goto out` is emitted). */
+  usesStop = false;
 
   constructor(
     readonly trace: TraceFile,
@@ -206,6 +211,7 @@ class Gen {
     this.names = abi.subcmd ? MUX_C_NAMES[abi.name] : undefined;
     this.realmCap = abi.cap.name;
     this.policy = new CallPolicy(abi);
+    this.expect = callExpectations(trace);
     const own: [number, string][] = [];
     if (abi.psciComplete) own.push([abi.psciComplete.req, abi.psciComplete.name]);
     if (abi.rmiPopulate) own.push([abi.rmiPopulate.req, abi.rmiPopulate.name]);
@@ -400,7 +406,7 @@ class Gen {
         return [`${ind}struct ${CREATE_GUEST_MEMFD.name} gmem = ${this.structInit(CREATE_GUEST_MEMFD, bytes, ind)};`, call('&gmem')];
       case K.KVM_SET_MEMORY_ATTRIBUTES: {
         if (bytes.length !== MEMORY_ATTRIBUTES.size || !noPtrs) return undefined;
-        const attrs = Number(r.u64(16));
+        const attrs = r.u64(16); // u64: bit 63 must survive
         const exprs = { attributes: flagNames(attrs, [['KVM_MEMORY_ATTRIBUTE_PRIVATE', K.KVM_MEMORY_ATTRIBUTE_PRIVATE]], '0 /* shared */') };
         return [`${ind}struct ${MEMORY_ATTRIBUTES.name} attrs = ${this.structInit(MEMORY_ATTRIBUTES, bytes, ind, exprs)};`, call('&attrs')];
       }
@@ -589,7 +595,7 @@ class Gen {
         st.push(`${ind}ret = ${m} ? 0 : -1;`, `${ind}err = ${m} ? 0 : EFAULT;`);
         if (rec.out !== undefined && rec.out.length === req.len * 2) {
           st.push(`${ind}static const unsigned char want[] = {\n${bytesInit(fromHex(rec.out), `${ind}\t`)}\n${ind}};`);
-          after.push(`${ind}if (${m} && memcmp(${m} + ${hx(req.offset)}, want, sizeof(want))) { printf("    memory differs from the trace\\n"); mismatches++; }`);
+          after.push(`${ind}if (${m} && memcmp(${m} + ${hx(req.offset)}, want, sizeof(want))) { printf("    memory differs from the recording\\n"); other_difference(); }`);
         }
         break;
       }
@@ -635,8 +641,25 @@ class Gen {
       }
     }
     if (!st.some((l) => /\berr = /.test(l))) st.splice(1, 0, `${ind}err = errno;`);
-    const expect = rec.error !== undefined ? `/* recorded: <${comment(rec.error)}>, no result to compare */ 0, 0, 2` : `${rec.ret}, ${errnoExpr(rec.errno)}, ${binds ? 1 : 0}`;
-    this.body.push(`\t/* ${seq}: ${comment(c.label)} */`, `\t{`, `${ind}errno = 0;`, ...st, `${ind}report(${seq}, ${label}, ret, err, ${expect});`, ...after, `\t}`);
+    // The spec's side: the expectation that judged this call (none for set-up, nor for a call not executed).
+    const e = refused || !Number.isSafeInteger(c.seq) ? undefined : this.expect.get(c.seq);
+    const spec = e ? `&(const struct spec){ ${errnoExpr(e.errno)}, ${e.ret !== undefined ? 1 : 0}, ${e.ret ?? 0}L, ${cstr(e.source)} }` : 'NULL';
+    const recorded = rec.error !== undefined ? `0 /* recorded: <${comment(rec.error)}>, no result */, 0, 0` : `1, ${rec.ret}L, ${errnoExpr(rec.errno)}`;
+    const probe = refused ? undefined : absenceProbe(c, this.abi, e);
+    const absent = probe ? ABSENT_C[probe](this.abi) : { cond: '0', why: 'NULL' };
+    const stop = !refused && stopsOnFailure(c, e);
+    if (stop) this.usesStop = true;
+    this.body.push(
+      `\t/* ${seq}: ${comment(c.label)} */`,
+      `\t{`,
+      `${ind}errno = 0;`,
+      ...st,
+      `${ind}report(${seq}, ${label}, ret, err, ${binds ? 1 : 0}, ${spec},`,
+      `${ind}       ${recorded}, ${absent.cond}, ${absent.why});`,
+      ...after,
+      ...(stop ? [`${ind}if (ret < 0) {`, `${ind}\tprintf("stopped: call %d failed; the calls after it need what it makes\\n", ${seq});`, `${ind}\tstopped = 1;`, `${ind}\tgoto out;`, `${ind}}`] : []),
+      `\t}`,
+    );
     after = [];
   }
 }
@@ -658,15 +681,18 @@ function errnoExpr(e: number): string {
   return n.startsWith('errno ') ? String(e) : n;
 }
 
-function flagNames(v: number, table: [string, number][], zero: string): string {
+/** Named flag bits, the rest in hex; over 64 bits unsigned so that bit 31 or 63 is neither lost nor negative. */
+function flagNames(v: number | bigint, table: [string, number][], zero: string): string {
   const parts: string[] = [];
-  let rest = v;
-  for (const [n, b] of table)
+  let rest = typeof v === 'bigint' ? BigInt.asUintN(64, v) : BigInt(v >>> 0);
+  for (const [n, bit] of table) {
+    const b = BigInt(bit >>> 0);
     if (b && (rest & b) === b) {
       parts.push(n);
       rest &= ~b;
     }
-  if (rest) parts.push(hx(rest));
+  }
+  if (rest) parts.push(typeof v === 'bigint' ? u64lit(rest) : `${hx(rest)}U`);
   return parts.length ? parts.join(' | ') : zero;
 }
 const openFlags = (f: number): string => flagNames(f, [['O_RDWR', K.O_RDWR], ['O_CLOEXEC', K.O_CLOEXEC]], 'O_RDONLY');
@@ -816,9 +842,17 @@ function capDefinitions(): string {
     .join('\n');
 }
 
+/** The C test of each absence probe's answer and the line saying what it means (see absenceProbe in harness/replay.ts). */
+const ABSENT_C: Record<AbsenceProbe, (abi: AbiProfile) => { cond: string; why: string }> = {
+  open: () => ({ cond: `ret < 0 && (${NO_KVM_ERRNOS.map((n) => `err == ${errnoExpr(n)}`).join(' || ')})`, why: cstr('no /dev/kvm to open: this kernel offers no KVM to test') }),
+  cap: (abi) => ({ cond: 'ret == 0 || (ret == -1 && err == EINVAL)', why: cstr(`the kernel does not offer ${abi.cap.name}, the realm CAP of ${abi.name}`) }),
+  vm: (abi) => ({ cond: 'ret == -1 && err == EINVAL', why: cstr(`no realm VM type: the realm uAPI of ${abi.name} is not in this kernel, or no RMM is behind it`) }),
+};
+
 function helpers(): string {
   const names = Object.keys(ERRNO);
-  return `static int mismatches;
+  return `/* Calls whose result is not the spec's; calls (or their output) that differ from the recording. */
+static int violations, differences;
 
 static const char *errname(int e)
 {
@@ -827,6 +861,14 @@ ${names.map((n) => `	case ${n}: return "${n}";`).join('\n')}
 	default: return "errno ?";
 	}
 }
+
+/* What the revision's spec promises for one call: success (any ret >= 0 unless pinned) or -1 with err. */
+struct spec {
+	int err;
+	int pinned;
+	long ret;
+	const char *source;
+};
 
 static void outcome(char *s, size_t n, long ret, int err, int handle)
 {
@@ -838,22 +880,61 @@ static void outcome(char *s, size_t n, long ret, int err, int handle)
 		snprintf(s, n, "= %ld", ret);
 }
 
-/* Print one call's result; count it when it differs from the trace (handle: only success counts). */
-static void report(int seq, const char *label, long ret, int err, long want_ret, int want_err, int handle)
+static int meets(const struct spec *s, long ret, int err)
 {
-	char got[64], want[64];
-	int same;
+	if (s->err)
+		return ret == -1 && err == s->err;
+	return ret >= 0 && (!s->pinned || ret == s->ret);
+}
 
-	outcome(got, sizeof(got), ret, err, handle == 1);
-	if (handle == 2) {
-		printf("%3d %s %s\\n", seq, label, got);
-		return;
+/*
+ * Print one call: its result now, what the spec expects (calls an expectation
+ * judged), what the trace recorded (rec_known 0: the recording has no result).
+ * A judged call whose result is not the spec's is a violation. When absent is
+ * set and nothing violated the spec before, the result shows the realm uAPI
+ * is missing: say so and exit 4 (kselftest's SKIP).
+ */
+static void report(int seq, const char *label, long ret, int err, int handle, const struct spec *s, int rec_known,
+		   long rec_ret, int rec_err, int absent, const char *why)
+{
+	char got[64], want[64], rec[64];
+	int bad = s && !meets(s, ret, err);
+	int differs;
+
+	outcome(got, sizeof(got), ret, err, handle);
+	outcome(rec, sizeof(rec), rec_ret, rec_err, handle);
+	differs = rec_known && strcmp(got, rec);
+	printf("%3d %s %s", seq, label, got);
+	if (s) {
+		if (s->err)
+			snprintf(want, sizeof(want), "= -1 %s", errname(s->err));
+		else if (s->pinned)
+			snprintf(want, sizeof(want), "= %ld", s->ret);
+		else
+			snprintf(want, sizeof(want), "success");
+		printf("   spec: %s (%s)", want, s->source);
 	}
-	outcome(want, sizeof(want), want_ret, want_err, handle);
-	same = !strcmp(got, want);
-	printf("%3d %s %s%s%s\\n", seq, label, got, same ? "" : "   <-- the trace has ", same ? "" : want);
-	if (!same)
-		mismatches++;
+	printf("   recorded: %s", rec_known ? rec : "(no result)");
+	if (absent && !violations) {
+		printf("   <-- the realm uAPI is absent\\n");
+		printf("the realm uAPI is absent on this kernel (call %d %s): %s\\n", seq, got, why);
+		printf("exit 4: nothing to test here\\n");
+		exit(4);
+	}
+	printf("%s\\n", bad ? "   <-- VIOLATES THE SPEC" : differs ? "   <-- differs from the recording" : "");
+	if (bad)
+		violations++;
+	if (differs)
+		differences++;
+}
+
+/* Output of a call (exit, struct written back, memory) not the recording's: a violation when the recording conformed. */
+static void other_difference(void)
+{
+	if (RECORDING_CONFORMS)
+		violations++;
+	else
+		differences++;
 }
 
 static void __attribute__((unused)) check_exit(const void *run, __u32 want_reason, __u32 want_event)
@@ -864,10 +945,10 @@ static void __attribute__((unused)) check_exit(const void *run, __u32 want_reaso
 	if (r->exit_reason == KVM_EXIT_SYSTEM_EVENT)
 		printf(", system_event.type %u", r->system_event.type);
 	if (r->exit_reason != want_reason || (want_reason == KVM_EXIT_SYSTEM_EVENT && r->system_event.type != want_event)) {
-		printf("   <-- the trace has exit_reason %u", want_reason);
+		printf("   <-- recorded: exit_reason %u", want_reason);
 		if (want_reason == KVM_EXIT_SYSTEM_EVENT)
 			printf(", system_event.type %u", want_event);
-		mismatches++;
+		other_difference();
 	}
 	printf("\\n");
 }`;
@@ -888,9 +969,9 @@ const POPULATE_CHECK = `static void check_populate(const struct ${RMI_POPULATE.n
 	       (unsigned long long)(after->source_uaddr - before->source_uaddr));
 	if (after->base != want_base || after->size != want_size || advance != want_advance ||
 	    after->source_uaddr - before->source_uaddr != want_advance) {
-		printf("   <-- the trace has base 0x%llx size 0x%llx, advanced 0x%llx", (unsigned long long)want_base,
+		printf("   <-- recorded: base 0x%llx size 0x%llx, advanced 0x%llx", (unsigned long long)want_base,
 		       (unsigned long long)want_size, (unsigned long long)want_advance);
-		mismatches++;
+		other_difference();
 	}
 	printf("\\n");
 }`;
@@ -906,14 +987,20 @@ export function generateRepro(trace: TraceFile, from: string): string {
   const fds = [...g.fds].map(ident);
   const maps = [...g.maps.keys()].map(ident);
   const bugs = trace.emulator?.bugs.length ? `, emulator bugs: ${trace.emulator.bugs.join(', ')}` : '';
+  const judged = trace.calls.filter((c, i) => g.expect.has(c.seq) && !g.refused.some((r) => r.startsWith(`${Number.isSafeInteger(c.seq) ? c.seq : i + 1}: `))).length;
   return `/*
  * Reproducer for ${comment(`${trace.abi}/${trace.check}`)}: ${comment(trace.description)}
  * Generated by kvm-cca-conformance (./run.sh repro) from ${comment(from)}.
  * Recorded on ${comment(`${t.spec} (${t.release}, ${t.machine}), ABI ${trace.abi}${bugs}`)}; the check's status was ${STATUSES.has(String(trace.status)) ? trace.status : 'not recorded'}.
 ${failed.map((m) => ` *   failed: ${comment(m)}\n`).join('')}${g.refused.map((m) => ` *   NOT EXECUTED (outside the suite's call policy): call ${comment(m)}\n`).join('')} *
  * Build: gcc -Wall -Werror -o repro repro.c    or    aarch64-linux-gnu-gcc -static -o repro repro.c
- * Run as root on the target: each call prints its result; exit 0 when every
- * result is the one in the trace, 1 when any differs.
+ * Run as root on the target. It prints uname -a, then per call the result
+ * now, what the ${comment(abi.name)} spec expects (calls the check judged, with the
+ * expectation's source) and what the trace recorded. Exit 0: every judged call
+ * meets the spec; 1: one violates it (or a structural call - open, VM, vCPU,
+ * mmap, memslot - failed and the calls after it were not made); 4: the realm
+ * uAPI is absent (no /dev/kvm, the realm CAP answering 0, or the realm VM type
+ * refused with EINVAL before any violation), kselftest's SKIP.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -935,6 +1022,7 @@ ${capDefinitions()}
 
 ${realmDefinitions(abi, g.names)}
 ${abi.privateMemory === 'guest_memfd' ? `\n${guestMemfdDefinitions()}\n` : ''}
+#define RECORDING_CONFORMS ${trace.status === 'pass' ? 1 : 0} /* the recorded check passed: its outputs are the spec's */
 ${helpers()}
 ${g.usesPopulateCheck ? `\n${POPULATE_CHECK}\n` : ''}
 int main(void)
@@ -944,15 +1032,26 @@ int main(void)
 ${fds.map((f) => `\tint ${f} = -1;`).join('\n')}
 ${maps.map((m) => `\tunsigned char *${m} = NULL;`).join('\n')}
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-${g.body.join('\n')}
+	struct utsname uts;
+	int stopped = 0;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* uname -a first: a log pasted to a list says which kernel answered. */
+	if (uname(&uts) == 0)
+		printf("uname -a: %s %s %s %s %s\\n", uts.sysname, uts.nodename, uts.release, uts.version, uts.machine);
+	printf("%s\\n", ${cstr(`spec: ${trace.abi}; recorded on ${t.release} (${t.machine}); each call: result, spec, recorded`)});
+${g.body.join('\n')}
+${g.usesStop ? 'out:\n' : ''}
 ${fds.map((f) => `\tif (${f} >= 0)\n\t\tclose(${f});`).join('\n')}
 ${maps.map((m) => `\t(void)${m};`).join('\n')}
 	(void)ret;
 	(void)err;
-	printf("%d of ${trace.calls.length} calls differ from the trace\\n", mismatches);
-	return mismatches ? 1 : 0;
+	printf("%d of ${judged} judged calls violate the ${comment(trace.abi)} spec; %d of ${trace.calls.length} calls differ from the recording\\n", violations, differences);
+	if (stopped)
+		printf("exit 1: a structural call failed, the rest was not run\\n");
+	else
+		printf("exit %d: %s\\n", violations ? 1 : 0, violations ? "the kernel violates the spec" : "the kernel conforms to the spec on these calls");
+	return violations || stopped ? 1 : 0;
 }
 `;
 }

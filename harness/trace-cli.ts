@@ -1,10 +1,13 @@
 // `./run.sh replay TRACE.json` and `./run.sh repro TRACE.json`: the bug
-// reproduction tools over a trace. Exit codes: 0 same results (replay) or C
-// written (repro), 1 results differ, 2 a malformed trace, bad usage or a
-// target that cannot be used (one line on stderr, never a stack trace).
+// reproduction tools over a trace. Exit codes of replay (as the C
+// reproducer's): 0 every judged call meets the revision's spec, 1 one
+// violates it (or a structural call failed and the rest was not sent), 4 the
+// realm uAPI is absent (kselftest's SKIP); repro: 0 C written. Both: 2 a
+// malformed trace, bad usage or a target that cannot be used (one line on
+// stderr, never a stack trace).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { getProfile } from './abi/index.ts';
-import { formatDiff, replayCalls } from './replay.ts';
+import { formatVerdict, replayCalls } from './replay.ts';
 import { generateRepro, ReproError } from './repro.ts';
 import { TargetSetupError, type Target } from './target.ts';
 import { createTarget } from './targets/index.ts';
@@ -80,7 +83,9 @@ async function replay(argv: string[]): Promise<number> {
   const path = positionalsPath(a.positionals);
   const trace = oneTrace(a.positionals, 'replay');
   // Untrusted input: a request the suite itself would never issue stops the replay before anything runs.
-  const refused = refusedCall(trace, getProfile(trace.abi) ?? fail(`unknown ABI revision '${trace.abi}'`));
+  // The spec the calls are judged against is the trace's revision, whatever the target runs.
+  const spec_ = getProfile(trace.abi) ?? fail(`unknown ABI revision '${trace.abi}'`);
+  const refused = refusedCall(trace, spec_);
   if (refused) fail(`${path}: ${refused}`);
   const v = a.values as Record<string, string | boolean | string[] | undefined>;
   if (v['emulator-bug'] && v['no-emulator-bugs']) fail('--emulator-bug and --no-emulator-bugs contradict each other');
@@ -126,15 +131,23 @@ async function replay(argv: string[]): Promise<number> {
     const session = await target.session();
     let r;
     try {
-      r = await replayCalls(trace, session);
+      r = await replayCalls(trace, session, spec_);
     } finally {
       await session.close().catch(() => undefined);
     }
-    for (const d of r.diffs) process.stdout.write(`${formatDiff(d)}\n`);
+    process.stdout.write(`# each call: the result now, the ${spec_.name} spec's expectation (judged calls), the recorded result\n`);
+    for (const v of r.verdicts) {
+      process.stdout.write(`${formatVerdict(v)}\n`);
+      for (const d of r.diffs) if (d.seq === v.seq && d.what !== 'result') process.stdout.write(`    ${d.what}: recorded ${d.recorded}, replayed ${d.replayed}\n`);
+    }
     if (r.stoppedAt !== undefined) process.stdout.write(`# the target failed at call ${r.stoppedAt}; later calls were not sent\n`);
-    const calls = new Set(r.diffs.map((d) => d.seq)).size;
-    process.stdout.write(r.diffs.length ? `# replay: ${calls} of ${r.calls} calls differ\n` : `# replay: all ${r.calls} calls gave the recorded results\n`);
-    return r.diffs.length || r.stoppedAt !== undefined ? 1 : 0;
+    if (r.stopped !== undefined) process.stdout.write(`# stopped: ${r.stopped}\n`);
+    if (r.absent !== undefined) process.stdout.write(`# the realm uAPI is absent: ${r.absent}; later calls were not sent (exit 4)\n`);
+    const violations = r.verdicts.filter((x) => x.violates).length;
+    const differ = new Set(r.diffs.map((d) => d.seq)).size;
+    const judged = r.verdicts.filter((x) => x.spec !== undefined).length;
+    process.stdout.write(`# replay: ${violations} of ${judged} judged calls violate the ${spec_.name} spec; ${differ} of ${r.calls} calls differ from the recording\n`);
+    return r.exitCode;
   } finally {
     await target.stop().catch(() => undefined);
   }

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AbiName } from './abi/types.ts';
 import { ABI_NAMES } from './abi/types.ts';
-import type { CallRecord } from './calls.ts';
+import { describeOutcome, type CallRecord } from './calls.ts';
 import type { Assertion, CheckDef, CheckOutcome, EmulatorSettings, Status } from './engine.ts';
-import { errnoName } from './errno.ts';
+import { ERRNO, errnoName, isErrnoName } from './errno.ts';
 import { jsonErrorAt } from './json-error.ts';
 import { fsReason, mkdirs, OutputError, writeAtomic } from './output.ts';
 import { decodeIoc, hex } from './ioc.ts';
@@ -282,4 +282,69 @@ export function readTrace(path: string): TraceFile {
     throw new TraceError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return parseTrace(text, path);
+}
+
+// ---- what the revision's spec expects of each call (untrusted: every field checked)
+
+/** A profile's promise for one call: errno 0 = success (any ret >= 0 unless `ret` pins it), else -1 with that errno. */
+export interface CallExpectation {
+  errno: number;
+  ret?: number;
+  /** The expectation's source (condition id or mail), as the trace has it. */
+  source: string;
+}
+
+const expectedErrno = (s: unknown): number | undefined => (s === '0' || s === 0 ? 0 : typeof s === 'string' && isErrnoName(s) ? ERRNO[s] : undefined);
+
+/**
+ * Per call seq, the expectation of the assertion that judged it. Traces
+ * written since the assertion carries `seq`/`expected` say it directly; for
+ * older ones the assertion's `call` ("LABEL = RESULT") names the call and its
+ * message the expectation (", expected -1 EINVAL (source)" when it failed).
+ * Calls no profile expectation judged (set-up) are absent from the map.
+ */
+export function callExpectations(trace: TraceFile): Map<number, CallExpectation> {
+  const out = new Map<number, CallExpectation>();
+  const calls = Array.isArray(trace.calls) ? trace.calls : [];
+  const taken = new Set<number>();
+  for (const a of Array.isArray(trace.assertions) ? (trace.assertions as unknown[]) : []) {
+    if (!isObj(a) || typeof a.source !== 'string' || typeof a.call !== 'string' || typeof a.ok !== 'boolean') continue;
+    let seq: number | undefined;
+    let exp: CallExpectation | undefined;
+    if (Number.isSafeInteger(a.seq) && isObj(a.expected)) {
+      const e = expectedErrno(a.expected.errno);
+      const ret = a.expected.ret;
+      if (e === undefined || (ret !== undefined && !Number.isSafeInteger(ret))) continue;
+      seq = a.seq as number;
+      exp = { errno: e, ...(ret !== undefined ? { ret: ret as number } : {}), source: a.source };
+    } else {
+      const c = calls.find((x) => !taken.has(x.seq) && x.result && `${x.label} ${describeOutcome(x.result)}` === a.call);
+      if (!c) continue;
+      seq = c.seq;
+      if (a.ok) exp = c.result.ret < 0 ? { errno: c.result.errno, source: a.source } : { errno: 0, source: a.source };
+      else {
+        const m = /, expected (success|-?\d+|-1 (E[A-Z0-9]+)) \(/.exec(typeof a.message === 'string' ? a.message : '');
+        if (!m) continue;
+        const e = m[2] !== undefined ? expectedErrno(m[2]) : 0;
+        if (e === undefined) continue;
+        exp = { errno: e, ...(m[1] !== 'success' && m[2] === undefined ? { ret: Number(m[1]) } : {}), source: a.source };
+      }
+    }
+    if (seq === undefined || exp === undefined || !calls.some((c) => c.seq === seq) || out.has(seq)) continue;
+    taken.add(seq);
+    out.set(seq, exp);
+  }
+  return out;
+}
+
+/** "= -1 EINVAL (V14-PO3)", "= 0", "success": the spec's side of one call. */
+export function describeExpectation(e: CallExpectation): string {
+  return e.errno ? `= -1 ${errnoName(e.errno)}` : e.ret !== undefined ? `= ${e.ret}` : 'success';
+}
+
+/** Whether a result is what the expectation promises. */
+export function meetsExpectation(e: CallExpectation, r: { ret: number; errno: number; error?: string }): boolean {
+  if (r.error !== undefined) return false;
+  if (e.errno) return r.ret === -1 && r.errno === e.errno;
+  return r.ret >= 0 && (e.ret === undefined || r.ret === e.ret);
 }

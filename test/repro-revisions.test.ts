@@ -79,6 +79,19 @@ function cover(items: { def: CheckDef; trace: TraceFile }[]): { def: CheckDef; t
   return chosen;
 }
 
+/** The shim's script (test/fixtures/ioctl-shim.c): each ioctl answers as the trace recorded it. */
+function recordedAnswers(trace: TraceFile): string {
+  return trace.calls
+    .filter((c) => c.request.op === 'ioctl')
+    .map((c) => {
+      const r = c.result;
+      if (r.error !== undefined) return '0 0';
+      const run = c.request.op === 'ioctl' && c.request.req === 0xae80 && r.peek?.[0] ? ` run ${r.peek[0]}` : '';
+      return `${r.ret} ${r.errno}${r.out !== undefined ? ` out ${r.out}` : ''}${run}`;
+    })
+    .join('\n');
+}
+
 /** Bytes equal except at the pointer (8 bytes) and fd (4 bytes) slots the executor patches. */
 function sameBytes(want: WireBuf, gotHex: string): string | undefined {
   const w = fromHex(want.hex);
@@ -171,8 +184,11 @@ t.test('every revision: reproducers spell realm calls, compile, and issue the tr
         t.equal(xc.status, 0, `${name}: aarch64-linux-gnu-gcc -static${xc.stderr ? `\n${xc.stderr}` : ''}`);
       }
       const log = join(dir, `${name}.log`);
-      const r = await run(`${src}.out`, [], { ...process.env, LD_PRELOAD: shim, REPRO_SHIM_LOG: log });
+      // The shim answers each ioctl as the trace recorded it: a passing check's reproducer must then exit 0.
+      writeFileSync(`${src}.answers`, recordedAnswers(trace));
+      const r = await run(`${src}.out`, [], { ...process.env, LD_PRELOAD: shim, REPRO_SHIM_LOG: log, REPRO_SHIM_ANSWERS: `${src}.answers` });
       t.not(r.status, null, `${name}: ran to the end`);
+      if (trace.status === 'pass') t.equal(r.status, 0, `${name}: a passing trace's reproducer, answered as recorded, exits 0\n${r.stdout}`);
       t.same(compare(trace, readFileSync(log, 'utf8')), [], `${name}: the reproducer issues the trace's ${trace.calls.length} calls' ioctls byte for byte`);
     }
     t.comment(`${abiName}: ${all.length} reproducers, ${sample.length} compiled and run to cover ${new Set(all.flatMap((a) => callKinds(a.trace))).size} kinds of call`);
