@@ -29,7 +29,7 @@ const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
        ./run.sh build-initramfs FILE          write the guest initramfs (with /dev/console) for a kernel's CONFIG_INITRAMFS_SOURCE
 
-Runs the Arm CCA realm uAPI conformance checks against a target and prints TAP 14.
+Runs the Arm CCA realm uAPI conformance checks against a target and prints KTAP (a condensed view on a terminal).
 FILTER selects checks by name as printed (REV/area/check, or area/check), by substring
 or glob (*, ?, [..], {a,b}); !FILTER excludes.
 
