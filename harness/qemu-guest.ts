@@ -7,6 +7,7 @@ import { repeatedOption } from './options.ts';
 import { TargetSetupError } from './target.ts';
 import { QemuTarget } from './targets/qemu.ts';
 import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
+import { optionError } from './usage-words.ts';
 
 const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE] [--boot-timeout SEC] [--console]
 
@@ -49,7 +50,7 @@ export async function qemuGuestCommand(argv: string[]): Promise<number> {
     if (twice) throw new Error(twice);
     v = r.values;
   } catch (e) {
-    process.stderr.write(`run.sh qemu-guest: ${(e as Error).message.split('\n').join(' ')} (see --help)\n`);
+    process.stderr.write(`run.sh qemu-guest: ${optionError(e, Object.keys(OPTIONS))} (see --help)\n`);
     return 2;
   }
   if (v.help) {

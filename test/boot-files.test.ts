@@ -167,6 +167,6 @@ t.test('an option value starting with a dash: the fix is on the one line', async
     const r = spawnSync(RUN, args, { encoding: 'utf8', timeout: 120000 });
     t.equal(r.status, 2);
     t.equal(r.stderr.split('\n').length, 2, 'one line');
-    t.match(r.stderr, /^run\.sh( qemu-guest)?: Option '--ssh-key' argument is ambiguous\. .* use '--ssh-key=-XYZ'\. \(see --help\)\n$/);
+    t.match(r.stderr, /^run\.sh( qemu-guest)?: --ssh-key needs a value; a value starting with '-' is written --ssh-key=-VALUE \(see --help\)\n$/);
   }
 });
