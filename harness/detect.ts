@@ -108,31 +108,44 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
     return { abi: only.revs[0]!, ambiguous: false, reason: `${only.revs[0]}: CAP ${only.nr} answered and confirmed by its realm uAPI`, evidence: ev };
   }
 
-  // CAP 300: RFC v1 .. v7. Three probes tell them apart (docs/spec/rme-era.md):
-  // the PSCI complete ioctl 0xd2 on a normal VM's vCPU is -EPERM only in v7 (v2..v6
-  // let it through to a -EINVAL, RFC v1 has no such ioctl); guest_memfd exists from
-  // v2 (RFC v1's 6.2 base has none); the REC bit 8 at VCPU_INIT is refused only by v5.
+  // CAP 300: RFC v1 .. v7. The PSCI complete ioctl (0xd2, v2..v7) and the REC bit (v5) tell them apart.
+  // v7 refuses a vCPU that is no REC with -EPERM (V10-PS1); v6 23/43 checks only that the VM is a realm
+  // (-EINVAL otherwise, like RFC v1's unknown ioctl), so on a realm vCPU it copies the struct: a bad pointer -EFAULT.
   const nvm = await kvm.createVm(IPA);
   if (!nvm.vm) return { ambiguous: true, reason: `cannot create a normal VM to tell CAP 300 revisions apart (${line(nvm.r)})`, evidence: ev };
   const psci = await probePsci(nvm.vm, PSCI_COMPLETE_0XD2, note);
   if (psci === undefined) return { ambiguous: true, reason: 'cannot create a vCPU to tell CAP 300 revisions apart', evidence: ev };
-  if (isErr(psci, 'EPERM')) return { abi: 'v7', ambiguous: false, reason: 'v7: CAP 300 confirmed and PSCI complete 0xd2 refuses a normal VM\'s vCPU with -EPERM (v7 only)', evidence: ev };
-  if (!isErr(psci, 'EINVAL') && !isErr(psci, 'ENOTTY')) return { ambiguous: true, reason: `CAP 300 confirmed but 0x4018AED2 answered ${describeOutcome(psci)}, neither -EPERM (v7) nor -EINVAL (RFC v1..v6)`, evidence: ev };
-  const gmem = await nvm.vm.createGuestMemfd(0x10000);
-  note(gmem.r, 'guest_memfd: in the base of v2 onwards, not in RFC v1\'s 6.2');
-  if (!gmem.gmem) return { abi: 'rfc-v1', ambiguous: false, reason: 'rfc-v1: CAP 300 confirmed, no PSCI complete ioctl and no guest_memfd', evidence: ev };
+  let v2v6 = false;
+  if (isErr(psci, 'EINVAL') || isErr(psci, 'ENOTTY')) {
+    const { vcpu: rv } = await vm100.vm!.createVcpu(1);
+    if (!rv) return { ambiguous: true, reason: 'cannot create a realm vCPU to tell CAP 300 revisions apart', evidence: ev };
+    const rp = note(
+      await rv.ioctl('ioctl(0x4018AED2, bad pointer) on a realm vCPU', PSCI_COMPLETE_0XD2, { int: BAD_USER_POINTER }),
+      'v2..v6 PSCI complete checks only for a realm VM, then copies the struct: -EFAULT (v6 23/43); RFC v1: an unknown vCPU ioctl',
+    );
+    if (!isErr(rp, 'EFAULT')) {
+      return { abi: 'rfc-v1', ambiguous: false, reason: 'rfc-v1: CAP 300 confirmed and no PSCI complete ioctl (0x4018AED2 unknown on a normal and a realm vCPU)', evidence: ev };
+    }
+    v2v6 = true;
+  } else if (!isErr(psci, 'EPERM')) {
+    return { ambiguous: true, reason: `CAP 300 confirmed but 0x4018AED2 answered ${describeOutcome(psci)}, neither RFC v1 or v2..v6 (-EINVAL) nor v7 (-EPERM, V10-PS1)`, evidence: ev };
+  }
   // REC = 8 at VCPU_INIT on a realm VM: refused (-ENOENT) only by v5
   const { vcpu } = await vm100.vm!.createVcpu(0);
   if (!vcpu) return { ambiguous: true, reason: 'cannot create a realm vCPU', evidence: ev };
-  const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, 8]), 'REC = 8: v5 left KVM_VCPU_MAX_FEATURES at 7');
-  if (isErr(rec, 'ENOENT')) return { abi: 'v5', ambiguous: false, reason: 'v5: CAP 300, guest_memfd, REC bit 8 refused by VCPU_INIT', evidence: ev };
-  if (rec.ret !== 0) return { ambiguous: true, reason: `CAP 300 with guest_memfd but REC bit 8 answered ${describeOutcome(rec)}`, evidence: ev };
+  const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, 8]), 'REC = 8: v5 left KVM_VCPU_MAX_FEATURES at 7 (abi-evolution.md §2a)');
+  if (isErr(rec, 'ENOENT')) {
+    if (v2v6) return { abi: 'v5', ambiguous: false, reason: 'v5: CAP 300, PSCI complete 0xd2 checking only the VM, REC bit 8 refused by VCPU_INIT', evidence: ev };
+    return { ambiguous: true, reason: 'CAP 300 with v7\'s PSCI complete but REC bit 8 refused', evidence: ev };
+  }
+  if (rec.ret !== 0) return { ambiguous: true, reason: `CAP 300 with PSCI 0xd2 but REC bit 8 answered ${describeOutcome(rec)}`, evidence: ev };
+  if (!v2v6) return { abi: 'v7', ambiguous: false, reason: 'v7: CAP 300, PSCI complete 0xd2 refusing a non-REC vCPU with -EPERM, REC bit 8 accepted', evidence: ev };
   const group: AbiName[] = ['v2', 'v3', 'v4', 'v6'];
   return {
     abi: 'v6',
     group,
     ambiguous: false,
-    reason: `one of v2, v3, v4, v6: CAP 300, guest_memfd, PSCI complete not refused with -EPERM, REC bit 8 accepted; they differ only in names and in errnos a live host cannot be made to show (realm VM without an RMM), so v6's profile runs (the newest of the group)`,
+    reason: `one of v2, v3, v4, v6: CAP 300, PSCI complete 0xd2 checking only the VM (v6 23/43), REC bit 8 accepted; they differ only in names and in errnos a live host cannot be made to show, so v6's profile runs (the newest of the group, the one read in its posting)`,
     evidence: ev,
   };
 }
@@ -143,7 +156,7 @@ async function probePsci(vm: Vm, req: number, note: (r: CallResult, why: string)
   await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2]);
   return note(
     await vcpu.ioctl(`ioctl(${req === PSCI_COMPLETE_0XD6 ? '0x4018AED6' : '0x4018AED2'}, zero struct) on a normal-VM vCPU`, req, { buf: { hex: '00'.repeat(24) } }),
-    'v2..v7 PSCI complete: -EPERM on a non-REC vCPU (V10-PS1); elsewhere an unknown vCPU ioctl',
+    'v7 PSCI complete: -EPERM on a non-REC vCPU (V10-PS1); v2..v6 -EINVAL off a realm VM (v6 23/43); elsewhere an unknown vCPU ioctl',
   );
 }
 
