@@ -243,7 +243,7 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
       const d = await detectOnTarget(o.target, targetOpts, a.callTimeoutMs);
       if (d.code === 2) return 2;
       profiles = [d.abi];
-      started = { target: d.target, id: d.id, detected: d.detected };
+      started = { target: d.target, id: d.id, detected: d.detected, evidence: d.evidence };
     } else {
       profiles = (a.abiName === 'all' ? ALL_REVISIONS : [a.abiName]).map((n) => getProfile(n) as AbiProfile);
     }

@@ -39,7 +39,7 @@ export interface MultiPlan {
   /** --kernel DIR: a kernel build tree whose `git describe` goes into the results. */
   kernelDir?: string | undefined;
   /** A target already started (by --abi auto) for the first profile. */
-  started?: { target: Target; id: TargetIdentity; detected: string };
+  started?: { target: Target; id: TargetIdentity; detected: string; evidence?: readonly string[] };
 }
 
 const err = (s: string): boolean => process.stderr.write(s);
@@ -60,7 +60,7 @@ export interface ReportPlan {
 export interface RunIdentity {
   target?: { kind: TargetKind; spec: string; executor: string };
   kernel?: KernelIdentity;
-  revisions: { name: string; detection?: string }[];
+  revisions: { name: string; detection?: string; evidence?: string[] }[];
   emulatorBugs?: string[];
 }
 
@@ -166,7 +166,7 @@ export async function runMulti(p: MultiPlan): Promise<number> {
   for (const [i, { abi, checks }] of plan.entries()) {
     const opts: TargetOptions = { ...p.targetOpts, abi, bugs: p.targetSpec === 'emulator' ? bugsFor(abi, p.targetOpts.bugs ?? []) : [] };
     const ci = new CiHooks({ abi: abi.name, traceDir: p.traceDir, baselinePath: p.baselinePath, bugs: opts.bugs ?? [] });
-    ident.revisions.push({ name: abi.name, ...(i === 0 && p.started ? { detection: p.started.detected } : {}) });
+    ident.revisions.push({ name: abi.name, ...(i === 0 && p.started ? { detection: p.started.detected, ...(p.started.evidence ? { evidence: [...p.started.evidence] } : {}) } : {}) });
     let target: Target;
     let id: TargetIdentity;
     if (i === 0 && p.started) {
@@ -294,7 +294,7 @@ function remoteShellOf(t: Target): RemoteShell | undefined {
  * --abi auto: start the target, probe it, print the decision and the
  * evidence on stderr; exit 2 when the evidence is ambiguous.
  */
-export async function detectOnTarget(targetSpec: string, targetOpts: TargetOptions, callTimeoutMs: number): Promise<{ code: 2 } | { code: 0; abi: AbiProfile; target: Target; id: TargetIdentity; detected: string }> {
+export async function detectOnTarget(targetSpec: string, targetOpts: TargetOptions, callTimeoutMs: number): Promise<{ code: 2 } | { code: 0; abi: AbiProfile; target: Target; id: TargetIdentity; detected: string; evidence: readonly string[] }> {
   if (targetSpec === 'emulator') throw new TargetSetupError('--abi auto probes a live kernel; the emulator emulates the revision --abi names (test/detect.test.ts runs detection against each)');
   const target = await createTarget(targetSpec, { ...targetOpts, abi: absent });
   let id: TargetIdentity;
@@ -313,5 +313,5 @@ export async function detectOnTarget(targetSpec: string, targetOpts: TargetOptio
     await target.stop().catch(() => undefined);
     return { code: 2 };
   }
-  return { code: 0, abi, target, id, detected: d.reason };
+  return { code: 0, abi, target, id, detected: d.reason, evidence: d.evidence };
 }

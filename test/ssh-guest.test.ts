@@ -59,7 +59,7 @@ t.test('./run.sh qemu-guest, then two --target ssh://root@127.0.0.1:PORT --abi a
   // Pasted into a shell as a user would, twice at once on the fresh guest: each run
   // uploads its agent into a directory of its own, so neither trips over the other.
   const json = join(mkdtempSync(join(tmpdir(), 'kvm-cca-ssh-guest-')), 'results.json');
-  const runs = await Promise.all([0, 1].map((i) => execa('sh', ['-c', `"$0" ${line} --abi absent${i === 0 ? ' --json "$1"' : ''}`, RUN, json], { cwd: ROOT, reject: false })));
+  const runs = await Promise.all([0, 1].map((i) => execa('sh', ['-c', `"$0" ${line}${i === 0 ? ' --json "$1"' : ' --abi absent'}`, RUN, json], { cwd: ROOT, reject: false })));
   for (const [i, run] of runs.entries()) {
     t.equal(run.exitCode, 0, `run ${i + 1}: exit 0 (stderr: ${run.stderr.trim().split('\n').slice(-3).join(' | ')})`);
     allOk(t, run.stdout);
@@ -69,6 +69,9 @@ t.test('./run.sh qemu-guest, then two --target ssh://root@127.0.0.1:PORT --abi a
   const doc = JSON.parse(readFileSync(json, 'utf8')) as ResultsFile;
   t.match(doc.kernel, { sysname: 'Linux', machine: 'aarch64', procVersion: /^Linux version \S+-arm64 /, cmdline: /\S/ }, 'results carry the kernel identity');
   t.equal(doc.target.kind, 'ssh');
+  // Run 1 let --abi auto decide: the results say what it decided and on which evidence.
+  t.match(doc.revisions, [{ name: 'absent', detection: /^absent: /, evidence: Array }], 'the detection and its evidence');
+  t.ok((doc.revisions[0]?.evidence?.length ?? 0) >= 9, 'every probe is in the evidence');
   const key = m?.[2] ?? '';
   const left = await execa('ssh', ['-p', port, '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', 'ls -d /tmp/kvm-cca-run.* 2>/dev/null; true'], { reject: false, timeout: 30000 });
   t.equal(left.exitCode, 0, 'the guest answers');

@@ -40,7 +40,7 @@ export interface ResultsFile {
   run: { argv: string[]; start_time: string; end_time: string; exit_code: number };
   target: { kind: TargetKind; spec: string; executor: string };
   kernel: KernelIdentity;
-  revisions: { name: string; detection?: string }[];
+  revisions: { name: string; detection?: string; evidence?: string[] }[];
   emulator_bugs: string[];
   summary: Record<ResultStatus, number> & { total: number };
   tests: TestRecord[];
@@ -60,7 +60,7 @@ export interface ResultsInput {
   exitCode: number;
   target: { kind: TargetKind; spec: string; executor: string };
   kernel: KernelIdentity;
-  revisions: { name: string; detection?: string }[];
+  revisions: { name: string; detection?: string; evidence?: string[] }[];
   emulatorBugs: readonly string[];
   records: readonly OutcomeRecord[];
 }
