@@ -24,7 +24,7 @@ import { optionError } from './usage-words.ts';
 import { toolIdentity } from './identity.ts';
 
 const USAGE = `usage: ./run.sh [options] [FILTER...]
-       ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs] [--rmm era|accepts-zero-debug-counts]
+       ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs] [--verdict] [--rmm era|accepts-zero-debug-counts]
        ./run.sh repro TRACE.json > repro.c
        ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
        ./run.sh build-initramfs FILE          write the guest initramfs (with /dev/console) for a kernel's CONFIG_INITRAMFS_SOURCE

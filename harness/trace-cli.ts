@@ -1,8 +1,11 @@
 // `./run.sh replay TRACE.json` and `./run.sh repro TRACE.json`: the bug
-// reproduction tools over a trace. Exit codes of replay (as the C
-// reproducer's): 0 every judged call meets the revision's spec, 1 one
-// violates it (or a structural call failed and the rest was not sent), 4 the
-// realm uAPI is absent (kselftest's SKIP); repro: 0 C written. Both: 2 a
+// reproduction tools over a trace. Exit codes of replay: 0 every call gave
+// its recorded result (the recording is reproduced: real-stack recordings are
+// checked this way), 1 one differs or was not sent, 4 it stopped where the
+// realm uAPI is absent; with --verdict, as the C reproducer's: 0 every judged
+// call meets the revision's spec, 1 one violates it (or a structural call
+// failed), 4 the realm uAPI is absent (kselftest's SKIP). Both print the same
+// lines per call. repro: 0 C written. Both: 2 a
 // malformed trace, bad usage or a target that cannot be used (one line on
 // stderr, never a stack trace).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -71,6 +74,7 @@ async function replay(argv: string[]): Promise<number> {
     abi: { type: 'string' },
     'emulator-bug': { type: 'string', multiple: true },
     'no-emulator-bugs': { type: 'boolean', default: false },
+    verdict: { type: 'boolean', default: false },
     rmm: { type: 'string' },
     'ssh-key': { type: 'string' },
     'ssh-option': { type: 'string', multiple: true, default: [] },
@@ -147,7 +151,9 @@ async function replay(argv: string[]): Promise<number> {
     const differ = new Set(r.diffs.map((d) => d.seq)).size;
     const judged = r.verdicts.filter((x) => x.spec !== undefined).length;
     process.stdout.write(`# replay: ${violations} of ${judged} judged calls violate the ${spec_.name} spec; ${differ} of ${r.calls} calls differ from the recording\n`);
-    return r.exitCode;
+    if (v.verdict) return r.exitCode;
+    const reproduced = differ === 0 && r.verdicts.length === r.calls;
+    return reproduced ? 0 : r.absent !== undefined ? 4 : 1;
   } finally {
     await target.stop().catch(() => undefined);
   }

@@ -308,7 +308,11 @@ export function callExpectations(trace: TraceFile): Map<number, CallExpectation>
   const calls = Array.isArray(trace.calls) ? trace.calls : [];
   const taken = new Set<number>();
   for (const a of Array.isArray(trace.assertions) ? (trace.assertions as unknown[]) : []) {
-    if (!isObj(a) || typeof a.source !== 'string' || typeof a.call !== 'string' || typeof a.ok !== 'boolean') continue;
+    if (!isObj(a) || typeof a.source !== 'string' || typeof a.ok !== 'boolean') continue;
+    // Traces written before assertions named their call (the real-stack recordings among them):
+    // the call is the start of the message, "LABEL = RESULT (source)" or "LABEL = RESULT, expected ...".
+    const msg = typeof a.message === 'string' ? a.message : '';
+    const names = (text: string): boolean => (typeof a.call === 'string' ? a.call === text : msg.startsWith(`${text} (`) || msg.startsWith(`${text}, expected `));
     let seq: number | undefined;
     let exp: CallExpectation | undefined;
     if (Number.isSafeInteger(a.seq) && isObj(a.expected)) {
@@ -318,12 +322,12 @@ export function callExpectations(trace: TraceFile): Map<number, CallExpectation>
       seq = a.seq as number;
       exp = { errno: e, ...(ret !== undefined ? { ret: ret as number } : {}), source: a.source };
     } else {
-      const c = calls.find((x) => !taken.has(x.seq) && x.result && `${x.label} ${describeOutcome(x.result)}` === a.call);
+      const c = calls.find((x) => !taken.has(x.seq) && x.result && names(`${x.label} ${describeOutcome(x.result)}`));
       if (!c) continue;
       seq = c.seq;
       if (a.ok) exp = c.result.ret < 0 ? { errno: c.result.errno, source: a.source } : { errno: 0, source: a.source };
       else {
-        const m = /, expected (success|-?\d+|-1 (E[A-Z0-9]+)) \(/.exec(typeof a.message === 'string' ? a.message : '');
+        const m = /, expected (success|-?\d+|-1 (E[A-Z0-9]+)) \(/.exec(msg);
         if (!m) continue;
         const e = m[2] !== undefined ? expectedErrno(m[2]) : 0;
         if (e === undefined) continue;

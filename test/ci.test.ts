@@ -97,10 +97,13 @@ t.test('a failure names its trace in TAP; replay reproduces it; repro writes C',
   t.match(readFileSync(join(dir, 'junit.xml'), 'utf8'), /<failure message="KVM_ENABLE_CAP/);
 
   // Replay judges each call against the revision's spec: the bug again violates it (1), the fixed kernel conforms (0).
-  const same = run(['replay', trace]);
+  // Exit: whether the recording was reproduced; with --verdict, the spec's verdict (as the C reproducer).
+  t.equal(run(['replay', trace]).code, 0, 'the recording is reproduced');
+  const same = run(['replay', trace, '--verdict']);
   t.equal(same.code, 1, same.stdout + same.stderr);
   t.match(same.stdout, /\n {2}5 KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80001000 size=0x1000\) = -1 EINVAL {3}spec: = -1 EBUSY \(R1-PO2\) {3}recorded: = -1 EINVAL {3}<-- violates the spec\n# replay: 1 of 1 judged calls violate the rfc-v1 spec; 0 of 5 calls differ from the recording\n/);
-  const fixed = run(['replay', trace, '--no-emulator-bugs']);
+  t.equal(run(['replay', trace, '--no-emulator-bugs']).code, 1, 'the fixed kernel does not reproduce the recording');
+  const fixed = run(['replay', trace, '--no-emulator-bugs', '--verdict']);
   t.equal(fixed.code, 0, fixed.stdout);
   t.match(fixed.stdout, /\n {2}5 KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80001000 size=0x1000\) = -1 EBUSY {3}spec: = -1 EBUSY \(R1-PO2\) {3}recorded: = -1 EINVAL {3}<-- differs from the recording\n# replay: 0 of 1 judged calls violate the rfc-v1 spec; 1 of 5 calls differ from the recording\n/);
 

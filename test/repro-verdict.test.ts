@@ -180,6 +180,12 @@ t.test('expectations from old traces and hostile ones', async (t) => {
   // A trace written before assertions carried seq: the call text and message still name it.
   const old = { ...failing, assertions: failing.assertions.map(({ seq: _s, expected: _e, ...a }) => a) };
   t.same(callExpectations(old).get(seq), { errno: 22, source: 'V14-PO3' });
+  // Older still (the real-stack recordings): no call text either; the message starts with the call.
+  const older = { ...failing, assertions: failing.assertions.map(({ seq: _s, expected: _e, call: _c, ...a }) => a) };
+  t.same(callExpectations(older).get(seq), { errno: 22, source: 'V14-PO3' });
+  // A passing assertion of a recording names its call as well: the expectation is what was recorded.
+  const rec = JSON.parse(readFileSync(new URL('../fixtures/real-kernel/cca-host-v7/pristine/v7__probing_realm-ipa-too-large.json', import.meta.url), 'utf8')) as TraceFile;
+  t.same([...callExpectations(rec).values()].map((e) => e.errno), [22], 'KVM_CREATE_VM(IPA 63) is judged: -EINVAL expected, so no "uAPI absent" stop');
   // Hostile fields are dropped, never trusted.
   const hostile = { ...failing, assertions: [{ ok: false, message: 'x', source: 's', call: 'c', seq: 1, expected: { errno: 'EVIL' } }, { ok: false, message: 'x', source: 's', call: 'c', seq: 99, expected: { errno: '0' } }] } as unknown as TraceFile;
   t.same([...callExpectations(hostile)], []);
