@@ -260,12 +260,14 @@ export function populate(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | und
   if (base + size > MASK64) fail('EINVAL', 'base + size wraps (R1-PO4)');
   const slot = vm.findSlot(base);
   if (!slot) fail('EFAULT', 'no memslot at base (R1-PO5)');
-  if (base + size > slot.gpa + slot.size) fail('EINVAL', 'range ends past the memslot (R1-PO6)');
+  const lateEnd = e.k.bug('populate-memslot-end-checked-late');
+  if (!lateEnd && base + size > slot.gpa + slot.size) fail('EINVAL', 'range ends past the memslot (R1-PO6)');
   if (size === 0n) return 0; // R1-PO7
   const rmm = e.k.rmm;
   const rd = realm?.rd;
   const startLevel = stage2StartLevel(vm.ipaBits);
   for (let ipa = base; ipa < base + size; ipa += BigInt(PAGE_SIZE)) {
+    if (lateEnd && ipa >= slot.gpa + slot.size) fail('EINVAL', 'range ends past the memslot, noticed at the page (bug)');
     const host = vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
     if (!host) fail('EFAULT', 'no VMA for the page (R1-PO9)');
     const a = Number(ipa);
@@ -319,12 +321,14 @@ export function populateGmem(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm |
     // V10-PO7: per chunk: no memslot -EFAULT, leaving it -EINVAL, no guest_memfd -EPERM; earlier chunks stay populated
     const slot = vm.findSlot(chunk);
     if (!slot) fail('EFAULT', 'no memslot at the chunk start (V10-PO7)');
-    if (chunkEnd > slot.gpa + slot.size) fail('EINVAL', 'chunk leaves its memslot (V10-PO7)');
+    const lateEnd = e.k.bug('populate-memslot-end-checked-late');
+    if (!lateEnd && chunkEnd > slot.gpa + slot.size) fail('EINVAL', 'chunk leaves its memslot (V10-PO7)');
     if (!slot.gmem) {
       if (e.k.bug('populate-no-gmem-check')) continue;
       fail(e.rules.populateNoGmem ?? 'EPERM', 'memslot without guest_memfd (V10-PO7)');
     }
     for (let ipa = chunk; ipa < chunkEnd; ipa += BigInt(PAGE_SIZE)) {
+      if (lateEnd && ipa >= slot.gpa + slot.size) fail('EINVAL', 'chunk leaves its memslot, noticed at the page (bug)');
       // V10-PO8: the source is the shared alias (VMA) of the same memslot
       const src = vm.mm.hostPage(slot.uaddr + (ipa - slot.gpa), false);
       if ('why' in src) fail('EFAULT', 'no VMA at the shared alias (V10-PO8)');

@@ -5,6 +5,7 @@ import type { AbiName, AbiProfile, Expect, ExpectKey, Generation } from './abi/t
 import { describeOutcome, RecordingSession, succeeded, type CallRecord, type CallResult } from './calls.ts';
 import { Kvm, SetupFailure, setupFailure, type Vm } from './dsl/index.ts';
 import { ERRNO, errnoName } from './errno.ts';
+import { declaredAfterwards, observeRefusal } from './afterwards.ts';
 import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
 
@@ -142,12 +143,32 @@ export interface RunOptions {
   cancelled?: () => boolean;
   /** Deadline of the one probe after a real target stopped answering (ms); default callTimeoutMs. */
   probeTimeoutMs?: number;
+  /** Observe what every expected refusal left behind (harness/afterwards.ts); default on. */
+  afterwards?: boolean;
+}
+
+/** Where the rule that a refused call changes nothing is written down. */
+export const AFTERWARDS_SOURCE = 'docs/spec/precedence.md#a-refused-call-changes-nothing';
+
+/** The engine's "and afterwards" for every refusal the check expected: one assertion each. */
+async function observeAfterwards(c: CheckContext, target: Target, o: RunOptions): Promise<void> {
+  for (const { seq, key } of c.refusals) {
+    const declared = declaredAfterwards(key, o.abi);
+    if (declared && 'unobservable' in declared) continue;
+    const r = await observeRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
+    if (!r.observed) continue;
+    if (declared && 'changes' in declared) {
+      c.ok(!r.ok, r.ok ? `afterwards: the refusal should leave a trace (${declared.changes}) but the probe saw none` : r.message.replace('changed what follows', 'changed what follows, as it should'), declared.changes);
+    } else c.ok(r.ok, r.message, AFTERWARDS_SOURCE);
+  }
 }
 
 export class CheckContext {
   readonly assertions: Assertion[] = [];
   readonly sources = new Set<string>();
   todoReason?: string;
+  /** The expected refusals the check saw, for the engine's "afterwards" observation. */
+  readonly refusals: { seq: number; key: ExpectKey }[] = [];
   private kvmHandle?: Kvm;
 
   constructor(
@@ -177,6 +198,7 @@ export class CheckContext {
       ok = r.error === undefined && r.ret === -1 && r.errno === ERRNO[e.errno];
       wanted = `-1 ${e.errno}`;
     }
+    if (ok && e.errno !== 0 && r.seq !== undefined) this.refusals.push({ seq: r.seq, key });
     const msg = `${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`} (${e.source})${what ? `: ${what}` : ''}`;
     this.assertions.push({
       ok,
@@ -296,6 +318,8 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   let blockedBy: string | undefined;
   try {
     await withTimeout(def.run(c), o.checkTimeoutMs, 'check');
+    // Only a check that passed so far: a failure is already the verdict, and a todo's facts are not facts.
+    if (o.afterwards !== false && !c.todoReason && c.refusals.length && c.assertions.every((a) => a.ok)) await withTimeout(observeAfterwards(c, target, o), o.checkTimeoutMs, 'afterwards');
   } catch (e) {
     thrown = e instanceof SetupFailure ? e.message : `harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
     if (e instanceof SetupFailure) blockedBy = e.call;
