@@ -1,195 +1,56 @@
-// Probing: what a VMM asks before it commits to a realm (CHECK_EXTENSION,
-// KVM_CREATE_VM types, ENABLE_CAP dispatch on the realm CAP).
-import type { CheckDef } from '../harness/engine.ts';
-import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
-import { KVM_ENABLE_CAP, encodeEnableCap } from '../harness/kvm-uapi.ts';
-import { toHex } from '../harness/wire.ts';
-import { realmVmForCreate } from './realm.ts';
+// KVM_CHECK_EXTENSION: what a VMM asks before it commits to a realm, on
+// /dev/kvm, a normal VM and a realm VM, in both eras.
+import * as K from '../harness/kvm-uapi.ts';
+import type { CheckContext } from '../harness/engine.ts';
+import type { CallResult } from '../harness/calls.ts';
+import { REALM_IPA_BITS } from '../fixtures/layout.ts';
+import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
+import { stimuli } from './table.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+/** Where the question is asked. */
+type Fd = 'system' | 'normal-vm' | 'realm-vm' | 'realm-vm-ipa';
+/** The CAP asked about: the revision's realm CAP, or an upstream one. */
+type Cap = 'realm' | number;
 
-export const checks: CheckDef[] = [
-  {
-    name: 'probing/cap-on-system-fd',
-    area: 'probing',
-    description: 'CHECK_EXTENSION(realm CAP) on /dev/kvm reports the RMM',
-    expects: ['probe.cap-on-system-fd'],
-    async run(c) {
-      const k = await c.kvm();
-      c.expect(await k.checkExtension(c.abi.cap.nr), 'probe.cap-on-system-fd');
+async function checkExtension(c: CheckContext, fd: Fd, cap: Cap): Promise<CallResult> {
+  const nr = cap === 'realm' ? c.abi.cap.nr : cap;
+  switch (fd) {
+    case 'system':
+      return (await c.kvm()).checkExtension(nr);
+    case 'normal-vm':
+      return (await c.normalVm()).checkExtension(nr);
+    case 'realm-vm':
+      return (await c.realmVm()).checkExtension(nr);
+    case 'realm-vm-ipa':
+      return (await c.realmVm(REALM_IPA_BITS)).checkExtension(nr);
+  }
+}
+
+/** KVM_CAP_SET_GUEST_DEBUG (include/uapi/linux/kvm.h). */
+const KVM_CAP_SET_GUEST_DEBUG = 23;
+
+export const checks = [
+  // every revision whose profile has the key (the realm CAP: both eras; a kernel without CCA: 0)
+  ...stimuli<Fd, Cap>('probing', {}, [
+    { name: 'cap-on-system-fd', description: 'CHECK_EXTENSION(realm CAP) on /dev/kvm reports the RMM', state: 'system', args: 'realm', expect: 'probe.cap-on-system-fd' },
+    { name: 'cap-on-normal-vm', description: 'CHECK_EXTENSION(realm CAP) on a normal VM fd', state: 'normal-vm', args: 'realm', expect: 'probe.cap-on-normal-vm' },
+    { name: 'cap-on-realm-vm', description: 'CHECK_EXTENSION(realm CAP) on a realm VM fd', state: 'realm-vm', args: 'realm', expect: 'probe.cap-on-realm-vm' },
+    {
+      name: 'cap-without-rmm',
+      description: 'CHECK_EXTENSION(realm CAP) is 0 when the host has no RMM',
+      state: 'system',
+      args: 'realm',
+      expect: 'probe.cap-no-rmm',
+      with: { emulatorOnly: 'needs a host without an RMM', emulatorSettings: { rmmPresent: false } },
     },
-  },
-  {
-    name: 'probing/cap-on-normal-vm',
-    area: 'probing',
-    description: 'CHECK_EXTENSION(realm CAP) on a normal VM fd',
-    expects: ['probe.cap-on-normal-vm'],
-    async run(c) {
-      const vm = await c.normalVm();
-      c.expect(await vm.checkExtension(c.abi.cap.nr), 'probe.cap-on-normal-vm');
-    },
-  },
-  {
-    name: 'probing/cap-on-realm-vm',
-    area: 'probing',
-    description: 'CHECK_EXTENSION(realm CAP) on a realm VM fd',
-    expects: ['probe.cap-on-realm-vm'],
-    async run(c) {
-      const vm = await c.realmVm();
-      c.expect(await vm.checkExtension(c.abi.cap.nr), 'probe.cap-on-realm-vm');
-    },
-  },
-  {
-    name: 'probing/cap-without-rmm',
-    area: 'probing',
-    description: 'CHECK_EXTENSION(realm CAP) is 0 when the host has no RMM',
-    expects: ['probe.cap-no-rmm'],
-    emulatorOnly: 'needs a host without an RMM',
-    emulatorSettings: { rmmPresent: false },
-    async run(c) {
-      const k = await c.kvm();
-      c.expect(await k.checkExtension(c.abi.cap.nr), 'probe.cap-no-rmm');
-    },
-  },
-  ...(
-    [
-      ['realm-default-ipa', 'vm.realm-default-ipa', 0, 'realm type with IPA bits 0 (default size)'],
-      ['realm-ipa-40', 'vm.realm-ipa-40', 40, 'realm type with a 40-bit IPA'],
-      ['realm-ipa-too-large', 'vm.realm-ipa-too-large', 63, 'realm type with a 63-bit IPA'],
-      ['realm-ipa-too-small', 'vm.realm-ipa-too-small', 31, 'realm type with a 31-bit IPA'],
-    ] as const
-  ).map(
-    ([n, key, ipa, what]): CheckDef => ({
-      name: `probing/${n}`,
-      area: 'probing',
-      description: `KVM_CREATE_VM with the ${what}`,
-      expects: [key],
-      async run(c) {
-        const k = await c.kvm();
-        c.expect((await k.__createVm(c.abi.vmTypeRealm | ipa)).r, key);
-      },
-    }),
-  ),
-  {
-    name: 'probing/realm-ipa-beyond-rmm',
-    area: 'probing',
-    description: 'CREATE_VM(realm | 44) with RMM S2SZ 40 and a 48-bit host: the RMM limit applies at CREATE_VM',
-    expects: ['vm.realm-ipa-beyond-rmm'],
-    emulatorOnly: 'needs an RMM whose S2SZ is below the host IPA limit',
-    emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 },
-    async run(c) {
-      const k = await c.kvm();
-      c.expect((await k.__createVm(c.abi.vmTypeRealm + 44)).r, 'vm.realm-ipa-beyond-rmm');
-    },
-  },
-  {
-    name: 'probing/realm-ipa-beyond-rmm-at-create',
-    area: 'probing',
-    description: 'RFC v1: CREATE_VM(realm | 44) with RMM S2SZ 40 and a 48-bit host succeeds; CREATE_RD then fails in the RMM',
-    expects: ['create.ipa-beyond-rmm'],
-    emulatorOnly: 'needs an RMM whose S2SZ is below the host IPA limit',
-    emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 },
-    async run(c) {
-      // R1-VM6: the host limit is what CREATE_VM checks; the RMM sees the S2SZ only in RMI_REALM_CREATE
-      const vm = await c.realmVm(44);
-      c.expect(await vm.createRd(), 'create.ipa-beyond-rmm');
-    },
-  },
-  {
-    name: 'probing/vm-type-stray-bits',
-    area: 'probing',
-    description: 'KVM_CREATE_VM with a bit set outside the type field and the IPA byte',
-    expects: ['vm.type-stray-bits'],
-    async run(c) {
-      const k = await c.kvm();
-      // the lowest bit above both the type field and the IPA byte
-      const stray = (c.abi.vmTypeFieldMask | 0xff) + 1;
-      c.expect((await k.__createVm(c.abi.vmTypeRealm | stray)).r, 'vm.type-stray-bits');
-    },
-  },
-  {
-    name: 'probing/vm-type-unknown-value',
-    area: 'probing',
-    description: 'KVM_CREATE_VM with a type-field value that is neither NORMAL nor REALM',
-    expects: ['vm.type-unknown-value'],
-    async run(c) {
-      const k = await c.kvm();
-      const lowest = c.abi.vmTypeFieldMask & -c.abi.vmTypeFieldMask;
-      const unknown = c.abi.vmTypeRealm + lowest; // type field value REALM + 1
-      c.expect((await k.__createVm(unknown)).r, 'vm.type-unknown-value');
-    },
-  },
-  {
-    name: 'probing/realm-vm-without-rmm',
-    area: 'probing',
-    description: 'KVM_CREATE_VM(realm type) on a host without an RMM',
-    expects: ['vm.realm-no-rmm'],
-    emulatorOnly: 'needs a host without an RMM',
-    emulatorSettings: { rmmPresent: false },
-    async run(c) {
-      const k = await c.kvm();
-      c.expect((await k.__createVm(c.abi.vmTypeRealm)).r, 'vm.realm-no-rmm');
-    },
-  },
-  {
-    name: 'probing/enable-cap-bad-struct-pointer',
-    area: 'probing',
-    description: 'ENABLE_CAP whose struct kvm_enable_cap pointer faults',
-    expects: ['cap.bad-struct-pointer'],
-    generations: MULTIPLEXED,
-    async run(c) {
-      const vm = await c.realmVm();
-      c.expect(await vm.ioctl('KVM_ENABLE_CAP(bad pointer)', KVM_ENABLE_CAP, { int: BAD_USER_POINTER }), 'cap.bad-struct-pointer');
-    },
-  },
-  {
-    name: 'probing/enable-cap-flags-nonzero',
-    area: 'probing',
-    description: 'ENABLE_CAP(realm CAP, CREATE) with flags = 1 is refused before the sub-command runs',
-    expects: ['cap.flags-nonzero', 'create.ok'],
-    generations: MULTIPLEXED,
-    async run(c) {
-      const { vm } = await realmVmForCreate(c);
-      c.expect(await vm.realmSubcmd('CREATE', null, {}, 1), 'cap.flags-nonzero');
-      // positive observability: without the flag the same call now works
-      c.expect(await vm.createRd(), 'create.ok', 'the refused call had no effect');
-    },
-  },
-  {
-    name: 'probing/enable-cap-unknown-subcmd',
-    area: 'probing',
-    description: 'ENABLE_CAP(realm CAP) with args[0] one past the last sub-command',
-    expects: ['cap.unknown-subcmd'],
-    generations: MULTIPLEXED,
-    async run(c) {
-      const vm = await c.realmVm();
-      c.expect(await vm.realmSubcmd(5, null), 'cap.unknown-subcmd');
-    },
-  },
-  {
-    name: 'probing/enable-cap-subcmd-high-bits',
-    area: 'probing',
-    description: 'args[0] = 2^32 + CREATE must not be truncated to CREATE',
-    expects: ['cap.unknown-subcmd'],
-    generations: MULTIPLEXED,
-    async run(c) {
-      const vm = await c.realmVm();
-      const bytes = encodeEnableCap(c.abi.cap.nr, [2n ** 32n + BigInt(c.abi.subcmd?.CREATE ?? 1), 0]);
-      c.expect(
-        await vm.ioctl(`KVM_ENABLE_CAP(${c.abi.cap.name}, args[0]=0x100000001)`, KVM_ENABLE_CAP, { buf: { hex: toHex(bytes) } }),
-        'cap.unknown-subcmd',
-      );
-    },
-  },
-  {
-    name: 'probing/enable-cap-on-normal-vm',
-    area: 'probing',
-    description: 'ACTIVATE sub-command on a normal VM fails without side effects',
-    expects: ['cap.normal-vm-subcmd'],
-    generations: MULTIPLEXED,
-    async run(c) {
-      const vm = await c.normalVm();
-      c.expect(await vm.activate(), 'cap.normal-vm-subcmd');
-    },
-  },
+  ], checkExtension),
+  // RME era after the RFC
+  ...stimuli<Fd, Cap>('probing', { generations: RME_ERA, abis: RME_AFTER_RFC }, [
+    { name: 'realm-hides-guest-debug', description: 'CHECK_EXTENSION(SET_GUEST_DEBUG) on a realm VM reads 0', state: 'realm-vm', args: KVM_CAP_SET_GUEST_DEBUG, expect: 'probe.realm-hides-guest-debug' },
+  ], checkExtension),
+  // RMI era: a realm VM answers only an allowlist of CAPs
+  ...stimuli<Fd, Cap>('probing', { generations: RMI_ERA }, [
+    { name: 'cap-allowlisted', description: 'CHECK_EXTENSION(ARM_PSCI_0_2) on a realm VM is answered', state: 'realm-vm-ipa', args: K.CAP.KVM_CAP_ARM_PSCI_0_2, expect: 'rmi.cap-allowlisted' },
+    { name: 'cap-not-allowlisted', description: 'CHECK_EXTENSION(ARM_EL1_32BIT) on a realm VM reads 0 (allowlist)', state: 'realm-vm-ipa', args: K.CAP.KVM_CAP_ARM_EL1_32BIT, expect: 'rmi.cap-not-allowlisted' },
+  ], checkExtension),
 ];
