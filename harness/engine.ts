@@ -9,11 +9,30 @@ import { declaredAfterwards, observeRefusal } from './afterwards.ts';
 import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
 
-export const AREAS = ['probing', 'lifecycle', 'misordering', 'config', 'ipa-ranges', 'populate', 'vcpu', 'run', 'ordering', 'generic'] as const;
+/** The areas of checks/, one per uAPI call or concern, in the order a VMM meets them; a check's name starts with its area and it lives in checks/<area>.ts. */
+export const AREAS = [
+  'generic',
+  'absent',
+  'probing',
+  'create-vm',
+  'enable-cap',
+  'config',
+  'vcpu-init',
+  'create-realm',
+  'init-ripas',
+  'populate',
+  'finalize-rec',
+  'activate',
+  'run',
+  'psci-complete',
+  'ordering',
+  'lifecycle',
+  'scenario',
+] as const;
 export type Area = (typeof AREAS)[number];
 
 export interface CheckDef {
-  /** Unique, area-prefixed: "populate/before-create". */
+  /** Area-prefixed, unique within a revision: "populate/in-none". */
   name: string;
   area: Area;
   /** What the check establishes, one line. */

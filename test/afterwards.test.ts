@@ -6,7 +6,7 @@ import { getProfile } from '../harness/abi/index.ts';
 import { AFTERWARDS } from '../harness/afterwards.ts';
 import { applicable, runChecks, type CheckOutcome, type RunOptions } from '../harness/engine.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 async function run(abiName: string, names: readonly string[], opts: { bugs?: string[]; afterwards?: boolean } = {}): Promise<CheckOutcome[]> {
   const abi = getProfile(abiName)!;
@@ -48,7 +48,7 @@ t.test('a refusal that populated pages before failing is caught only by the afte
 });
 
 t.test('a refusal declared to change state must change it (the declaration is load-bearing)', async (t) => {
-  const name = 'rmi/run/dead-realm-stays-dead';
+  const name = 'run/dead-realm-stays-dead';
   const [ok] = await run('v14', [name]);
   t.equal(ok?.status, 'pass');
   t.ok(afterwardsOf(ok!).some((a) => a.ok && /as it should/.test(a.message)), 'the DEAD realm refuses the probe POPULATE');
@@ -63,7 +63,7 @@ t.test('a refusal declared to change state must change it (the declaration is lo
 });
 
 t.test('v12 and v13 differ on what a run refused for want of an irqchip leaves behind', async (t) => {
-  const name = 'rmi/run/no-irqchip';
+  const name = 'run/no-irqchip';
   const [v12] = await run('v12', [name]);
   const [v13] = await run('v13', [name]);
   t.equal(v12?.status, 'pass');

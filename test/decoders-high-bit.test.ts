@@ -129,7 +129,7 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
 
 t.test('repro: memslot flags, vCPU feature bit 31, VM type bit 31, ENABLE_CAP flags', async (t) => {
   const { runChecks } = await import('../harness/engine.ts');
-  const { ALL_CHECKS } = await import('../tests/index.ts');
+  const { ALL_CHECKS } = await import('../checks/index.ts');
   const abi = getProfile('v14')!;
   const def = ALL_CHECKS.find((c) => c.name === 'rmi/populate/reserved')!;
   const target = createTargetSync('emulator', { abi });

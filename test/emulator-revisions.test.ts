@@ -17,7 +17,7 @@ import { EmulatorTarget, emulatorBugs } from '../harness/targets/emulator.ts';
 import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
 import { MULTIPLEXED_RULES } from '../emulator/rules.ts';
 import { RMI_RULES } from '../emulator/rules.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const profile = (n: string): AbiProfile => PROFILES.get(n as AbiProfile['name'])!;
 

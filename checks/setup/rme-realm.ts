@@ -1,11 +1,11 @@
-// Shared scenario steps for the multiplexed realm uAPI (RFC v1 .. v10): bring a
-// realm to a given state by the valid order (conditions.md R1-V9), so a check
-// can then do the one call it is about.
-import type { CheckContext } from '../harness/engine.ts';
-import type { Mem, Vcpu, Vm } from '../harness/dsl/index.ts';
-import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
-import { ENTRY, PAGE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../fixtures/layout.ts';
-import { systemOffSmc } from '../fixtures/payloads.ts';
+// Shared set-up for the RME era (RFC v1 .. v10, the realm uAPI as
+// KVM_ENABLE_CAP sub-commands): bring a realm to a given state by the valid
+// order (conditions.md R1-V9), so a check can then do the one call it is about.
+import type { CheckContext } from '../../harness/engine.ts';
+import type { Mem, Vcpu, Vm } from '../../harness/dsl/index.ts';
+import { KVM_ARM_VCPU_PSCI_0_2 } from '../../harness/kvm-uapi.ts';
+import { ENTRY, PAGE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../../fixtures/layout.ts';
+import { systemOffSmc } from '../../fixtures/payloads.ts';
 
 export interface RealmSetup {
   vm: Vm;
@@ -84,4 +84,31 @@ export async function realmVmForCreate(c: CheckContext, ipaBits = 0): Promise<{ 
 /** POPULATE flags: MEASURE where the revision has a flags field (v2+), none in RFC v1. */
 export function measure(c: CheckContext): { flags?: number } {
   return (c.abi.sizes.populateArgs ?? 0) >= 32 ? { flags: 1 } : {};
+}
+
+/**
+ * The states a table row of the RME era names: a normal VM, a bare realm VM
+ * (no memslot, no vCPU), or a realm with RAM in NONE / NEW / ACTIVE (`-no-rec`:
+ * no vCPU is made a REC, so none blocks a second CREATE in RFC v1).
+ */
+export type RmeState = 'normal-vm' | 'realm-vm' | 'none' | 'new' | 'active' | 'new-no-rec' | 'active-no-rec';
+
+/** The VM (and vCPU 0, where the state has one) of a realm brought to `state`. */
+export async function rmeIn(c: CheckContext, state: RmeState): Promise<{ vm: Vm; vcpu?: Vcpu }> {
+  switch (state) {
+    case 'normal-vm':
+      return { vm: await c.normalVm() };
+    case 'realm-vm':
+      return { vm: await c.realmVm() };
+    case 'none':
+      return realmIn(c, 'NONE');
+    case 'new':
+      return realmIn(c, 'NEW');
+    case 'active':
+      return realmIn(c, 'ACTIVE');
+    case 'new-no-rec':
+      return realmIn(c, 'NEW', { rec: false });
+    case 'active-no-rec':
+      return realmIn(c, 'ACTIVE', { rec: false });
+  }
 }

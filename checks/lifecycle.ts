@@ -3,7 +3,8 @@
 import { fileURLToPath } from 'node:url';
 import type { CheckDef } from '../harness/engine.ts';
 import { loadScenarioDir, scenarioCheck } from '../harness/steps.ts';
-import { initVcpu, measure, realmWithRam, vcpuFirst } from './realm.ts';
+import { initVcpu, measure, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
+import { RME_ERA } from './eras.ts';
 import { ENTRY, PAGE, RAM_BASE } from '../fixtures/layout.ts';
 import { systemOffSmc } from '../fixtures/payloads.ts';
 import { KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
@@ -17,7 +18,7 @@ export const checks: CheckDef[] = [
     area: 'lifecycle',
     description: 'CREATE, vCPU with REC, POPULATE the entry page, ACTIVATE, KVM_RUN to the guest SYSTEM_OFF',
     expects: ['create.ok', 'rec.ok', 'populate.ok', 'activate.ok', 'run.ok'],
-    generations: ['multiplexed'],
+    generations: RME_ERA,
     async run(c) {
       // Each step judged against its own expectation (not just required), so each can fail.
       const { vm, ram } = await realmWithRam(c);

@@ -8,4 +8,4 @@ import { loadScenarioDir, scenarioCheck } from '../harness/steps.ts';
 const DIR = fileURLToPath(new URL('../fixtures/scenarios/', import.meta.url));
 
 /** Loaded at import: a malformed file throws ScenarioError (file:line: problem), which the CLI reports with exit 2. */
-export const checks: CheckDef[] = loadScenarioDir(process.env.KVM_CCA_SCENARIO_DIR || DIR).map((sc) => scenarioCheck(sc, 'scenario', 'misordering'));
+export const checks: CheckDef[] = loadScenarioDir(process.env.KVM_CCA_SCENARIO_DIR || DIR).map((sc) => ({ ...scenarioCheck(sc, 'scenario', 'scenario'), area: 'scenario' }));
