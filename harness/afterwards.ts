@@ -163,26 +163,32 @@ function realmFeatures(abi: AbiProfile): number[] {
   return abi.recInInit && abi.recFeature !== undefined ? [K.KVM_ARM_VCPU_PSCI_0_2, abi.recFeature] : [K.KVM_ARM_VCPU_PSCI_0_2];
 }
 
+/** One probe call's answer; `page` for a one-page populate, the page it tried. */
+interface ProbeCall {
+  r: CallResult;
+  page?: number;
+}
+
 /** The probe on one session: every call's answer, in order. */
-async function probe(s: RecordingSession, abi: AbiProfile, w: World, focus: { vm: string; range?: { base: number; size: number } }): Promise<CallResult[]> {
-  const out: CallResult[] = [];
+async function probe(s: RecordingSession, abi: AbiProfile, w: World, focus: { vm: string; range?: { base: number; size: number } }): Promise<ProbeCall[]> {
+  const out: ProbeCall[] = [];
   if (!w.kvm) return out;
   const kvm = new Kvm(s, abi, w.kvm);
   const type = w.vms.get(focus.vm);
   if (type === undefined) return out;
   const vm = new Vm(kvm, focus.vm, type);
-  for (const v of w.vcpus.filter((x) => x.vm === focus.vm)) out.push(await new Vcpu(vm, v.handle, v.id).init(realmFeatures(abi)));
+  for (const v of w.vcpus.filter((x) => x.vm === focus.vm)) out.push({ r: await new Vcpu(vm, v.handle, v.id).init(realmFeatures(abi)) });
   const pages = focusPages(w, focus.vm, focus.range);
   if (abi.subcmd) {
-    out.push(await vm.createRd());
+    out.push({ r: await vm.createRd() });
     const flags = (abi.sizes.populateArgs ?? 0) >= 32 ? { flags: 1 } : {};
-    for (const p of pages) out.push(await vm.populate({ base: p.gpa, size: PAGE, ...flags }));
-    out.push(await vm.activate());
+    for (const p of pages) out.push({ r: await vm.populate({ base: p.gpa, size: PAGE, ...flags }), page: p.gpa });
+    out.push({ r: await vm.activate() });
   } else if (abi.rmiPopulate) {
     for (const p of pages) {
       if (!p.slot.mem) continue;
       const mem = new Mem(s, p.slot.mem.handle, w.mems.get(p.slot.mem.handle) ?? 0);
-      out.push(await vm.rmiPopulate({ base: p.gpa, size: PAGE, flags: 1, source: { mem, offset: p.slot.mem.offset + (p.gpa - p.slot.gpa) } }));
+      out.push({ r: await vm.rmiPopulate({ base: p.gpa, size: PAGE, flags: 1, source: { mem, offset: p.slot.mem.offset + (p.gpa - p.slot.gpa) } }), page: p.gpa });
     }
   }
   return out;
@@ -208,29 +214,50 @@ async function replayPrefix(s: RecordingSession, records: readonly CallRecord[])
   return undefined;
 }
 
+/** One probe call on both sides. */
+interface Pair {
+  label: string;
+  without: string;
+  with: string;
+  differs: boolean;
+  page?: number;
+}
+
+/** The probe's answers without and with the call. */
+interface Difference {
+  observed: boolean;
+  /** Why nothing could be observed. */
+  why?: string;
+  pairs: Pair[];
+  range?: { base: number; size: number };
+}
+
+const say = (p: Pair): string => `${p.label} ${p.without} without it, ${p.with} with it${p.without === p.with ? ' (the struct written back differs)' : ''}`;
+
 /**
- * Observe what the refused call at trace position `seq` (1-based, as
- * CallResult.seq) left behind. Runs on two fresh sessions of `target`.
+ * Send the check's calls up to trace position `seq` (1-based, as
+ * CallResult.seq) to two fresh sessions of `target`, one without the call at
+ * `seq` and one with it, then the same probe to both, and compare.
  */
-export async function observeRefusal(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<AfterwardsResult> {
-  const refused = trace[seq - 1];
-  if (!refused || refused.request.op !== 'ioctl') return { ok: true, observed: false, message: 'not an ioctl' };
+async function differential(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<Difference> {
+  const call = trace[seq - 1];
+  if (!call || call.request.op !== 'ioctl') return { observed: false, why: 'not an ioctl', pairs: [] };
   const before = trace.slice(0, seq - 1);
   const w = worldOf(before);
-  const q = refused.request;
+  const q = call.request;
   // The VM the call was on: the call's own fd, or the VM of the vCPU it was on.
   const vm = w.vms.has(q.fd) ? q.fd : w.vcpus.find((v) => v.handle === q.fd)?.vm;
   // A call on /dev/kvm (a refused KVM_CREATE_VM) made no object the uAPI could show.
-  if (!vm) return { ok: true, observed: false, message: 'not on a VM or vCPU' };
+  if (!vm) return { observed: false, why: 'not on a VM or vCPU', pairs: [] };
   const range = rangeOf(abi, q);
   const focus = { vm, ...(range ? { range } : {}) };
-  const sides: CallResult[][] = [];
+  const sides: ProbeCall[][] = [];
   const records: CallRecord[][] = [];
-  for (const withRefused of [false, true]) {
+  for (const withCall of [false, true]) {
     const s = new RecordingSession(await target.session(), callTimeoutMs);
     try {
-      const diverged = await replayPrefix(s, withRefused ? trace.slice(0, seq) : before);
-      if (diverged) return { ok: true, observed: false, message: `not observed: replaying the check's calls, ${diverged}` };
+      const diverged = await replayPrefix(s, withCall ? trace.slice(0, seq) : before);
+      if (diverged) return { observed: false, why: `replaying the check's calls, ${diverged}`, pairs: [] };
       const n = s.trace.length;
       sides.push(await probe(s, abi, w, focus));
       records.push(s.trace.slice(n));
@@ -239,18 +266,91 @@ export async function observeRefusal(target: Target, abi: AbiProfile, trace: rea
     }
   }
   const [without = [], withIt = []] = sides;
-  for (const [i, a] of without.entries()) {
+  const pairs = without.map((a, i): Pair => {
     const b = withIt[i];
-    const recA = records[0]?.[i];
-    if (!b || answer(a, recA) !== answer(b, recA)) {
+    const rec = records[0]?.[i];
+    return {
+      label: a.r.label,
+      without: describeOutcome(a.r),
+      with: b ? describeOutcome(b.r) : 'not reached',
+      differs: !b || answer(a.r, rec) !== answer(b.r, rec),
+      ...(a.page !== undefined ? { page: a.page } : {}),
+    };
+  });
+  return { observed: true, pairs, ...(range ? { range } : {}) };
+}
+
+/** What the refused call at `seq` left behind: nothing, unless a probe call answers differently. */
+export async function observeRefusal(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<AfterwardsResult> {
+  const label = trace[seq - 1]?.label ?? '?';
+  const d = await differential(target, abi, trace, seq, callTimeoutMs);
+  if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
+  const first = d.pairs.find((p) => p.differs);
+  if (first) return { ok: false, observed: true, message: `afterwards: the refused ${label} changed what follows: ${say(first)}` };
+  return { ok: true, observed: true, message: `afterwards: the refused ${label} left no trace (${d.pairs.length} probe call(s) answered the same without it)` };
+}
+
+/**
+ * The successful calls whose effect the probe sees: the RD (CREATE), populated
+ * pages (POPULATE of at least a page, either era) and activation (ACTIVATE).
+ * CONFIG and INIT_IPA change what only the guest or the measurement sees.
+ */
+export function visibleEffect(abi: AbiProfile, q: Call): string | undefined {
+  if (q.op !== 'ioctl' || !('buf' in q.arg)) return undefined;
+  if (q.req === K.KVM_ENABLE_CAP && abi.subcmd) {
+    const b = fromHex(q.arg.buf.hex);
+    if (b.length < 16 || new StructReader(b).u32(0) !== abi.cap.nr) return undefined;
+    const sub = Number(new StructReader(b).u64(8));
+    if (sub === abi.subcmd.CREATE) return 'the RD exists';
+    if (sub === abi.subcmd.ACTIVATE) return 'the realm is active';
+    if (sub === abi.subcmd.POPULATE) return (rangeOf(abi, q)?.size ?? 0) > 0 ? 'the pages are populated' : undefined;
+    return undefined;
+  }
+  if (abi.rmiPopulate && q.req === abi.rmiPopulate.req) return (rangeOf(abi, q)?.size ?? 0) > 0 ? 'the pages are populated' : undefined;
+  return undefined;
+}
+
+/** Bytes an RMI-era populate reports done: v12 returns them, v13 on advance the struct's base. */
+function progress(abi: AbiProfile, rec: CallRecord, base: number): number {
+  if (!abi.rmiPopulate?.inOut) return Math.max(0, rec.result.ret);
+  const out = rec.result.out !== undefined ? fromHex(rec.result.out) : undefined;
+  if (!out || out.length < 8) return 0;
+  return Number(new StructReader(out).u64(0)) - base;
+}
+
+/**
+ * What the successful call at `seq` did: its effect must show in the probe.
+ * A POPULATE must show on every probed page of its range (first, second,
+ * last): a call that skipped one page is not a call that worked.
+ */
+export async function observeEffect(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<AfterwardsResult> {
+  const rec = trace[seq - 1];
+  const effect = rec ? visibleEffect(abi, rec.request) : undefined;
+  if (!rec || !effect) return { ok: true, observed: false, message: 'no visible effect to look for' };
+  const d = await differential(target, abi, trace, seq, callTimeoutMs);
+  if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
+  const r = d.range;
+  if (r) {
+    // The RMI era populates part of the range and says how much (v12: the bytes as the return
+    // value; v13 on: the struct's base moved on, V14-PO15): exactly those pages change.
+    const done = abi.rmiPopulate ? progress(abi, rec, r.base) : r.size;
+    const probed = d.pairs.filter((p) => p.page !== undefined && p.page >= r.base && p.page < r.base + r.size);
+    const wrong = probed.find((p) => p.differs !== (p.page! < r.base + done));
+    const hex = (n: number): string => `0x${n.toString(16)}`;
+    if (wrong) {
       return {
         ok: false,
         observed: true,
-        message: `afterwards: the refused ${refused.label} changed what follows: ${a.label} ${describeOutcome(a)} without it, ${b ? describeOutcome(b) : 'not reached'} with it${b && describeOutcome(a) === describeOutcome(b) ? ' (the struct written back differs)' : ''}`,
+        message: wrong.differs
+          ? `afterwards: ${rec.label} reported ${hex(done)} bytes done, but page ${hex(wrong.page!)} past them changed: ${say(wrong)}`
+          : `afterwards: ${rec.label} succeeded${done < r.size ? ` with ${hex(done)} bytes done` : ''} but page ${hex(wrong.page!)} shows no effect: ${wrong.label} ${wrong.without} with the call and without it`,
       };
     }
+    if (probed.length) return { ok: true, observed: true, message: `afterwards: ${rec.label} took effect on exactly the pages it reported done (${probed.length} probed)` };
   }
-  return { ok: true, observed: true, message: `afterwards: the refused ${refused.label} left no trace (${without.length} probe call(s) answered the same without it)` };
+  const first = d.pairs.find((p) => p.differs);
+  if (first) return { ok: true, observed: true, message: `afterwards: ${rec.label} took effect (${effect}): ${say(first)}` };
+  return { ok: false, observed: true, message: `afterwards: ${rec.label} succeeded but changed nothing the probe sees (${effect} should show; ${d.pairs.length} probe call(s) answered the same without it)` };
 }
 
 /** The declared exception for `key` on this revision, if any. */

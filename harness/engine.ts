@@ -5,7 +5,7 @@ import type { AbiName, AbiProfile, Expect, ExpectKey, Generation } from './abi/t
 import { describeOutcome, RecordingSession, succeeded, type CallRecord, type CallResult } from './calls.ts';
 import { Kvm, SetupFailure, setupFailure, type Vm } from './dsl/index.ts';
 import { ERRNO, errnoName } from './errno.ts';
-import { declaredAfterwards, observeRefusal } from './afterwards.ts';
+import { declaredAfterwards, observeEffect, observeRefusal, visibleEffect } from './afterwards.ts';
 import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
 
@@ -180,14 +180,24 @@ async function observeAfterwards(c: CheckContext, target: Target, o: RunOptions)
       c.ok(!r.ok, r.ok ? `afterwards: the refusal should leave a trace (${declared.changes}) but the probe saw none` : r.message.replace('changed what follows', 'changed what follows, as it should'), declared.changes);
     } else c.ok(r.ok, r.message, AFTERWARDS_SOURCE);
   }
+  // A success that should show: once per call (a check may judge one call twice).
+  const seen = new Set<number>();
+  for (const { seq } of c.successes) {
+    const rec = c.s.trace[seq - 1];
+    if (seen.has(seq) || !rec || !visibleEffect(o.abi, rec.request)) continue;
+    seen.add(seq);
+    const r = await observeEffect(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
+    if (r.observed) c.ok(r.ok, r.message, AFTERWARDS_SOURCE);
+  }
 }
 
 export class CheckContext {
   readonly assertions: Assertion[] = [];
   readonly sources = new Set<string>();
   todoReason?: string;
-  /** The expected refusals the check saw, for the engine's "afterwards" observation. */
+  /** The expected refusals and successes the check saw, for the engine's "afterwards" observation. */
   readonly refusals: { seq: number; key: ExpectKey }[] = [];
+  readonly successes: { seq: number; key: ExpectKey }[] = [];
   private kvmHandle?: Kvm;
 
   constructor(
@@ -217,7 +227,7 @@ export class CheckContext {
       ok = r.error === undefined && r.ret === -1 && r.errno === ERRNO[e.errno];
       wanted = `-1 ${e.errno}`;
     }
-    if (ok && e.errno !== 0 && r.seq !== undefined) this.refusals.push({ seq: r.seq, key });
+    if (ok && r.seq !== undefined) (e.errno !== 0 ? this.refusals : this.successes).push({ seq: r.seq, key });
     const msg = `${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`} (${e.source})${what ? `: ${what}` : ''}`;
     this.assertions.push({
       ok,
@@ -338,7 +348,7 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   try {
     await withTimeout(def.run(c), o.checkTimeoutMs, 'check');
     // Only a check that passed so far: a failure is already the verdict, and a todo's facts are not facts.
-    if (o.afterwards !== false && !c.todoReason && c.refusals.length && c.assertions.every((a) => a.ok)) await withTimeout(observeAfterwards(c, target, o), o.checkTimeoutMs, 'afterwards');
+    if (o.afterwards !== false && !c.todoReason && c.refusals.length + c.successes.length > 0 && c.assertions.every((a) => a.ok)) await withTimeout(observeAfterwards(c, target, o), o.checkTimeoutMs, 'afterwards');
   } catch (e) {
     thrown = e instanceof SetupFailure ? e.message : `harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
     if (e instanceof SetupFailure) blockedBy = e.call;
