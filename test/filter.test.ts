@@ -62,7 +62,7 @@ t.test('a pasted name from the TAP output selects one check across --abi all', a
 });
 
 t.test('!pattern excludes; globs cross /', async (t) => {
-  const f = new CheckFilter(['create-realm/*', '!*-in-new']);
+  const f = new CheckFilter(['create-realm/*', '!*/in-new']);
   t.ok(f.matches('v10', 'create-realm/in-none'));
   t.notOk(f.matches('v10', 'create-realm/in-new'));
   t.notOk(f.matches('v10', 'populate/one-page'));
@@ -73,9 +73,9 @@ t.test('!pattern excludes; globs cross /', async (t) => {
   t.ok(new CheckFilter(['populate/']).matches('v10', 'populate/one-page'), 'a plain pattern is a substring');
   t.ok(wholeGlob('6.1*')('6.14.0-rc1'));
   t.notOk(wholeGlob('6.1')('6.14.0-rc1'), 'a baseline kernel glob is anchored');
-  const r = run(['--abi', 'v10', '--list', 'create-realm/*', '!*-in-*']);
+  const r = run(['--abi', 'v10', '--list', 'create-realm/*', '!*/in-*']);
   t.equal(r.code, 0);
-  t.notMatch(r.stdout, /-in-/);
+  t.notMatch(r.stdout, /\/in-/);
   t.match(r.stdout, /^v10\/create-realm\//m);
 });
 
