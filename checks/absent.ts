@@ -2,7 +2,7 @@
 // realm CAP number that upstream has since reused must not read as "CCA present".
 import type { CheckDef } from '../harness/engine.ts';
 import { REALM_CAP_NUMBERS } from '../harness/abi/absent.ts';
-import { getProfile } from '../harness/abi/index.ts';
+import { getProfile, PROFILES } from '../harness/abi/index.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import { NO_CCA } from './eras.ts';
 import { check } from './table.ts';
@@ -15,8 +15,8 @@ const CREATE_RD = rme?.subcmd?.CREATE ?? 1;
 /** The realm VM types of both eras: RFC..v13 (v13's profile) and v14. */
 const OLD_REALM_TYPE = getProfile('v13')?.vmTypeRealm ?? 0x100;
 const V14_REALM_TYPE = getProfile('v14')?.vmTypeRealm ?? 2 ** 30;
-/** The REC feature bits some revision had: RFC v1, v2..v9, v10. */
-const REC_BITS = [...new Set(['rfc-v1', 'v9', 'v10'].map((n) => getProfile(n)?.recFeature).filter((b): b is number => b !== undefined))].sort();
+/** The REC feature bits some revision had (RFC v1: 7, v2..v7: 8, v8..v10: 9), from the profiles. */
+const REC_BITS = [...new Set([...PROFILES.values()].map((p) => p.recFeature).filter((b): b is number => b !== undefined))].sort((x, y) => x - y);
 
 export const checks: CheckDef[] = [
   ...(['system', 'vm'] as const).map((where) =>

@@ -47,7 +47,7 @@ export function allowedIoctls(abi: AbiProfile): ReadonlyMap<number, string> {
   const m = new Map(K.GENERIC_IOCTL_NAMES);
   if (abi.psciComplete) m.set(abi.psciComplete.req, abi.psciComplete.name);
   if (abi.rmiPopulate) m.set(abi.rmiPopulate.req, abi.rmiPopulate.name);
-  // The old-number checks send another revision's PSCI-complete number on purpose (tests/mux.ts, tests/rmi.ts).
+  // The old-number checks send another revision's PSCI-complete number on purpose (checks/psci-complete.ts).
   if (abi.privateMemory === 'guest_memfd') {
     if (!m.has(PSCI_COMPLETE_0XD2)) m.set(PSCI_COMPLETE_0XD2, 'PSCI complete (0xd2)');
     if (!m.has(PSCI_COMPLETE_0XD6)) m.set(PSCI_COMPLETE_0XD6, 'PSCI complete (0xd6)');
