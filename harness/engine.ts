@@ -5,6 +5,7 @@ import type { AbiName, AbiProfile, Expect, ExpectKey, Generation } from './abi/t
 import { describeOutcome, RecordingSession, succeeded, type CallRecord, type CallResult } from './calls.ts';
 import { Kvm, SetupFailure, setupFailure, type Vm } from './dsl/index.ts';
 import { ERRNO, errnoName } from './errno.ts';
+import { returnsZero } from './returns.ts';
 import { declaredAfterwards, observeEffect, observeRefusal, visibleEffect } from './afterwards.ts';
 import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
@@ -221,8 +222,11 @@ export class CheckContext {
     let ok: boolean;
     let wanted: string;
     if (e.errno === 0) {
-      ok = succeeded(r) && (e.ret === undefined || r.ret === e.ret);
-      wanted = e.ret === undefined ? 'success' : `${e.ret}`;
+      // A call whose API returns 0 on success is held to 0 where the profile pins nothing else.
+      const req = r.seq !== undefined ? this.s.trace[r.seq - 1]?.request : undefined;
+      const ret = e.ret ?? (req && returnsZero(this.abi, req) ? 0 : undefined);
+      ok = succeeded(r) && (ret === undefined || r.ret === ret);
+      wanted = ret === undefined ? 'success' : `${ret}`;
     } else {
       ok = r.error === undefined && r.ret === -1 && r.errno === ERRNO[e.errno];
       wanted = `-1 ${e.errno}`;
