@@ -3,7 +3,7 @@
 // Reporters (TAP, JUnit, summary) only read the CheckOutcome list.
 import type { AbiName, AbiProfile, Expect, ExpectKey, Generation } from './abi/types.ts';
 import { describeOutcome, RecordingSession, succeeded, type CallRecord, type CallResult } from './calls.ts';
-import { Kvm, type Vm } from './dsl.ts';
+import { Kvm, SetupFailure, setupFailure, type Vm } from './dsl/index.ts';
 import { ERRNO, errnoName } from './errno.ts';
 import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
@@ -122,22 +122,8 @@ export interface CheckOutcome {
   splats?: Splat[];
 }
 
-export class SetupFailure extends Error {
-  override name = 'SetupFailure';
-  /** The set-up call that failed with an answer of the kernel (not a dead target): the check is blocked by it. */
-  constructor(
-    message: string,
-    readonly call?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A must() call that failed: the kernel answered, so the check is blocked, not failed; a dead target is a failure. */
-function setupFailure(r: CallResult): SetupFailure {
-  const call = `${r.label} ${describeOutcome(r)}`;
-  return new SetupFailure(`setup step failed: ${call}`, r.error === undefined ? call : undefined);
-}
+// A must() call, or an asserting DSL call (createVm, createVcpu, ...), that failed.
+export { SetupFailure };
 
 export interface RunOptions {
   abi: AbiProfile;
@@ -231,22 +217,18 @@ export class CheckContext {
 
   /** /dev/kvm, opened once per check. */
   async kvm(): Promise<Kvm> {
-    if (!this.kvmHandle) {
-      const o = await Kvm.open(this.s, this.abi);
-      if (!o.kvm) throw setupFailure(o.r);
-      this.kvmHandle = o.kvm;
-    }
+    this.kvmHandle ??= await Kvm.open(this.s, this.abi);
     return this.kvmHandle;
   }
 
   async normalVm(ipaBits = 0): Promise<Vm> {
     const k = await this.kvm();
-    return this.must(await k.createVm(ipaBits)).vm as Vm;
+    return k.createVm(ipaBits);
   }
 
   async realmVm(ipaBits = 0): Promise<Vm> {
     const k = await this.kvm();
-    return this.must(await k.createVm(this.abi.vmTypeRealm + ipaBits)).vm as Vm;
+    return k.createVm(this.abi.vmTypeRealm + ipaBits);
   }
 }
 

@@ -2,7 +2,7 @@
 import type { CheckDef } from '../harness/engine.ts';
 import type { ExpectKey } from '../harness/abi/types.ts';
 import type { ConfigItem } from '../harness/abi/encode.ts';
-import { BAD_USER_POINTER } from '../harness/dsl.ts';
+import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
 import { realmIn, realmVmForCreate } from './realm.ts';
 
 const MULTIPLEXED = ['multiplexed'] as const;

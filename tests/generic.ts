@@ -5,7 +5,6 @@ import type { CheckDef } from '../harness/engine.ts';
 import { KVM_API_VERSION, KVM_ARM_VCPU_PSCI_0_2, KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
 import { MMIO_ADDR } from '../fixtures/layout.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
-import type { Vcpu } from '../harness/dsl.ts';
 
 const GUEST_RAM = 0x40000000;
 
@@ -28,10 +27,9 @@ export const checks: CheckDef[] = [
     expects: [],
     async run(c) {
       const vm = await c.normalVm();
-      const { mem } = c.must(await vm.memslot({ slot: 0, gpa: GUEST_RAM, size: 0x10000 }));
-      c.must(await mem!.poke(0, mmioStoreThenOff(MMIO_ADDR, 'hvc')));
-      const { vcpu } = c.must(await vm.createVcpu(0));
-      const v = vcpu as Vcpu;
+      const mem = await vm.memslot({ slot: 0, gpa: GUEST_RAM, size: 0x10000 });
+      c.must(await mem.poke(0, mmioStoreThenOff(MMIO_ADDR, 'hvc')));
+      const v = await vm.createVcpu(0);
       c.must(await v.init([KVM_ARM_VCPU_PSCI_0_2]));
       c.must(await v.setPc(GUEST_RAM));
       const r1 = await v.run();

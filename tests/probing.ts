@@ -1,7 +1,7 @@
 // Probing: what a VMM asks before it commits to a realm (CHECK_EXTENSION,
 // KVM_CREATE_VM types, ENABLE_CAP dispatch on the realm CAP).
 import type { CheckDef } from '../harness/engine.ts';
-import { BAD_USER_POINTER } from '../harness/dsl.ts';
+import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
 import { KVM_ENABLE_CAP, encodeEnableCap } from '../harness/kvm-uapi.ts';
 import { toHex } from '../harness/wire.ts';
 import { realmVmForCreate } from './realm.ts';
@@ -66,7 +66,7 @@ export const checks: CheckDef[] = [
       expects: [key],
       async run(c) {
         const k = await c.kvm();
-        c.expect((await k.createVm(c.abi.vmTypeRealm | ipa)).r, key);
+        c.expect((await k.__createVm(c.abi.vmTypeRealm | ipa)).r, key);
       },
     }),
   ),
@@ -79,7 +79,7 @@ export const checks: CheckDef[] = [
     emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 },
     async run(c) {
       const k = await c.kvm();
-      c.expect((await k.createVm(c.abi.vmTypeRealm + 44)).r, 'vm.realm-ipa-beyond-rmm');
+      c.expect((await k.__createVm(c.abi.vmTypeRealm + 44)).r, 'vm.realm-ipa-beyond-rmm');
     },
   },
   {
@@ -104,7 +104,7 @@ export const checks: CheckDef[] = [
       const k = await c.kvm();
       // the lowest bit above both the type field and the IPA byte
       const stray = (c.abi.vmTypeFieldMask | 0xff) + 1;
-      c.expect((await k.createVm(c.abi.vmTypeRealm | stray)).r, 'vm.type-stray-bits');
+      c.expect((await k.__createVm(c.abi.vmTypeRealm | stray)).r, 'vm.type-stray-bits');
     },
   },
   {
@@ -116,7 +116,7 @@ export const checks: CheckDef[] = [
       const k = await c.kvm();
       const lowest = c.abi.vmTypeFieldMask & -c.abi.vmTypeFieldMask;
       const unknown = c.abi.vmTypeRealm + lowest; // type field value REALM + 1
-      c.expect((await k.createVm(unknown)).r, 'vm.type-unknown-value');
+      c.expect((await k.__createVm(unknown)).r, 'vm.type-unknown-value');
     },
   },
   {
@@ -128,7 +128,7 @@ export const checks: CheckDef[] = [
     emulatorSettings: { rmmPresent: false },
     async run(c) {
       const k = await c.kvm();
-      c.expect((await k.createVm(c.abi.vmTypeRealm)).r, 'vm.realm-no-rmm');
+      c.expect((await k.__createVm(c.abi.vmTypeRealm)).r, 'vm.realm-no-rmm');
     },
   },
   {

@@ -2,7 +2,7 @@
 // realm to a given state by the valid order (conditions.md R1-V9), so a check
 // can then do the one call it is about.
 import type { CheckContext } from '../harness/engine.ts';
-import type { Mem, Vcpu, Vm } from '../harness/dsl.ts';
+import type { Mem, Vcpu, Vm } from '../harness/dsl/index.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import { ENTRY, PAGE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { systemOffSmc } from '../fixtures/payloads.ts';
@@ -19,14 +19,13 @@ export type RealmState = 'NONE' | 'NEW' | 'ACTIVE';
 export async function realmWithRam(c: CheckContext, ipaBits = REALM_IPA_BITS): Promise<RealmSetup> {
   const vm = await c.realmVm(ipaBits);
   // v2+: guest RAM is guest_memfd-backed (POPULATE refuses other memslots)
-  const { mem } = c.must(await vm.ramMemslot({ slot: 0, gpa: RAM_BASE, size: RAM_SIZE }));
-  return { vm, ram: mem as Mem };
+  const ram = await vm.ramMemslot({ slot: 0, gpa: RAM_BASE, size: RAM_SIZE });
+  return { vm, ram };
 }
 
 /** A vCPU initialised with PSCI 0.2 (a REC needs it: R1-V5) and its PC at the entry point. */
 export async function initVcpu(c: CheckContext, vm: Vm, id = 0, features: number[] = defaultFeatures(c)): Promise<Vcpu> {
-  const { vcpu } = c.must(await vm.createVcpu(id));
-  const v = vcpu as Vcpu;
+  const v = await vm.createVcpu(id);
   c.must(await v.init(features));
   c.must(await v.setPc(ENTRY));
   return v;

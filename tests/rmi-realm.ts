@@ -3,7 +3,7 @@
 // the VMMs drive it (loop until size is 0; no progress is an error: QEMU
 // NVIDIA 0d79ce9 and OpenVMM, abi-evolution.md §6.2/§6.4).
 import type { CheckContext } from '../harness/engine.ts';
-import type { Mem, Vcpu, Vm } from '../harness/dsl.ts';
+import type { Mem, Vcpu, Vm } from '../harness/dsl/index.ts';
 import type { CallResult } from '../harness/calls.ts';
 import { succeeded } from '../harness/calls.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
@@ -23,13 +23,11 @@ export interface RmiRealm {
 /** Realm VM + private RAM at RAM_BASE; the guest image (SYSTEM_OFF) is written to the source at ENTRY. */
 export async function rmiRealm(c: CheckContext, opts: { vcpu?: boolean; features?: number[]; vgic?: boolean; private?: boolean } = {}): Promise<RmiRealm> {
   const vm = await c.realmVm(REALM_IPA_BITS);
-  const { mem } = c.must(await vm.privateMemslot({ slot: 0, gpa: RAM_BASE, size: RAM_SIZE }, { private: opts.private !== false }));
-  const ram = mem as Mem;
+  const { mem: ram } = await vm.privateMemslot({ slot: 0, gpa: RAM_BASE, size: RAM_SIZE }, { private: opts.private !== false });
   c.must(await ram.poke(ENTRY - RAM_BASE, systemOffSmc()));
   let vcpu: Vcpu | undefined;
   if (opts.vcpu !== false) {
-    const { vcpu: v } = c.must(await vm.createVcpu(0));
-    vcpu = v as Vcpu;
+    vcpu = await vm.createVcpu(0);
     c.must(await vcpu.init(opts.features ?? [KVM_ARM_VCPU_PSCI_0_2]));
     c.must(await vcpu.setPc(ENTRY));
   }

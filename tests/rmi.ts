@@ -6,7 +6,6 @@
 // failure-ordering pairs of conditions.md §5 (v14 column).
 import type { CheckContext, CheckDef } from '../harness/engine.ts';
 import type { ExpectKey } from '../harness/abi/types.ts';
-import type { Vcpu } from '../harness/dsl.ts';
 import * as K from '../harness/kvm-uapi.ts';
 import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from '../harness/abi/v10.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../fixtures/layout.ts';
@@ -38,7 +37,7 @@ async function deadRealm(c: CheckContext) {
   // initialising it without PSCI_0_2 is no longer possible (one feature set per VM since 6.7)
   const r = await rmiRealm(c);
   c.must(await populateAt(r, ENTRY, PAGE));
-  c.must(await r.vm.createVcpu(1));
+  await r.vm.createVcpu(1);
   c.must(await r.vm.createVgicV3());
   c.expect(await r.vcpu!.run(), 'rmi.first-run-rec-fails');
   return r;
@@ -48,11 +47,11 @@ export const checks: CheckDef[] = [
   // ---- probing: VM types, CAPs, the removed multiplexed uAPI
   check('probing/realm-and-protected', 'probing', 'KVM_CREATE_VM(REALM | PROTECTED | IPA 40) is refused', ['vm.realm-and-protected'], async (c) => {
     const k = await c.kvm();
-    c.expect((await k.createVm(c.abi.vmTypeRealm + (c.abi.vmTypeProtected ?? 0) + REALM_IPA_BITS)).r, 'vm.realm-and-protected');
+    c.expect((await k.__createVm(c.abi.vmTypeRealm + (c.abi.vmTypeProtected ?? 0) + REALM_IPA_BITS)).r, 'vm.realm-and-protected');
   }),
   check('probing/old-realm-type', 'probing', 'KVM_CREATE_VM with the RFC..v13 realm type 0x100 on a v14 kernel', ['vm.old-realm-type'], async (c) => {
     const k = await c.kvm();
-    c.expect((await k.createVm(0x100 + REALM_IPA_BITS)).r, 'vm.old-realm-type');
+    c.expect((await k.__createVm(0x100 + REALM_IPA_BITS)).r, 'vm.old-realm-type');
   }),
   check('probing/old-enable-cap-fails-cleanly', 'probing', 'a v10 VMM: ENABLE_CAP(old realm CAP, CREATE) on each stale CAP number fails, and the realm still populates afterwards', ['rmi.old-enable-cap', 'rmi.populate-ok'], async (c) => {
     const r = await rmiRealm(c);
@@ -134,7 +133,7 @@ export const checks: CheckDef[] = [
   }),
   check('populate/not-guest-memfd', 'populate', 'POPULATE into a plain (non-guest_memfd) memslot', ['rmi.populate-not-gmem'], async (c) => {
     const r = await rmiRealm(c);
-    c.must(await r.vm.memslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE }));
+    await r.vm.memslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
     c.expect(await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem: r.ram, offset: 0 } }), 'rmi.populate-not-gmem');
   }),
   check('populate/not-private', 'populate', 'POPULATE into guest_memfd whose range was never marked PRIVATE', ['rmi.populate-not-private'], async (c) => {
@@ -149,8 +148,8 @@ export const checks: CheckDef[] = [
     // V14-PO1 comes before anything else, so no memslot is needed; a real
     // kernel may refuse guest_memfd PRIVATE memory on a normal VM anyway
     const vm = await c.normalVm();
-    const { mem } = c.must(await vm.kvm.mmapAnon(PAGE));
-    c.expect(await vm.rmiPopulate({ base: MID, size: PAGE, flags: MEASURE, source: { mem: mem!, offset: 0 } }), 'rmi.populate-normal-vm');
+    const mem = await vm.kvm.mmapAnon(PAGE);
+    c.expect(await vm.rmiPopulate({ base: MID, size: PAGE, flags: MEASURE, source: { mem: mem, offset: 0 } }), 'rmi.populate-normal-vm');
   }),
 
   // ---- ordering pairs (§5, v14 column)
@@ -167,8 +166,8 @@ export const checks: CheckDef[] = [
   }),
   check('ordering/run-uninit-beats-irqchip', 'ordering', 'first KVM_RUN of an uninitialised vCPU without an irqchip: -ENOEXEC comes first', ['rmi.run-uninit-no-irqchip'], async (c) => {
     const r = await rmiRealm(c, { vcpu: false });
-    const { vcpu } = c.must(await r.vm.createVcpu(0));
-    c.expect(await (vcpu as Vcpu).run(), 'rmi.run-uninit-no-irqchip');
+    const vcpu = await r.vm.createVcpu(0);
+    c.expect(await vcpu.run(), 'rmi.run-uninit-no-irqchip');
   }),
   check('ordering/rd-unfinalised-sve', 'ordering', 'POPULATE (RD creation) while vCPU 0 has SVE not finalised fails; after FINALIZE(SVE) the same call works', ['sve.rd-unfinalised', 'rmi.populate-ok'], async (c) => {
     const r = await rmiRealm(c, { features: [K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE] });
@@ -186,7 +185,7 @@ export const checks: CheckDef[] = [
     c.expect(res, 'rmi.run-ok');
     SYSOFF(c, res, 'V14-A12');
     c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-run');
-    c.expect((await r.vm.createVcpu(1)).r, 'rmi.vcpu-after-run');
+    c.expect((await r.vm.__createVcpu(1)).r, 'rmi.vcpu-after-run');
   }),
   check('run/no-irqchip', 'run', 'first KVM_RUN of a populated realm without an in-kernel irqchip is refused', ['rmi.first-run-no-irqchip'], async (c) => {
     const r = await rmiRealm(c);
@@ -226,13 +225,13 @@ export const checks: CheckDef[] = [
   }, { emulatorOnly: "depends on the target's RMM (0 breakpoints/watchpoints refused since TF-RMM v0.6.0), which the suite cannot ask", emulatorSettings: { rmmZeroDebugCounts: 'reject' } }),
   check('vcpu/second-vcpu-other-features', 'vcpu', 'KVM_ARM_VCPU_INIT of vCPU 1 with other features than vCPU 0 (none after PSCI_0_2)', ['vcpu.init-differs-from-first'], async (c) => {
     const r = await rmiRealm(c);
-    const { vcpu } = c.must(await r.vm.createVcpu(1));
-    c.expect(await (vcpu as Vcpu).init([]), 'vcpu.init-differs-from-first');
+    const vcpu = await r.vm.createVcpu(1);
+    c.expect(await vcpu.init([]), 'vcpu.init-differs-from-first');
   }),
   check('vcpu/init-old-rec-bit', 'vcpu', 'KVM_ARM_VCPU_INIT with PSCI_0_2 and bit 9 (the removed REC bit)', ['rmi.init-old-rec-bit'], async (c) => {
     const r = await rmiRealm(c, { vcpu: false });
-    const { vcpu } = c.must(await r.vm.createVcpu(0));
-    c.expect(await (vcpu as Vcpu).init([K.KVM_ARM_VCPU_PSCI_0_2, 9]), 'rmi.init-old-rec-bit');
+    const vcpu = await r.vm.createVcpu(0);
+    c.expect(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, 9]), 'rmi.init-old-rec-bit');
   }),
   check('vcpu/finalize-old-rec', 'vcpu', 'KVM_ARM_VCPU_FINALIZE(9): no REC feature is left', ['rmi.finalize-old-rec'], async (c) => {
     const r = await rmiRealm(c);
@@ -240,27 +239,27 @@ export const checks: CheckDef[] = [
   }),
   check('vcpu/el1-32bit', 'vcpu', 'KVM_ARM_VCPU_INIT with EL1_32BIT on a realm VM', ['rmi.el1-32bit'], async (c) => {
     const r = await rmiRealm(c, { vcpu: false });
-    const { vcpu } = c.must(await r.vm.createVcpu(0));
-    c.expect(await (vcpu as Vcpu).init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_EL1_32BIT]), 'rmi.el1-32bit');
+    const vcpu = await r.vm.createVcpu(0);
+    c.expect(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_EL1_32BIT]), 'rmi.el1-32bit');
   }),
   check('vcpu/sve-vls-before-and-after-rd', 'vcpu', 'SVE_VLS is writable before the RD exists; once the first POPULATE made the RD, a new vCPU cannot set it', ['sve.vls-before-rd', 'sve.vls-after-rd'], async (c) => {
     const r = await rmiRealm(c, { vcpu: false });
-    const { vcpu: v0 } = c.must(await r.vm.createVcpu(0));
-    c.must(await (v0 as Vcpu).init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE]));
-    c.expect(await (v0 as Vcpu).setSveVls([1]), 'sve.vls-before-rd');
-    c.must(await (v0 as Vcpu).finalize(K.KVM_ARM_VCPU_SVE));
+    const v0 = await r.vm.createVcpu(0);
+    c.must(await v0.init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE]));
+    c.expect(await v0.setSveVls([1]), 'sve.vls-before-rd');
+    c.must(await v0.finalize(K.KVM_ARM_VCPU_SVE));
     c.must(await populateAt(r, ENTRY, PAGE));
-    const { vcpu: v1 } = c.must(await r.vm.createVcpu(1));
-    c.must(await (v1 as Vcpu).init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE]));
-    c.expect(await (v1 as Vcpu).setSveVls([1]), 'sve.vls-after-rd');
+    const v1 = await r.vm.createVcpu(1);
+    c.must(await v1.init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE]));
+    c.expect(await v1.setSveVls([1]), 'sve.vls-after-rd');
   }, { needs: ['sve'] }),
 
   // ---- PSCI complete: v12/v13 only, removed in v14
   check('psci/normal-vm', 'vcpu', 'PSCI complete ioctl on a normal-VM vCPU', ['psci.normal-vm'], async (c) => {
     const vm = await c.normalVm();
-    const { vcpu } = c.must(await vm.createVcpu(0));
-    c.must(await (vcpu as Vcpu).init([K.KVM_ARM_VCPU_PSCI_0_2]));
-    c.expect(await (vcpu as Vcpu).psciComplete({ targetMpidr: 0, psciStatus: 0 }), 'psci.normal-vm');
+    const vcpu = await vm.createVcpu(0);
+    c.must(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2]));
+    c.expect(await vcpu.psciComplete({ targetMpidr: 0, psciStatus: 0 }), 'psci.normal-vm');
   }),
   check('psci/unknown-target', 'vcpu', 'PSCI complete ioctl naming an MPIDR no vCPU has', ['psci.unknown-target'], async (c) => {
     const r = await rmiRealm(c);

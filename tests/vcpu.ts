@@ -1,6 +1,5 @@
 // vCPU: the REC feature bit, FINALIZE(REC) preconditions.
 import type { CheckDef } from '../harness/engine.ts';
-import type { Vcpu } from '../harness/dsl.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import { defaultFeatures, realmIn } from './realm.ts';
 
@@ -16,8 +15,8 @@ export const checks: CheckDef[] = [
     async run(c) {
       // the first vCPU of a realm VM, as a VMM initialises it before CREATE (v2+)
       const vm = await c.realmVm();
-      const { vcpu } = c.must(await vm.createVcpu(0));
-      c.expect(await (vcpu as Vcpu).init([KVM_ARM_VCPU_PSCI_0_2, c.abi.recFeature ?? 0]), 'vcpu.init-rec-bit');
+      const vcpu = await vm.createVcpu(0);
+      c.expect(await vcpu.init([KVM_ARM_VCPU_PSCI_0_2, c.abi.recFeature ?? 0]), 'vcpu.init-rec-bit');
     },
   },
   {
@@ -28,8 +27,8 @@ export const checks: CheckDef[] = [
     generations: MULTIPLEXED,
     async run(c) {
       const vm = await c.realmVm();
-      const { vcpu } = c.must(await vm.createVcpu(0));
-      c.expect(await (vcpu as Vcpu).init([KVM_ARM_VCPU_PSCI_0_2]), 'vcpu.init-psci');
+      const vcpu = await vm.createVcpu(0);
+      c.expect(await vcpu.init([KVM_ARM_VCPU_PSCI_0_2]), 'vcpu.init-psci');
     },
   },
   {
@@ -51,8 +50,8 @@ export const checks: CheckDef[] = [
     generations: MULTIPLEXED,
     async run(c) {
       const { vm } = await realmIn(c, 'NEW', { rec: false });
-      const { vcpu } = c.must(await vm.createVcpu(1));
-      c.expect(await (vcpu as Vcpu).finalizeRec(), 'rec.not-initialised');
+      const vcpu = await vm.createVcpu(1);
+      c.expect(await vcpu.finalizeRec(), 'rec.not-initialised');
     },
   },
   {
