@@ -1,11 +1,12 @@
-// run.sh's entry point: parse options, pick the revision(s) and the target,
-// run the checks (harness/multi.ts), print KTAP on stdout and a summary on stderr.
+// run.sh's entry point: parse and validate the options, then dispatch: a
+// sub-command (replay, repro, qemu-guest, build-initramfs), or the run
+// pipeline plan -> run -> report (harness/run/): KTAP on stdout, a summary on stderr.
 // Exit codes follow kselftest: 0 all passed, 1 a check failed, 4 all skipped
 // (also: the forced revision's uAPI is absent), 2 bad usage or a target that
 // cannot be used (docs/ci.md).
 import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { getProfile, PROFILES, ALL_REVISIONS } from './abi/index.ts';
+import { getProfile, PROFILES } from './abi/index.ts';
 import type { AbiProfile } from './abi/types.ts';
 import { applicable, type CheckDef } from './engine.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, TargetWithoutKvm, type TargetKind } from './target.ts';
@@ -214,14 +215,6 @@ export async function main(argv: string[]): Promise<number> {
     for (const e of unmatchedEntries(entries, names)) process.stderr.write(`run.sh: warning: ${e.where}: "${printable(e.check)}" matches no check\n`);
   }
   const filters = args.positionals;
-  // A single revision, every revision, a detected one: one pipeline (harness/multi.ts).
-  return runMultiFromCli({ abiName, o, filters, allChecks: ALL_CHECKS, callTimeoutMs, bootMs });
-}
-
-/** Maps the CLI options onto the run pipeline (harness/multi.ts): a revision, all, or auto. */
-async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>['values']; filters: string[]; allChecks: CheckDef[]; callTimeoutMs: number; bootMs: number | undefined }): Promise<number> {
-  const { o } = a;
-  const { runMulti, detectOnTarget } = await import('./multi.ts');
   const targetOpts: TargetOptions = {
     abi: getProfile('rfc-v1') as AbiProfile,
     bugs: o['emulator-bug'],
@@ -232,50 +225,33 @@ async function runMultiFromCli(a: { abiName: string; o: ReturnType<typeof parse>
     ...(o.initrd ? { initrd: o.initrd } : {}),
     ...(o.bios ? { bios: o.bios } : {}),
     ...(o.qemu ? { qemu: o.qemu } : {}),
-    ...(a.bootMs !== undefined ? { bootTimeoutMs: a.bootMs } : {}),
+    ...(bootMs !== undefined ? { bootTimeoutMs: bootMs } : {}),
     ...(o.console ? { console: true } : {}),
   };
+  // One pipeline for a revision, every revision or a detected one: plan -> run -> report (harness/run/).
+  const { makePlan, noMatch } = await import('./run/plan.ts');
   try {
-    let profiles: AbiProfile[];
-    let started: Parameters<typeof runMulti>[0]['started'];
-    if (a.abiName === 'auto') {
-      if (o.list) die('--list needs a revision: --abi auto decides it only by probing the target');
-      const d = await detectOnTarget(o.target, targetOpts, a.callTimeoutMs);
-      if (d.code === 2) return 2;
-      profiles = [d.abi];
-      started = { target: d.target, id: d.id, detected: d.detected, evidence: d.evidence };
-    } else {
-      profiles = (a.abiName === 'all' ? ALL_REVISIONS : [a.abiName]).map((n) => getProfile(n) as AbiProfile);
-    }
-    // One named revision: a bug switch must apply to it (with --abi all each revision takes its own).
-    if (profiles.length === 1 && o['emulator-bug'].length) {
-      const applies = new Map(listEmulatorBugs().map((b) => [b.name, b.revisions as readonly string[]]));
-      const off = o['emulator-bug'].filter((b) => !applies.get(b)?.includes(profiles[0]?.name ?? ''));
-      if (off.length) die(`emulator bug(s) ${off.join(', ')} do not apply to ${profiles[0]?.name}`);
-    }
+    const plan = await makePlan({ abiName, allChecks: ALL_CHECKS, filters, targetSpec: o.target, targetOpts, allowCrash: o['allow-crash'], callTimeoutMs, list: o.list });
+    if (typeof plan === 'number') return plan;
     if (o.list) {
-      const lines = listLines({ profiles, allChecks: a.allChecks, filters: a.filters, kind: targetKindOf(o.target), allowCrash: o['allow-crash'], verbose: o.verbose });
-      if (a.filters.length && lines.length === 0) die(`no check of ${profiles.map((x) => x.name).join(', ')} matches ${a.filters.map((f) => `'${f}'`).join(' ')}`);
+      const lines = listLines({ profiles: plan.profiles, allChecks: plan.allChecks, filters, kind: targetKindOf(o.target), allowCrash: o['allow-crash'], verbose: o.verbose });
+      if (filters.length && lines.length === 0) die(noMatch(plan));
       for (const l of lines) process.stdout.write(`${l}\n`);
       return 0;
     }
-    return await runMulti({
-      profiles,
-      allChecks: a.allChecks,
-      filters: a.filters,
-      targetSpec: o.target,
-      targetOpts,
-      allowCrash: o['allow-crash'],
-      callTimeoutMs: a.callTimeoutMs,
+    const { runPlan } = await import('./run/run.ts');
+    const { report } = await import('./run/report.ts');
+    const result = await runPlan(plan, {
       junit: o.junit,
       json: o.json,
-      ktap: o.ktap,
-      ...(o.kernel && isDir(o.kernel) ? { kernelDir: o.kernel } : {}),
+      matrix: o.matrix,
       traceDir: o.trace,
       baselinePath: o.baseline,
-      matrix: o.matrix,
-      ...(started ? { started } : {}),
+      ktap: o.ktap,
+      ...(o.kernel && isDir(o.kernel) ? { kernelDir: o.kernel } : {}),
     });
+    if (typeof result === 'number') return result;
+    return report(plan, result);
   } catch (e) {
     if (e instanceof TargetWithoutKvm) {
       // As the KVM selftests do without /dev/kvm: a skip, with the reason, not a usage error.

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ABI_NAMES, type AbiName } from './abi/types.ts';
-import { isRmmModel, RMM_MODELS, type RmmModel } from '../emulator/rmm.ts';
+import { isRmmModel, RMM_MODELS, type RmmModel } from './targets/emulator.ts';
 import type { EmulatorSettings } from './engine.ts';
 
 export const STACK_FORMAT = 'kvm-cca-real-stack/1';

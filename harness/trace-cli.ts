@@ -18,7 +18,7 @@ import { refusedCall } from './policy.ts';
 import { repeatedOption } from './options.ts';
 import { readTrace, TraceError, type TraceFile } from './trace.ts';
 import { rmmModelSettings } from './real-stacks.ts';
-import { isRmmModel, RMM_MODELS } from '../emulator/rmm.ts';
+import { isRmmModel, RMM_MODELS } from './targets/emulator.ts';
 import { checkOutputFile, OutputError, writeAtomic } from './output.ts';
 
 class ExitError extends Error {}

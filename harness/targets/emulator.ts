@@ -14,6 +14,11 @@ import type { RmmSettings } from '../../emulator/rmm.ts';
 import type { Call, Session, Target, TargetIdentity } from '../target.ts';
 import { checkRequest, WireError, type WireResult } from '../wire.ts';
 
+// The one door from the harness into emulator/ (test/import-rule.test.ts):
+// what other harness modules need of the emulator's vocabulary.
+export type { BugInfo, HostSettings, RmmSettings };
+export { isRmmModel, RMM_MODELS, type RmmModel } from '../../emulator/rmm.ts';
+
 export interface EmulatorTargetOptions {
   abi: AbiProfile;
   /** Bug switches from emulator/bugs.ts (see emulatorBugs()). */

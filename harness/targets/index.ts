@@ -3,9 +3,7 @@ import type { AbiProfile } from '../abi/types.ts';
 import type { EmulatorSettings } from '../engine.ts';
 import { TargetSetupError, type Target } from '../target.ts';
 import { stopOnSignal } from '../lifecycle.ts';
-import { EmulatorTarget, emulatorBugs } from './emulator.ts';
-import type { BugInfo } from '../../emulator/bugs.ts';
-import type { RmmSettings } from '../../emulator/rmm.ts';
+import { EmulatorTarget, emulatorBugs, type BugInfo, type RmmSettings } from './emulator.ts';
 
 export interface TargetOptions {
   abi: AbiProfile;
