@@ -245,7 +245,7 @@ export async function execStep(c: CheckContext, st: Step, state: ScenarioState):
       const ipa = st.ipa === undefined ? 0 : num(st.ipa, 'ipa');
       // "type": "normal", the realm type (default), or raw type bits (REALM | PROTECTED, V14-VM1)
       const type = st.type === 'normal' ? 0 : st.type === undefined || st.type === 'realm' ? abi.vmTypeRealm : num(st.type, 'type');
-      const o = await k.createVm(type | ipa);
+      const o = await k.createVm((type | ipa) >>> 0); // unsigned: bit 31 is PROTECTED (v14)
       if (o.vm) state.vm = o.vm;
       return o.r;
     }

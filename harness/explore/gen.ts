@@ -113,7 +113,7 @@ function vmTypes(abi: AbiProfile): (string | number)[] {
 export function launchOrders(abi: AbiProfile, root: string): Step[][] {
   const orders = loadScenarioDir(join(root, 'fixtures', 'launch-orders')).filter((o) => (o.abi ? o.abi.includes(abi.name) : o.generations ? o.generations.includes(abi.generation) : true));
   const strip = (s: Step): Step => {
-    const { expect: _e, why: _w, ...rest } = s;
+    const { expect: _e, why: _w, exit: _x, ...rest } = s;
     return rest as Step;
   };
   if (orders.length) return orders.map((o) => o.steps.map(strip));
@@ -135,6 +135,12 @@ function fits(abi: AbiProfile, s: Step): boolean {
   return true;
 }
 
+/** The same memslot with the other backing: guest RAM without guest_memfd is what populate must refuse (V10-PO7). */
+function twin(s: Step): { weight: number; arbitrary: StepArb }[] {
+  if (s.do === 'private_memslot') return [{ weight: 1, arbitrary: fc.constant({ ...s, do: 'memslot' }) }];
+  return [];
+}
+
 export interface GenOptions {
   /** Longest tail of random steps after the launch order. */
   maxTail?: number;
@@ -153,7 +159,7 @@ export function sequenceArb(abi: AbiProfile, orders: readonly Step[][], o: GenOp
     const slot = (s: Step) =>
       fc.record({
         keep: fc.oneof({ weight: 8, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-        step: kinds[s.do] ? fc.oneof({ weight: 6, arbitrary: fc.constant(s) }, { weight: 1, arbitrary: kinds[s.do] as StepArb }) : fc.constant(s),
+        step: kinds[s.do] ? fc.oneof({ weight: 6, arbitrary: fc.constant(s) }, { weight: 1, arbitrary: kinds[s.do] as StepArb }, ...twin(s)) : fc.constant(s),
         noise: sometimes(fc.array(noise, { minLength: 1, maxLength: 3 })),
       });
     // the launch order stops at a random point, so every state is the last one for some sequence

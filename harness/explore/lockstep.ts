@@ -36,19 +36,25 @@ function outcome(req: Call, r: WireResult, exact: boolean): string {
   return describeOutcome(r);
 }
 
-/** Blank the executor's pointer and fd slots: addresses and fd numbers differ between processes. */
-function maskSlots(req: Call, out: string): string {
+/**
+ * Blank the executor's pointer slots (addresses differ between processes, and
+ * no scenario or trace can name one: a difference there would be a find
+ * nothing can turn into a check) and, between different executors, the fd
+ * slots (fd numbers are the target's business).
+ */
+function maskSlots(req: Call, out: string, exact: boolean): string {
   if (req.op !== 'ioctl' || !('buf' in req.arg)) return out;
   let s = out;
   for (const p of req.arg.buf.ptrs ?? []) s = s.slice(0, p.at * 2) + '*'.repeat(16) + s.slice(p.at * 2 + 16);
+  if (exact) return s;
   for (const f of req.arg.buf.fds ?? []) s = s.slice(0, f.at * 2) + '*'.repeat(8) + s.slice(f.at * 2 + 8);
   if (req.as_fd_at !== undefined) s = s.slice(0, req.as_fd_at * 2) + '*'.repeat(8) + s.slice(req.as_fd_at * 2 + 8);
   return s;
 }
 
 /**
- * Compare one call's two results. `exact` (two emulators: same addresses, same
- * fd numbers) compares every byte; otherwise pointer and fd slots are blanked
+ * Compare one call's two results. `exact` (two emulators: same fd numbers)
+ * compares every byte but pointer slots; otherwise fd slots are blanked too
  * and a KVM_RUN is compared by its exit, as replay does (harness/replay.ts).
  */
 export function compareResults(req: Call, t: WireResult, r: WireResult, exact: boolean, seq: number): Difference | undefined {
@@ -57,8 +63,8 @@ export function compareResults(req: Call, t: WireResult, r: WireResult, exact: b
   const b = outcome(req, r, exact);
   if (a !== b) return d('result', a, b);
   if (t.error !== undefined) return undefined;
-  const ta = t.out === undefined ? undefined : exact ? t.out : maskSlots(req, t.out);
-  const ra = r.out === undefined ? undefined : exact ? r.out : maskSlots(req, r.out);
+  const ta = t.out === undefined ? undefined : maskSlots(req, t.out, exact);
+  const ra = r.out === undefined ? undefined : maskSlots(req, r.out, exact);
   if (ta !== ra) return d('out', ta ?? 'none', ra ?? 'none');
   const isRun = req.op === 'ioctl' && req.req === KVM_RUN;
   if (isRun && t.ret >= 0 && !exact) {

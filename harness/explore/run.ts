@@ -159,7 +159,16 @@ const RUNS_PER_SEED = 200;
  * Explore until the budget is spent or a difference is found. Run k uses seed
  * `seed + k`; `path` (with the printed seed) replays one counterexample.
  */
-export async function explore(p: Pair, orders: Step[][], o: { seed: number; budget: Budget; path?: string; onProgress?: (r: ExploreResult) => void }): Promise<ExploreResult> {
+export interface ExploreOptions {
+  seed: number;
+  budget: Budget;
+  path?: string;
+  onProgress?: (r: ExploreResult) => void;
+  /** Called when the first difference is seen, before shrinking (time-to-find). */
+  onFirstDifference?: (r: ExploreResult) => void;
+}
+
+export async function explore(p: Pair, orders: Step[][], o: ExploreOptions): Promise<ExploreResult> {
   const arb = sequenceArb(p.abi, orders);
   const t0 = performance.now();
   const res: ExploreResult = { sequences: 0, calls: 0, ms: 0 };
@@ -173,7 +182,10 @@ export async function explore(p: Pair, orders: Step[][], o: { seed: number; budg
     res.sequences++;
     res.calls += r.calls.length;
     if (!r.difference) return true;
-    if (!shrinking) firstLen = r.executed.length;
+    if (!shrinking) {
+      firstLen = r.executed.length;
+      o.onFirstDifference?.({ ...res, ms: performance.now() - t0 });
+    }
     shrinking = true;
     failing = r;
     return false;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { AbiProfile } from '../abi/types.ts';
 import { describeOutcome, succeeded } from '../calls.ts';
-import type { Area, Assertion } from '../engine.ts';
+import type { Area, Assertion, EmulatorSettings } from '../engine.ts';
 import { errnoName } from '../errno.ts';
 import { bindsHandle, exitOf } from '../replay.ts';
 import type { ScenarioFile, Step, StepExpect } from '../steps.ts';
@@ -16,6 +16,8 @@ import { traceCall, TRACE_FORMAT, type TraceFile } from '../trace.ts';
 import { mkdirs, writeAtomic } from '../output.ts';
 import * as K from '../kvm-uapi.ts';
 import type { RunOutcome } from '../dsl.ts';
+import { decodeRmiPopulate } from '../abi/encode.ts';
+import { fromHex } from '../wire.ts';
 import type { ExecutedStep, SequenceRun } from './run.ts';
 
 export interface FoundContext {
@@ -26,6 +28,8 @@ export interface FoundContext {
   command: string;
   identity: TargetIdentity;
   bugs: readonly string[];
+  /** The emulator's host settings when they are not the default (a host without an RMM). */
+  settings?: EmulatorSettings;
 }
 
 const SOURCE = 'explore: the answer of the reference emulator of the same revision (harness/explore)';
@@ -63,17 +67,19 @@ function stepExpect(e: ExecutedStep, run: SequenceRun): StepExpect {
   const last = run.calls[e.calls[1] - 1];
   // a handle's number (an fd) is the target's choice: success is all a check can ask
   const handle = last !== undefined && bindsHandle({ request: last.request } as never);
-  return r.ret === 0 || handle || e.step.do === 'rmi_populate' ? 'ok' : { ret: r.ret };
+  // a capability's answer is its value, 0 included; elsewhere 0 is plain success
+  return handle ? 'ok' : r.ret !== 0 || e.step.do === 'check_extension' ? { ret: r.ret } : 'ok';
 }
 
 /** The executed steps as a scenario file: each step expects the reference's answer. */
 export function buildScenario(run: SequenceRun, ctx: FoundContext): ScenarioFile {
   const d = run.difference;
   const hash = createHash('sha256').update(JSON.stringify(run.executed.map((e) => e.step))).digest('hex').slice(0, 8);
-  const steps: Step[] = run.executed.map((e) => {
+  const steps: Step[] = expandLoops(run).map((e) => {
     const st: Step = { ...e.step };
     const want = stepExpect(e, run);
     if (want !== 'ok') st.expect = want;
+    delete st.exit;
     if (st.do === 'run' && succeeded(e.result)) {
       const ex = (e.result as RunOutcome).exit;
       if (ex) st.exit = ex.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === K.KVM_SYSTEM_EVENT_SHUTDOWN ? 'system-off' : ex.reason;
@@ -85,7 +91,8 @@ export function buildScenario(run: SequenceRun, ctx: FoundContext): ScenarioFile
     }
     return st;
   });
-  const at = d ? run.executed.findIndex((e) => d.seq > e.calls[0] && d.seq <= e.calls[1]) : -1;
+  const expanded = expandLoops(run);
+  const at = d ? expanded.findIndex((e) => d.seq > e.calls[0] && d.seq <= e.calls[1]) : -1;
   if (at >= 0 && steps[at]) steps[at].why = `found by exploration: ${d?.what} differed (target ${d?.target}, reference ${d?.reference})`.slice(0, 200).replace(/[\x00-\x1f]/g, ' ');
   return {
     name: `explore-${ctx.abi.name}-${hash}`,
@@ -95,6 +102,40 @@ export function buildScenario(run: SequenceRun, ctx: FoundContext): ScenarioFile
     abi: [ctx.abi.name],
     steps,
   };
+}
+
+/**
+ * A VMM's populate loop (`rmi_populate`) judges only its last call: a kernel
+ * that fails a different call of it may end the same way. In a scenario each
+ * of its calls becomes one `rmi_populate_once` with the same arguments and
+ * source, so each call's answer is pinned.
+ */
+function expandLoops(run: SequenceRun): ExecutedStep[] {
+  const out: ExecutedStep[] = [];
+  for (const e of run.executed) {
+    if (e.step.do !== 'rmi_populate') {
+      out.push(e);
+      continue;
+    }
+    for (let j = e.calls[0]; j < e.calls[1]; j++) {
+      const c = run.calls[j];
+      if (!c || c.request.op !== 'ioctl' || !('buf' in c.request.arg)) continue;
+      const a = decodeRmiPopulate(fromHex(c.request.arg.buf.hex));
+      const src = c.request.arg.buf.ptrs?.[0]?.to;
+      const ref = c.reference;
+      const after = ref.out !== undefined && ref.ret >= 0 ? decodeRmiPopulate(fromHex(ref.out)) : undefined;
+      const step: Step = {
+        do: 'rmi_populate_once',
+        base: `0x${a.base.toString(16)}`,
+        size: `0x${a.size.toString(16)}`,
+        flags: a.flags,
+        ...(src && 'mem' in src && src.offset % 0x1000 ? { src_offset: src.offset % 0x1000 } : {}),
+      };
+      const result = { label: run.labels[j] ?? '', ret: ref.ret, errno: ref.errno, ...(after ? { after } : {}) };
+      out.push({ step, result, calls: [j, j + 1] });
+    }
+  }
+  return out;
 }
 
 function areaOf(s: Step | undefined): Area {
@@ -161,7 +202,7 @@ export function buildTrace(run: SequenceRun, ctx: FoundContext, name: string): T
       executor: id.info.executor,
       revision: { selected: ctx.abi.name },
     },
-    ...(id.kind === 'emulator' ? { emulator: { bugs: [...ctx.bugs], settings: {} } } : {}),
+    ...(id.kind === 'emulator' ? { emulator: { bugs: [...ctx.bugs], settings: { ...ctx.settings } } } : {}),
     calls: run.requests.map((r, i) => traceCall({ ...r, result: { ...(run.calls[i]?.target ?? r.result) } }, i + 1)),
   };
 }
