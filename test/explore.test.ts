@@ -11,6 +11,9 @@ import t from 'tap';
 import { getProfile } from '../harness/abi/index.ts';
 import { EmulatorTarget } from '../harness/targets/emulator.ts';
 import { launchOrders } from '../harness/explore/gen.ts';
+import { probeHost } from '../harness/explore/host.ts';
+import type { Call, Session, Target } from '../harness/target.ts';
+import type { WireResult } from '../harness/wire.ts';
 import { explore } from '../harness/explore/run.ts';
 import { BUGS, bugRevision, explorePlanted, ROOT, roundTrip, UNREACHABLE } from '../harness/explore/planted.ts';
 
@@ -97,4 +100,21 @@ t.test('./run.sh explore: a planted difference end to end, seed and path replay 
     t.match(r.stderr, msg, `${args.join(' ')}: ${r.stderr.trim()}`);
     t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
   }
+});
+
+t.test('a real target: the reference models its host (AArch32 EL1, SVE, PMU, IPA limit from KVM_CHECK_EXTENSION)', async (t) => {
+  // a scripted host: IPA 44, 8 CPUs, AArch32 EL1, no SVE
+  const answers: Record<number, number> = { 165: 44, 9: 8, 170: 0, 126: 1, 171: 1, 93: 1 };
+  const session: Session = {
+    call: (req: Call): Promise<WireResult> => {
+      if (req.op === 'open') return Promise.resolve({ id: 0, ret: 3, errno: 0 });
+      if (req.op === 'ioctl' && 'int' in req.arg) return Promise.resolve({ id: 0, ret: answers[req.arg.int] ?? 0, errno: 0 });
+      return Promise.resolve({ id: 0, ret: -1, errno: 22 });
+    },
+    close: () => Promise.resolve(),
+  };
+  const target = { kind: 'ssh', session: () => Promise.resolve(session) } as unknown as Target;
+  t.same(await probeHost(target, 1000), { ipaLimit: 44, nrCpus: 8, sve: false, pmu: true, ptrauth: true, el1_32bit: true });
+  const none = { kind: 'ssh', session: () => Promise.resolve({ ...session, call: () => Promise.resolve({ id: 0, ret: -1, errno: 2 }) }) } as unknown as Target;
+  t.same(await probeHost(none, 1000), {}, 'no /dev/kvm: the default host');
 });

@@ -19,6 +19,7 @@ import { createTarget } from '../targets/index.ts';
 import { EmulatorTarget } from '../targets/emulator.ts';
 import { optionError } from '../usage-words.ts';
 import { launchOrders } from './gen.ts';
+import { probeHost } from './host.ts';
 import { explore, type Budget } from './run.ts';
 import { formatRun, saveFound } from './save.ts';
 
@@ -93,7 +94,7 @@ export async function exploreCommand(argv: string[]): Promise<number> {
   try {
     return await run(argv, (t, r) => {
       target = t;
-      reference = r;
+      if (r) reference = r;
     });
   } catch (e) {
     if (e instanceof TargetWithoutKvm) {
@@ -111,7 +112,7 @@ export async function exploreCommand(argv: string[]): Promise<number> {
   }
 }
 
-async function run(argv: string[], hold: (t: Target, r: EmulatorTarget) => void): Promise<number> {
+async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefined) => void): Promise<number> {
   let a;
   try {
     a = parseArgs({ args: joinQemuArgs(argv), options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
@@ -131,6 +132,7 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget) => void)
   if (v.path !== undefined && v.seed === undefined) fail('--path needs the --seed it was printed with');
   if (v.path !== undefined && !/^\d+(:\d+)*$/.test(v.path)) fail(`--path takes fast-check's path (digits and ':'), not '${v.path}'`);
   const timeout = v.timeout === undefined ? DEFAULT_CALL_TIMEOUT_MS : (parseTimeoutMs(v.timeout) ?? fail(`--timeout takes whole milliseconds (1..2147483647), not '${v.timeout}'`));
+  const say = (l: string): void => void process.stdout.write(`# ${l}\n`);
   const spec = v.target;
   const bugs = v['emulator-bug'];
   if (bugs.length && spec !== 'emulator') fail('--emulator-bug needs --target emulator');
@@ -145,7 +147,6 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget) => void)
     fail((e as Error).message);
   }
   const out = resolve(v.out ?? mkdtempSync(join(process.env.KVM_CCA_TRACE_DIR || tmpdir(), 'kvm-cca-explore-')));
-  const reference = new EmulatorTarget({ abi, bugs: [] });
   const target = await createTarget(spec, {
     abi,
     bugs,
@@ -159,7 +160,8 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget) => void)
     ...(boot !== undefined ? { bootTimeoutMs: boot } : {}),
     ...(v.console ? { console: true } : {}),
   });
-  hold(target, reference);
+  let reference: EmulatorTarget | undefined;
+  hold(target, undefined);
   let id: TargetIdentity;
   try {
     id = await target.start();
@@ -168,10 +170,14 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget) => void)
     return fail(`target ${spec} failed to start: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (!id.info.kvm) throw new TargetWithoutKvm(`${spec} has no usable /dev/kvm`);
+  // a real host's capabilities (AArch32 EL1, SVE, PMU, IPA limit) are the reference's too
+  const host = spec === 'emulator' ? {} : await probeHost(target, timeout);
+  reference = new EmulatorTarget({ abi, bugs: [], host });
+  hold(target, reference);
   await reference.start();
+  if (Object.keys(host).length) say(`the reference emulator models the target's host: ${Object.entries(host).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);
   const orders = launchOrders(abi, ROOT);
   const budgetText = budget.ms !== undefined ? `${budget.ms / 1000}s` : `${budget.calls} calls`;
-  const say = (l: string): void => void process.stdout.write(`# ${l}\n`);
   say(`explore ${abi.name} on ${spec} (${id.info.release}, ${id.info.machine})${bugs.length ? `, bugs: ${bugs.join(', ')}` : ''} against the reference emulator; seed ${seed}${v.path !== undefined ? `, path ${v.path}` : ''}, budget ${budgetText}`);
   let lastSay = performance.now();
   const r = await explore({ abi, target, reference, exact: spec === 'emulator', callTimeoutMs: timeout }, orders, {
