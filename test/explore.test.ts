@@ -17,6 +17,9 @@ import type { WireResult } from '../harness/wire.ts';
 import { explore } from '../harness/explore/run.ts';
 import { BUGS, bugRevision, explorePlanted, ROOT, roundTrip, UNREACHABLE } from '../harness/explore/planted.ts';
 
+// About five minutes on a loaded 2-core machine (forty explorations, a dozen ./run.sh starts): twice the default.
+t.setTimeout(1_200_000);
+
 // Fixed: the same sequences on every run. The budget leaves room over the slowest find (docs: bench/explore.ts).
 const SEED = 1;
 const BUDGET_CALLS = 40_000;
