@@ -27,6 +27,7 @@ import { toolIdentity } from './identity.ts';
 const USAGE = `usage: ./run.sh [options] [FILTER...]
        ./run.sh replay TRACE.json [--target T] [--abi NAME] [--emulator-bug NAME | --no-emulator-bugs] [--verdict] [--rmm era|accepts-zero-debug-counts]
        ./run.sh repro TRACE.json > repro.c
+       ./run.sh explore [--target T] [--abi REV] [--seed N] [--budget 60s|N]   random call sequences against the reference emulator (explore --help)
        ./run.sh qemu-guest [qemu overrides]   boot the qemu guest, print its --target ssh://... options, keep it up until Ctrl-C
        ./run.sh build-initramfs FILE          write the guest initramfs (with /dev/console) for a kernel's CONFIG_INITRAMFS_SOURCE
 
@@ -134,6 +135,7 @@ function conflict(o: ReturnType<typeof parse>['values']): string | undefined {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] !== 'qemu-guest') installSignalHandlers(); // qemu-guest keeps its guest up until a signal: its own handlers
   if (argv[0] === 'replay' || argv[0] === 'repro') return (await import('./trace-cli.ts')).traceCommand(argv[0], argv.slice(1));
+  if (argv[0] === 'explore') return (await import('./explore/cli.ts')).exploreCommand(argv.slice(1));
   if (argv[0] === 'qemu-guest') return (await import('./qemu-guest.ts')).qemuGuestCommand(argv.slice(1));
   if (argv[0] === 'build-initramfs') return (await import('./initramfs.ts')).buildInitramfsCommand(argv.slice(1));
   let args: ReturnType<typeof parse>;

@@ -8,7 +8,7 @@ import type { AbiName, ExpectKey, Generation } from './abi/types.ts';
 import { EXPECT_KEYS } from './abi/keys.ts';
 import { ABI_NAMES } from './abi/types.ts';
 import { describeOutcome, succeeded, type CallResult } from './calls.ts';
-import type { Mem, RunOutcome, Vcpu, Vm } from './dsl/index.ts';
+import { BAD_USER_POINTER, type Mem, type RunOutcome, type Vcpu, type Vm } from './dsl/index.ts';
 import type { Area, CheckContext, CheckDef } from './engine.ts';
 import { ERRNO, isErrnoName, type ErrnoName } from './errno.ts';
 import * as K from './kvm-uapi.ts';
@@ -81,6 +81,11 @@ const STEP_ARGS: Record<string, readonly string[]> = {
   private_memslot: ['slot', 'gpa', 'size'],
   vgic: [],
   rmi_populate: ['base', 'size'],
+  // single calls with raw arguments (exploration's regression scenarios, harness/explore/)
+  rmi_populate_once: ['base', 'size'],
+  enable_cap: ['cap'],
+  psci_complete: ['vcpu'],
+  sve_vls: ['vcpu', 'vqs'],
 };
 
 function num(v: unknown, what: string): number {
@@ -218,13 +223,14 @@ function expectFor(step: Step, abi: AbiName): StepExpect {
   return m[abi] ?? m['*'] ?? 'ok';
 }
 
-interface ScenarioState {
+export interface ScenarioState {
   vm?: Vm;
   mems: { gpa: bigint; size: number; mem: Mem }[];
   vcpus: Map<number, Vcpu>;
 }
 
-async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promise<CallResult | RunOutcome> {
+/** Issue one step's calls (exploration drives scenarios step by step through this too). */
+export async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promise<CallResult | RunOutcome> {
   const vm = (): Vm => {
     if (!state.vm) throw new ScenarioError(`"${st.do}" needs a VM: put create_vm first`);
     return state.vm;
@@ -237,14 +243,16 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
   const abi = c.abi;
   switch (st.do) {
     case 'check_extension': {
-      const k = await c.kvm();
-      return k.checkExtension(st.cap === 'realm' ? abi.cap.nr : num(st.cap, 'cap'));
+      const cap = st.cap === 'realm' ? abi.cap.nr : num(st.cap, 'cap');
+      // "on": "vm" asks the VM fd (a realm hides some caps there, V10-CE2)
+      return st.on === 'vm' ? vm().checkExtension(cap) : (await c.kvm()).checkExtension(cap);
     }
     case 'create_vm': {
       const k = await c.kvm();
       const ipa = st.ipa === undefined ? 0 : num(st.ipa, 'ipa');
-      const type = st.type === 'normal' ? 0 : abi.vmTypeRealm;
-      const o = await k.__createVm(type | ipa);
+      // "type": "normal", the realm type (default), or raw type bits (REALM | PROTECTED, V14-VM1)
+      const type = st.type === 'normal' ? 0 : st.type === undefined || st.type === 'realm' ? abi.vmTypeRealm : num(st.type, 'type');
+      const o = await k.__createVm((type | ipa) >>> 0); // unsigned: bit 31 is PROTECTED (v14)
       if (o.vm) state.vm = o.vm;
       return o.r;
     }
@@ -261,6 +269,8 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
     }
     case 'config': {
       const item = String(st.item);
+      // an unmapped pointer instead of the item: which check comes first, the copy or the state (R1-CF1)
+      if (st.bad_pointer === true) return vm().realmSubcmd('CONFIG_REALM', BAD_USER_POINTER, { cfg: 'bad pointer' });
       if (item === 'RPV') return vm().config({ item: 'RPV', rpv: Uint8Array.from({ length: 64 }, (_, i) => i) });
       if (item === 'HASH_ALGO') {
         const algo = typeof st.algo === 'string' && abi.hashAlgos && st.algo in abi.hashAlgos ? abi.hashAlgos[st.algo as 'SHA256' | 'SHA512'] : num(st.algo, 'algo');
@@ -277,7 +287,9 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
       return vm().initIpa({ base: bigNum(st.base, 'base'), size: bigNum(st.size, 'size') });
     case 'populate': {
       const flags = st.flags === 'MEASURE' ? 1 : st.flags === undefined ? undefined : num(st.flags, 'flags');
-      return vm().populate({ base: bigNum(st.base, 'base'), size: bigNum(st.size, 'size'), ...(flags !== undefined && (abi.sizes.populateArgs ?? 0) >= 32 ? { flags } : {}) });
+      const wide = (abi.sizes.populateArgs ?? 0) >= 32;
+      const reserved = wide && Array.isArray(st.reserved) ? st.reserved.map((x, i) => num(x, `reserved[${i}]`)) : undefined;
+      return vm().populate({ base: bigNum(st.base, 'base'), size: bigNum(st.size, 'size'), ...(flags !== undefined && wide ? { flags } : {}), ...(reserved ? { reserved } : {}) });
     }
     case 'activate':
       return vm().activate();
@@ -308,6 +320,38 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
       return vm().createVgicV3();
     case 'rmi_populate':
       return rmiPopulateLoop(c, vm(), st, state);
+    case 'rmi_populate_once': {
+      // one KVM_ARM_RMI_POPULATE: the source is the slot's shared mapping at `src_offset` from the page of `base`
+      // (or raw `source` bits), with a `reserved` word; "after" pins v13+'s updated base/size.
+      if (!abi.rmiPopulate) throw new ScenarioError(`${abi.name} has no KVM_ARM_RMI_POPULATE`);
+      const base = bigNum(st.base, 'base');
+      const m = state.mems.find((x) => base >= x.gpa && base < x.gpa + BigInt(x.size)) ?? state.mems[0];
+      const off = st.src_offset === undefined ? 0 : num(st.src_offset, 'src_offset');
+      const flags = st.flags === 'MEASURE' ? 1 : st.flags === undefined ? 0 : num(st.flags, 'flags');
+      const reserved = st.reserved === undefined ? 0 : num(st.reserved, 'reserved');
+      const page = m && base >= m.gpa ? Number((base - m.gpa) & ~0xfffn) : 0;
+      const source = st.source === undefined && m ? { source: { mem: m.mem, offset: Math.min(m.size, page + off) } } : { sourceUaddr: bigNum(st.source ?? 0, 'source') };
+      const r = await vm().rmiPopulate({ base, size: bigNum(st.size, 'size'), flags, reserved, ...source });
+      const after = st.after as { base?: unknown; size?: unknown } | undefined;
+      if (after && succeeded(r) && r.after) {
+        const want = `base=0x${bigNum(after.base, 'after.base').toString(16)} size=0x${bigNum(after.size, 'after.size').toString(16)}`;
+        const got = `base=0x${r.after.base.toString(16)} size=0x${r.after.size.toString(16)}`;
+        // the progress is the result here: a wrong one is a failed step, as the loop's no-progress -EIO
+        if (want !== got) return { ...r, ret: -1, errno: ERRNO.EIO, label: `${r.label} left ${got}, not ${want}` };
+      }
+      return r;
+    }
+    case 'enable_cap': {
+      const cap = st.cap === 'realm' ? abi.cap.nr : num(st.cap, 'cap');
+      const args = Array.isArray(st.args) ? st.args.slice(0, 4).map((x, i) => bigNum(x, `args[${i}]`)) : [];
+      return vm().enableCap(cap, args);
+    }
+    case 'psci_complete':
+      return vcpu().psciComplete({ targetMpidr: bigNum(st.target_mpidr ?? 0, 'target_mpidr'), psciStatus: num(st.status ?? 0, 'status') });
+    case 'sve_vls': {
+      const vqs = Array.isArray(st.vqs) ? st.vqs.map((x, i) => num(x, `vqs[${i}]`)).filter((x) => x >= 1 && x <= 512) : [];
+      return vcpu().setSveVls(vqs);
+    }
     default:
       throw new ScenarioError(`unknown step "${st.do}"`);
   }
