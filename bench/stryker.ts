@@ -1,0 +1,225 @@
+// Mutation score of the emulator's realm, RMM and memory models under the
+// conformance suite (StrykerJS, command runner; see stryker.config.mjs).
+//   npx tsx bench/stryker.ts                       run every module (incremental), print the tables
+//   npx tsx bench/stryker.ts --module rmm          one module (repeatable; --list names them)
+//   npx tsx bench/stryker.ts --abi v7              the suite of one revision only (its own reports)
+//   npx tsx bench/stryker.ts --report              print the tables of the last runs, run nothing
+//   npx tsx bench/stryker.ts --survivors [--module M]   list the surviving mutants (id, place, change)
+//   --fresh    ignore the incremental file (re-run every mutant)
+// Per module: mutants, killed (+ timeouts), survived, equivalent (bench/stryker-triage.md),
+// score = detected / (mutants - equivalent - errors). Per revision: of the mutants that
+// revision's checks reach, how many its checks kill (scripts/stryker-suite.ts records it).
+// Reports go to reports/stryker/<module>[@REV]/. Prints figures; asserts nothing.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MutantRecord } from '../scripts/stryker-suite.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPORTS = join(ROOT, 'reports', 'stryker');
+const TRIAGE = join(ROOT, 'bench', 'stryker-triage.md');
+
+/** The mutated modules, by short name; "realm" modules carry the 90% target. */
+export const MODULES: Record<string, { files: string[]; realm: boolean }> = {
+  'realm-multiplexed': { files: ['emulator/realm-multiplexed.ts'], realm: true },
+  'realm-rmi': { files: ['emulator/realm-rmi.ts'], realm: true },
+  'realm-module': { files: ['emulator/realm-module.ts'], realm: true },
+  rmm: { files: ['emulator/rmm.ts'], realm: false },
+  memory: { files: ['emulator/memory.ts'], realm: false },
+};
+
+interface ReportMutant {
+  id: string;
+  mutatorName: string;
+  replacement?: string;
+  location: { start: { line: number; column: number }; end: { line: number; column: number } };
+  status: 'Killed' | 'Survived' | 'NoCoverage' | 'Timeout' | 'CompileError' | 'RuntimeError' | 'Ignored' | 'Pending';
+  statusReason?: string;
+}
+interface Report {
+  files: Record<string, { source: string; mutants: ReportMutant[] }>;
+}
+/** Per mutant key, what the suite's revisions did (kept across incremental runs). */
+type RevisionLog = Record<string, { ran: string[]; killedBy: Record<string, string> }>;
+
+export const mutantKey = (file: string, m: ReportMutant): string => `${file}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')}`;
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`stryker: ${msg}\n`);
+  process.stderr.write('usage: npx tsx bench/stryker.ts [--module NAME]... [--abi REV] [--report] [--survivors] [--fresh] [--list]\n');
+  process.exit(msg ? 2 : 0);
+}
+
+/** Equivalent mutants, from the triage file: rows "| `key` | equivalent | reason |". */
+export function equivalents(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = /^\|\s*`([^`]+)`\s*\|\s*equivalent\b/.exec(line);
+    if (m) out.add(m[1]!);
+  }
+  return out;
+}
+
+const dirOf = (mod: string, abi?: string): string => join(REPORTS, abi ? `${mod}@${abi}` : mod);
+
+async function runModule(mod: string, abi: string | undefined, fresh: boolean): Promise<void> {
+  const dir = dirOf(mod, abi);
+  const suite = join(dir, 'suite');
+  rmSync(suite, { recursive: true, force: true });
+  mkdirSync(suite, { recursive: true });
+  process.env['STRYKER_SUITE_DIR'] = suite;
+  if (abi) process.env['STRYKER_ABI'] = abi;
+  else delete process.env['STRYKER_ABI'];
+  const { Stryker } = await import('@stryker-mutator/core');
+  const t0 = performance.now();
+  const stryker = new Stryker({
+    mutate: MODULES[mod]!.files,
+    jsonReporter: { fileName: join(dir, 'mutation.json') },
+    incremental: !fresh,
+    force: fresh,
+    incrementalFile: join(dir, 'incremental.json'),
+  });
+  await stryker.runMutationTest();
+  const s = (performance.now() - t0) / 1000;
+  // Fold this run's per-mutant records (keyed by this run's ids) into the kept log (keyed by place).
+  const report = JSON.parse(readFileSync(join(dir, 'mutation.json'), 'utf8')) as Report;
+  const logPath = join(dir, 'revisions.json');
+  const old: RevisionLog = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as RevisionLog) : {};
+  const log: RevisionLog = {};
+  const recDir = join(suite, 'mutants');
+  for (const [file, f] of Object.entries(report.files)) {
+    for (const m of f.mutants) {
+      const k = mutantKey(file, m);
+      const p = join(recDir, `${m.id}.json`);
+      if (existsSync(p)) {
+        const r = JSON.parse(readFileSync(p, 'utf8')) as MutantRecord;
+        log[k] = { ran: r.ran, killedBy: r.killedBy };
+      } else if (old[k]) log[k] = old[k];
+    }
+  }
+  writeFileSync(logPath, JSON.stringify(log, null, 1));
+  const cov = join(suite, 'coverage.json');
+  if (existsSync(cov)) writeFileSync(join(dir, 'coverage.json'), readFileSync(cov));
+  writeFileSync(join(dir, 'timing.txt'), `${s.toFixed(0)} s for ${Object.values(report.files).reduce((n, f) => n + f.mutants.length, 0)} mutants (${new Date().toISOString()})\n`);
+}
+
+interface Row {
+  name: string;
+  mutants: number;
+  killed: number;
+  timeout: number;
+  survived: number;
+  nocov: number;
+  errors: number;
+  equivalent: number;
+}
+const score = (r: Row): number => {
+  const valid = r.mutants - r.equivalent - r.errors;
+  return valid > 0 ? (100 * (r.killed + r.timeout)) / valid : 100;
+};
+
+function loadReport(dir: string): Report | undefined {
+  const p = join(dir, 'mutation.json');
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Report) : undefined;
+}
+
+function tables(mods: readonly string[], abi: string | undefined, survivors: boolean): void {
+  const eq = existsSync(TRIAGE) ? equivalents(readFileSync(TRIAGE, 'utf8')) : new Set<string>();
+  const rows: Row[] = [];
+  const perRev = new Map<string, { reached: number; killed: number }>();
+  const total: Row = { name: 'realm modules', mutants: 0, killed: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
+  for (const mod of mods) {
+    const dir = dirOf(mod, abi);
+    const rep = loadReport(dir);
+    if (!rep) {
+      process.stdout.write(`${mod}: no report in ${dir} (run it first)\n`);
+      continue;
+    }
+    const logPath = join(dir, 'revisions.json');
+    const log: RevisionLog = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as RevisionLog) : {};
+    const row: Row = { name: mod, mutants: 0, killed: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
+    for (const [file, f] of Object.entries(rep.files)) {
+      for (const m of f.mutants) {
+        const k = mutantKey(file, m);
+        row.mutants++;
+        if (m.status === 'Killed') row.killed++;
+        else if (m.status === 'Timeout') row.timeout++;
+        else if (m.status === 'Survived' || m.status === 'NoCoverage') {
+          if (eq.has(k)) row.equivalent++;
+          else if (m.status === 'Survived') row.survived++;
+          else row.nocov++;
+          if (survivors && !eq.has(k)) {
+            const ran = log[k]?.ran;
+            process.stdout.write(`${m.id}\t\`${k}\`\t${ran ? (ran.length ? `ran ${ran.join(',')}` : 'reached by no revision') : ''}\n`);
+          }
+        } else row.errors++;
+        const l = log[k];
+        if (l && !eq.has(k)) {
+          for (const r of l.ran) {
+            const e = perRev.get(r) ?? { reached: 0, killed: 0 };
+            e.reached++;
+            if (l.killedBy[r]) e.killed++;
+            perRev.set(r, e);
+          }
+        }
+      }
+    }
+    rows.push(row);
+    if (MODULES[mod]?.realm) for (const key of ['mutants', 'killed', 'timeout', 'survived', 'nocov', 'errors', 'equivalent'] as const) total[key] += row[key];
+  }
+  if (survivors) return;
+  if (total.mutants) rows.push(total);
+  const w = Math.max(...rows.map((r) => r.name.length), 14);
+  process.stdout.write(`mutation score per module${abi ? ` (suite of ${abi} only)` : ''}\n`);
+  process.stdout.write(`${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score\n`);
+  for (const r of rows) {
+    process.stdout.write(`${r.name.padEnd(w)}  ${String(r.mutants).padStart(7)}  ${String(r.killed).padStart(6)}  ${String(r.timeout).padStart(7)}  ${String(r.survived).padStart(8)}  ${String(r.nocov).padStart(6)}  ${String(r.equivalent).padStart(5)}  ${String(r.errors).padStart(6)}  ${score(r).toFixed(1).padStart(5)}%\n`);
+  }
+  if (perRev.size) {
+    process.stdout.write('\nper revision (mutants the revision reaches, excluding equivalents; killed by that revision alone)\n');
+    process.stdout.write('revision  reached  killed   score\n');
+    for (const [r, e] of [...perRev].sort((a, b) => revOrder(a[0]) - revOrder(b[0]))) {
+      process.stdout.write(`${r.padEnd(8)}  ${String(e.reached).padStart(7)}  ${String(e.killed).padStart(6)}  ${(e.reached ? (100 * e.killed) / e.reached : 100).toFixed(1).padStart(5)}%\n`);
+    }
+  }
+  for (const mod of mods) {
+    const t = join(dirOf(mod, abi), 'timing.txt');
+    if (existsSync(t)) process.stdout.write(`# ${mod}: last run ${readFileSync(t, 'utf8').trim()}\n`);
+  }
+}
+
+function revOrder(r: string): number {
+  if (r === 'rfc-v1') return 1;
+  const n = Number(r.replace(/^v/, ''));
+  return Number.isFinite(n) ? n : 99;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const mods: string[] = [];
+  let abi: string | undefined;
+  let report = false;
+  let survivors = false;
+  let fresh = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--module') mods.push(argv[++i] ?? usage('--module needs a name'));
+    else if (a === '--abi') abi = argv[++i] ?? usage('--abi needs a revision');
+    else if (a === '--report') report = true;
+    else if (a === '--survivors') survivors = report = true;
+    else if (a === '--fresh') fresh = true;
+    else if (a === '--list') {
+      for (const [n, m] of Object.entries(MODULES)) process.stdout.write(`${n}\t${m.files.join(' ')}${m.realm ? '\t(realm)' : ''}\n`);
+      return;
+    } else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  for (const m of mods) if (!MODULES[m]) usage(`unknown module ${m} (one of: ${Object.keys(MODULES).join(', ')})`);
+  const chosen = mods.length ? mods : Object.keys(MODULES);
+  if (!report) {
+    process.chdir(ROOT);
+    for (const m of chosen) await runModule(m, abi, fresh);
+  }
+  tables(chosen, abi, survivors);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));

@@ -1,0 +1,138 @@
+// The test command StrykerJS's command runner runs for each mutant (stryker.config.mjs):
+// the conformance suite on the emulator, in-process, every revision (or --abi REV,...).
+// Exit 1 when a check fails (the mutant is killed), 0 when every check passes.
+//
+// Speed-ups, both sound:
+// - within a revision the run stops at the first failed check (one is enough to kill);
+// - with STRYKER_SUITE_DIR set, the dry run (no active mutant) records which
+//   mutants each revision reaches (Stryker's own coverage counters); a mutant's run
+//   then only runs the revisions that reach it. A mutant reached while the modules
+//   load (a "static" mutant) runs every revision.
+// With STRYKER_SUITE_DIR set, each mutant run also writes DIR/mutants/ID.json: the
+// revisions it ran and the first failed check of each revision that killed it;
+// bench/stryker.ts turns these into the per-revision table.
+//   node --import tsx scripts/stryker-suite.ts [--abi rfc-v1,v14]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ALL_REVISIONS, getProfile } from '../harness/abi/index.ts';
+import type { AbiProfile } from '../harness/abi/types.ts';
+import { applicable, isFailure, runChecks, type CheckDef } from '../harness/engine.ts';
+import { createTargetSync } from '../harness/targets/index.ts';
+import { ALL_CHECKS } from '../tests/index.ts';
+
+/** The part of Stryker's instrumentation namespace (globalThis.__stryker__) used here. */
+interface StrykerNamespace {
+  activeMutant?: string;
+  currentTestId?: string;
+  mutantCoverage?: { static: Record<string, number>; perTest: Record<string, Record<string, number>> };
+}
+export interface SuiteCoverage {
+  static: string[];
+  perRevision: Record<string, string[]>;
+}
+export interface MutantRecord {
+  id: string;
+  /** Revisions run for this mutant (those that reach it). */
+  ran: string[];
+  /** Revision -> first failed check ("abi/area/check"). */
+  killedBy: Record<string, string>;
+  ms: number;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`stryker-suite: ${msg}\n`);
+  process.exit(2);
+}
+
+function revisionsFromArgs(argv: readonly string[]): string[] {
+  let list = process.env['STRYKER_ABI'] ?? '';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--abi') list = argv[++i] ?? fail('--abi needs a revision');
+    else if (a.startsWith('--abi=')) list = a.slice(6);
+    else fail(`unknown argument ${a}`);
+  }
+  const revs = !list || list === 'all' ? [...ALL_REVISIONS] : list.split(',').filter(Boolean);
+  for (const r of revs) if (!getProfile(r)) fail(`no ABI profile for ${r} (one of: ${ALL_REVISIONS.join(', ')})`);
+  return revs;
+}
+
+/** One revision's suite; resolves to the first failed check's name, or undefined if none failed. */
+async function firstFailure(abi: AbiProfile, checks: readonly CheckDef[]): Promise<string | undefined> {
+  const target = createTargetSync('emulator', { abi, bugs: [] });
+  let failed: string | undefined;
+  let ran = 0;
+  await target.start();
+  try {
+    await runChecks(applicable(checks, abi), {
+      abi,
+      target,
+      targetKind: 'emulator',
+      allowCrash: true,
+      callTimeoutMs: 5000,
+      checkTimeoutMs: 30000,
+      targetFor: (s) => createTargetSync('emulator', { abi, bugs: [], emulatorSettings: s }),
+      onOutcome: (o) => {
+        ran++;
+        if (!failed && isFailure(o.status)) failed = `${o.abi}/${o.name}`;
+      },
+      cancelled: () => failed !== undefined,
+    });
+  } finally {
+    await target.stop();
+  }
+  if (process.env['STRYKER_SUITE_VERBOSE']) process.stderr.write(`stryker-suite: ${abi.name}: ${ran} checks${failed ? `, first failure ${failed}` : ''}\n`);
+  return failed;
+}
+
+const ns = (): StrykerNamespace => {
+  const g = globalThis as { __stryker__?: StrykerNamespace };
+  return (g.__stryker__ ??= {});
+};
+
+const revisions = revisionsFromArgs(process.argv.slice(2));
+const dir = process.env['STRYKER_SUITE_DIR'];
+const active = process.env['__STRYKER_ACTIVE_MUTANT__'];
+const t0 = performance.now();
+
+if (active === undefined) {
+  // Dry run (or a plain run): every revision must pass; record what each one reaches.
+  const staticIds = Object.keys(ns().mutantCoverage?.static ?? {});
+  const failures: string[] = [];
+  for (const r of revisions) {
+    ns().currentTestId = r;
+    const f = await firstFailure(getProfile(r)!, ALL_CHECKS);
+    if (f) failures.push(f);
+  }
+  delete ns().currentTestId;
+  if (dir) {
+    const perTest = ns().mutantCoverage?.perTest ?? {};
+    const cov: SuiteCoverage = { static: staticIds, perRevision: Object.fromEntries(revisions.map((r) => [r, Object.keys(perTest[r] ?? {})])) };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'coverage.json'), JSON.stringify(cov));
+  }
+  for (const f of failures) process.stderr.write(`stryker-suite: failed without a mutant: ${f}\n`);
+  process.exitCode = failures.length ? 1 : 0;
+} else {
+  let toRun = revisions;
+  if (dir) {
+    let cov: SuiteCoverage | undefined;
+    try {
+      cov = JSON.parse(readFileSync(join(dir, 'coverage.json'), 'utf8')) as SuiteCoverage;
+    } catch {
+      cov = undefined; // no dry-run record: run every revision
+    }
+    if (cov && !cov.static.includes(active)) toRun = revisions.filter((r) => cov.perRevision[r]?.includes(active));
+  }
+  const killedBy: Record<string, string> = {};
+  for (const r of toRun) {
+    const f = await firstFailure(getProfile(r)!, ALL_CHECKS);
+    if (f) killedBy[r] = f;
+  }
+  if (dir) {
+    const rec: MutantRecord = { id: active, ran: toRun, killedBy, ms: Math.round(performance.now() - t0) };
+    mkdirSync(join(dir, 'mutants'), { recursive: true });
+    writeFileSync(join(dir, 'mutants', `${active}.json`), JSON.stringify(rec));
+  }
+  process.exitCode = Object.keys(killedBy).length ? 1 : 0;
+}
