@@ -5,7 +5,8 @@
 //   npx tsx bench/stryker.ts --abi v7              the suite of one revision only (its own reports)
 //   npx tsx bench/stryker.ts --report              print the tables of the last runs, run nothing
 //   npx tsx bench/stryker.ts --survivors [--module M]   list the surviving mutants (id, place, change)
-//   --fresh    ignore the incremental file (re-run every mutant)
+//   npx tsx bench/stryker.ts --mutate emulator/rmm.ts:200-230   an ad-hoc selection (Stryker's FILE:LINES)
+//   --fresh    ignore the incremental file (re-run every mutant); --out DIR   reports there
 // Per module: mutants, killed (+ timeouts), survived, equivalent (bench/stryker-triage.md),
 // score = detected / (mutants - equivalent - errors). Per revision: of the mutants that
 // revision's checks reach, how many its checks kill (scripts/stryker-suite.ts records it).
@@ -46,7 +47,7 @@ export const mutantKey = (file: string, m: ReportMutant): string => `${file}:${m
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`stryker: ${msg}\n`);
-  process.stderr.write('usage: npx tsx bench/stryker.ts [--module NAME]... [--abi REV] [--report] [--survivors] [--fresh] [--list]\n');
+  process.stderr.write('usage: npx tsx bench/stryker.ts [--module NAME]... [--mutate FILE[:LINES]]... [--abi REV] [--out DIR] [--report] [--survivors] [--fresh] [--list]\n');
   process.exit(msg ? 2 : 0);
 }
 
@@ -62,8 +63,8 @@ export function equivalents(text: string): Set<string> {
 
 const dirOf = (mod: string, abi?: string): string => join(REPORTS, abi ? `${mod}@${abi}` : mod);
 
-async function runModule(mod: string, abi: string | undefined, fresh: boolean): Promise<void> {
-  const dir = dirOf(mod, abi);
+/** One Stryker run of `mutate` (file globs or ranges) into `dir`. */
+async function runStryker(mutate: readonly string[], dir: string, abi: string | undefined, fresh: boolean, tempDir?: string): Promise<void> {
   const suite = join(dir, 'suite');
   rmSync(suite, { recursive: true, force: true });
   mkdirSync(suite, { recursive: true });
@@ -73,7 +74,8 @@ async function runModule(mod: string, abi: string | undefined, fresh: boolean): 
   const { Stryker } = await import('@stryker-mutator/core');
   const t0 = performance.now();
   const stryker = new Stryker({
-    mutate: MODULES[mod]!.files,
+    mutate: [...mutate],
+    ...(tempDir ? { tempDirName: tempDir } : {}),
     jsonReporter: { fileName: join(dir, 'mutation.json') },
     incremental: !fresh,
     force: fresh,
@@ -123,13 +125,12 @@ function loadReport(dir: string): Report | undefined {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Report) : undefined;
 }
 
-function tables(mods: readonly string[], abi: string | undefined, survivors: boolean): void {
+function tables(mods: readonly { name: string; dir: string }[], abi: string | undefined, survivors: boolean): void {
   const eq = existsSync(TRIAGE) ? equivalents(readFileSync(TRIAGE, 'utf8')) : new Set<string>();
   const rows: Row[] = [];
   const perRev = new Map<string, { reached: number; killed: number }>();
   const total: Row = { name: 'realm modules', mutants: 0, killed: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
-  for (const mod of mods) {
-    const dir = dirOf(mod, abi);
+  for (const { name: mod, dir } of mods) {
     const rep = loadReport(dir);
     if (!rep) {
       process.stdout.write(`${mod}: no report in ${dir} (run it first)\n`);
@@ -150,7 +151,8 @@ function tables(mods: readonly string[], abi: string | undefined, survivors: boo
           else row.nocov++;
           if (survivors && !eq.has(k)) {
             const ran = log[k]?.ran;
-            process.stdout.write(`${m.id}\t\`${k}\`\t${ran ? (ran.length ? `ran ${ran.join(',')}` : 'reached by no revision') : ''}\n`);
+            const line = f.source.split('\n')[m.location.start.line - 1]?.trim() ?? '';
+            process.stdout.write(`\`${k}\`  ${ran ? (ran.length ? `(ran ${ran.join(',')})` : '(reached by no revision)') : ''}\n    ${line}\n`);
           }
         } else row.errors++;
         const l = log[k];
@@ -182,8 +184,8 @@ function tables(mods: readonly string[], abi: string | undefined, survivors: boo
       process.stdout.write(`${r.padEnd(8)}  ${String(e.reached).padStart(7)}  ${String(e.killed).padStart(6)}  ${(e.reached ? (100 * e.killed) / e.reached : 100).toFixed(1).padStart(5)}%\n`);
     }
   }
-  for (const mod of mods) {
-    const t = join(dirOf(mod, abi), 'timing.txt');
+  for (const { name: mod, dir } of mods) {
+    const t = join(dir, 'timing.txt');
     if (existsSync(t)) process.stdout.write(`# ${mod}: last run ${readFileSync(t, 'utf8').trim()}\n`);
   }
 }
@@ -200,6 +202,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   let report = false;
   let survivors = false;
   let fresh = false;
+  const mutate: string[] = [];
+  let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--module') mods.push(argv[++i] ?? usage('--module needs a name'));
@@ -207,6 +211,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     else if (a === '--report') report = true;
     else if (a === '--survivors') survivors = report = true;
     else if (a === '--fresh') fresh = true;
+    else if (a === '--mutate') mutate.push(argv[++i] ?? usage('--mutate needs a file or FILE:LINES'));
+    else if (a === '--out') out = resolve(argv[++i] ?? usage('--out needs a directory'));
     else if (a === '--list') {
       for (const [n, m] of Object.entries(MODULES)) process.stdout.write(`${n}\t${m.files.join(' ')}${m.realm ? '\t(realm)' : ''}\n`);
       return;
@@ -214,10 +220,21 @@ export async function main(argv: readonly string[]): Promise<void> {
     else usage(`unknown argument ${a}`);
   }
   for (const m of mods) if (!MODULES[m]) usage(`unknown module ${m} (one of: ${Object.keys(MODULES).join(', ')})`);
-  const chosen = mods.length ? mods : Object.keys(MODULES);
+  if (mutate.length) {
+    // An ad-hoc selection (a file or FILE:LINES), reported on its own (--out, default reports/stryker/adhoc)
+    if (mods.length) usage('--mutate and --module exclude each other');
+    const dir = out ?? join(REPORTS, 'adhoc');
+    if (!report) {
+      process.chdir(ROOT);
+      await runStryker(mutate, dir, abi, fresh, out ? join(out, 'tmp') : undefined);
+    }
+    tables([{ name: 'selection', dir }], abi, survivors);
+    return;
+  }
+  const chosen = (mods.length ? mods : Object.keys(MODULES)).map((m) => ({ name: m, dir: out ? join(out, m) : dirOf(m, abi) }));
   if (!report) {
     process.chdir(ROOT);
-    for (const m of chosen) await runModule(m, abi, fresh);
+    for (const m of chosen) await runStryker(MODULES[m.name]!.files, m.dir, abi, fresh);
   }
   tables(chosen, abi, survivors);
 }

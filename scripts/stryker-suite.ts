@@ -5,9 +5,10 @@
 // Speed-ups, both sound:
 // - within a revision the run stops at the first failed check (one is enough to kill);
 // - with STRYKER_SUITE_DIR set, the dry run (no active mutant) records which
-//   mutants each revision reaches (Stryker's own coverage counters); a mutant's run
-//   then only runs the revisions that reach it. A mutant reached while the modules
-//   load (a "static" mutant) runs every revision.
+//   mutants each check reaches (Stryker's own coverage counters, per check as its
+//   perTest coverage analysis does); a mutant's run then runs only the checks that
+//   reach it. A mutant reached while the modules load (a "static" mutant) runs
+//   every check. Sound as long as checks share no state (each makes its own VMs).
 // With STRYKER_SUITE_DIR set, each mutant run also writes DIR/mutants/ID.json: the
 // revisions it ran and the first failed check of each revision that killed it;
 // bench/stryker.ts turns these into the per-revision table.
@@ -28,11 +29,12 @@ interface StrykerNamespace {
 }
 export interface SuiteCoverage {
   static: string[];
-  perRevision: Record<string, string[]>;
+  /** "abi/area/check" -> the mutants that check reached. */
+  perCheck: Record<string, string[]>;
 }
 export interface MutantRecord {
   id: string;
-  /** Revisions run for this mutant (those that reach it). */
+  /** Revisions whose checks reach this mutant (and were run). */
   ran: string[];
   /** Revision -> first failed check ("abi/area/check"). */
   killedBy: Record<string, string>;
@@ -57,14 +59,22 @@ function revisionsFromArgs(argv: readonly string[]): string[] {
   return revs;
 }
 
-/** One revision's suite; resolves to the first failed check's name, or undefined if none failed. */
-async function firstFailure(abi: AbiProfile, checks: readonly CheckDef[]): Promise<string | undefined> {
+/**
+ * One revision's suite; resolves to the first failed check's name, or undefined if none failed.
+ * `coverFor`: the dry run's hook, told the name of each check before it runs.
+ */
+async function firstFailure(abi: AbiProfile, checks: readonly CheckDef[], coverFor?: (check: string) => void): Promise<string | undefined> {
   const target = createTargetSync('emulator', { abi, bugs: [] });
+  const defs = applicable(checks, abi);
   let failed: string | undefined;
   let ran = 0;
+  // What the target's start reaches (the kernel and RMM every check of the revision then uses)
+  // is recorded as the revision's own: a mutant there runs every check of the revision.
+  coverFor?.(`${abi.name}/${START}`);
   await target.start();
+  if (defs[0]) coverFor?.(`${abi.name}/${defs[0].name}`);
   try {
-    await runChecks(applicable(checks, abi), {
+    await runChecks(defs, {
       abi,
       target,
       targetKind: 'emulator',
@@ -72,8 +82,11 @@ async function firstFailure(abi: AbiProfile, checks: readonly CheckDef[]): Promi
       callTimeoutMs: 5000,
       checkTimeoutMs: 30000,
       targetFor: (s) => createTargetSync('emulator', { abi, bugs: [], emulatorSettings: s }),
-      onOutcome: (o) => {
+      onOutcome: (o, i) => {
         ran++;
+        // what runs from here to the next outcome belongs to the next check
+        const next = defs[i + 1];
+        if (next) coverFor?.(`${abi.name}/${next.name}`);
         if (!failed && isFailure(o.status)) failed = `${o.abi}/${o.name}`;
       },
       cancelled: () => failed !== undefined,
@@ -84,6 +97,9 @@ async function firstFailure(abi: AbiProfile, checks: readonly CheckDef[]): Promi
   if (process.env['STRYKER_SUITE_VERBOSE']) process.stderr.write(`stryker-suite: ${abi.name}: ${ran} checks${failed ? `, first failure ${failed}` : ''}\n`);
   return failed;
 }
+
+/** The coverage key of a revision's target start (no check has this name: check names have a "/"). */
+const START = '(start)';
 
 const ns = (): StrykerNamespace => {
   const g = globalThis as { __stryker__?: StrykerNamespace };
@@ -100,33 +116,43 @@ if (active === undefined) {
   const staticIds = Object.keys(ns().mutantCoverage?.static ?? {});
   const failures: string[] = [];
   for (const r of revisions) {
-    ns().currentTestId = r;
-    const f = await firstFailure(getProfile(r)!, ALL_CHECKS);
+    const f = await firstFailure(getProfile(r)!, ALL_CHECKS, (check) => {
+      ns().currentTestId = check;
+    });
     if (f) failures.push(f);
   }
   delete ns().currentTestId;
   if (dir) {
     const perTest = ns().mutantCoverage?.perTest ?? {};
-    const cov: SuiteCoverage = { static: staticIds, perRevision: Object.fromEntries(revisions.map((r) => [r, Object.keys(perTest[r] ?? {})])) };
+    const cov: SuiteCoverage = { static: staticIds, perCheck: Object.fromEntries(Object.entries(perTest).map(([k, v]) => [k, Object.keys(v)])) };
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'coverage.json'), JSON.stringify(cov));
   }
   for (const f of failures) process.stderr.write(`stryker-suite: failed without a mutant: ${f}\n`);
   process.exitCode = failures.length ? 1 : 0;
 } else {
-  let toRun = revisions;
+  // The checks that reach the mutant, per revision (every check without a dry-run record, or for a static mutant)
+  let reaches = (_check: string): boolean => true;
   if (dir) {
     let cov: SuiteCoverage | undefined;
     try {
       cov = JSON.parse(readFileSync(join(dir, 'coverage.json'), 'utf8')) as SuiteCoverage;
     } catch {
-      cov = undefined; // no dry-run record: run every revision
+      cov = undefined;
     }
-    if (cov && !cov.static.includes(active)) toRun = revisions.filter((r) => cov.perRevision[r]?.includes(active));
+    if (cov && !cov.static.includes(active)) {
+      const covering = new Set(Object.entries(cov.perCheck).filter(([, ids]) => ids.includes(active)).map(([k]) => k));
+      reaches = (check) => covering.has(check);
+    }
   }
   const killedBy: Record<string, string> = {};
-  for (const r of toRun) {
-    const f = await firstFailure(getProfile(r)!, ALL_CHECKS);
+  const toRun: string[] = [];
+  for (const r of revisions) {
+    const abi = getProfile(r)!;
+    const checks = reaches(`${r}/${START}`) ? ALL_CHECKS : ALL_CHECKS.filter((d) => reaches(`${r}/${d.name}`));
+    if (!checks.length) continue;
+    toRun.push(r);
+    const f = await firstFailure(abi, checks);
     if (f) killedBy[r] = f;
   }
   if (dir) {
