@@ -18,6 +18,6 @@ export default {
   incrementalFile: 'reports/stryker/all/incremental.json',
   tempDirName: '.stryker-tmp',
   ignorePatterns: ['/test', '/docs', '/.tap', '/coverage', '/out', '/agent/build'],
-  timeoutMS: 20000,
+  timeoutMS: 30000,
   cleanTempDir: 'always',
 };

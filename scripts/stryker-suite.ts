@@ -13,7 +13,8 @@
 // revisions it ran and the first failed check of each revision that killed it;
 // bench/stryker.ts turns these into the per-revision table.
 //   node --import tsx scripts/stryker-suite.ts [--abi rfc-v1,v14]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ALL_REVISIONS, getProfile } from '../harness/abi/index.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
@@ -25,12 +26,16 @@ import { ALL_CHECKS } from '../tests/index.ts';
 interface StrykerNamespace {
   activeMutant?: string;
   currentTestId?: string;
+  hitCount?: number;
+  hitLimit?: number;
   mutantCoverage?: { static: Record<string, number>; perTest: Record<string, Record<string, number>> };
 }
 export interface SuiteCoverage {
   static: string[];
   /** "abi/area/check" -> the mutants that check reached. */
   perCheck: Record<string, string[]>;
+  /** Mutant -> times the dry run reached it. */
+  hits: Record<string, number>;
 }
 export interface MutantRecord {
   id: string;
@@ -106,13 +111,13 @@ const ns = (): StrykerNamespace => {
   return (g.__stryker__ ??= {});
 };
 
-const revisions = revisionsFromArgs(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const serveAt = argv[0] === '--serve' ? argv[1] : undefined;
+const revisions = revisionsFromArgs(serveAt ? argv.slice(2) : argv);
 const dir = process.env['STRYKER_SUITE_DIR'];
-const active = process.env['__STRYKER_ACTIVE_MUTANT__'];
-const t0 = performance.now();
 
-if (active === undefined) {
-  // Dry run (or a plain run): every revision must pass; record what each one reaches.
+/** The dry run: every revision must pass; records what each check reaches. Returns the exit code. */
+async function dryRun(): Promise<number> {
   const staticIds = Object.keys(ns().mutantCoverage?.static ?? {});
   const failures: string[] = [];
   for (const r of revisions) {
@@ -124,41 +129,119 @@ if (active === undefined) {
   delete ns().currentTestId;
   if (dir) {
     const perTest = ns().mutantCoverage?.perTest ?? {};
-    const cov: SuiteCoverage = { static: staticIds, perCheck: Object.fromEntries(Object.entries(perTest).map(([k, v]) => [k, Object.keys(v)])) };
+    const hits: Record<string, number> = {};
+    for (const v of Object.values(perTest)) for (const [id, n] of Object.entries(v)) hits[id] = (hits[id] ?? 0) + n;
+    const cov: SuiteCoverage = { static: staticIds, perCheck: Object.fromEntries(Object.entries(perTest).map(([k, v]) => [k, Object.keys(v)])), hits };
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'coverage.json'), JSON.stringify(cov));
+    // the thin client (stryker-command.mjs) only needs to know which mutants must run in a fresh process
+    writeFileSync(join(dir, 'static.json'), JSON.stringify(staticIds));
   }
   for (const f of failures) process.stderr.write(`stryker-suite: failed without a mutant: ${f}\n`);
-  process.exitCode = failures.length ? 1 : 0;
-} else {
-  // The checks that reach the mutant, per revision (every check without a dry-run record, or for a static mutant)
-  let reaches = (_check: string): boolean => true;
-  if (dir) {
-    let cov: SuiteCoverage | undefined;
-    try {
-      cov = JSON.parse(readFileSync(join(dir, 'coverage.json'), 'utf8')) as SuiteCoverage;
-    } catch {
-      cov = undefined;
-    }
-    if (cov && !cov.static.includes(active)) {
-      const covering = new Set(Object.entries(cov.perCheck).filter(([, ids]) => ids.includes(active)).map(([k]) => k));
-      reaches = (check) => covering.has(check);
-    }
+  return failures.length ? 1 : 0;
+}
+
+let coverage: SuiteCoverage | undefined | null = null;
+function loadCoverage(): SuiteCoverage | undefined {
+  if (coverage !== null) return coverage;
+  try {
+    coverage = dir ? (JSON.parse(readFileSync(join(dir, 'coverage.json'), 'utf8')) as SuiteCoverage) : undefined;
+  } catch {
+    coverage = undefined;
   }
+  return coverage;
+}
+
+/** One mutant: the checks that reach it, per revision. Returns the exit code (1: killed). */
+async function mutantRun(active: string): Promise<number> {
+  const t0 = performance.now();
+  const cov = loadCoverage();
+  // every check without a dry-run record
+  let reaches = (_check: string): boolean => true;
+  if (cov && !cov.static.includes(active)) {
+    const covering = new Set(Object.entries(cov.perCheck).filter(([, ids]) => ids.includes(active)).map(([k]) => k));
+    reaches = (check) => covering.has(check);
+  } else if (cov) {
+    // A static mutant (a module-level value) acts through the code of its module that reads it:
+    // every check of each revision that reaches some mutant of the run (bench/stryker.ts runs one
+    // module at a time). Revisions that never execute the module cannot see its values.
+    const revs = new Set(Object.entries(cov.perCheck).filter(([, ids]) => ids.length > 0).map(([k]) => k.slice(0, k.indexOf('/'))));
+    reaches = (check) => revs.has(check.slice(0, check.indexOf('/')));
+  }
+  // An endless loop through the mutant fails the check that runs it (Stryker's hit limit: 100x the dry run's hits)
+  const n = ns();
+  n.hitCount = 0;
+  n.hitLimit = Math.max(10000, 100 * (cov?.hits[active] ?? 0));
   const killedBy: Record<string, string> = {};
   const toRun: string[] = [];
-  for (const r of revisions) {
-    const abi = getProfile(r)!;
-    const checks = reaches(`${r}/${START}`) ? ALL_CHECKS : ALL_CHECKS.filter((d) => reaches(`${r}/${d.name}`));
-    if (!checks.length) continue;
-    toRun.push(r);
-    const f = await firstFailure(abi, checks);
-    if (f) killedBy[r] = f;
+  try {
+    for (const r of revisions) {
+      const abi = getProfile(r)!;
+      const checks = reaches(`${r}/${START}`) ? ALL_CHECKS : ALL_CHECKS.filter((d) => reaches(`${r}/${d.name}`));
+      if (!checks.length) continue;
+      toRun.push(r);
+      const f = await firstFailure(abi, checks);
+      if (f) killedBy[r] = f;
+    }
+  } finally {
+    delete n.hitCount;
+    delete n.hitLimit;
   }
   if (dir) {
     const rec: MutantRecord = { id: active, ran: toRun, killedBy, ms: Math.round(performance.now() - t0) };
     mkdirSync(join(dir, 'mutants'), { recursive: true });
     writeFileSync(join(dir, 'mutants', `${active}.json`), JSON.stringify(rec));
   }
-  process.exitCode = Object.keys(killedBy).length ? 1 : 0;
+  return Object.keys(killedBy).length ? 1 : 0;
+}
+
+/**
+ * The warm worker: Stryker's mutant switching is a run-time test of
+ * __stryker__.activeMutant, so one process can run mutant after mutant (as
+ * Stryker's in-process runners do). It takes "ID\n" on a unix socket, answers
+ * "EXIT\n", one at a time; it exits when idle for a minute or when its
+ * sandbox is gone (Stryker removed it), so nothing is left behind.
+ */
+function serve(path: string): void {
+  let busy = Promise.resolve();
+  let last = Date.now();
+  const server = createServer((sock) => {
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const id = buf.slice(0, nl).trim();
+      busy = busy.then(async () => {
+        last = Date.now();
+        ns().activeMutant = id;
+        let code = 2;
+        try {
+          code = await mutantRun(id);
+        } catch (e) {
+          process.stderr.write(`stryker-suite: mutant ${id}: ${String(e)}\n`);
+        } finally {
+          delete ns().activeMutant;
+          last = Date.now();
+        }
+        sock.end(`${code}\n`);
+      });
+    });
+    sock.on('error', () => undefined);
+  });
+  server.listen(path);
+  const timer = setInterval(() => {
+    if (Date.now() - last > 60_000 || !existsSync(path)) {
+      clearInterval(timer);
+      server.close();
+      rmSync(path, { force: true });
+      process.exit(0);
+    }
+  }, 2000);
+}
+
+if (serveAt) serve(serveAt);
+else {
+  const active = process.env['__STRYKER_ACTIVE_MUTANT__'];
+  process.exitCode = active === undefined ? await dryRun() : await mutantRun(active);
 }
