@@ -6,6 +6,7 @@
 //   npx tsx bench/stryker.ts --report              print the tables of the last runs, run nothing
 //   npx tsx bench/stryker.ts --survivors [--module M]   list the surviving mutants (id, place, change)
 //   npx tsx bench/stryker.ts --mutate emulator/rmm.ts:200-230   an ad-hoc selection (Stryker's FILE:LINES)
+//   npx tsx bench/stryker.ts --sample --out DIR   the fixed sample CI runs (SAMPLE below)
 //   --fresh    ignore the incremental file (re-run every mutant); --out DIR   reports there
 // Per module: mutants, killed (+ timeouts), survived, equivalent (bench/stryker-triage.md),
 // score = detected / (mutants - equivalent - errors). Per revision: of the mutants that
@@ -29,6 +30,12 @@ export const MODULES: Record<string, { files: string[]; realm: boolean }> = {
   memory: { files: ['emulator/memory.ts'], realm: false },
 };
 
+/**
+ * The fixed sample CI runs (test/stryker-sample.test.ts): a few lines whose every
+ * mutant the suite must kill, on one revision so it stays short.
+ */
+export const SAMPLE = { mutate: 'emulator/realm-rmi.ts:276-283', abi: 'v14' };
+
 interface ReportMutant {
   id: string;
   mutatorName: string;
@@ -43,7 +50,12 @@ interface Report {
 /** Per mutant key, what the suite's revisions did (kept across incremental runs). */
 type RevisionLog = Record<string, { ran: string[]; killedBy: Record<string, string> }>;
 
-export const mutantKey = (file: string, m: ReportMutant): string => `${file}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${JSON.stringify(m.replacement ?? '')}`;
+/**
+ * A mutant's name that survives code moving between files and lines (the emulator is
+ * being split): what replaces what, on which line of code. Two identical lines share it.
+ */
+export const mutantKey = (source: string, m: ReportMutant): string =>
+  `${m.mutatorName} ${original(source, m).replace(/\s+/g, ' ').slice(0, 80)} -> ${(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80)} @ ${(source.split('\n')[m.location.start.line - 1] ?? '').trim().slice(0, 160)}`;
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`stryker: ${msg}\n`);
@@ -89,9 +101,9 @@ async function runStryker(mutate: readonly string[], dir: string, abi: string | 
   const old: RevisionLog = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as RevisionLog) : {};
   const log: RevisionLog = {};
   const recDir = join(suite, 'mutants');
-  for (const [file, f] of Object.entries(report.files)) {
+  for (const f of Object.values(report.files)) {
     for (const m of f.mutants) {
-      const k = mutantKey(file, m);
+      const k = mutantKey(f.source, m);
       const p = join(recDir, `${m.id}.json`);
       if (existsSync(p)) {
         const r = JSON.parse(readFileSync(p, 'utf8')) as MutantRecord;
@@ -120,6 +132,33 @@ const score = (r: Row): number => {
   return valid > 0 ? (100 * (r.killed + r.timeout)) / valid : 100;
 };
 
+/** The code a mutant replaces (the report's 1-based lines and columns). */
+export function original(source: string, m: ReportMutant): string {
+  const lines = source.split('\n');
+  const { start, end } = m.location;
+  if (start.line === end.line) return lines[start.line - 1]!.slice(start.column - 1, end.column - 1);
+  return [lines[start.line - 1]!.slice(start.column - 1), ...lines.slice(start.line, end.line - 1), lines[end.line - 1]!.slice(0, end.column - 1)].join('\n');
+}
+
+/**
+ * Survivors that are equivalent by construction, with the reason (the triage file
+ * records them like any other; this only drafts the rows):
+ * - a diagnostic text (a string with a space: fail()'s message, a copy's label) never
+ *   reaches user space: the uAPI returns only the errno;
+ * - a bug switch's name, or its test, made to read as the switch is in the suite's runs (off).
+ */
+export function autoVerdict(source: string, m: ReportMutant): string | undefined {
+  const orig = original(source, m);
+  const lineText = source.split('\n')[m.location.start.line - 1] ?? '';
+  const before = lineText.slice(0, m.location.start.column - 1);
+  if (m.mutatorName === 'StringLiteral' && /^['"`].* .*['"`]$/s.test(orig)) return 'diagnostic text: never reaches user space (the call returns only its errno)';
+  if (m.mutatorName === 'StringLiteral' && /\bbug\($/.test(before)) return "bug switch name: bug('') is off, as every switch is in the suite's runs";
+  const bugCall = /^this\.k\.bug\('[^']*'\)$|^k\.bug\('[^']*'\)$/;
+  if (bugCall.test(orig) && m.replacement === 'false') return "bug switch test replaced by its value in the suite's runs (off)";
+  if (/^!this\.k\.bug\('[^']*'\)$/.test(orig) && m.replacement === 'true') return "negated bug switch test replaced by its value in the suite's runs (true)";
+  return undefined;
+}
+
 function loadReport(dir: string): Report | undefined {
   const p = join(dir, 'mutation.json');
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Report) : undefined;
@@ -139,20 +178,24 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
     const logPath = join(dir, 'revisions.json');
     const log: RevisionLog = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as RevisionLog) : {};
     const row: Row = { name: mod, mutants: 0, killed: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
-    for (const [file, f] of Object.entries(rep.files)) {
+    for (const f of Object.values(rep.files)) {
       for (const m of f.mutants) {
-        const k = mutantKey(file, m);
+        const k = mutantKey(f.source, m);
         row.mutants++;
         if (m.status === 'Killed') row.killed++;
         else if (m.status === 'Timeout') row.timeout++;
         else if (m.status === 'Survived' || m.status === 'NoCoverage') {
+          // the command runner cannot tell Stryker which mutants no check reaches; the suite's records can
+          const unreached = m.status === 'NoCoverage' || log[k]?.ran.length === 0;
           if (eq.has(k)) row.equivalent++;
-          else if (m.status === 'Survived') row.survived++;
-          else row.nocov++;
+          else if (unreached) row.nocov++;
+          else row.survived++;
           if (survivors && !eq.has(k)) {
             const ran = log[k]?.ran;
-            const line = f.source.split('\n')[m.location.start.line - 1]?.trim() ?? '';
-            process.stdout.write(`\`${k}\`  ${ran ? (ran.length ? `(ran ${ran.join(',')})` : '(reached by no revision)') : ''}\n    ${line}\n`);
+            const orig = original(f.source, m);
+            const auto = autoVerdict(f.source, m);
+            const where = ran ? (ran.length ? `ran ${ran.join(',')}` : 'reached by no check') : '';
+            process.stdout.write(`| \`${k}\` | ${auto ? 'equivalent' : 'TODO'} | ${auto ?? ''} ${'`'}${orig.replace(/\s+/g, ' ').slice(0, 120).replace(/\|/g, '\\|')}${'`'} ${where} |\n`);
           }
         } else row.errors++;
         const l = log[k];
@@ -173,7 +216,7 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
   if (total.mutants) rows.push(total);
   const w = Math.max(...rows.map((r) => r.name.length), 14);
   process.stdout.write(`mutation score per module${abi ? ` (suite of ${abi} only)` : ''}\n`);
-  process.stdout.write(`${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score\n`);
+  process.stdout.write(`${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score  (no-cov: reached by no check, counted as survived)\n`);
   for (const r of rows) {
     process.stdout.write(`${r.name.padEnd(w)}  ${String(r.mutants).padStart(7)}  ${String(r.killed).padStart(6)}  ${String(r.timeout).padStart(7)}  ${String(r.survived).padStart(8)}  ${String(r.nocov).padStart(6)}  ${String(r.equivalent).padStart(5)}  ${String(r.errors).padStart(6)}  ${score(r).toFixed(1).padStart(5)}%\n`);
   }
@@ -211,6 +254,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     else if (a === '--report') report = true;
     else if (a === '--survivors') survivors = report = true;
     else if (a === '--fresh') fresh = true;
+    else if (a === '--sample') {
+      mutate.push(SAMPLE.mutate);
+      abi = SAMPLE.abi;
+      fresh = true;
+    }
     else if (a === '--mutate') mutate.push(argv[++i] ?? usage('--mutate needs a file or FILE:LINES'));
     else if (a === '--out') out = resolve(argv[++i] ?? usage('--out needs a directory'));
     else if (a === '--list') {

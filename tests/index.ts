@@ -13,8 +13,9 @@ import { checks as absent } from './absent.ts';
 import { checks as mux } from './mux.ts';
 import { checks as rmi } from './rmi.ts';
 import { checks as scenarios } from './scenarios.ts';
+import { checks as observe } from './observe.ts';
 
-export const ALL_CHECKS: CheckDef[] = [...generic, ...probing, ...lifecycle, ...misordering, ...config, ...ipaRanges, ...populate, ...vcpu, ...run, ...absent, ...scenarios, ...mux, ...rmi];
+export const ALL_CHECKS: CheckDef[] = [...generic, ...probing, ...lifecycle, ...misordering, ...config, ...ipaRanges, ...populate, ...vcpu, ...run, ...absent, ...scenarios, ...mux, ...rmi, ...observe];
 
 const seen = new Set<string>();
 for (const c of ALL_CHECKS) {
