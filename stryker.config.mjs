@@ -11,7 +11,7 @@ export default {
   commandRunner: { command: 'node scripts/stryker-command.mjs' },
   coverageAnalysis: 'off',
   concurrency: 1,
-  mutate: ['emulator/realm-multiplexed.ts', 'emulator/realm-rmi.ts', 'emulator/realm-module.ts', 'emulator/rmm.ts', 'emulator/memory.ts'],
+  mutate: ['emulator/realm-*.ts', 'emulator/rmm.ts', 'emulator/memory.ts', 'emulator/memslots.ts', 'emulator/guest_memfd.ts', 'emulator/rules.ts'],
   reporters: ['json', 'progress'],
   jsonReporter: { fileName: 'reports/stryker/all/mutation.json' },
   incremental: true,

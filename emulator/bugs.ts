@@ -214,6 +214,13 @@ export const BUGS = [
     source: 'V10-PS1',
     breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
   },
+  {
+    name: 'populate-memslot-end-checked-late',
+    description: 'POPULATE_REALM notices that the range leaves its memslot only at the first page past the end: it still refuses the call with -EINVAL, but the pages before it are populated (a refused call that changed something; only the engine\'s afterwards observation sees it)',
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    source: 'R1-PO6, V10-PO7 (the memslot end is checked before any page is touched)',
+    breaks: ['populate.past-memslot-end'],
+  },
   // ---- v12 .. v14 (the RMI generation)
   {
     name: 'rmi-populate-reserved-unchecked',

@@ -10,7 +10,7 @@ import { absent } from './abi/absent.ts';
 import { RMI_POPULATE_IOW, RMI_POPULATE_IOWR, VM_TYPE_REALM_V14 } from './abi/rmi.ts';
 import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
 import { RecordingSession, describeOutcome, type CallResult } from './calls.ts';
-import { BAD_USER_POINTER, describeVmType, Kvm, type Vm } from './dsl.ts';
+import { BAD_USER_POINTER, describeVmType, Kvm, type Vm } from './dsl/index.ts';
 import { ERRNO } from './errno.ts';
 import * as K from './kvm-uapi.ts';
 import type { Session } from './target.ts';
@@ -49,7 +49,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
     ev.push(`${line(r)}  — ${why}`);
     return r;
   };
-  const o = await Kvm.open(s, absent);
+  const o = await Kvm.__open(s, absent);
   if (!o.kvm) return { ambiguous: true, reason: `cannot open /dev/kvm (${line(o.r)})`, evidence: [line(o.r)] };
   const kvm = o.kvm;
 
@@ -61,9 +61,9 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   }
 
   // 2. the two realm VM type encodings
-  const vm100 = await kvm.createVm(0x100 + IPA);
+  const vm100 = await kvm.__createVm(0x100 + IPA);
   note(vm100.r, 'RFC..v13 realm type 0x100 (upstream rejects it)');
-  const vm30 = await kvm.createVm(VM_TYPE_REALM_V14 + IPA);
+  const vm30 = await kvm.__createVm(VM_TYPE_REALM_V14 + IPA);
   note(vm30.r, 'v14 realm type 1<<30 (upstream rejects it)');
 
   // 3. confirm each answering CAP with behaviour only its revision has
@@ -111,13 +111,13 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   // CAP 300: RFC v1 .. v7. The PSCI complete ioctl (0xd2, v2..v7) and the REC bit (v5) tell them apart.
   // v7 refuses a vCPU that is no REC with -EPERM (V10-PS1); v6 23/43 checks only that the VM is a realm
   // (-EINVAL otherwise, like RFC v1's unknown ioctl), so on a realm vCPU it copies the struct: a bad pointer -EFAULT.
-  const nvm = await kvm.createVm(IPA);
+  const nvm = await kvm.__createVm(IPA);
   if (!nvm.vm) return { ambiguous: true, reason: `cannot create a normal VM to tell CAP 300 revisions apart (${line(nvm.r)})`, evidence: ev };
   const psci = await probePsci(nvm.vm, PSCI_COMPLETE_0XD2, note);
   if (psci === undefined) return { ambiguous: true, reason: 'cannot create a vCPU to tell CAP 300 revisions apart', evidence: ev };
   let v2v6 = false;
   if (isErr(psci, 'EINVAL') || isErr(psci, 'ENOTTY')) {
-    const { vcpu: rv } = await vm100.vm!.createVcpu(1);
+    const { vcpu: rv } = await vm100.vm!.__createVcpu(1);
     if (!rv) return { ambiguous: true, reason: 'cannot create a realm vCPU to tell CAP 300 revisions apart', evidence: ev };
     const rp = note(
       await rv.ioctl('ioctl(0x4018AED2, bad pointer) on a realm vCPU', PSCI_COMPLETE_0XD2, { int: BAD_USER_POINTER }),
@@ -131,7 +131,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
     return { ambiguous: true, reason: `CAP 300 confirmed but 0x4018AED2 answered ${describeOutcome(psci)}, neither RFC v1 or v2..v6 (-EINVAL) nor v7 (-EPERM, V10-PS1)`, evidence: ev };
   }
   // REC = 8 at VCPU_INIT on a realm VM: refused (-ENOENT) only by v5
-  const { vcpu } = await vm100.vm!.createVcpu(0);
+  const { vcpu } = await vm100.vm!.__createVcpu(0);
   if (!vcpu) return { ambiguous: true, reason: 'cannot create a realm vCPU', evidence: ev };
   const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, 8]), 'REC = 8: v5 left KVM_VCPU_MAX_FEATURES at 7 (abi-evolution.md §2a)');
   if (isErr(rec, 'ENOENT')) {
@@ -151,7 +151,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
 }
 
 async function probePsci(vm: Vm, req: number, note: (r: CallResult, why: string) => CallResult): Promise<CallResult | undefined> {
-  const { vcpu } = await vm.createVcpu(0);
+  const { vcpu } = await vm.__createVcpu(0);
   if (!vcpu) return undefined;
   await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2]);
   return note(
@@ -175,10 +175,10 @@ export function formatDetection(d: Detection): string {
 export async function wrongRevision(session: Session, abi: AbiProfile, callTimeoutMs = 5000): Promise<string | undefined> {
   if (abi.name === 'absent') return undefined;
   const s = new RecordingSession(session, callTimeoutMs);
-  const o = await Kvm.open(s, abi);
+  const o = await Kvm.__open(s, abi);
   if (!o.kvm) return `cannot open /dev/kvm (${line(o.r)})`;
   const cap = await o.kvm.checkExtension(abi.cap.nr);
-  const vm = await o.kvm.createVm(abi.vmTypeRealm + IPA);
+  const vm = await o.kvm.__createVm(abi.vmTypeRealm + IPA);
   if (cap.error === undefined && cap.ret > 0 && vm.vm) return undefined;
   const missing = [
     ...(cap.error === undefined && cap.ret > 0 ? [] : [`${abi.cap.name} (${abi.cap.nr}) answers ${describeOutcome(cap).replace(/^= /, '')}`]),

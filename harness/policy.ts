@@ -1,4 +1,4 @@
-// What a call program may do: exactly what the suite's own DSL (harness/dsl.ts)
+// What a call program may do: exactly what the suite's own DSL (harness/dsl/)
 // ever issues, and nothing a trace or scenario from outside could turn
 // against the machine it runs on (as root). Replay checks a whole trace
 // against it before sending anything; scenario checks run every call through

@@ -10,7 +10,7 @@ import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
 import type { AbiName, AbiProfile, SubcommandNumbers } from './abi/types.ts';
 import { StructReader } from './bytes.ts';
 import { ERRNO, errnoName } from './errno.ts';
-import { KVM_REG_ARM64_SVE_VLS } from './dsl.ts';
+import { KVM_REG_ARM64_SVE_VLS } from './dsl/index.ts';
 import * as K from './kvm-uapi.ts';
 import type { Call } from './target.ts';
 import { absenceProbe, NO_KVM_ERRNOS, stopsOnFailure, type AbsenceProbe } from './replay.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AbiName, Generation } from './abi/types.ts';
 import { ABI_NAMES } from './abi/types.ts';
 import { describeOutcome, succeeded, type CallResult } from './calls.ts';
-import type { Mem, RunOutcome, Vcpu, Vm } from './dsl.ts';
+import type { Mem, RunOutcome, Vcpu, Vm } from './dsl/index.ts';
 import type { Area, CheckContext, CheckDef } from './engine.ts';
 import { ERRNO, isErrnoName, type ErrnoName } from './errno.ts';
 import * as K from './kvm-uapi.ts';
@@ -237,12 +237,12 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
       const k = await c.kvm();
       const ipa = st.ipa === undefined ? 0 : num(st.ipa, 'ipa');
       const type = st.type === 'normal' ? 0 : abi.vmTypeRealm;
-      const o = await k.createVm(type | ipa);
+      const o = await k.__createVm(type | ipa);
       if (o.vm) state.vm = o.vm;
       return o.r;
     }
     case 'memslot': {
-      const o = await vm().memslot({ slot: num(st.slot, 'slot'), gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size') });
+      const o = await vm().__memslot({ slot: num(st.slot, 'slot'), gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size') });
       if (o.mem) state.mems.push({ gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size'), mem: o.mem });
       return o.r;
     }
@@ -276,7 +276,7 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
       return vm().activate();
     case 'create_vcpu': {
       const id = num(st.id, 'id');
-      const o = await vm().createVcpu(id);
+      const o = await vm().__createVcpu(id);
       if (o.vcpu) state.vcpus.set(id, o.vcpu);
       return o.r;
     }
@@ -293,7 +293,7 @@ async function execStep(c: CheckContext, st: Step, state: ScenarioState): Promis
     case 'run':
       return vcpu().run();
     case 'private_memslot': {
-      const o = await vm().privateMemslot({ slot: num(st.slot, 'slot'), gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size') });
+      const o = await vm().__privateMemslot({ slot: num(st.slot, 'slot'), gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size') });
       if (o.mem) state.mems.push({ gpa: bigNum(st.gpa, 'gpa'), size: num(st.size, 'size'), mem: o.mem });
       return o.r;
     }

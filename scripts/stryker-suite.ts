@@ -20,7 +20,8 @@ import { ALL_REVISIONS, getProfile } from '../harness/abi/index.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
 import { applicable, isFailure, runChecks, type CheckDef } from '../harness/engine.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
+import { checks as NEW_CHECKS } from '../checks/observe.ts';
 
 /** The part of Stryker's instrumentation namespace (globalThis.__stryker__) used here. */
 interface StrykerNamespace {
@@ -43,6 +44,8 @@ export interface MutantRecord {
   ran: string[];
   /** Revision -> first failed check ("abi/area/check"). */
   killedBy: Record<string, string>;
+  /** Some revision's first failure is a check older than checks/observe.ts (the suite before the Stryker triage). */
+  killedByOld: boolean;
   ms: number;
 }
 
@@ -188,7 +191,10 @@ async function mutantRun(active: string): Promise<number> {
     delete n.hitLimit;
   }
   if (dir) {
-    const rec: MutantRecord = { id: active, ran: toRun, killedBy, ms: Math.round(performance.now() - t0) };
+    // checks/observe.ts runs last in every revision: a first failure there means no older check failed
+    const newNames = new Set(NEW_CHECKS.map((d) => d.name));
+    const killedByOld = Object.values(killedBy).some((n) => !newNames.has(n.slice(n.indexOf('/') + 1)));
+    const rec: MutantRecord = { id: active, ran: toRun, killedBy, killedByOld, ms: Math.round(performance.now() - t0) };
     mkdirSync(join(dir, 'mutants'), { recursive: true });
     writeFileSync(join(dir, 'mutants', `${active}.json`), JSON.stringify(rec));
   }

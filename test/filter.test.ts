@@ -12,7 +12,7 @@ import type { AbiProfile } from '../harness/abi/types.ts';
 import { applicable } from '../harness/engine.ts';
 import { CheckFilter, selectChecks, wholeGlob } from '../harness/filter.ts';
 import { listLines } from '../harness/list.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const RUN = new URL('../run.sh', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'kvm-cca-filter-test-'));

@@ -41,15 +41,15 @@ t.test('cells, counts and hover text', async (t) => {
 });
 
 t.test('failures first, and each area with its own counts', async (t) => {
-  const checks = [def('populate/twice', ['populate.twice']), def('populate/one-page', ['populate.twice']), def('misordering/create-in-new', ['populate.twice'], 'misordering')];
+  const checks = [def('populate/twice', ['populate.twice']), def('populate/one-page', ['populate.twice']), def('create-realm/in-new', ['populate.twice'], 'create-realm')];
   const profiles = [p('v10')];
-  const outcomes = [outcome('v10', 'populate/twice', 'pass'), { ...outcome('v10', 'populate/one-page', 'blocked'), assertions: [{ ok: false, message: 'blocked' }] }, { ...outcome('v10', 'misordering/create-in-new', 'fail'), area: 'misordering' as const }];
+  const outcomes = [outcome('v10', 'populate/twice', 'pass'), { ...outcome('v10', 'populate/one-page', 'blocked'), assertions: [{ ok: false, message: 'blocked' }] }, { ...outcome('v10', 'create-realm/in-new', 'fail'), area: 'create-realm' as const }];
   const m = buildMatrix({ profiles, checks, outcomes, title: 't' });
-  t.same(m.failing.map((r) => r.check.name), ['populate/one-page', 'misordering/create-in-new'], 'every failed or blocked check, in check order');
+  t.same(m.failing.map((r) => r.check.name), ['populate/one-page', 'create-realm/in-new'], 'every failed or blocked check, in check order');
   const md = matrixMarkdown({ profiles, checks, outcomes, title: 'x' });
   const lines = md.split('\n');
   const at = (s: string): number => lines.findIndex((l) => l.includes(s));
-  t.ok(at('**failing or blocked** (2)') < at('**misordering**') && at('**failing or blocked**') < at('**populate**'), 'the failing rows come before the areas');
+  t.ok(at('**failing or blocked** (2)') < at('**create-realm**') && at('**failing or blocked**') < at('**populate**'), 'the failing rows come before the areas');
   t.match(md, /\| \*\*populate\*\* \| 1\/2 1✗ \|/, 'an area row: passed/run and its failures for each revision');
   t.match(md, /\| \*\*misordering\*\* \| 0\/1 1✗ \|/);
   const html = matrixHtml({ profiles, checks, outcomes, title: 'x' });

@@ -10,7 +10,7 @@ import { isInherited } from '../harness/abi/derive.ts';
 import { ERRNO } from '../harness/errno.ts';
 import { decodeIoc } from '../harness/ioc.ts';
 import { applicable } from '../harness/engine.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const P = (n: string): AbiProfile => {
   const p = getProfile(n);

@@ -14,7 +14,7 @@ import { runChecks } from '../harness/engine.ts';
 import { replayCalls } from '../harness/replay.ts';
 import { generateRepro } from '../harness/repro.ts';
 import { buildTrace, type TraceFile } from '../harness/trace.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 import { qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 
 // Boots the guest and cross-compiles five reproducers: tap's 30 s default is too short on a shared 2-core machine.

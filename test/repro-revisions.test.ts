@@ -19,7 +19,7 @@ import { createTargetSync } from '../harness/targets/index.ts';
 import type { TargetIdentity } from '../harness/target.ts';
 import { buildTrace, type TraceFile } from '../harness/trace.ts';
 import { fromHex, type WireBuf } from '../harness/wire.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 t.setTimeout(600000);
 const have = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;

@@ -19,7 +19,7 @@ import { generateRepro } from '../harness/repro.ts';
 import type { TargetIdentity } from '../harness/target.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
 import { buildTrace, callExpectations, type TraceCall, type TraceFile } from '../harness/trace.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 t.setTimeout(300000);
 const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: 'emulator', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' } };

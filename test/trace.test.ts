@@ -17,7 +17,7 @@ import type { Call, Session, Target, TargetIdentity } from '../harness/target.ts
 import { buildTrace, parseTrace, readTrace, TraceError, traceFileName, type TraceFile } from '../harness/trace.ts';
 import type { WireResult } from '../harness/wire.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const abi = getProfile('rfc-v1')!;
 const ID: TargetIdentity = {

@@ -1,0 +1,110 @@
+// Checks written from the StrykerJS survivors (bench/stryker-triage.md): the
+// classes issue 13 names. A rule over a set is checked on every member, the
+// offending one last; a refused call is followed by the call that proves it
+// changed nothing; a success is followed by what makes its effect visible.
+// Every expectation is the profile's; the names start with the suite's areas.
+import type { CheckContext, CheckDef } from '../harness/engine.ts';
+import type { ExpectKey } from '../harness/abi/types.ts';
+import * as K from '../harness/kvm-uapi.ts';
+import { b as branch, assemble, systemOff } from '../fixtures/guest.ts';
+import { PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../fixtures/layout.ts';
+import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';
+import { RMI_ERA } from './eras.ts';
+
+const RMI = RMI_ERA;
+
+const MID = RAM_BASE + 0x100000;
+const SYSOFF = (c: CheckContext, r: { exit?: K.RunExit }, src: string): boolean =>
+  c.ok(r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN, `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`, src);
+
+function check(name: string, area: CheckDef['area'], description: string, expects: ExpectKey[], run: (c: CheckContext) => Promise<void>, extra: Partial<CheckDef> = {}): CheckDef {
+  return { name, area, description, expects, ...extra, run };
+}
+
+/**
+ * arm64 CAPs a normal VM answers (the arch part of KVM_CHECK_EXTENSION) that
+ * are not on the realm allowlist (V14-CE2): a realm VM must read 0 for each.
+ * ARM_EL1_32BIT, the one the suite had, is last.
+ */
+const KVM_CAP_MP_STATE = 14;
+const KVM_CAP_SET_GUEST_DEBUG = 23;
+const KVM_CAP_ONE_REG = 70;
+const KVM_CAP_ARM_NISV_TO_USER = 177;
+const KVM_CAP_ARM_SYSTEM_SUSPEND = 220;
+const HIDDEN_ARM64_CAPS: readonly [number, string][] = [
+  [KVM_CAP_MP_STATE, 'KVM_CAP_MP_STATE'],
+  [KVM_CAP_SET_GUEST_DEBUG, 'KVM_CAP_SET_GUEST_DEBUG'],
+  [KVM_CAP_ONE_REG, 'KVM_CAP_ONE_REG'],
+  [KVM_CAP_ARM_NISV_TO_USER, 'KVM_CAP_ARM_NISV_TO_USER'],
+  [KVM_CAP_ARM_SYSTEM_SUSPEND, 'KVM_CAP_ARM_SYSTEM_SUSPEND'],
+  [K.CAP.KVM_CAP_ARM_EL1_32BIT, 'KVM_CAP_ARM_EL1_32BIT'],
+];
+/** On the allowlist and answered 1 on arm64 (V14-CE2). */
+const ALLOWED_CAPS: readonly [number, string][] = [
+  [K.CAP.KVM_CAP_IRQCHIP, 'KVM_CAP_IRQCHIP'],
+  [K.CAP.KVM_CAP_ARM_PSCI, 'KVM_CAP_ARM_PSCI'],
+  [K.CAP.KVM_CAP_ARM_PSCI_0_2, 'KVM_CAP_ARM_PSCI_0_2'],
+];
+
+export const checks: CheckDef[] = [
+  check(
+    'probing/caps-hidden-every-member',
+    'probing',
+    'CHECK_EXTENSION on a realm VM: every arm64 CAP off the allowlist that a normal VM has reads 0, every allowlisted one 1',
+    ['rmi.cap-not-allowlisted', 'rmi.cap-allowlisted'],
+    async (c) => {
+      const normal = await c.normalVm(REALM_IPA_BITS);
+      const realm = await c.realmVm(REALM_IPA_BITS);
+      let judged = 0;
+      for (const [cap, name] of HIDDEN_ARM64_CAPS) {
+        // only a CAP the host has says anything: a 0 the normal VM also reads proves nothing
+        const n = c.must(await normal.checkExtension(cap));
+        if (n.ret === 0) continue;
+        judged++;
+        c.expect(await realm.checkExtension(cap), 'rmi.cap-not-allowlisted', `${name} (a normal VM reads ${n.ret})`);
+      }
+      c.ok(judged >= 2, `at least two hidden CAPs judged (${judged})`);
+      for (const [cap, name] of ALLOWED_CAPS) c.expect(await realm.checkExtension(cap), 'rmi.cap-allowlisted', name);
+    },
+    { generations: RMI },
+  ),
+  check(
+    'populate/stops-at-memslot-end-before-the-next',
+    'populate',
+    'POPULATE across two adjacent private guest_memfd memslots: the call stops exactly at the first one\'s end, the next call goes on in the second',
+    ['rmi.populate-past-memslot-end', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const { mem } = await r.vm.privateMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      // one page before the end of slot 0, two into slot 1: the page count is clipped at slot 0's end (V14-PO12)
+      const res = await populateAt(r, RAM2_BASE - PAGE, 3 * PAGE);
+      c.expect(res, 'rmi.populate-past-memslot-end');
+      if (c.abi.rmiPopulate?.inOut) {
+        c.equal(res.after?.base, BigInt(RAM2_BASE), 'base stops at the memslot end', 'V14-PO12');
+        c.equal(res.after?.size, BigInt(2 * PAGE), 'two pages left', 'V14-PO12');
+      }
+      // the second memslot is untouched: its first page still populates, on its own source
+      c.expect(await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem, offset: 0 } }), 'rmi.populate-ok', 'slot 1 page 0 after the clipped call');
+    },
+    { generations: RMI },
+  ),
+  check(
+    'populate/every-page-reaches-the-guest',
+    'populate',
+    'POPULATE three pages of guest code in one loop (page 0 branches to page 1, page 1 to page 2, page 2 powers off): every page holds its own source page',
+    ['rmi.populate-progress', 'rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      // the chain starts away from the start of the mapping, so a source taken from the wrong offset is other memory, not a fault
+      for (const [i, code] of [assemble(branch(PAGE)), assemble(branch(PAGE)), assemble(systemOff('smc'))].entries()) c.must(await r.ram.poke(MID - RAM_BASE + i * PAGE, code));
+      const l = await populateLoop(c, r, MID, 3 * PAGE);
+      for (const call of l.calls) c.expect(call, 'rmi.populate-progress');
+      c.ok(!l.error, `populate loop: ${l.done} of ${3 * PAGE} bytes${l.error ? `: ${l.error}` : ''}`, 'abi-evolution.md §4.8');
+      c.must(await r.vcpu!.setPc(MID));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, 'V14-PO19 (populated pages are the guest\'s RAM), V14-A12');
+    },
+    { generations: RMI },
+  ),
+];
