@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MutantRecord } from '../scripts/stryker-suite.ts';
+import { checks as newChecks } from '../checks/observe.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPORTS = join(ROOT, 'reports', 'stryker');
@@ -80,6 +81,27 @@ export function equivalents(text: string): Set<string> {
 
 const dirOf = (mod: string, abi?: string): string => join(REPORTS, abi ? `${mod}@${abi}` : mod);
 
+/** Fold a run's per-mutant records (keyed by that run's ids) into the kept log (keyed by mutant name). */
+function fold(dir: string): void {
+  const suite = join(dir, 'suite');
+  const report = JSON.parse(readFileSync(join(dir, 'mutation.json'), 'utf8')) as Report;
+  const logPath = join(dir, 'revisions.json');
+  const old: RevisionLog = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as RevisionLog) : {};
+  const log: RevisionLog = {};
+  const recDir = join(suite, 'mutants');
+  for (const f of Object.values(report.files)) {
+    for (const m of f.mutants) {
+      const k = mutantKey(f.source, m);
+      const p = join(recDir, `${m.id}.json`);
+      if (existsSync(p)) {
+        const r = JSON.parse(readFileSync(p, 'utf8')) as MutantRecord;
+        log[k] = { ran: r.ran, killedBy: r.killedBy, killedByOld: r.killedByOld };
+      } else if (old[k]) log[k] = old[k];
+    }
+  }
+  writeFileSync(logPath, JSON.stringify(log, null, 1));
+}
+
 /** One Stryker run of `mutate` (file globs or ranges) into `dir`. */
 async function runStryker(mutate: readonly string[], dir: string, abi: string | undefined, fresh: boolean, tempDir?: string): Promise<void> {
   const suite = join(dir, 'suite');
@@ -100,25 +122,10 @@ async function runStryker(mutate: readonly string[], dir: string, abi: string | 
   });
   await stryker.runMutationTest();
   const s = (performance.now() - t0) / 1000;
-  // Fold this run's per-mutant records (keyed by this run's ids) into the kept log (keyed by place).
-  const report = JSON.parse(readFileSync(join(dir, 'mutation.json'), 'utf8')) as Report;
-  const logPath = join(dir, 'revisions.json');
-  const old: RevisionLog = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as RevisionLog) : {};
-  const log: RevisionLog = {};
-  const recDir = join(suite, 'mutants');
-  for (const f of Object.values(report.files)) {
-    for (const m of f.mutants) {
-      const k = mutantKey(f.source, m);
-      const p = join(recDir, `${m.id}.json`);
-      if (existsSync(p)) {
-        const r = JSON.parse(readFileSync(p, 'utf8')) as MutantRecord;
-        log[k] = { ran: r.ran, killedBy: r.killedBy, killedByOld: r.killedByOld };
-      } else if (old[k]) log[k] = old[k];
-    }
-  }
-  writeFileSync(logPath, JSON.stringify(log, null, 1));
+  fold(dir);
   const cov = join(suite, 'coverage.json');
   if (existsSync(cov)) writeFileSync(join(dir, 'coverage.json'), readFileSync(cov));
+  const report = loadReport(dir)!;
   writeFileSync(join(dir, 'timing.txt'), `${s.toFixed(0)} s for ${Object.values(report.files).reduce((n, f) => n + f.mutants.length, 0)} mutants (${new Date().toISOString()})\n`);
 }
 
@@ -126,16 +133,20 @@ interface Row {
   name: string;
   mutants: number;
   killed: number;
+  /** Killed by the suite without checks/observe.ts (the first failure of some revision is an older check). */
+  killedBefore: number;
   timeout: number;
   survived: number;
   nocov: number;
   errors: number;
   equivalent: number;
 }
-const score = (r: Row): number => {
+const score = (r: Row, before = false): number => {
   const valid = r.mutants - r.equivalent - r.errors;
-  return valid > 0 ? (100 * (r.killed + r.timeout)) / valid : 100;
+  return valid > 0 ? (100 * ((before ? r.killedBefore : r.killed) + r.timeout)) / valid : 100;
 };
+const NEW_CHECKS = new Set(newChecks.map((d) => d.name));
+const isNew = (abiCheck: string): boolean => NEW_CHECKS.has(abiCheck.slice(abiCheck.indexOf('/') + 1));
 
 /** The code a mutant replaces (the report's 1-based lines and columns). */
 export function original(source: string, m: ReportMutant): string {
@@ -172,8 +183,8 @@ function loadReport(dir: string): Report | undefined {
 function tables(mods: readonly { name: string; dir: string }[], abi: string | undefined, survivors: boolean): void {
   const eq = existsSync(TRIAGE) ? equivalents(readFileSync(TRIAGE, 'utf8')) : new Set<string>();
   const rows: Row[] = [];
-  const perRev = new Map<string, { reached: number; killed: number }>();
-  const total: Row = { name: 'realm modules', mutants: 0, killed: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
+  const perRev = new Map<string, { reached: number; killed: number; before: number }>();
+  const total: Row = { name: 'realm modules', mutants: 0, killed: 0, killedBefore: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
   for (const { name: mod, dir } of mods) {
     const rep = loadReport(dir);
     if (!rep) {
@@ -182,12 +193,16 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
     }
     const logPath = join(dir, 'revisions.json');
     const log: RevisionLog = existsSync(logPath) ? (JSON.parse(readFileSync(logPath, 'utf8')) as RevisionLog) : {};
-    const row: Row = { name: mod, mutants: 0, killed: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
+    const row: Row = { name: mod, mutants: 0, killed: 0, killedBefore: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
     for (const f of Object.values(rep.files)) {
       for (const m of f.mutants) {
         const k = mutantKey(f.source, m);
         row.mutants++;
-        if (m.status === 'Killed') row.killed++;
+        if (m.status === 'Killed') {
+          row.killed++;
+          // a result reused from a run before the records had the flag counts as before
+          if (log[k]?.killedByOld !== false) row.killedBefore++;
+        }
         else if (m.status === 'Timeout') row.timeout++;
         else if (m.status === 'Survived' || m.status === 'NoCoverage') {
           // the command runner cannot tell Stryker which mutants no check reaches; the suite's records can
@@ -206,30 +221,32 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
         const l = log[k];
         if (l && !eq.has(k)) {
           for (const r of l.ran) {
-            const e = perRev.get(r) ?? { reached: 0, killed: 0 };
+            const e = perRev.get(r) ?? { reached: 0, killed: 0, before: 0 };
             e.reached++;
-            if (l.killedBy[r]) e.killed++;
+            const by = l.killedBy[r];
+            if (by) e.killed++;
+            if (by && !isNew(by)) e.before++;
             perRev.set(r, e);
           }
         }
       }
     }
     rows.push(row);
-    if (MODULES[mod]?.realm) for (const key of ['mutants', 'killed', 'timeout', 'survived', 'nocov', 'errors', 'equivalent'] as const) total[key] += row[key];
+    if (MODULES[mod]?.realm) for (const key of ['mutants', 'killed', 'killedBefore', 'timeout', 'survived', 'nocov', 'errors', 'equivalent'] as const) total[key] += row[key];
   }
   if (survivors) return;
   if (total.mutants) rows.push(total);
   const w = Math.max(...rows.map((r) => r.name.length), 14);
   process.stdout.write(`mutation score per module${abi ? ` (suite of ${abi} only)` : ''}\n`);
-  process.stdout.write(`${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score  (no-cov: reached by no check, counted as survived)\n`);
+  process.stdout.write(`${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score  before  (no-cov: reached by no check, counted as survived; before: without checks/observe.ts)\n`);
   for (const r of rows) {
-    process.stdout.write(`${r.name.padEnd(w)}  ${String(r.mutants).padStart(7)}  ${String(r.killed).padStart(6)}  ${String(r.timeout).padStart(7)}  ${String(r.survived).padStart(8)}  ${String(r.nocov).padStart(6)}  ${String(r.equivalent).padStart(5)}  ${String(r.errors).padStart(6)}  ${score(r).toFixed(1).padStart(5)}%\n`);
+    process.stdout.write(`${r.name.padEnd(w)}  ${String(r.mutants).padStart(7)}  ${String(r.killed).padStart(6)}  ${String(r.timeout).padStart(7)}  ${String(r.survived).padStart(8)}  ${String(r.nocov).padStart(6)}  ${String(r.equivalent).padStart(5)}  ${String(r.errors).padStart(6)}  ${score(r).toFixed(1).padStart(5)}%  ${score(r, true).toFixed(1).padStart(5)}%\n`);
   }
   if (perRev.size) {
     process.stdout.write('\nper revision (mutants the revision reaches, excluding equivalents; killed by that revision alone)\n');
-    process.stdout.write('revision  reached  killed   score\n');
+    process.stdout.write('revision  reached  killed   score  before\n');
     for (const [r, e] of [...perRev].sort((a, b) => revOrder(a[0]) - revOrder(b[0]))) {
-      process.stdout.write(`${r.padEnd(8)}  ${String(e.reached).padStart(7)}  ${String(e.killed).padStart(6)}  ${(e.reached ? (100 * e.killed) / e.reached : 100).toFixed(1).padStart(5)}%\n`);
+      process.stdout.write(`${r.padEnd(8)}  ${String(e.reached).padStart(7)}  ${String(e.killed).padStart(6)}  ${(e.reached ? (100 * e.killed) / e.reached : 100).toFixed(1).padStart(5)}%  ${(e.reached ? (100 * e.before) / e.reached : 100).toFixed(1).padStart(5)}%\n`);
     }
   }
   for (const { name: mod, dir } of mods) {
@@ -250,6 +267,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   let report = false;
   let survivors = false;
   let fresh = false;
+  let refold = false;
   const mutate: string[] = [];
   let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -259,6 +277,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     else if (a === '--report') report = true;
     else if (a === '--survivors') survivors = report = true;
     else if (a === '--fresh') fresh = true;
+    else if (a === '--refold') refold = true;
     else if (a === '--sample') {
       mutate.push(SAMPLE.mutate);
       abi = SAMPLE.abi;
@@ -285,6 +304,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const chosen = (mods.length ? mods : Object.keys(MODULES)).map((m) => ({ name: m, dir: out ? join(out, m) : dirOf(m, abi) }));
+  if (refold) for (const m of chosen) if (existsSync(join(m.dir, 'mutation.json'))) fold(m.dir);
   if (!report) {
     process.chdir(ROOT);
     for (const m of chosen) await runStryker(MODULES[m.name]!.files, m.dir, abi, fresh);

@@ -9,7 +9,8 @@ import * as K from '../harness/kvm-uapi.ts';
 import { b as branch, assemble, systemOff } from '../fixtures/guest.ts';
 import { PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';
-import { RMI_ERA } from './eras.ts';
+import { RMI_ERA, RME_AFTER_RFC } from './eras.ts';
+import { initVcpu } from './setup/rme-realm.ts';
 
 const RMI = RMI_ERA;
 
@@ -106,5 +107,23 @@ export const checks: CheckDef[] = [
       SYSOFF(c, res, 'V14-PO19 (populated pages are the guest\'s RAM), V14-A12');
     },
     { generations: RMI },
+  ),
+  check(
+    'vcpu-init/realm-core-regs-every-member',
+    'vcpu-init',
+    'SET_ONE_REG on a realm vCPU, register by register: x0, x30 and PC are taken, SP and PSTATE (either side of PC) refused',
+    ['vcpu.realm-reg-allowed', 'vcpu.realm-reg-refused'],
+    async (c) => {
+      // RMI era: any realm vCPU (V14-V6); RME era (v2+): a vCPU of a realm VM (V10-R1)
+      const vcpu = c.abi.generation === 'rmi' ? (await rmiRealm(c)).vcpu! : await initVcpu(c, await c.realmVm(REALM_IPA_BITS));
+      for (const [id, name] of [[K.coreRegX(0), 'X0'], [K.coreRegX(30), 'X30'], [K.CORE_REG_PC, 'PC']] as const) {
+        c.expect(await vcpu.setReg(id, 0x80000000, name), 'vcpu.realm-reg-allowed', name);
+      }
+      // the core offsets around PC: SP (just below) and PSTATE (just above)
+      for (const [id, name] of [[K.coreRegX(31), 'SP'], [K.CORE_REG_PC + 2n, 'PSTATE']] as const) {
+        c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
+      }
+    },
+    { abis: [...RME_AFTER_RFC, 'v12', 'v13', 'v14'] },
   ),
 ];

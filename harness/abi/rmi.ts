@@ -97,6 +97,8 @@ export const v14: AbiProfile = {
     'rmi.psci-complete-removed': { errno: 'EINVAL', source: 'V14-V11 (0xd6 reaches the arch default)' },
     'sve.vls-before-rd': { errno: 0, source: 'UP (SVE_VLS writable until FINALIZE(SVE)); V14-V6 allows SVE_VLS' },
     'sve.vls-after-rd': { errno: 'EPERM', source: 'V14-V7 (the RD was made by the first POPULATE)' },
+    'vcpu.realm-reg-allowed': { errno: 0, source: 'V14-V6 (x0..x30 and PC are settable)' },
+    'vcpu.realm-reg-refused': { errno: 'EINVAL', source: 'V14-V6 (any other register)' },
     'sve.rd-unfinalised': { errno: 'EINVAL', source: 'V14-V9, V14-PO6 (RD creation at POPULATE)' },
   },
 };
