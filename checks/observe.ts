@@ -78,7 +78,8 @@ export const checks: CheckDef[] = [
       const r = await rmiRealm(c);
       const { mem } = await r.vm.privateMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
       // one page before the end of slot 0, two into slot 1: the page count is clipped at slot 0's end (V14-PO12)
-      const res = await populateAt(r, RAM2_BASE - PAGE, 3 * PAGE);
+      // the source is three valid pages (the start of slot 0's mapping), so only the clip can stop the call
+      const res = await r.vm.rmiPopulate({ base: RAM2_BASE - PAGE, size: 3 * PAGE, flags: MEASURE, source: { mem: r.ram, offset: 0 } });
       c.expect(res, 'rmi.populate-past-memslot-end');
       if (c.abi.rmiPopulate?.inOut) {
         c.equal(res.after?.base, BigInt(RAM2_BASE), 'base stops at the memslot end', 'V14-PO12');
@@ -125,5 +126,24 @@ export const checks: CheckDef[] = [
       }
     },
     { abis: [...RME_AFTER_RFC, 'v12', 'v13', 'v14'] },
+  ),
+  check(
+    'populate/page-count-sign-boundary',
+    'populate',
+    'POPULATE with size 2^63 - 4K (clipped to the memslot: one page) and 2^63 (a negative page count: refused, and the page is still unpopulated)',
+    ['rmi.populate-past-memslot-end', 'rmi.populate-negative-count', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const last = RAM_BASE + RAM_SIZE - PAGE;
+      // one page below the sign bit: a positive count, clipped at the memslot end (V14-PO12)
+      const below = await r.vm.rmiPopulate({ base: last, size: 2n ** 63n - BigInt(PAGE), flags: MEASURE, source: { mem: r.ram, offset: 0 } });
+      c.expect(below, 'rmi.populate-past-memslot-end', 'size 2^63 - 4K');
+      if (c.abi.rmiPopulate?.inOut) c.equal(below.after?.size, 2n ** 63n - 2n * BigInt(PAGE), 'one page done', 'V14-PO12');
+      // exactly the sign bit, at a page nothing populated yet
+      c.expect(await r.vm.rmiPopulate({ base: MID, size: 2n ** 63n, flags: MEASURE, source: { mem: r.ram, offset: 0 } }), 'rmi.populate-negative-count', 'size 2^63');
+      // the refused call populated nothing: the page at its base still populates
+      c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-ok', 'the page the refused call named');
+    },
+    { generations: RMI },
   ),
 ];

@@ -169,6 +169,7 @@ export const EXPECT_KEYS = {
   'rmi.populate-source-fault': 'KVM_ARM_RMI_POPULATE whose source_uaddr is aligned but unmapped',
   'rmi.populate-source-zero': 'KVM_ARM_RMI_POPULATE with source_uaddr = 0',
   'rmi.populate-past-memslot-end': 'KVM_ARM_RMI_POPULATE running past the end of its memslot',
+  'rmi.populate-negative-count': 'KVM_ARM_RMI_POPULATE with size = 2^63 (a negative page count) at a guest_memfd memslot',
   'rmi.populate-twice': 'KVM_ARM_RMI_POPULATE of a page already populated',
   'rmi.populate-error-after-progress': 'KVM_ARM_RMI_POPULATE of two pages whose second is already populated',
   'rmi.first-run-no-irqchip': 'first KVM_RUN of a realm without an in-kernel irqchip',

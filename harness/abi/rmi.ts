@@ -83,6 +83,7 @@ export const v14: AbiProfile = {
     'rmi.populate-source-zero': { errno: 'EOPNOTSUPP', source: 'V14-PO13' },
     'rmi.populate-past-memslot-end': { errno: 0, ret: 0, source: 'V14-PO12 (clipped to the memslot; the struct shows the remainder)' },
     'rmi.populate-twice': { errno: 'ENXIO', source: 'V14-PO14' },
+    'rmi.populate-negative-count': { errno: 'EINVAL', source: 'V14-PO10 (UP-gmem: a page count that is negative, size >= 2^63)' },
     'rmi.populate-error-after-progress': { errno: 0, ret: 0, source: 'V14-PO15 (error after >= 1 page swallowed; the next call fails on the bad page with V14-PO14)' },
     'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: 'V14-A5' },
     'rmi.run-after-irqchip-added': { errno: 0, source: '§4.7 row 1 (state still NONE/NEW; the first-run path is retried)' },
