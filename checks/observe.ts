@@ -102,6 +102,8 @@ export const checks: CheckDef[] = [
       const l = await populateLoop(c, r, MID, 3 * PAGE);
       for (const call of l.calls) c.expect(call, 'rmi.populate-progress');
       c.ok(!l.error, `populate loop: ${l.done} of ${3 * PAGE} bytes${l.error ? `: ${l.error}` : ''}`, 'abi-evolution.md §4.8');
+      // nothing fails and no signal is pending, so the first call does every page (UP-gmem loops over the whole count; V14-PO15)
+      c.equal(l.calls.length, 1, 'one call did all three pages', 'V14-PO15');
       c.must(await r.vcpu!.setPc(MID));
       const res = await r.vcpu!.run();
       c.expect(res, 'rmi.run-ok');
@@ -143,6 +145,22 @@ export const checks: CheckDef[] = [
       c.expect(await r.vm.rmiPopulate({ base: MID, size: 2n ** 63n, flags: MEASURE, source: { mem: r.ram, offset: 0 } }), 'rmi.populate-negative-count', 'size 2^63');
       // the refused call populated nothing: the page at its base still populates
       c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-ok', 'the page the refused call named');
+    },
+    { generations: RMI },
+  ),
+  check(
+    'populate/source-fault-after-progress',
+    'populate',
+    'POPULATE two pages whose second source page is unmapped: the first page is done and reported, the fault dropped; the second page is still unpopulated',
+    ['rmi.populate-error-after-progress', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      // the source's last page: the page after it is the mapping's guard, so the second copy faults
+      const res = await r.vm.rmiPopulate({ base: MID, size: 2 * PAGE, flags: MEASURE, source: { mem: r.ram, offset: RAM_SIZE - PAGE } });
+      c.expect(res, 'rmi.populate-error-after-progress', 'the second source page faults');
+      if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page done, one left', 'V14-PO15');
+      // the refused page was not populated: it populates now from a good source
+      c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-ok', 'the page whose source faulted');
     },
     { generations: RMI },
   ),
