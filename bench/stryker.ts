@@ -70,6 +70,16 @@ function usage(msg?: string): never {
 }
 
 /** Equivalent mutants, from the triage file: rows "| `key` | equivalent | reason |". */
+/** Every mutant name the triage file has a row for, whatever its verdict. */
+export function triaged(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const m = /^\|\s*`([^`]+)`\s*\|/.exec(line);
+    if (m) out.add(m[1]!);
+  }
+  return out;
+}
+
 export function equivalents(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
@@ -180,8 +190,10 @@ function loadReport(dir: string): Report | undefined {
   return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Report) : undefined;
 }
 
-function tables(mods: readonly { name: string; dir: string }[], abi: string | undefined, survivors: boolean): void {
-  const eq = existsSync(TRIAGE) ? equivalents(readFileSync(TRIAGE, 'utf8')) : new Set<string>();
+function tables(mods: readonly { name: string; dir: string }[], abi: string | undefined, survivors: boolean, appendRows?: string[]): void {
+  const text = existsSync(TRIAGE) ? readFileSync(TRIAGE, 'utf8') : '';
+  const eq = equivalents(text);
+  const done = triaged(text);
   const rows: Row[] = [];
   const perRev = new Map<string, { reached: number; killed: number; before: number }>();
   const total: Row = { name: 'realm modules', mutants: 0, killed: 0, killedBefore: 0, timeout: 0, survived: 0, nocov: 0, errors: 0, equivalent: 0 };
@@ -210,12 +222,13 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
           if (eq.has(k)) row.equivalent++;
           else if (unreached) row.nocov++;
           else row.survived++;
-          if (survivors && !eq.has(k)) {
+          if (survivors && !eq.has(k) && !(appendRows && done.has(k))) {
             const ran = log[k]?.ran;
-            const orig = original(f.source, m);
             const auto = autoVerdict(f.source, m);
             const where = ran ? (ran.length ? `ran ${ran.join(',')}` : 'reached by no check') : '';
-            process.stdout.write(`| \`${k}\` | ${auto ? 'equivalent' : 'TODO'} | ${auto ?? ''} ${'`'}${orig.replace(/\s+/g, ' ').slice(0, 120).replace(/\|/g, '\\|')}${'`'} ${where} |\n`);
+            const row = `| \`${k.replace(/\|/g, '\\|')}\` | ${auto ? 'equivalent' : 'open'} | ${auto ?? `not triaged yet (${where || 'not reached'})`} |\n`;
+            if (appendRows) appendRows.push(row);
+            else process.stdout.write(row);
           }
         } else row.errors++;
         const l = log[k];
@@ -268,6 +281,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   let survivors = false;
   let fresh = false;
   let refold = false;
+  let triageAppend = false;
   const mutate: string[] = [];
   let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -276,6 +290,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     else if (a === '--abi') abi = argv[++i] ?? usage('--abi needs a revision');
     else if (a === '--report') report = true;
     else if (a === '--survivors') survivors = report = true;
+    else if (a === '--triage-append') triageAppend = survivors = report = true;
     else if (a === '--fresh') fresh = true;
     else if (a === '--refold') refold = true;
     else if (a === '--sample') {
@@ -305,6 +320,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const chosen = (mods.length ? mods : Object.keys(MODULES)).map((m) => ({ name: m, dir: out ? join(out, m) : dirOf(m, abi) }));
   if (refold) for (const m of chosen) if (existsSync(join(m.dir, 'mutation.json'))) fold(m.dir);
+  if (triageAppend) {
+    // rows for the survivors the triage file does not name yet: drafted equivalents, or open
+    const rows: string[] = [];
+    tables(chosen, abi, true, rows);
+    writeFileSync(TRIAGE, `${readFileSync(TRIAGE, 'utf8').trimEnd()}\n${rows.join('')}`);
+    process.stdout.write(`${rows.length} row(s) appended to ${TRIAGE}\n`);
+    return;
+  }
   if (!report) {
     process.chdir(ROOT);
     for (const m of chosen) await runStryker(MODULES[m.name]!.files, m.dir, abi, fresh);

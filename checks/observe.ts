@@ -6,7 +6,7 @@
 import type { CheckContext, CheckDef } from '../harness/engine.ts';
 import type { ExpectKey } from '../harness/abi/types.ts';
 import * as K from '../harness/kvm-uapi.ts';
-import { b as branch, assemble, systemOff } from '../fixtures/guest.ts';
+import { b as branch, assemble, ldr, movImm, systemOff } from '../fixtures/guest.ts';
 import { PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';
 import { RMI_ERA, RME_AFTER_RFC } from './eras.ts';
@@ -161,6 +161,24 @@ export const checks: CheckDef[] = [
       if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page done, one left', 'V14-PO15');
       // the refused page was not populated: it populates now from a good source
       c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-ok', 'the page whose source faulted');
+    },
+    { generations: RMI },
+  ),
+  check(
+    'run/unpopulated-ram-is-ram-every-memslot',
+    'run',
+    'the first KVM_RUN makes every guest_memfd memslot RAM in full: the guest reads a never-populated page of the first memslot, then of the second, and powers off',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      await r.vm.privateMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      // loads from RIPAS EMPTY memory would be an abort the RMM injects; RAM reads as zeroes
+      const code = assemble(movImm(1, MID), ldr(2, 1, 0, 8), movImm(1, RAM2_BASE + RAM_SIZE - PAGE), ldr(2, 1, 0, 8), systemOff('smc'));
+      c.must(await r.ram.poke(0, code));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, 'V14-A10 (RIPAS RAM over every guest_memfd memslot in full)');
     },
     { generations: RMI },
   ),
