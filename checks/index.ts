@@ -20,6 +20,7 @@ import { checks as psciComplete } from './psci-complete.ts';
 import { checks as ordering } from './ordering.ts';
 import { checks as lifecycle } from './lifecycle.ts';
 import { checks as scenarios } from './scenarios.ts';
+import { checks as observe } from './observe.ts';
 
 export const ALL_CHECKS: CheckDef[] = [
   ...generic,
@@ -39,6 +40,8 @@ export const ALL_CHECKS: CheckDef[] = [
   ...ordering,
   ...lifecycle,
   ...scenarios,
+  // last: scripts/stryker-suite.ts tells mutants only these new checks kill by the first failure
+  ...observe,
 ];
 
 // A name may stand for one check per era (populate/bad-pointer is POPULATE_REALM

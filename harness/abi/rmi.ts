@@ -83,6 +83,7 @@ export const v14: AbiProfile = {
     'rmi.populate-source-zero': { errno: 'EOPNOTSUPP', source: 'V14-PO13' },
     'rmi.populate-past-memslot-end': { errno: 0, ret: 0, source: 'V14-PO12 (clipped to the memslot; the struct shows the remainder)' },
     'rmi.populate-twice': { errno: 'ENXIO', source: 'V14-PO14' },
+    'rmi.populate-negative-count': { errno: 'EINVAL', source: 'V14-PO10 (UP-gmem: a page count that is negative, size >= 2^63)' },
     'rmi.populate-error-after-progress': { errno: 0, ret: 0, source: 'V14-PO15 (error after >= 1 page swallowed; the next call fails on the bad page with V14-PO14)' },
     'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: 'V14-A5' },
     'rmi.run-after-irqchip-added': { errno: 0, source: '§4.7 row 1 (state still NONE/NEW; the first-run path is retried)' },
@@ -97,6 +98,8 @@ export const v14: AbiProfile = {
     'rmi.psci-complete-removed': { errno: 'EINVAL', source: 'V14-V11 (0xd6 reaches the arch default)' },
     'sve.vls-before-rd': { errno: 0, source: 'UP (SVE_VLS writable until FINALIZE(SVE)); V14-V6 allows SVE_VLS' },
     'sve.vls-after-rd': { errno: 'EPERM', source: 'V14-V7 (the RD was made by the first POPULATE)' },
+    'vcpu.realm-reg-allowed': { errno: 0, source: 'V14-V6 (x0..x30 and PC are settable)' },
+    'vcpu.realm-reg-refused': { errno: 'EINVAL', source: 'V14-V6 (any other register)' },
     'sve.rd-unfinalised': { errno: 'EINVAL', source: 'V14-V9, V14-PO6 (RD creation at POPULATE)' },
   },
 };

@@ -161,6 +161,8 @@ export const v10: AbiProfile = {
     'run.ok': { errno: 0, source: 'V10-V13 (REC finalised, realm ACTIVE, vGIC initialised)' },
     'sve.vls-before-rd': { errno: 0, source: 'UP (SVE_VLS is writable until FINALIZE(SVE)); V10-R1 allows SVE_VLS' },
     'sve.vls-after-rd': { errno: 'EPERM', source: 'V10-R2' },
+    'vcpu.realm-reg-allowed': { errno: 0, source: 'V10-R1 (x0..x30 and PC are settable)' },
+    'vcpu.realm-reg-refused': { errno: 'EINVAL', source: 'V10-R1 (any other register)' },
     'sve.rd-unfinalised': { errno: 'EINVAL', source: 'V10-CR7' },
     'psci.normal-vm': { errno: 'EPERM', source: 'V10-PS1', dispute: ENOSYS_DISPUTE },
     'psci.no-rec-bit': { errno: 'EPERM', source: 'V10-PS1 (realm vCPU without bit 9)' },
