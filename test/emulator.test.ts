@@ -1,6 +1,7 @@
 // The reference emulator, driven only through wire requests (as checks do).
 import t from 'tap';
-import { rfcV1 } from '../harness/abi/rfc-v1.ts';
+import { getProfile } from '../harness/abi/index.ts';
+const rfcV1 = getProfile('rfc-v1')!;
 import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, realmVmType, type ConfigItem } from '../harness/abi/encode.ts';
 import type { AbiProfile, ExpectKey, SubcommandNumbers } from '../harness/abi/types.ts';
 import { StructWriter } from '../harness/bytes.ts';

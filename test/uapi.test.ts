@@ -3,7 +3,8 @@
 import t from 'tap';
 import * as K from '../harness/kvm-uapi.ts';
 import { decodeIoc } from '../harness/ioc.ts';
-import { rfcV1 } from '../harness/abi/rfc-v1.ts';
+import { getProfile } from '../harness/abi/index.ts';
+const rfcV1 = getProfile('rfc-v1')!;
 import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, realmVmType } from '../harness/abi/encode.ts';
 import { toHex } from '../harness/wire.ts';
 

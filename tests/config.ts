@@ -5,7 +5,7 @@ import type { ConfigItem } from '../harness/abi/encode.ts';
 import { BAD_USER_POINTER } from '../harness/dsl.ts';
 import { realmIn, realmVmForCreate } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 const rpv = (seed: number): Uint8Array => Uint8Array.from({ length: 64 }, (_, i) => (seed + i) & 0xff);
 
 /** One CONFIG call on a fresh realm VM (state NONE), judged by `key`. */

@@ -7,7 +7,7 @@ import { BAD_USER_POINTER } from '../harness/dsl.ts';
 import { BLOCK_2M, IPA_END, PAGE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { measure, realmIn } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 
 /** One INIT_IPA on a realm in state NEW (RAM memslot at RAM_BASE), judged by `key`. */
 function initCheck(name: string, key: ExpectKey, description: string, args: RangeArgs): CheckDef {

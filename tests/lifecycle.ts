@@ -17,7 +17,7 @@ export const checks: CheckDef[] = [
     area: 'lifecycle',
     description: 'CREATE, vCPU with REC, POPULATE the entry page, ACTIVATE, KVM_RUN to the guest SYSTEM_OFF',
     expects: ['create.ok', 'rec.ok', 'populate.ok', 'activate.ok', 'run.ok'],
-    generations: ['multiplexed'],
+    generations: ['rme'],
     async run(c) {
       // Each step judged against its own expectation (not just required), so each can fail.
       const { vm, ram } = await realmWithRam(c);

@@ -8,7 +8,7 @@ import { PAGE, RAM_BASE } from '../fixtures/layout.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import { initVcpu, measure, realmIn, type RealmState } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 
 type Op = 'CONFIG' | 'CREATE' | 'INIT_IPA' | 'POPULATE' | 'ACTIVATE';
 

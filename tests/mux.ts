@@ -14,7 +14,7 @@ import { PSCI_COMPLETE_0XD2 } from '../harness/abi/v10.ts';
 import { PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE } from '../fixtures/layout.ts';
 import { defaultFeatures, initVcpu, measure, realmIn, realmVmForCreate } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 /** Everything here is new after RFC v1; the RFC profile keeps its own checks untouched. */
 const V2_V10: readonly AbiName[] = ['v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'];
 const MID = RAM_BASE + 0x100000;

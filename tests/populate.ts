@@ -7,7 +7,7 @@ import { BAD_USER_POINTER } from '../harness/dsl.ts';
 import { IPA_END, PAGE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { measure, realmIn } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 const MID = RAM_BASE + 0x100000;
 
 function populateCheck(name: string, key: ExpectKey, description: string, args: RangeArgs): CheckDef {

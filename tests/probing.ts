@@ -6,7 +6,7 @@ import { KVM_ENABLE_CAP, encodeEnableCap } from '../harness/kvm-uapi.ts';
 import { toHex } from '../harness/wire.ts';
 import { realmVmForCreate } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 
 export const checks: CheckDef[] = [
   {

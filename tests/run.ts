@@ -5,7 +5,7 @@ import { ENTRY, PAGE, RAM_BASE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmWithRam, vcpuFirst } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 
 export const checks: CheckDef[] = [
   {

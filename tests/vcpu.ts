@@ -4,7 +4,7 @@ import type { Vcpu } from '../harness/dsl.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import { defaultFeatures, realmIn } from './realm.ts';
 
-const MULTIPLEXED = ['multiplexed'] as const;
+const MULTIPLEXED = ['rme'] as const;
 
 export const checks: CheckDef[] = [
   {
