@@ -23,7 +23,8 @@ export type UapiProfileKey =
   | 'populateFlags'
   | 'psciComplete'
   | 'rmiPopulate'
-  | 'staleCaps';
+  | 'staleCaps'
+  | 'uapi';
 
 /** A profile without its uAPI numbers: what a revision file writes. */
 export type ProfileBehaviour = Omit<AbiProfile, UapiProfileKey>;
@@ -38,7 +39,7 @@ interface RevisionBase<N extends AbiName> {
 export type Revision<N extends AbiName = AbiName> = RevisionBase<N> &
   ({ era: 'rme'; rules: RmeRules; rmm: EraRmmRow } | { era: 'rmi'; rules: RmiRules; rmm: EraRmmRow } | { era: 'absent' });
 
-const UAPI_KEYS: readonly UapiProfileKey[] = ['generation', 'cap', 'vmTypeRealm', 'vmTypeFieldMask', 'vmTypeProtected', 'subcmd', 'subcmdNames', 'recFeature', 'maxVcpuFeatures', 'sizes', 'configItems', 'hashAlgos', 'populateFlags', 'psciComplete', 'rmiPopulate', 'staleCaps'];
+const UAPI_KEYS: readonly UapiProfileKey[] = ['generation', 'cap', 'vmTypeRealm', 'vmTypeFieldMask', 'vmTypeProtected', 'subcmd', 'subcmdNames', 'recFeature', 'maxVcpuFeatures', 'sizes', 'configItems', 'hashAlgos', 'populateFlags', 'psciComplete', 'rmiPopulate', 'staleCaps', 'uapi'];
 
 /** The behaviour part of a (possibly assembled) profile: what a child revision derives from. */
 export function behaviourOf(p: ProfileBehaviour | AbiProfile): ProfileBehaviour {
@@ -64,6 +65,7 @@ export function withUapi(name: AbiName, era: Era, u: RevisionUapi, b: ProfileBeh
     vmTypeFieldMask: u.vmType.fieldMask,
     maxVcpuFeatures: u.maxVcpuFeatures,
     sizes,
+    uapi: u,
   };
   if (u.vmType.protected !== undefined) p.vmTypeProtected = u.vmType.protected;
   if (u.subcmd) {

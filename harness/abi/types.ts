@@ -4,7 +4,7 @@
 import type { ErrnoName } from '../errno.ts';
 
 import { ABI_NAMES, type AbiName, type Era } from '../../revisions/names.ts';
-import type { SubcommandNumbers } from '../../uapi/realm.ts';
+import type { RevisionUapi, SubcommandNumbers } from '../../uapi/realm.ts';
 export { ABI_NAMES, type AbiName, type SubcommandNumbers };
 
 /**
@@ -68,6 +68,8 @@ export interface AbiProfile {
   vmTypeProtected?: number;
   /** The CAP numbers earlier revisions used, which this one no longer answers (old-uAPI checks). */
   staleCaps?: readonly number[];
+  /** The revision's uAPI description (uapi/realm.ts): the structs the encoders lay out. */
+  uapi?: RevisionUapi;
   /** Expected results, keyed by the condition (see harness/abi/keys.ts). */
   expect: Partial<Record<ExpectKey, Expect>>;
 }
