@@ -49,6 +49,7 @@ export function allowedIoctls(abi: AbiProfile): ReadonlyMap<number, string> {
   const m = new Map(K.GENERIC_IOCTL_NAMES);
   if (abi.psciComplete) m.set(abi.psciComplete.req, abi.psciComplete.name);
   if (abi.rmiPopulate) m.set(abi.rmiPopulate.req, abi.rmiPopulate.name);
+  for (const d of abi.uapi?.ioctls ?? []) m.set(requestOf(d), d.name);
   // The old-number checks send another revision's PSCI-complete number on purpose (tests/mux.ts, tests/rmi.ts).
   if (abi.privateMemory === 'guest_memfd') {
     for (const p of PROFILES.values()) if (p.psciComplete && !m.has(p.psciComplete.req)) m.set(p.psciComplete.req, `PSCI complete (0x${(p.psciComplete.req & 0xff).toString(16)})`);

@@ -10,7 +10,7 @@ import type { Call } from './target.ts';
 import { callExpectations, requestName, type CallExpectation, type TraceFile } from './trace.ts';
 import { fromHex, type WireArg, type WireBuf, type WirePtrTarget } from './wire.ts';
 import { KVM_REGS, ONE_REG, STRUCTS, VCPU_FEATURES, VM_TYPE_IPA_MASK } from '../uapi/kvm.ts';
-import { layout, offsetOf } from '../uapi/layout.ts';
+import { layout, offsetOf, requestOf } from '../uapi/layout.ts';
 import { REALM_STRUCTS, RPV_SIZE, type RevisionUapi } from '../uapi/realm.ts';
 import { bytesInit, cStruct, flagNames, hx, ident, u32lit, u64lit, type CField, type CStruct } from './repro-prelude.ts';
 
@@ -74,6 +74,7 @@ export class GenBase {
     const own: [number, string][] = [];
     if (abi.psciComplete) own.push([abi.psciComplete.req, abi.psciComplete.name]);
     if (abi.rmiPopulate) own.push([abi.rmiPopulate.req, abi.rmiPopulate.name]);
+    for (const d of abi.uapi?.ioctls ?? []) own.push([requestOf(d), d.name]);
     this.requestNames = new Map(own);
   }
 

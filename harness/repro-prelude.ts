@@ -107,6 +107,7 @@ export function realmDefinitions(abi: AbiProfile): string {
   }
   if (u.rmiPopulate) out.push(...requestDefinition(u.rmiPopulate, abi, u.measure ? [`#define ${u.measure.c} (1U << ${u.measure.bit})`] : []));
   if (u.psciComplete) out.push(...requestDefinition(u.psciComplete, abi));
+  for (const d of u.ioctls ?? []) out.push(...requestDefinition(d, abi));
   return out.join('\n');
 }
 

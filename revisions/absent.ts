@@ -28,9 +28,9 @@ const behaviour: ProfileBehaviour = {
   },
 };
 
-export const absent: Revision<'absent'> = {
+export const absent = {
   name: 'absent',
   era: 'absent',
   uapi,
   profile: withUapi('absent', 'absent', uapi, behaviour),
-};
+} satisfies Revision<'absent'>;

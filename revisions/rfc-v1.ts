@@ -153,7 +153,7 @@ const behaviour: ProfileBehaviour = {
   },
 };
 
-export const rfcV1: Revision<'rfc-v1'> = {
+export const rfcV1 = {
   name: 'rfc-v1',
   era: 'rme',
   uapi,
@@ -177,4 +177,4 @@ export const rfcV1: Revision<'rfc-v1'> = {
     era: 'rfc',
   },
   rmm: RMM_BET0,
-};
+} satisfies Revision<'rfc-v1'>;

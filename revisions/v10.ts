@@ -167,11 +167,11 @@ const behaviour: ProfileBehaviour = {
   },
 };
 
-export const v10: Revision<'v10'> = {
+export const v10 = {
   name: 'v10',
   era: 'rme',
   uapi,
   profile: withUapi('v10', 'rme', uapi, behaviour),
   rules: gmemRules('v10', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false }),
   rmm: RMM_REL0,
-};
+} satisfies Revision<'v10'>;

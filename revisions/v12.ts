@@ -93,7 +93,7 @@ const v12Derived = derive(
 // one V14-PO* were read against): that kernel text was not read.
 const behaviour = audit(v12Derived, () => false, 'the v12 posting was read (lore:20251217101125.91098-1-steven.price@arm.com), but this value rests on the guest_memfd populate of its base v6.19-rc1 (user-pointer callback, older than the one V14-PO* read), which was not read');
 
-export const v12: Revision<'v12'> = {
+export const v12 = {
   name: 'v12',
   era: 'rmi',
   uapi,
@@ -111,4 +111,4 @@ export const v12: Revision<'v12'> = {
     psciNotRealm: 'EPERM',
   },
   rmm: RMM_REL0,
-};
+} satisfies Revision<'v12'>;

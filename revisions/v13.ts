@@ -100,7 +100,7 @@ const v13Derived = derive(
 // (v7.0-rc1, the source-page callback): that release's text was not read.
 const behaviour = audit(v13Derived, () => false, 'the v13 posting was read ("[PATCH v13 00/48]" whole-thread copy), but this value rests on the guest_memfd populate of its base v7.0-rc1, whose text for that release was not read');
 
-export const v13: Revision<'v13'> = {
+export const v13 = {
   name: 'v13',
   era: 'rmi',
   uapi,
@@ -118,4 +118,4 @@ export const v13: Revision<'v13'> = {
     psciNotRealm: 'ENXIO',
   },
   rmm: RMM_2_0,
-};
+} satisfies Revision<'v13'>;

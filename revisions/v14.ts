@@ -87,7 +87,7 @@ const behaviour: ProfileBehaviour = {
   },
 };
 
-export const v14: Revision<'v14'> = {
+export const v14 = {
   name: 'v14',
   era: 'rmi',
   uapi,
@@ -105,4 +105,4 @@ export const v14: Revision<'v14'> = {
     psciNotRealm: 'ENXIO',
   },
   rmm: RMM_2_0,
-};
+} satisfies Revision<'v14'>;

@@ -23,7 +23,7 @@ const v2Derived = derive(
 );
 const behaviour = audit(v2Derived, () => false, EARLY_AUDIT);
 
-export const v2: Revision<'v2'> = {
+export const v2 = {
   name: 'v2',
   era: 'rme',
   uapi,
@@ -31,4 +31,4 @@ export const v2: Revision<'v2'> = {
   // v2 09/43: CONFIG once the RD exists -EINVAL (v5/v6 -EBUSY; v3/v4 not read, kept -EBUSY and todo in their profiles)
   rules: gmemRules('v2', { rmmAbsent: 'EINVAL', errno: { ...EARLY_ERRNO, config: 'EINVAL' }, noGmem: 'EINVAL', v6RecChecks: true }),
   rmm: RMM_EAC5,
-};
+} satisfies Revision<'v2'>;

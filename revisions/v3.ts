@@ -17,11 +17,11 @@ const v3Derived = derive(
 );
 const behaviour = audit(v3Derived, () => false, EARLY_AUDIT);
 
-export const v3: Revision<'v3'> = {
+export const v3 = {
   name: 'v3',
   era: 'rme',
   uapi,
   profile: withUapi('v3', 'rme', uapi, behaviour),
   rules: gmemRules('v3', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: true }),
   rmm: RMM_EAC5,
-};
+} satisfies Revision<'v3'>;

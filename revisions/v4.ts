@@ -27,11 +27,11 @@ const v4Derived = derive(
 );
 const behaviour = audit(v4Derived, () => false, EARLY_AUDIT);
 
-export const v4: Revision<'v4'> = {
+export const v4 = {
   name: 'v4',
   era: 'rme',
   uapi,
   profile: withUapi('v4', 'rme', uapi, behaviour),
   rules: gmemRules('v4', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: true }),
   rmm: RMM_EAC5,
-};
+} satisfies Revision<'v4'>;

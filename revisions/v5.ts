@@ -96,7 +96,7 @@ const v5Derived = derive(
 );
 const behaviour = audit(v5Derived, () => false, EARLY_AUDIT);
 
-export const v5: Revision<'v5'> = {
+export const v5 = {
   name: 'v5',
   era: 'rme',
   uapi,
@@ -104,4 +104,4 @@ export const v5: Revision<'v5'> = {
   // v5: KVM_VCPU_MAX_FEATURES not raised, so the REC bit cannot be set: FINALIZE(REC) cannot require it (abi-evolution.md §2a)
   rules: gmemRules('v5', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', recBit: false, v6RecChecks: true }),
   rmm: RMM_EAC5,
-};
+} satisfies Revision<'v5'>;

@@ -160,11 +160,11 @@ const v6Derived = derive(
 
 const behaviour = audit(v6Derived, () => false, EARLY_AUDIT);
 
-export const v6: Revision<'v6'> = {
+export const v6 = {
   name: 'v6',
   era: 'rme',
   uapi,
   profile: withUapi('v6', 'rme', uapi, behaviour),
   rules: gmemRules('v6', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: true }),
   rmm: RMM_REL0,
-};
+} satisfies Revision<'v6'>;

@@ -164,7 +164,7 @@ export const V7_MEASURED: ReadonlySet<ExpectKey> = new Set<ExpectKey>([
 
 const behaviour = audit(v7Derived, (k) => V7_MEASURED.has(k), 'not measured on the cca-host/v7 stack and v7\'s own code for it was not read');
 
-export const v7: Revision<'v7'> = {
+export const v7 = {
   name: 'v7',
   era: 'rme',
   uapi,
@@ -172,4 +172,4 @@ export const v7: Revision<'v7'> = {
   // v7: "report -EPERM" for a realm VM without RMM (abi-evolution.md §3.3); no-guest_memfd memslot still -EINVAL (v7 20/45)
   rules: gmemRules('v7', { rmmAbsent: 'EPERM', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: false }),
   rmm: RMM_REL0,
-};
+} satisfies Revision<'v7'>;

@@ -39,7 +39,7 @@ let audited: AbiProfile | undefined;
 const profile = (): AbiProfile =>
   (audited ??= withUapi('v8', 'rme', uapi, audit(v8Behaviour, (k, e) => V7_MEASURED.has(k) && sameValue(v7.profile.expect[k], e) && sameValue(v9.profile.expect[k], e), 'v8\'s own code for it was not read and v7 (measured) and v9 (read) do not both have this value')));
 
-export const v8: Revision<'v8'> = {
+export const v8 = {
   name: 'v8',
   era: 'rme',
   uapi,
@@ -50,4 +50,4 @@ export const v8: Revision<'v8'> = {
   // v8..v10: INIT_RIPAS maps an RTT error at the mapping level to -EINVAL (V10-IR8; v8 not read, as v9)
   rules: gmemRules('v8', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false }),
   rmm: RMM_REL0,
-};
+} satisfies Revision<'v8'>;

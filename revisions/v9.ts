@@ -20,11 +20,11 @@ const behaviour = derive(
   'conditions.md read most v10 rows (tag C*) in the v9 posting',
 );
 
-export const v9: Revision<'v9'> = {
+export const v9 = {
   name: 'v9',
   era: 'rme',
   uapi,
   profile: withUapi('v9', 'rme', uapi, behaviour),
   rules: gmemRules('v9', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false }),
   rmm: RMM_REL0,
-};
+} satisfies Revision<'v9'>;

@@ -59,7 +59,7 @@ for (const name of ABI_NAMES) {
         populate: u.populate ? structLine(u.populate) : null,
         initIpa: u.initIpa ? structLine(u.initIpa) : null,
         measure: u.measure ? `${u.measure.c} = 1 << ${u.measure.bit}` : null,
-        ioctls: [u.psciComplete, u.rmiPopulate].filter((d) => d !== undefined).map((d) => [ioctlLine(d), ...(d.arg.kind === 'struct' ? [structLine(d.arg.struct)] : [])]),
+        ioctls: [u.psciComplete, u.rmiPopulate, ...(u.ioctls ?? [])].filter((d) => d !== undefined).map((d) => [ioctlLine(d), ...(d.arg.kind === 'struct' ? [structLine(d.arg.struct)] : [])]),
         staleCaps: p.staleCaps ?? null,
       },
       name,

@@ -103,6 +103,8 @@ export interface RevisionUapi {
   /** The revision's own ioctls. */
   psciComplete?: RealmIoctl;
   rmiPopulate?: RealmIoctl;
+  /** Any other ioctl the revision adds (named in traces, allowed by the call policy, defined in reproducers). */
+  ioctls?: readonly RealmIoctl[];
   /** Where the C names come from (the ABI patch), for the reproducer's comment. */
   cSource?: string;
 }
