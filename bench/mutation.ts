@@ -2,7 +2,7 @@
 // process), as test/mutation.test.ts runs it. Prints figures; asserts nothing.
 //   npx tsx bench/mutation.ts
 import { runMutation } from '../harness/mutation.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const t0 = performance.now();
 const report = await runMutation(ALL_CHECKS);

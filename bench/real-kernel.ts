@@ -12,7 +12,7 @@ import { applicable, runChecks } from '../harness/engine.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, type Session } from '../harness/target.ts';
 import { EmulatorTarget } from '../harness/targets/emulator.ts';
 import { QemuTarget } from '../harness/targets/qemu.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.argv[2] ?? 3);

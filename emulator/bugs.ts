@@ -214,6 +214,20 @@ export const BUGS = [
     source: 'V10-PS1',
     breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
   },
+  {
+    name: 'populate-memslot-end-checked-late',
+    description: 'POPULATE_REALM notices that the range leaves its memslot only at the first page past the end: it still refuses the call with -EINVAL, but the pages before it are populated (a refused call that changed something; only the engine\'s afterwards observation sees it)',
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    source: 'R1-PO6, V10-PO7 (the memslot end is checked before any page is touched)',
+    breaks: ['populate.past-memslot-end'],
+  },
+  {
+    name: 'populate-skips-last-page',
+    description: 'POPULATE_REALM of several pages returns 0 but leaves the last page unpopulated (the loop bound is one page short); only what follows the call shows it',
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    source: 'R1-PO8, V10-PO7..PO10 (every page of the range is populated before the call returns 0)',
+    breaks: ['populate.ok'],
+  },
   // ---- v12 .. v14 (the RMI generation)
   {
     name: 'rmi-populate-reserved-unchecked',

@@ -7,10 +7,10 @@
 // fails with the same "target-crashed: ..." text. A new Emulator is a reboot.
 import type { AbiProfile } from '../harness/abi/types.ts';
 import { checkBugs, type BugName } from './bugs.ts';
-import { DEFAULT_HOST, Kernel, type HostSettings } from './kvm.ts';
+import { DEFAULT_HOST, Kernel, type HostSettings } from './kernel.ts';
 import { EmulatedProcess } from './process.ts';
 import type { RealmModule } from './realm-module.ts';
-import { MultiplexedRealm } from './realm-multiplexed.ts';
+import { MultiplexedRealm } from './realm-rme.ts';
 import { RmiRealm } from './realm-rmi.ts';
 import { DEFAULT_RMM, eraRmm, type RmmSettings } from './rmm.ts';
 
@@ -71,6 +71,6 @@ export class Emulator {
 }
 
 export { BUGS, bugInfo, type BugInfo, type BugName } from './bugs.ts';
-export { DEFAULT_HOST, type HostSettings } from './kvm.ts';
+export { DEFAULT_HOST, type HostSettings } from './kernel.ts';
 export { DEFAULT_RMM, eraRmm, RMM_MODELS, isRmmModel, type RmmModel, type RmmSettings } from './rmm.ts';
 export { EmulatedProcess } from './process.ts';

@@ -6,7 +6,8 @@ import { ERRNO } from '../harness/errno.ts';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../harness/kvm-uapi.ts';
 import { fromHex, toHex, type WireArg, type WireBuf, type WireRequest, type WireResult } from '../harness/wire.ts';
 import { BadRequest, CallHangs, KernelError, KernelOops, ProcessKilled } from './errors.ts';
-import { SystemFile, type IoctlCtx, type KFile, type Kernel } from './kvm.ts';
+import { SystemFile } from './dev-kvm.ts';
+import type { IoctlCtx, KFile, Kernel } from './kernel.ts';
 import { PAGE_SIZE, type AddressSpace, type Vma } from './memory.ts';
 
 export const EMULATOR_VERSION = '0.1.0';

@@ -1,12 +1,14 @@
-// The plug-in point between the generic KVM code (kvm.ts) and one generation
-// of the realm uAPI. The multiplexed generation (RFC v1..v10: ENABLE_CAP
-// sub-commands, FINALIZE(REC)) lives in realm-multiplexed.ts; an RMI
-// generation (v12..v14: guest_memfd, KVM_ARM_RMI_POPULATE, activation at the
-// first KVM_RUN) plugs in beside it through the same hooks.
+// The plug-in point between the generic KVM code (kernel.ts, vm.ts, vcpu.ts,
+// run.ts, ...) and one era of the realm uAPI. The RME era (RFC v1..v10:
+// ENABLE_CAP sub-commands, FINALIZE(REC)) lives in realm-rme.ts; the RMI era
+// (v12..v14: guest_memfd, KVM_ARM_RMI_POPULATE, activation at the first
+// KVM_RUN) in realm-rmi.ts, plugged in through the same hooks.
 //
 // Each hook returns `undefined` for "not mine": the generic path goes on.
 import type { GuestBus, CpuState } from './aarch64.ts';
-import type { IoctlCtx, Vcpu, Vm } from './kvm.ts';
+import type { IoctlCtx } from './kernel.ts';
+import type { Vcpu } from './vcpu.ts';
+import type { Vm } from './vm.ts';
 
 /** Per-VM realm state owned by a module. */
 export interface RealmVm {

@@ -5,7 +5,7 @@
 // Text form, one entry a line ('#' starts a comment):
 //   CHECK [kernel=GLOB] REASON...
 //   rfc-v1/populate/wrap  kernel=6.2.0-rc1-cca*  RMM bet0 refuses the range (ticket 42)
-//   v7/ipa-ranges/init-unaligned-*  splat=WARN*rme.c*  realm_init_ipa_state WARNs on its error path
+//   v7/init-ripas/unaligned-*  splat=WARN*rme.c*  realm_init_ipa_state WARNs on its error path
 // JSON form: [{"check": "...", "reason": "...", "kernel": "GLOB", "splat": "GLOB"}] or {"known_failures": [...]}.
 // CHECK is "abi/area/name" or "area/name" (any revision); '*' is a wildcard.
 // splat=GLOB names a known kernel report (its key, as TAP's failure line shows

@@ -196,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
   // Loaded here, not imported at the top, so a malformed scenario file is one clear line (exit 2).
   let ALL_CHECKS: CheckDef[];
   try {
-    ALL_CHECKS = (await import('../tests/index.ts')).ALL_CHECKS;
+    ALL_CHECKS = (await import('../checks/index.ts')).ALL_CHECKS;
   } catch (e) {
     if (e instanceof ScenarioError) die(e.message);
     throw e;

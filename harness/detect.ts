@@ -9,7 +9,7 @@ import type { AbiName, AbiProfile } from './abi/types.ts';
 import { PROFILES, realmCaps, revision } from '../revisions/index.ts';
 import { hex } from './ioc.ts';
 import { RecordingSession, describeOutcome, type CallResult } from './calls.ts';
-import { BAD_USER_POINTER, describeVmType, Kvm, type Vm } from './dsl.ts';
+import { BAD_USER_POINTER, describeVmType, Kvm, type Vm } from './dsl/index.ts';
 import { ERRNO } from './errno.ts';
 import * as K from './kvm-uapi.ts';
 import type { Session } from './target.ts';
@@ -51,7 +51,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
     ev.push(`${line(r)}  — ${why}`);
     return r;
   };
-  const o = await Kvm.open(s, absent);
+  const o = await Kvm.__open(s, absent);
   if (!o.kvm) return { ambiguous: true, reason: `cannot open /dev/kvm (${line(o.r)})`, evidence: [line(o.r)] };
   const kvm = o.kvm;
 
@@ -67,7 +67,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   const vms = new Map<number, Vm | undefined>();
   for (const t of types) {
     const users = typeUsers(t);
-    const o2 = await kvm.createVm(t + IPA);
+    const o2 = await kvm.__createVm(t + IPA);
     note(o2.r, `${users.length > 1 ? `${users[0]}..${users.at(-1)}` : users[0]} realm type ${typeName(t)} (upstream rejects it)`);
     vms.set(t, o2.vm);
   }
@@ -120,13 +120,13 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   // CAP 300: RFC v1 .. v7. The PSCI complete ioctl (0xd2, v2..v7) and the REC bit (v5) tell them apart.
   // v7 refuses a vCPU that is no REC with -EPERM (V10-PS1); v6 23/43 checks only that the VM is a realm
   // (-EINVAL otherwise, like RFC v1's unknown ioctl), so on a realm vCPU it copies the struct: a bad pointer -EFAULT.
-  const nvm = await kvm.createVm(IPA);
+  const nvm = await kvm.__createVm(IPA);
   if (!nvm.vm) return { ambiguous: true, reason: `cannot create a normal VM to tell CAP 300 revisions apart (${line(nvm.r)})`, evidence: ev };
   const psci = await probePsci(nvm.vm, PSCI_D2, note);
   if (psci === undefined) return { ambiguous: true, reason: 'cannot create a vCPU to tell CAP 300 revisions apart', evidence: ev };
   let v2v6 = false;
   if (isErr(psci, 'EINVAL') || isErr(psci, 'ENOTTY')) {
-    const { vcpu: rv } = await vm100.vm!.createVcpu(1);
+    const { vcpu: rv } = await vm100.vm!.__createVcpu(1);
     if (!rv) return { ambiguous: true, reason: 'cannot create a realm vCPU to tell CAP 300 revisions apart', evidence: ev };
     const rp = note(
       await rv.ioctl(`ioctl(${psciName(PSCI_D2)}, bad pointer) on a realm vCPU`, PSCI_D2, { int: BAD_USER_POINTER }),
@@ -140,7 +140,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
     return { ambiguous: true, reason: `CAP 300 confirmed but 0x4018AED2 answered ${describeOutcome(psci)}, neither RFC v1 or v2..v6 (-EINVAL) nor v7 (-EPERM, V10-PS1)`, evidence: ev };
   }
   // REC = 8 at VCPU_INIT on a realm VM: refused (-ENOENT) only by v5
-  const { vcpu } = await vm100.vm!.createVcpu(0);
+  const { vcpu } = await vm100.vm!.__createVcpu(0);
   if (!vcpu) return { ambiguous: true, reason: 'cannot create a realm vCPU', evidence: ev };
   const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, REC_V7]), `REC = ${REC_V7}: v5 left KVM_VCPU_MAX_FEATURES at ${revision('v5').uapi.maxVcpuFeatures} (abi-evolution.md §2a)`);
   if (isErr(rec, 'ENOENT')) {
@@ -161,7 +161,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
 }
 
 async function probePsci(vm: Vm, req: number, note: (r: CallResult, why: string) => CallResult): Promise<CallResult | undefined> {
-  const { vcpu } = await vm.createVcpu(0);
+  const { vcpu } = await vm.__createVcpu(0);
   if (!vcpu) return undefined;
   await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2]);
   return note(
@@ -185,10 +185,10 @@ export function formatDetection(d: Detection): string {
 export async function wrongRevision(session: Session, abi: AbiProfile, callTimeoutMs = 5000): Promise<string | undefined> {
   if (abi.name === 'absent') return undefined;
   const s = new RecordingSession(session, callTimeoutMs);
-  const o = await Kvm.open(s, abi);
+  const o = await Kvm.__open(s, abi);
   if (!o.kvm) return `cannot open /dev/kvm (${line(o.r)})`;
   const cap = await o.kvm.checkExtension(abi.cap.nr);
-  const vm = await o.kvm.createVm(abi.vmTypeRealm + IPA);
+  const vm = await o.kvm.__createVm(abi.vmTypeRealm + IPA);
   if (cap.error === undefined && cap.ret > 0 && vm.vm) return undefined;
   const missing = [
     ...(cap.error === undefined && cap.ret > 0 ? [] : [`${abi.cap.name} (${abi.cap.nr}) answers ${describeOutcome(cap).replace(/^= /, '')}`]),

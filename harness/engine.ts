@@ -3,16 +3,37 @@
 // Reporters (TAP, JUnit, summary) only read the CheckOutcome list.
 import type { AbiName, AbiProfile, Expect, ExpectKey, Generation } from './abi/types.ts';
 import { describeOutcome, RecordingSession, succeeded, type CallRecord, type CallResult } from './calls.ts';
-import { Kvm, type Vm } from './dsl.ts';
+import { Kvm, SetupFailure, setupFailure, type Vm } from './dsl/index.ts';
 import { ERRNO, errnoName } from './errno.ts';
+import { returnsZero } from './returns.ts';
+import { declaredAfterwards, observeEffect, observeRefusal, visibleEffect } from './afterwards.ts';
 import { findSplats, kernelLogOf, type Splat } from './kernel-log.ts';
 import type { Target, TargetKind } from './target.ts';
 
-export const AREAS = ['probing', 'lifecycle', 'misordering', 'config', 'ipa-ranges', 'populate', 'vcpu', 'run', 'ordering', 'generic'] as const;
+/** The areas of checks/, one per uAPI call or concern, in the order a VMM meets them; a check's name starts with its area and it lives in checks/<area>.ts. */
+export const AREAS = [
+  'generic',
+  'absent',
+  'probing',
+  'create-vm',
+  'enable-cap',
+  'config',
+  'vcpu-init',
+  'create-realm',
+  'init-ripas',
+  'populate',
+  'finalize-rec',
+  'activate',
+  'run',
+  'psci-complete',
+  'ordering',
+  'lifecycle',
+  'scenario',
+] as const;
 export type Area = (typeof AREAS)[number];
 
 export interface CheckDef {
-  /** Unique, area-prefixed: "populate/before-create". */
+  /** Area-prefixed, unique within a revision: "populate/in-none". */
   name: string;
   area: Area;
   /** What the check establishes, one line. */
@@ -122,22 +143,8 @@ export interface CheckOutcome {
   splats?: Splat[];
 }
 
-export class SetupFailure extends Error {
-  override name = 'SetupFailure';
-  /** The set-up call that failed with an answer of the kernel (not a dead target): the check is blocked by it. */
-  constructor(
-    message: string,
-    readonly call?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A must() call that failed: the kernel answered, so the check is blocked, not failed; a dead target is a failure. */
-function setupFailure(r: CallResult): SetupFailure {
-  const call = `${r.label} ${describeOutcome(r)}`;
-  return new SetupFailure(`setup step failed: ${call}`, r.error === undefined ? call : undefined);
-}
+// A must() call, or an asserting DSL call (createVm, createVcpu, ...), that failed.
+export { SetupFailure };
 
 export interface RunOptions {
   abi: AbiProfile;
@@ -156,12 +163,42 @@ export interface RunOptions {
   cancelled?: () => boolean;
   /** Deadline of the one probe after a real target stopped answering (ms); default callTimeoutMs. */
   probeTimeoutMs?: number;
+  /** Observe what every expected refusal left behind (harness/afterwards.ts); default on. */
+  afterwards?: boolean;
+}
+
+/** Where the rule that a refused call changes nothing is written down. */
+export const AFTERWARDS_SOURCE = 'docs/spec/precedence.md#a-refused-call-changes-nothing';
+
+/** The engine's "and afterwards" for every refusal the check expected: one assertion each. */
+async function observeAfterwards(c: CheckContext, target: Target, o: RunOptions): Promise<void> {
+  for (const { seq, key } of c.refusals) {
+    const declared = declaredAfterwards(key, o.abi);
+    if (declared && 'unobservable' in declared) continue;
+    const r = await observeRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
+    if (!r.observed) continue;
+    if (declared && 'changes' in declared) {
+      c.ok(!r.ok, r.ok ? `afterwards: the refusal should leave a trace (${declared.changes}) but the probe saw none` : r.message.replace('changed what follows', 'changed what follows, as it should'), declared.changes);
+    } else c.ok(r.ok, r.message, AFTERWARDS_SOURCE);
+  }
+  // A success that should show: once per call (a check may judge one call twice).
+  const seen = new Set<number>();
+  for (const { seq } of c.successes) {
+    const rec = c.s.trace[seq - 1];
+    if (seen.has(seq) || !rec || !visibleEffect(o.abi, rec.request)) continue;
+    seen.add(seq);
+    const r = await observeEffect(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
+    if (r.observed) c.ok(r.ok, r.message, AFTERWARDS_SOURCE);
+  }
 }
 
 export class CheckContext {
   readonly assertions: Assertion[] = [];
   readonly sources = new Set<string>();
   todoReason?: string;
+  /** The expected refusals and successes the check saw, for the engine's "afterwards" observation. */
+  readonly refusals: { seq: number; key: ExpectKey }[] = [];
+  readonly successes: { seq: number; key: ExpectKey }[] = [];
   private kvmHandle?: Kvm;
 
   constructor(
@@ -185,12 +222,16 @@ export class CheckContext {
     let ok: boolean;
     let wanted: string;
     if (e.errno === 0) {
-      ok = succeeded(r) && (e.ret === undefined || r.ret === e.ret);
-      wanted = e.ret === undefined ? 'success' : `${e.ret}`;
+      // A call whose API returns 0 on success is held to 0 where the profile pins nothing else.
+      const req = r.seq !== undefined ? this.s.trace[r.seq - 1]?.request : undefined;
+      const ret = e.ret ?? (req && returnsZero(this.abi, req) ? 0 : undefined);
+      ok = succeeded(r) && (ret === undefined || r.ret === ret);
+      wanted = ret === undefined ? 'success' : `${ret}`;
     } else {
       ok = r.error === undefined && r.ret === -1 && r.errno === ERRNO[e.errno];
       wanted = `-1 ${e.errno}`;
     }
+    if (ok && r.seq !== undefined) (e.errno !== 0 ? this.refusals : this.successes).push({ seq: r.seq, key });
     const msg = `${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`} (${e.source})${what ? `: ${what}` : ''}`;
     this.assertions.push({
       ok,
@@ -231,22 +272,18 @@ export class CheckContext {
 
   /** /dev/kvm, opened once per check. */
   async kvm(): Promise<Kvm> {
-    if (!this.kvmHandle) {
-      const o = await Kvm.open(this.s, this.abi);
-      if (!o.kvm) throw setupFailure(o.r);
-      this.kvmHandle = o.kvm;
-    }
+    this.kvmHandle ??= await Kvm.open(this.s, this.abi);
     return this.kvmHandle;
   }
 
   async normalVm(ipaBits = 0): Promise<Vm> {
     const k = await this.kvm();
-    return this.must(await k.createVm(ipaBits)).vm as Vm;
+    return k.createVm(ipaBits);
   }
 
   async realmVm(ipaBits = 0): Promise<Vm> {
     const k = await this.kvm();
-    return this.must(await k.createVm(this.abi.vmTypeRealm + ipaBits)).vm as Vm;
+    return k.createVm(this.abi.vmTypeRealm + ipaBits);
   }
 }
 
@@ -314,6 +351,8 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   let blockedBy: string | undefined;
   try {
     await withTimeout(def.run(c), o.checkTimeoutMs, 'check');
+    // Only a check that passed so far: a failure is already the verdict, and a todo's facts are not facts.
+    if (o.afterwards !== false && !c.todoReason && c.refusals.length + c.successes.length > 0 && c.assertions.every((a) => a.ok)) await withTimeout(observeAfterwards(c, target, o), o.checkTimeoutMs, 'afterwards');
   } catch (e) {
     thrown = e instanceof SetupFailure ? e.message : `harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
     if (e instanceof SetupFailure) blockedBy = e.call;

@@ -1,4 +1,4 @@
-// What a call program may do: exactly what the suite's own DSL (harness/dsl.ts)
+// What a call program may do: exactly what the suite's own DSL (harness/dsl/)
 // ever issues, and nothing a trace or scenario from outside could turn
 // against the machine it runs on (as root). Replay checks a whole trace
 // against it before sending anything; scenario checks run every call through
@@ -50,7 +50,7 @@ export function allowedIoctls(abi: AbiProfile): ReadonlyMap<number, string> {
   if (abi.psciComplete) m.set(abi.psciComplete.req, abi.psciComplete.name);
   if (abi.rmiPopulate) m.set(abi.rmiPopulate.req, abi.rmiPopulate.name);
   for (const d of abi.uapi?.ioctls ?? []) m.set(requestOf(d), d.name);
-  // The old-number checks send another revision's PSCI-complete number on purpose (tests/mux.ts, tests/rmi.ts).
+  // The old-number checks send another revision's PSCI-complete number on purpose (checks/psci-complete.ts).
   if (abi.privateMemory === 'guest_memfd') {
     for (const p of PROFILES.values()) if (p.psciComplete && !m.has(p.psciComplete.req)) m.set(p.psciComplete.req, `PSCI complete (0x${(p.psciComplete.req & 0xff).toString(16)})`);
   }

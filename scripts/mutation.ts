@@ -2,7 +2,7 @@
 // in-process. Prints each switch with the checks that caught it and the kill
 // rate; exit 1 if a switch is not caught or the clean emulator fails a check.
 import { formatMutation, runMutation } from '../harness/mutation.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const t0 = performance.now();
 const report = await runMutation(ALL_CHECKS, { only: process.argv.slice(2) });

@@ -210,7 +210,7 @@ t.test('bad inputs: one line, exit 2, no stack trace, nothing left', async (t) =
 
 t.test('names cannot inject TAP lines or break XML, HTML or Markdown', async (t) => {
   const evil = 'a\nok 99 - forged\r# SKIP\u0000\u0007|`<b>&"\ud800';
-  const o: CheckOutcome = { name: evil, area: 'misordering', abi: 'v7', description: evil, status: 'todo', reason: `baseline: ${evil}`, assertions: [{ ok: false, message: evil }], sources: [evil], trace: [], ms: 1 };
+  const o: CheckOutcome = { name: evil, area: 'create-realm', abi: 'v7', description: evil, status: 'todo', reason: `baseline: ${evil}`, assertions: [{ ok: false, message: evil }], sources: [evil], trace: [], ms: 1 };
   const line = ktapLine(o, 1);
   const first = line.split('\n').find((l) => /^(not )?ok /.test(l)) ?? '';
   t.match(first, /^ok 1 - v7\/a\\x0aok 99 - forged\\x0d\\# SKIP\\x00\\x07.* # XFAIL baseline: a\\x0aok 99/, 'name and reason stay on the result line');
@@ -222,7 +222,7 @@ t.test('names cannot inject TAP lines or break XML, HTML or Markdown', async (t)
   t.notMatch(xml, /<b>/, 'markup escaped');
   t.notMatch(xml, /[\ud800-\udfff]/, 'no lone surrogate');
   const abi = getProfile('v7')!;
-  const check: CheckDef = { name: evil, area: 'misordering', description: evil, expects: [], run: async () => {} };
+  const check: CheckDef = { name: evil, area: 'create-realm', description: evil, expects: [], run: async () => {} };
   const html = matrixHtml({ profiles: [abi], checks: [check], outcomes: [o], title: evil });
   t.notMatch(html, /<b>|[\x00-\x08\x0b\x0c\x0e-\x1f]/, 'HTML: markup escaped, no control character');
   const md = matrixMarkdown({ profiles: [abi], checks: [check], outcomes: [o], title: 'm' });

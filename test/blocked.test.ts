@@ -21,7 +21,7 @@ import type { Call, Session, Target } from '../harness/target.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
 import { readTrace } from '../harness/trace.ts';
 import type { WireResult } from '../harness/wire.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const abi = getProfile('v7')!;
 const KVM_ENABLE_CAP = 0x4068aea3;

@@ -29,18 +29,18 @@ function run(args: string[], env: Record<string, string> = {}) {
 t.setTimeout(300000);
 const BUG = ['--emulator-bug', 'populate-ebusy-as-einval'];
 const POPULATE_FAILS = [
-  'misordering/populate-in-none',
-  'misordering/populate-in-active',
-  'misordering/populate-on-normal-vm',
-  'misordering/populate-state-beats-alignment',
+  'populate/in-none',
+  'populate/in-active',
+  'populate/on-normal-vm',
+  'ordering/populate-state-beats-alignment',
   'scenario/populate-before-create-rd',
 ];
 
 t.test('baseline parsing', async (t) => {
-  const e = parseBaseline('# known\nrfc-v1/populate/wrap kernel=6.2* RMM bet0 bug\n\nmisordering/*  fixed in v6   # trailing comment\n', 'b.txt');
+  const e = parseBaseline('# known\nrfc-v1/populate/wrap kernel=6.2* RMM bet0 bug\n\ncreate-realm/*  fixed in v6   # trailing comment\n', 'b.txt');
   t.same(e, [
     { check: 'rfc-v1/populate/wrap', reason: 'RMM bet0 bug', kernel: '6.2*', where: 'b.txt:2' },
-    { check: 'misordering/*', reason: 'fixed in v6', where: 'b.txt:4' },
+    { check: 'create-realm/*', reason: 'fixed in v6', where: 'b.txt:4' },
   ]);
   t.throws(() => parseBaseline('populate/wrap\n', 'b.txt'), new BaselineError('b.txt:1: "populate/wrap" needs a reason after the check name'));
   t.same(parseBaseline('[{"check": "a/b", "reason": "r", "kernel": "6.*"}]', 'b.json'), [{ check: 'a/b', reason: 'r', kernel: '6.*', where: 'b.json: entry 1' }]);
@@ -66,28 +66,28 @@ t.test('--baseline: known failures exit 0, a new one exits 1, fixed ones are nam
   writeFileSync(all, `${POPULATE_FAILS.map((c) => `rfc-v1/${c}  EBUSY/EINVAL dispute (R1-PO2)`).join('\n')}\nrfc-v1/populate/one-page  pretend this was broken\n`);
   const known = run(['--baseline', all, ...BUG, 'populate']);
   t.equal(known.code, 0, known.stderr);
-  t.match(known.stdout, /^ {2}ok \d+ - rfc-v1\/misordering\/populate-in-none # XFAIL baseline: EBUSY\/EINVAL dispute \(R1-PO2\)$/m);
+  t.match(known.stdout, /^ {2}ok \d+ - rfc-v1\/populate\/in-none # XFAIL baseline: EBUSY\/EINVAL dispute \(R1-PO2\)$/m);
   t.match(known.stdout, /baseline: ".*all\.txt:1: EBUSY\/EINVAL dispute \(R1-PO2\)"|baseline: .*all\.txt:1/);
   t.match(known.stderr, /# baseline: 5 known failure\(s\) still fail, 1 baselined check\(s\) now pass/);
   t.match(known.stderr, /NOW PASSES rfc-v1\/populate\/one-page \(.*all\.txt:6: pretend this was broken\) - remove it from the baseline/);
 
   const some = join(dir, 'some.txt');
-  writeFileSync(some, 'misordering/populate-in-none  known\n');
+  writeFileSync(some, 'populate/in-none  known\n');
   const fresh = run(['--baseline', some, ...BUG, 'populate']);
   t.equal(fresh.code, 1, 'a failure the baseline does not name');
-  t.match(fresh.stderr, /#   FAIL rfc-v1\/misordering\/populate-in-active/);
-  t.notMatch(fresh.stderr, /FAIL rfc-v1\/misordering\/populate-in-none/);
+  t.match(fresh.stderr, /#   FAIL rfc-v1\/populate\/in-active/);
+  t.notMatch(fresh.stderr, /FAIL rfc-v1\/populate\/in-none/);
 
   const bad = join(dir, 'bad.txt');
-  writeFileSync(bad, '\nmisordering/populate-in-none\n');
+  writeFileSync(bad, '\npopulate/in-none\n');
   const r = run(['--baseline', bad]);
   t.equal(r.code, 2);
-  t.equal(r.stderr, `run.sh: ${bad}:2: "misordering/populate-in-none" needs a reason after the check name\n`);
+  t.equal(r.stderr, `run.sh: ${bad}:2: "populate/in-none" needs a reason after the check name\n`);
 });
 
 t.test('a failure names its trace in TAP; replay reproduces it; repro writes C', async (t) => {
   const dir = tmp();
-  const r = run([...BUG, '--junit', join(dir, 'junit.xml'), 'misordering/populate-in-none', 'misordering/create-in-new']);
+  const r = run([...BUG, '--junit', join(dir, 'junit.xml'), 'populate/in-none', 'create-realm/in-new']);
   t.equal(r.code, 1);
   const m = /^ {2}# trace: (\S+)$/m.exec(r.stdout);
   t.ok(m, 'TAP YAML has trace: PATH');
@@ -109,11 +109,11 @@ t.test('a failure names its trace in TAP; replay reproduces it; repro writes C',
 
   const c = run(['repro', trace]);
   t.equal(c.code, 0);
-  t.match(c.stdout, /^\/\*\n \* Reproducer for rfc-v1\/misordering\/populate-in-none/);
+  t.match(c.stdout, /^\/\*\n \* Reproducer for rfc-v1\/populate\/in-none/);
   t.match(c.stdout, 'KVM_CAP_ARM_RME_POPULATE_REALM');
 
   const all = tmp();
-  const every = run(['--trace', all, 'misordering/create']);
+  const every = run(['--trace', all, 'create-realm/']);
   t.equal(every.code, 0);
   t.ok(readdirSync(all).length >= 3, '--trace DIR keeps passing checks too');
   const pass = join(all, readdirSync(all)[0]!);
@@ -148,7 +148,7 @@ t.test('scenario files from outside: run as scenario/<name>; malformed ones exit
       name: 'report-123',
       description: 'activate twice',
       source: 'a bug report',
-      area: 'misordering',
+      area: 'create-realm',
       abi: ['rfc-v1'],
       steps: [{ do: 'create_vm', ipa: 40 }, { do: 'create_rd' }, { do: 'activate' }, { do: 'activate', expect: 'EBUSY' }],
     }),

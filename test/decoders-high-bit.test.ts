@@ -11,7 +11,7 @@ import { getProfile } from '../harness/abi/index.ts';
 import { decodeRmiPopulate, encodeRmiPopulate } from '../harness/abi/encode.ts';
 import { StructWriter } from '../harness/bytes.ts';
 import { RecordingSession } from '../harness/calls.ts';
-import { describeVmType, Kvm } from '../harness/dsl.ts';
+import { describeVmType, Kvm } from '../harness/dsl/index.ts';
 import { decodeIoc, hex, iowr } from '../harness/ioc.ts';
 import * as K from '../harness/kvm-uapi.ts';
 import { exitOf } from '../harness/replay.ts';
@@ -74,11 +74,11 @@ t.test('DSL labels: flags with the high bit', async (t) => {
   const target = createTargetSync('emulator', { abi });
   await target.start();
   const s = new RecordingSession(await target.session(), 2000);
-  const { kvm } = await Kvm.open(s, abi);
-  const vm = (await kvm!.createVm(abi.vmTypeRealm + 40)).vm!;
-  const g = await vm.createGuestMemfd(0x200000, B63);
+  const kvm = await Kvm.open(s, abi);
+  const vm = await kvm.createVm(abi.vmTypeRealm + 40);
+  const g = await vm.__createGuestMemfd(0x200000, B63);
   t.match(g.r.label, /flags=0x8000000000000000\)/);
-  const g31 = await vm.createGuestMemfd(0x200000, B31);
+  const g31 = await vm.__createGuestMemfd(0x200000, B31);
   t.match(g31.r.label, /flags=0xffffffff80000000\)/, 'a negative number sign-extends into the u64: the label says what the bytes say');
   t.equal(new DataView(fromHex(s.trace[s.trace.length - 1]!.request.op === 'ioctl' && 'buf' in (s.trace[s.trace.length - 1]!.request as { arg: object }).arg ? ((s.trace[s.trace.length - 1]!.request as { arg: { buf: { hex: string } } }).arg.buf.hex) : '').buffer).getBigUint64(8, true), 0xffffffff80000000n);
   const a = await vm.setMemoryAttributes(0x80000000n, 0x1000n, 2 ** 63);
@@ -98,9 +98,9 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
   const target = createTargetSync('emulator', { abi });
   await target.start();
   const s = new RecordingSession(await target.session(), 2000);
-  const { kvm } = await Kvm.open(s, abi);
-  const vm = (await kvm!.createVm(abi.vmTypeRealm + 40)).vm!;
-  const g = await vm.createGuestMemfd(0x200000, 2 ** 31);
+  const kvm = await Kvm.open(s, abi);
+  const vm = await kvm.createVm(abi.vmTypeRealm + 40);
+  const g = await vm.__createGuestMemfd(0x200000, 2 ** 31);
   await vm.setMemoryAttributes(0x80000000n, 0x1000n, B63 | 8n);
   await vm.rmiPopulate({ base: 0x80000000n, size: 0x1000n, sourceUaddr: 0, flags: B31 | 1, reserved: 0 });
   void g;
@@ -128,10 +128,10 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
 });
 
 t.test('repro: memslot flags, vCPU feature bit 31, VM type bit 31, ENABLE_CAP flags', async (t) => {
-  const { runChecks } = await import('../harness/engine.ts');
-  const { ALL_CHECKS } = await import('../tests/index.ts');
+  const { runChecks, applicable } = await import('../harness/engine.ts');
+  const { ALL_CHECKS } = await import('../checks/index.ts');
   const abi = getProfile('v14')!;
-  const def = ALL_CHECKS.find((c) => c.name === 'rmi/populate/reserved')!;
+  const def = applicable(ALL_CHECKS, abi).find((c) => c.name === 'populate/reserved')!;
   const target = createTargetSync('emulator', { abi });
   await target.start();
   const [o] = await runChecks([def], { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 2000, checkTimeoutMs: 10000 });

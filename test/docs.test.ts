@@ -72,10 +72,11 @@ function citedSources(): { where: string; source: string; required: boolean }[] 
     }
   }
   // string literals in the checks that cite something (their ok()/equal() sources and messages)
-  for (const f of readdirSync(join(REPO, 'tests')).filter((f) => f.endsWith('.ts'))) {
-    for (const m of read(`tests/${f}`).matchAll(/'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\$]|\\.)*)`/g)) {
+  const checkFiles = ['checks', 'checks/setup'].flatMap((d) => readdirSync(join(REPO, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`));
+  for (const f of checkFiles) {
+    for (const m of read(f).matchAll(/'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\$]|\\.)*)`/g)) {
       const s = m[1] ?? m[2] ?? '';
-      if (specRefs(s).length) out.push({ where: `tests/${f}`, source: s, required: false });
+      if (specRefs(s).length) out.push({ where: f, source: s, required: false });
     }
   }
   return out;
@@ -144,9 +145,9 @@ t.test('the resolver', async (t) => {
   t.equal(specRefs('conditions.md §9.9')[0]?.doc, undefined, 'an unknown section is reported, not guessed');
   t.equal(linkify('R1-PO2, see', 'docs/conditions'), '[R1-PO2](../spec/rfc-v1.md#r1-po2), see');
   const failed = {
-    name: 'misordering/create-in-new',
+    name: 'create-realm/in-new',
     abi: 'v10',
-    area: 'misordering',
+    area: 'create-realm',
     description: '',
     status: 'fail',
     assertions: [{ ok: false, message: 'CREATE_REALM = 0, expected -1 EEXIST (V10-CR1)', source: 'V10-CR1' }],

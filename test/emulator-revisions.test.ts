@@ -15,9 +15,9 @@ import type { Session } from '../harness/target.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
 import { EmulatorTarget, emulatorBugs } from '../harness/targets/emulator.ts';
 import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
-import { MULTIPLEXED_RULES } from '../emulator/realm-multiplexed.ts';
-import { RMI_RULES } from '../emulator/realm-rmi.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { MULTIPLEXED_RULES } from '../emulator/rules.ts';
+import { RMI_RULES } from '../emulator/rules.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const profile = (n: string): AbiProfile => PROFILES.get(n as AbiProfile['name'])!;
 

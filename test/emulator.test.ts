@@ -10,7 +10,7 @@ import * as K from '../harness/kvm-uapi.ts';
 import type { Call, Session } from '../harness/target.ts';
 import { EmulatorTarget, emulatorBugs, type EmulatorTargetOptions } from '../harness/targets/emulator.ts';
 import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
-import { MULTIPLEXED_RULES } from '../emulator/realm-multiplexed.ts';
+import { MULTIPLEXED_RULES } from '../emulator/rules.ts';
 import { assemble, b, ldr, mmioLoadEchoThenOff, mmioStoreThenOff, movImm, psciVersionThenOff, spinForever, str, systemOff, udf } from '../fixtures/guest.ts';
 
 const RAM = 0x40000000;

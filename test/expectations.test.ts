@@ -11,7 +11,7 @@ import { PROFILES } from '../harness/abi/index.ts';
 import type { AbiProfile, Expect, ExpectKey } from '../harness/abi/types.ts';
 import { applicable, runChecks, type CheckDef, type CheckOutcome } from '../harness/engine.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 t.setTimeout(300000);
 

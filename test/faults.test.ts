@@ -159,7 +159,7 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 
 t.test('a target that stops answering: one probe, then every later check fails at once with its fault', async (t) => {
   const abi = getProfile('v7') as AbiProfile;
-  const { ALL_CHECKS } = await import('../tests/index.ts');
+  const { ALL_CHECKS } = await import('../checks/index.ts');
   const checks: CheckDef[] = applicable(ALL_CHECKS, abi).slice(0, 12);
   let calls = 0;
   let sessions = 0;

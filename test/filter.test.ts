@@ -12,7 +12,7 @@ import type { AbiProfile } from '../harness/abi/types.ts';
 import { applicable } from '../harness/engine.ts';
 import { CheckFilter, selectChecks, wholeGlob } from '../harness/filter.ts';
 import { listLines } from '../harness/list.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const RUN = new URL('../run.sh', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'kvm-cca-filter-test-'));
@@ -55,28 +55,28 @@ t.test('./run.sh runs every --list name given back to it, and TAP prints the sam
 });
 
 t.test('a pasted name from the TAP output selects one check across --abi all', async (t) => {
-  const r = run(['v10/misordering/create-in-new']);
+  const r = run(['v10/create-realm/in-new']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /^ {2}ok 1 - v10\/misordering\/create-in-new$/m);
+  t.match(r.stdout, /^ {2}ok 1 - v10\/create-realm\/in-new$/m);
   t.equal([...r.stdout.matchAll(/^ {2}(not )?ok \d+ /gm)].length, 1, 'one check ran');
 });
 
 t.test('!pattern excludes; globs cross /', async (t) => {
-  const f = new CheckFilter(['misordering/*', '!*-in-new']);
-  t.ok(f.matches('v10', 'misordering/create-in-none'));
-  t.notOk(f.matches('v10', 'misordering/create-in-new'));
+  const f = new CheckFilter(['create-realm/*', '!*/in-new']);
+  t.ok(f.matches('v10', 'create-realm/in-none'));
+  t.notOk(f.matches('v10', 'create-realm/in-new'));
   t.notOk(f.matches('v10', 'populate/one-page'));
   t.ok(new CheckFilter(['!populate/']).matches('v7', 'config/rpv'), 'only exclusions: everything else');
   t.notOk(new CheckFilter(['!v7/*']).matches('v7', 'config/rpv'));
   t.ok(new CheckFilter(['v1*/populate/*']).matches('v10', 'populate/one-page'));
-  t.ok(new CheckFilter(['*create*']).matches('v10', 'misordering/create-in-new'), 'a single star crosses /');
+  t.ok(new CheckFilter(['*create*']).matches('v10', 'create-realm/in-new'), 'a single star crosses /');
   t.ok(new CheckFilter(['populate/']).matches('v10', 'populate/one-page'), 'a plain pattern is a substring');
   t.ok(wholeGlob('6.1*')('6.14.0-rc1'));
   t.notOk(wholeGlob('6.1')('6.14.0-rc1'), 'a baseline kernel glob is anchored');
-  const r = run(['--abi', 'v10', '--list', 'misordering/*', '!*-in-*']);
+  const r = run(['--abi', 'v10', '--list', 'create-realm/*', '!*/in-*']);
   t.equal(r.code, 0);
-  t.notMatch(r.stdout, /-in-/);
-  t.match(r.stdout, /^v10\/misordering\//m);
+  t.notMatch(r.stdout, /\/in-/);
+  t.match(r.stdout, /^v10\/create-realm\//m);
 });
 
 t.test('--list that matches nothing exits 2 with one line, like a run', async (t) => {
@@ -89,7 +89,7 @@ t.test('--list that matches nothing exits 2 with one line, like a run', async (t
 });
 
 t.test('--list -v shows the description and the sources', async (t) => {
-  const r = run(['--abi', 'v10', '--list', '-v', 'v10/misordering/create-in-new']);
+  const r = run(['--abi', 'v10', '--list', '-v', 'v10/create-realm/in-new']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /^v10\/misordering\/create-in-new\n {4}\S.*\n {4}source: \S+/);
+  t.match(r.stdout, /^v10\/create-realm\/in-new\n {4}\S.*\n {4}source: \S+/);
 });

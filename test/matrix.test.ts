@@ -21,9 +21,9 @@ const outcome = (abi: string, name: string, status: CheckOutcome['status']): Che
 });
 
 t.test('cells, counts and hover text', async (t) => {
-  const checks = [def('populate/twice', ['populate.twice']), def('rmi/populate/after-run', ['rmi.populate-after-run'])];
+  const checks = [def('populate/twice', ['populate.twice']), def('populate/after-run', ['rmi.populate-after-run'])];
   const profiles = [p('v10'), p('v14')];
-  const outcomes = [outcome('v10', 'populate/twice', 'pass'), outcome('v14', 'rmi/populate/after-run', 'fail')];
+  const outcomes = [outcome('v10', 'populate/twice', 'pass'), outcome('v14', 'populate/after-run', 'fail')];
   const m = buildMatrix({ profiles, checks, outcomes, title: 'test' });
   const rows = m.areas.flatMap((a) => a.rows);
   t.same(rows[0]?.cells.map((c) => c.cell), ['pass', 'n/a']);
@@ -41,17 +41,17 @@ t.test('cells, counts and hover text', async (t) => {
 });
 
 t.test('failures first, and each area with its own counts', async (t) => {
-  const checks = [def('populate/twice', ['populate.twice']), def('populate/one-page', ['populate.twice']), def('misordering/create-in-new', ['populate.twice'], 'misordering')];
+  const checks = [def('populate/twice', ['populate.twice']), def('populate/one-page', ['populate.twice']), def('create-realm/in-new', ['populate.twice'], 'create-realm')];
   const profiles = [p('v10')];
-  const outcomes = [outcome('v10', 'populate/twice', 'pass'), { ...outcome('v10', 'populate/one-page', 'blocked'), assertions: [{ ok: false, message: 'blocked' }] }, { ...outcome('v10', 'misordering/create-in-new', 'fail'), area: 'misordering' as const }];
+  const outcomes = [outcome('v10', 'populate/twice', 'pass'), { ...outcome('v10', 'populate/one-page', 'blocked'), assertions: [{ ok: false, message: 'blocked' }] }, { ...outcome('v10', 'create-realm/in-new', 'fail'), area: 'create-realm' as const }];
   const m = buildMatrix({ profiles, checks, outcomes, title: 't' });
-  t.same(m.failing.map((r) => r.check.name), ['populate/one-page', 'misordering/create-in-new'], 'every failed or blocked check, in check order');
+  t.same(m.failing.map((r) => r.check.name), ['populate/one-page', 'create-realm/in-new'], 'every failed or blocked check, in check order');
   const md = matrixMarkdown({ profiles, checks, outcomes, title: 'x' });
   const lines = md.split('\n');
   const at = (s: string): number => lines.findIndex((l) => l.includes(s));
-  t.ok(at('**failing or blocked** (2)') < at('**misordering**') && at('**failing or blocked**') < at('**populate**'), 'the failing rows come before the areas');
+  t.ok(at('**failing or blocked** (2)') < at('**create-realm**') && at('**failing or blocked**') < at('**populate**'), 'the failing rows come before the areas');
   t.match(md, /\| \*\*populate\*\* \| 1\/2 1✗ \|/, 'an area row: passed/run and its failures for each revision');
-  t.match(md, /\| \*\*misordering\*\* \| 0\/1 1✗ \|/);
+  t.match(md, /\| \*\*create-realm\*\* \| 0\/1 1✗ \|/);
   const html = matrixHtml({ profiles, checks, outcomes, title: 'x' });
   t.match(html, /<tr class="area failing"><th colspan="2">failing or blocked <span>\(2;/);
   t.match(html, /<tr class="area"><th>populate <span>\(2\)<\/span><\/th><th class="acount">1\/2 <b class="f">1✗<\/b><\/th><\/tr>/);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { formatMutation, runMutation } from '../harness/mutation.ts';
 import { listEmulatorBugs } from '../harness/targets/index.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 // The whole catalogue runs before the first test: on a loaded 2-core machine that is over 30 s.
 t.setTimeout(300000);

@@ -9,7 +9,7 @@ import { decodeRmiPopulate, encodeInitIpaArgs, encodePopulateArgs, encodePsciCom
 import { isInherited } from '../harness/abi/derive.ts';
 import { ERRNO } from '../harness/errno.ts';
 import { applicable } from '../harness/engine.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const P = (n: string): AbiProfile => {
   const p = getProfile(n);

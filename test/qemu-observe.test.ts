@@ -15,7 +15,7 @@ import { getProfile } from '../harness/abi/index.ts';
 import { applicable, runChecks, type CheckDef } from '../harness/engine.ts';
 import { ktapLine } from '../harness/report/ktap.ts';
 import { defaultCacheDir } from '../harness/targets/qemu.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 import { qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 
 // Three boots under TCG on a shared 2-core machine, two of them through UEFI.

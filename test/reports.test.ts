@@ -36,7 +36,7 @@ if (!hasXmllint && process.env.KVM_CCA_REQUIRE_QEMU === '1') t.fail('xmllint mis
 
 t.test('a failing, baselined, skipping run: JUnit valid for Jenkins, results valid for the schema', async (t) => {
   const baseline = join(work, 'b.txt');
-  writeFileSync(baseline, 'rfc-v1/misordering/create-in-active known: the switch\n');
+  writeFileSync(baseline, 'rfc-v1/create-realm/in-active known: the switch\n');
   const junit = join(work, 'out.xml');
   const json = join(work, 'out.json');
   const r = run(['--abi', 'rfc-v1', '--emulator-bug', 'create-rd-twice', '--baseline', baseline, '--junit', junit, '--json', json]);
@@ -64,13 +64,13 @@ t.test('a failing, baselined, skipping run: JUnit valid for Jenkins, results val
   t.equal(doc.kernel.release, "emulator-rfc-v1+bugs", "the emulator says its bugs in its release");
   t.equal(doc.summary.total, doc.tests.length);
   const byName = new Map(doc.tests.map((x) => [x.name, x]));
-  const failed = byName.get('rfc-v1/misordering/create-in-new');
+  const failed = byName.get('rfc-v1/create-realm/in-new');
   t.equal(failed?.status, 'fail');
-  t.equal(failed?.path, 'kvm_cca.rfc-v1.misordering.create-in-new');
-  t.same(failed?.kcidb, { path: 'kvm_cca.rfc-v1.misordering.create-in-new', status: 'FAIL', waived: false, duration: failed?.kcidb.duration });
+  t.equal(failed?.path, 'kvm_cca.rfc-v1.create-realm.in-new');
+  t.same(failed?.kcidb, { path: 'kvm_cca.rfc-v1.create-realm.in-new', status: 'FAIL', waived: false, duration: failed?.kcidb.duration });
   t.ok(failed?.trace && existsSync(failed.trace), 'the trace path it names exists');
   t.match(failed?.failures[0], { message: /expected -1 EEXIST/, source: 'R1-CR2' });
-  const xf = byName.get('rfc-v1/misordering/create-in-active');
+  const xf = byName.get('rfc-v1/create-realm/in-active');
   t.equal(xf?.status, 'xfail');
   t.same([xf?.kcidb.status, xf?.kcidb.waived], ['FAIL', true], 'a baselined failure is a waived FAIL in KCIDB');
   t.equal(doc.summary.fail, 1);

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { getProfile } from '../harness/abi/index.ts';
 import type { AbiName } from '../harness/abi/types.ts';
-import { runChecks } from '../harness/engine.ts';
+import { applicable, runChecks } from '../harness/engine.ts';
 import { replayCalls } from '../harness/replay.ts';
 import { generateRepro } from '../harness/repro.ts';
 import { buildTrace, type TraceFile } from '../harness/trace.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 import { qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 
 // Boots the guest and cross-compiles five reproducers: tap's 30 s default is too short on a shared 2-core machine.
@@ -28,16 +28,16 @@ t.test('reproducers of real-kernel traces', { skip: qemuSkip(t), timeout: 300000
   // a launch order (judged step by step) fails, and the absent-kernel probes pass.
   // The reproducer's exit: 4 where the realm uAPI is absent (this kernel has none), 0 where the kernel conforms.
   const cases: [string, string, 'fail' | 'pass' | 'blocked', 0 | 4][] = [
-    ['rfc-v1', 'misordering/populate-in-none', 'blocked', 4],
-    ['absent', 'vcpu/absent-init-rec-bit-7', 'pass', 0],
+    ['rfc-v1', 'populate/in-none', 'blocked', 4],
+    ['absent', 'absent/init-rec-bit-7', 'pass', 0],
     ['rfc-v1', 'generic/normal-vm-mmio-exit', 'pass', 0],
     // The later generations' named structs (arm_rme_*, kvm_arm_rmi_populate) on a real kernel too.
     ['v10', 'lifecycle/qemu-nvidia-v8-v11', 'fail', 4],
-    ['v14', 'rmi/populate/progress-loop', 'blocked', 4],
+    ['v14', 'populate/progress-loop', 'blocked', 4],
   ];
   for (const [abiName, name, status, exit] of cases) {
     const abi = getProfile(abiName)!;
-    const def = ALL_CHECKS.find((c) => c.name === name);
+    const def = applicable(ALL_CHECKS, abi).find((c) => c.name === name);
     if (!def) {
       t.fail(`no check ${name}`);
       continue;

@@ -19,7 +19,7 @@ import { createTargetSync } from '../harness/targets/index.ts';
 import type { TargetIdentity } from '../harness/target.ts';
 import { buildTrace, type TraceFile } from '../harness/trace.ts';
 import { fromHex, type WireBuf } from '../harness/wire.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 t.setTimeout(600000);
 const have = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
@@ -28,7 +28,7 @@ const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname
 const KVM_ENABLE_CAP = 0x4068aea3;
 
 /** The only reproducer allowed a raw argument: v14 calls the PSCI-complete number v14 removed, whose struct v14 no longer has. */
-const RAW_ALLOWED = new Set(['v14/rmi/psci/removed']);
+const RAW_ALLOWED = new Set(['v14/psci-complete/removed']);
 
 async function traces(abiName: AbiName): Promise<{ def: CheckDef; trace: TraceFile }[]> {
   const abi = getProfile(abiName)!;

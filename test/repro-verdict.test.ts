@@ -12,21 +12,21 @@ import { join } from 'node:path';
 import t from 'tap';
 import { getProfile } from '../harness/abi/index.ts';
 import type { AbiName } from '../harness/abi/types.ts';
-import { runChecks } from '../harness/engine.ts';
+import { applicable, runChecks } from '../harness/engine.ts';
 import { KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_RUN } from '../harness/kvm-uapi.ts';
 import { absenceProbe, replayCalls, showsAbsence } from '../harness/replay.ts';
 import { generateRepro } from '../harness/repro.ts';
 import type { TargetIdentity } from '../harness/target.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
 import { buildTrace, callExpectations, type TraceCall, type TraceFile } from '../harness/trace.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 t.setTimeout(300000);
 const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: 'emulator', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' } };
 
 async function traceOf(abiName: AbiName, check: string, bugs: string[] = []): Promise<TraceFile> {
   const abi = getProfile(abiName)!;
-  const def = ALL_CHECKS.find((c) => c.name === check);
+  const def = applicable(ALL_CHECKS, abi).find((c) => c.name === check);
   if (!def) throw new Error(`no check ${check}`);
   const target = createTargetSync('emulator', { abi, bugs, ...(def.emulatorSettings ? { emulatorSettings: def.emulatorSettings } : {}) });
   await target.start();
@@ -81,7 +81,7 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
   t.equal(sb.status, 0, `the shim builds ${sb.stderr}`);
 
   // A failing v14 trace: the kernel (here the emulator with the bug) accepts a non-zero reserved word.
-  const failing = await traceOf('v14', 'rmi/populate/reserved', ['rmi-populate-reserved-unchecked']);
+  const failing = await traceOf('v14', 'populate/reserved', ['rmi-populate-reserved-unchecked']);
   t.equal(failing.status, 'fail');
   const judged = failing.assertions.find((a) => !a.ok);
   t.ok(judged?.seq !== undefined && judged.expected?.errno === 'EINVAL', 'the failed assertion names the call it judged and the expectation');
@@ -93,7 +93,7 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
   t.match(f.stdout, /exit 1: the kernel violates the spec/);
 
   // The same check on a conforming kernel: recorded as passing, answered as recorded.
-  const passing = await traceOf('v14', 'rmi/populate/reserved');
+  const passing = await traceOf('v14', 'populate/reserved');
   t.equal(passing.status, 'pass');
   const p = runRepro(passing, answers(passing));
   t.equal(p.status, 0, `a kernel answering as the conforming recording: exit 0\n${p.stdout}`);
@@ -135,12 +135,12 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
   t.equal(stop.ioctls, passing.calls.filter((c) => c.request.op === 'ioctl' && c.seq <= vcpuSeq).length, 'no ioctl after the failed structural call');
 
   // The absent revision expects the realm type refused: such a kernel conforms (0), not 4.
-  const abs = await traceOf('absent', 'vcpu/absent-init-rec-bit-7');
+  const abs = await traceOf('absent', 'absent/init-rec-bit-7');
   const a = runRepro(abs, answers(abs));
   t.equal(a.status, 0, `absent revision, answered as recorded: exit 0\n${a.stdout}`);
 
   // Conforming traces with KVM_RUN exits and populate write-backs: exit 0 answered as recorded.
-  for (const check of ['rmi/populate/progress-loop', 'lifecycle/openvmm-v14', 'lifecycle/qemu-nvidia-0d79ce9', 'rmi/run/first-run-then-populate']) {
+  for (const check of ['populate/progress-loop', 'lifecycle/openvmm-v14', 'lifecycle/qemu-nvidia-0d79ce9', 'run/first-run-then-populate']) {
     if (!ALL_CHECKS.some((c) => c.name === check)) continue;
     const tr = await traceOf('v14', check);
     t.equal(tr.status, 'pass', `${check} passes on the emulator`);
@@ -151,7 +151,7 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
 });
 
 t.test('replay: the same verdict per call and exit code', async (t) => {
-  const failing = await traceOf('v14', 'rmi/populate/reserved', ['rmi-populate-reserved-unchecked']);
+  const failing = await traceOf('v14', 'populate/reserved', ['rmi-populate-reserved-unchecked']);
   const spec = getProfile('v14')!;
   const on = async (abi: AbiName, bugs: string[]) => {
     const target = createTargetSync('emulator', { abi: getProfile(abi)!, bugs });
@@ -175,7 +175,7 @@ t.test('replay: the same verdict per call and exit code', async (t) => {
 });
 
 t.test('expectations from old traces and hostile ones', async (t) => {
-  const failing = await traceOf('v14', 'rmi/populate/reserved', ['rmi-populate-reserved-unchecked']);
+  const failing = await traceOf('v14', 'populate/reserved', ['rmi-populate-reserved-unchecked']);
   const seq = failing.assertions.find((a) => !a.ok)!.seq!;
   // A trace written before assertions carried seq: the call text and message still name it.
   const old = { ...failing, assertions: failing.assertions.map(({ seq: _s, expected: _e, ...a }) => a) };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { getProfile } from '../harness/abi/index.ts';
 import { CiHooks } from '../harness/ci.ts';
-import { runChecks, type CheckOutcome } from '../harness/engine.ts';
+import { applicable, runChecks, type CheckOutcome } from '../harness/engine.ts';
 import { ERRNO } from '../harness/errno.ts';
 import { ktapLine } from '../harness/report/ktap.ts';
 import { generateRepro } from '../harness/repro.ts';
@@ -17,7 +17,7 @@ import type { Call, Session, Target, TargetIdentity } from '../harness/target.ts
 import { buildTrace, parseTrace, readTrace, TraceError, traceFileName, type TraceFile } from '../harness/trace.ts';
 import type { WireResult } from '../harness/wire.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 const abi = getProfile('rfc-v1')!;
 const ID: TargetIdentity = {
@@ -47,7 +47,7 @@ function fakeTarget(): Target {
 }
 
 async function run(names: string[]): Promise<CheckOutcome[]> {
-  const checks = names.map((n) => ALL_CHECKS.find((c) => c.name === n)!);
+  const checks = names.map((n) => applicable(ALL_CHECKS, abi).find((c) => c.name === n)!);
   return runChecks(checks, { abi, target: fakeTarget(), targetKind: 'emulator', allowCrash: true, callTimeoutMs: 1000, checkTimeoutMs: 5000 });
 }
 
@@ -58,7 +58,7 @@ t.test('--trace DIR writes one file per check with calls and identity', async (t
   const ci = new CiHooks({ abi: 'rfc-v1', traceDir: dir, bugs: ['some-bug'] });
   ci.started(ID);
   const outs = await run(['populate/one-page', 'config/hash-sha256']);
-  const extras = outs.map((o) => ci.outcome(o, ALL_CHECKS.find((c) => c.name === o.name)));
+  const extras = outs.map((o) => ci.outcome(o, applicable(ALL_CHECKS, abi).find((c) => c.name === o.name)));
   t.same(readdirSync(dir).sort(), [traceFileName('rfc-v1', 'config/hash-sha256'), traceFileName('rfc-v1', 'populate/one-page')].sort());
   t.equal(traceFileName('rfc-v1', 'populate/one-page'), 'rfc-v1__populate_one-page.json');
   const tr = readTrace(join(dir, 'rfc-v1__populate_one-page.json'));
@@ -94,10 +94,10 @@ t.test('a failing check writes its trace without --trace; a passing one does not
   t.teardown(() => void delete process.env.KVM_CCA_TRACE_DIR);
   const ci = new CiHooks({ abi: 'rfc-v1' });
   ci.started(ID);
-  const outs = await run(['misordering/populate-in-none', 'config/hash-sha256']);
+  const outs = await run(['populate/in-none', 'config/hash-sha256']);
   const extras = outs.map((o) => ci.outcome(o));
   t.equal(outs[0]!.status, 'fail');
-  t.match(extras[0]?.trace, new RegExp(`^${base}/.*/rfc-v1__misordering_populate-in-none.json$`));
+  t.match(extras[0]?.trace, new RegExp(`^${base}/.*/rfc-v1__populate_in-none.json$`));
   t.equal(extras[1], undefined);
   t.equal(ci.traces.written.length, 1);
   t.match(ci.finish()[0], /^# traces: 1 written to /);
@@ -138,13 +138,13 @@ function compilers(): { cc: string; args: string[] }[] {
 async function onEmulator(names: string[], bugs: string[]): Promise<CheckOutcome[]> {
   const target = createTargetSync('emulator', { abi, bugs });
   await target.start();
-  const checks = names.map((n) => ALL_CHECKS.find((c) => c.name === n)!);
+  const checks = names.map((n) => applicable(ALL_CHECKS, abi).find((c) => c.name === n)!);
   return runChecks(checks, { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 1000, checkTimeoutMs: 5000 });
 }
 
 t.test('C reproducers: readable names and structs, compile cleanly', async (t) => {
   const outs = await onEmulator(
-    ['misordering/populate-in-none', 'lifecycle/qemu-rfc', 'config/hash-sha512', 'generic/normal-vm-mmio-exit', 'vcpu/init-with-rec-bit', 'lifecycle/kvmtool-rfc', 'config/bad-pointer'],
+    ['populate/in-none', 'lifecycle/qemu-rfc', 'config/hash-sha512', 'generic/normal-vm-mmio-exit', 'vcpu-init/rec-bit', 'lifecycle/kvmtool-rfc', 'config/bad-pointer'],
     ['populate-ebusy-as-einval'],
   );
   t.same(outs.map((o) => o.status), ['fail', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass']);

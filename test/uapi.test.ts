@@ -43,7 +43,7 @@ t.test('every RFC v1 expectation names its source', async (t) => {
 });
 
 t.test('describeVmType prints the high bits unsigned (KVM_CREATE_VM takes an unsigned long)', async (t) => {
-  const { describeVmType } = await import('../harness/dsl.ts');
+  const { describeVmType } = await import('../harness/dsl/index.ts');
   const { PROFILES } = await import('../harness/abi/index.ts');
   const v14 = PROFILES.get('v14');
   const v10 = PROFILES.get('v10');

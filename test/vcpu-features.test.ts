@@ -6,7 +6,7 @@ import { getProfile } from '../harness/abi/index.ts';
 import { applicable, probeVcpuFeatures, runChecks } from '../harness/engine.ts';
 import { EmulatorTarget } from '../harness/targets/emulator.ts';
 import { ktapLine } from '../harness/report/ktap.ts';
-import { ALL_CHECKS } from '../tests/index.ts';
+import { ALL_CHECKS } from '../checks/index.ts';
 
 for (const rev of ['v7', 'v14']) {
   t.test(`${rev}: the SVE checks`, async (t) => {

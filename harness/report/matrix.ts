@@ -39,20 +39,23 @@ function expectText(p: AbiProfile, c: CheckDef, o: CheckOutcome | undefined): st
 
 export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[] }[]; counts: Record<string, Record<Cell, number>>; failing: Row[] } {
   const byKey = new Map(m.outcomes.map((o) => [`${o.abi}\u0000${o.name}`, o]));
-  const applies = new Map(m.profiles.map((p) => [p.name, new Set(applicable(m.checks, p).map((c) => c.name))]));
+  // One row per name: a name may stand for one check per era (the RME-era and the RMI-era
+  // populate/bad-pointer); each revision's cell comes from the check that applies to it.
+  const applies = new Map(m.profiles.map((p) => [p.name, new Map(applicable(m.checks, p).map((c) => [c.name, c]))]));
   const counts: Record<string, Record<Cell, number>> = {};
   for (const p of m.profiles) counts[p.name] = { pass: 0, fail: 0, blocked: 0, todo: 0, skip: 0, 'n/a': 0, 'not run': 0 };
-  const rows: Row[] = m.checks
-    .filter((c) => m.profiles.some((p) => applies.get(p.name)?.has(c.name)))
-    .map((c) => ({
-      check: c,
-      cells: m.profiles.map((p) => {
-        const o = byKey.get(`${p.name}\u0000${c.name}`);
-        const cell: Cell = !applies.get(p.name)?.has(c.name) ? 'n/a' : o ? o.status : 'not run';
-        counts[p.name]![cell]++;
-        return { cell, hover: cell === 'n/a' ? `${p.name} has no expectation for ${c.expects.join(', ') || 'this check'}` : expectText(p, c, o) };
-      }),
-    }));
+  const first = new Map<string, CheckDef>();
+  for (const c of m.checks) if (!first.has(c.name) && m.profiles.some((p) => applies.get(p.name)?.has(c.name))) first.set(c.name, c);
+  const rows: Row[] = [...first.values()].map((c) => ({
+    check: c,
+    cells: m.profiles.map((p) => {
+      const def = applies.get(p.name)?.get(c.name);
+      const o = byKey.get(`${p.name}\u0000${c.name}`);
+      const cell: Cell = !def ? 'n/a' : o ? o.status : 'not run';
+      counts[p.name]![cell]++;
+      return { cell, hover: !def ? `${p.name} has no expectation for ${c.expects.join(', ') || 'this check'}` : expectText(p, def, o) };
+    }),
+  }));
   const areas = AREAS.map((a) => ({ area: a as string, rows: rows.filter((r) => r.check.area === a) })).filter((x) => x.rows.length > 0);
   // Failures first: every check with a failed or blocked cell, before the areas.
   const failing = rows.filter((r) => r.cells.some((c) => c.cell === 'fail' || c.cell === 'blocked'));

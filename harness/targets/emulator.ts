@@ -9,7 +9,7 @@
 import type { AbiProfile } from '../abi/types.ts';
 import { Emulator, type EmulatorOptions } from '../../emulator/index.ts';
 import { BUGS, type BugInfo } from '../../emulator/bugs.ts';
-import type { HostSettings } from '../../emulator/kvm.ts';
+import type { HostSettings } from '../../emulator/kernel.ts';
 import type { RmmSettings } from '../../emulator/rmm.ts';
 import type { Call, Session, Target, TargetIdentity } from '../target.ts';
 import { checkRequest, WireError, type WireResult } from '../wire.ts';

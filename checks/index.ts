@@ -1,0 +1,56 @@
+// Every check of the suite, by uAPI call or concern: checks/<area>.ts holds
+// the checks named "<area>/...", for every revision they apply to.
+import type { CheckDef } from '../harness/engine.ts';
+import { applicable } from '../harness/engine.ts';
+import { PROFILES } from '../harness/abi/index.ts';
+import { checks as generic } from './generic.ts';
+import { checks as absent } from './absent.ts';
+import { checks as probing } from './probing.ts';
+import { checks as createVm } from './create-vm.ts';
+import { checks as enableCap } from './enable-cap.ts';
+import { checks as config } from './config.ts';
+import { checks as vcpuInit } from './vcpu-init.ts';
+import { checks as createRealm } from './create-realm.ts';
+import { checks as initRipas } from './init-ripas.ts';
+import { checks as populate } from './populate.ts';
+import { checks as finalizeRec } from './finalize-rec.ts';
+import { checks as activate } from './activate.ts';
+import { checks as run } from './run.ts';
+import { checks as psciComplete } from './psci-complete.ts';
+import { checks as ordering } from './ordering.ts';
+import { checks as lifecycle } from './lifecycle.ts';
+import { checks as scenarios } from './scenarios.ts';
+
+export const ALL_CHECKS: CheckDef[] = [
+  ...generic,
+  ...absent,
+  ...probing,
+  ...createVm,
+  ...enableCap,
+  ...config,
+  ...vcpuInit,
+  ...createRealm,
+  ...initRipas,
+  ...populate,
+  ...finalizeRec,
+  ...activate,
+  ...run,
+  ...psciComplete,
+  ...ordering,
+  ...lifecycle,
+  ...scenarios,
+];
+
+// A name may stand for one check per era (populate/bad-pointer is POPULATE_REALM
+// in the RME era and KVM_ARM_RMI_POPULATE in the RMI era), but within a revision it is unique,
+// and it starts with its area.
+for (const c of ALL_CHECKS) {
+  if (!c.name.startsWith(`${c.area}/`)) throw new Error(`check ${c.name} is not named after its area ${c.area}`);
+}
+for (const p of PROFILES.values()) {
+  const seen = new Set<string>();
+  for (const c of applicable(ALL_CHECKS, p)) {
+    if (seen.has(c.name)) throw new Error(`duplicate check name ${c.name} in ${p.name}`);
+    seen.add(c.name);
+  }
+}

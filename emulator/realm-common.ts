@@ -1,0 +1,116 @@
+// What the two realm eras share: a realm's view of its IPA space (RealmBus),
+// the ONE_REG ids a realm vCPU may set, the RD's PGD size, and PSCI CPU_ON
+// of a REC.
+import { ERRNO } from '../harness/errno.ts';
+import type { BusFault, CpuState, GuestBus } from './aarch64.ts';
+import type { Kernel } from './kernel.ts';
+import { PAGE_SIZE } from './memory.ts';
+import { gmemPage } from './guest_memfd.ts';
+import { KVM_REG_ARM64_SVE_VLS } from './one-reg.ts';
+import { RMI_SUCCESS, type Rd, type Rec } from './rmm.ts';
+import { busLoad, busStore } from './stage2.ts';
+import type { Vm } from './vm.ts';
+
+// ONE_REG ids a realm vCPU may set (V10-R1, V14-V6)
+const CORE_REG_BASE = 0x6030000000100000n;
+const SYSREG = (op0: number, op1: number, crn: number, crm: number, op2: number): bigint =>
+  0x6030000000130000n | BigInt((op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2);
+const REG_PMCR_EL0 = SYSREG(3, 3, 9, 12, 0);
+const REG_ID_AA64DFR0_EL1 = SYSREG(3, 0, 0, 5, 0);
+
+/** A REC's settable registers: core x0..x30 and PC, ID_AA64DFR0_EL1, SVE_VLS, and PMCR_EL0 where `pmcr` (v2..v13). */
+export function realmRegSettable(id: bigint, pmcr: boolean): boolean {
+  const off = Number(id & 0xffffn);
+  return (
+    ((id & ~0xffffn) === CORE_REG_BASE && (off < 62 || off === 64)) ||
+    id === REG_ID_AA64DFR0_EL1 ||
+    id === KVM_REG_ARM64_SVE_VLS ||
+    (pmcr && id === REG_PMCR_EL0)
+  );
+}
+
+/** Granules of the stage 2 PGD the host delegates beside the RD (4K pages, concatenated start level). */
+export function pgdGranules(ipaBits: number): number {
+  // stage2_pgtable_levels(ipa) = ARM64_HW_PGTABLE_LEVELS(ipa - 4)
+  const levels = Math.floor((ipaBits - 8) / 9);
+  return Math.max(1, 2 ** Math.max(0, ipaBits - 12 - 9 * levels));
+}
+
+/** PSCI CPU_ON of a REC: its captured registers, whether it runs, how to make it runnable. */
+export function recCpuOn(cpu: CpuState, rec: Rec): { cpu: CpuState; on: boolean; wake(): void } {
+  return {
+    cpu,
+    on: rec.runnable,
+    wake: () => {
+      rec.runnable = true;
+    },
+  };
+}
+
+/**
+ * A realm's view of its IPA space. The protected half goes through the RMM's
+ * RTT: populated pages are the delegated data granules; RAM that was never
+ * populated is faulted in as a zeroed data granule (the host delegates the
+ * memslot page, RMI_DATA_CREATE_UNKNOWN); RIPAS EMPTY is an abort the RMM
+ * injects (not modelled). The unprotected half is shared memory or MMIO, like
+ * a normal VM; the MMIO exit reports the IPA with its top bit (UNCONFIRMED).
+ */
+export class RealmBus implements GuestBus {
+  private fetchCache: { pg: bigint; page: Uint8Array } | undefined;
+  constructor(
+    private readonly k: Kernel,
+    private readonly vm: Vm,
+    private readonly rd: Rd,
+  ) {}
+
+  private resolve = (ipa: bigint, write: boolean): { page: Uint8Array; off: number } | BusFault => {
+    if (ipa >= this.vm.physSize) return { kind: 'abort', what: `access beyond the IPA size at 0x${ipa.toString(16)}` };
+    const off = Number(ipa & 0xfffn);
+    const a = Number(ipa);
+    if (a < this.rd.protectedLimit) {
+      const pg = Math.floor(a / PAGE_SIZE);
+      const frame = this.rd.data.get(pg);
+      if (frame !== undefined) return { page: this.k.phys.page(frame)!, off };
+      if (!this.rd.isRam(pg)) return { kind: 'abort', what: `RIPAS EMPTY at 0x${ipa.toString(16)}: the RMM injects an SEA` };
+      const slot = this.vm.findSlot(ipa);
+      if (!slot) return { kind: 'errno', errno: ERRNO.EFAULT };
+      // v2+: private RAM is the memslot's guest_memfd; RFC v1: the memslot's own page
+      const host = slot.gmem ? gmemPage(slot, ipa) : this.vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
+      if (!host) return { kind: 'errno', errno: ERRNO.EFAULT };
+      const rmm = this.k.rmm;
+      if (rmm.granuleDelegate(host.frame) !== RMI_SUCCESS) return { kind: 'errno', errno: ERRNO.ENXIO };
+      if (rmm.dataCreateUnknown(this.rd, host.frame, pg * PAGE_SIZE, host.page) !== RMI_SUCCESS) {
+        rmm.granuleUndelegate(host.frame);
+        return { kind: 'errno', errno: ERRNO.ENXIO };
+      }
+      return { page: host.page, off };
+    }
+    const s = this.vm.findSlot(ipa);
+    if (!s || (write && s.flags & 2)) return { kind: 'mmio' };
+    const r = this.vm.mm.hostPage(s.uaddr + (ipa - s.gpa), write);
+    if ('why' in r) return { kind: 'errno', errno: ERRNO.EFAULT };
+    return r;
+  };
+
+  fetch(ipa: bigint): number | BusFault {
+    const pg = ipa >> 12n;
+    if (this.fetchCache?.pg !== pg) {
+      // instructions come only from protected memory; the unprotected half is not executable for a realm
+      if (Number(ipa) >= this.rd.protectedLimit) return { kind: 'abort', what: 'instruction fetch from the unprotected half' };
+      const r = this.resolve(ipa & ~0xfffn, false);
+      if ('kind' in r) return r;
+      this.fetchCache = { pg, page: r.page };
+    }
+    const o = Number(ipa & 0xfffn);
+    const p = this.fetchCache.page;
+    return (p[o]! | (p[o + 1]! << 8) | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0;
+  }
+
+  load(ipa: bigint, size: number): bigint | BusFault {
+    return busLoad(this.resolve, ipa, size);
+  }
+
+  store(ipa: bigint, size: number, value: bigint): BusFault | undefined {
+    return busStore(this.resolve, ipa, size, value);
+  }
+}
