@@ -26,7 +26,7 @@ import {
   type Rd,
   type RmiStatus,
 } from './rmm.ts';
-import type { MultiplexedRules } from './rules.ts';
+import type { RmeRules } from './rules.ts';
 import { vmDebugCounts } from './vcpu.ts';
 import type { Vm } from './vm.ts';
 
@@ -34,7 +34,7 @@ import type { Vm } from './vm.ts';
 export interface RmeEnv {
   readonly k: Kernel;
   readonly p: AbiProfile;
-  readonly rules: MultiplexedRules;
+  readonly rules: RmeRules;
 }
 
 const isGmem = (e: RmeEnv): boolean => e.rules.era === 'gmem';

@@ -2,7 +2,7 @@
 // KVM_ENABLE_CAP with a sub-command in args[0] and a user pointer in args[1]
 // (realm-rme-cap.ts), FINALIZE(REC), and explicit CREATE / ACTIVATE. Numbers and struct sizes come from the ABI
 // profile; behaviour that changes between revisions is an explicit switch in
-// MultiplexedRules. RFC v1 follows conditions.md §2; v2..v10 (the guest_memfd
+// RmeRules. RFC v1 follows conditions.md §2; v2..v10 (the guest_memfd
 // era: 32-byte args, MEASURE, 2 MB populate chunks, REC bit at VCPU_INIT,
 // PSCI complete) follow §3, read in v10 (v9 for C* rows), with the switch
 // points abi-evolution.md §2-§3 and conditions.md §6 give.
@@ -17,7 +17,7 @@ import { RealmBus, realmRegSettable, recCpuOn } from './realm-common.ts';
 import type { RealmModule, RealmVcpu, RealmVm, VmTypeDecoded } from './realm-module.ts';
 import { activate, config, createRd, initIpa, initRipas, populate, populateGmem, type RmeEnv } from './realm-rme-cap.ts';
 import { FEAT0, RMI_SUCCESS, type Rd, type Rec } from './rmm.ts';
-import { MULTIPLEXED_RULES, type MultiplexedRules } from './rules.ts';
+import { RME_RULES, type RmeRules } from './rules.ts';
 import type { Vcpu } from './vcpu.ts';
 import type { Vm } from './vm.ts';
 
@@ -59,15 +59,15 @@ class MuxRec implements RealmVcpu {
 export class MultiplexedRealm implements RealmModule {
   readonly generation = 'rme';
   private readonly sub: SubcommandNumbers;
-  private readonly rules: MultiplexedRules;
+  private readonly rules: RmeRules;
   private readonly env: RmeEnv;
 
   constructor(
     private readonly k: Kernel,
     private readonly p: AbiProfile,
   ) {
-    const rules = MULTIPLEXED_RULES[p.name];
-    if (!rules || !p.subcmd) throw new Error(`the emulator has no multiplexed-generation rules for ${p.name}`);
+    const rules = RME_RULES[p.name];
+    if (!rules || !p.subcmd) throw new Error(`the emulator has no RME-era rules for ${p.name}`);
     this.rules = rules;
     this.sub = p.subcmd;
     this.env = { k, p, rules };

@@ -10,7 +10,7 @@ import * as K from '../harness/kvm-uapi.ts';
 import type { Call, Session } from '../harness/target.ts';
 import { EmulatorTarget, emulatorBugs, type EmulatorTargetOptions } from '../harness/targets/emulator.ts';
 import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
-import { MULTIPLEXED_RULES } from '../emulator/rules.ts';
+import { RME_RULES } from '../emulator/rules.ts';
 import { assemble, b, ldr, mmioLoadEchoThenOff, mmioStoreThenOff, movImm, psciVersionThenOff, spinForever, str, systemOff, udf } from '../fixtures/guest.ts';
 
 const RAM = 0x40000000;
@@ -491,7 +491,7 @@ t.test('bug outcomes are the documented ones', async (t) => {
 });
 
 t.test('revision rules agree with the profile', async (t) => {
-  const r = MULTIPLEXED_RULES['rfc-v1']!;
+  const r = RME_RULES['rfc-v1']!;
   const e = rfcV1.expect;
   t.equal(r.errno.config, e['config.after-create']?.errno);
   t.equal(r.errno.create, e['create.twice']?.errno);
