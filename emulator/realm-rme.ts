@@ -6,7 +6,8 @@
 // era: 32-byte args, MEASURE, 2 MB populate chunks, REC bit at VCPU_INIT,
 // PSCI complete) follow §3, read in v10 (v9 for C* rows), with the switch
 // points abi-evolution.md §2-§3 and conditions.md §6 give.
-import { StructReader } from '../harness/bytes.ts';
+import { REALM_STRUCTS } from '../uapi/realm.ts';
+import { sizeOf, view } from '../uapi/layout.ts';
 import type { AbiProfile, SubcommandNumbers } from '../harness/abi/types.ts';
 import { KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import type { CpuState, GuestBus } from './aarch64.ts';
@@ -183,9 +184,10 @@ export class MultiplexedRealm implements RealmModule {
     if (this.rules.v6RecChecks) {
       if (!this.realmOf(vcpu.vm) && !this.k.bug('psci-complete-no-rec-check')) fail('EINVAL', 'PSCI complete on a VM that is not a realm (v6 23/43)');
     } else if (!this.isRec(vcpu) && !this.k.bug('psci-complete-no-rec-check')) fail('EPERM', 'PSCI complete on a vCPU that is not a REC (V10-PS1)');
-    const b = new StructReader(ctx.read(ctx.arg, this.p.sizes.psciComplete ?? 24, 'struct kvm_arm_rmm_psci_complete (V10-PS2)'));
+    const ps = this.p.uapi?.psciComplete?.arg.kind === 'struct' ? this.p.uapi.psciComplete.arg.struct : REALM_STRUCTS.rmmPsciComplete;
+    const b = view(ps, ctx.read(ctx.arg, sizeOf(ps), 'struct kvm_arm_rmm_psci_complete (V10-PS2)'));
     // V10-PS5: padding not checked; V10-PS6: status passed through
-    const target = vcpu.vm.vcpuByMpidr(b.u64(0));
+    const target = vcpu.vm.vcpuByMpidr(b.u64('target_mpidr'));
     if (!target) fail('EINVAL', 'target_mpidr matches no vCPU (V10-PS3)');
     // V10-PS4: RMI_PSCI_COMPLETE needs a PSCI request of the calling REC pending for that target;
     // in-kernel PSCI completes CPU_ON/AFFINITY_INFO itself (V10-PS8), so none is ever pending here

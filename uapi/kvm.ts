@@ -123,7 +123,11 @@ export const VM_TYPE_IPA_MASK = 0xff;
  * fields; a core register's id ends in offsetof(struct kvm_regs, f) / 4.
  */
 export const ONE_REG = {
+  KVM_REG_ARCH_MASK: 0xff00000000000000n,
   KVM_REG_ARM64: 0x6000000000000000n,
+  /** The size field (log2 of the bytes) sits at bit 52. */
+  KVM_REG_SIZE_SHIFT: 52n,
+  KVM_REG_ARM_COPROC_MASK: 0x0fff0000n,
   KVM_REG_SIZE_U64: 0x0030000000000000n,
   KVM_REG_SIZE_U512: 0x0060000000000000n,
   /** KVM_REG_ARM_CORE: group 0x0010 at bit 16. */
@@ -134,7 +138,7 @@ export const ONE_REG = {
 } as const;
 
 /** Byte offsets in struct kvm_regs of the core registers the guest payloads set. */
-export const KVM_REGS = { x0: 0, sp: 248, pc: 256, pstate: 264 } as const;
+export const KVM_REGS = { x0: 0, sp: 248, pc: 256, pstate: 264, /** sizeof(struct kvm_regs) */ size: 864 } as const;
 
 /** struct kvm_run (arm64): exit_reason at 8, the exit union at 32; the MMIO and SYSTEM_EVENT members inside it. */
 export const KVM_RUN_LAYOUT = {

@@ -218,3 +218,9 @@ export function decode(s: StructDesc, bytes: Uint8Array): Record<string, bigint 
   for (const f of layout(s).fields) out[f.key ?? f.name] = f.count === undefined ? one(f, f.off) : Array.from({ length: f.count }, (_, i) => one(f, f.off + i * f.size));
   return out;
 }
+
+/** A by-name reader over a struct's bytes (the emulator's handlers read members, never offsets). */
+export function view(s: StructDesc, bytes: Uint8Array): { u64(name: string): bigint; u32(name: string): number; at(name: string): number } {
+  const r = new StructReader(bytes);
+  return { u64: (n) => r.u64(offsetOf(s, n)), u32: (n) => r.u32(offsetOf(s, n)), at: (n) => offsetOf(s, n) };
+}
