@@ -5,7 +5,7 @@
 // KVM_RUN. Checks name these constants, never the profiles' generation values.
 import type { AbiName, Generation } from '../harness/abi/types.ts';
 
-export const RME_ERA: readonly Generation[] = ['multiplexed'];
+export const RME_ERA: readonly Generation[] = ['rme'];
 export const RMI_ERA: readonly Generation[] = ['rmi'];
 /** A kernel without CCA host support. */
 export const NO_CCA: readonly Generation[] = ['absent'];

@@ -3,6 +3,11 @@
 // wrong, so the suite can show that its checks notice. Names are kebab-case
 // and stable: they appear on the command line and in reports.
 import type { AbiName, ExpectKey } from '../harness/abi/types.ts';
+import { revisionsFrom } from '../revisions/index.ts';
+
+/** Every revision of `n`'s era from `n` on: "every RMI-era revision from v13". */
+const rmeFrom = (n: AbiName): AbiName[] => revisionsFrom(n, { sameEra: true });
+const rmiFrom = rmeFrom;
 
 export interface BugInfo {
   name: string;
@@ -16,18 +21,13 @@ export interface BugInfo {
   breaks: readonly ExpectKey[];
 }
 
-const V2_V10 = ['v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'] as const;
-const V8_V10 = ['v8', 'v9', 'v10'] as const;
-// v2..v5 leave the no-guest_memfd errno UNCONFIRMED (todo), so a switch there could not be caught
-const V6_V10 = ['v6', 'v7', 'v8', 'v9', 'v10'] as const;
-const V12_V14 = ['v12', 'v13', 'v14'] as const;
-const V13_V14 = ['v13', 'v14'] as const;
+// no-guest_memfd switches start at v6: v2..v5 leave that errno UNCONFIRMED (todo), so a switch there could not be caught
 
 export const BUGS = [
   {
     name: 'realm-no-rmi-eperm',
     description: 'KVM_CREATE_VM(realm) on a host without RMI returns the -EPERM the v12..v14 changelogs promise instead of the -EINVAL their code returns',
-    revisions: ['v12', 'v13', 'v14'],
+    revisions: rmiFrom('v12'),
     source: 'V14-VM2; abi-evolution.md §3.5, §4.6; conditions.md §6.11',
     breaks: ['vm.realm-no-rmm'],
   },
@@ -35,7 +35,7 @@ export const BUGS = [
     name: 'sve-vls-after-rd-allowed',
     description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
     // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
+    revisions: revisionsFrom('v6'),
     source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
     breaks: ['sve.vls-after-rd'],
   },
@@ -43,14 +43,14 @@ export const BUGS = [
     name: 'vcpu-after-vgic-init-allowed',
     description: 'KVM_CREATE_VCPU succeeds after the vGIC is initialised (v12+: after the first KVM_RUN made the RECs), giving a vCPU that can never run',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
-    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
+    revisions: revisionsFrom('v5'),
     source: 'G9, V10-V17, V14-V5; abi-evolution.md §4.4; conditions.md §6.10',
     breaks: ['vcpu.create-after-vgic-init', 'rmi.vcpu-after-run'],
   },
   {
     name: 'init-ripas-einval',
     description: 'INIT_RIPAS_REALM in the wrong state returns the -EINVAL of an earlier posting instead of -EPERM',
-    revisions: ['v9', 'v10'],
+    revisions: rmeFrom('v9'),
     source: 'V10-IR3; conditions.md §6.6; abi-evolution.md §4.6 (Gavin Shan\'s review)',
     breaks: ['init.before-create', 'init.after-activate'],
   },
@@ -78,7 +78,7 @@ export const BUGS = [
   {
     name: 'init-ipa-state-before-wrap',
     description: 'INIT_IPA_REALM checks the state before the wrap, so a wrapping range before CREATE_RD gives EBUSY, not EINVAL',
-    revisions: ['rfc-v1', ...V8_V10],
+    revisions: ['rfc-v1', ...rmeFrom('v8')],
     source: 'R1-IP2, R1-IP3 (§5 order)',
     breaks: ['init.wrap-before-create'],
   },
@@ -86,7 +86,7 @@ export const BUGS = [
     name: 'config-accepts-unknown-item',
     description: 'CONFIG_REALM ignores an unknown cfg number and returns 0',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: ['rfc-v1', ...rmeFrom('v5')],
     source: 'R1-CF10',
     breaks: ['config.unknown-item'],
   },
@@ -94,7 +94,7 @@ export const BUGS = [
     name: 'config-copy-before-state',
     description: 'CONFIG_REALM copies the item before checking the state, so EFAULT wins over EBUSY after CREATE_RD',
     // v2..v4: the order of CONFIG's state check and copy was not read (todo there), so no check could catch it
-    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: ['rfc-v1', ...rmeFrom('v5')],
     source: 'R1-CF1 (§5 order)',
     breaks: ['config.after-create-bad-pointer'],
   },
@@ -102,7 +102,7 @@ export const BUGS = [
     name: 'create-rd-twice',
     description: 'a second CREATE_RD succeeds (the NONE-state check is missing) and leaves the realm NEW',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: ['rfc-v1', ...rmeFrom('v5')],
     source: 'R1-CR2',
     breaks: ['create.twice'],
   },
@@ -117,7 +117,7 @@ export const BUGS = [
     name: 'finalize-rec-before-create',
     description: 'KVM_ARM_VCPU_FINALIZE(REC) is accepted before CREATE_RD (no NEW-state check)',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: ['rfc-v1', ...rmeFrom('v5')],
     source: 'R1-V4',
     breaks: ['rec.before-create'],
   },
@@ -139,7 +139,7 @@ export const BUGS = [
     name: 'activate-skips-state-check',
     description: 'ACTIVATE_REALM does not check the state: a second ACTIVATE returns 0',
     // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: ['rfc-v1', ...rmeFrom('v6')],
     source: 'R1-AC1',
     breaks: ['activate.twice'],
   },
@@ -155,7 +155,7 @@ export const BUGS = [
     name: 'realm-caps-not-hidden',
     description: 'CHECK_EXTENSION on a realm VM answers like a normal VM: SET_GUEST_DEBUG, READONLY_MEM, HW breakpoints read as available',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
-    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: rmeFrom('v5'),
     source: 'V10-CE2; abi-evolution.md §3.2 (v2 hides READONLY_MEM), §3.3',
     breaks: ['probe.realm-hides-guest-debug'],
   },
@@ -163,7 +163,7 @@ export const BUGS = [
     name: 'enable-cap-realm-check-missing',
     description: 'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
-    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: rmeFrom('v5'),
     source: 'V10-EC4; review R1-06r',
     breaks: ['config.normal-vm', 'create.normal-vm', 'init.normal-vm', 'populate.normal-vm'],
   },
@@ -171,7 +171,7 @@ export const BUGS = [
     name: 'populate-eperm-as-einval',
     description: 'POPULATE_REALM in the wrong state returns -EINVAL (the v6/v7 errno) instead of -EPERM',
     // audit (docs/inherited-audit.md): not v8, whose reading checks are todo there
-    revisions: ['v9', 'v10'],
+    revisions: rmeFrom('v9'),
     source: 'V10-PO2; conditions.md §6.5',
     breaks: ['populate.before-create', 'populate.after-activate', 'populate.state-beats-alignment', 'populate.zero-size-before-create'],
   },
@@ -179,14 +179,14 @@ export const BUGS = [
     name: 'populate-reserved-checked',
     description: 'POPULATE_REALM rejects non-zero reserved words with -EINVAL, which the posted v2..v11 code never checks (a VMM passing stack garbage works on the real kernel)',
     // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: rmeFrom('v6'),
     source: 'V10-PO6; abi-evolution.md §3.2, §4.7',
     breaks: ['populate.reserved-ignored'],
   },
   {
     name: 'populate-no-gmem-check',
     description: 'POPULATE_REALM does not refuse a memslot without guest_memfd: it copies the shared page into nothing and returns 0',
-    revisions: V6_V10,
+    revisions: rmeFrom('v6'),
     source: 'V10-PO7; abi-evolution.md §3.2; v7 20/45 and v8 19/43 (harness/abi/v2-v9.ts)',
     breaks: ['populate.no-guest-memfd', 'populate.unprotected-half'],
   },
@@ -194,7 +194,7 @@ export const BUGS = [
     name: 'finalize-rec-twice-allowed',
     description: 'a second KVM_ARM_VCPU_FINALIZE(REC) is not refused with -EBUSY; it reaches RMI_REC_CREATE, which refuses the duplicate MPIDR (-ENXIO)',
     // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there; v6 has no such check (v6 12/43, 23/43)
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    revisions: rmeFrom('v7'),
     source: 'V10-V8',
     breaks: ['rec.twice'],
   },
@@ -202,7 +202,7 @@ export const BUGS = [
     name: 'run-without-irqchip',
     description: 'the first KVM_RUN of a realm without an in-kernel irqchip is not refused with -EOPNOTSUPP',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
-    revisions: ['v5', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    revisions: rmeFrom('v5'),
     source: 'V10-V14',
     breaks: ['run.no-irqchip'],
   },
@@ -210,7 +210,7 @@ export const BUGS = [
     name: 'psci-complete-no-rec-check',
     description: 'the PSCI complete ioctl does not check that the calling vCPU is a REC: a normal VM vCPU gets -EINVAL (no pending request) instead of -EPERM',
     // audit (docs/inherited-audit.md): not v2, v3, v4, v5, v6, whose reading checks are todo there; v6 has no such check (v6 12/43, 23/43)
-    revisions: ['v7', 'v8', 'v9', 'v10'],
+    revisions: rmeFrom('v7'),
     source: 'V10-PS1',
     breaks: ['psci.normal-vm', 'psci.no-rec-bit'],
   },
@@ -232,14 +232,14 @@ export const BUGS = [
   {
     name: 'rmi-populate-reserved-unchecked',
     description: 'KVM_ARM_RMI_POPULATE ignores a non-zero reserved word (the v2..v11 behaviour) instead of -EINVAL',
-    revisions: ['v12', 'v13', 'v14'],
+    revisions: rmiFrom('v12'),
     source: 'V14-PO3; abi-evolution.md §3.5, §4.7',
     breaks: ['rmi.populate-reserved', 'rmi.populate-invalid-after-run'],
   },
   {
     name: 'populate-no-progress',
     description: 'KVM_ARM_RMI_POPULATE populates but reports no progress: v12 returns 0 bytes, v13+ leave base/size/source_uaddr unchanged, so a VMM loop never ends (QEMU and OpenVMM treat it as an error)',
-    revisions: ['v12', 'v13', 'v14'],
+    revisions: rmiFrom('v12'),
     source: 'V14-PO15; abi-evolution.md §4.8, §6.2, §6.4',
     breaks: ['rmi.populate-ok', 'rmi.populate-progress', 'rmi.populate-past-memslot-end', 'rmi.populate-error-after-progress'],
   },
@@ -254,56 +254,56 @@ export const BUGS = [
   {
     name: 'populate-after-run-allowed',
     description: 'KVM_ARM_RMI_POPULATE after the first KVM_RUN is not refused with -EBUSY',
-    revisions: ['v12', 'v13', 'v14'],
+    revisions: rmiFrom('v12'),
     source: 'V14-PO9; abi-evolution.md §4.3',
     breaks: ['rmi.populate-after-run'],
   },
   {
     name: 'first-run-without-irqchip',
     description: 'the first KVM_RUN of a realm without an in-kernel irqchip activates it instead of failing with -EOPNOTSUPP',
-    revisions: V12_V14,
+    revisions: rmiFrom('v12'),
     source: 'V14-A5; abi-evolution.md §3.5; v12 11/46, v13 16/48',
     breaks: ['rmi.first-run-no-irqchip'],
   },
   {
     name: 'old-subcommands-half-work',
     description: 'a v10 VMM\'s ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly',
-    revisions: ['v12', 'v13', 'v14'],
+    revisions: rmiFrom('v12'),
     source: 'V14-EC6; abi-evolution.md §4.1',
     breaks: ['rmi.old-enable-cap'],
   },
   {
     name: 'populate-source-not-advanced',
     description: 'KVM_ARM_RMI_POPULATE advances base and size but not source_uaddr, so the next call copies the first source page again (the kvmtool INITRD_ALIGN bug, kernel side)',
-    revisions: ['v13', 'v14'],
+    revisions: rmiFrom('v13'),
     source: 'V14-PO15; abi-evolution.md §4.8, §4.11',
     breaks: ['rmi.populate-progress'],
   },
   {
     name: 'populate-source-unaligned-accepted',
     description: 'KVM_ARM_RMI_POPULATE accepts a source_uaddr that is not page-aligned (the v12 behaviour)',
-    revisions: ['v13', 'v14'],
+    revisions: rmiFrom('v13'),
     source: 'V14-PO3; abi-evolution.md §3.6',
     breaks: ['rmi.populate-unaligned-source'],
   },
   {
     name: 'rmi-populate-normal-vm-eperm',
     description: 'KVM_ARM_RMI_POPULATE on a non-realm VM returns v12\'s -EPERM instead of -ENXIO',
-    revisions: ['v13', 'v14'],
+    revisions: rmiFrom('v13'),
     source: 'V14-PO1; conditions.md §6.7',
     breaks: ['rmi.populate-normal-vm', 'rmi.populate-normal-vm-bad-pointer'],
   },
   {
     name: 'dead-realm-revived',
     description: 'after a failed activation the second KVM_RUN enters vCPU 0\'s REC although the realm is DEAD (kvm_rec_pre_enter does not check ACTIVE); the RMM refuses the never-activated realm and KVM reports a SHUTDOWN exit with 0',
-    revisions: ['v13', 'v14'],
+    revisions: rmiFrom('v13'),
     source: 'conditions.md §4.7, V14-R1; abi-evolution.md §3.7, §4.5; v13 16/48',
     breaks: ['rmi.second-run-after-failed-run'],
   },
   {
     name: 'dead-before-irqchip-check',
     description: 'activation sets the realm DEAD before the irqchip check (as v12 did), so a first run without an irqchip kills the realm and adding the vGIC cannot save it',
-    revisions: V13_V14,
+    revisions: rmiFrom('v13'),
     source: 'V14-A5, V14-A8; abi-evolution.md §3.5; v13 16/48 (check before the RD step)',
     breaks: ['rmi.run-after-irqchip-added', 'rmi.populate-after-no-irqchip-run'],
   },
@@ -324,14 +324,14 @@ export const BUGS = [
   {
     name: 'rmm-accepts-zero-debug-counts',
     description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
-    revisions: ['v6', 'v7', 'v8', 'v9', 'v10', 'v12', 'v13', 'v14'],
+    revisions: revisionsFrom('v6'),
     source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
     breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
   },
   {
     name: 'vcpu-features-differ-allowed',
     description: 'KVM_ARM_VCPU_INIT of a second vCPU with other features than the first is accepted (kernels before 6.7 kept no per-VM feature set)',
-    revisions: [...V2_V10, ...V12_V14],
+    revisions: revisionsFrom('v2'),
     source: 'upstream 6.7 (kvm->arch.vcpu_features, KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED); the cca-host/v7 recording of mux/run/without-rec-bit',
     breaks: ['vcpu.init-differs-from-first'],
   },

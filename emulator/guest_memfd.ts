@@ -1,7 +1,8 @@
 // Private memory (v2 on, 6.9+ base): the guest_memfd file (KVM_CREATE_GUEST_MEMFD)
 // and KVM_SET_MEMORY_ATTRIBUTES.
-import { StructReader } from '../harness/bytes.ts';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE, SIZEOF_KVM_CREATE_GUEST_MEMFD, SIZEOF_KVM_MEMORY_ATTRIBUTES } from '../harness/kvm-uapi.ts';
+import { STRUCTS } from '../uapi/kvm.ts';
+import { sizeOf, view } from '../uapi/layout.ts';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../harness/kvm-uapi.ts';
 import { MASK64 } from './aarch64.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, KFile } from './kernel.ts';
@@ -48,9 +49,10 @@ export function gmemPage(slot: Memslot, ipa: bigint): { page: Uint8Array; frame:
 
 /** kvm_gmem_create: flags none known, size positive and page-aligned. */
 export function createGuestMemfd(vm: Vm, ctx: IoctlCtx): number {
-  const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_CREATE_GUEST_MEMFD, 'struct kvm_create_guest_memfd'));
-  const size = b.u64(0);
-  const flags = b.u64(8);
+  const S = STRUCTS.createGuestMemfd;
+  const b = view(S, ctx.read(ctx.arg, sizeOf(S), `struct ${S.c}`));
+  const size = b.u64('size');
+  const flags = b.u64('flags');
   if (flags !== 0n) fail('EINVAL', 'guest_memfd flags');
   if (size === 0n || size >= 1n << 63n || size & 0xfffn) fail('EINVAL', 'guest_memfd size');
   return ctx.installFd(new GuestMemfdFile(vm, size));
@@ -58,11 +60,12 @@ export function createGuestMemfd(vm: Vm, ctx: IoctlCtx): number {
 
 /** kvm_vm_ioctl_set_mem_attributes (generic): flags, supported attributes, size, wrap, alignment. */
 export function setMemoryAttributes(vm: Vm, ctx: IoctlCtx): number {
-  const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_MEMORY_ATTRIBUTES, 'struct kvm_memory_attributes'));
-  const address = b.u64(0);
-  const size = b.u64(8);
-  const attributes = b.u64(16);
-  const flags = b.u64(24);
+  const S = STRUCTS.memoryAttributes;
+  const b = view(S, ctx.read(ctx.arg, sizeOf(S), `struct ${S.c}`));
+  const address = b.u64('address');
+  const size = b.u64('size');
+  const attributes = b.u64('attributes');
+  const flags = b.u64('flags');
   if (flags) fail('EINVAL', 'memory attributes flags');
   if (attributes & ~BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE)) fail('EINVAL', 'unsupported memory attribute');
   if (size === 0n || address + size > MASK64) fail('EINVAL', 'memory attributes range');

@@ -26,7 +26,7 @@ export interface EmulatorOptions {
 
 function realmModule(p: AbiProfile): (k: Kernel) => RealmModule | undefined {
   switch (p.generation) {
-    case 'multiplexed':
+    case 'rme':
       return (k) => new MultiplexedRealm(k, p);
     case 'absent':
       return () => undefined;

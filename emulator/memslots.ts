@@ -1,6 +1,7 @@
 // KVM_SET_USER_MEMORY_REGION and KVM_SET_USER_MEMORY_REGION2 (__kvm_set_memory_region).
-import { StructReader } from '../harness/bytes.ts';
-import { KVM_MEM_GUEST_MEMFD, SIZEOF_KVM_USERSPACE_MEMORY_REGION, SIZEOF_KVM_USERSPACE_MEMORY_REGION2 } from '../harness/kvm-uapi.ts';
+import { STRUCTS } from '../uapi/kvm.ts';
+import { sizeOf, view } from '../uapi/layout.ts';
+import { KVM_MEM_GUEST_MEMFD } from '../harness/kvm-uapi.ts';
 import { MASK64 } from './aarch64.ts';
 import { fail } from './errors.ts';
 import { GuestMemfdFile } from './guest_memfd.ts';
@@ -23,15 +24,15 @@ export interface Memslot {
 
 
 export function setMemoryRegion(vm: Vm, ctx: IoctlCtx, v2: boolean): number {
-  const len = v2 ? SIZEOF_KVM_USERSPACE_MEMORY_REGION2 : SIZEOF_KVM_USERSPACE_MEMORY_REGION;
-  const b = new StructReader(ctx.read(ctx.arg, len, v2 ? 'struct kvm_userspace_memory_region2' : 'struct kvm_userspace_memory_region'));
-  const slot = b.u32(0);
-  const flags = b.u32(4);
-  const gpa = b.u64(8);
-  const size = b.u64(16);
-  const uaddr = b.u64(24);
-  const gmemOffset = v2 ? b.u64(32) : 0n;
-  const gmemFd = v2 ? b.u32(40) : 0;
+  const S = v2 ? STRUCTS.userspaceMemoryRegion2 : STRUCTS.userspaceMemoryRegion;
+  const b = view(S, ctx.read(ctx.arg, sizeOf(S), `struct ${S.c}`));
+  const slot = b.u32('slot');
+  const flags = b.u32('flags');
+  const gpa = b.u64('guest_phys_addr');
+  const size = b.u64('memory_size');
+  const uaddr = b.u64('userspace_addr');
+  const gmemOffset = v2 ? b.u64('guest_memfd_offset') : 0n;
+  const gmemFd = v2 ? b.u32('guest_memfd') : 0;
   const page = BigInt(PAGE_SIZE - 1);
   // __kvm_set_memory_region, in its order; check_memory_region_flags first
   // (the old ioctl never takes KVM_MEM_GUEST_MEMFD; guest_memfd slots do no dirty logging)

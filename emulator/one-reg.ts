@@ -1,19 +1,16 @@
 // KVM_GET_ONE_REG / KVM_SET_ONE_REG: core registers and SVE_VLS.
 import { StructReader, StructWriter } from '../harness/bytes.ts';
-import { KVM_ARM_VCPU_SVE } from '../harness/kvm-uapi.ts';
+import { KVM_ARM_VCPU_SVE, KVM_REG_ARM64_SVE_VLS } from '../harness/kvm-uapi.ts';
+import { KVM_REGS, ONE_REG } from '../uapi/kvm.ts';
 import { fail } from './errors.ts';
 import type { IoctlCtx } from './kernel.ts';
 import type { Vcpu } from './vcpu.ts';
 
-// ONE_REG ids: KVM_REG_ARM64 | size | KVM_REG_ARM_CORE | offset in u32 units
-const KVM_REG_ARCH_MASK = 0xff00000000000000n;
-const KVM_REG_ARM64 = 0x6000000000000000n;
-const KVM_REG_SIZE_SHIFT = 52n;
-const KVM_REG_ARM_COPROC_MASK = 0x0fff0000n;
-const KVM_REG_ARM_CORE = 0x00100000n;
-const CORE_NR_REGS = 864 / 4; // sizeof(struct kvm_regs) / 4
+// ONE_REG ids: KVM_REG_ARM64 | size | KVM_REG_ARM_CORE | offset in u32 units (uapi/kvm.ts)
+const { KVM_REG_ARCH_MASK, KVM_REG_ARM64, KVM_REG_SIZE_SHIFT, KVM_REG_ARM_COPROC_MASK, KVM_REG_ARM_CORE } = ONE_REG;
+const CORE_NR_REGS = KVM_REGS.size / 4;
 /** KVM_REG_ARM64 | KVM_REG_SIZE_U512 | KVM_REG_ARM64_SVE | 0xffff */
-export const KVM_REG_ARM64_SVE_VLS = 0x606000000015ffffn;
+export { KVM_REG_ARM64_SVE_VLS };
 const SVE_VLS_BYTES = 64;
 
 /** get/set_sve_vls: a bitmap of VQs; must be exactly the host's VQs up to its highest bit. */
@@ -50,11 +47,12 @@ export function oneReg(vcpu: Vcpu, ctx: IoctlCtx, id: bigint, addr: bigint, set:
   // validate_core_offset: the user_pt_regs part (x0..x30, sp, pc, pstate) and the EL1 regs are 64-bit
   if (off < 0x50 && (size !== 8 || off % 2 !== 0)) fail('EINVAL', 'core register size');
   const c = vcpu.cpu;
+  const [SP, PC, PSTATE] = [KVM_REGS.sp / 4, KVM_REGS.pc / 4, KVM_REGS.pstate / 4];
   const get = (): bigint => {
-    if (off < 62) return c.x[off / 2]!;
-    if (off === 62) return c.sp;
-    if (off === 64) return c.pc;
-    if (off === 66) return c.pstate;
+    if (off < SP) return c.x[off / 2]!;
+    if (off === SP) return c.sp;
+    if (off === PC) return c.pc;
+    if (off === PSTATE) return c.pstate;
     return vcpu.otherCore.get(off) ?? 0n;
   };
   if (!set) {
@@ -65,10 +63,10 @@ export function oneReg(vcpu: Vcpu, ctx: IoctlCtx, id: bigint, addr: bigint, set:
   }
   const raw = ctx.read(addr, size, 'ONE_REG value');
   const v = size === 8 ? new StructReader(raw).u64(0) : 0n;
-  if (off < 62) c.x[off / 2] = v;
-  else if (off === 62) c.sp = v;
-  else if (off === 64) c.pc = v;
-  else if (off === 66) {
+  if (off < SP) c.x[off / 2] = v;
+  else if (off === SP) c.sp = v;
+  else if (off === PC) c.pc = v;
+  else if (off === PSTATE) {
     // AArch64 modes EL0t, EL1t, EL1h only
     const mode = Number(v & 0x1fn);
     if (![0, 4, 5].includes(mode)) fail('EINVAL', 'PSTATE mode');

@@ -2,6 +2,8 @@
 // CONFIG_REALM, CREATE_RD, INIT_IPA (RFC v1) / INIT_RIPAS (v2..v10),
 // POPULATE (RFC v1: the memslot's own page; v2..v10: guest_memfd, 2 MB
 // chunks) and ACTIVATE, each in the order the posted code checks.
+import { REALM_STRUCTS, RPV_SIZE } from '../uapi/realm.ts';
+import { offsetOf, sizeOf, view } from '../uapi/layout.ts';
 import { StructReader } from '../harness/bytes.ts';
 import type { ErrnoName } from '../harness/errno.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
@@ -26,7 +28,7 @@ import {
   type Rd,
   type RmiStatus,
 } from './rmm.ts';
-import type { MultiplexedRules } from './rules.ts';
+import type { RmeRules } from './rules.ts';
 import { vmDebugCounts } from './vcpu.ts';
 import type { Vm } from './vm.ts';
 
@@ -34,14 +36,13 @@ import type { Vm } from './vm.ts';
 export interface RmeEnv {
   readonly k: Kernel;
   readonly p: AbiProfile;
-  readonly rules: MultiplexedRules;
+  readonly rules: RmeRules;
 }
 
 const isGmem = (e: RmeEnv): boolean => e.rules.era === 'gmem';
 
 /** 2 MB: the most v10 populates per memslot lookup (V10-PO7). */
 const POPULATE_CHUNK = 0x200000n;
-const CONFIG_RPV_SIZE = 64;
 
 function stage2StartLevel(ipaBits: number): number {
   // stage2_pgtable_levels(ipa) = ARM64_HW_PGTABLE_LEVELS(ipa - 4), 4K pages
@@ -69,11 +70,11 @@ export function config(e: RmeEnv, ctx: IoctlCtx, realm: MuxRealm | undefined, pt
   const copyFirst = e.k.bug('config-copy-before-state');
   // R1-CF1: the state is checked before the user pointer is read
   if (!copyFirst && state !== 'none') fail(e.rules.errno.config, 'CONFIG after CREATE_RD (R1-CF1)');
-  const size = e.p.sizes.configItem ?? 260;
-  const b = new StructReader(ctx.read(ptr, size, 'config item (R1-CF2)'));
+  const cs = e.p.uapi?.config?.struct ?? REALM_STRUCTS.rmeConfigItem;
+  const b = new StructReader(ctx.read(ptr, sizeOf(cs), 'config item (R1-CF2)'));
   if (copyFirst && state !== 'none') fail(e.rules.errno.config, 'CONFIG after CREATE_RD (bug: after the copy)');
   const items = e.p.configItems ?? {};
-  const cfg = b.u32(0);
+  const cfg = b.u32(offsetOf(cs, 'cfg'));
   const params = (): NonNullable<MuxRealm['params']> => {
     // R1-CF12: a normal VM has no params page; the write goes through NULL
     if (!realm?.params) throw new KernelOops('NULL dereference in kvm_rme_config_realm (R1-CF12)');
@@ -81,11 +82,11 @@ export function config(e: RmeEnv, ctx: IoctlCtx, realm: MuxRealm | undefined, pt
   };
   const f = e.k.rmm.features0;
   if (cfg === items.RPV) {
-    params().rpv = b.slice(4, 4 + CONFIG_RPV_SIZE); // R1-CF3: copied verbatim
+    params().rpv = b.slice(offsetOf(cs, 'rpv'), RPV_SIZE); // R1-CF3: copied verbatim
     return 0;
   }
   if (cfg === items.HASH_ALGO) {
-    const algo = b.u32(4);
+    const algo = b.u32(offsetOf(cs, 'hash_algo'));
     const { SHA256, SHA512 } = e.p.hashAlgos ?? { SHA256: 0, SHA512: 1 };
     if (algo !== SHA256 && algo !== SHA512) fail('EINVAL', 'unknown hash algorithm (R1-CF4)');
     if ((algo === SHA256 && !FEAT0.sha256(f)) || (algo === SHA512 && !FEAT0.sha512(f))) fail('EINVAL', 'hash not in the RMM features (R1-CF5)');
@@ -94,7 +95,7 @@ export function config(e: RmeEnv, ctx: IoctlCtx, realm: MuxRealm | undefined, pt
   }
   if (cfg === items.SVE) {
     if (!FEAT0.sveEn(f)) fail('EINVAL', 'RMM has no SVE (R1-CF6)');
-    const vq = b.u32(4);
+    const vq = b.u32(offsetOf(cs, 'sve_vq'));
     // R1-CF7: raw RMI SVE_VL encoding; 0 accepted
     if (vq > FEAT0.sveVl(f)) fail('EINVAL', 'sve_vq past the RMM SVE_VL (R1-CF7)');
     const pr = params();
@@ -165,9 +166,10 @@ export function createRd(e: RmeEnv, vm: Vm, realm: MuxRealm | undefined): number
 
 /** INIT_IPA_REALM: copy -> wrap -> state -> RMM loop (R1-IP*). */
 export function initIpa(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | undefined, ptr: bigint): number {
-  const b = new StructReader(ctx.read(ptr, e.p.sizes.initIpaArgs ?? 16, 'init IPA args (R1-IP1)'));
-  const base = b.u64(0);
-  const size = b.u64(8);
+  const s = e.p.uapi?.initIpa ?? REALM_STRUCTS.rfcInitIpa;
+  const b = view(s, ctx.read(ptr, sizeOf(s), 'init IPA args (R1-IP1)'));
+  const base = b.u64('base');
+  const size = b.u64('size');
   const stateFirst = e.k.bug('init-ipa-state-before-wrap');
   const state = realm?.state ?? 'none';
   if (stateFirst && state !== 'new') fail(e.rules.errno.init, 'INIT_IPA outside NEW (bug: before the wrap check)');
@@ -192,9 +194,10 @@ export function initIpa(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | unde
 /** INIT_RIPAS_REALM (v2..v10): copy -> wrap -> state -> size 0 -> RMM loop (V10-IR*). */
 export function initRipas(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | undefined, ptr: bigint): number {
   // V10-IR5: reserved[] is read and ignored
-  const b = new StructReader(ctx.read(ptr, e.p.sizes.initIpaArgs ?? 32, 'init RIPAS args (V10-IR1)'));
-  const base = b.u64(0);
-  const size = b.u64(8);
+  const s = e.p.uapi?.initIpa ?? REALM_STRUCTS.armRmeInitRipas;
+  const b = view(s, ctx.read(ptr, sizeOf(s), 'init RIPAS args (V10-IR1)'));
+  const base = b.u64('base');
+  const size = b.u64('size');
   const stateFirst = e.k.bug('init-ipa-state-before-wrap');
   const state = realm?.state ?? 'none';
   if (stateFirst && state !== 'new') fail(e.rules.errno.init, 'INIT_RIPAS outside NEW (bug: before the wrap check)');
@@ -248,14 +251,15 @@ function initIpaBlock(e: RmeEnv, rd: Rd, addr: number, top: number, level: numbe
 
 /** POPULATE_REALM: copy -> state -> alignment -> wrap -> memslot -> per page (R1-PO*). */
 export function populate(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | undefined, ptr: bigint): number {
-  const b = new StructReader(ctx.read(ptr, e.p.sizes.populateArgs ?? 16, 'populate args (R1-PO1)'));
+  const s = e.p.uapi?.populate ?? REALM_STRUCTS.rfcPopulate;
+  const b = view(s, ctx.read(ptr, sizeOf(s), 'populate args (R1-PO1)'));
   const state = realm?.state ?? 'none';
   // R1-PO2: the state is checked before the alignment
   if (state !== 'new' && !e.k.bug('populate-skips-state-check')) {
     fail(e.k.bug('populate-ebusy-as-einval') ? 'EINVAL' : e.rules.errno.populate, 'POPULATE outside NEW (R1-PO2)');
   }
-  const base = b.u64(0);
-  const size = b.u64(8);
+  const base = b.u64('base');
+  const size = b.u64('size');
   if (base % BigInt(PAGE_SIZE) || size % BigInt(PAGE_SIZE)) fail('EINVAL', 'base or size not 4K-aligned (R1-PO3)');
   if (base + size > MASK64) fail('EINVAL', 'base + size wraps (R1-PO4)');
   const slot = vm.findSlot(base);
@@ -300,17 +304,20 @@ export function populate(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | und
  * memslot's shared VMA, copied into the guest_memfd page (V10-PO11).
  */
 export function populateGmem(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | undefined, ptr: bigint): number {
-  const b = new StructReader(ctx.read(ptr, e.p.sizes.populateArgs ?? 32, 'populate args (V10-PO1)'));
+  const s = e.p.uapi?.populate ?? REALM_STRUCTS.armRmePopulate;
+  const bytes = ctx.read(ptr, sizeOf(s), 'populate args (V10-PO1)');
+  const b = view(s, bytes);
+  const words = new StructReader(bytes);
   // V10-PO2: the state comes before the alignment
   if (realm?.state !== 'new') {
     fail(e.k.bug('populate-eperm-as-einval') ? 'EINVAL' : e.rules.errno.populate, 'POPULATE outside NEW (V10-PO2)');
   }
-  const base = b.u64(0);
-  const size = b.u64(8);
-  const flags = b.u32(16);
+  const base = b.u64('base');
+  const size = b.u64('size');
+  const flags = b.u32('flags');
   const measure = e.p.populateFlags?.MEASURE ?? 1;
   // V10-PO6: reserved[] is not checked (bug populate-reserved-checked checks it)
-  if (e.k.bug('populate-reserved-checked') && (b.u32(20) | b.u32(24) | b.u32(28)) !== 0) fail('EINVAL', 'reserved words (bug)');
+  if (e.k.bug('populate-reserved-checked') && [0, 1, 2].some((i) => words.u32(b.at('reserved') + 4 * i) !== 0)) fail('EINVAL', 'reserved words (bug)');
   // V10-PO3: one combined check
   if (base % BigInt(PAGE_SIZE) || size % BigInt(PAGE_SIZE) || flags & ~measure) fail('EINVAL', 'unaligned, or a flag other than MEASURE (V10-PO3)');
   if (base + size > MASK64) fail('EINVAL', 'base + size wraps (V10-PO4)');

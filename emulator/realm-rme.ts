@@ -2,11 +2,12 @@
 // KVM_ENABLE_CAP with a sub-command in args[0] and a user pointer in args[1]
 // (realm-rme-cap.ts), FINALIZE(REC), and explicit CREATE / ACTIVATE. Numbers and struct sizes come from the ABI
 // profile; behaviour that changes between revisions is an explicit switch in
-// MultiplexedRules. RFC v1 follows conditions.md §2; v2..v10 (the guest_memfd
+// RmeRules. RFC v1 follows conditions.md §2; v2..v10 (the guest_memfd
 // era: 32-byte args, MEASURE, 2 MB populate chunks, REC bit at VCPU_INIT,
 // PSCI complete) follow §3, read in v10 (v9 for C* rows), with the switch
 // points abi-evolution.md §2-§3 and conditions.md §6 give.
-import { StructReader } from '../harness/bytes.ts';
+import { REALM_STRUCTS } from '../uapi/realm.ts';
+import { sizeOf, view } from '../uapi/layout.ts';
 import type { AbiProfile, SubcommandNumbers } from '../harness/abi/types.ts';
 import { KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import type { CpuState, GuestBus } from './aarch64.ts';
@@ -17,7 +18,7 @@ import { RealmBus, realmRegSettable, recCpuOn } from './realm-common.ts';
 import type { RealmModule, RealmVcpu, RealmVm, VmTypeDecoded } from './realm-module.ts';
 import { activate, config, createRd, initIpa, initRipas, populate, populateGmem, type RmeEnv } from './realm-rme-cap.ts';
 import { FEAT0, RMI_SUCCESS, type Rd, type Rec } from './rmm.ts';
-import { MULTIPLEXED_RULES, type MultiplexedRules } from './rules.ts';
+import { RME_RULES, type RmeRules } from './rules.ts';
 import type { Vcpu } from './vcpu.ts';
 import type { Vm } from './vm.ts';
 
@@ -35,7 +36,7 @@ type State = 'none' | 'new' | 'active' | 'dying';
 
 /** RFC v1 enum realm_state, plus the realm params page that lives until CREATE_RD. */
 export class MuxRealm implements RealmVm {
-  readonly generation = 'multiplexed';
+  readonly generation = 'rme';
   state: State = 'none';
   /** The params page (R1-VM7, V10-VM5): RPV, hash, SVE VL; freed at CREATE success. */
   params: { rpv: Uint8Array; hashAlgo: number; sve: boolean; sveVl: number } | undefined = {
@@ -49,7 +50,7 @@ export class MuxRealm implements RealmVm {
 
 /** A vCPU that went through FINALIZE(REC): its REC and the registers captured then (R1-V8). */
 class MuxRec implements RealmVcpu {
-  readonly generation = 'multiplexed';
+  readonly generation = 'rme';
   constructor(
     readonly rec: Rec | undefined,
     readonly cpu: CpuState,
@@ -57,17 +58,17 @@ class MuxRec implements RealmVcpu {
 }
 
 export class MultiplexedRealm implements RealmModule {
-  readonly generation = 'multiplexed';
+  readonly generation = 'rme';
   private readonly sub: SubcommandNumbers;
-  private readonly rules: MultiplexedRules;
+  private readonly rules: RmeRules;
   private readonly env: RmeEnv;
 
   constructor(
     private readonly k: Kernel,
     private readonly p: AbiProfile,
   ) {
-    const rules = MULTIPLEXED_RULES[p.name];
-    if (!rules || !p.subcmd) throw new Error(`the emulator has no multiplexed-generation rules for ${p.name}`);
+    const rules = RME_RULES[p.name];
+    if (!rules || !p.subcmd) throw new Error(`the emulator has no RME-era rules for ${p.name}`);
     this.rules = rules;
     this.sub = p.subcmd;
     this.env = { k, p, rules };
@@ -183,9 +184,10 @@ export class MultiplexedRealm implements RealmModule {
     if (this.rules.v6RecChecks) {
       if (!this.realmOf(vcpu.vm) && !this.k.bug('psci-complete-no-rec-check')) fail('EINVAL', 'PSCI complete on a VM that is not a realm (v6 23/43)');
     } else if (!this.isRec(vcpu) && !this.k.bug('psci-complete-no-rec-check')) fail('EPERM', 'PSCI complete on a vCPU that is not a REC (V10-PS1)');
-    const b = new StructReader(ctx.read(ctx.arg, this.p.sizes.psciComplete ?? 24, 'struct kvm_arm_rmm_psci_complete (V10-PS2)'));
+    const ps = this.p.uapi?.psciComplete?.arg.kind === 'struct' ? this.p.uapi.psciComplete.arg.struct : REALM_STRUCTS.rmmPsciComplete;
+    const b = view(ps, ctx.read(ctx.arg, sizeOf(ps), 'struct kvm_arm_rmm_psci_complete (V10-PS2)'));
     // V10-PS5: padding not checked; V10-PS6: status passed through
-    const target = vcpu.vm.vcpuByMpidr(b.u64(0));
+    const target = vcpu.vm.vcpuByMpidr(b.u64('target_mpidr'));
     if (!target) fail('EINVAL', 'target_mpidr matches no vCPU (V10-PS3)');
     // V10-PS4: RMI_PSCI_COMPLETE needs a PSCI request of the calling REC pending for that target;
     // in-kernel PSCI completes CPU_ON/AFFINITY_INFO itself (V10-PS8), so none is ever pending here

@@ -1,6 +1,7 @@
 // The RMI era's KVM_ARM_RMI_POPULATE (V14-PO*) and the implicit RD creation
 // (realm_ensure_created) it shares with the activation at the first KVM_RUN.
-import { StructReader, StructWriter } from '../harness/bytes.ts';
+import { REALM_STRUCTS } from '../uapi/realm.ts';
+import { encode, sizeOf, view } from '../uapi/layout.ts';
 import type { ErrnoName } from '../harness/errno.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
 import { KVM_ARM_VCPU_SVE } from '../harness/kvm-uapi.ts';
@@ -26,7 +27,6 @@ const MEASURE = 1;
 const PAGE = BigInt(PAGE_SIZE);
 const MASK64 = (1n << 64n) - 1n;
 /** struct kvm_arm_rmi_populate {u64 base, size, source_uaddr; u32 flags, reserved} */
-const RMI_POPULATE_SIZE = 32;
 
 /**
  * realm_ensure_created (V14-PO6, V14-A7): NONE -> create the RD; DEAD ->
@@ -73,12 +73,13 @@ export function createRd(e: RmiEnv, vm: Vm, realm: RmiRealmVm): void {
 export function populate(e: RmiEnv, ctx: IoctlCtx, vm: Vm, realm: RmiRealmVm | undefined): number {
   // V14-PO1: not a realm VM, before the struct is read (-EPERM in v12, §6.7)
   if (!realm) fail(e.k.bug('rmi-populate-normal-vm-eperm') ? 'EPERM' : e.rules.populateNotRealm, 'POPULATE on a non-realm VM (V14-PO1)');
-  const b = new StructReader(ctx.read(ctx.arg, RMI_POPULATE_SIZE, 'struct kvm_arm_rmi_populate (V14-PO2)'));
-  const base = b.u64(0);
-  const size = b.u64(8);
-  const src = b.u64(16);
-  const flags = b.u32(24);
-  const reserved = b.u32(28);
+  const S = REALM_STRUCTS.rmiPopulate;
+  const b = view(S, ctx.read(ctx.arg, sizeOf(S), `struct ${S.c} (V14-PO2)`));
+  const base = b.u64('base');
+  const size = b.u64('size');
+  const src = b.u64('source_uaddr');
+  const flags = b.u32('flags');
+  const reserved = b.u32('reserved');
   // V14-PO3: one combined check, before any state check; V14-PO4: no wrap check
   const badReserved = reserved !== 0 && !e.k.bug('rmi-populate-reserved-unchecked');
   const badSource = e.rules.sourceAligned && src % PAGE !== 0n && !e.k.bug('populate-source-unaligned-accepted');
@@ -93,12 +94,7 @@ export function populate(e: RmiEnv, ctx: IoctlCtx, vm: Vm, realm: RmiRealmVm | u
   if (!e.p.rmiPopulate!.inOut) return Number(step); // v12: the bytes populated
   // v13+: base/size/source_uaddr advance together (V14-PO15); the caller loops
   const srcStep = e.k.bug('populate-source-not-advanced') ? 0n : step;
-  const out = new StructWriter(RMI_POPULATE_SIZE)
-    .u64(0, (base + step) & MASK64)
-    .u64(8, size - step)
-    .u64(16, (src + srcStep) & MASK64)
-    .u32(24, flags)
-    .u32(28, reserved).bytes;
+  const out = encode(REALM_STRUCTS.rmiPopulate, { base: (base + step) & MASK64, size: size - step, source_uaddr: (src + srcStep) & MASK64, flags, reserved });
   // V14-PO18: a failing copy-out overrides everything, done work included
   ctx.write(ctx.arg, out, 'struct kvm_arm_rmi_populate copy-out (V14-PO18)');
   return 0;

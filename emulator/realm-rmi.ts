@@ -6,7 +6,8 @@
 // else at the first KVM_RUN of any vCPU (conditions.md §4, read in v14; v12
 // and v13 differ where abi-evolution.md §3.5-§3.6 says). Numbers come from
 // the profile; behaviour that changes between revisions is in RMI_RULES.
-import { StructReader } from '../harness/bytes.ts';
+import { REALM_STRUCTS } from '../uapi/realm.ts';
+import { sizeOf, view } from '../uapi/layout.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
 import { CAP, KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
 import type { CpuState } from './aarch64.ts';
@@ -190,8 +191,9 @@ export class RmiRealm implements RealmModule {
     if (!pc || req !== pc.req) return undefined;
     // every vCPU of a realm is a REC (V14-V4); anything else -EPERM in v12 (abi-evolution.md §3.5), -ENXIO in v13
     if (!this.realmOf(vcpu.vm)) fail(this.rules.psciNotRealm, 'PSCI complete on a vCPU that is not a REC');
-    const b = new StructReader(ctx.read(ctx.arg, this.p.sizes.psciComplete ?? 24, 'struct kvm_arm_rmi_psci_complete'));
-    if (!vcpu.vm.vcpuByMpidr(b.u64(0))) fail('EINVAL', 'target MPIDR not found (abi-evolution.md §3.5)');
+    const ps = this.p.uapi?.psciComplete?.arg.kind === 'struct' ? this.p.uapi.psciComplete.arg.struct : REALM_STRUCTS.rmiPsciComplete;
+    const b = view(ps, ctx.read(ctx.arg, sizeOf(ps), 'struct kvm_arm_rmi_psci_complete'));
+    if (!vcpu.vm.vcpuByMpidr(b.u64('target_mpidr'))) fail('EINVAL', 'target MPIDR not found (abi-evolution.md §3.5)');
     // RMI_PSCI_COMPLETE: the calling REC has no PSCI request pending (in-kernel PSCI completes its own)
     fail('EINVAL', 'RMI_PSCI_COMPLETE refused: no PSCI request pending');
   }

@@ -8,6 +8,8 @@
 //
 // Everything is keyed by frame number ("physical address" >> 12) and by IPA.
 
+import { rmmOf } from '../revisions/index.ts';
+import { RMM_REL0 } from '../revisions/rme-era.ts';
 import type { AbiName } from '../harness/abi/types.ts';
 
 export const RMI_SUCCESS = 0;
@@ -70,20 +72,9 @@ export interface EraRmm {
  * - v13, v14: the RMM 2.0 line (TF-RMM topics/rmm-v2.0-poc*): zero counts refused as well.
  */
 export function eraRmm(abi: AbiName): EraRmm {
-  switch (abi) {
-    case 'rfc-v1':
-      return { release: 'RMM 1.0-bet0 (TF-RMM of early 2023)', settings: { rejectZeroDebugCounts: false } };
-    case 'v2':
-    case 'v3':
-    case 'v4':
-    case 'v5':
-      return { release: 'RMM 1.0-eac5/rel0 (TF-RMM v0.4.0/v0.5.0 line)', settings: { rejectZeroDebugCounts: false } };
-    case 'v13':
-    case 'v14':
-      return { release: 'RMM 2.0-bet (TF-RMM topics/rmm-v2.0-poc)', settings: { rejectZeroDebugCounts: true } };
-    default:
-      return { release: 'RMM 1.0-rel0 (tf-rmm-v0.6.0)', settings: { rejectZeroDebugCounts: true } };
-  }
+  // each revision's row is in its file (revisions/*.ts); 'absent' has no RMM of its own
+  const r = rmmOf(abi) ?? RMM_REL0;
+  return { release: r.release, settings: { rejectZeroDebugCounts: r.rejectZeroDebugCounts } };
 }
 
 export const DEFAULT_RMM: RmmSettings = {

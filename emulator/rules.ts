@@ -1,175 +1,21 @@
 // The emulator's per-revision behaviour switches: what changes between
-// revisions beyond the profile's numbers, written from the spec (never read
-// back from the profiles' expectations; test/emulator-revisions.test.ts
-// compares the two). MULTIPLEXED_RULES: the RME era (RFC v1, v2..v10);
-// RMI_RULES: the RMI era (v12..v14).
-import type { ErrnoName } from '../harness/errno.ts';
+// revisions beyond the profile's numbers. Each revision's row is written
+// once, in its file under revisions/ (from the spec, never read back from
+// the profiles' expectations; test/rules-profiles.test.ts compares the two,
+// field by field). This module only indexes them for the realm modules.
 import type { AbiName } from '../harness/abi/types.ts';
+import { ALL_REVISIONS, rmeRules, rmiRules } from '../revisions/index.ts';
+import type { RmeRules, RmiRules } from '../revisions/rules.ts';
 
-/** What differs between revisions of the multiplexed generation, beyond the profile's numbers. */
-export interface MultiplexedRules {
-  abi: AbiName;
-  /** Realm type with no RMM: RFC v1 makes a normal VM (R1-VM4); v2..v6 -EINVAL; v7..v10 -EPERM. */
-  rmmAbsentRealmType: 'normal-vm' | ErrnoName;
-  /** IPA limit for a realm at CREATE_VM: RFC v1 the host limit (R1-VM5, dead code R1-06s); v10 S2SZ. */
-  realmIpaLimit: 'host' | 'rmm-s2sz';
-  /** ENABLE_CAP refuses a non-realm VM at dispatch (v10 EC4); RFC v1 does not (R1-EC5). */
-  dispatchChecksRealm: boolean;
-  /** CREATE refuses once vCPUs exist (R1-CR1); v10 has no such check. */
-  createChecksVcpus: boolean;
-  /** Wrong-state errnos. */
-  errno: {
-    config: ErrnoName;
-    create: ErrnoName;
-    init: ErrnoName;
-    populate: ErrnoName;
-    activate: ErrnoName;
-    rec: ErrnoName;
-  };
-  /** CONFIG on a normal VM with the RMM present writes through NULL params (R1-CF12). */
-  normalVmConfigOops: boolean;
-  /** FINALIZE(REC) needs the REC feature bit at VCPU_INIT (v10 V6); RFC v1 never checks it. */
-  recNeedsFeatureBit: boolean;
-  /**
-   * 'rfc': RFC v1 (16-byte args, the memslot's own page delegated, INIT_IPA
-   * recursion). 'gmem': v2..v10 (32-byte args, MEASURE, guest_memfd
-   * destination, 2 MB chunks, REC bit, PSCI complete, irqchip at first run).
-   */
-  era: 'rfc' | 'gmem';
-  /** POPULATE into a memslot without guest_memfd: -EINVAL in v6 (abi-evolution.md §3.2) and v7 (v7 20/45), -EPERM from v8 (v8 19/43; V10-PO7). */
-  populateNoGmem?: ErrnoName;
-  /**
-   * INIT_RIPAS: an RTT error at (or below) the mapping level, e.g. a populated page in the block:
-   * v7's realm_init_ipa_state treats it as unexpected, WARNs and returns -ENXIO (v7 16/45,
-   * lore:20250213161426.102987-17-steven.price@arm.com; seen on the cca-host/v7 stack);
-   * v9/v10 return -EINVAL (V10-IR8). v8 and v2..v6 are not read (their profiles mark it).
-   */
-  initRttAtLevel?: ErrnoName;
-  /**
-   * v2..v6 (v6 12/43, 23/43; v2..v5 not read, assumed the same): PSCI complete checks only that
-   * the VM is a realm (-EINVAL otherwise), VCPU_INIT does not refuse the REC bit on a normal VM,
-   * and FINALIZE(REC) has no guard against a second call (the RMM refuses the duplicate MPIDR).
-   * v7 moved to a REC check (-EPERM), refused the REC bit on normal VMs and added the -EBUSY guard.
-   */
-  v6RecChecks?: boolean;
-}
+export type { RmeRules, RmiRules };
 
-const GMEM_COMMON = {
-  realmIpaLimit: 'rmm-s2sz', // V10-VM4
-  dispatchChecksRealm: true, // V10-EC4; abi-evolution.md §3.2 (arm.c, v5/v6)
-  createChecksVcpus: false, // V10-CR10
-  normalVmConfigOops: false,
-  recNeedsFeatureBit: true, // V10-V6
-  era: 'gmem',
-} as const;
+const index = <R>(row: (n: AbiName) => R | undefined): Partial<Record<AbiName, R>> =>
+  Object.fromEntries(ALL_REVISIONS.flatMap((n) => {
+    const r = row(n);
+    return r ? [[n, r]] : [];
+  }));
 
-/** v2..v7: the wrong-state errno of POPULATE and INIT is -EINVAL (conditions.md §6.5, §6.6). */
-const EARLY_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EINVAL', populate: 'EINVAL', activate: 'EINVAL', rec: 'ENOENT' } as const;
-/** v8..v10: -EPERM for POPULATE (V10-PO2, §6.5) and INIT_RIPAS (V10-IR3, §6.6); ACTIVATE -EINVAL (V10-AC1). */
-const LATE_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EPERM', populate: 'EPERM', activate: 'EINVAL', rec: 'ENOENT' } as const;
-
-function gmemRules(abi: AbiName, rmmAbsent: ErrnoName, errno: MultiplexedRules['errno'], noGmem: ErrnoName, recBit = true, initRttAtLevel: ErrnoName = 'ENXIO'): MultiplexedRules {
-  const v6RecChecks = ['v2', 'v3', 'v4', 'v5', 'v6'].includes(abi);
-  return { ...GMEM_COMMON, abi, rmmAbsentRealmType: rmmAbsent, errno, populateNoGmem: noGmem, recNeedsFeatureBit: recBit, initRttAtLevel, v6RecChecks };
-}
-
-export const MULTIPLEXED_RULES: Partial<Record<AbiName, MultiplexedRules>> = {
-  'rfc-v1': {
-    abi: 'rfc-v1',
-    rmmAbsentRealmType: 'normal-vm',
-    realmIpaLimit: 'host',
-    dispatchChecksRealm: false,
-    createChecksVcpus: true,
-    errno: {
-      config: 'EBUSY', // R1-CF1
-      create: 'EEXIST', // R1-CR2
-      init: 'EBUSY', // R1-IP3
-      populate: 'EBUSY', // R1-PO2
-      activate: 'EBUSY', // R1-AC1
-      rec: 'ENOENT', // R1-V4
-    },
-    normalVmConfigOops: true,
-    recNeedsFeatureBit: false,
-    era: 'rfc',
-  },
-  // v2..v6: realm type without RMM -EINVAL (conditions.md §6.1); no-guest_memfd memslot -EINVAL (v6 code, §3.2; v2..v5 assumed the same)
-  // v2 09/43: CONFIG once the RD exists -EINVAL (v5/v6 -EBUSY; v3/v4 not read, kept -EBUSY and todo in their profiles)
-  v2: gmemRules('v2', 'EINVAL', { ...EARLY_ERRNO, config: 'EINVAL' }, 'EINVAL'),
-  v3: gmemRules('v3', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
-  v4: gmemRules('v4', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
-  // v5: KVM_VCPU_MAX_FEATURES not raised, so the REC bit cannot be set: FINALIZE(REC) cannot require it (abi-evolution.md §2a)
-  v5: gmemRules('v5', 'EINVAL', EARLY_ERRNO, 'EINVAL', false),
-  v6: gmemRules('v6', 'EINVAL', EARLY_ERRNO, 'EINVAL'),
-  // v7: "report -EPERM" for a realm VM without RMM (abi-evolution.md §3.3); no-guest_memfd memslot still -EINVAL (v7 20/45)
-  v7: gmemRules('v7', 'EPERM', EARLY_ERRNO, 'EINVAL'),
-  // v8 19/43 reworked the populate errnos: no-guest_memfd memslot -EPERM
-  // v8..v10: INIT_RIPAS maps an RTT error at the mapping level to -EINVAL (V10-IR8; v8 not read, as v9)
-  v8: gmemRules('v8', 'EPERM', LATE_ERRNO, 'EPERM', true, 'EINVAL'),
-  v9: gmemRules('v9', 'EPERM', LATE_ERRNO, 'EPERM', true, 'EINVAL'),
-  v10: gmemRules('v10', 'EPERM', LATE_ERRNO, 'EPERM', true, 'EINVAL'),
-};
-
-/** What differs between v12, v13 and v14 beyond the profile's numbers. */
-export interface RmiRules {
-  abi: AbiName;
-  /** KVM_VCPU_MAX_FEATURES: v12 45/46 still raises it to 10 (abi-evolution.md §4.9), v14 has no such patch (V14-V2). */
-  maxVcpuFeatures: number;
-  /** POPULATE on a non-realm VM: -EPERM in v12, -ENXIO from v13 (V14-PO1, conditions.md §6.7). */
-  populateNotRealm: ErrnoName;
-  /** source_uaddr must be page-aligned (v13 on: abi-evolution.md §3.6; V14-PO3). */
-  sourceAligned: boolean;
-  /** The state is set DEAD before the irqchip check (v12 11/46, abi-evolution.md §3.5); v13 16/48 and v14 check the irqchip first (V14-A5). */
-  deadBeforeIrqchip: boolean;
-  /**
-   * Activation returns early for state >= ACTIVE (v13 16/48, V14-A4); v12
-   * compares == ACTIVE, so a DEAD realm goes on to the RD step, which refuses it.
-   */
-  activeOrBeyond: boolean;
-  /** The realm CAP allowlist still has ARM_PMU_V3 (v12; v13 dropped it: abi-evolution.md §3.5). */
-  allowPmu: boolean;
-  /** ENABLE_CAP also enforces the allowlist on realm VMs (v14, abi-evolution.md §3.7; V14-EC4). */
-  enableCapAllowlist: boolean;
-  /** source_uaddr = 0: v12 pins the user page itself, so address 0 faults (-EFAULT); the callback that refuses a missing source (-EOPNOTSUPP, V14-PO13) starts in v13. */
-  sourceZero: ErrnoName;
-  /** PSCI complete on a vCPU of a normal VM: -EPERM in v12; v13 "change return code for non-realms" to -ENXIO. */
-  psciNotRealm: ErrnoName;
-}
-
-export const RMI_RULES: Partial<Record<AbiName, RmiRules>> = {
-  v12: {
-    abi: 'v12',
-    maxVcpuFeatures: 10,
-    populateNotRealm: 'EPERM',
-    sourceAligned: false,
-    deadBeforeIrqchip: true,
-    activeOrBeyond: false,
-    allowPmu: true,
-    enableCapAllowlist: false,
-    sourceZero: 'EFAULT',
-    psciNotRealm: 'EPERM',
-  },
-  v13: {
-    abi: 'v13',
-    maxVcpuFeatures: 10,
-    populateNotRealm: 'ENXIO',
-    sourceAligned: true,
-    deadBeforeIrqchip: false,
-    activeOrBeyond: true,
-    allowPmu: false,
-    enableCapAllowlist: false,
-    sourceZero: 'EOPNOTSUPP',
-    psciNotRealm: 'ENXIO',
-  },
-  v14: {
-    abi: 'v14',
-    maxVcpuFeatures: 9,
-    populateNotRealm: 'ENXIO',
-    sourceAligned: true,
-    deadBeforeIrqchip: false,
-    activeOrBeyond: true,
-    allowPmu: false,
-    enableCapAllowlist: true,
-    sourceZero: 'EOPNOTSUPP',
-    psciNotRealm: 'ENXIO',
-  },
-};
+/** The RME era (RFC v1, v2..v10). */
+export const RME_RULES: Partial<Record<AbiName, RmeRules>> = index(rmeRules);
+/** The RMI era (v12 on). */
+export const RMI_RULES: Partial<Record<AbiName, RmiRules>> = index(rmiRules);

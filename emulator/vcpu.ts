@@ -1,6 +1,8 @@
 // A vCPU: its fd, KVM_CREATE_VCPU, the vCPU ioctl dispatch and KVM_ARM_VCPU_INIT.
+import { IOCTLS, KVMIO, STRUCTS } from '../uapi/kvm.ts';
+import { argSize, offsetOf, sizeOf, view } from '../uapi/layout.ts';
 import { StructReader } from '../harness/bytes.ts';
-import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_SVE, KVM_GET_ONE_REG, KVM_RUN, KVM_SET_ONE_REG, SIZEOF_KVM_ONE_REG, SIZEOF_KVM_VCPU_INIT } from '../harness/kvm-uapi.ts';
+import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_SVE, KVM_GET_ONE_REG, KVM_RUN, KVM_SET_ONE_REG } from '../harness/kvm-uapi.ts';
 import { CpuState } from './aarch64.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, KFile, KVM_MAX_VCPUS, VCPU_MMAP_SIZE } from './kernel.ts';
@@ -97,24 +99,24 @@ export function createVcpu(vm: Vm, arg: bigint): Vcpu {
 
 function vcpuIoctl(vcpu: Vcpu, ctx: IoctlCtx): number {
   const k = vcpu.vm.kernel;
-  if (((ctx.req >>> 8) & 0xff) !== 0xae) fail('EINVAL', 'not a KVMIO request');
+  if (((ctx.req >>> 8) & 0xff) !== KVMIO) fail('EINVAL', 'not a KVMIO request');
   switch (ctx.req) {
     case KVM_RUN:
       if (ctx.arg !== 0n) fail('EINVAL', 'KVM_RUN takes no argument');
       return runVcpu(vcpu);
     case KVM_ARM_VCPU_INIT: {
-      const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_VCPU_INIT, 'struct kvm_vcpu_init'));
+      const b = new StructReader(ctx.read(ctx.arg, sizeOf(STRUCTS.vcpuInit), `struct ${STRUCTS.vcpuInit.c}`));
       return vcpuInit(vcpu, b);
     }
     case KVM_SET_ONE_REG:
     case KVM_GET_ONE_REG: {
       if (!vcpu.initialized) fail('ENOEXEC', 'ONE_REG before KVM_ARM_VCPU_INIT');
-      const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_ONE_REG, 'struct kvm_one_reg'));
-      return oneReg(vcpu, ctx, b.u64(0), b.u64(8), ctx.req === KVM_SET_ONE_REG);
+      const b = view(STRUCTS.oneReg, ctx.read(ctx.arg, sizeOf(STRUCTS.oneReg), `struct ${STRUCTS.oneReg.c}`));
+      return oneReg(vcpu, ctx, b.u64('id'), b.u64('addr'), ctx.req === KVM_SET_ONE_REG);
     }
     case KVM_ARM_VCPU_FINALIZE: {
       if (!vcpu.initialized) fail('ENOEXEC', 'FINALIZE before KVM_ARM_VCPU_INIT (G7)');
-      const what = new StructReader(ctx.read(ctx.arg, 4, 'FINALIZE feature (G7)')).i32(0);
+      const what = new StructReader(ctx.read(ctx.arg, argSize(IOCTLS.KVM_ARM_VCPU_FINALIZE.arg), 'FINALIZE feature (G7)')).i32(0);
       const mine = k.realm?.finalize(ctx, vcpu, what);
       if (mine !== undefined) return mine;
       if (what === KVM_ARM_VCPU_SVE) {
@@ -135,12 +137,13 @@ function vcpuIoctl(vcpu: Vcpu, ctx: IoctlCtx): number {
 
 function vcpuInit(vcpu: Vcpu, b: StructReader): number {
   const k = vcpu.vm.kernel;
-  const target = b.u32(0);
+  const target = b.u32(offsetOf(STRUCTS.vcpuInit, 'target'));
+  const featuresAt = offsetOf(STRUCTS.vcpuInit, 'features');
   if (target !== KVM_ARM_TARGET_GENERIC_V8) fail('EINVAL', 'target is not the preferred target');
   const max = k.realm?.maxVcpuFeatures() ?? KVM_VCPU_MAX_FEATURES_UPSTREAM;
   let features = 0;
   for (let i = 0; i < 7 * 32; i++) {
-    const set = ((b.u32(4 + 4 * (i >> 5)) >>> (i & 31)) & 1) === 1;
+    const set = ((b.u32(featuresAt + 4 * (i >> 5)) >>> (i & 31)) & 1) === 1;
     // G8 / R1-V1: a bit at or past KVM_VCPU_MAX_FEATURES
     if (set && i >= max) fail('ENOENT', `feature bit ${i} >= KVM_VCPU_MAX_FEATURES ${max} (G8)`);
     if (vcpu.initialized && i < max && set !== vcpu.hasFeature(i)) fail('EINVAL', 'features differ from the first VCPU_INIT');

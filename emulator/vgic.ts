@@ -1,6 +1,8 @@
 // The in-kernel irqchip: a minimal vGICv3 (KVM_CREATE_DEVICE, its device fd and attributes).
+import { STRUCTS } from '../uapi/kvm.ts';
+import { sizeOf, view } from '../uapi/layout.ts';
 import { StructReader, StructWriter } from '../harness/bytes.ts';
-import { KVM_DEV_ARM_VGIC_CTRL_INIT, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_TYPE_ARM_VGIC_V3, KVM_SET_DEVICE_ATTR, KVM_VGIC_V3_ADDR_TYPE_DIST, KVM_VGIC_V3_ADDR_TYPE_REDIST, SIZEOF_KVM_CREATE_DEVICE, SIZEOF_KVM_DEVICE_ATTR } from '../harness/kvm-uapi.ts';
+import { KVM_DEV_ARM_VGIC_CTRL_INIT, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_TYPE_ARM_VGIC_V3, KVM_SET_DEVICE_ATTR, KVM_VGIC_V3_ADDR_TYPE_DIST, KVM_VGIC_V3_ADDR_TYPE_REDIST, SIZEOF_KVM_CREATE_DEVICE } from '../harness/kvm-uapi.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, KFile } from './kernel.ts';
 import type { Vm } from './vm.ts';
@@ -32,10 +34,10 @@ export class Vgic {
       // GET/HAS_DEVICE_ATTR are not modelled; other requests: no ->ioctl
       fail('ENOTTY', 'device ioctl');
     }
-    const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_DEVICE_ATTR, 'struct kvm_device_attr'));
-    const group = b.u32(4);
-    const attr = b.u64(8);
-    const addr = b.u64(16);
+    const b = view(STRUCTS.deviceAttr, ctx.read(ctx.arg, sizeOf(STRUCTS.deviceAttr), `struct ${STRUCTS.deviceAttr.c}`));
+    const group = b.u32('group');
+    const attr = b.u64('attr');
+    const addr = b.u64('addr');
     if (group === KVM_DEV_ARM_VGIC_GRP_ADDR) {
       const v = new StructReader(ctx.read(addr, 8, 'vgic address')).u64(0);
       const check = (cur: bigint | undefined, size: bigint): void => {

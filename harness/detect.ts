@@ -6,9 +6,8 @@
 // purpose). When the evidence does not single out one revision or one group
 // with the same observable ABI, detection refuses to guess.
 import type { AbiName, AbiProfile } from './abi/types.ts';
-import { absent } from './abi/absent.ts';
-import { RMI_POPULATE_IOW, RMI_POPULATE_IOWR, VM_TYPE_REALM_V14 } from './abi/rmi.ts';
-import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
+import { PROFILES, realmCaps, revision } from '../revisions/index.ts';
+import { hex } from './ioc.ts';
 import { RecordingSession, describeOutcome, type CallResult } from './calls.ts';
 import { BAD_USER_POINTER, describeVmType, Kvm, type Vm } from './dsl/index.ts';
 import { ERRNO } from './errno.ts';
@@ -31,16 +30,19 @@ const IPA = 40;
 const line = (r: CallResult): string => `${r.label} ${describeOutcome(r)}`;
 const isErr = (r: CallResult, e: keyof typeof ERRNO): boolean => r.error === undefined && r.ret === -1 && r.errno === ERRNO[e];
 
-/** CAP number → the revisions that used it (abi-evolution.md §2a). */
-const CAPS: readonly { nr: number; revs: AbiName[]; kind: 'multiplexed' | 'rmi'; upstream?: string }[] = [
-  { nr: 300, revs: ['rfc-v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'], kind: 'multiplexed' },
-  { nr: 240, revs: ['v8'], kind: 'multiplexed', upstream: 'KVM_CAP_ARM_EL2' },
-  { nr: 243, revs: ['v9'], kind: 'multiplexed', upstream: 'KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED' },
-  { nr: 244, revs: ['v10'], kind: 'multiplexed', upstream: 'KVM_CAP_GUEST_MEMFD_MMAP' },
-  { nr: 247, revs: ['v12'], kind: 'rmi', upstream: 'KVM_CAP_S390_KEYOP' },
-  { nr: 248, revs: ['v13'], kind: 'rmi', upstream: 'KVM_CAP_S390_VSIE_ESAMODE' },
-  { nr: 249, revs: ['v14'], kind: 'rmi' },
-];
+/** CAP number → the revisions that used it, from the revision files (abi-evolution.md §2a). */
+const CAPS = realmCaps();
+const absent = PROFILES.get('absent')!;
+
+// The realm VM type encodings: bits[11:8] (RFC v1 .. v13) and bit 30 (v14).
+const RME_TYPE = revision('rfc-v1').uapi.vmType.realm;
+const typeOf = (n: AbiName): number => revision(n).uapi.vmType.realm;
+const typeName = (t: number): string => (t === RME_TYPE ? hex(t) : `1<<${Math.log2(t)}`);
+const typeUsers = (t: number): AbiName[] => CAPS.flatMap((c) => c.revisions).filter((n) => typeOf(n) === t);
+// CAP 300's revisions are told apart by PSCI complete at 0xd2 (v2..v7) and the REC bit of v7 (8; v5 leaves MAX_FEATURES at 7).
+const PSCI_D2 = revision('v7').profile.psciComplete!.req;
+const REC_V7 = revision('v7').uapi.recFeature!.bit;
+const psciName = (req: number): string => `0x${req.toString(16).toUpperCase()}`;
 
 export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise<Detection> {
   const s = new RecordingSession(session, callTimeoutMs);
@@ -56,47 +58,54 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   // 1. every realm CAP number, on /dev/kvm
   const answered = new Map<number, number>();
   for (const c of CAPS) {
-    const r = note(await kvm.checkExtension(c.nr, `${c.nr}`), `${c.revs.join('/')} realm CAP${c.upstream ? `; upstream reuses it as ${c.upstream}` : ''}`);
+    const r = note(await kvm.checkExtension(c.nr, `${c.nr}`), `${c.revisions.join('/')} realm CAP${c.upstream ? `; upstream reuses it as ${c.upstream}` : ''}`);
     if (r.ret > 0) answered.set(c.nr, r.ret);
   }
 
   // 2. the two realm VM type encodings
-  const vm100 = await kvm.__createVm(0x100 + IPA);
-  note(vm100.r, 'RFC..v13 realm type 0x100 (upstream rejects it)');
-  const vm30 = await kvm.__createVm(VM_TYPE_REALM_V14 + IPA);
-  note(vm30.r, 'v14 realm type 1<<30 (upstream rejects it)');
+  const types = [...new Set(CAPS.flatMap((c) => c.revisions).map(typeOf))];
+  const vms = new Map<number, Vm | undefined>();
+  for (const t of types) {
+    const users = typeUsers(t);
+    const o2 = await kvm.__createVm(t + IPA);
+    note(o2.r, `${users.length > 1 ? `${users[0]}..${users.at(-1)}` : users[0]} realm type ${typeName(t)} (upstream rejects it)`);
+    vms.set(t, o2.vm);
+  }
+  const vm100 = { vm: vms.get(RME_TYPE) };
 
   // 3. confirm each answering CAP with behaviour only its revision has
   const confirmed: { nr: number; revs: AbiName[] }[] = [];
   for (const c of CAPS) {
     if (!answered.has(c.nr)) continue;
-    if (c.kind === 'multiplexed') {
-      if (!vm100.vm) {
-        ev.push(`CAP ${c.nr} answered but realm type 0x100 is refused: ${c.upstream ? `upstream ${c.upstream}` : 'not a realm CAP'}`);
+    const newest = revision(c.revisions.at(-1)!);
+    const vm = vms.get(newest.uapi.vmType.realm);
+    if (c.era === 'rme') {
+      if (!vm) {
+        ev.push(`CAP ${c.nr} answered but realm type ${typeName(newest.uapi.vmType.realm)} is refused: ${c.upstream ? `upstream ${c.upstream}` : 'not a realm CAP'}`);
         continue;
       }
-      // CONFIG_REALM with a faulting item pointer: a multiplexed kernel copies it (-EFAULT), others refuse the CAP (-EINVAL)
-      const r = note(await vm100.vm.enableCap(c.nr, [0, BAD_USER_POINTER], 0, [], `KVM_ENABLE_CAP(${c.nr}, CONFIG_REALM, bad pointer)`), 'multiplexed realm uAPI copies the item (R1-CF2 / V10-CF2)');
-      if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revs });
+      // CONFIG_REALM with a faulting item pointer: an RME-era kernel copies it (-EFAULT), others refuse the CAP (-EINVAL)
+      const config = newest.uapi.subcmd!.numbers.CONFIG_REALM;
+      const r = note(await vm.enableCap(c.nr, [config, BAD_USER_POINTER], 0, [], `KVM_ENABLE_CAP(${c.nr}, CONFIG_REALM, bad pointer)`), 'RME-era realm uAPI copies the item (R1-CF2 / V10-CF2)');
+      if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revisions });
     } else {
-      const vm = c.nr === 249 ? vm30.vm : vm100.vm;
       if (!vm) {
         ev.push(`CAP ${c.nr} answered but its realm type is refused: ${c.upstream ? `upstream ${c.upstream}` : 'not a realm CAP'}`);
         continue;
       }
-      const req = c.nr === 247 ? RMI_POPULATE_IOW : RMI_POPULATE_IOWR;
-      const r = note(await vm.ioctl(`KVM_ARM_RMI_POPULATE(${c.nr === 247 ? '_IOW' : '_IOWR'}, bad pointer)`, req, { int: BAD_USER_POINTER }), 'a realm VM copies the populate struct (V14-PO2); unknown VM ioctls get -EINVAL');
-      if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revs });
+      const pop = newest.profile.rmiPopulate!;
+      const r = note(await vm.ioctl(`${pop.name}(${pop.inOut ? '_IOWR' : '_IOW'}, bad pointer)`, pop.req, { int: BAD_USER_POINTER }), 'a realm VM copies the populate struct (V14-PO2); unknown VM ioctls get -EINVAL');
+      if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revisions });
     }
   }
 
   if (confirmed.length === 0) {
-    if (!vm100.vm && !vm30.vm) {
+    if ([...vms.values()].every((v) => !v)) {
       return { abi: 'absent', ambiguous: false, reason: `absent: no realm CAP is confirmed and both realm VM types are refused${answered.size ? ` (CAP ${[...answered.keys()].join(', ')} answered: reused upstream numbers)` : ''}`, evidence: ev };
     }
     return {
       ambiguous: true,
-      reason: `a realm VM type is accepted (${vm100.vm ? '0x100' : '1<<30'}) but no realm CAP is confirmed: an RFC v1 kernel without an RMM creates a normal VM for 0x100 (R1-VM4), or a revision this suite does not know`,
+      reason: `a realm VM type is accepted (${typeName([...vms].find(([, v]) => v)![0])}) but no realm CAP is confirmed: an RFC v1 kernel without an RMM creates a normal VM for 0x100 (R1-VM4), or a revision this suite does not know`,
       evidence: ev,
     };
   }
@@ -113,14 +122,14 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   // (-EINVAL otherwise, like RFC v1's unknown ioctl), so on a realm vCPU it copies the struct: a bad pointer -EFAULT.
   const nvm = await kvm.__createVm(IPA);
   if (!nvm.vm) return { ambiguous: true, reason: `cannot create a normal VM to tell CAP 300 revisions apart (${line(nvm.r)})`, evidence: ev };
-  const psci = await probePsci(nvm.vm, PSCI_COMPLETE_0XD2, note);
+  const psci = await probePsci(nvm.vm, PSCI_D2, note);
   if (psci === undefined) return { ambiguous: true, reason: 'cannot create a vCPU to tell CAP 300 revisions apart', evidence: ev };
   let v2v6 = false;
   if (isErr(psci, 'EINVAL') || isErr(psci, 'ENOTTY')) {
     const { vcpu: rv } = await vm100.vm!.__createVcpu(1);
     if (!rv) return { ambiguous: true, reason: 'cannot create a realm vCPU to tell CAP 300 revisions apart', evidence: ev };
     const rp = note(
-      await rv.ioctl('ioctl(0x4018AED2, bad pointer) on a realm vCPU', PSCI_COMPLETE_0XD2, { int: BAD_USER_POINTER }),
+      await rv.ioctl(`ioctl(${psciName(PSCI_D2)}, bad pointer) on a realm vCPU`, PSCI_D2, { int: BAD_USER_POINTER }),
       'v2..v6 PSCI complete checks only for a realm VM, then copies the struct: -EFAULT (v6 23/43); RFC v1: an unknown vCPU ioctl',
     );
     if (!isErr(rp, 'EFAULT')) {
@@ -133,14 +142,15 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   // REC = 8 at VCPU_INIT on a realm VM: refused (-ENOENT) only by v5
   const { vcpu } = await vm100.vm!.__createVcpu(0);
   if (!vcpu) return { ambiguous: true, reason: 'cannot create a realm vCPU', evidence: ev };
-  const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, 8]), 'REC = 8: v5 left KVM_VCPU_MAX_FEATURES at 7 (abi-evolution.md §2a)');
+  const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, REC_V7]), `REC = ${REC_V7}: v5 left KVM_VCPU_MAX_FEATURES at ${revision('v5').uapi.maxVcpuFeatures} (abi-evolution.md §2a)`);
   if (isErr(rec, 'ENOENT')) {
     if (v2v6) return { abi: 'v5', ambiguous: false, reason: 'v5: CAP 300, PSCI complete 0xd2 checking only the VM, REC bit 8 refused by VCPU_INIT', evidence: ev };
     return { ambiguous: true, reason: 'CAP 300 with v7\'s PSCI complete but REC bit 8 refused', evidence: ev };
   }
   if (rec.ret !== 0) return { ambiguous: true, reason: `CAP 300 with PSCI 0xd2 but REC bit 8 answered ${describeOutcome(rec)}`, evidence: ev };
   if (!v2v6) return { abi: 'v7', ambiguous: false, reason: 'v7: CAP 300, PSCI complete 0xd2 refusing a non-REC vCPU with -EPERM, REC bit 8 accepted', evidence: ev };
-  const group: AbiName[] = ['v2', 'v3', 'v4', 'v6'];
+  // the CAP 300 revisions of the RFC-named uAPI whose REC bit VCPU_INIT accepts (v5 excepted, told apart above)
+  const group: AbiName[] = only.revs.filter((n) => revision(n).era === 'rme' && n !== 'rfc-v1' && n !== 'v5' && revision(n).uapi.subcmd?.names.CREATE === revision('rfc-v1').uapi.subcmd!.names.CREATE);
   return {
     abi: 'v6',
     group,
@@ -155,7 +165,7 @@ async function probePsci(vm: Vm, req: number, note: (r: CallResult, why: string)
   if (!vcpu) return undefined;
   await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2]);
   return note(
-    await vcpu.ioctl(`ioctl(${req === PSCI_COMPLETE_0XD6 ? '0x4018AED6' : '0x4018AED2'}, zero struct) on a normal-VM vCPU`, req, { buf: { hex: '00'.repeat(24) } }),
+    await vcpu.ioctl(`ioctl(${psciName(req)}, zero struct) on a normal-VM vCPU`, req, { buf: { hex: '00'.repeat(revision('v7').profile.sizes.psciComplete!) } }),
     'v7 PSCI complete: -EPERM on a non-REC vCPU (V10-PS1); v2..v6 -EINVAL off a realm VM (v6 23/43); elsewhere an unknown vCPU ioctl',
   );
 }

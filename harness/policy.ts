@@ -17,7 +17,9 @@
 //            (vCPU kvm_run, guest_memfd); read/write at most, never fixed or exec
 //   poke/peek only inside a mapping of the program, within its protection
 import type { AbiProfile } from './abi/types.ts';
-import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from './abi/v10.ts';
+import { PROFILES } from './abi/index.ts';
+import { IOCTLS, STRUCTS } from '../uapi/kvm.ts';
+import { fdSlots, requestOf } from '../uapi/layout.ts';
 import { decodeIoc, hex } from './ioc.ts';
 import * as K from './kvm-uapi.ts';
 import type { Call } from './target.ts';
@@ -39,18 +41,18 @@ export const MAX_BUF_DEPTH = 8;
 export const HANDLE_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** ioctls that return a new fd (bound with `as`); KVM_CREATE_DEVICE writes it into its struct at offset 4. */
-const FD_RETURNING = new Set([K.KVM_CREATE_VM, K.KVM_CREATE_VCPU, K.KVM_CREATE_GUEST_MEMFD, K.KVM_CREATE_DEVICE]);
-const CREATE_DEVICE_FD_AT = 4;
+const FD_RETURNING = new Set(Object.values(IOCTLS).filter((d) => 'returns' in d).map(requestOf));
+const CREATE_DEVICE_FD_AT = fdSlots(STRUCTS.createDevice)[0]!;
 
 /** The request numbers a program of this revision may send. */
 export function allowedIoctls(abi: AbiProfile): ReadonlyMap<number, string> {
   const m = new Map(K.GENERIC_IOCTL_NAMES);
   if (abi.psciComplete) m.set(abi.psciComplete.req, abi.psciComplete.name);
   if (abi.rmiPopulate) m.set(abi.rmiPopulate.req, abi.rmiPopulate.name);
+  for (const d of abi.uapi?.ioctls ?? []) m.set(requestOf(d), d.name);
   // The old-number checks send another revision's PSCI-complete number on purpose (checks/psci-complete.ts).
   if (abi.privateMemory === 'guest_memfd') {
-    if (!m.has(PSCI_COMPLETE_0XD2)) m.set(PSCI_COMPLETE_0XD2, 'PSCI complete (0xd2)');
-    if (!m.has(PSCI_COMPLETE_0XD6)) m.set(PSCI_COMPLETE_0XD6, 'PSCI complete (0xd6)');
+    for (const p of PROFILES.values()) if (p.psciComplete && !m.has(p.psciComplete.req)) m.set(p.psciComplete.req, `PSCI complete (0x${(p.psciComplete.req & 0xff).toString(16)})`);
   }
   return m;
 }

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AbiName } from './abi/types.ts';
 import { ABI_NAMES } from './abi/types.ts';
+import { PROFILES } from './abi/index.ts';
+import { requestOf } from '../uapi/layout.ts';
 import { describeOutcome, type CallRecord } from './calls.ts';
 import type { Assertion, CheckDef, CheckOutcome, EmulatorSettings, Status } from './engine.ts';
 import { ERRNO, errnoName, isErrnoName } from './errno.ts';
@@ -91,14 +93,24 @@ export function requestName(req: Call, extraNames?: ReadonlyMap<number, string>)
   return `${dir}(${hex(d.type)}, ${hex(d.nr)}, ${d.size})`;
 }
 
-export function traceCall(r: CallRecord, seq: number): TraceCall {
+/** The realm ioctls a revision names (its uAPI description): PSCI complete, RMI populate and any it adds. */
+export function realmRequestNames(abi: string): ReadonlyMap<number, string> {
+  const p = PROFILES.get(abi as AbiName);
+  const m = new Map<number, string>();
+  if (p?.psciComplete) m.set(p.psciComplete.req, p.psciComplete.name);
+  if (p?.rmiPopulate) m.set(p.rmiPopulate.req, p.rmiPopulate.name);
+  for (const d of p?.uapi?.ioctls ?? []) m.set(requestOf(d), d.name);
+  return m;
+}
+
+export function traceCall(r: CallRecord, seq: number, names?: ReadonlyMap<number, string>): TraceCall {
   const req = r.request;
   const result: TraceCall['result'] = { ...r.result };
   if (r.result.errno) result.errno_name = errnoName(r.result.errno);
   return {
     seq,
     label: r.label,
-    request_name: requestName(req),
+    request_name: requestName(req, names),
     ...(req.op === 'ioctl' ? { request_nr: hex(req.req) } : {}),
     ...(req.op === 'ioctl' && 'buf' in req.arg ? { arg_bytes: req.arg.buf.hex } : {}),
     ...(req.op === 'poke' ? { arg_bytes: req.hex } : {}),
@@ -144,7 +156,7 @@ export function buildTrace(o: CheckOutcome, def: Pick<CheckDef, 'emulatorSetting
       revision: { selected: ctx.abi, ...(ctx.detected ? { detected: ctx.detected } : {}) },
     },
     ...(id.kind === 'emulator' ? { emulator: { bugs: [...(ctx.bugs ?? [])], settings: def?.emulatorSettings ?? {} } } : {}),
-    calls: o.trace.map((r, i) => traceCall(r, i + 1)),
+    calls: o.trace.map((r, i) => traceCall(r, i + 1, realmRequestNames(ctx.abi))),
   };
 }
 

@@ -15,7 +15,7 @@ import type { Session } from '../harness/target.ts';
 import { createTargetSync } from '../harness/targets/index.ts';
 import { EmulatorTarget, emulatorBugs } from '../harness/targets/emulator.ts';
 import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
-import { MULTIPLEXED_RULES } from '../emulator/rules.ts';
+import { RME_RULES } from '../emulator/rules.ts';
 import { RMI_RULES } from '../emulator/rules.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
@@ -68,7 +68,7 @@ t.test('each bug switch is caught on every revision it lists, by a check reading
 
 t.test('revision rules agree with the profiles on the wrong-state errnos', async (t) => {
   for (const n of ['v2', 'v3', 'v4', 'v5', 'v6', 'v7', 'v8', 'v9', 'v10'] as const) {
-    const r = MULTIPLEXED_RULES[n]!;
+    const r = RME_RULES[n]!;
     const e = profile(n).expect;
     t.equal(r.errno.populate, e['populate.before-create']?.errno, `${n} populate`);
     t.equal(r.errno.init, e['init.before-create']?.errno, `${n} init`);

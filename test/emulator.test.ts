@@ -1,6 +1,7 @@
 // The reference emulator, driven only through wire requests (as checks do).
 import t from 'tap';
-import { rfcV1 } from '../harness/abi/rfc-v1.ts';
+import { getProfile } from '../harness/abi/index.ts';
+const rfcV1 = getProfile('rfc-v1')!;
 import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, realmVmType, type ConfigItem } from '../harness/abi/encode.ts';
 import type { AbiProfile, ExpectKey, SubcommandNumbers } from '../harness/abi/types.ts';
 import { StructWriter } from '../harness/bytes.ts';
@@ -9,7 +10,7 @@ import * as K from '../harness/kvm-uapi.ts';
 import type { Call, Session } from '../harness/target.ts';
 import { EmulatorTarget, emulatorBugs, type EmulatorTargetOptions } from '../harness/targets/emulator.ts';
 import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
-import { MULTIPLEXED_RULES } from '../emulator/rules.ts';
+import { RME_RULES } from '../emulator/rules.ts';
 import { assemble, b, ldr, mmioLoadEchoThenOff, mmioStoreThenOff, movImm, psciVersionThenOff, spinForever, str, systemOff, udf } from '../fixtures/guest.ts';
 
 const RAM = 0x40000000;
@@ -490,7 +491,7 @@ t.test('bug outcomes are the documented ones', async (t) => {
 });
 
 t.test('revision rules agree with the profile', async (t) => {
-  const r = MULTIPLEXED_RULES['rfc-v1']!;
+  const r = RME_RULES['rfc-v1']!;
   const e = rfcV1.expect;
   t.equal(r.errno.config, e['config.after-create']?.errno);
   t.equal(r.errno.create, e['create.twice']?.errno);

@@ -2,11 +2,13 @@
 // spreads the parent, applies the changes, and rewrites the source of every
 // expectation it inherits so a reader sees where the value really comes from
 // ("V10-PO2 — as v10: conditions.md has no v9 row").
+import type { ProfileBehaviour } from '../../revisions/types.ts';
 import type { AbiProfile, Expect, ExpectKey } from './types.ts';
 
 export type ExpectChanges = Partial<Record<ExpectKey, Expect | null>>;
 
-export interface ProfileChanges extends Partial<Omit<AbiProfile, 'expect' | 'name' | 'title' | 'source'>> {
+/** A revision's changes to its parent's behaviour; its uAPI numbers are in its `uapi`, never here. */
+export interface ProfileChanges extends Partial<Omit<ProfileBehaviour, 'expect' | 'name' | 'title' | 'source'>> {
   name: AbiProfile['name'];
   title: string;
   source: string;
@@ -17,7 +19,7 @@ export interface ProfileChanges extends Partial<Omit<AbiProfile, 'expect' | 'nam
 /** Marks an inherited value; added once, at the first inheritance step. */
 const INHERITED = ' — as ';
 
-export function derive(parent: AbiProfile, changes: ProfileChanges, inheritNote: string): AbiProfile {
+export function derive(parent: ProfileBehaviour | AbiProfile, changes: ProfileChanges, inheritNote: string): ProfileBehaviour {
   const { expect: delta = {}, ...rest } = changes;
   const expect: Partial<Record<ExpectKey, Expect>> = {};
   for (const [k, e] of Object.entries(parent.expect) as [ExpectKey, Expect][]) {
@@ -46,7 +48,7 @@ export const isGeneric = (e: Expect): boolean => /^(G\d|UP\b|UP-|upstream)/.test
  * agree). `basis(key, e)` names it; a value with none is kept but marked
  * UNCONFIRMED with `why`, so the checks resting on it are todo.
  */
-export function audit(p: AbiProfile, basis: (k: ExpectKey, e: Expect) => boolean, why: string): AbiProfile {
+export function audit(p: ProfileBehaviour, basis: (k: ExpectKey, e: Expect) => boolean, why: string): ProfileBehaviour {
   const expect: Partial<Record<ExpectKey, Expect>> = {};
   // a source that itself names this revision (e.g. "checked in arm.c in v5 and v6") is a basis
   const names = new RegExp(`(^|[^.\\w])${p.name}([^.\\w]|$)`);

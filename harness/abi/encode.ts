@@ -1,5 +1,8 @@
-// Struct encoders for the realm uAPI, driven by a profile's numbers and sizes.
-import { StructReader, StructWriter, type U64 } from '../bytes.ts';
+// Struct encoders for the realm uAPI, driven by the revision's description
+// (the profile's `uapi`: uapi/realm.ts structs, revisions/*.ts numbers).
+import type { U64 } from '../bytes.ts';
+import { decode, encode, layout, offsetOf } from '../../uapi/layout.ts';
+import { REALM_STRUCTS, RPV_SIZE as RPV_BYTES } from '../../uapi/realm.ts';
 import type { AbiProfile, SubcommandNumbers } from './types.ts';
 
 export type ConfigItem =
@@ -11,7 +14,7 @@ export type ConfigItem =
   /** An arbitrary cfg number with a zero payload (unknown-item checks). */
   | { item: 'RAW'; cfg: number };
 
-export const RPV_SIZE = 64;
+export const RPV_SIZE = RPV_BYTES;
 
 function need<T>(v: T | undefined, what: string, p: AbiProfile): T {
   if (v === undefined) throw new Error(`${p.name} has no ${what}`);
@@ -20,27 +23,26 @@ function need<T>(v: T | undefined, what: string, p: AbiProfile): T {
 
 /**
  * struct kvm_cap_arm_rme_config_item (RFC v1-v6) / arm_rme_config (v7-v10):
- * u32 cfg at 0, then a 256-byte union at 4 (RPV bytes, hash_algo, sve_vq,
+ * u32 cfg, then a 256-byte union (RPV bytes, hash_algo, sve_vq,
  * num_brps/num_wrps, num_pmu_cntrs).
  */
 export function encodeConfigItem(p: AbiProfile, c: ConfigItem): Uint8Array {
-  const size = need(p.sizes.configItem, 'CONFIG_REALM item struct', p);
-  const items = need(p.configItems, 'CONFIG_REALM items', p);
-  const w = new StructWriter(size);
-  if (c.item === 'RAW') return w.u32(0, c.cfg).bytes;
-  w.u32(0, need(items[c.item], `config item ${c.item}`, p));
+  const config = need(p.uapi?.config, 'CONFIG_REALM item struct', p);
+  const s = config.struct;
+  if (c.item === 'RAW') return encode(s, { cfg: c.cfg });
+  const cfg = need(config.items[c.item], `config item ${c.item}`, p);
   switch (c.item) {
     case 'RPV':
       if (c.rpv.length !== RPV_SIZE) throw new RangeError(`RPV is ${RPV_SIZE} bytes`);
-      return w.raw(4, c.rpv).bytes;
+      return encode(s, { cfg, rpv: c.rpv });
     case 'HASH_ALGO':
-      return w.u32(4, c.algo).bytes;
+      return encode(s, { cfg, hash_algo: c.algo });
     case 'SVE':
-      return w.u32(4, c.sveVq).bytes;
+      return encode(s, { cfg, sve_vq: c.sveVq });
     case 'DBG':
-      return w.u32(4, c.numBrps).u32(8, c.numWrps).bytes;
+      return encode(s, { cfg, num_brps: c.numBrps, num_wrps: c.numWrps });
     case 'PMU':
-      return w.u32(4, c.numPmuCntrs).bytes;
+      return encode(s, { cfg, num_pmu_cntrs: c.numPmuCntrs });
   }
 }
 
@@ -53,31 +55,41 @@ export interface RangeArgs {
   reserved?: readonly number[];
 }
 
+/** Writes `words` as u32 values from the struct's reserved member on (the reserved words a check probes). */
+function reservedWords(bytes: Uint8Array, off: number, words: readonly number[], max: number): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  words.slice(0, max).forEach((r, i) => view.setUint32(off + 4 * i, r >>> 0, true));
+  return bytes;
+}
+
+const reservedOf = (s: Parameters<typeof layout>[0]): { off: number; words: number } | undefined => {
+  const f = layout(s).fields.find((x) => x.role === 'reserved');
+  return f ? { off: f.off, words: (f.size * (f.count ?? 1)) / 4 } : undefined;
+};
+
 /**
  * Populate args: RFC v1 {u64 base, u64 size} (16 B); v2-v10
  * {u64 base, u64 size, u32 flags, u32 reserved[3]} (32 B).
  */
 export function encodePopulateArgs(p: AbiProfile, a: RangeArgs): Uint8Array {
-  const size = need(p.sizes.populateArgs, 'POPULATE_REALM args', p);
-  const w = new StructWriter(size).u64(0, a.base).u64(8, a.size);
-  if (size >= 32) {
-    w.u32(16, a.flags ?? 0);
-    (a.reserved ?? []).slice(0, 3).forEach((r, i) => w.u32(20 + 4 * i, r));
-  } else if (a.flags !== undefined && a.flags !== 0) {
-    throw new Error(`${p.name} populate args have no flags field`);
-  }
-  return w.bytes;
+  const s = need(p.uapi?.populate, 'POPULATE_REALM args', p);
+  const hasFlags = layout(s).fields.some((f) => f.name === 'flags');
+  if (!hasFlags && a.flags !== undefined && a.flags !== 0) throw new Error(`${p.name} populate args have no flags field`);
+  const bytes = encode(s, { base: a.base, size: a.size, ...(hasFlags ? { flags: a.flags ?? 0 } : {}) });
+  const r = reservedOf(s);
+  return r ? reservedWords(bytes, r.off, a.reserved ?? [], r.words) : bytes;
 }
 
 /**
  * Init-IPA / init-RIPAS args: RFC v1 {u64 base, u64 size} (16 B); v2-v6 add
- * u32 reserved[4], v7-v10 u64 reserved[2] (both 32 B, same bytes when zero).
+ * u32 reserved[4], v7-v10 u64 reserved[2] (both 32 B; a check's reserved
+ * words are written as u32 values in both).
  */
 export function encodeInitIpaArgs(p: AbiProfile, a: RangeArgs): Uint8Array {
-  const size = need(p.sizes.initIpaArgs, 'INIT_IPA args', p);
-  const w = new StructWriter(size).u64(0, a.base).u64(8, a.size);
-  if (size >= 32) (a.reserved ?? []).slice(0, 4).forEach((r, i) => w.u32(16 + 4 * i, r));
-  return w.bytes;
+  const s = need(p.uapi?.initIpa, 'INIT_IPA args', p);
+  const bytes = encode(s, { base: a.base, size: a.size });
+  const r = reservedOf(s);
+  return r ? reservedWords(bytes, r.off, a.reserved ?? [], r.words) : bytes;
 }
 
 export function subcmdNumber(p: AbiProfile, which: keyof SubcommandNumbers): number {
@@ -116,20 +128,16 @@ export interface RmiPopulateFields {
   reserved: number;
 }
 
-/** struct kvm_arm_rmi_populate: u64 base @0, u64 size @8, u64 source_uaddr @16, u32 flags @24, u32 reserved @28 (32 B). */
+/** struct kvm_arm_rmi_populate: base, size, source_uaddr, flags, reserved (uapi/realm.ts). */
 export function encodeRmiPopulate(p: AbiProfile, a: RmiPopulateArgs): Uint8Array {
-  const size = need(p.sizes.rmiPopulate, 'KVM_ARM_RMI_POPULATE struct', p);
-  return new StructWriter(size)
-    .u64(0, a.base)
-    .u64(8, a.size)
-    .u64(16, a.sourceUaddr ?? 0)
-    .u32(24, a.flags ?? 0)
-    .u32(28, a.reserved ?? 0).bytes;
+  const d = need(p.uapi?.rmiPopulate, 'KVM_ARM_RMI_POPULATE struct', p);
+  if (d.arg.kind !== 'struct') throw new Error(`${p.name}: ${d.name} takes no struct`);
+  return encode(d.arg.struct, { base: a.base, size: a.size, source_uaddr: a.sourceUaddr ?? 0, flags: a.flags ?? 0, reserved: a.reserved ?? 0 });
 }
 
 export function decodeRmiPopulate(b: Uint8Array): RmiPopulateFields {
-  const r = new StructReader(b);
-  return { base: r.u64(0), size: r.u64(8), sourceUaddr: r.u64(16), flags: r.u32(24), reserved: r.u32(28) };
+  const f = decode(REALM_STRUCTS.rmiPopulate, b);
+  return { base: f.base as bigint, size: f.size as bigint, sourceUaddr: f.source_uaddr as bigint, flags: f.flags as number, reserved: f.reserved as number };
 }
 
 export interface PsciCompleteArgs {
@@ -138,12 +146,12 @@ export interface PsciCompleteArgs {
   padding?: readonly number[];
 }
 
-/** struct kvm_arm_rmm_psci_complete / kvm_arm_rmi_psci_complete: u64 target_mpidr, u32 psci_status, u32 padding[3] (24 B). */
+/** struct kvm_arm_rmm_psci_complete / kvm_arm_rmi_psci_complete: target_mpidr, psci_status, padding[3] (uapi/realm.ts). */
 export function encodePsciComplete(p: AbiProfile, a: PsciCompleteArgs): Uint8Array {
-  const size = need(p.sizes.psciComplete, 'PSCI complete struct', p);
-  const w = new StructWriter(size).u64(0, a.targetMpidr).u32(8, a.psciStatus);
-  (a.padding ?? []).slice(0, 3).forEach((x, i) => w.u32(12 + 4 * i, x));
-  return w.bytes;
+  const d = need(p.uapi?.psciComplete, 'PSCI complete struct', p);
+  if (d.arg.kind !== 'struct') throw new Error(`${p.name}: ${d.name} takes no struct`);
+  const s = d.arg.struct;
+  return reservedWords(encode(s, { target_mpidr: a.targetMpidr, psci_status: a.psciStatus }), offsetOf(s, 'padding'), a.padding ?? [], 3);
 }
 
 /** PSCI return codes a VMM passes back (PSCI 1.x). */

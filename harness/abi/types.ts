@@ -3,23 +3,9 @@
 // profile, and a check whose expectations a profile lacks does not apply to it.
 import type { ErrnoName } from '../errno.ts';
 
-export const ABI_NAMES = [
-  'rfc-v1',
-  'v2',
-  'v3',
-  'v4',
-  'v5',
-  'v6',
-  'v7',
-  'v8',
-  'v9',
-  'v10',
-  'v12',
-  'v13',
-  'v14',
-  'absent',
-] as const;
-export type AbiName = (typeof ABI_NAMES)[number];
+import { ABI_NAMES, type AbiName, type Era } from '../../revisions/names.ts';
+import type { RevisionUapi, SubcommandNumbers } from '../../uapi/realm.ts';
+export { ABI_NAMES, type AbiName, type SubcommandNumbers };
 
 /**
  * What one call must return. `errno: 0` means success (ret >= 0; `ret` pins the
@@ -38,15 +24,8 @@ export interface Expect {
   crash?: string;
 }
 
-export type Generation = 'multiplexed' | 'rmi' | 'absent';
-
-export interface SubcommandNumbers {
-  CONFIG_REALM: number;
-  CREATE: number;
-  INIT_IPA: number;
-  POPULATE: number;
-  ACTIVATE: number;
-}
+/** The era, by the series' own names: 'rme' (rfc-v1..v10), 'rmi' (v12+). */
+export type Generation = Era;
 
 export interface AbiProfile {
   name: AbiName;
@@ -61,7 +40,7 @@ export interface AbiProfile {
   vmTypeRealm: number;
   /** Mask of the bits that select the VM type (for "unknown type value" checks). */
   vmTypeFieldMask: number;
-  /** ENABLE_CAP sub-command numbers and their names in this revision (multiplexed generation). */
+  /** ENABLE_CAP sub-command numbers and their names in this revision (RME era). */
   subcmd?: SubcommandNumbers;
   subcmdNames?: Record<keyof SubcommandNumbers, string>;
   /** vCPU feature bit for a REC and the KVM_VCPU_MAX_FEATURES the revision leaves in place. */
@@ -89,6 +68,8 @@ export interface AbiProfile {
   vmTypeProtected?: number;
   /** The CAP numbers earlier revisions used, which this one no longer answers (old-uAPI checks). */
   staleCaps?: readonly number[];
+  /** The revision's uAPI description (uapi/realm.ts): the structs the encoders lay out. */
+  uapi?: RevisionUapi;
   /** Expected results, keyed by the condition (see harness/abi/keys.ts). */
   expect: Partial<Record<ExpectKey, Expect>>;
 }

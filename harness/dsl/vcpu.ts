@@ -9,6 +9,7 @@ import * as K from '../kvm-uapi.ts';
 import type { WireArg } from '../wire.ts';
 import { BAD_USER_POINTER, fmt, h } from './common.ts';
 import { done } from './setup.ts';
+import { SLOT } from './slots.ts';
 import type { Vm } from './vm.ts';
 
 export interface RunOutcome extends CallResult {
@@ -56,7 +57,7 @@ export class Vcpu {
     const val = new Uint8Array(8);
     new DataView(val.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(value)), true);
     return this.ioctl(`KVM_SET_ONE_REG(${name}=${fmt(value)})`, K.KVM_SET_ONE_REG, {
-      buf: { hex: h(K.encodeOneReg(id)), ptrs: [{ at: 8, to: { buf: { hex: h(val) } } }] },
+      buf: { hex: h(K.encodeOneReg(id)), ptrs: [{ at: SLOT.oneRegAddr, to: { buf: { hex: h(val) } } }] },
     });
   }
 
@@ -113,10 +114,10 @@ export class Vcpu {
     const val = new Uint8Array(64);
     for (const vq of vqs) val[(vq - 1) >> 3]! |= 1 << ((vq - 1) & 7);
     return this.ioctl(`KVM_SET_ONE_REG(SVE_VLS=[${vqs.join(',')}])`, K.KVM_SET_ONE_REG, {
-      buf: { hex: h(K.encodeOneReg(KVM_REG_ARM64_SVE_VLS)), ptrs: [{ at: 8, to: { buf: { hex: h(val) } } }] },
+      buf: { hex: h(K.encodeOneReg(KVM_REG_ARM64_SVE_VLS)), ptrs: [{ at: SLOT.oneRegAddr, to: { buf: { hex: h(val) } } }] },
     });
   }
 }
 
 /** KVM_REG_ARM64 | KVM_REG_SIZE_U512 | KVM_REG_ARM64_SVE (0x15 << 16) | 0xffff (arch/arm64/include/uapi/asm/kvm.h). */
-export const KVM_REG_ARM64_SVE_VLS = 0x6000000000000000n | (6n << 52n) | (0x15n << 16n) | 0xffffn;
+export const KVM_REG_ARM64_SVE_VLS = K.KVM_REG_ARM64_SVE_VLS;

@@ -16,6 +16,7 @@ import { BAD_USER_POINTER, capName, fmt, h } from './common.ts';
 import type { Kvm } from './kvm.ts';
 import type { Mem } from './mem.ts';
 import { done, made } from './setup.ts';
+import { SLOT } from './slots.ts';
 import { Vcpu } from './vcpu.ts';
 
 export interface MemslotSpec {
@@ -74,7 +75,7 @@ export class Vm {
     return this.ioctl(
       `KVM_SET_USER_MEMORY_REGION(slot=${m.slot}, gpa=${fmt(m.gpa)}, size=${hex(m.size)}, uaddr=${mem.handle}+${hex(memOffset)})`,
       K.KVM_SET_USER_MEMORY_REGION,
-      { buf: { hex: h(bytes), ptrs: [{ at: 24, to: mem.at(memOffset) }] } },
+      { buf: { hex: h(bytes), ptrs: [{ at: SLOT.regionUaddr, to: mem.at(memOffset) }] } },
     );
   }
 
@@ -108,7 +109,7 @@ export class Vm {
       req: K.KVM_CREATE_DEVICE,
       arg: { buf: { hex: h(K.encodeCreateDevice(K.KVM_DEV_TYPE_ARM_VGIC_V3)) } },
       as: dev,
-      as_fd_at: 4,
+      as_fd_at: SLOT.createDeviceFd,
     });
     if (!done(c)) return c;
     const attr = (label: string, group: number, a: number, value?: U64): Promise<CallResult> => {
@@ -116,7 +117,7 @@ export class Vm {
       if (value !== undefined) {
         const v = new Uint8Array(8);
         new DataView(v.buffer).setBigUint64(0, BigInt(value), true);
-        ptrs.push({ at: 16, to: { buf: { hex: h(v) } } });
+        ptrs.push({ at: SLOT.deviceAttrAddr, to: { buf: { hex: h(v) } } });
       }
       return this.s.call(label, { op: 'ioctl', fd: dev, req: K.KVM_SET_DEVICE_ATTR, arg: { buf: { hex: h(K.encodeDeviceAttr(group, a)), ptrs } } });
     };
@@ -143,7 +144,7 @@ export class Vm {
       .join(' ');
     const label = `KVM_ENABLE_CAP(${short}, ${name}${described ? `, ${described}` : ''}${capFlags ? `, flags=${hex(capFlags)}` : ''})`;
     const bytes = K.encodeEnableCap(this.abi.cap.nr, [nr, typeof arg === 'number' ? arg : 0], capFlags);
-    const ptrs = arg instanceof Uint8Array ? [{ at: 16, to: { buf: { hex: h(arg) } } }] : [];
+    const ptrs = arg instanceof Uint8Array ? [{ at: SLOT.enableCapArg1, to: { buf: { hex: h(arg) } } }] : [];
     return this.ioctl(label, K.KVM_ENABLE_CAP, { buf: { hex: h(bytes), ptrs } }, { fields: { subcmd: name, ...fields } });
   }
 
@@ -187,8 +188,8 @@ export class Vm {
   setMemoryRegion2(m: MemslotSpec, mem: Mem | undefined, gmem?: { handle: string; offset?: number }): Promise<CallResult> {
     const flags = (m.flags ?? 0) | (gmem ? K.KVM_MEM_GUEST_MEMFD : 0);
     const bytes = K.encodeMemoryRegion2({ slot: m.slot, flags, gpa: m.gpa, size: m.size, uaddr: 0, gmemOffset: gmem?.offset ?? 0 });
-    const ptrs = mem ? [{ at: 24, to: mem.at(0) }] : [];
-    const fds = gmem ? [{ at: 40, fd: gmem.handle }] : [];
+    const ptrs = mem ? [{ at: SLOT.region2Uaddr, to: mem.at(0) }] : [];
+    const fds = gmem ? [{ at: SLOT.region2Gmem, fd: gmem.handle }] : [];
     return this.ioctl(
       `KVM_SET_USER_MEMORY_REGION2(slot=${m.slot}, gpa=${fmt(m.gpa)}, size=${hex(m.size)}, uaddr=${mem ? mem.handle : '0'}${gmem ? `, guest_memfd=${gmem.handle}+${hex(gmem.offset ?? 0)}` : ''})`,
       K.KVM_SET_USER_MEMORY_REGION2,
@@ -257,7 +258,7 @@ export class Vm {
     const src = a.source ? `${a.source.mem.handle}+${hex(a.source.offset)}` : fmt(a.sourceUaddr ?? 0);
     const flags = a.flags ? `, flags=${hex(a.flags)}` : '';
     const label = `${p.name}(${opts.badPointer ? 'bad pointer' : `base=${fmt(a.base)} size=${fmt(a.size)} src=${src}${flags}${a.reserved ? `, reserved=${hex(a.reserved)}` : ''}`})`;
-    const arg: WireArg = opts.badPointer ? { int: BAD_USER_POINTER } : { buf: { hex: h(bytes), ...(a.source ? { ptrs: [{ at: 16, to: a.source.mem.at(a.source.offset) }] } : {}) } };
+    const arg: WireArg = opts.badPointer ? { int: BAD_USER_POINTER } : { buf: { hex: h(bytes), ...(a.source ? { ptrs: [{ at: SLOT.rmiPopulateSource, to: a.source.mem.at(a.source.offset) }] } : {}) } };
     const r: CallResult & { after?: RmiPopulateFields } = await this.ioctl(label, p.req, arg, { fields: { base: fmt(a.base), size: fmt(a.size), src } });
     if (p.inOut && r.out && r.out.length >= 32) r.after = decodeRmiPopulate(r.out);
     return r;

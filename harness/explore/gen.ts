@@ -66,7 +66,7 @@ function stepKinds(abi: AbiProfile): Record<string, StepArb> {
     k.vgic = fc.constant({ do: 'vgic' });
   }
   if (abi.psciComplete) k.psci_complete = fc.record({ do: fc.constant('psci_complete'), vcpu, target_mpidr: pick([0, 1, 2, 0x100]), status: pick([0, 1, 0xffffffff]) });
-  if (abi.generation === 'multiplexed') {
+  if (abi.generation === 'rme') {
     k.config = fc.oneof(
       fc.record({ do: fc.constant('config'), item: fc.constant('HASH_ALGO'), algo: pick(['SHA256', 'SHA512', 0, 2, 255]) }),
       fc.record({ do: fc.constant('config'), item: fc.constant('RPV') }),

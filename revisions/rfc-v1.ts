@@ -1,31 +1,41 @@
 // RFC v1 (27 Jan 2023, base v6.2-rc1, RMM 1.0-bet0): the seed revision.
 // Numbers: lore:20230127112932.38045-6-steven.price@arm.com (abi-evolution.md §2).
 // Behaviour: conditions.md §2 (ids R1-*).
-import type { AbiProfile } from './types.ts';
+import { REALM_STRUCTS, RME_VM_TYPE, type RevisionUapi } from '../uapi/realm.ts';
+import { RMM_BET0 } from './rme-era.ts';
+import { withUapi, type ProfileBehaviour, type Revision } from './types.ts';
 
-export const rfcV1: AbiProfile = {
+const ABI = 'lore:20230127112932.38045-6-steven.price@arm.com';
+
+export const uapi: RevisionUapi = {
+  cap: { name: 'KVM_CAP_ARM_RME', nr: 300, source: ABI },
+  // type field bits[11:8] = 1; the low byte keeps the IPA size (abi-evolution.md §2a)
+  vmType: RME_VM_TYPE,
+  // KVM_ARM_VCPU_REC = 7 is defined, but MAX_FEATURES stays 7 (conditions.md §6.2)
+  recFeature: { bit: 7, c: 'KVM_ARM_VCPU_REC' },
+  maxVcpuFeatures: 7,
+  subcmd: {
+    numbers: { CONFIG_REALM: 0, CREATE: 1, INIT_IPA: 2, POPULATE: 3, ACTIVATE: 4 },
+    names: { CONFIG_REALM: 'CONFIG_REALM', CREATE: 'CREATE_RD', INIT_IPA: 'INIT_IPA_REALM', POPULATE: 'POPULATE_REALM', ACTIVATE: 'ACTIVATE_REALM' },
+    cPrefix: 'KVM_CAP_ARM_RME_',
+  },
+  config: {
+    struct: REALM_STRUCTS.rmeConfigItem,
+    items: { RPV: 0, HASH_ALGO: 1, SVE: 2, DBG: 3, PMU: 4 },
+    hashAlgos: { SHA256: 0, SHA512: 1 },
+    itemPrefix: 'KVM_CAP_ARM_RME_CFG_',
+    hashPrefix: 'KVM_CAP_ARM_RME_MEASUREMENT_ALGO_',
+    rpvSizeC: 'KVM_CAP_ARM_RME_RPV_SIZE',
+  },
+  populate: REALM_STRUCTS.rfcPopulate,
+  initIpa: REALM_STRUCTS.rfcInitIpa,
+  cSource: ABI,
+};
+
+const behaviour: ProfileBehaviour = {
   name: 'rfc-v1',
   title: 'RFC v1, 2023-01-27: KVM_CAP_ARM_RME=300 with five ENABLE_CAP sub-commands',
-  source: 'lore:20230127112932.38045-6-steven.price@arm.com',
-  generation: 'multiplexed',
-  cap: { name: 'KVM_CAP_ARM_RME', nr: 300, source: 'lore:20230127112932.38045-6-steven.price@arm.com' },
-  // type field bits[11:8] = 1; the low byte keeps the IPA size (abi-evolution.md §2a)
-  vmTypeRealm: 0x100,
-  vmTypeFieldMask: 0xf00,
-  subcmd: { CONFIG_REALM: 0, CREATE: 1, INIT_IPA: 2, POPULATE: 3, ACTIVATE: 4 },
-  subcmdNames: {
-    CONFIG_REALM: 'CONFIG_REALM',
-    CREATE: 'CREATE_RD',
-    INIT_IPA: 'INIT_IPA_REALM',
-    POPULATE: 'POPULATE_REALM',
-    ACTIVATE: 'ACTIVATE_REALM',
-  },
-  // KVM_ARM_VCPU_REC = 7 is defined, but MAX_FEATURES stays 7 (conditions.md §6.2)
-  recFeature: 7,
-  maxVcpuFeatures: 7,
-  sizes: { configItem: 260, populateArgs: 16, initIpaArgs: 16 },
-  configItems: { RPV: 0, HASH_ALGO: 1, SVE: 2, DBG: 3, PMU: 4 },
-  hashAlgos: { SHA256: 0, SHA512: 1 },
+  source: ABI,
   expect: {
     'probe.cap-on-system-fd': { errno: 0, ret: 1, source: 'R1-CE1' },
     'probe.cap-on-normal-vm': { errno: 0, ret: 1, source: 'R1-CE1 (static key, not per VM)' },
@@ -142,3 +152,29 @@ export const rfcV1: AbiProfile = {
     },
   },
 };
+
+export const rfcV1 = {
+  name: 'rfc-v1',
+  era: 'rme',
+  uapi,
+  profile: withUapi('rfc-v1', 'rme', uapi, behaviour),
+  rules: {
+    abi: 'rfc-v1',
+    rmmAbsentRealmType: 'normal-vm',
+    realmIpaLimit: 'host',
+    dispatchChecksRealm: false,
+    createChecksVcpus: true,
+    errno: {
+      config: 'EBUSY', // R1-CF1
+      create: 'EEXIST', // R1-CR2
+      init: 'EBUSY', // R1-IP3
+      populate: 'EBUSY', // R1-PO2
+      activate: 'EBUSY', // R1-AC1
+      rec: 'ENOENT', // R1-V4
+    },
+    normalVmConfigOops: true,
+    recNeedsFeatureBit: false,
+    era: 'rfc',
+  },
+  rmm: RMM_BET0,
+} satisfies Revision<'rfc-v1'>;
