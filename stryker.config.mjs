@@ -17,7 +17,7 @@ export default {
   incremental: true,
   incrementalFile: 'reports/stryker/all/incremental.json',
   tempDirName: '.stryker-tmp',
-  ignorePatterns: ['/test', '/docs', '/.tap', '/coverage', '/out', '/agent/build', '/reports', '/.stryker-bundle'],
+  ignorePatterns: ['/test', '/docs', '/.tap', '/coverage', '/out', '/agent/build', '/reports', '/.stryker-bundle', '/.stryker-tmp'],
   timeoutMS: 30000,
   cleanTempDir: 'always',
 };

@@ -7,6 +7,7 @@
 //   npx tsx bench/stryker.ts --survivors [--module M]   list the surviving mutants (id, place, change)
 //   npx tsx bench/stryker.ts --mutate emulator/rmm.ts:200-230   an ad-hoc selection (Stryker's FILE:LINES)
 //   npx tsx bench/stryker.ts --sample --out DIR   the fixed sample CI runs (SAMPLE below)
+//   --retest   test the survivors again (after new checks), reuse every other result
 //   --fresh    ignore the incremental file (re-run every mutant); --out DIR   reports there
 // Per module: mutants, killed (+ timeouts), survived, equivalent (bench/stryker-triage.md),
 // score = detected / (mutants - equivalent - errors). Per revision: of the mutants that
@@ -40,7 +41,15 @@ export const MODULES: Record<string, { files: string[]; realm: boolean }> = {
  * The fixed sample CI runs (test/stryker-sample.test.ts): a few lines whose every
  * mutant the suite must kill, on one revision so it stays short.
  */
-export const SAMPLE = { mutate: 'emulator/realm-rmi-populate.ts:85-86', abi: 'v14' };
+export const SAMPLE = { file: 'emulator/realm-rmi-populate.ts', from: 'if (!vm.isPrivate(gfn, gfn + 1)) {', lines: 2, abi: 'v14' };
+
+/** SAMPLE as Stryker's FILE:FIRST-LAST, found by its code (a reformat moves lines, not code). */
+export function sampleRange(root = ROOT): string {
+  const lines = readFileSync(join(root, SAMPLE.file), 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(SAMPLE.from));
+  if (i < 0) throw new Error(`${SAMPLE.file} no longer has "${SAMPLE.from}": choose a new sample in bench/stryker.ts`);
+  return `${SAMPLE.file}:${i + 1}-${i + SAMPLE.lines}`;
+}
 
 interface ReportMutant {
   id: string;
@@ -110,6 +119,25 @@ function fold(dir: string): void {
     }
   }
   writeFileSync(logPath, JSON.stringify(log, null, 1));
+}
+
+/**
+ * Drop the survivors from the incremental file, so the next run tests them again
+ * with the checks written since (Stryker reuses every result of a file whose code
+ * did not change, survivors included, when the test runner reports no coverage).
+ */
+function forgetSurvivors(dir: string): number {
+  const p = join(dir, 'incremental.json');
+  if (!existsSync(p)) return 0;
+  const inc = JSON.parse(readFileSync(p, 'utf8')) as Report;
+  let n = 0;
+  for (const f of Object.values(inc.files)) {
+    const keep = f.mutants.filter((m) => m.status !== 'Survived' && m.status !== 'NoCoverage');
+    n += f.mutants.length - keep.length;
+    f.mutants = keep;
+  }
+  writeFileSync(p, JSON.stringify(inc));
+  return n;
 }
 
 /** One Stryker run of `mutate` (file globs or ranges) into `dir`. */
@@ -281,6 +309,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   let survivors = false;
   let fresh = false;
   let refold = false;
+  let retest = false;
   let triageAppend = false;
   const mutate: string[] = [];
   let out: string | undefined;
@@ -293,8 +322,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     else if (a === '--triage-append') triageAppend = survivors = report = true;
     else if (a === '--fresh') fresh = true;
     else if (a === '--refold') refold = true;
+    else if (a === '--retest') retest = true;
     else if (a === '--sample') {
-      mutate.push(SAMPLE.mutate);
+      mutate.push(sampleRange());
       abi = SAMPLE.abi;
       fresh = true;
     }
@@ -330,7 +360,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (!report) {
     process.chdir(ROOT);
-    for (const m of chosen) await runStryker(MODULES[m.name]!.files, m.dir, abi, fresh);
+    for (const m of chosen) {
+      if (retest) process.stdout.write(`${m.name}: ${forgetSurvivors(m.dir)} survivor(s) to test again\n`);
+      await runStryker(MODULES[m.name]!.files, m.dir, abi, fresh);
+    }
   }
   tables(chosen, abi, survivors);
 }
