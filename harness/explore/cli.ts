@@ -117,7 +117,7 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefin
   try {
     a = parseArgs({ args: joinQemuArgs(argv), options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
   } catch (e) {
-    return fail(optionError(e, Object.keys(OPTIONS)));
+    return fail(`${optionError(e, Object.keys(OPTIONS))} (see ./run.sh explore --help)`);
   }
   const twice = repeatedOption(a.tokens, OPTIONS);
   if (twice) fail(twice);
