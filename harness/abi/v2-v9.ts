@@ -325,6 +325,7 @@ const v6Derived = derive(
       'populate.beyond-ipa': { errno: 'EFAULT', source: V6_POP('no memslot beyond the IPA: -EFAULT') },
       'populate.two-memslots': { errno: 'EINVAL', source: V6_POP('a chunk must lie in one memslot, else -EINVAL') },
       'populate.past-memslot-end': { errno: 'EINVAL', source: V6_POP('a chunk must lie in one memslot, else -EINVAL') },
+      'populate.chunk-per-memslot': { errno: 0, source: V6_POP('looks up the memslot of each 2 MB chunk, so chunks in adjacent guest_memfd memslots are populated') },
       'populate.no-guest-memfd': { errno: 'EINVAL', source: V6_POP('a memslot that cannot be private is -EINVAL'), dispute: NO_GMEM_DISPUTE },
       'populate.unprotected-half': { errno: 'EINVAL', source: V6_POP('the suite places a plain memslot there, which cannot be private: -EINVAL before the RMM') },
       'populate.twice': { errno: 'ENXIO', source: V6_POP('delegating a destination page that is already delegated fails: -ENXIO') },
