@@ -140,7 +140,7 @@ export const checks = [
     c.expect(await vm.populate({ base: RAM2_BASE + RAM_SIZE - 2 * PAGE, size: PAGE, ...measure(c) }), 'populate.ok', 'the page below the last');
     c.expect(await vm.populate({ base: RAM2_BASE + RAM_SIZE - PAGE, size: 2 * PAGE, ...measure(c) }), 'populate.past-memslot-end', 'the last page and one past the end');
   }),
-  check('populate', 'wrap-at-2^64', RME, 'POPULATE ending one page below 2^64 (no wrap: it leaves its memslot) versus ending exactly at 2^64 (base + size wraps to 0)', ['populate.past-memslot-end', 'populate.wrap'], async (c) => {
+  check('populate', 'wrap-at-2-64', RME, 'POPULATE ending one page below 2^64 (no wrap: it leaves its memslot) versus ending exactly at 2^64 (base + size wraps to 0)', ['populate.past-memslot-end', 'populate.wrap'], async (c) => {
     const { vm } = await realmIn(c, 'NEW');
     c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID) - BigInt(PAGE), ...measure(c) }), 'populate.past-memslot-end', 'end = 2^64 - 4K');
     c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID), ...measure(c) }), 'populate.wrap', 'end = 2^64');
