@@ -241,8 +241,8 @@ export const BUGS = [
     name: 'init-ripas-first-block-only',
     description: 'INIT_IPA / INIT_RIPAS returns 0 after the first block of its range, so a populated page further on is never seen',
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
-    source: 'R1-IP7, V10-IR8 (every block of the range gets RTT_INIT_RIPAS)',
-    breaks: ['init.over-populated'],
+    source: 'R1-IP6, R1-IP7, V10-IR7, V10-IR8 (every block of the range gets RTT_INIT_RIPAS)',
+    breaks: ['init.over-populated', 'init.unprotected-half'],
   },
   {
     name: 'run-rec-of-vcpu0',
