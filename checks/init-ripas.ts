@@ -61,4 +61,23 @@ export const checks = [
     c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.ok');
     c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.over-ram');
   }),
+  // ---- many, not one (issue 13 item 2): the offending page last; both sides of the protected limit
+  check('init-ripas', 'over-populated-last-page', RME, 'INIT_IPA over three pages whose last was already populated', ['init.over-populated'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    c.must(await vm.populate({ base: MID + 2 * PAGE, size: PAGE, ...measure(c) }));
+    c.expect(await vm.initIpa({ base: MID, size: 3 * PAGE }), 'init.over-populated');
+  }),
+  check('init-ripas', 'protected-limit-last-page', RME, 'INIT_IPA of the last page below the unprotected half (the limit from below)', ['init.ok'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    c.expect(await vm.initIpa({ base: UNPROTECTED_BASE - PAGE, size: PAGE }), 'init.ok');
+  }),
+  check('init-ripas', 'protected-limit-one-past', RME, 'INIT_IPA of the last page below the unprotected half and the first page at it', ['init.unprotected-half'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    c.expect(await vm.initIpa({ base: UNPROTECTED_BASE - PAGE, size: 2 * PAGE }), 'init.unprotected-half');
+  }),
+  check('init-ripas', 'ipa-limit-last-page', RME, 'INIT_IPA of the last page below the IPA size (in the unprotected half) versus the first page at it', ['init.unprotected-half', 'init.beyond-ipa'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    c.expect(await vm.initIpa({ base: IPA_END - PAGE, size: PAGE }), 'init.unprotected-half', 'the last page below the IPA size');
+    c.expect(await vm.initIpa({ base: IPA_END, size: PAGE }), 'init.beyond-ipa', 'the first page at the IPA size');
+  }),
 ];

@@ -7,7 +7,7 @@ import type { RangeArgs } from '../harness/abi/encode.ts';
 import type { CheckContext } from '../harness/engine.ts';
 import type { CallResult } from '../harness/calls.ts';
 import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
-import { IPA_END, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
+import { BLOCK_2M, IPA_END, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { measure, realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
 import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
@@ -116,6 +116,36 @@ export const checks = [
     c.expect(await vm.populate({ base: RAM2_BASE, size: PAGE, flags: 1 }), 'populate.no-guest-memfd');
   }),
 
+  // ---- many, not one (issue 13 item 2): two members, the offending one last; both sides of a limit
+  check('populate', 'chunk-per-memslot', RME, 'POPULATE of a whole 2 MB chunk and a page, each chunk in its own guest_memfd memslot: v2..v10 look up a memslot per chunk, RFC v1 one memslot for the range', ['populate.chunk-per-memslot'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    // two memslots past the one the entry page lives in, the second chunk in the second of them
+    await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: BLOCK_2M });
+    await vm.ramMemslot({ slot: 2, gpa: RAM2_BASE + BLOCK_2M, size: BLOCK_2M });
+    c.expect(await vm.populate({ base: RAM2_BASE, size: BLOCK_2M + PAGE, ...measure(c) }), 'populate.chunk-per-memslot');
+  }),
+  check('populate', 'protected-limit-last-page', RME, 'POPULATE the last page below the unprotected half, in a memslot ending there (the limit from below)', ['populate.ok'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    await vm.ramMemslot({ slot: 1, gpa: UNPROTECTED_BASE - BLOCK_2M, size: BLOCK_2M });
+    c.expect(await vm.populate({ base: UNPROTECTED_BASE - PAGE, size: PAGE, ...measure(c) }), 'populate.ok');
+  }),
+  check('populate', 'protected-limit-one-past', RME, 'POPULATE the last page below the unprotected half and the first page at it, the memslot ending at the limit: the range leaves its memslot', ['populate.past-memslot-end'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    await vm.ramMemslot({ slot: 1, gpa: UNPROTECTED_BASE - BLOCK_2M, size: BLOCK_2M });
+    c.expect(await vm.populate({ base: UNPROTECTED_BASE - PAGE, size: 2 * PAGE, ...measure(c) }), 'populate.past-memslot-end');
+  }),
+  check('populate', 'second-memslot-end', RME, 'POPULATE ending exactly at the end of a second memslot, then one page past it', ['populate.ok', 'populate.past-memslot-end'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+    c.expect(await vm.populate({ base: RAM2_BASE + RAM_SIZE - 2 * PAGE, size: PAGE, ...measure(c) }), 'populate.ok', 'the page below the last');
+    c.expect(await vm.populate({ base: RAM2_BASE + RAM_SIZE - PAGE, size: 2 * PAGE, ...measure(c) }), 'populate.past-memslot-end', 'the last page and one past the end');
+  }),
+  check('populate', 'wrap-at-2-64', RME, 'POPULATE ending one page below 2^64 (no wrap: it leaves its memslot) versus ending exactly at 2^64 (base + size wraps to 0)', ['populate.past-memslot-end', 'populate.wrap'], async (c) => {
+    const { vm } = await realmIn(c, 'NEW');
+    c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID) - BigInt(PAGE), ...measure(c) }), 'populate.past-memslot-end', 'end = 2^64 - 4K');
+    c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID), ...measure(c) }), 'populate.wrap', 'end = 2^64');
+  }),
+
   // ---- RMI era, bespoke: progress, the struct coming back, the source, the memslot kind
   check('populate', 'twice', RMI, 'POPULATE one measured page, then the same page again is refused', ['rmi.populate-ok', 'rmi.populate-twice'], async (c) => {
     const r = await rmiRealm(c);
@@ -160,6 +190,21 @@ export const checks = [
     c.expect(res, 'rmi.populate-error-after-progress');
     if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page done, one left', 'V14-PO15');
     c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-twice', 'the next call fails on the bad page');
+  }),
+  check('populate', 'last-of-three-populated', { ...RMI, abis: ['v13', 'v14'] }, 'POPULATE three pages whose last is already populated: the call reports the first two, the next fails on the third', ['rmi.populate-ok', 'rmi.populate-error-after-progress', 'rmi.populate-twice'], async (c) => {
+    const r = await rmiRealm(c);
+    c.expect(await populateAt(r, MID + 2 * PAGE, PAGE), 'rmi.populate-ok');
+    const res = await populateAt(r, MID, 3 * PAGE);
+    c.expect(res, 'rmi.populate-error-after-progress');
+    // v13+ only: v12's key pins the bytes of the two-page stimulus (error-after-progress covers v12)
+    c.equal(res.after?.size, BigInt(PAGE), 'two pages done, one left', 'V14-PO15');
+    c.expect(await populateAt(r, MID + 2 * PAGE, PAGE), 'rmi.populate-twice', 'the next call fails on the bad page');
+  }),
+  check('populate', 'second-memslot-not-guest-memfd', RMI, 'POPULATE into the guest_memfd memslot up to its end, then into the plain memslot after it: the first is clipped at the memslot end, the second refused', ['rmi.populate-past-memslot-end', 'rmi.populate-not-gmem'], async (c) => {
+    const r = await rmiRealm(c);
+    await r.vm.memslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+    c.expect(await populateAt(r, RAM_BASE + RAM_SIZE - PAGE, 2 * PAGE), 'rmi.populate-past-memslot-end');
+    c.expect(await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem: r.ram, offset: 0 } }), 'rmi.populate-not-gmem');
   }),
   check('populate', 'unaligned-source', RMI, 'POPULATE with source_uaddr 16 bytes past a page', ['rmi.populate-unaligned-source'], async (c) => {
     const r = await rmiRealm(c);

@@ -71,6 +71,17 @@ export const checks = [
     const ex = r.exit;
     c.ok(ex?.reason === 'MMIO' && 'physAddr' in ex && ex.physAddr === BigInt(UNPROTECTED_BASE + 0x1000), `exit is MMIO at the unprotected IPA, got ${ex?.reason ?? 'none'}`);
   }),
+  check('run', 'second-vcpu-without-rec', RME, 'two vCPUs, only the first finalised as a REC: after ACTIVATE the first runs to SYSTEM_OFF, the second is refused', ['run.ok', 'run.no-rec'], async (c) => {
+    const { vm, vcpu } = await realmIn(c, 'NEW');
+    const v1 = await initVcpu(c, vm, 1);
+    // v2+ (V10-V14): the first run needs an in-kernel irqchip, made once every vCPU exists
+    if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+    c.must(await vm.activate());
+    const r = await vcpu!.run();
+    c.expect(r, 'run.ok', 'vCPU 0 is a REC');
+    SYSOFF(c, r, 'R1-V9, V10-V13');
+    c.expect(await v1.run(), 'run.no-rec', 'vCPU 1 is not');
+  }),
   // The realm's only vCPU lacks the REC bit: a second vCPU with other features than the first
   // cannot be initialised (one feature set per VM since 6.7; seen on the cca-host/v7 stack)
   check('run', 'without-rec-bit', { ...RME, abis: RME_AFTER_RFC }, 'KVM_RUN after ACTIVATE of a realm whose vCPU was initialised without the REC bit', ['run.no-rec-bit'], async (c) => {

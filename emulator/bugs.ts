@@ -228,6 +228,29 @@ export const BUGS = [
     source: 'R1-PO8, V10-PO7..PO10 (every page of the range is populated before the call returns 0)',
     breaks: ['populate.ok'],
   },
+  // ---- issue 13 item 2: a rule applied to the first member of a set only
+  {
+    name: 'populate-memslot-of-first-chunk',
+    description: 'POPULATE_REALM looks up the memslot for the first 2 MB chunk only and holds every later chunk to it, so a range whose second chunk lies in the next guest_memfd memslot is refused with -EINVAL',
+    // v7, v8: the value is inherited (todo) there, so the switch could not be caught
+    revisions: ['v6', 'v9', 'v10'],
+    source: 'V10-PO7 (each chunk looks up its own memslot)',
+    breaks: ['populate.chunk-per-memslot'],
+  },
+  {
+    name: 'init-ripas-first-block-only',
+    description: 'INIT_IPA / INIT_RIPAS returns 0 after the first block of its range, so a populated page further on is never seen',
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    source: 'R1-IP6, R1-IP7, V10-IR7, V10-IR8 (every block of the range gets RTT_INIT_RIPAS)',
+    breaks: ['init.over-populated', 'init.unprotected-half'],
+  },
+  {
+    name: 'run-rec-of-vcpu0',
+    description: "KVM_RUN asks whether vCPU 0 is a REC instead of the running vCPU, so a second vCPU that was never finalised passes as finalised and is entered without a REC of its own (it never answers -EPERM)",
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    source: 'R1-V10, V10-V13 (a vCPU runs only as its own REC)',
+    breaks: ['run.no-rec'],
+  },
   // ---- v12 .. v14 (the RMI generation)
   {
     name: 'rmi-populate-reserved-unchecked',

@@ -187,6 +187,7 @@ export function initIpa(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | unde
     const err = initIpaBlock(e, rd, addr, blockEnd, level, startLevel);
     if (err) fail(err, 'RTT_INIT_RIPAS failed');
     addr = blockEnd;
+    if (e.k.bug('init-ripas-first-block-only')) break;
   }
   return 0;
 }
@@ -222,6 +223,7 @@ export function initRipas(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | un
     if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) >= level) fail(e.rules.initRttAtLevel ?? 'EINVAL', 'RTT error at or below the mapping level (V10-IR8; v7 16/45: -ENXIO)');
     if (r !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_INIT_RIPAS failed (V10-IR6/IR7)');
     addr = top;
+    if (e.k.bug('init-ripas-first-block-only')) break;
   }
   return 0;
 }
@@ -325,10 +327,13 @@ export function populateGmem(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm |
   const rd = realm.rd!;
   const rmm = e.k.rmm;
   const end = base + size;
+  let firstSlot: ReturnType<Vm['findSlot']>;
   for (let chunk = base; chunk < end; chunk += POPULATE_CHUNK) {
     const chunkEnd = chunk + POPULATE_CHUNK < end ? chunk + POPULATE_CHUNK : end;
     // V10-PO7: per chunk: no memslot -EFAULT, leaving it -EINVAL, no guest_memfd -EPERM; earlier chunks stay populated
-    const slot = vm.findSlot(chunk);
+    // (bug populate-memslot-of-first-chunk: the first chunk's memslot for all)
+    const slot = firstSlot && e.k.bug('populate-memslot-of-first-chunk') ? firstSlot : vm.findSlot(chunk);
+    firstSlot ??= slot;
     if (!slot) fail('EFAULT', 'no memslot at the chunk start (V10-PO7)');
     const lateEnd = e.k.bug('populate-memslot-end-checked-late');
     if (!lateEnd && chunkEnd > slot.gpa + slot.size) fail('EINVAL', 'chunk leaves its memslot (V10-PO7)');

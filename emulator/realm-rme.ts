@@ -258,7 +258,9 @@ export class MultiplexedRealm implements RealmModule {
   isFinalized(vcpu: Vcpu): boolean | undefined {
     const realm = this.realmOf(vcpu.vm);
     if (!realm) return undefined;
-    const rec = this.recOf(vcpu);
+    // bug run-rec-of-vcpu0: the question is asked of vCPU 0, not of the running vCPU
+    const first = this.k.bug('run-rec-of-vcpu0') ? vcpu.vm.vcpus.find((v) => v.id === 0) : undefined;
+    const rec = this.recOf(first ?? vcpu);
     // R1-V10: a realm vCPU is finalised only as a REC of an ACTIVE realm
     if (this.k.bug('run-before-activate')) return rec !== undefined;
     // V10-V13: and, from v6, only with the REC bit (V10-V4: -EPERM forever without it)

@@ -121,6 +121,7 @@ const behaviour: ProfileBehaviour = {
     'populate.beyond-ipa': { errno: 'EFAULT', source: 'R1-PO5 (no memslot beyond the IPA size)' },
     'populate.two-memslots': { errno: 'EINVAL', source: 'R1-PO6' },
     'populate.past-memslot-end': { errno: 'EINVAL', source: 'R1-PO6' },
+    'populate.chunk-per-memslot': { errno: 'EINVAL', source: 'R1-PO6 (one memslot lookup at base; the range leaves it)' },
     'populate.unprotected-half': { errno: 'ENXIO', source: 'R1-PO12 (RMI_DATA_CREATE refuses)' },
     'populate.twice': { errno: 'ENXIO', source: 'R1-PO12 (delegation of a delegated granule fails)' },
     'activate.ok': { errno: 0, source: 'R1-AC3' },

@@ -120,6 +120,7 @@ const behaviour: ProfileBehaviour = {
     'populate.beyond-ipa': { errno: 'EFAULT', source: 'V10-PO7 (no memslot beyond the IPA)' },
     'populate.two-memslots': { errno: 'EINVAL', source: 'V10-PO7 (the first chunk leaves its memslot)' },
     'populate.past-memslot-end': { errno: 'EINVAL', source: 'V10-PO7 (the chunk leaves its memslot)' },
+    'populate.chunk-per-memslot': { errno: 0, source: 'V10-PO7 (each 2 MiB chunk looks up its own memslot)' },
     'populate.no-guest-memfd': { errno: 'EPERM', source: 'V10-PO7 (memslot without guest_memfd)' },
     'populate.unprotected-half': {
       errno: 'EPERM',

@@ -97,6 +97,7 @@ const v6Derived = derive(
       'populate.measure': { errno: 0, source: V6_POP('passes MEASURE as RMI_MEASURE_CONTENT') },
       'populate.unmeasured': { errno: 0, source: V6_POP('takes flags 0') },
       'populate.unknown-flag': { errno: 'EINVAL', source: V6_POP('refuses a flag other than MEASURE with -EINVAL') },
+      'populate.chunk-per-memslot': { errno: 0, source: V6_POP('looks up the memslot of each 2 MB chunk, so chunks in adjacent guest_memfd memslots are populated') },
       'populate.reserved-ignored': { errno: 0, source: V6_POP('does not look at reserved[]') },
       'populate.bad-pointer': { errno: 'EFAULT', source: V6_POP('copies the args first: a fault is -EFAULT') },
       'populate.fault-before-state': { errno: 'EFAULT', source: V6_POP('copies the args before the state check') },

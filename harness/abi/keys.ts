@@ -79,6 +79,7 @@ export const EXPECT_KEYS = {
   'populate.past-memslot-end': 'POPULATE running past the end of its memslot',
   'populate.unprotected-half': 'POPULATE of a memslot in the unprotected half',
   'populate.twice': 'POPULATE of the same page twice',
+  'populate.chunk-per-memslot': 'POPULATE of a whole 2 MB chunk and a page, each chunk in its own guest_memfd memslot',
   // ACTIVATE_REALM
   'activate.ok': 'ACTIVATE a realm in state NEW',
   'activate.before-create': 'ACTIVATE before CREATE',
