@@ -164,13 +164,40 @@ export function sequenceArb(abi: AbiProfile, orders: readonly Step[][], o: GenOp
       });
     // the launch order stops at a random point, so every state is the last one for some sequence
     const cut = fc.oneof(fc.constant(skel.length), fc.integer({ min: 0, max: skel.length }));
-    return fc.tuple(cut, fc.tuple(...skel.map(slot)), fc.array(noise, { maxLength: o.maxTail ?? 8 })).map(([n, slots, tail]) => {
+    return fc.tuple(cut, fc.tuple(...skel.map(slot)), fc.array(noise, { maxLength: o.maxTail ?? 8 }), fc.boolean()).map(([n, slots, tail, echo]) => {
       const out: Step[] = [];
       for (const s of slots.slice(0, n)) {
         if (s.keep) out.push(s.step);
         out.push(...s.noise);
       }
-      return [...out, ...tail];
+      const seq = [...out, ...tail];
+      return echo ? withEchoes(seq) : seq;
     });
   });
+}
+
+/**
+ * After every populate of more than a page, the same populate of its last
+ * page: a call that returned success but skipped a page (or a refusal that
+ * still populated some) only shows in what follows, as in the engine's
+ * afterwards probe (harness/core/afterwards.ts).
+ */
+function withEchoes(seq: Step[]): Step[] {
+  const out: Step[] = [];
+  for (const st of seq) {
+    out.push(st);
+    if (st.do !== 'populate' && st.do !== 'rmi_populate_once') continue;
+    let base: bigint;
+    let size: bigint;
+    try {
+      base = BigInt(String(st.base));
+      size = BigInt(String(st.size));
+    } catch {
+      continue;
+    }
+    if (size <= 0x1000n || size > 0x40000000n) continue;
+    const last = (base + size - 1n) & ~0xfffn;
+    out.push({ ...st, base: `0x${last.toString(16)}`, size: '0x1000' });
+  }
+  return out;
 }
