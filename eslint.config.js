@@ -44,6 +44,9 @@ export default defineConfig(
       ],
       // `() => clearTimeout(t)`, `(f) => rmm.release(f)`: a one-line callback is the style.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // `||` on a string means an empty one counts as missing (an unset or blank
+      // environment variable, an empty last line): deliberate, not a `??` slip.
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
       // The suite escapes control characters of untrusted input (traces, scenarios, names):
       // its regexps match them on purpose.
       'no-control-regex': 'off',

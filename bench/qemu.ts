@@ -35,8 +35,8 @@ try {
   process.stdout.write(
     [
       `target: ${id.info.release} ${id.info.machine} (${id.info.executor})`,
-      `prep before spawning qemu (agent make, build-guest.sh; both no-ops when up to date): ${q.prepMs} ms`,
-      `boot to readiness line: ${q.bootMs} ms`,
+      `prep before spawning qemu (agent make, build-guest.sh; both no-ops when up to date): ${q.prepMs ?? '?'} ms`,
+      `boot to readiness line: ${q.bootMs ?? '?'} ms`,
       `start() total (build check, boot, ssh master, probe, agent up): ${started.toFixed(0)} ms`,
       `${N} x KVM_CHECK_EXTENSION round trips: ${wallMs.toFixed(0)} ms, ${perCall.toFixed(0)} us/call ` +
         `(of which in the ioctl: ${(agentUs / N).toFixed(0)} us; transport overhead ${(perCall - agentUs / N).toFixed(0)} us)`,

@@ -33,7 +33,7 @@ for (let i = 0; i < RUNS; i++) {
   const t0 = performance.now();
   const r = await execa(`${root}run.sh`, ['--target', 'qemu', '--abi', 'absent'], { cwd: root, reject: false });
   walls.push(performance.now() - t0);
-  if (r.exitCode !== 0) process.stderr.write(`run ${i + 1}: exit ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-1)[0]}\n`);
+  if (r.exitCode !== 0) process.stderr.write(`run ${i + 1}: exit ${r.exitCode ?? r.signal ?? '?'}: ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}\n`);
 }
 
 // 2. The same run in-process, split; the last boot stays up for 3.
@@ -94,7 +94,7 @@ const e = await calls(await emu.session());
 await emu.stop();
 let a: Awaited<ReturnType<typeof calls>>;
 try {
-  a = await calls(await (q as QemuTarget).session());
+  a = await calls(await q!.session());
 } finally {
   const s0 = performance.now();
   await q?.stop();

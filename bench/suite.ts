@@ -16,7 +16,7 @@ for (let i = 0; i < runs; i++) {
   const r = await execa(`${root}/run.sh`, extra, { reject: false, cwd: root });
   times.push(performance.now() - t0);
   checks = r.stdout.split('\n').filter((l) => /^ {2}(not )?ok \d+/.test(l)).length;
-  if (r.exitCode !== 0) process.stderr.write(`run ${i + 1}: exit ${r.exitCode}\n`);
+  if (r.exitCode !== 0) process.stderr.write(`run ${i + 1}: exit ${r.exitCode ?? r.signal ?? '?'}\n`);
 }
 times.sort((a, b) => a - b);
 const med = times[Math.floor(times.length / 2)] ?? 0;

@@ -43,12 +43,12 @@ export function parseBaseline(text: string, path: string): BaselineEntry[] {
     const line = raw.replace(/(^|\s)#.*$/, '').trim();
     if (!line) return;
     const words = line.split(/\s+/);
-    const check = words.shift() as string;
+    const check = words.shift()!;
     let kernel: string | undefined;
     let splat: string | undefined;
     for (;;) {
-      if (words[0]?.startsWith('kernel=')) kernel = (words.shift() as string).slice('kernel='.length);
-      else if (words[0]?.startsWith('splat=')) splat = (words.shift() as string).slice('splat='.length);
+      if (words[0]?.startsWith('kernel=')) kernel = words.shift()!.slice('kernel='.length);
+      else if (words[0]?.startsWith('splat=')) splat = words.shift()!.slice('splat='.length);
       else break;
       if (kernel === '') throw new BaselineError(`${where}: kernel= needs a release or glob`);
       if (splat === '') throw new BaselineError(`${where}: splat= needs a report key or glob`);
@@ -78,7 +78,7 @@ function parseJson(text: string, path: string): BaselineEntry[] {
     if (typeof o.reason !== 'string' || !o.reason) throw new BaselineError(`${where}: "${o.check}" needs a "reason"`);
     if (o.kernel !== undefined && (typeof o.kernel !== 'string' || !o.kernel)) throw new BaselineError(`${where}: "kernel" must be a release or glob`);
     if (o.splat !== undefined && (typeof o.splat !== 'string' || !o.splat)) throw new BaselineError(`${where}: "splat" must be a report key or glob`);
-    return { check: o.check, reason: o.reason, ...(o.kernel ? { kernel: o.kernel as string } : {}), ...(o.splat ? { splat: o.splat as string } : {}), where };
+    return { check: o.check, reason: o.reason, ...(o.kernel ? { kernel: o.kernel } : {}), ...(o.splat ? { splat: o.splat } : {}), where };
   });
 }
 

@@ -66,7 +66,7 @@ export const REMOTE_IDENTITY_SCRIPT =
 /** Parse the output of REMOTE_IDENTITY_SCRIPT (blank lines separate the facts). */
 export function parseRemoteIdentity(out: string): Pick<KernelIdentity, 'procVersion' | 'cmdline' | 'configSha256'> {
   const lines = out.split('\n');
-  const pick = (i: number): string | undefined => (lines[i]?.trim() ? (lines[i] as string).trim() : undefined);
+  const pick = (i: number): string | undefined => (lines[i]?.trim() ? lines[i].trim() : undefined);
   const procVersion = pick(0);
   const cmdline = pick(2);
   const sum = pick(4);
@@ -88,7 +88,7 @@ export async function kernelIdentity(id: TargetIdentity, shell?: RemoteShell, ke
   let remote: ReturnType<typeof parseRemoteIdentity> = {};
   if (shell) {
     const r = await shell.run(REMOTE_IDENTITY_SCRIPT, undefined, 10000).catch(() => undefined);
-    if (r && r.exitCode === 0) remote = parseRemoteIdentity(String(r.stdout ?? ''));
+    if (r?.exitCode === 0) remote = parseRemoteIdentity(typeof r.stdout === 'string' ? r.stdout : '');
   }
   const describe = kernelDir ? gitDescribe(kernelDir) : undefined;
   return { ...base, ...remote, ...(describe ? { gitDescribe: describe } : {}) };

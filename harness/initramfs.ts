@@ -70,10 +70,10 @@ export async function buildInitramfsCommand(argv: string[]): Promise<number> {
   try {
     const agent = await buildAgent('aarch64');
     const b = await execa(join(PROJECT, 'scripts', 'build-guest.sh'), [cache, agent], { reject: false, all: true });
-    if (b.exitCode !== 0) return fail(String(b.all).trim().split('\n').slice(-1)[0] ?? 'scripts/build-guest.sh failed');
+    if (b.exitCode !== 0) return fail(b.all.trim().split('\n').slice(-1)[0] ?? 'scripts/build-guest.sh failed');
     const cpio = withConsole(gunzipSync(readFileSync(join(cache, 'initramfs.cpio.gz'))));
     const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, /\.gz$/.test(file) ? gzipSync(cpio) : cpio);
+    writeFileSync(tmp, file.endsWith('.gz') ? gzipSync(cpio) : cpio);
     renameSync(tmp, file);
   } catch (e) {
     if (e instanceof TargetSetupError) return fail(e.message);

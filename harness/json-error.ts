@@ -25,6 +25,6 @@ export function jsonErrorAt(text: string, e: unknown): JsonErrorAt {
     const p = pre ? at + 10 : post ? at + excerpt.length - 10 : at + Math.max(0, excerpt.lastIndexOf(token));
     return { line: lineAt(text, p), message: what };
   }
-  if (/Unexpected end of JSON input/.test(msg)) return { line: lineAt(text, text.trimEnd().length), message: 'unexpected end of the file' };
+  if (msg.includes('Unexpected end of JSON input')) return { line: lineAt(text, text.trimEnd().length), message: 'unexpected end of the file' };
   return { message: msg.split('\n')[0] ?? msg };
 }

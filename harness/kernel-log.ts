@@ -32,7 +32,7 @@ export function parseRecord(line: string): KmsgRecord | undefined {
   const m = /^(\d+),(\d+),(\d+)[^;]*;(.*)$/s.exec(line);
   if (!m) return undefined;
   // The kernel escapes non-printable bytes (and a backslash) as \xNN.
-  const text = (m[4] as string).replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+  const text = m[4]!.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
   return { prio: Number(m[1]), seq: Number(m[2]), usec: Number(m[3]), text };
 }
 
@@ -63,7 +63,7 @@ function kindOf(text: string): SplatKind | undefined {
 
 function keyOf(kind: SplatKind, title: string): string {
   const at = /(?: at )(\S+:\d+)\s+(\S+?)(?:\+0x[0-9a-f]+\/0x[0-9a-f]+)?$/.exec(title);
-  if (kind === 'WARN' && at) return `WARN ${at[1]} ${at[2]}`;
+  if (kind === 'WARN' && at) return `WARN ${at[1]!} ${at[2]!}`;
   return `${kind} ${title.replace(/^(WARNING|BUG|INFO): /, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '').replace(/\s+/g, ' ').slice(0, 100)}`;
 }
 
@@ -129,7 +129,7 @@ export class KernelLogWatch {
     const r = await this.read(Math.max(this.since, 0));
     if (r.error || r.ret < 0) return { records: [], note: `kernel log not read: ${r.error ?? `errno ${r.errno}`}` };
     const records = (r.kmsg ?? []).map(parseRecord).filter((x): x is KmsgRecord => x !== undefined && x.seq > (this.since ?? -1));
-    if (r.seq !== undefined && r.seq > (this.since ?? -1)) this.since = r.seq;
+    if (r.seq !== undefined && r.seq > this.since) this.since = r.seq;
     const notes = [r.dropped ? `${r.dropped} record(s) left out` : '', r.lost ? `${r.lost} overwritten before they were read` : ''].filter(Boolean);
     return { records, ...(notes.length ? { note: `kernel log: ${notes.join(', ')}` } : {}) };
   }
@@ -137,5 +137,5 @@ export class KernelLogWatch {
 
 /** The read a target offers, if any. */
 export function kernelLogOf(t: Target): KernelLogWatch {
-  return new KernelLogWatch(t.kernelLog ? (since?: number) => (t.kernelLog as NonNullable<Target['kernelLog']>)(since) : undefined);
+  return new KernelLogWatch(t.kernelLog ? (since?: number) => t.kernelLog!(since) : undefined);
 }

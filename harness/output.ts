@@ -13,8 +13,9 @@ export class OutputError extends Error {
 
 /** "ENOSPC (no space left on device)" from a node fs error. */
 export function fsReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (!err?.code) return String(err?.message ?? e);
+  if (!(e instanceof Error)) return String(e);
+  const err: NodeJS.ErrnoException = e;
+  if (!err.code) return err.message;
   const text = /^[A-Z]+: ([^,]+)/.exec(err.message)?.[1];
   return text ? `${err.code} (${text})` : err.code;
 }

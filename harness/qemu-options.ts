@@ -4,12 +4,12 @@
 export function joinQemuArgs(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
+    const a = argv[i]!;
     if (a === '--') {
       out.push(...argv.slice(i));
       break;
     }
-    if (a === '--qemu-arg' && i + 1 < argv.length) out.push(`--qemu-arg=${argv[++i]}`);
+    if (a === '--qemu-arg' && i + 1 < argv.length) out.push(`--qemu-arg=${argv[++i]!}`);
     else out.push(a);
   }
   return out;

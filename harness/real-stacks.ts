@@ -61,7 +61,7 @@ function plainName(v: string, where: string): string {
 }
 
 export function parseStack(text: string, dir: string, name: string): RealStack {
-  const where = `${join(dir, 'stack.json')}`;
+  const where = join(dir, 'stack.json');
   let v: unknown;
   try {
     v = JSON.parse(text);

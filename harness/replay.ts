@@ -62,9 +62,9 @@ export function absenceProbe(c: TraceCall, abi: AbiProfile, e: CallExpectation |
   const r = c.request;
   if (r.op === 'open') return r.path === '/dev/kvm' ? 'open' : undefined;
   if (abi.generation === 'absent' || r.op !== 'ioctl' || !('int' in r.arg)) return undefined;
-  if (r.req === KVM_CHECK_EXTENSION && r.arg.int === abi.cap.nr && !(e && e.errno === 0 && e.ret === 0)) return 'cap';
+  if (r.req === KVM_CHECK_EXTENSION && r.arg.int === abi.cap.nr && !(e?.errno === 0 && e.ret === 0)) return 'cap';
   const realm = abi.vmTypeRealm >>> 0;
-  if (r.req === KVM_CREATE_VM && realm !== 0 && ((r.arg.int >>> 0) & realm) === realm && !(e && e.errno === ERRNO.EINVAL)) return 'vm';
+  if (r.req === KVM_CREATE_VM && realm !== 0 && ((r.arg.int >>> 0) & realm) === realm && e?.errno !== ERRNO.EINVAL) return 'vm';
   return undefined;
 }
 
@@ -192,7 +192,7 @@ export async function replayCalls(trace: TraceFile, session: Session, abi?: AbiP
     const probe = abi ? absenceProbe(c, abi, e) : undefined;
     const absent = probe && abi ? showsAbsence(probe, abi, got) : undefined;
     if (absent && !verdicts.some((v) => v.violates && v.seq !== c.seq)) {
-      const v = verdicts[verdicts.length - 1] as CallVerdict;
+      const v = verdicts[verdicts.length - 1]!;
       v.violates = false;
       return done({ absent });
     }

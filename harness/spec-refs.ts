@@ -162,26 +162,26 @@ export function specRefs(source: string): SpecRef[] {
   let noteFile = 'conditions.md';
   for (const m of source.matchAll(TOKEN)) {
     const g = m.groups ?? {};
-    const start = m.index ?? 0;
+    const start = m.index;
     const end = start + m[0].length;
     const at = (ref: string, doc: string | undefined): void => {
       out.push({ ref, doc: doc === undefined ? undefined : `${SPEC}/${doc}`, start, end });
     };
     if (g.msgid) at(m[0], `sources.md#${mailAnchor(g.msgid)}`);
-    else if (g.prev) at(m[0], `sources.md#patch-${g.prev}-${g.pnum}`);
+    else if (g.prev) at(m[0], `sources.md#patch-${g.prev}-${g.pnum!}`);
     else if (g.tree) at(m[0], `sources.md#${slug(`${g.tree}@${(g.commit ?? '').slice(0, 12)}`)}`);
     else if (g.path) out.push({ ref: m[0], doc: g.path, start, end });
     else if (g.stack) at(m[0], 'errata.md#real-stack-v7');
     else if (g.note) {
       noteFile = `${g.note}.md`;
       // "abi-evolution.md §3.5": the section decides; a bare name points at the index.
-      const next = source.slice(end).match(/^\s*§/);
+      const next = /^\s*§/.exec(source.slice(end));
       if (!next) at(m[0], NOTES[noteFile]?.['']);
     } else if (g.sec) {
       const doc = NOTES[noteFile]?.[g.sec];
       out.push({ ref: `${noteFile} §${g.sec}`, doc: doc === undefined ? undefined : `${SPEC}/${doc}`, start, end });
     } else if (g.era) {
-      const file = ID_FILES[g.era] as string;
+      const file = ID_FILES[g.era]!;
       if (!g.kind && g.num) {
         // V10-23, V14-26: patch NN of that revision's posting
         at(m[0], `sources.md#patch-${g.era === 'R1' ? 'rfc' : g.era.toLowerCase()}-${g.num.padStart(2, '0')}`);
@@ -235,7 +235,7 @@ export function linkify(source: string, fromDir: string): string {
   let pos = 0;
   for (const r of refs) {
     if (r.start < pos) continue; // a range already linked
-    out += source.slice(pos, r.start) + `[${source.slice(r.start, r.end)}](${relPath(fromDir, r.doc as string)})`;
+    out += source.slice(pos, r.start) + `[${source.slice(r.start, r.end)}](${relPath(fromDir, r.doc!)})`;
     pos = r.end;
   }
   return out + source.slice(pos);

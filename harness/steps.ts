@@ -128,14 +128,16 @@ export function validateScenario(v: unknown): ScenarioFile {
   for (const f of ['name', 'description', 'source'] as const) {
     if (typeof s[f] !== 'string' || !s[f]) throw new ScenarioError(`missing "${f}"`);
     // These reach TAP, JUnit and HTML: a newline or control character could forge a TAP line.
-    if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(s[f] as string)) throw new ScenarioError(`"${f}" has a control character or newline: ${printable(s[f] as string)}`);
+    if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(s[f])) throw new ScenarioError(`"${f}" has a control character or newline: ${printable(s[f])}`);
   }
-  if (!SCENARIO_NAME.test(s.name as string)) throw new ScenarioError(`"name" ${JSON.stringify(s.name)} must be letters, digits, '.', '_' or '-' (at most 80)`);
+  if (!SCENARIO_NAME.test(s.name!)) throw new ScenarioError(`"name" ${JSON.stringify(s.name)} must be letters, digits, '.', '_' or '-' (at most 80)`);
   if (!Array.isArray(s.steps) || s.steps.length === 0) throw new ScenarioError('"steps" must be a non-empty array');
   if (s.abi) for (const a of s.abi) if (!(ABI_NAMES as readonly string[]).includes(a)) throw new ScenarioError(`unknown ABI name "${a}"`);
-  s.steps.forEach((st, i) => {
+  // The file is untrusted: a step is whatever JSON holds until checked.
+  (s.steps as unknown[]).forEach((raw, i) => {
     const where = `step ${i + 1}`;
-    if (typeof st !== 'object' || st === null || typeof st.do !== 'string') throw new ScenarioError(`${where}: needs "do"`);
+    if (typeof raw !== 'object' || raw === null || typeof (raw as { do?: unknown }).do !== 'string') throw new ScenarioError(`${where}: needs "do"`);
+    const st = raw as Step;
     const req = STEP_ARGS[st.do];
     if (!req) throw new ScenarioError(`${where}: unknown step "${st.do}" (known: ${Object.keys(STEP_ARGS).join(', ')})`);
     for (const a of req) if (st[a] === undefined) throw new ScenarioError(`${where} (${st.do}): missing "${a}"`);
@@ -199,7 +201,7 @@ export function loadScenarioDir(dir: string): ScenarioFile[] {
   const out = names.map((n) => loadScenarioFile(join(dir, n)));
   const seen = new Map<string, string>();
   names.forEach((n, i) => {
-    const name = (out[i] as ScenarioFile).name;
+    const name = out[i]!.name;
     const other = seen.get(name);
     if (other) throw new ScenarioError(`${join(dir, n)}: scenario name "${name}" is also the name in ${join(dir, other)}`);
     seen.set(name, n);
@@ -218,9 +220,8 @@ function lstatExists(path: string): boolean {
 function expectFor(step: Step, abi: AbiName): StepExpect {
   const e = step.expect;
   if (e === undefined) return 'ok';
-  if (typeof e === 'string' || 'ret' in e) return e as StepExpect;
-  const m = e as Partial<Record<AbiName | '*', StepExpect>>;
-  return m[abi] ?? m['*'] ?? 'ok';
+  if (typeof e === 'string' || 'ret' in e) return e;
+  return e[abi] ?? e['*'] ?? 'ok';
 }
 
 export interface ScenarioState {

@@ -43,7 +43,7 @@ function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>) 
   try {
     r = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options });
   } catch (e) {
-    return fail(`${e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e)}`);
+    return fail(e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e));
   }
   const twice = repeatedOption(r.tokens, options);
   if (twice) fail(twice);
@@ -52,7 +52,7 @@ function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>) 
 
 function oneTrace(positionals: string[], cmd: string): TraceFile {
   if (positionals.length !== 1) fail(`usage: ./run.sh ${cmd} TRACE.json [options] (one trace file)`);
-  return readTrace(positionals[0] as string);
+  return readTrace(positionals[0]!);
 }
 
 function repro(argv: string[]): number {
@@ -112,11 +112,11 @@ async function replay(argv: string[]): Promise<number> {
       emulatorSettings: { ...(trace.emulator?.settings ?? {}), ...(rmm !== undefined && isRmmModel(rmm) ? rmmModelSettings(rmm) : {}) },
       sshOptions: v['ssh-option'] as string[],
       qemuArgs: v['qemu-arg'] as string[],
-      ...(str('ssh-key') ? { sshKey: str('ssh-key') as string } : {}),
-      ...(str('kernel') ? { kernel: str('kernel') as string } : {}),
-      ...(str('initrd') ? { initrd: str('initrd') as string } : {}),
-      ...(str('bios') ? { bios: str('bios') as string } : {}),
-      ...(str('qemu') ? { qemu: str('qemu') as string } : {}),
+      ...(str('ssh-key') ? { sshKey: str('ssh-key')! } : {}),
+      ...(str('kernel') ? { kernel: str('kernel')! } : {}),
+      ...(str('initrd') ? { initrd: str('initrd')! } : {}),
+      ...(str('bios') ? { bios: str('bios')! } : {}),
+      ...(str('qemu') ? { qemu: str('qemu')! } : {}),
     });
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));

@@ -90,7 +90,7 @@ export function requestName(req: Call, extraNames?: ReadonlyMap<number, string>)
   if (known) return known;
   const d = decodeIoc(req.req);
   const dir = ['_IO', '_IOW', '_IOR', '_IOWR'][d.dir];
-  return `${dir}(${hex(d.type)}, ${hex(d.nr)}, ${d.size})`;
+  return `${dir!}(${hex(d.type)}, ${hex(d.nr)}, ${d.size})`; // dir is two bits: always one of the four
 }
 
 /** The realm ioctls a revision names (its uAPI description): PSCI complete, RMI populate and any it adds. */
@@ -221,7 +221,7 @@ export class TraceWriter {
       ...(this.opts.bugs ? { bugs: this.opts.bugs } : {}),
     });
     try {
-      const dir = this.dirFor(!failed) as string;
+      const dir = this.dirFor(!failed)!;
       const path = join(dir, traceFileName(o.abi, o.name));
       writeAtomic(path, `${JSON.stringify(t, null, 1)}\n`, 'trace');
       this.written.push(path);
@@ -279,7 +279,7 @@ export function parseTrace(text: string, path: string): TraceFile {
       bad(`${where} (${String(call.label)}): bad result: ${e instanceof Error ? e.message : String(e)}`);
     }
   });
-  return v as unknown as TraceFile;
+  return v as TraceFile;
 }
 
 export function readTrace(path: string): TraceFile {
@@ -334,7 +334,7 @@ export function callExpectations(trace: TraceFile): Map<number, CallExpectation>
       seq = a.seq as number;
       exp = { errno: e, ...(ret !== undefined ? { ret: ret as number } : {}), source: a.source };
     } else {
-      const c = calls.find((x) => !taken.has(x.seq) && x.result && names(`${x.label} ${describeOutcome(x.result)}`));
+      const c = calls.find((x) => !taken.has(x.seq) && names(`${x.label} ${describeOutcome(x.result)}`));
       if (!c) continue;
       seq = c.seq;
       if (a.ok) exp = c.result.ret < 0 ? { errno: c.result.errno, source: a.source } : { errno: 0, source: a.source };
@@ -346,7 +346,7 @@ export function callExpectations(trace: TraceFile): Map<number, CallExpectation>
         exp = { errno: e, ...(m[1] !== 'success' && m[2] === undefined ? { ret: Number(m[1]) } : {}), source: a.source };
       }
     }
-    if (seq === undefined || exp === undefined || !calls.some((c) => c.seq === seq) || out.has(seq)) continue;
+    if (!calls.some((c) => c.seq === seq) || out.has(seq)) continue;
     taken.add(seq);
     out.set(seq, exp);
   }

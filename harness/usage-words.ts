@@ -13,9 +13,9 @@ export function optionError(e: unknown, known: readonly string[]): string {
     return `unknown option ${opt}${near ? ` (did you mean --${near}?)` : ''}`;
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    if (/does not take an argument/.test(msg)) return `${opt} takes no value`;
-    if (/argument is ambiguous/.test(msg)) return `${opt} needs a value; a value starting with '-' is written ${opt}=-VALUE`;
-    if (/argument missing/.test(msg)) return `${opt} needs a value`;
+    if (msg.includes('does not take an argument')) return `${opt} takes no value`;
+    if (msg.includes('argument is ambiguous')) return `${opt} needs a value; a value starting with '-' is written ${opt}=-VALUE`;
+    if (msg.includes('argument missing')) return `${opt} needs a value`;
   }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${opt || msg.replace(/^.*'([^']*)'.*$/, '$1')}`;
   return msg.split('\n')[0]?.replace(/'/g, '') ?? msg;

@@ -32,8 +32,8 @@ interface Split {
 
 /** derive() appends " — as vN: why" once, at the first inheritance step. */
 export function splitSource(source: string): Split {
-  const m = source.match(/^(.*?) — as ([\w-]+): (.*)$/s);
-  return m ? { own: m[1] as string, from: m[2] as string, why: m[3] as string } : { own: source };
+  const m = /^(.*?) — as ([\w-]+): (.*)$/s.exec(source);
+  return m ? { own: m[1]!, from: m[2]!, why: m[3]! } : { own: source };
 }
 
 /** The revision an inherited value was read for ("a neighbour" if derive's mark changes form). */
@@ -66,7 +66,7 @@ const keysOf = (p: AbiProfile): ExpectKey[] => (Object.keys(EXPECT_KEYS) as Expe
 function counts(p: AbiProfile): Record<Status | 'disputed' | 'total', number> {
   const c = { confirmed: 0, inherited: 0, unconfirmed: 0, disputed: 0, total: 0 };
   for (const k of keysOf(p)) {
-    const e = p.expect[k] as Expect;
+    const e = p.expect[k]!;
     c[statusOf(e)]++;
     if (e.dispute) c.disputed++;
     c.total++;
@@ -76,7 +76,7 @@ function counts(p: AbiProfile): Record<Status | 'disputed' | 'total', number> {
 
 export function renderRevision(p: AbiProfile): string {
   const c = counts(p);
-  const parents = [...new Set(keysOf(p).map((k) => inheritedFrom(p.expect[k] as Expect)).filter((x): x is string => !!x))];
+  const parents = [...new Set(keysOf(p).map((k) => inheritedFrom(p.expect[k]!)).filter((x): x is string => !!x))];
   const lines = [
     HEADER,
     '',
@@ -100,7 +100,7 @@ export function renderRevision(p: AbiProfile): string {
     '|---|---|---|---|---|---|',
   ];
   for (const k of keysOf(p)) {
-    const e = p.expect[k] as Expect;
+    const e = p.expect[k]!;
     lines.push(`| <a id="${k.replace(/\./g, '-')}"></a>\`${k}\` | ${cell(EXPECT_KEYS[k])} | ${expected(e)} | ${statusText(e)} | ${md(splitSource(e.source).own)} | ${e.dispute ? md(e.dispute) : ''} |`);
   }
   return `${lines.join('\n')}\n`;

@@ -56,7 +56,7 @@ export function buildMatrix(m: MatrixInput): { areas: { area: string; rows: Row[
       return { cell, hover: !def ? `${p.name} has no expectation for ${c.expects.join(', ') || 'this check'}` : expectText(p, def, o) };
     }),
   }));
-  const areas = AREAS.map((a) => ({ area: a as string, rows: rows.filter((r) => r.check.area === a) })).filter((x) => x.rows.length > 0);
+  const areas = AREAS.map((a) => ({ area: a, rows: rows.filter((r) => r.check.area === a) })).filter((x) => x.rows.length > 0);
   // Failures first: every check with a failed or blocked cell, before the areas.
   const failing = rows.filter((r) => r.cells.some((c) => c.cell === 'fail' || c.cell === 'blocked'));
   return { areas, counts, failing };
@@ -82,22 +82,22 @@ const SYMBOL: Record<Cell, string> = { pass: '✓', fail: '✗', blocked: 'b', t
 export function matrixHtml(m: MatrixInput): string {
   const { areas, counts, failing } = buildMatrix(m);
   // a thicker rule where the uAPI generation changes (multiplexed | RMI)
-  const gen = m.profiles.map((p, i) => (i > 0 && p.generation !== m.profiles[i - 1]?.generation ? ' gen' : ''));
-  const cols = m.profiles.map((p, i) => `<th class="rev${gen[i]}" title="${esc(`${p.title}\n${p.source}`)}">${esc(p.name)}</th>`).join('');
+  const gen = (i: number): string => (i > 0 && m.profiles[i]?.generation !== m.profiles[i - 1]?.generation ? ' gen' : '');
+  const cols = m.profiles.map((p, i) => `<th class="rev${gen(i)}" title="${esc(`${p.title}\n${p.source}`)}">${esc(p.name)}</th>`).join('');
   const total = (p: AbiProfile): string => {
     const k = counts[p.name]!;
-    return `<td class="count${gen[m.profiles.indexOf(p)]}" title="pass ${k.pass}, fail ${k.fail}, blocked ${k.blocked}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}${k.blocked ? `<br><b class="bl">${k.blocked} b</b>` : ''}</td>`;
+    return `<td class="count${gen(m.profiles.indexOf(p))}" title="pass ${k.pass}, fail ${k.fail}, blocked ${k.blocked}, todo ${k.todo}, skip ${k.skip}, n/a ${k['n/a']}">${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}${k.fail ? `<br><b class="f">${k.fail} ✗</b>` : ''}${k.blocked ? `<br><b class="bl">${k.blocked} b</b>` : ''}</td>`;
   };
   const row = (r: Row): string =>
     `<tr><th class="name" title="${esc(r.check.description)}">${esc(r.check.name)}</th>${r.cells
-      .map((c, i) => `<td class="${c.cell.replace(/[^a-z]/g, '')}${gen[i]}" title="${esc(c.hover)}">${SYMBOL[c.cell]}</td>`)
+      .map((c, i) => `<td class="${c.cell.replace(/[^a-z]/g, '')}${gen(i)}" title="${esc(c.hover)}">${SYMBOL[c.cell]}</td>`)
       .join('')}</tr>`;
   // Each area's header row carries its own passed/run per revision, and its failures.
   const areaHead = (area: string, rows: readonly Row[]): string =>
     `<tr class="area"><th>${esc(area)} <span>(${rows.length})</span></th>${m.profiles
       .map((_, i) => {
         const k = areaCount(rows, i);
-        return `<th class="acount${gen[i]}">${k.run ? `${k.pass}/${k.run}${k.bad ? ` <b class="f">${k.bad}✗</b>` : ''}` : ''}</th>`;
+        return `<th class="acount${gen(i)}">${k.run ? `${k.pass}/${k.run}${k.bad ? ` <b class="f">${k.bad}✗</b>` : ''}` : ''}</th>`;
       })
       .join('')}</tr>`;
   const first = failing.length

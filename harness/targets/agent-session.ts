@@ -92,6 +92,8 @@ interface Live {
 }
 
 const STDERR_KEEP = 2000;
+/** readLine's answer when the agent said nothing in time: a symbol, so no line can be taken for it. */
+const TIMED_OUT = Symbol('timed out');
 
 export function defaultExplain(end: AgentEnd): Promise<string> {
   const tail = end.stderr.trim().split('\n').slice(-1)[0] ?? '';
@@ -160,7 +162,7 @@ export class AgentLink {
     if (!l) return;
     this.live = undefined;
     this.faults.set(l.gen, 'target-lost: target stopped');
-    l.proc.stdin?.end();
+    l.proc.stdin.end();
     l.proc.kill('SIGKILL');
     await l.ended;
     l.untrack();
@@ -172,7 +174,7 @@ export class AgentLink {
 
   private async run(call: Call, gen: number | undefined): Promise<WireResult> {
     const id = this.nextId++;
-    const req = { ...call, id } as WireRequest;
+    const req: WireRequest = { ...call, id };
     if (this.stopped) return this.fail(id, 'target-lost: target stopped');
     if (gen !== undefined && this.live?.gen !== gen) {
       return this.fail(id, this.faults.get(gen) ?? 'target-lost: agent restarted');
@@ -186,12 +188,12 @@ export class AgentLink {
     // Node's timers take at most 2^31-1 ms (a larger value fires at once).
     const timeout = Math.min(2 ** 31 - 1, (call.timeout_ms ?? DEFAULT_CALL_TIMEOUT_MS) + (this.opts.marginMs ?? 2000));
     try {
-      l.proc.stdin?.write(encodeLine(req));
+      l.proc.stdin.write(encodeLine(req));
     } catch {
       // A closed pipe shows up as EOF below.
     }
     const line = await this.readLine(l, timeout);
-    if (line === 'timeout') {
+    if (line === TIMED_OUT) {
       await this.bury(l, { what: 'timeout', stderr: l.stderr });
       return this.fail(id, 'timeout');
     }
@@ -247,24 +249,24 @@ export class AgentLink {
       l.wake = undefined;
       w?.();
     };
-    proc.stdout?.setEncoding('utf8');
-    proc.stdout?.on('data', (chunk: string) => {
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (chunk: string) => {
       const parts = (l.partial + chunk).split('\n');
       l.partial = parts.pop() ?? '';
       for (const p of parts) if (p.trim()) l.lines.push(p);
       wake();
     });
-    proc.stdout?.on('end', () => {
+    proc.stdout.on('end', () => {
       l.eof = true;
       wake();
     });
-    proc.stdout?.on('error', () => undefined);
-    proc.stdin?.on('error', () => undefined);
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (chunk: string) => {
+    proc.stdout.on('error', () => undefined);
+    proc.stdin.on('error', () => undefined);
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (chunk: string) => {
       l.stderr = (l.stderr + chunk).slice(-STDERR_KEEP);
     });
-    proc.stderr?.on('error', () => undefined);
+    proc.stderr.on('error', () => undefined);
     // A spawn failure may not close stdout: count the end of the process as EOF too.
     void l.ended.then(() => {
       l.eof = true;
@@ -274,11 +276,11 @@ export class AgentLink {
     return l;
   }
 
-  private readLine(l: Live, ms: number): Promise<string | null | 'timeout'> {
+  private readLine(l: Live, ms: number): Promise<string | null | typeof TIMED_OUT> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         l.wake = undefined;
-        resolve('timeout');
+        resolve(TIMED_OUT);
       }, ms);
       const check = () => {
         const line = l.lines.shift();
@@ -294,7 +296,7 @@ export class AgentLink {
   /** Make sure the process is gone, record why, and forget it. */
   private async bury(l: Live, end: AgentEnd): Promise<string> {
     if (this.live === l) this.live = undefined;
-    l.proc.stdin?.end();
+    l.proc.stdin.end();
     // Let an exiting process report its status before forcing it.
     const grace = end.what === 'eof' ? 1000 : 200;
     const ended = await Promise.race([l.ended, sleep(grace, undefined, { ref: false })]);
@@ -337,9 +339,9 @@ export async function buildAgent(arch: 'host' | 'aarch64', variant: 'policy' | '
   }
   const r = await execa('make', ['-s', '-C', AGENT_DIR, ...cross, ...(variant === 'test' ? ['test'] : [])], { reject: false, all: true });
   if (r.exitCode !== 0) {
-    const why = String(r.all).trim().split('\n').slice(-2).join(' | ');
+    const why = r.all.trim().split('\n').slice(-2).join(' | ');
     throw new TargetSetupError(`building the ${arch} agent failed (${why}): run scripts/install-deps.sh`);
   }
-  const machine = arch === 'aarch64' ? 'aarch64' : (await execa(cc, ['-dumpmachine'])).stdout.split('-')[0];
+  const machine = arch === 'aarch64' ? 'aarch64' : (await execa(cc, ['-dumpmachine'])).stdout.split('-')[0]!;
   return `${AGENT_DIR}build/kvm-cca-agent-${variant === 'test' ? 'test-' : ''}${machine}`;
 }

@@ -127,7 +127,7 @@ export function checkKernel(path: string, o: KernelCheckOptions): KernelKind {
     throw not(`an ELF file for ${ELF_MACHINES[machine] ?? `machine ${machine}`}`);
   }
   if (b.length >= 64 && b.readUInt32BE(0) === 0x27051956) {
-    const arch = b[29];
+    const arch = b[29]!;
     if (arch === IH_ARCH_ARM64) return 'arm64 uImage';
     throw not(`a U-Boot uImage for architecture ${arch}`);
   }

@@ -135,7 +135,7 @@ export class QemuTarget implements Target {
     // A file qemu cannot boot would otherwise be loaded as raw code and time out: check first.
     if (o.initrd && !o.kernel && o.bios) throw new TargetSetupError('--initrd needs --kernel: with --bios alone the firmware boots its own kernel (and its built-in initramfs)');
     const kernelFile = o.kernel ? kernelInDir(o.kernel) : undefined;
-    if (kernelFile) checkKernel(kernelFile, { firmware: !!o.bios, qemuVersion: () => qemuVersion(qemuBin), ...(kernelFile !== o.kernel ? { option: `--kernel ${o.kernel}:` } : {}) });
+    if (kernelFile) checkKernel(kernelFile, { firmware: !!o.bios, qemuVersion: () => qemuVersion(qemuBin), ...(o.kernel && kernelFile !== o.kernel ? { option: `--kernel ${o.kernel}:` } : {}) });
     if (o.initrd) checkInitrd(o.initrd);
     if (o.bios) checkBios(o.bios);
     if ((await execa('sh', ['-c', 'command -v "$1"', 'sh', qemuBin], { reject: false })).exitCode !== 0)
@@ -156,7 +156,7 @@ export class QemuTarget implements Target {
       const done = progress(o.log, 'preparing the guest: Debian arm64 packages, initramfs');
       const b = await execa(join(PROJECT, 'scripts', 'build-guest.sh'), [cache, agent], { reject: false, all: true }).finally(done);
       if (b.exitCode !== 0) {
-        const last = String(b.all).trim().split('\n').slice(-1)[0] ?? '';
+        const last = b.all.trim().split('\n').slice(-1)[0] ?? '';
         throw new TargetSetupError(last.startsWith('build-guest:') ? last : `scripts/build-guest.sh failed: ${last}`);
       }
       if (!firmwareBoots) {
@@ -249,7 +249,7 @@ export class QemuTarget implements Target {
   async guestRun(cmd: string): Promise<{ exitCode?: number; stdout: string; stderr: string }> {
     if (!this.ssh) throw new Error('qemu target not started');
     const r = await this.ssh.run(cmd);
-    return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   }
 
   async stop(): Promise<void> {
@@ -337,11 +337,12 @@ export class QemuTarget implements Target {
       if (attempt === 0) this.opts.log?.(`running ${qemuBin} ${args.join(' ')}`);
       const p = startQemu(qemuBin, args);
       this.proc = p;
-      this.exit = undefined;
+      // Widened with `as` here and below: the handlers set these while the loop waits.
+      this.exit = undefined as typeof this.exit;
       this.console = '';
       this.untrack = track(p);
-      let ready: RegExpExecArray | null = null;
-      let panicked = false;
+      let ready = null as RegExpExecArray | null;
+      let panicked = false as boolean;
       let wake: (() => void) | undefined;
       // Settles once the boot cannot succeed: qemu exited or the guest panicked.
       let ended!: () => void;
@@ -357,8 +358,8 @@ export class QemuTarget implements Target {
         }
         wake?.();
       };
-      p.stdout?.on('data', onData);
-      p.stderr?.on('data', onData);
+      p.stdout.on('data', onData);
+      p.stderr.on('data', onData);
       void p.then((r) => {
         this.exit = { exitCode: r.exitCode, signal: r.signal };
         ended();
@@ -381,7 +382,7 @@ export class QemuTarget implements Target {
         wake = undefined;
         if (ready) {
           this.release = ready[1];
-          if (ready[2] !== 'yes') throw new TargetWithoutKvm(`the guest kernel ${ready[1]} has no /dev/kvm${this.hint()}`);
+          if (ready[2] !== 'yes') throw new TargetWithoutKvm(`the guest kernel ${ready[1]!} has no /dev/kvm${this.hint()}`);
           return;
         }
         // The port was taken between probing and qemu binding it: try another.
@@ -405,7 +406,7 @@ export class QemuTarget implements Target {
   private async waitForSsh(deadline: number, ended: Promise<void>): Promise<void> {
     const key = ['-i', this.opts.sshKey ?? join(this.opts.cacheDir ?? defaultCacheDir(), 'id_ed25519')];
     const p = this.proc;
-    let over = false;
+    let over = false as boolean; // widened: set by `ended` while the loop waits
     void ended.then(() => (over = true));
     while (Date.now() < deadline && !over) {
       const t = tied('ssh', [...key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(this.port), 'root@127.0.0.1', 'true']);
@@ -417,7 +418,7 @@ export class QemuTarget implements Target {
         break;
       }
       if (r.exitCode === 0) return;
-      if (/Permission denied/.test(String(r.stderr))) return; // up; start() reports the auth problem
+      if (r.stderr.includes('Permission denied')) return; // up; start() reports the auth problem
       await Promise.race([sleep(500), ended]);
     }
     if (over && p) throw await this.failure(p);
@@ -428,7 +429,7 @@ export class QemuTarget implements Target {
 /** qemu's version, e.g. [7, 2]; undefined if it cannot tell. */
 function qemuVersion(bin: string): [number, number] | undefined {
   const r = execaSync(bin, ['--version'], { reject: false, timeout: 10000 });
-  const m = /version (\d+)\.(\d+)/.exec(String(r.stdout));
+  const m = /version (\d+)\.(\d+)/.exec(r.stdout);
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 

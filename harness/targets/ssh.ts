@@ -48,7 +48,7 @@ export interface SshDest {
 /** Parse `ssh://[user@]host[:port]` (host may be `[v6]`). */
 export function parseSshSpec(spec: string): SshDest {
   const m = /^ssh:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(spec);
-  if (!m || !m[2]) throw new TargetSetupError(`bad ssh target ${JSON.stringify(spec)}: expected ssh://user@host[:port]`);
+  if (!m?.[2]) throw new TargetSetupError(`bad ssh target ${JSON.stringify(spec)}: expected ssh://user@host[:port]`);
   const port = m[3] ? Number(m[3]) : undefined;
   if (port !== undefined && (port < 1 || port > 65535)) throw new TargetSetupError(`bad port in ${spec}`);
   return { user: m[1], host: m[2].replace(/^\[(.*)\]$/, '$1'), port };
@@ -238,16 +238,18 @@ export class SshTarget implements Target {
     this.master = m;
     this.masterEnded = false;
     this.untrackMaster = track(m);
-    m.stderr?.setEncoding('utf8');
-    m.stderr?.on('data', (c: string) => {
+    m.stderr.setEncoding('utf8');
+    m.stderr.on('data', (c: string) => {
       this.masterStderr = (this.masterStderr + c).slice(-2000);
     });
     void m.then(() => {
       if (this.master === m) this.masterEnded = true;
     });
+    // Read through a call: the handler above sets the flag while the loop sleeps.
+    const masterEnded = (): boolean => this.masterEnded;
     const deadline = Date.now() + ((this.opts.connectTimeout ?? 10) + 20) * 1000;
     while (Date.now() < deadline) {
-      if (this.masterEnded) break;
+      if (masterEnded()) break;
       try {
         if (statSync(sock).isSocket()) return;
       } catch {
@@ -255,14 +257,14 @@ export class SshTarget implements Target {
       }
       await sleep(50);
     }
-    const ended = this.masterEnded;
+    const ended = masterEnded();
     await this.stopMaster();
     throw new TargetSetupError(this.classify(ended ? this.masterStderr : 'no answer in time') + this.hint());
   }
 
   /** One line for a failed connection. */
   private classify(stderr: string): string {
-    const line = stderr.trim().split('\n').filter((l) => !/^Warning: Permanently added/.test(l)).slice(-1)[0] ?? 'ssh failed';
+    const line = stderr.trim().split('\n').filter((l) => !l.startsWith('Warning: Permanently added')).slice(-1)[0] ?? 'ssh failed';
     if (/Permission denied|Too many authentication failures|no mutual signature/i.test(stderr))
       return `ssh ${this.where}: authentication refused (${line.trim()}); pass --ssh-key or load a key into ssh-agent`;
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr))
@@ -277,11 +279,11 @@ export class SshTarget implements Target {
     const r = await this.run(
       `uname -m; if [ -e /dev/kvm ]; then echo kvm; else echo nokvm; fi; id -u`,
     );
-    if (r.exitCode !== 0) throw new TargetSetupError(this.classify(String(r.stderr) || `probe exited ${r.exitCode}`) + this.hint());
-    const [machine, kvm, uid] = String(r.stdout).split('\n').map((s) => s.trim());
+    if (r.exitCode !== 0) throw new TargetSetupError(this.classify(r.stderr || `probe exited ${r.exitCode ?? r.signal ?? '?'}`) + this.hint());
+    const [machine, kvm, uid] = r.stdout.split('\n').map((s) => s.trim());
     if (machine !== 'aarch64') throw new TargetSetupError(`${this.where} is ${machine || 'unknown'}, not aarch64: the suite needs an arm64 KVM host`);
     if (kvm !== 'kvm') throw new TargetWithoutKvm(`${this.where} has no /dev/kvm: boot a kernel with KVM (at EL2) on it`);
-    if (uid !== '0') throw new TargetSetupError(`${this.where}: logged in as uid ${uid}, the agent must run as root (ssh://root@...)`);
+    if (uid !== '0') throw new TargetSetupError(`${this.where}: logged in as uid ${uid ?? '?'}, the agent must run as root (ssh://root@...)`);
   }
 
   /**
@@ -294,14 +296,14 @@ export class SshTarget implements Target {
       `umask 077 && d=$(mktemp -d ${this.remoteBase}/kvm-cca-run.XXXXXXXXXX) && cat > "$d/${AGENT_NAME}" && chmod 700 "$d/${AGENT_NAME}" && echo "$d"`,
       bytes,
     );
-    const dir = String(r.stdout).trim().split('\n').slice(-1)[0] ?? '';
+    const dir = r.stdout.trim().split('\n').slice(-1)[0] ?? '';
     if (r.exitCode !== 0 || !/^\/[A-Za-z0-9._/-]+$/.test(dir))
-      throw new TargetSetupError(`uploading the agent to ${this.where}:${this.remoteBase} failed: ${String(r.stderr).trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}`);
+      throw new TargetSetupError(`uploading the agent to ${this.where}:${this.remoteBase} failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode ?? r.signal ?? '?'}`}`);
     this.remoteDir = dir;
     const agent = `${dir}/${AGENT_NAME}`;
     const v = await this.run(`${privateCheck(agent)} && echo private`);
-    if (String(v.stdout).trim() !== 'private')
-      throw new TargetSetupError(`${this.where}:${dir} is not private to root (owner 0, mode 0700 expected): ${String(v.stderr).trim() || 'check failed'}`);
+    if (v.stdout.trim() !== 'private')
+      throw new TargetSetupError(`${this.where}:${dir} is not private to root (owner 0, mode 0700 expected): ${v.stderr.trim() || 'check failed'}`);
     return agent;
   }
 
@@ -328,7 +330,7 @@ export class SshTarget implements Target {
 
   private async oops(): Promise<string> {
     const r = await this.run('dmesg 2>/dev/null | tail -n 200', undefined, 3000).catch(() => undefined);
-    const line = String(r?.stdout ?? '')
+    const line = (r?.stdout ?? '')
       .split('\n')
       .filter((l) => OOPS.test(l))
       .slice(-1)[0];
