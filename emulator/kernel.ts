@@ -8,6 +8,7 @@
 // the kernel, the host it runs on and the file base class; each fd kind and
 // each ioctl family lives in the file named after it (dev-kvm, vm, memslots,
 // guest_memfd, vgic, vcpu, one-reg, run, psci, stage2).
+import { EMULATED_CAP, FLAG_BITS } from '../uapi/kvm.ts';
 import { ERRNO } from '../harness/errno.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
 import type { BugName } from './bugs.ts';
@@ -46,12 +47,12 @@ export const DEFAULT_HOST: HostSettings = {
 
 export const KVM_MAX_VCPUS = 512; // KVM_MAX_VCPU_IDS on arm64; also the GICv3 limit
 export const KVM_USER_MEM_SLOTS = 32767;
-export const KVM_MEM_READONLY = 2;
+export const KVM_MEM_READONLY = 1 << FLAG_BITS.KVM_MEM_READONLY;
 /** KVM_GET_VCPU_MMAP_SIZE on arm64: the kvm_run page plus the coalesced-MMIO ring page. */
 export const VCPU_MMAP_SIZE = 2 * PAGE_SIZE;
-export const KVM_CAP_HALT_POLL = 182;
-export const KVM_CAP_ARM_NISV_TO_USER = 177;
-export const KVM_CAP_ARM_SYSTEM_SUSPEND = 220;
+export const KVM_CAP_HALT_POLL = EMULATED_CAP.KVM_CAP_HALT_POLL;
+export const KVM_CAP_ARM_NISV_TO_USER = EMULATED_CAP.KVM_CAP_ARM_NISV_TO_USER;
+export const KVM_CAP_ARM_SYSTEM_SUSPEND = EMULATED_CAP.KVM_CAP_ARM_SYSTEM_SUSPEND;
 
 /** What an ioctl handler needs: the caller's memory and its argument. */
 export interface IoctlCtx {

@@ -1,4 +1,5 @@
 // KVM_SET_USER_MEMORY_REGION and KVM_SET_USER_MEMORY_REGION2 (__kvm_set_memory_region).
+import { FLAG_BITS } from '../uapi/kvm.ts';
 import { STRUCTS } from '../uapi/kvm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
 import { KVM_MEM_GUEST_MEMFD } from '../harness/kvm-uapi.ts';
@@ -10,7 +11,7 @@ import { PAGE_SIZE, TASK_SIZE } from './memory.ts';
 import type { Vm } from './vm.ts';
 
 const KVM_MEM_MAX_NR_PAGES = 2 ** 31 - 1;
-const KVM_MEM_LOG_DIRTY_PAGES = 1;
+const KVM_MEM_LOG_DIRTY_PAGES = 1 << FLAG_BITS.KVM_MEM_LOG_DIRTY_PAGES;
 
 export interface Memslot {
   id: number;

@@ -1,4 +1,5 @@
 // In-kernel PSCI and SMCCC (kvm_hvc_call_handler), for normal and realm vCPUs.
+import { KVM_RUN_LAYOUT as RUN } from '../uapi/kvm.ts';
 import { KVM_ARM_VCPU_PSCI_0_2, KVM_EXIT, KVM_RUN_LAYOUT, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
 import { CpuState, MASK64 } from './aarch64.ts';
 import { CallHangs } from './errors.ts';
@@ -6,6 +7,7 @@ import type { Vcpu } from './vcpu.ts';
 
 const RUN_EXIT = KVM_RUN_LAYOUT.RUN_EXIT_REASON;
 const RUN_U = KVM_RUN_LAYOUT.RUN_UNION;
+const SYSEV = RUN.systemEvent;
 
 const PSCI_RET_SUCCESS = 0n;
 const PSCI_RET_NOT_SUPPORTED = MASK64; // -1
@@ -30,9 +32,9 @@ export function psci(vcpu: Vcpu, cpu: CpuState, run: DataView): boolean {
     for (const v of vm.vcpus) v.stopped = true;
     vm.kernel.realm?.systemOff(vm);
     run.setUint32(RUN_EXIT, KVM_EXIT.SYSTEM_EVENT, true);
-    run.setUint32(RUN_U, type, true);
-    run.setUint32(RUN_U + 4, 1, true); // ndata (PSCI 1.x: flags in data[0])
-    run.setBigUint64(RUN_U + 8, 0n, true);
+    run.setUint32(RUN_U + SYSEV.type, type, true);
+    run.setUint32(RUN_U + SYSEV.ndata, 1, true); // ndata (PSCI 1.x: flags in data[0])
+    run.setBigUint64(RUN_U + SYSEV.data0, 0n, true);
     // a resumed vCPU must see INTERNAL_FAILURE
     ret(PSCI_RET_INTERNAL_FAILURE);
     return true;

@@ -6,6 +6,7 @@
 // era: 32-byte args, MEASURE, 2 MB populate chunks, REC bit at VCPU_INIT,
 // PSCI complete) follow §3, read in v10 (v9 for C* rows), with the switch
 // points abi-evolution.md §2-§3 and conditions.md §6 give.
+import { CAP, EMULATED_CAP, VCPU_FEATURES } from '../uapi/kvm.ts';
 import { REALM_STRUCTS } from '../uapi/realm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
 import type { AbiProfile, SubcommandNumbers } from '../harness/abi/types.ts';
@@ -23,14 +24,14 @@ import type { Vcpu } from './vcpu.ts';
 import type { Vm } from './vm.ts';
 
 /** CAPs a realm VM reads as 0 (V10-CE2). */
-const KVM_CAP_SET_GUEST_DEBUG = 23;
-const KVM_CAP_READONLY_MEM = 81;
-const KVM_CAP_GUEST_DEBUG_HW_BPS = 119;
-const KVM_CAP_GUEST_DEBUG_HW_WPS = 120;
-const KVM_CAP_STEAL_TIME = 224;
-const KVM_CAP_COUNTER_OFFSET = 227;
-const KVM_CAP_ARM_SVE = 170;
-const KVM_ARM_VCPU_PMU_V3 = 3;
+const KVM_CAP_SET_GUEST_DEBUG = EMULATED_CAP.KVM_CAP_SET_GUEST_DEBUG;
+const KVM_CAP_READONLY_MEM = EMULATED_CAP.KVM_CAP_READONLY_MEM;
+const KVM_CAP_GUEST_DEBUG_HW_BPS = EMULATED_CAP.KVM_CAP_GUEST_DEBUG_HW_BPS;
+const KVM_CAP_GUEST_DEBUG_HW_WPS = EMULATED_CAP.KVM_CAP_GUEST_DEBUG_HW_WPS;
+const KVM_CAP_STEAL_TIME = EMULATED_CAP.KVM_CAP_STEAL_TIME;
+const KVM_CAP_COUNTER_OFFSET = EMULATED_CAP.KVM_CAP_COUNTER_OFFSET;
+const KVM_CAP_ARM_SVE = CAP.KVM_CAP_ARM_SVE;
+const KVM_ARM_VCPU_PMU_V3 = VCPU_FEATURES.KVM_ARM_VCPU_PMU_V3;
 
 type State = 'none' | 'new' | 'active' | 'dying';
 

@@ -6,6 +6,7 @@
 // else at the first KVM_RUN of any vCPU (conditions.md §4, read in v14; v12
 // and v13 differ where abi-evolution.md §3.5-§3.6 says). Numbers come from
 // the profile; behaviour that changes between revisions is in RMI_RULES.
+import { EMULATED_CAP } from '../uapi/kvm.ts';
 import { REALM_STRUCTS } from '../uapi/realm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
 import type { AbiProfile } from '../harness/abi/types.ts';
@@ -43,8 +44,8 @@ class RmiRec implements RealmVcpu {
 }
 
 // Capabilities (V14-CE2): the arch allowlist for realm VMs; generic ones are answered before it (V14-CE4)
-const KVM_CAP_MSI_DEVID = 131;
-const KVM_CAP_MAX_VCPU_ID = 128;
+const KVM_CAP_MSI_DEVID = EMULATED_CAP.KVM_CAP_MSI_DEVID;
+const KVM_CAP_MAX_VCPU_ID = EMULATED_CAP.KVM_CAP_MAX_VCPU_ID;
 const GENERIC_CAPS = new Set([3, 4, 16, 36, 88, 118, 140, 182, CAP.KVM_CAP_USER_MEMORY2, CAP.KVM_CAP_MEMORY_ATTRIBUTES, CAP.KVM_CAP_GUEST_MEMFD]);
 const ALLOWLIST = new Set<number>([
   CAP.KVM_CAP_IRQCHIP,

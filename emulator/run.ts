@@ -1,4 +1,5 @@
 // KVM_RUN: run_pid_change, the kvm_run area, MMIO completion and the guest loop.
+import { KVM_RUN_LAYOUT as RUN } from '../uapi/kvm.ts';
 import { KVM_ARM_VCPU_SVE, KVM_EXIT, KVM_RUN_LAYOUT } from '../harness/kvm-uapi.ts';
 import { MASK64, run as runCpu } from './aarch64.ts';
 import { CallHangs, fail, KernelError } from './errors.ts';
@@ -8,6 +9,7 @@ import type { Vcpu } from './vcpu.ts';
 
 const RUN_EXIT = KVM_RUN_LAYOUT.RUN_EXIT_REASON;
 const RUN_U = KVM_RUN_LAYOUT.RUN_UNION;
+const MMIO = RUN.mmio;
 const RUN_IMMEDIATE_EXIT = 1;
 const KVM_INTERNAL_ERROR_EMULATION = 1;
 
@@ -33,7 +35,7 @@ export function runVcpu(vcpu: Vcpu): number {
     const m = vcpu.mmio;
     if (!m.isWrite) {
       let v = 0n;
-      for (let i = m.size - 1; i >= 0; i--) v = (v << 8n) | BigInt(run.getUint8(RUN_U + 8 + i));
+      for (let i = m.size - 1; i >= 0; i--) v = (v << 8n) | BigInt(run.getUint8(RUN_U + MMIO.data + i));
       if (m.rt !== 31) m.cpu.x[m.rt] = v;
     }
     m.cpu.pc = (m.cpu.pc + 4n) & MASK64;
@@ -59,10 +61,10 @@ export function runVcpu(vcpu: Vcpu): number {
     switch (stop.kind) {
       case 'mmio': {
         run.setUint32(RUN_EXIT, KVM_EXIT.MMIO, true);
-        run.setBigUint64(RUN_U, stop.ipa, true);
-        for (let i = 0; i < 8; i++) run.setUint8(RUN_U + 8 + i, i < stop.size ? Number((stop.data >> BigInt(8 * i)) & 0xffn) : 0);
-        run.setUint32(RUN_U + 16, stop.size, true);
-        run.setUint8(RUN_U + 20, stop.isWrite ? 1 : 0);
+        run.setBigUint64(RUN_U + MMIO.physAddr, stop.ipa, true);
+        for (let i = 0; i < 8; i++) run.setUint8(RUN_U + MMIO.data + i, i < stop.size ? Number((stop.data >> BigInt(8 * i)) & 0xffn) : 0);
+        run.setUint32(RUN_U + MMIO.len, stop.size, true);
+        run.setUint8(RUN_U + MMIO.isWrite, stop.isWrite ? 1 : 0);
         vcpu.mmio = { isWrite: stop.isWrite, size: stop.size, rt: stop.rt, cpu };
         return 0;
       }

@@ -78,9 +78,9 @@ export class Vgic {
 
 export function createDevice(vm: Vm, ctx: IoctlCtx): number {
   const bytes = ctx.read(ctx.arg, SIZEOF_KVM_CREATE_DEVICE, 'struct kvm_create_device');
-  const b = new StructReader(bytes);
-  const type = b.u32(0);
-  const flags = b.u32(8);
+  const b = view(STRUCTS.createDevice, bytes);
+  const type = b.u32('type');
+  const flags = b.u32('flags');
   if (type !== KVM_DEV_TYPE_ARM_VGIC_V3) fail('ENODEV', `device type ${type} not available`);
   if (flags & KVM_CREATE_DEVICE_TEST) return 0;
   // kvm_vgic_create
@@ -88,7 +88,7 @@ export function createDevice(vm: Vm, ctx: IoctlCtx): number {
   if (vm.vcpus.some((v) => v.hasRunOnce)) fail('EBUSY', 'a vCPU has run');
   vm.vgic = new Vgic(vm);
   const fd = ctx.installFd(new DeviceFile(vm.vgic));
-  const out = new StructWriter(SIZEOF_KVM_CREATE_DEVICE).raw(0, bytes).u32(4, fd).bytes;
+  const out = new StructWriter(SIZEOF_KVM_CREATE_DEVICE).raw(0, bytes).u32(b.at('fd'), fd).bytes;
   // the device exists even if the fd cannot be copied back (as upstream)
   ctx.write(ctx.arg, out, 'struct kvm_create_device (fd)');
   return 0;

@@ -1,5 +1,7 @@
 // A VM (struct kvm): its fd, its state, KVM_CREATE_VM's type and IPA checks,
 // and the VM ioctl dispatch (kvm_vm_ioctl / kvm_arch_vm_ioctl).
+import { STRUCTS } from '../uapi/kvm.ts';
+import { offsetOf } from '../uapi/layout.ts';
 import { StructReader, StructWriter } from '../harness/bytes.ts';
 import { KVM_ARM_PREFERRED_TARGET, KVM_ARM_TARGET_GENERIC_V8, KVM_CHECK_EXTENSION, KVM_CREATE_DEVICE, KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2, SIZEOF_KVM_ENABLE_CAP, SIZEOF_KVM_VCPU_INIT } from '../harness/kvm-uapi.ts';
 import { checkExtension } from './check-extension.ts';
@@ -156,9 +158,10 @@ function vmIoctl(vm: Vm, ctx: IoctlCtx): number {
       return checkExtension(k, vm, ctx.arg);
     case KVM_ENABLE_CAP: {
       const b = new StructReader(ctx.read(ctx.arg, SIZEOF_KVM_ENABLE_CAP, 'struct kvm_enable_cap (G1)'));
-      const cap = b.u32(0);
-      const flags = b.u32(4);
-      const args = [b.u64(8), b.u64(16), b.u64(24), b.u64(32)];
+      const E = STRUCTS.enableCap;
+      const cap = b.u32(offsetOf(E, 'cap'));
+      const flags = b.u32(offsetOf(E, 'flags'));
+      const args = [0, 1, 2, 3].map((i) => b.u64(offsetOf(E, 'args') + 8 * i));
       // G2: generic CAPs first, in common code
       if (cap === KVM_CAP_HALT_POLL) {
         if (flags || args[0]! > 0xffffffffn) fail('EINVAL', 'halt-poll');
@@ -179,7 +182,7 @@ function vmIoctl(vm: Vm, ctx: IoctlCtx): number {
     case KVM_CREATE_DEVICE:
       return createDevice(vm, ctx);
     case KVM_ARM_PREFERRED_TARGET: {
-      const w = new StructWriter(SIZEOF_KVM_VCPU_INIT).u32(0, KVM_ARM_TARGET_GENERIC_V8);
+      const w = new StructWriter(SIZEOF_KVM_VCPU_INIT).u32(offsetOf(STRUCTS.vcpuInit, 'target'), KVM_ARM_TARGET_GENERIC_V8);
       ctx.write(ctx.arg, w.bytes, 'struct kvm_vcpu_init');
       return 0;
     }

@@ -88,6 +88,22 @@ export const CAP = {
 /** Not in CAP (the labels name only the CAPs the checks probe): a realm VM hides it (V10-CE2). */
 export const KVM_CAP_SET_GUEST_DEBUG = 23;
 
+/** Further generic CAPs the emulator answers (include/uapi/linux/kvm.h); not named in check labels. */
+export const EMULATED_CAP = {
+  KVM_CAP_SET_GUEST_DEBUG,
+  KVM_CAP_READONLY_MEM: 81,
+  KVM_CAP_GUEST_DEBUG_HW_BPS: 119,
+  KVM_CAP_GUEST_DEBUG_HW_WPS: 120,
+  KVM_CAP_MAX_VCPU_ID: 128,
+  KVM_CAP_MSI_DEVID: 131,
+  KVM_CAP_ARM_NISV_TO_USER: 177,
+  KVM_CAP_HALT_POLL: 182,
+  KVM_CAP_ARM_MTE: 205,
+  KVM_CAP_ARM_SYSTEM_SUSPEND: 220,
+  KVM_CAP_STEAL_TIME: 224,
+  KVM_CAP_COUNTER_OFFSET: 227,
+} as const;
+
 /** arm64 vCPU features (kvm_vcpu_init.features[0] bits) upstream defines below any realm bit. */
 export const VCPU_FEATURES = {
   KVM_ARM_VCPU_POWER_OFF: 0,
@@ -111,6 +127,8 @@ export const ARM64 = {
 
 /** Bit numbers of flags (the C spells them 1 << n). */
 export const FLAG_BITS = {
+  KVM_MEM_LOG_DIRTY_PAGES: 0,
+  KVM_MEM_READONLY: 1,
   KVM_MEM_GUEST_MEMFD: 2,
   KVM_MEMORY_ATTRIBUTE_PRIVATE: 3,
 } as const;
