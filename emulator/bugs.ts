@@ -19,6 +19,13 @@ export interface BugInfo {
   source: string;
   /** The profile expectations whose outcome this bug changes. */
   breaks: readonly ExpectKey[];
+  /**
+   * 'afterwards': the call still returns what the profile expects; only what
+   * follows shows the bug (the engine's afterwards probe, harness/core/afterwards.ts).
+   * 'second-member': a rule applied to the first member of a set only; a
+   * stimulus with one member cannot show it, the checks with two can.
+   */
+  shows?: 'afterwards' | 'second-member';
 }
 
 // no-guest_memfd switches start at v6: v2..v5 leave that errno UNCONFIRMED (todo), so a switch there could not be caught
@@ -220,6 +227,7 @@ export const BUGS = [
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-PO6, V10-PO7 (the memslot end is checked before any page is touched)',
     breaks: ['populate.past-memslot-end'],
+    shows: 'afterwards',
   },
   {
     name: 'populate-skips-last-page',
@@ -227,6 +235,7 @@ export const BUGS = [
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-PO8, V10-PO7..PO10 (every page of the range is populated before the call returns 0)',
     breaks: ['populate.ok'],
+    shows: 'afterwards',
   },
   // ---- issue 13 item 2: a rule applied to the first member of a set only
   {
@@ -243,6 +252,7 @@ export const BUGS = [
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-IP6, R1-IP7, V10-IR7, V10-IR8 (every block of the range gets RTT_INIT_RIPAS)',
     breaks: ['init.over-populated', 'init.unprotected-half'],
+    shows: 'second-member',
   },
   {
     name: 'run-rec-of-vcpu0',
@@ -250,6 +260,7 @@ export const BUGS = [
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-V10, V10-V13 (a vCPU runs only as its own REC)',
     breaks: ['run.no-rec'],
+    shows: 'second-member',
   },
   // ---- v12 .. v14 (the RMI generation)
   {

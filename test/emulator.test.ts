@@ -467,6 +467,11 @@ t.test('each RFC v1 bug switch changes the outcome it targets', async (t) => {
   for (const bug of bugs) {
     t.match(bug.name, /^[a-z0-9]+(-[a-z0-9]+)*$/);
     t.ok(bug.description && bug.source);
+    if (bug.shows) {
+      // caught by the suite's checks all the same (test/mutation.test.ts); not by this one-member stimulus
+      t.comment(`${bug.name}: shows ${bug.shows === 'afterwards' ? 'only in what follows the call (test/afterwards.test.ts)' : 'only with a second member'}`);
+      continue;
+    }
     const key = bug.breaks.find((k) => SCENARIOS[k] && rfcV1.expect[k])!;
     t.ok(key, `${bug.name} targets a key with a scenario`);
     const exp = rfcV1.expect[key]!;
