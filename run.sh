@@ -12,4 +12,4 @@ for a in "$@"; do
     "$here/scripts/install-deps.sh" >&2 || { echo "run.sh: installing the Debian packages failed" >&2; exit 2; }
   fi
 done
-exec node --import "$here/node_modules/tsx/dist/loader.mjs" --no-warnings=ExperimentalWarning "$here/harness/cli.ts" "$@"
+exec node --import "$here/node_modules/tsx/dist/loader.mjs" --no-warnings=ExperimentalWarning "$here/harness/tools/cli.ts" "$@"

@@ -1,5 +1,5 @@
 /*
- * kvm-cca-agent: executes the harness's JSON-lines wire format (harness/wire.ts)
+ * kvm-cca-agent: executes the harness's JSON-lines wire format (uapi/wire.ts)
  * on a real kernel. One request line on stdin, exactly one result line on
  * stdout. It knows no ABI revision: request numbers and struct bytes come from
  * the harness. It never runs a shell or another program. Besides the calls a
@@ -33,7 +33,7 @@
 #define MAX_DEPTH 32
 
 /*
- * The call policy (harness/policy.ts has the same rules, per revision): the
+ * The call policy (harness/core/policy.ts has the same rules, per revision): the
  * agent runs as root and executes requests from a harness it cannot vouch
  * for, so it does only what the suite's own programs ever ask for.
  *   open   only /dev/kvm, flags O_RDWR|O_CLOEXEC at most

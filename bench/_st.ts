@@ -1,8 +1,8 @@
-import { getProfile } from '../harness/abi/index.ts';
-import { EmulatorTarget } from '../harness/targets/emulator.ts';
-import { launchOrders, sequenceArb } from '../harness/explore/gen.ts';
-import { runSequence } from '../harness/explore/run.ts';
-import * as steps from '../harness/steps.ts';
+import { getProfile } from '../profiles/index.ts';
+import { EmulatorTarget } from '../harness/core/targets/emulator.ts';
+import { launchOrders, sequenceArb } from '../harness/tools/explore/gen.ts';
+import { runSequence } from '../harness/tools/explore/run.ts';
+import * as steps from '../harness/core/steps.ts';
 import fc from 'fast-check';
 const abi = getProfile(process.argv[2] ?? 'v10')!;
 const p = { abi, target: new EmulatorTarget({ abi }), reference: new EmulatorTarget({ abi }), exact: true, callTimeoutMs: 5000 };

@@ -3,9 +3,9 @@
 // refusal, how many of them carry an afterwards assertion, and which calls
 // were not observed (a refused KVM_CREATE_VM made nothing to look at).
 // Usage: node --import tsx bench/afterwards-coverage.ts
-import { ALL_REVISIONS, PROFILES } from '../harness/abi/index.ts';
-import { applicable, runChecks } from '../harness/engine.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
+import { ALL_REVISIONS, PROFILES } from '../profiles/index.ts';
+import { applicable, runChecks } from '../harness/core/engine.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 let refusing = 0;

@@ -5,11 +5,11 @@
 // Figures only; nothing is asserted (test/explore.test.ts holds the finds to a budget).
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { getProfile } from '../harness/abi/index.ts';
-import { EmulatorTarget } from '../harness/targets/emulator.ts';
-import { launchOrders } from '../harness/explore/gen.ts';
-import { explore } from '../harness/explore/run.ts';
-import { BUGS, bugRevision, explorePlanted, ROOT, UNREACHABLE } from '../harness/explore/planted.ts';
+import { getProfile } from '../profiles/index.ts';
+import { EmulatorTarget } from '../harness/core/targets/emulator.ts';
+import { launchOrders } from '../harness/tools/explore/gen.ts';
+import { explore } from '../harness/tools/explore/run.ts';
+import { BUGS, bugRevision, explorePlanted, ROOT, UNREACHABLE } from '../harness/tools/explore/planted.ts';
 
 const { values: v, positionals } = parseArgs({
   options: { seconds: { type: 'string', default: '5' }, budget: { type: 'string', default: '20000' }, seed: { type: 'string', default: '1' }, 'no-rate': { type: 'boolean', default: false }, 'no-find': { type: 'boolean', default: false } },

@@ -1,7 +1,7 @@
 // Wall time of the mutation run (the clean emulator and every bug switch, in
 // process), as test/mutation.test.ts runs it. Prints figures; asserts nothing.
 //   npx tsx bench/mutation.ts
-import { runMutation } from '../harness/mutation.ts';
+import { runMutation } from '../harness/tools/mutation.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 const t0 = performance.now();

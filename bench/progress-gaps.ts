@@ -2,7 +2,7 @@
 // prints the longest gap between two stderr lines, and where it was.
 //   npx tsx bench/progress-gaps.ts --target qemu --abi absent
 //   KVM_CCA_CACHE=$(mktemp -d) npx tsx bench/progress-gaps.ts --target qemu --abi absent   (a cold cache)
-// Prints figures only; no thresholds (harness/progress.ts says a line every 5 s).
+// Prints figures only; no thresholds (harness/tools/progress.ts says a line every 5 s).
 import { spawn } from 'node:child_process';
 
 const RUN = new URL('../run.sh', import.meta.url).pathname;

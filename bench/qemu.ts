@@ -3,7 +3,7 @@
 // Boot figures come from QemuTarget: prepMs (before qemu is spawned) and bootMs.
 // Prints figures only; no thresholds (TCG speed depends on the machine).
 import { performance } from 'node:perf_hooks';
-import { QemuTarget } from '../harness/targets/qemu.ts';
+import { QemuTarget } from '../harness/core/targets/qemu.ts';
 
 const N = Number(process.argv[2] ?? 200);
 const KVM_CHECK_EXTENSION = 0xae03;

@@ -7,11 +7,11 @@
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { getProfile } from '../harness/abi/index.ts';
-import { applicable, runChecks } from '../harness/engine.ts';
-import { DEFAULT_CALL_TIMEOUT_MS, type Session } from '../harness/target.ts';
-import { EmulatorTarget } from '../harness/targets/emulator.ts';
-import { QemuTarget } from '../harness/targets/qemu.ts';
+import { getProfile } from '../profiles/index.ts';
+import { applicable, runChecks } from '../harness/core/engine.ts';
+import { DEFAULT_CALL_TIMEOUT_MS, type Session } from '../harness/core/target.ts';
+import { EmulatorTarget } from '../harness/core/targets/emulator.ts';
+import { QemuTarget } from '../harness/core/targets/qemu.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -1,9 +1,9 @@
 // A kernel without CCA host support: realm probes must fail cleanly, and a
 // realm CAP number that upstream has since reused must not read as "CCA present".
-import type { CheckDef } from '../harness/engine.ts';
-import { REALM_CAP_NUMBERS } from '../harness/abi/absent.ts';
-import { getProfile, PROFILES } from '../harness/abi/index.ts';
-import { KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
+import type { CheckDef } from '../harness/core/engine.ts';
+import { REALM_CAP_NUMBERS } from '../profiles/absent.ts';
+import { getProfile, PROFILES } from '../profiles/index.ts';
+import { KVM_ARM_VCPU_PSCI_0_2 } from '../uapi/kvm-uapi.ts';
 import { NO_CCA } from './eras.ts';
 import { check } from './table.ts';
 

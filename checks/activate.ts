@@ -1,7 +1,7 @@
 // ACTIVATE_REALM (RME era): in each state, twice, and on a normal VM. The
 // RMI era activates the realm at the first KVM_RUN (see run.ts).
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
 import { realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
 import { RME_AFTER_RFC, RME_ERA } from './eras.ts';
 import { check, stimuli } from './table.ts';

@@ -1,10 +1,10 @@
 // CONFIG_REALM (RME era): each item, its limits, unknown and removed items,
 // the item pointer, and the states where the realm parameters are fixed.
-import type { AbiProfile } from '../harness/abi/types.ts';
-import type { ConfigItem } from '../harness/abi/encode.ts';
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
-import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import type { ConfigItem } from '../profiles/encode.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
+import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
 import { rmeIn, realmVmForCreate, type RmeState } from './setup/rme-realm.ts';
 import { RME_AFTER_RFC, RME_ERA } from './eras.ts';
 import { check, stimuli, type Row } from './table.ts';

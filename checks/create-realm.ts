@@ -2,9 +2,9 @@
 // state, on a normal VM, before and after the vCPUs, with SVE not
 // finalised, twice). RMI era: the first KVM_ARM_RMI_POPULATE creates it, with
 // the same vCPU preconditions.
-import * as K from '../harness/kvm-uapi.ts';
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
 import { ENTRY, PAGE } from '../fixtures/layout.ts';
 import { defaultFeatures, initVcpu, realmVmForCreate, rmeIn, type RmeState } from './setup/rme-realm.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';

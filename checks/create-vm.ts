@@ -1,8 +1,8 @@
 // KVM_CREATE_VM: the realm type and its IPA size, stray and unknown type
 // bits, a host without an RMM; the RMI era's type bit and the old type.
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
-import { getProfile } from '../harness/abi/index.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
+import { getProfile } from '../profiles/index.ts';
 import { REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { RMI_ERA } from './eras.ts';
 import { stimuli } from './table.ts';

@@ -2,10 +2,10 @@
 // struct pointer, flags, unknown and truncated sub-command numbers, a normal
 // VM). RMI era: the CAP is query-only, and every stale realm CAP of the RME
 // era fails cleanly.
-import type { SubcommandNumbers } from '../harness/abi/types.ts';
-import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
-import { KVM_ENABLE_CAP, encodeEnableCap } from '../harness/kvm-uapi.ts';
-import { toHex } from '../harness/wire.ts';
+import type { SubcommandNumbers } from '../profiles/types.ts';
+import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
+import { KVM_ENABLE_CAP, encodeEnableCap } from '../uapi/kvm-uapi.ts';
+import { toHex } from '../uapi/wire.ts';
 import { realmVmForCreate } from './setup/rme-realm.ts';
 import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';

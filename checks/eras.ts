@@ -3,7 +3,7 @@
 // KVM_ENABLE_CAP(KVM_CAP_ARM_RME) sub-commands. RMI era: v12 .. v14,
 // KVM_CAP_ARM_RMI and KVM_ARM_RMI_POPULATE, the realm activated by the first
 // KVM_RUN. Checks name these constants, never the profiles' generation values.
-import type { AbiName, Generation } from '../harness/abi/types.ts';
+import type { AbiName, Generation } from '../profiles/types.ts';
 
 export const RME_ERA: readonly Generation[] = ['rme'];
 export const RMI_ERA: readonly Generation[] = ['rmi'];

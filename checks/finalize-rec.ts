@@ -1,8 +1,8 @@
 // KVM_ARM_VCPU_FINALIZE(REC): the vCPU's preconditions (initialised, PSCI
 // 0.2, the REC bit where VCPU_INIT takes it), the realm's state, the feature
 // pointer, twice; in the RMI era the REC feature is gone.
-import * as K from '../harness/kvm-uapi.ts';
-import { getProfile } from '../harness/abi/index.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import { getProfile } from '../profiles/index.ts';
 import { defaultFeatures, initVcpu, realmIn } from './setup/rme-realm.ts';
 import { rmiRealm } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';

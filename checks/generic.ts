@@ -1,8 +1,8 @@
 // Generic KVM sanity: a normal VM runs guest code to an MMIO exit. It runs
 // unchanged on the emulator and on a real kernel, and proves the encoders,
 // pointer fix-ups, kvm_run decoding and errno capture on that target.
-import type { CheckDef } from '../harness/engine.ts';
-import { KVM_API_VERSION, KVM_ARM_VCPU_PSCI_0_2, KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
+import type { CheckDef } from '../harness/core/engine.ts';
+import { KVM_API_VERSION, KVM_ARM_VCPU_PSCI_0_2, KVM_SYSTEM_EVENT_SHUTDOWN } from '../uapi/kvm-uapi.ts';
 import { MMIO_ADDR } from '../fixtures/layout.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 

@@ -1,8 +1,8 @@
 // Every check of the suite, by uAPI call or concern: checks/<area>.ts holds
 // the checks named "<area>/...", for every revision they apply to.
-import type { CheckDef } from '../harness/engine.ts';
-import { applicable } from '../harness/engine.ts';
-import { PROFILES } from '../harness/abi/index.ts';
+import type { CheckDef } from '../harness/core/engine.ts';
+import { applicable } from '../harness/core/engine.ts';
+import { PROFILES } from '../profiles/index.ts';
 import { checks as generic } from './generic.ts';
 import { checks as absent } from './absent.ts';
 import { checks as probing } from './probing.ts';

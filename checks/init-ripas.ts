@@ -3,10 +3,10 @@
 // populated blocks), reserved words, the args pointer, and the states where
 // it is wrong. The RMI era has no such call: guest_memfd's PRIVATE attribute
 // and POPULATE set the RIPAS.
-import type { RangeArgs } from '../harness/abi/encode.ts';
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
-import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
+import type { RangeArgs } from '../profiles/encode.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
+import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
 import { BLOCK_2M, IPA_END, PAGE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { measure, realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
 import { RME_AFTER_RFC, RME_ERA } from './eras.ts';

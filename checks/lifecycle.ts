@@ -1,13 +1,13 @@
 // Lifecycle: the valid orders real VMMs use, replayed as scenarios that must
 // succeed end to end, up to a vCPU run after activation.
 import { fileURLToPath } from 'node:url';
-import type { CheckDef } from '../harness/engine.ts';
-import { loadScenarioDir, scenarioCheck } from '../harness/steps.ts';
+import type { CheckDef } from '../harness/core/engine.ts';
+import { loadScenarioDir, scenarioCheck } from '../harness/core/steps.ts';
 import { initVcpu, measure, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
 import { RME_ERA } from './eras.ts';
 import { ENTRY, PAGE, RAM_BASE } from '../fixtures/layout.ts';
 import { systemOffSmc } from '../fixtures/payloads.ts';
-import { KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
+import { KVM_SYSTEM_EVENT_SHUTDOWN } from '../uapi/kvm-uapi.ts';
 
 const ORDERS = fileURLToPath(new URL('../fixtures/launch-orders/', import.meta.url));
 

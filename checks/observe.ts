@@ -3,9 +3,9 @@
 // offending one last; a refused call is followed by the call that proves it
 // changed nothing; a success is followed by what makes its effect visible.
 // Every expectation is the profile's; the names start with the suite's areas.
-import type { CheckContext, CheckDef } from '../harness/engine.ts';
-import type { ExpectKey } from '../harness/abi/types.ts';
-import * as K from '../harness/kvm-uapi.ts';
+import type { CheckContext, CheckDef } from '../harness/core/engine.ts';
+import type { ExpectKey } from '../profiles/types.ts';
+import * as K from '../uapi/kvm-uapi.ts';
 import { b as branch, assemble, ldr, movImm, systemOff } from '../fixtures/guest.ts';
 import { PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';

@@ -1,7 +1,7 @@
 // Failure ordering (conditions.md §5): a call with two faults at once gets
 // the errno of the check the posted code makes first. RME era: the v10
 // column; RMI era: the v14 column.
-import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
+import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM_BASE } from '../fixtures/layout.ts';
 import { initVcpu, measure, realmIn } from './setup/rme-realm.ts';
 import { MEASURE, populateAt, rmiRealm } from './setup/rmi-realm.ts';

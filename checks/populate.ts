@@ -3,10 +3,10 @@
 // args pointer, the states where it is wrong). RMI era: KVM_ARM_RMI_POPULATE
 // (progress, the in/out struct of v13+, the source address, the memslot
 // kind, validation). Where a stimulus exists in both eras it has one name.
-import type { RangeArgs } from '../harness/abi/encode.ts';
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
-import { BAD_USER_POINTER } from '../harness/dsl/index.ts';
+import type { RangeArgs } from '../profiles/encode.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
+import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
 import { BLOCK_2M, IPA_END, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { measure, realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
 import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';

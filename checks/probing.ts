@@ -1,8 +1,8 @@
 // KVM_CHECK_EXTENSION: what a VMM asks before it commits to a realm, on
 // /dev/kvm, a normal VM and a realm VM, in both eras.
-import * as K from '../harness/kvm-uapi.ts';
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
 import { REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { stimuli } from './table.ts';

@@ -1,11 +1,11 @@
 // The VMM's PSCI completion ioctl (KVM_ARM_VCPU_{RMM,RMI}_PSCI_COMPLETE):
 // RME era after the RFC (v2..v10) and RMI v12/v13; removed in v14.
-import * as K from '../harness/kvm-uapi.ts';
-import type { PsciCompleteArgs } from '../harness/abi/encode.ts';
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
-import type { Vcpu } from '../harness/dsl/index.ts';
-import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from '../harness/abi/v10.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { PsciCompleteArgs } from '../profiles/encode.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
+import type { Vcpu } from '../harness/core/dsl/index.ts';
+import { PSCI_COMPLETE_0XD2, PSCI_COMPLETE_0XD6 } from '../profiles/v10.ts';
 import { initVcpu, realmIn } from './setup/rme-realm.ts';
 import { rmiRealm } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';

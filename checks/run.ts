@@ -2,8 +2,8 @@
 // realm active, an in-kernel irqchip), what the guest's exits look like, and
 // in the RMI era the realm's activation by the first run and what follows
 // it (no more POPULATE or vCPUs; a failed activation leaves the realm DEAD).
-import * as K from '../harness/kvm-uapi.ts';
-import type { CheckContext } from '../harness/engine.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
 import { ENTRY, PAGE, RAM_BASE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';

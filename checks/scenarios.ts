@@ -1,9 +1,9 @@
 // Reproducers from outside (bug reports, mails): declarative scenario files in
 // fixtures/scenarios/, each run as the check "scenario/<name>". A reproducer
-// becomes a regression check by adding one file; see harness/steps.ts for the format.
+// becomes a regression check by adding one file; see harness/core/steps.ts for the format.
 import { fileURLToPath } from 'node:url';
-import type { CheckDef } from '../harness/engine.ts';
-import { loadScenarioDir, scenarioCheck } from '../harness/steps.ts';
+import type { CheckDef } from '../harness/core/engine.ts';
+import { loadScenarioDir, scenarioCheck } from '../harness/core/steps.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/scenarios/', import.meta.url));
 

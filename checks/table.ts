@@ -2,9 +2,9 @@
 // state is a row {name, state, args, expect}; the file that owns the call
 // says how to reach each state and how to make the call. Checks whose point a
 // row would hide stay functions (see `check`).
-import type { ExpectKey } from '../harness/abi/types.ts';
-import type { CallResult } from '../harness/calls.ts';
-import type { Area, CheckContext, CheckDef } from '../harness/engine.ts';
+import type { ExpectKey } from '../profiles/types.ts';
+import type { CallResult } from '../harness/core/calls.ts';
+import type { Area, CheckContext, CheckDef } from '../harness/core/engine.ts';
 
 /** What a row may add to its check: revision limits, emulator settings, optional vCPU features, more keys it reads. */
 export type RowExtra = Partial<Pick<CheckDef, 'abis' | 'generations' | 'emulatorOnly' | 'emulatorSettings' | 'needs'>> & {

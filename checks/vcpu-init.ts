@@ -1,10 +1,10 @@
 // KVM_CREATE_VCPU and KVM_ARM_VCPU_INIT on a realm: the REC feature bit (RME
 // era) and its removal (RMI era), AArch32, the feature-bit limit, one feature
 // set per VM, vCPUs made late, and SVE_VLS frozen once the RD exists.
-import * as K from '../harness/kvm-uapi.ts';
-import type { CheckContext } from '../harness/engine.ts';
-import type { CallResult } from '../harness/calls.ts';
-import { getProfile } from '../harness/abi/index.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { CheckContext } from '../harness/core/engine.ts';
+import type { CallResult } from '../harness/core/calls.ts';
+import { getProfile } from '../profiles/index.ts';
 import { defaultFeatures, initVcpu, realmIn } from './setup/rme-realm.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
 import { ENTRY, PAGE } from '../fixtures/layout.ts';

@@ -2,7 +2,7 @@
 // place in the kernel path. A bug models a kernel that gets one condition
 // wrong, so the suite can show that its checks notice. Names are kebab-case
 // and stable: they appear on the command line and in reports.
-import type { AbiName, ExpectKey } from '../harness/abi/types.ts';
+import type { AbiName, ExpectKey } from '../profiles/types.ts';
 import { revisionsFrom } from '../revisions/index.ts';
 
 /** Every revision of `n`'s era from `n` on: "every RMI-era revision from v13". */
@@ -194,7 +194,7 @@ export const BUGS = [
     name: 'populate-no-gmem-check',
     description: 'POPULATE_REALM does not refuse a memslot without guest_memfd: it copies the shared page into nothing and returns 0',
     revisions: rmeFrom('v6'),
-    source: 'V10-PO7; abi-evolution.md §3.2; v7 20/45 and v8 19/43 (harness/abi/v2-v9.ts)',
+    source: 'V10-PO7; abi-evolution.md §3.2; v7 20/45 and v8 19/43 (profiles/v2-v9.ts)',
     breaks: ['populate.no-guest-memfd', 'populate.unprotected-half'],
   },
   {

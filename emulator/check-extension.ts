@@ -1,7 +1,7 @@
 // KVM_CHECK_EXTENSION on /dev/kvm and on a VM fd (kvm_vm_ioctl_check_extension),
 // after the realm module has answered the CAPs it owns.
 import { EMULATED_CAP } from '../uapi/kvm.ts';
-import { CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../harness/kvm-uapi.ts';
+import { CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../uapi/kvm-uapi.ts';
 import { type Kernel, KVM_CAP_ARM_NISV_TO_USER, KVM_CAP_ARM_SYSTEM_SUSPEND, KVM_CAP_HALT_POLL, KVM_MAX_VCPUS, KVM_USER_MEM_SLOTS } from './kernel.ts';
 import type { Vm } from './vm.ts';
 

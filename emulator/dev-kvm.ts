@@ -1,5 +1,5 @@
 // /dev/kvm: the system fd (kvm_dev_ioctl).
-import { KVM_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_API_VERSION, KVM_GET_VCPU_MMAP_SIZE } from '../harness/kvm-uapi.ts';
+import { KVM_API_VERSION, KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_API_VERSION, KVM_GET_VCPU_MMAP_SIZE } from '../uapi/kvm-uapi.ts';
 import { checkExtension } from './check-extension.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, type Kernel, KFile, VCPU_MMAP_SIZE } from './kernel.ts';

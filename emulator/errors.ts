@@ -1,5 +1,5 @@
 // How an emulated kernel path ends other than by returning a value.
-import { ERRNO, type ErrnoName } from '../harness/errno.ts';
+import { ERRNO, type ErrnoName } from '../uapi/errno.ts';
 
 /** The syscall fails with -errno (the common case). */
 export class KernelError extends Error {

@@ -2,7 +2,7 @@
 // and KVM_SET_MEMORY_ATTRIBUTES.
 import { STRUCTS } from '../uapi/kvm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../harness/kvm-uapi.ts';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../uapi/kvm-uapi.ts';
 import { MASK64 } from './aarch64.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, KFile } from './kernel.ts';

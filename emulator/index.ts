@@ -5,7 +5,7 @@
 // Crash policy: an emulated oops (R1-CF12) kills the kernel for the rest of
 // the Emulator's life, as on hardware: every later request of every process
 // fails with the same "target-crashed: ..." text. A new Emulator is a reboot.
-import type { AbiProfile } from '../harness/abi/types.ts';
+import type { AbiProfile } from '../profiles/types.ts';
 import { checkBugs, type BugName } from './bugs.ts';
 import { DEFAULT_HOST, Kernel, type HostSettings } from './kernel.ts';
 import { EmulatedProcess } from './process.ts';

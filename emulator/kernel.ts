@@ -9,8 +9,8 @@
 // each ioctl family lives in the file named after it (dev-kvm, vm, memslots,
 // guest_memfd, vgic, vcpu, one-reg, run, psci, stage2).
 import { EMULATED_CAP, FLAG_BITS } from '../uapi/kvm.ts';
-import { ERRNO } from '../harness/errno.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
+import { ERRNO } from '../uapi/errno.ts';
+import type { AbiProfile } from '../profiles/types.ts';
 import type { BugName } from './bugs.ts';
 import { AddressSpace, PAGE_SIZE, PhysMem, type PhysRange } from './memory.ts';
 import type { RealmModule } from './realm-module.ts';

@@ -8,8 +8,8 @@
 // The address space hands out fake user addresses: mmaps from 0x7f0000000000
 // up, ioctl buffers from 0x550000000000 up, each followed by an unmapped guard
 // page, so a copy that runs past a mapping faults as it would in the kernel.
-import { ERRNO } from '../harness/errno.ts';
-import { PROT_READ, PROT_WRITE } from '../harness/kvm-uapi.ts';
+import { ERRNO } from '../uapi/errno.ts';
+import { PROT_READ, PROT_WRITE } from '../uapi/kvm-uapi.ts';
 import { KernelError, ProcessKilled } from './errors.ts';
 
 export const PAGE_SIZE = 4096;

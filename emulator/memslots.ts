@@ -2,7 +2,7 @@
 import { FLAG_BITS } from '../uapi/kvm.ts';
 import { STRUCTS } from '../uapi/kvm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
-import { KVM_MEM_GUEST_MEMFD } from '../harness/kvm-uapi.ts';
+import { KVM_MEM_GUEST_MEMFD } from '../uapi/kvm-uapi.ts';
 import { MASK64 } from './aarch64.ts';
 import { fail } from './errors.ts';
 import { GuestMemfdFile } from './guest_memfd.ts';

@@ -1,6 +1,6 @@
 // KVM_GET_ONE_REG / KVM_SET_ONE_REG: core registers and SVE_VLS.
-import { StructReader, StructWriter } from '../harness/bytes.ts';
-import { KVM_ARM_VCPU_SVE, KVM_REG_ARM64_SVE_VLS } from '../harness/kvm-uapi.ts';
+import { StructReader, StructWriter } from '../uapi/bytes.ts';
+import { KVM_ARM_VCPU_SVE, KVM_REG_ARM64_SVE_VLS } from '../uapi/kvm-uapi.ts';
 import { KVM_REGS, ONE_REG } from '../uapi/kvm.ts';
 import { fail } from './errors.ts';
 import type { IoctlCtx } from './kernel.ts';

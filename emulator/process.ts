@@ -2,9 +2,9 @@
 // handle names to fds and mappings, places nested ioctl buffers at fake user
 // addresses for the duration of a call, and turns kernel outcomes into wire
 // results exactly as agent/agent.c reports them.
-import { ERRNO } from '../harness/errno.ts';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../harness/kvm-uapi.ts';
-import { fromHex, toHex, type WireArg, type WireBuf, type WireRequest, type WireResult } from '../harness/wire.ts';
+import { ERRNO } from '../uapi/errno.ts';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../uapi/kvm-uapi.ts';
+import { fromHex, toHex, type WireArg, type WireBuf, type WireRequest, type WireResult } from '../uapi/wire.ts';
 import { BadRequest, CallHangs, KernelError, KernelOops, ProcessKilled } from './errors.ts';
 import { SystemFile } from './dev-kvm.ts';
 import type { IoctlCtx, KFile, Kernel } from './kernel.ts';

@@ -1,6 +1,6 @@
 // In-kernel PSCI and SMCCC (kvm_hvc_call_handler), for normal and realm vCPUs.
 import { KVM_RUN_LAYOUT as RUN } from '../uapi/kvm.ts';
-import { KVM_ARM_VCPU_PSCI_0_2, KVM_EXIT, KVM_RUN_LAYOUT, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN } from '../harness/kvm-uapi.ts';
+import { KVM_ARM_VCPU_PSCI_0_2, KVM_EXIT, KVM_RUN_LAYOUT, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN } from '../uapi/kvm-uapi.ts';
 import { CpuState, MASK64 } from './aarch64.ts';
 import { CallHangs } from './errors.ts';
 import type { Vcpu } from './vcpu.ts';

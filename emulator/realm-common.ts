@@ -1,7 +1,7 @@
 // What the two realm eras share: a realm's view of its IPA space (RealmBus),
 // the ONE_REG ids a realm vCPU may set, the RD's PGD size, and PSCI CPU_ON
 // of a REC.
-import { ERRNO } from '../harness/errno.ts';
+import { ERRNO } from '../uapi/errno.ts';
 import type { BusFault, CpuState, GuestBus } from './aarch64.ts';
 import type { Kernel } from './kernel.ts';
 import { PAGE_SIZE } from './memory.ts';

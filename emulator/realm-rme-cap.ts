@@ -4,10 +4,10 @@
 // chunks) and ACTIVATE, each in the order the posted code checks.
 import { REALM_STRUCTS, RPV_SIZE } from '../uapi/realm.ts';
 import { offsetOf, sizeOf, view } from '../uapi/layout.ts';
-import { StructReader } from '../harness/bytes.ts';
-import type { ErrnoName } from '../harness/errno.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import { KVM_ARM_VCPU_SVE } from '../harness/kvm-uapi.ts';
+import { StructReader } from '../uapi/bytes.ts';
+import type { ErrnoName } from '../uapi/errno.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import { KVM_ARM_VCPU_SVE } from '../uapi/kvm-uapi.ts';
 import { MASK64 } from './aarch64.ts';
 import { fail, KernelOops } from './errors.ts';
 import { gmemPage } from './guest_memfd.ts';

@@ -9,8 +9,8 @@
 import { CAP, EMULATED_CAP, VCPU_FEATURES } from '../uapi/kvm.ts';
 import { REALM_STRUCTS } from '../uapi/realm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
-import type { AbiProfile, SubcommandNumbers } from '../harness/abi/types.ts';
-import { KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
+import type { AbiProfile, SubcommandNumbers } from '../profiles/types.ts';
+import { KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2 } from '../uapi/kvm-uapi.ts';
 import type { CpuState, GuestBus } from './aarch64.ts';
 import { fail } from './errors.ts';
 import type { IoctlCtx, Kernel } from './kernel.ts';

@@ -2,9 +2,9 @@
 // (realm_ensure_created) it shares with the activation at the first KVM_RUN.
 import { REALM_STRUCTS } from '../uapi/realm.ts';
 import { encode, sizeOf, view } from '../uapi/layout.ts';
-import type { ErrnoName } from '../harness/errno.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import { KVM_ARM_VCPU_SVE } from '../harness/kvm-uapi.ts';
+import type { ErrnoName } from '../uapi/errno.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import { KVM_ARM_VCPU_SVE } from '../uapi/kvm-uapi.ts';
 import { fail, KernelError } from './errors.ts';
 import { gmemPage } from './guest_memfd.ts';
 import type { IoctlCtx, Kernel } from './kernel.ts';

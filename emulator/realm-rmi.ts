@@ -9,8 +9,8 @@
 import { EMULATED_CAP } from '../uapi/kvm.ts';
 import { REALM_STRUCTS } from '../uapi/realm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import { CAP, KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2 } from '../harness/kvm-uapi.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import { CAP, KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2 } from '../uapi/kvm-uapi.ts';
 import type { CpuState } from './aarch64.ts';
 import { fail } from './errors.ts';
 import type { IoctlCtx, Kernel } from './kernel.ts';

@@ -10,7 +10,7 @@
 
 import { rmmOf } from '../revisions/index.ts';
 import { RMM_REL0 } from '../revisions/rme-era.ts';
-import type { AbiName } from '../harness/abi/types.ts';
+import type { AbiName } from '../profiles/types.ts';
 
 export const RMI_SUCCESS = 0;
 export const RMI_ERROR_INPUT = 1;

@@ -3,7 +3,7 @@
 // once, in its file under revisions/ (from the spec, never read back from
 // the profiles' expectations; test/rules-profiles.test.ts compares the two,
 // field by field). This module only indexes them for the realm modules.
-import type { AbiName } from '../harness/abi/types.ts';
+import type { AbiName } from '../profiles/types.ts';
 import { ALL_REVISIONS, rmeRules, rmiRules } from '../revisions/index.ts';
 import type { RmeRules, RmiRules } from '../revisions/rules.ts';
 

@@ -1,6 +1,6 @@
 // KVM_RUN: run_pid_change, the kvm_run area, MMIO completion and the guest loop.
 import { KVM_RUN_LAYOUT as RUN } from '../uapi/kvm.ts';
-import { KVM_ARM_VCPU_SVE, KVM_EXIT, KVM_RUN_LAYOUT } from '../harness/kvm-uapi.ts';
+import { KVM_ARM_VCPU_SVE, KVM_EXIT, KVM_RUN_LAYOUT } from '../uapi/kvm-uapi.ts';
 import { MASK64, run as runCpu } from './aarch64.ts';
 import { CallHangs, fail, KernelError } from './errors.ts';
 import { psci } from './psci.ts';

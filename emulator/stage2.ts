@@ -1,5 +1,5 @@
 // A guest's memory as the vCPU sees it: a normal VM's stage 2, and the byte-wise access helpers a realm's stage 2 shares.
-import { ERRNO } from '../harness/errno.ts';
+import { ERRNO } from '../uapi/errno.ts';
 import type { BusFault, GuestBus } from './aarch64.ts';
 import { KVM_MEM_READONLY } from './kernel.ts';
 import { PAGE_SIZE } from './memory.ts';

@@ -1,8 +1,8 @@
 // A vCPU: its fd, KVM_CREATE_VCPU, the vCPU ioctl dispatch and KVM_ARM_VCPU_INIT.
 import { IOCTLS, KVMIO, STRUCTS } from '../uapi/kvm.ts';
 import { argSize, offsetOf, sizeOf, view } from '../uapi/layout.ts';
-import { StructReader } from '../harness/bytes.ts';
-import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_SVE, KVM_GET_ONE_REG, KVM_RUN, KVM_SET_ONE_REG } from '../harness/kvm-uapi.ts';
+import { StructReader } from '../uapi/bytes.ts';
+import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_SVE, KVM_GET_ONE_REG, KVM_RUN, KVM_SET_ONE_REG } from '../uapi/kvm-uapi.ts';
 import { CpuState } from './aarch64.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, KFile, KVM_MAX_VCPUS, VCPU_MMAP_SIZE } from './kernel.ts';

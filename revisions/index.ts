@@ -1,7 +1,7 @@
 // The registry: every revision's unit, total over ABI_NAMES (a name without
 // its file fails `tsc` here: "Property 'vNN' is missing"), and the queries
 // that replace hand-written revision lists.
-import type { AbiProfile } from '../harness/abi/types.ts';
+import type { AbiProfile } from '../profiles/types.ts';
 import { absent } from './absent.ts';
 import { ABI_NAMES, type AbiName, type Era } from './names.ts';
 import { rfcV1 } from './rfc-v1.ts';

@@ -2,8 +2,8 @@
 // notes several of them cite, the helpers their profiles use, and the
 // emulator's rules for the guest_memfd era. Each revision's own facts are in
 // its file.
-import type { ErrnoName } from '../harness/errno.ts';
-import type { AbiProfile, Expect } from '../harness/abi/types.ts';
+import type { ErrnoName } from '../uapi/errno.ts';
+import type { AbiProfile, Expect } from '../profiles/types.ts';
 import type { AbiName } from './names.ts';
 import type { ProfileBehaviour } from './types.ts';
 import type { EraRmmRow, RmeRules } from './rules.ts';

@@ -1,7 +1,7 @@
 // The emulator's per-revision rules: what the posted code of a revision does
 // differently beyond its numbers. Each revision file holds its row; the
 // emulator reads them through revisions/index.ts (rulesOf).
-import type { ErrnoName } from '../harness/errno.ts';
+import type { ErrnoName } from '../uapi/errno.ts';
 import type { AbiName } from './names.ts';
 
 /** What differs between revisions of the RME era, beyond the profile's numbers. */

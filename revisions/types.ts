@@ -1,6 +1,6 @@
 // One revision as one unit: its uAPI delta, its profile (expectations with
 // their sources), the emulator's rules row and the RMM of its time.
-import type { AbiProfile } from '../harness/abi/types.ts';
+import type { AbiProfile } from '../profiles/types.ts';
 import { requestOf, sizeOf } from '../uapi/layout.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
 import type { AbiName, Era } from './names.ts';

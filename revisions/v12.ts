@@ -1,6 +1,6 @@
 // v12 (17 Dec 2025): the first RMI-era posting: KVM_CAP_ARM_RMI = 247
 // query-only, KVM_ARM_RMI_POPULATE _IOW returning bytes, implicit RD/REC/activation.
-import { audit, derive } from '../harness/abi/derive.ts';
+import { audit, derive } from '../profiles/derive.ts';
 import { rmiPopulateIoctl, type RevisionUapi } from '../uapi/realm.ts';
 import { NO_RMM_DISPUTE, POPULATE_NORMAL_DISPUTE, V12_ACTIVATE, V12_DEAD_RUN, V12_REVIVE_DISPUTE } from './rmi-era.ts';
 import { RMM_REL0 } from './rme-era.ts';

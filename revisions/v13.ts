@@ -1,6 +1,6 @@
 // v13 (18 Mar 2026): KVM_CAP_ARM_RMI = 248, POPULATE _IOWR in/out returning 0,
 // source_uaddr alignment; derived from v14 with what its posting reads.
-import { audit, derive } from '../harness/abi/derive.ts';
+import { audit, derive } from '../profiles/derive.ts';
 import { REALM_STRUCTS, RME_VM_TYPE, psciCompleteIoctl, type RevisionUapi } from '../uapi/realm.ts';
 import { NO_RMM_DISPUTE, POPULATE_NORMAL_DISPUTE, V13_ACTIVATE, V13_ORDER_DISPUTE } from './rmi-era.ts';
 import { RMM_2_0 } from './rme-era.ts';

@@ -1,6 +1,6 @@
 // v2 (12 Apr 2024): guest_memfd, the MEASURE flag, 32-byte args, CONFIG with
 // RPV/HASH only, REC = 8, PSCI complete 0xd2.
-import { audit, derive } from '../harness/abi/derive.ts';
+import { audit, derive } from '../profiles/derive.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
 import { CONFIG_V2, EARLY_AUDIT, EARLY_ERRNO, RMM_EAC5, gmemRules } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

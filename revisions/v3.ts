@@ -1,5 +1,5 @@
 // v3 (10 Jun 2024, RMM EAC5): the same uAPI as v2 and v4; not read.
-import { audit, derive } from '../harness/abi/derive.ts';
+import { audit, derive } from '../profiles/derive.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
 import { EARLY_AUDIT, EARLY_ERRNO, RMM_EAC5, gmemRules } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

@@ -1,5 +1,5 @@
 // v4 (21 Aug 2024, RMM 1.0-rel0-rc1): v6's uAPI; not read.
-import { audit, derive } from '../harness/abi/derive.ts';
+import { audit, derive } from '../profiles/derive.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
 import { CONFIG_V3_V4, EARLY_AUDIT, EARLY_ERRNO, EARLY_KEYS, NO_GMEM_KEYS, NO_GMEM_V2_V5, REC_V2_V4, RMM_EAC5, gmemRules, markUnconfirmed } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

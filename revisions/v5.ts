@@ -1,6 +1,6 @@
 // v5 (4 Oct 2024): REC = 8 defined but not usable (KVM_VCPU_MAX_FEATURES not
 // raised). Derived from v6; partly read (v5 NN/43 below).
-import { audit, derive } from '../harness/abi/derive.ts';
+import { audit, derive } from '../profiles/derive.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
 import { EARLY_AUDIT, EARLY_ERRNO, EARLY_KEYS, NO_GMEM_KEYS, NO_GMEM_V2_V5, NO_RMM_DISPUTE, REC_FINALIZE_ONLY, RMM_EAC5, gmemRules, markUnconfirmed } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

@@ -1,6 +1,6 @@
 // v6 (12 Dec 2024): REC = 8 accepted by VCPU_INIT (MAX_FEATURES raised), the
 // RFC-style names and structs. Its posting was read (v6 NN/43 below).
-import { audit, derive } from '../harness/abi/derive.ts';
+import { audit, derive } from '../profiles/derive.ts';
 import { REALM_STRUCTS, type RevisionUapi } from '../uapi/realm.ts';
 import { EARLY_AUDIT, EARLY_ERRNO, NO_GMEM_DISPUTE, NO_RMM_DISPUTE, RIPAS_DISPUTE, RMM_REL0, gmemRules, populateEinval } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

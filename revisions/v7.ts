@@ -1,8 +1,8 @@
 // v7 (13 Feb 2025): CREATE_REALM / INIT_RIPAS_REALM renames, arm_rme_* structs,
 // REC = 8, PSCI complete at 0xd2, realm without RMM -EPERM. The revision
 // recorded on a real stack (fixtures/real-kernel/cca-host-v7).
-import { audit, derive } from '../harness/abi/derive.ts';
-import type { ExpectKey } from '../harness/abi/types.ts';
+import { audit, derive } from '../profiles/derive.ts';
+import type { ExpectKey } from '../profiles/types.ts';
 import { REALM_STRUCTS, psciCompleteIoctl, type RevisionUapi } from '../uapi/realm.ts';
 import { EARLY_ERRNO, NO_GMEM_DISPUTE, NO_RMM_DISPUTE, RIPAS_DISPUTE, RMM_REL0, V7_POPULATE, V7_RIPAS, gmemRules, populateEinval } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

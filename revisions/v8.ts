@@ -1,8 +1,8 @@
 // v8 (16 Apr 2025): KVM_CAP_ARM_RME = 240, PSCI complete moved to 0xd6, the
 // populate errnos reworked (v8 19/43). Derived from v9; audited against v7
 // (measured) and v9 (read).
-import { audit, derive } from '../harness/abi/derive.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
+import { audit, derive } from '../profiles/derive.ts';
+import type { AbiProfile } from '../profiles/types.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
 import { INIT_LEAF_V8, LATE_ERRNO, NO_GMEM_DISPUTE, RIPAS_SWITCH, RMM_REL0, V8_POPULATE, gmemRules, markUnconfirmed, ripasEperm, sameValue } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

@@ -1,6 +1,6 @@
 // v9 (11 Jun 2025): v10's uAPI under KVM_CAP_ARM_RME = 243; conditions.md read most
 // v10 rows (tag C*) in the v9 posting, so v9 inherits them.
-import { derive } from '../harness/abi/derive.ts';
+import { derive } from '../profiles/derive.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
 import { LATE_ERRNO, RMM_REL0, gmemRules } from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';

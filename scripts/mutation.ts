@@ -1,7 +1,7 @@
 // npm run mutation [-- BUG...]: the suite against every emulator bug switch,
 // in-process. Prints each switch with the checks that caught it and the kill
 // rate; exit 1 if a switch is not caught or the clean emulator fails a check.
-import { formatMutation, runMutation } from '../harness/mutation.ts';
+import { formatMutation, runMutation } from '../harness/tools/mutation.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 const t0 = performance.now();

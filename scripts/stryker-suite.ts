@@ -16,10 +16,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ALL_REVISIONS, getProfile } from '../harness/abi/index.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import { applicable, isFailure, runChecks, type CheckDef } from '../harness/engine.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
+import { ALL_REVISIONS, getProfile } from '../profiles/index.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import { applicable, isFailure, runChecks, type CheckDef } from '../harness/core/engine.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 import { checks as NEW_CHECKS } from '../checks/observe.ts';
 

@@ -16,7 +16,7 @@ const ROOT = join(import.meta.dirname, '..');
 const SKIP = new Set(['node_modules', '.git', '.tap', 'coverage']);
 
 const V15 = `// v15 (throwaway, test/adding-a-revision.test.ts): v14 with one errno changed and one ioctl added.
-import { derive } from '../harness/abi/derive.ts';
+import { derive } from '../profiles/derive.ts';
 import { KVMIO } from '../uapi/kvm.ts';
 import { REALM_STRUCTS, type RevisionUapi } from '../uapi/realm.ts';
 import { withUapi, type Revision } from './types.ts';

@@ -1,11 +1,11 @@
-// The engine's "and afterwards" (harness/afterwards.ts): every expected
+// The engine's "and afterwards" (harness/core/afterwards.ts): every expected
 // refusal is followed by a differential probe that proves it changed nothing,
 // or, where the code changes state on purpose, that it did.
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { AFTERWARDS } from '../harness/afterwards.ts';
-import { applicable, runChecks, type CheckOutcome, type RunOptions } from '../harness/engine.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
+import { getProfile } from '../profiles/index.ts';
+import { AFTERWARDS } from '../harness/core/afterwards.ts';
+import { applicable, runChecks, type CheckOutcome, type RunOptions } from '../harness/core/engine.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 async function run(abiName: string, names: readonly string[], opts: { bugs?: string[]; afterwards?: boolean } = {}): Promise<CheckOutcome[]> {

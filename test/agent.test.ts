@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { AgentLink, buildAgent, localAgentLink } from '../harness/targets/agent-session.ts';
+import { AgentLink, buildAgent, localAgentLink } from '../harness/core/targets/agent-session.ts';
 
 const bin = await buildAgent('host', 'test');
 const policyBin = await buildAgent('host');

@@ -12,12 +12,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import t from 'tap';
-import type { CheckOutcome } from '../harness/engine.ts';
-import { junitXml } from '../harness/report/junit.ts';
-import { matrixHtml, matrixMarkdown } from '../harness/report/matrix.ts';
-import { ktapLine } from '../harness/report/ktap.ts';
-import { getProfile } from '../harness/abi/index.ts';
-import type { CheckDef } from '../harness/engine.ts';
+import type { CheckOutcome } from '../harness/core/engine.ts';
+import { junitXml } from '../harness/tools/report/junit.ts';
+import { matrixHtml, matrixMarkdown } from '../harness/tools/report/matrix.ts';
+import { ktapLine } from '../harness/tools/report/ktap.ts';
+import { getProfile } from '../profiles/index.ts';
+import type { CheckDef } from '../harness/core/engine.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN = `${ROOT}run.sh`;

@@ -1,4 +1,4 @@
-// The qemu target's --kernel/--initrd/--bios checks (harness/targets/boot-files.ts)
+// The qemu target's --kernel/--initrd/--bios checks (harness/core/targets/boot-files.ts)
 // on synthetic files, and through ./run.sh: a file qemu would load as raw code
 // (and then wait for the boot deadline) is one line and exit 2 before anything
 // is built or booted. No qemu needed.
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
-import { checkBios, checkInitrd, checkKernel, type KernelCheckOptions } from '../harness/targets/boot-files.ts';
+import { checkBios, checkInitrd, checkKernel, type KernelCheckOptions } from '../harness/core/targets/boot-files.ts';
 
 // Many ./run.sh starts: tap's 30 s default is too short on a shared 2-core machine.
 t.setTimeout(300000);

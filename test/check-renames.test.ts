@@ -3,8 +3,8 @@
 // and baseline conversion of scripts/check-renames.ts work on small inputs.
 import t from 'tap';
 import { ALL_CHECKS } from '../checks/index.ts';
-import { PROFILES } from '../harness/abi/index.ts';
-import { applicable } from '../harness/engine.ts';
+import { PROFILES } from '../profiles/index.ts';
+import { applicable } from '../harness/core/engine.ts';
 import { compareVerdicts, loadRenames, renameBaseline, verdicts } from '../scripts/check-renames.ts';
 
 const renames = loadRenames();

@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { Baseline, parseBaseline, BaselineError } from '../harness/baseline.ts';
-import type { CheckOutcome } from '../harness/engine.ts';
+import { Baseline, parseBaseline, BaselineError } from '../harness/tools/baseline.ts';
+import type { CheckOutcome } from '../harness/core/engine.ts';
 
 // Many ./run.sh starts: tap's 30 s default is too short on a shared 2-core machine.
 t.setTimeout(300000);

@@ -7,19 +7,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { decodeRmiPopulate, encodeRmiPopulate } from '../harness/abi/encode.ts';
-import { StructWriter } from '../harness/bytes.ts';
-import { RecordingSession } from '../harness/calls.ts';
-import { describeVmType, Kvm } from '../harness/dsl/index.ts';
-import { decodeIoc, hex, iowr } from '../harness/ioc.ts';
-import * as K from '../harness/kvm-uapi.ts';
-import { exitOf } from '../harness/replay.ts';
-import { generateRepro } from '../harness/repro.ts';
-import type { TargetIdentity } from '../harness/target.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
-import { buildTrace, requestName, type TraceFile } from '../harness/trace.ts';
-import { fromHex, toHex } from '../harness/wire.ts';
+import { getProfile } from '../profiles/index.ts';
+import { decodeRmiPopulate, encodeRmiPopulate } from '../profiles/encode.ts';
+import { StructWriter } from '../uapi/bytes.ts';
+import { RecordingSession } from '../harness/core/calls.ts';
+import { describeVmType, Kvm } from '../harness/core/dsl/index.ts';
+import { decodeIoc, hex, iowr } from '../uapi/ioc.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import { exitOf } from '../harness/tools/replay.ts';
+import { generateRepro } from '../harness/tools/repro.ts';
+import type { TargetIdentity } from '../harness/core/target.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
+import { buildTrace, requestName, type TraceFile } from '../harness/tools/trace.ts';
+import { fromHex, toHex } from '../uapi/wire.ts';
 
 const B31 = 1 << 31; // -2147483648 in JS: the case that printed wrong
 const B63 = 1n << 63n;
@@ -128,7 +128,7 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
 });
 
 t.test('repro: memslot flags, vCPU feature bit 31, VM type bit 31, ENABLE_CAP flags', async (t) => {
-  const { runChecks, applicable } = await import('../harness/engine.ts');
+  const { runChecks, applicable } = await import('../harness/core/engine.ts');
   const { ALL_CHECKS } = await import('../checks/index.ts');
   const abi = getProfile('v14')!;
   const def = applicable(ALL_CHECKS, abi).find((c) => c.name === 'populate/reserved')!;

@@ -3,10 +3,10 @@
 // absent kernel as 'absent'; a revision the emulator does not model yet is a
 // todo, not a pass.
 import t from 'tap';
-import { ALL_REVISIONS, getProfile } from '../harness/abi/index.ts';
-import type { AbiName, AbiProfile } from '../harness/abi/types.ts';
-import { detectAbi, formatDetection } from '../harness/detect.ts';
-import { EmulatorTarget } from '../harness/targets/emulator.ts';
+import { ALL_REVISIONS, getProfile } from '../profiles/index.ts';
+import type { AbiName, AbiProfile } from '../profiles/types.ts';
+import { detectAbi, formatDetection } from '../harness/tools/detect.ts';
+import { EmulatorTarget } from '../harness/core/targets/emulator.ts';
 
 const GROUP: readonly AbiName[] = ['v2', 'v3', 'v4', 'v6'];
 

@@ -7,13 +7,13 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
-import { PROFILES } from '../harness/abi/index.ts';
-import type { Expect } from '../harness/abi/types.ts';
-import { conditionIds, docPaths, linkify, specRefs, withDocs } from '../harness/spec-refs.ts';
+import { PROFILES } from '../profiles/index.ts';
+import type { Expect } from '../profiles/types.ts';
+import { conditionIds, docPaths, linkify, specRefs, withDocs } from '../harness/core/spec-refs.ts';
 import { BUGS } from '../emulator/bugs.ts';
 import { REPO, inheritedFrom, renderAll, statusOf } from '../scripts/gen-conditions.ts';
-import { ktapLine } from '../harness/report/ktap.ts';
-import type { CheckOutcome } from '../harness/engine.ts';
+import { ktapLine } from '../harness/tools/report/ktap.ts';
+import type { CheckOutcome } from '../harness/core/engine.ts';
 
 const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 
@@ -114,7 +114,7 @@ t.test('every cited source resolves to an anchor in docs/', async (t) => {
     for (const r of found) {
       refs++;
       const why = r.doc ? unresolved(r.doc) : `no page maps ${r.ref}`;
-      if (why) bad.push(`${where}: ${r.ref}: ${why} (add it to docs/spec/ or harness/spec-refs.ts)`);
+      if (why) bad.push(`${where}: ${r.ref}: ${why} (add it to docs/spec/ or harness/core/spec-refs.ts)`);
     }
     for (const id of conditionIds(source)) ids.add(id);
   }

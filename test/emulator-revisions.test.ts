@@ -4,17 +4,17 @@
 // (as_fd_at, guest_memfd fd slots, REGION2, memory attributes,
 // KVM_ARM_RMI_POPULATE in/out and its copy-out) behave as the kernel's.
 import t from 'tap';
-import { PROFILES } from '../harness/abi/index.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import { encodeRmiPopulate, decodeRmiPopulate } from '../harness/abi/encode.ts';
-import { StructWriter } from '../harness/bytes.ts';
-import { applicable, isFailure, runChecks, type CheckOutcome } from '../harness/engine.ts';
-import { ERRNO, errnoName } from '../harness/errno.ts';
-import * as K from '../harness/kvm-uapi.ts';
-import type { Session } from '../harness/target.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
-import { EmulatorTarget, emulatorBugs } from '../harness/targets/emulator.ts';
-import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
+import { PROFILES } from '../profiles/index.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import { encodeRmiPopulate, decodeRmiPopulate } from '../profiles/encode.ts';
+import { StructWriter } from '../uapi/bytes.ts';
+import { applicable, isFailure, runChecks, type CheckOutcome } from '../harness/core/engine.ts';
+import { ERRNO, errnoName } from '../uapi/errno.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { Session } from '../harness/core/target.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
+import { EmulatorTarget, emulatorBugs } from '../harness/core/targets/emulator.ts';
+import { toHex, type WireArg, type WireResult } from '../uapi/wire.ts';
 import { RME_RULES } from '../emulator/rules.ts';
 import { RMI_RULES } from '../emulator/rules.ts';
 import { ALL_CHECKS } from '../checks/index.ts';

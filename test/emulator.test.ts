@@ -1,15 +1,15 @@
 // The reference emulator, driven only through wire requests (as checks do).
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
+import { getProfile } from '../profiles/index.ts';
 const rfcV1 = getProfile('rfc-v1')!;
-import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, realmVmType, type ConfigItem } from '../harness/abi/encode.ts';
-import type { AbiProfile, ExpectKey, SubcommandNumbers } from '../harness/abi/types.ts';
-import { StructWriter } from '../harness/bytes.ts';
-import { ERRNO, errnoName } from '../harness/errno.ts';
-import * as K from '../harness/kvm-uapi.ts';
-import type { Call, Session } from '../harness/target.ts';
-import { EmulatorTarget, emulatorBugs, type EmulatorTargetOptions } from '../harness/targets/emulator.ts';
-import { toHex, type WireArg, type WireResult } from '../harness/wire.ts';
+import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, realmVmType, type ConfigItem } from '../profiles/encode.ts';
+import type { AbiProfile, ExpectKey, SubcommandNumbers } from '../profiles/types.ts';
+import { StructWriter } from '../uapi/bytes.ts';
+import { ERRNO, errnoName } from '../uapi/errno.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { Call, Session } from '../harness/core/target.ts';
+import { EmulatorTarget, emulatorBugs, type EmulatorTargetOptions } from '../harness/core/targets/emulator.ts';
+import { toHex, type WireArg, type WireResult } from '../uapi/wire.ts';
 import { RME_RULES } from '../emulator/rules.ts';
 import { assemble, b, ldr, mmioLoadEchoThenOff, mmioStoreThenOff, movImm, psciVersionThenOff, spinForever, str, systemOff, udf } from '../fixtures/guest.ts';
 

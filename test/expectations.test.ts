@@ -7,10 +7,10 @@
 // fail, and this test names it. (Emulator bug switches are the other
 // counterpart: test/mutation.test.ts.)
 import t from 'tap';
-import { PROFILES } from '../harness/abi/index.ts';
-import type { AbiProfile, Expect, ExpectKey } from '../harness/abi/types.ts';
-import { applicable, runChecks, type CheckDef, type CheckOutcome } from '../harness/engine.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
+import { PROFILES } from '../profiles/index.ts';
+import type { AbiProfile, Expect, ExpectKey } from '../profiles/types.ts';
+import { applicable, runChecks, type CheckDef, type CheckOutcome } from '../harness/core/engine.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 t.setTimeout(300000);

@@ -1,4 +1,4 @@
-// Exploration proves itself (harness/explore/): on the emulator against
+// Exploration proves itself (harness/tools/explore/): on the emulator against
 // itself, every catalogued bug switch is found within a fixed call budget and
 // seed; without a switch a fixed-seed run finds nothing; each find comes back
 // as a scenario that fails with the switch and passes without it, and as a
@@ -8,14 +8,14 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { EmulatorTarget } from '../harness/targets/emulator.ts';
-import { launchOrders } from '../harness/explore/gen.ts';
-import { probeHost } from '../harness/explore/host.ts';
-import type { Call, Session, Target } from '../harness/target.ts';
-import type { WireResult } from '../harness/wire.ts';
-import { explore } from '../harness/explore/run.ts';
-import { BUGS, bugRevision, explorePlanted, ROOT, roundTrip, UNREACHABLE } from '../harness/explore/planted.ts';
+import { getProfile } from '../profiles/index.ts';
+import { EmulatorTarget } from '../harness/core/targets/emulator.ts';
+import { launchOrders } from '../harness/tools/explore/gen.ts';
+import { probeHost } from '../harness/tools/explore/host.ts';
+import type { Call, Session, Target } from '../harness/core/target.ts';
+import type { WireResult } from '../uapi/wire.ts';
+import { explore } from '../harness/tools/explore/run.ts';
+import { BUGS, bugRevision, explorePlanted, ROOT, roundTrip, UNREACHABLE } from '../harness/tools/explore/planted.ts';
 
 // About five minutes on a loaded 2-core machine (forty explorations, a dozen ./run.sh starts): twice the default.
 t.setTimeout(1_200_000);

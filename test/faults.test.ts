@@ -16,11 +16,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import t from 'tap';
-import { applicable, runChecks, type CheckDef } from '../harness/engine.ts';
-import { getProfile } from '../harness/abi/index.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import type { Call, Session, Target } from '../harness/target.ts';
-import type { WireResult } from '../harness/wire.ts';
+import { applicable, runChecks, type CheckDef } from '../harness/core/engine.ts';
+import { getProfile } from '../profiles/index.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import type { Call, Session, Target } from '../harness/core/target.ts';
+import type { WireResult } from '../uapi/wire.ts';
 import { qemuSkip } from './lib/qemu-guest.ts';
 import { childrenOf, goneWithin } from './lib/procs.ts';
 

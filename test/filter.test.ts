@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { ALL_REVISIONS, getProfile } from '../harness/abi/index.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import { applicable } from '../harness/engine.ts';
-import { CheckFilter, selectChecks, wholeGlob } from '../harness/filter.ts';
-import { listLines } from '../harness/list.ts';
+import { ALL_REVISIONS, getProfile } from '../profiles/index.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import { applicable } from '../harness/core/engine.ts';
+import { CheckFilter, selectChecks, wholeGlob } from '../harness/core/filter.ts';
+import { listLines } from '../harness/tools/list.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 const RUN = new URL('../run.sh', import.meta.url).pathname;

@@ -1,6 +1,6 @@
 // Traces and scenarios from outside cannot do harm (issue 11, item 1):
 // - every trace the suite itself writes, on every revision, passes the call
-//   policy (harness/policy.ts): no false refusal;
+//   policy (harness/core/policy.ts): no false refusal;
 // - a hostile trace (an open of /etc/passwd, a shared mapping of that file, a
 //   poke into it, C-injecting labels, status, seq, error and identity fields)
 //   is refused by replay before anything runs (one line, exit 2), and its
@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { getProfile, ALL_REVISIONS } from '../harness/abi/index.ts';
-import { CallPolicy, refusedCall } from '../harness/policy.ts';
-import { parseTrace, type TraceFile } from '../harness/trace.ts';
-import * as K from '../harness/kvm-uapi.ts';
-import type { Call } from '../harness/target.ts';
+import { getProfile, ALL_REVISIONS } from '../profiles/index.ts';
+import { CallPolicy, refusedCall } from '../harness/core/policy.ts';
+import { parseTrace, type TraceFile } from '../harness/tools/trace.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { Call } from '../harness/core/target.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN = `${ROOT}run.sh`;

@@ -1,5 +1,5 @@
 // The layering between the harness and the emulator: only the emulator target
-// (harness/targets/emulator.ts), the project's own tests (test/) and the
+// (harness/core/targets/emulator.ts), the project's own tests (test/) and the
 // benchmarks (bench/) import emulator/; emulator/ imports, directly or
 // through what it imports, only the pure shared modules (the uAPI
 // description, bytes, errno, wire, ioc, the ABI profiles). So the suite can
@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The one module outside emulator/ (besides test/ and bench/) allowed to import it. */
-const DOOR = 'harness/targets/emulator.ts';
+const DOOR = 'harness/core/targets/emulator.ts';
 const MAY_IMPORT_EMULATOR = (f: string): boolean => f === DOOR || f.startsWith('test/') || f.startsWith('bench/');
 /** What emulator/ may reach outside itself: pure modules with no harness logic. */
 const PURE = (f: string): boolean =>
-  ['harness/bytes.ts', 'harness/errno.ts', 'harness/wire.ts', 'harness/ioc.ts', 'harness/kvm-uapi.ts'].includes(f) ||
-  f.startsWith('harness/abi/') ||
+  ['uapi/bytes.ts', 'uapi/errno.ts', 'uapi/wire.ts', 'uapi/ioc.ts', 'uapi/kvm-uapi.ts'].includes(f) ||
+  f.startsWith('profiles/') ||
   f.startsWith('uapi/') ||
   f.startsWith('revisions/');
 
@@ -86,20 +86,20 @@ t.test('a breach in either direction is reported', async (t) => {
     mkdirSync(dirname(join(root, f)), { recursive: true });
     writeFileSync(join(root, f), text);
   };
-  put('emulator/kernel.ts', "import { StructReader } from '../harness/bytes.ts';\nimport type { Engine } from '../harness/engine.ts';\n");
-  put('emulator/rmm.ts', "import type { X } from '../harness/abi/types.ts';\n");
-  put('harness/bytes.ts', 'export class StructReader {}\n');
-  put('harness/engine.ts', 'export type Engine = number;\n');
-  put('harness/abi/types.ts', "import { y } from '../policy.ts';\nexport type X = number;\n");
-  put('harness/policy.ts', 'export const y = 1;\n');
-  put('harness/cli.ts', "const m = await import('../emulator/rmm.ts');\n");
-  put('harness/targets/emulator.ts', "export { Kernel } from '../../emulator/kernel.ts';\n");
-  put('harness/replay.ts', "// import { x } from '../emulator/kernel.ts';\nexport type { K } from './targets/emulator.ts';\n");
+  put('emulator/kernel.ts', "import { StructReader } from '../uapi/bytes.ts';\nimport type { Engine } from '../harness/core/engine.ts';\n");
+  put('emulator/rmm.ts', "import type { X } from '../profiles/types.ts';\n");
+  put('uapi/bytes.ts', 'export class StructReader {}\n');
+  put('harness/core/engine.ts', 'export type Engine = number;\n');
+  put('profiles/types.ts', "import { y } from '../policy.ts';\nexport type X = number;\n");
+  put('harness/core/policy.ts', 'export const y = 1;\n');
+  put('harness/tools/cli.ts', "const m = await import('../emulator/rmm.ts');\n");
+  put('harness/core/targets/emulator.ts', "export { Kernel } from '../../emulator/kernel.ts';\n");
+  put('harness/tools/replay.ts', "// import { x } from '../emulator/kernel.ts';\nexport type { K } from './targets/emulator.ts';\n");
   put('test/x.test.ts', "import '../emulator/kernel.ts';\n");
   put('bench/x.ts', "import { Kernel } from '../emulator/kernel.ts';\n");
   t.same(violations(root), [
-    'emulator/kernel.ts imports harness/engine.ts, which is not a pure shared module',
-    'emulator/rmm.ts (through harness/abi/types.ts) imports harness/policy.ts, which is not a pure shared module',
-    `harness/cli.ts imports emulator/rmm.ts (only ${DOOR} may)`,
+    'emulator/kernel.ts imports harness/core/engine.ts, which is not a pure shared module',
+    'emulator/rmm.ts (through profiles/types.ts) imports harness/core/policy.ts, which is not a pure shared module',
+    `harness/tools/cli.ts imports emulator/rmm.ts (only ${DOOR} may)`,
   ]);
 });

@@ -4,15 +4,15 @@
 // while exactly one check runs, and the baseline naming a known report.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { Baseline, parseBaseline } from '../harness/baseline.ts';
-import { causeLines } from '../harness/report/summary.ts';
-import { runChecks, type CheckDef } from '../harness/engine.ts';
-import { findSplats, KernelLogWatch, parseRecord } from '../harness/kernel-log.ts';
-import { ktapLine } from '../harness/report/ktap.ts';
-import type { Target } from '../harness/target.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
-import type { WireResult } from '../harness/wire.ts';
+import { getProfile } from '../profiles/index.ts';
+import { Baseline, parseBaseline } from '../harness/tools/baseline.ts';
+import { causeLines } from '../harness/tools/report/summary.ts';
+import { runChecks, type CheckDef } from '../harness/core/engine.ts';
+import { findSplats, KernelLogWatch, parseRecord } from '../harness/core/kernel-log.ts';
+import { ktapLine } from '../harness/tools/report/ktap.ts';
+import type { Target } from '../harness/core/target.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
+import type { WireResult } from '../uapi/wire.ts';
 
 const fixture = readFileSync(new URL('./fixtures/kernel-log/v7-warns.txt', import.meta.url), 'utf8').split('\n');
 

@@ -2,7 +2,7 @@
 // parse) and node-tap's parser read the suite's output of a clean run, a
 // failing run, a fully baselined run and a lost-target run, and their counts
 // and verdicts agree with the suite's own summary and exit code. The mapping
-// (harness/report/ktap.ts): kunit "passed" = pass + todo (baselined failures
+// (harness/tools/report/ktap.ts): kunit "passed" = pass + todo (baselined failures
 // and UNCONFIRMED checks are XFAIL/TODO on an "ok" line), "failed" = fail +
 // blocked, "skipped" = skip.
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,8 +13,8 @@ import t, { type Test } from 'tap';
 
 type Tap = Pick<Test, 'equal' | 'match' | 'ok'>;
 import { Parser, type FinalResults } from 'tap-parser';
-import type { CheckOutcome } from '../harness/engine.ts';
-import { ktapBailOut, ktapHeader, ktapLine, ktapSubtestHeader, ktapSubtestResult, nest } from '../harness/report/ktap.ts';
+import type { CheckOutcome } from '../harness/core/engine.ts';
+import { ktapBailOut, ktapHeader, ktapLine, ktapSubtestHeader, ktapSubtestResult, nest } from '../harness/tools/report/ktap.ts';
 import { kunitParse, kunitPy } from './lib/kunit.ts';
 import { qemuSkip } from './lib/qemu-guest.ts';
 

@@ -1,10 +1,10 @@
 // The conformance matrix: n/a where a check does not apply, the status where
 // it ran, the revision's expectation and source on hover.
 import t from 'tap';
-import { buildMatrix, matrixHtml, matrixMarkdown } from '../harness/report/matrix.ts';
-import { getProfile } from '../harness/abi/index.ts';
-import type { AbiProfile } from '../harness/abi/types.ts';
-import type { CheckDef, CheckOutcome } from '../harness/engine.ts';
+import { buildMatrix, matrixHtml, matrixMarkdown } from '../harness/tools/report/matrix.ts';
+import { getProfile } from '../profiles/index.ts';
+import type { AbiProfile } from '../profiles/types.ts';
+import type { CheckDef, CheckOutcome } from '../harness/core/engine.ts';
 
 const p = (n: string): AbiProfile => getProfile(n) as AbiProfile;
 const def = (name: string, expects: CheckDef['expects'], area: CheckDef['area'] = 'populate'): CheckDef => ({ name, area, description: `${name} <desc>`, expects, run: async () => undefined });

@@ -1,8 +1,8 @@
 // npm test runs the suite once per emulator bug switch (issue 2): every switch
 // must be caught by at least one named check, and the clean emulator must pass.
 import t from 'tap';
-import { formatMutation, runMutation } from '../harness/mutation.ts';
-import { listEmulatorBugs } from '../harness/targets/index.ts';
+import { formatMutation, runMutation } from '../harness/tools/mutation.ts';
+import { listEmulatorBugs } from '../harness/core/targets/index.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 // The whole catalogue runs before the first test: on a loaded 2-core machine that is over 30 s.

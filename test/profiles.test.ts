@@ -2,13 +2,13 @@
 // sourced, inheritance visible in the sources, disputes and UNCONFIRMED facts
 // carried as data. The numbers are pinned once, in test/uapi-snapshot.test.ts.
 import t from 'tap';
-import { ALL_REVISIONS, PROFILES, getProfile } from '../harness/abi/index.ts';
-import { EXPECT_KEYS } from '../harness/abi/keys.ts';
-import type { AbiProfile, ExpectKey } from '../harness/abi/types.ts';
-import { decodeRmiPopulate, encodeInitIpaArgs, encodePopulateArgs, encodePsciComplete, encodeRmiPopulate } from '../harness/abi/encode.ts';
-import { isInherited } from '../harness/abi/derive.ts';
-import { ERRNO } from '../harness/errno.ts';
-import { applicable } from '../harness/engine.ts';
+import { ALL_REVISIONS, PROFILES, getProfile } from '../profiles/index.ts';
+import { EXPECT_KEYS } from '../profiles/keys.ts';
+import type { AbiProfile, ExpectKey } from '../profiles/types.ts';
+import { decodeRmiPopulate, encodeInitIpaArgs, encodePopulateArgs, encodePsciComplete, encodeRmiPopulate } from '../profiles/encode.ts';
+import { isInherited } from '../profiles/derive.ts';
+import { ERRNO } from '../uapi/errno.ts';
+import { applicable } from '../harness/core/engine.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 const P = (n: string): AbiProfile => {

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { applicable, runChecks, type CheckDef } from '../harness/engine.ts';
-import { ktapLine } from '../harness/report/ktap.ts';
-import { defaultCacheDir } from '../harness/targets/qemu.ts';
+import { getProfile } from '../profiles/index.ts';
+import { applicable, runChecks, type CheckDef } from '../harness/core/engine.ts';
+import { ktapLine } from '../harness/tools/report/ktap.ts';
+import { defaultCacheDir } from '../harness/core/targets/qemu.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 import { qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { bootTimeoutMs, joinQemuArgs } from '../harness/qemu-options.ts';
-import { newcBody, newcEntry, withConsole } from '../harness/initramfs.ts';
-import { kernelInDir } from '../harness/targets/boot-files.ts';
+import { bootTimeoutMs, joinQemuArgs } from '../harness/tools/qemu-options.ts';
+import { newcBody, newcEntry, withConsole } from '../harness/tools/initramfs.ts';
+import { kernelInDir } from '../harness/core/targets/boot-files.ts';
 import { qemuSkip } from './lib/qemu-guest.ts';
 
 t.setTimeout(400000);

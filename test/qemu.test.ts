@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { TargetSetupError, type Session } from '../harness/target.ts';
-import type { WireResult } from '../harness/wire.ts';
-import { QemuTarget } from '../harness/targets/qemu.ts';
-import { SshTarget } from '../harness/targets/ssh.ts';
+import { TargetSetupError, type Session } from '../harness/core/target.ts';
+import type { WireResult } from '../uapi/wire.ts';
+import { QemuTarget } from '../harness/core/targets/qemu.ts';
+import { SshTarget } from '../harness/core/targets/ssh.ts';
 import { alive, qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 import { childrenOf } from './lib/procs.ts';
 

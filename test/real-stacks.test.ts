@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { replayCalls, type CallDiff } from '../harness/replay.ts';
-import { loadStacks, parseStack, RealStackError, recordingTraces, rmmModelSettings, type RealStack, type Recording } from '../harness/real-stacks.ts';
-import { readTrace } from '../harness/trace.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
+import { getProfile } from '../profiles/index.ts';
+import { replayCalls, type CallDiff } from '../harness/tools/replay.ts';
+import { loadStacks, parseStack, RealStackError, recordingTraces, rmmModelSettings, type RealStack, type Recording } from '../harness/tools/real-stacks.ts';
+import { readTrace } from '../harness/tools/trace.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
 import type { RmmModel } from '../emulator/rmm.ts';
 
 const ROOT = fileURLToPath(new URL('../fixtures/real-kernel/', import.meta.url));

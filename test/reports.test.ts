@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import t from 'tap';
-import type { ResultsFile } from '../harness/report/results.ts';
+import type { ResultsFile } from '../harness/tools/report/results.ts';
 
 const RUN = new URL('../run.sh', import.meta.url).pathname;
 const XSD = new URL('./fixtures/jenkins-xunit-junit-10.xsd', import.meta.url).pathname;
-const SCHEMA = JSON.parse(readFileSync(new URL('../harness/report/results.schema.json', import.meta.url), 'utf8')) as object;
+const SCHEMA = JSON.parse(readFileSync(new URL('../harness/tools/report/results.schema.json', import.meta.url), 'utf8')) as object;
 const work = mkdtempSync(join(tmpdir(), 'kvm-cca-reports-test-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
 

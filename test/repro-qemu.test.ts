@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import type { AbiName } from '../harness/abi/types.ts';
-import { applicable, runChecks } from '../harness/engine.ts';
-import { replayCalls } from '../harness/replay.ts';
-import { generateRepro } from '../harness/repro.ts';
-import { buildTrace, type TraceFile } from '../harness/trace.ts';
+import { getProfile } from '../profiles/index.ts';
+import type { AbiName } from '../profiles/types.ts';
+import { applicable, runChecks } from '../harness/core/engine.ts';
+import { replayCalls } from '../harness/tools/replay.ts';
+import { generateRepro } from '../harness/tools/repro.ts';
+import { buildTrace, type TraceFile } from '../harness/tools/trace.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 import { qemuSkip, startedQemu } from './lib/qemu-guest.ts';
 

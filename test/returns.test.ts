@@ -4,12 +4,12 @@
 // wrapper that turns every successful KVM_ENABLE_CAP into a return of 1 (the
 // RFC v1 series did return raw positive RMI status codes in one path: R1-PO10).
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { applicable, runChecks } from '../harness/engine.ts';
-import * as K from '../harness/kvm-uapi.ts';
-import type { Call, Session, Target } from '../harness/target.ts';
-import { createTargetSync } from '../harness/targets/index.ts';
-import type { WireResult } from '../harness/wire.ts';
+import { getProfile } from '../profiles/index.ts';
+import { applicable, runChecks } from '../harness/core/engine.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import type { Call, Session, Target } from '../harness/core/target.ts';
+import { createTargetSync } from '../harness/core/targets/index.ts';
+import type { WireResult } from '../uapi/wire.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 function positiveSuccess(abiName: string): Target {

@@ -3,8 +3,8 @@
 // total over the rule types: a new rule field fails `tsc` here until it says
 // which expectation it decides (or why none can show it).
 import t, { type Test } from 'tap';
-import { PROFILES } from '../harness/abi/index.ts';
-import type { AbiProfile, Expect, ExpectKey } from '../harness/abi/types.ts';
+import { PROFILES } from '../profiles/index.ts';
+import type { AbiProfile, Expect, ExpectKey } from '../profiles/types.ts';
 import { REVISIONS, revisionsOf, rmeRules, rmiRules, rmmOf } from '../revisions/index.ts';
 import type { EraRmmRow, RmeRules, RmiRules } from '../revisions/rules.ts';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ResultsFile } from '../harness/report/results.ts';
+import type { ResultsFile } from '../harness/tools/report/results.ts';
 import { execa } from 'execa';
 import t from 'tap';
 import { alive, qemuSkip } from './lib/qemu-guest.ts';

@@ -15,10 +15,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { PROFILES } from '../harness/abi/index.ts';
-import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, encodePsciComplete, encodeRmiPopulate } from '../harness/abi/encode.ts';
-import { SLOT } from '../harness/dsl/slots.ts';
-import { arm64Definitions, capDefinitions, guestMemfdDefinitions, realmDefinitions } from '../harness/repro-prelude.ts';
+import { PROFILES } from '../profiles/index.ts';
+import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, encodePsciComplete, encodeRmiPopulate } from '../profiles/encode.ts';
+import { SLOT } from '../harness/core/dsl/slots.ts';
+import { arm64Definitions, capDefinitions, guestMemfdDefinitions, realmDefinitions } from '../harness/tools/repro-prelude.ts';
 import { STRUCTS } from '../uapi/kvm.ts';
 import { decode, fdSlots, layout, ptrSlots, sizeOf, type StructDesc } from '../uapi/layout.ts';
 import { REALM_STRUCTS } from '../uapi/realm.ts';
@@ -109,10 +109,10 @@ t.test('the DSL patches exactly the description\'s pointer and fd slots', async 
 });
 
 t.test('emulator: KVM_ARM_RMI_POPULATE reads and writes back by member (v13+)', async (t) => {
-  const { EmulatorTarget } = await import('../harness/targets/emulator.ts');
-  const { Kvm } = await import('../harness/dsl/index.ts');
-  const { RecordingSession } = await import('../harness/calls.ts');
-  const { ERRNO: ERR } = await import('../harness/errno.ts');
+  const { EmulatorTarget } = await import('../harness/core/targets/emulator.ts');
+  const { Kvm } = await import('../harness/core/dsl/index.ts');
+  const { RecordingSession } = await import('../harness/core/calls.ts');
+  const { ERRNO: ERR } = await import('../uapi/errno.ts');
   for (const [name, p] of PROFILES) {
     if (!p.rmiPopulate?.inOut) continue;
     const target = new EmulatorTarget({ abi: p });

@@ -4,11 +4,11 @@
 // description (uapi/, revisions/) shows up here as a diff to review;
 // regenerate with `npx tap --snapshot test/uapi-snapshot.test.ts`.
 import t from 'tap';
-import { PROFILES } from '../harness/abi/index.ts';
+import { PROFILES } from '../profiles/index.ts';
 import { ABI_NAMES } from '../revisions/names.ts';
 import { CAP, IOCTLS, KVM_REGS, ONE_REG, STRUCTS, VCPU_FEATURES } from '../uapi/kvm.ts';
 import { argSize, layout, requestOf, type IoctlDesc, type StructDesc } from '../uapi/layout.ts';
-import * as K from '../harness/kvm-uapi.ts';
+import * as K from '../uapi/kvm-uapi.ts';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 

@@ -2,11 +2,11 @@
 // computed by hand. The numbers themselves are pinned once, in
 // test/uapi-snapshot.test.ts.
 import t from 'tap';
-import * as K from '../harness/kvm-uapi.ts';
-import { getProfile } from '../harness/abi/index.ts';
+import * as K from '../uapi/kvm-uapi.ts';
+import { getProfile } from '../profiles/index.ts';
 const rfcV1 = getProfile('rfc-v1')!;
-import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, realmVmType } from '../harness/abi/encode.ts';
-import { toHex } from '../harness/wire.ts';
+import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, realmVmType } from '../profiles/encode.ts';
+import { toHex } from '../uapi/wire.ts';
 
 t.test('generic struct layouts', async (t) => {
   t.equal(
@@ -43,8 +43,8 @@ t.test('every RFC v1 expectation names its source', async (t) => {
 });
 
 t.test('describeVmType prints the high bits unsigned (KVM_CREATE_VM takes an unsigned long)', async (t) => {
-  const { describeVmType } = await import('../harness/dsl/index.ts');
-  const { PROFILES } = await import('../harness/abi/index.ts');
+  const { describeVmType } = await import('../harness/core/dsl/index.ts');
+  const { PROFILES } = await import('../profiles/index.ts');
   const v14 = PROFILES.get('v14');
   const v10 = PROFILES.get('v10');
   if (!v14 || !v10) throw new Error('profiles v10/v14 missing');

@@ -2,10 +2,10 @@
 // target whose KVM does not offer it, and run where it does. The emulator's
 // host answers KVM_CHECK_EXTENSION(KVM_CAP_ARM_SVE) from its settings.
 import t from 'tap';
-import { getProfile } from '../harness/abi/index.ts';
-import { applicable, probeVcpuFeatures, runChecks } from '../harness/engine.ts';
-import { EmulatorTarget } from '../harness/targets/emulator.ts';
-import { ktapLine } from '../harness/report/ktap.ts';
+import { getProfile } from '../profiles/index.ts';
+import { applicable, probeVcpuFeatures, runChecks } from '../harness/core/engine.ts';
+import { EmulatorTarget } from '../harness/core/targets/emulator.ts';
+import { ktapLine } from '../harness/tools/report/ktap.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 for (const rev of ['v7', 'v14']) {

@@ -5,8 +5,8 @@
 // C rules (natural alignment, tail padding), never written by hand; the
 // encoders, decoders, the DSL's pointer and fd slots and the C reproducer's
 // structs are all derived from these descriptions.
-import { StructReader, StructWriter, type U64 } from '../harness/bytes.ts';
-import { ioc, IOC_NONE, IOC_READ, IOC_WRITE } from '../harness/ioc.ts';
+import { StructReader, StructWriter, type U64 } from './bytes.ts';
+import { ioc, IOC_NONE, IOC_READ, IOC_WRITE } from './ioc.ts';
 
 export type Scalar = 'u8' | 'u16' | 'u32' | 'u64';
 

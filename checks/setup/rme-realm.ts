@@ -1,9 +1,9 @@
 // Shared set-up for the RME era (RFC v1 .. v10, the realm uAPI as
 // KVM_ENABLE_CAP sub-commands): bring a realm to a given state by the valid
 // order (conditions.md R1-V9), so a check can then do the one call it is about.
-import type { CheckContext } from '../../harness/engine.ts';
-import type { Mem, Vcpu, Vm } from '../../harness/dsl/index.ts';
-import { KVM_ARM_VCPU_PSCI_0_2 } from '../../harness/kvm-uapi.ts';
+import type { CheckContext } from '../../harness/core/engine.ts';
+import type { Mem, Vcpu, Vm } from '../../harness/core/dsl/index.ts';
+import { KVM_ARM_VCPU_PSCI_0_2 } from '../../uapi/kvm-uapi.ts';
 import { ENTRY, PAGE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../../fixtures/layout.ts';
 import { systemOffSmc } from '../../fixtures/payloads.ts';
 

@@ -2,11 +2,11 @@
 // guest_memfd RAM, vCPUs, the vGIC, and KVM_ARM_RMI_POPULATE driven the way
 // the VMMs drive it (loop until size is 0; no progress is an error: QEMU
 // NVIDIA 0d79ce9 and OpenVMM, abi-evolution.md §6.2/§6.4).
-import type { CheckContext } from '../../harness/engine.ts';
-import type { Mem, Vcpu, Vm } from '../../harness/dsl/index.ts';
-import type { CallResult } from '../../harness/calls.ts';
-import { succeeded } from '../../harness/calls.ts';
-import { KVM_ARM_VCPU_PSCI_0_2 } from '../../harness/kvm-uapi.ts';
+import type { CheckContext } from '../../harness/core/engine.ts';
+import type { Mem, Vcpu, Vm } from '../../harness/core/dsl/index.ts';
+import type { CallResult } from '../../harness/core/calls.ts';
+import { succeeded } from '../../harness/core/calls.ts';
+import { KVM_ARM_VCPU_PSCI_0_2 } from '../../uapi/kvm-uapi.ts';
 import { ENTRY, PAGE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../../fixtures/layout.ts';
 import { systemOffSmc } from '../../fixtures/payloads.ts';
 

@@ -1,6 +1,6 @@
 // Processes a test started, found by the mark the harness puts in the
 // environment of every child it ties to itself (KVM_CCA_OWNER=<pid>:<start>,
-// harness/lifecycle.ts): never by name, so a parallel npm test is not seen.
+// harness/core/lifecycle.ts): never by name, so a parallel npm test is not seen.
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** "pid comm" of live processes marked as children of harness process `pid`. */

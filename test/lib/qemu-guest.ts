@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
-import type { TargetIdentity } from '../../harness/target.ts';
-import { QemuTarget, type QemuTargetOptions } from '../../harness/targets/qemu.ts';
+import type { TargetIdentity } from '../../harness/core/target.ts';
+import { QemuTarget, type QemuTargetOptions } from '../../harness/core/targets/qemu.ts';
 
 const TOOLS = ['qemu-system-aarch64', 'aarch64-linux-gnu-gcc', 'cpio', 'ssh'];
 
