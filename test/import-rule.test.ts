@@ -90,11 +90,11 @@ t.test('a breach in either direction is reported', async (t) => {
   put('emulator/rmm.ts', "import type { X } from '../profiles/types.ts';\n");
   put('uapi/bytes.ts', 'export class StructReader {}\n');
   put('harness/core/engine.ts', 'export type Engine = number;\n');
-  put('profiles/types.ts', "import { y } from '../policy.ts';\nexport type X = number;\n");
+  put('profiles/types.ts', "import { y } from '../harness/core/policy.ts';\nexport type X = number;\n");
   put('harness/core/policy.ts', 'export const y = 1;\n');
-  put('harness/tools/cli.ts', "const m = await import('../emulator/rmm.ts');\n");
-  put('harness/core/targets/emulator.ts', "export { Kernel } from '../../emulator/kernel.ts';\n");
-  put('harness/tools/replay.ts', "// import { x } from '../emulator/kernel.ts';\nexport type { K } from './targets/emulator.ts';\n");
+  put('harness/tools/cli.ts', "const m = await import('../../emulator/rmm.ts');\n");
+  put('harness/core/targets/emulator.ts', "export { Kernel } from '../../../emulator/kernel.ts';\n");
+  put('harness/tools/replay.ts', "// import { x } from '../../emulator/kernel.ts';\nexport type { K } from '../core/targets/emulator.ts';\n");
   put('test/x.test.ts', "import '../emulator/kernel.ts';\n");
   put('bench/x.ts', "import { Kernel } from '../emulator/kernel.ts';\n");
   t.same(violations(root), [
