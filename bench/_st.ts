@@ -17,13 +17,18 @@ for (const s of seqs) {
   calls += r.calls.length;
 }
 const ms = performance.now() - t0;
-console.log(`${calls} calls ${ms.toFixed(0)}ms ${(calls / ms * 1000).toFixed(0)}/s`);
+console.log(`${calls} calls ${ms.toFixed(0)}ms ${((calls / ms) * 1000).toFixed(0)}/s`);
 // per step kind: time of single-step sequences after their prefix is unknowable cheaply; time whole runs by the kinds they contain
 for (const s of seqs.slice(0, 300)) {
   const t = performance.now();
   await runSequence(p, s);
   const d = performance.now() - t;
-  for (const k of new Set(s.map((x) => x.do))) { const e = per.get(k) ?? [0, 0]; e[0] += d; e[1]++; per.set(k, e); }
+  for (const k of new Set(s.map((x) => x.do))) {
+    const e = per.get(k) ?? [0, 0];
+    e[0] += d;
+    e[1]++;
+    per.set(k, e);
+  }
 }
 for (const [k, [d, n]] of [...per].sort((a, b) => b[1][0] / b[1][1] - a[1][0] / a[1][1])) console.log(k, n, (d / n).toFixed(2));
 void steps;

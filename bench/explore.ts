@@ -12,26 +12,42 @@ import { explore } from '../harness/tools/explore/run.ts';
 import { BUGS, bugRevision, explorePlanted, ROOT, UNREACHABLE } from '../harness/tools/explore/planted.ts';
 
 const { values: v, positionals } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, budget: { type: 'string', default: '20000' }, seed: { type: 'string', default: '1' }, 'no-rate': { type: 'boolean', default: false }, 'no-find': { type: 'boolean', default: false } },
+  options: {
+    seconds: { type: 'string', default: '5' },
+    budget: { type: 'string', default: '20000' },
+    seed: { type: 'string', default: '1' },
+    'no-rate': { type: 'boolean', default: false },
+    'no-find': { type: 'boolean', default: false },
+  },
   allowPositionals: true,
 });
 const seed = Number(v.seed);
 const say = (l: string): void => void process.stdout.write(`${l}\n`);
-say(`# load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on this host (the figures scale with it)`);
+say(
+  `# load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')} on this host (the figures scale with it)`,
+);
 
 if (!v['no-rate'] && positionals.length === 0) {
   say('# calls/s: the target and the reference emulator in lock-step, no difference; a call is one request to the target (the reference gets the same one)');
   for (const name of ['rfc-v1', 'v10', 'v14', 'absent'] as const) {
     const abi = getProfile(name)!;
     const cpu0 = process.cpuUsage();
-    const r = await explore({ abi, target: new EmulatorTarget({ abi }), reference: new EmulatorTarget({ abi }), exact: true, callTimeoutMs: 5000 }, launchOrders(abi, ROOT), {
-      seed,
-      budget: { ms: Number(v.seconds) * 1000 },
-    });
+    const r = await explore(
+      { abi, target: new EmulatorTarget({ abi }), reference: new EmulatorTarget({ abi }), exact: true, callTimeoutMs: 5000 },
+      launchOrders(abi, ROOT),
+      {
+        seed,
+        budget: { ms: Number(v.seconds) * 1000 },
+      },
+    );
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     // per CPU second too: on a shared machine the wall-clock rate is the load's figure as much as ours
-    say(`rate ${name.padEnd(7)} ${String(Math.round((r.calls * 1000) / r.ms)).padStart(6)} calls/s wall, ${String(Math.round(r.calls / cpuS)).padStart(6)} calls per CPU second  (${r.calls} calls, ${r.sequences} sequences, ${(r.ms / 1000).toFixed(1)}s wall, ${cpuS.toFixed(1)}s CPU${r.found ? ', DIFFERENCE FOUND' : ''})`);
+    say(
+      `rate ${name.padEnd(7)} ${String(Math.round((r.calls * 1000) / r.ms)).padStart(6)} calls/s wall, ${String(Math.round(r.calls / cpuS)).padStart(6)} calls per CPU second  (${r.calls} calls, ${r.sequences} sequences, ${(r.ms / 1000).toFixed(1)}s wall, ${cpuS.toFixed(1)}s CPU${r.found ? ', DIFFERENCE FOUND' : ''})`,
+    );
   }
 }
 
@@ -48,6 +64,8 @@ for (const b of bugs) {
   const r = await explorePlanted(b.name, abi, seed, { calls: Number(v.budget) });
   if (r.found) found++;
   const steps = r.result.found?.run.executed.length;
-  say(`${r.found ? 'found    ' : 'NOT FOUND'} ${b.name.padEnd(40)} ${abi.padEnd(7)} ${(r.ms / 1000).toFixed(2).padStart(7)}s ${String(r.calls).padStart(7)} calls ${String(r.sequences).padStart(5)} seqs${steps ? `  -> ${steps} steps` : ''}`);
+  say(
+    `${r.found ? 'found    ' : 'NOT FOUND'} ${b.name.padEnd(40)} ${abi.padEnd(7)} ${(r.ms / 1000).toFixed(2).padStart(7)}s ${String(r.calls).padStart(7)} calls ${String(r.sequences).padStart(5)} seqs${steps ? `  -> ${steps} steps` : ''}`,
+  );
 }
 say(`# ${found} of ${bugs.length} switches found (${bugs.filter((b) => UNREACHABLE[b.name]).length} unreachable)`);

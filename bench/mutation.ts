@@ -8,4 +8,6 @@ const t0 = performance.now();
 const report = await runMutation(ALL_CHECKS);
 const ms = performance.now() - t0;
 const runs = report.total + report.clean.length;
-console.log(`mutation: ${report.total} switches + ${report.clean.length} clean revisions in ${(ms / 1000).toFixed(2)} s, ${(ms / runs).toFixed(0)} ms per suite run`);
+console.log(
+  `mutation: ${report.total} switches + ${report.clean.length} clean revisions in ${(ms / 1000).toFixed(2)} s, ${(ms / runs).toFixed(0)} ms per suite run`,
+);

@@ -74,7 +74,9 @@ export const mutantKey = (source: string, m: ReportMutant): string =>
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`stryker: ${msg}\n`);
-  process.stderr.write('usage: npx tsx bench/stryker.ts [--module NAME]... [--mutate FILE[:LINES]]... [--abi REV] [--out DIR] [--report] [--survivors] [--fresh] [--list]\n');
+  process.stderr.write(
+    'usage: npx tsx bench/stryker.ts [--module NAME]... [--mutate FILE[:LINES]]... [--abi REV] [--out DIR] [--report] [--survivors] [--fresh] [--list]\n',
+  );
   process.exit(msg ? 2 : 0);
 }
 
@@ -164,7 +166,10 @@ async function runStryker(mutate: readonly string[], dir: string, abi: string | 
   const cov = join(suite, 'coverage.json');
   if (existsSync(cov)) writeFileSync(join(dir, 'coverage.json'), readFileSync(cov));
   const report = loadReport(dir)!;
-  writeFileSync(join(dir, 'timing.txt'), `${s.toFixed(0)} s for ${Object.values(report.files).reduce((n, f) => n + f.mutants.length, 0)} mutants (${new Date().toISOString()})\n`);
+  writeFileSync(
+    join(dir, 'timing.txt'),
+    `${s.toFixed(0)} s for ${Object.values(report.files).reduce((n, f) => n + f.mutants.length, 0)} mutants (${new Date().toISOString()})\n`,
+  );
 }
 
 interface Row {
@@ -205,7 +210,8 @@ export function autoVerdict(source: string, m: ReportMutant): string | undefined
   const orig = original(source, m);
   const lineText = source.split('\n')[m.location.start.line - 1] ?? '';
   const before = lineText.slice(0, m.location.start.column - 1);
-  if (m.mutatorName === 'StringLiteral' && /^['"`].* .*['"`]$/s.test(orig)) return 'diagnostic text: never reaches user space (the call returns only its errno)';
+  if (m.mutatorName === 'StringLiteral' && /^['"`].* .*['"`]$/s.test(orig))
+    return 'diagnostic text: never reaches user space (the call returns only its errno)';
   if (m.mutatorName === 'StringLiteral' && /\bbug\($/.test(before)) return "bug switch name: bug('') is off, as every switch is in the suite's runs";
   const bugCall = /^[\w.]*\bbug\('[^']*'\)$/;
   if (bugCall.test(orig) && m.replacement === 'false') return "bug switch test replaced by its value in the suite's runs (off)";
@@ -242,8 +248,7 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
           row.killed++;
           // a result reused from a run before the records had the flag counts as before
           if (log[k]?.killedByOld !== false) row.killedBefore++;
-        }
-        else if (m.status === 'Timeout') row.timeout++;
+        } else if (m.status === 'Timeout') row.timeout++;
         else if (m.status === 'Survived' || m.status === 'NoCoverage') {
           // the command runner cannot tell Stryker which mutants no check reaches; the suite's records can
           const unreached = m.status === 'NoCoverage' || log[k]?.ran.length === 0;
@@ -273,21 +278,28 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
       }
     }
     rows.push(row);
-    if (MODULES[mod]?.realm) for (const key of ['mutants', 'killed', 'killedBefore', 'timeout', 'survived', 'nocov', 'errors', 'equivalent'] as const) total[key] += row[key];
+    if (MODULES[mod]?.realm)
+      for (const key of ['mutants', 'killed', 'killedBefore', 'timeout', 'survived', 'nocov', 'errors', 'equivalent'] as const) total[key] += row[key];
   }
   if (survivors) return;
   if (total.mutants) rows.push(total);
   const w = Math.max(...rows.map((r) => r.name.length), 14);
   process.stdout.write(`mutation score per module${abi ? ` (suite of ${abi} only)` : ''}\n`);
-  process.stdout.write(`${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score  before  (no-cov: reached by no check, counted as survived; before: without checks/observe.ts)\n`);
+  process.stdout.write(
+    `${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score  before  (no-cov: reached by no check, counted as survived; before: without checks/observe.ts)\n`,
+  );
   for (const r of rows) {
-    process.stdout.write(`${r.name.padEnd(w)}  ${String(r.mutants).padStart(7)}  ${String(r.killed).padStart(6)}  ${String(r.timeout).padStart(7)}  ${String(r.survived).padStart(8)}  ${String(r.nocov).padStart(6)}  ${String(r.equivalent).padStart(5)}  ${String(r.errors).padStart(6)}  ${score(r).toFixed(1).padStart(5)}%  ${score(r, true).toFixed(1).padStart(5)}%\n`);
+    process.stdout.write(
+      `${r.name.padEnd(w)}  ${String(r.mutants).padStart(7)}  ${String(r.killed).padStart(6)}  ${String(r.timeout).padStart(7)}  ${String(r.survived).padStart(8)}  ${String(r.nocov).padStart(6)}  ${String(r.equivalent).padStart(5)}  ${String(r.errors).padStart(6)}  ${score(r).toFixed(1).padStart(5)}%  ${score(r, true).toFixed(1).padStart(5)}%\n`,
+    );
   }
   if (perRev.size) {
     process.stdout.write('\nper revision (mutants the revision reaches, excluding equivalents; killed by that revision alone)\n');
     process.stdout.write('revision  reached  killed   score  before\n');
     for (const [r, e] of [...perRev].sort((a, b) => revOrder(a[0]) - revOrder(b[0]))) {
-      process.stdout.write(`${r.padEnd(8)}  ${String(e.reached).padStart(7)}  ${String(e.killed).padStart(6)}  ${(e.reached ? (100 * e.killed) / e.reached : 100).toFixed(1).padStart(5)}%  ${(e.reached ? (100 * e.before) / e.reached : 100).toFixed(1).padStart(5)}%\n`);
+      process.stdout.write(
+        `${r.padEnd(8)}  ${String(e.reached).padStart(7)}  ${String(e.killed).padStart(6)}  ${(e.reached ? (100 * e.killed) / e.reached : 100).toFixed(1).padStart(5)}%  ${(e.reached ? (100 * e.before) / e.reached : 100).toFixed(1).padStart(5)}%\n`,
+      );
     }
   }
   for (const { name: mod, dir } of mods) {
@@ -327,8 +339,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       mutate.push(sampleRange());
       abi = SAMPLE.abi;
       fresh = true;
-    }
-    else if (a === '--mutate') mutate.push(argv[++i] ?? usage('--mutate needs a file or FILE:LINES'));
+    } else if (a === '--mutate') mutate.push(argv[++i] ?? usage('--mutate needs a file or FILE:LINES'));
     else if (a === '--out') out = resolve(argv[++i] ?? usage('--out needs a directory'));
     else if (a === '--list') {
       for (const [n, m] of Object.entries(MODULES)) process.stdout.write(`${n}\t${m.files.join(' ')}${m.realm ? '\t(realm)' : ''}\n`);

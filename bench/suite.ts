@@ -20,4 +20,6 @@ for (let i = 0; i < runs; i++) {
 }
 times.sort((a, b) => a - b);
 const med = times[Math.floor(times.length / 2)] ?? 0;
-console.log(`./run.sh ${extra.join(' ')}: ${checks} checks; ${runs} runs; min ${(times[0]! / 1000).toFixed(2)}s, median ${(med / 1000).toFixed(2)}s, max ${(times.at(-1)! / 1000).toFixed(2)}s`);
+console.log(
+  `./run.sh ${extra.join(' ')}: ${checks} checks; ${runs} runs; min ${(times[0]! / 1000).toFixed(2)}s, median ${(med / 1000).toFixed(2)}s, max ${(times.at(-1)! / 1000).toFixed(2)}s`,
+);

@@ -11,16 +11,34 @@ const RME = { generations: RME_ERA };
 const activate = async (c: CheckContext, state: RmeState): Promise<CallResult> => (await rmeIn(c, state)).vm.activate();
 
 export const checks = [
-  ...stimuli<RmeState, null>('activate', RME, [
-    { name: 'in-none', description: 'ACTIVATE with the realm in state NONE', state: 'none', args: null, expect: 'activate.before-create' },
-    { name: 'in-active', description: 'ACTIVATE with the realm in state ACTIVE', state: 'active', args: null, expect: 'activate.twice' },
-    // the realm CAP's sub-command on a VM that is no realm fails without side effects
-    { name: 'on-normal-vm', description: 'ACTIVATE sub-command on a normal VM fails without side effects', state: 'normal-vm', args: null, expect: 'cap.normal-vm-subcmd' },
-  ], activate),
+  ...stimuli<RmeState, null>(
+    'activate',
+    RME,
+    [
+      { name: 'in-none', description: 'ACTIVATE with the realm in state NONE', state: 'none', args: null, expect: 'activate.before-create' },
+      { name: 'in-active', description: 'ACTIVATE with the realm in state ACTIVE', state: 'active', args: null, expect: 'activate.twice' },
+      // the realm CAP's sub-command on a VM that is no realm fails without side effects
+      {
+        name: 'on-normal-vm',
+        description: 'ACTIVATE sub-command on a normal VM fails without side effects',
+        state: 'normal-vm',
+        args: null,
+        expect: 'cap.normal-vm-subcmd',
+      },
+    ],
+    activate,
+  ),
   // positive then negative: after a successful ACTIVATE the same call must fail
-  check('activate', 'repeat', { ...RME, abis: RME_AFTER_RFC }, 'ACTIVATE succeeds, the same ACTIVATE again is refused', ['activate.ok', 'activate.twice'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    c.expect(await vm.activate(), 'activate.ok');
-    c.expect(await vm.activate(), 'activate.twice');
-  }),
+  check(
+    'activate',
+    'repeat',
+    { ...RME, abis: RME_AFTER_RFC },
+    'ACTIVATE succeeds, the same ACTIVATE again is refused',
+    ['activate.ok', 'activate.twice'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      c.expect(await vm.activate(), 'activate.ok');
+      c.expect(await vm.activate(), 'activate.twice');
+    },
+  ),
 ];

@@ -23,48 +23,107 @@ const ZERO_DEBUG_COUNTS = {
 const createRd = async (c: CheckContext, state: RmeState): Promise<CallResult> => (await rmeIn(c, state)).vm.createRd();
 
 export const checks = [
-  ...stimuli<RmeState, null>('create-realm', RME, [
-    { name: 'in-new', description: 'CREATE with the realm in state NEW', state: 'new-no-rec', args: null, expect: 'create.twice' },
-    { name: 'in-active', description: 'CREATE with the realm in state ACTIVE', state: 'active-no-rec', args: null, expect: 'create.twice' },
-    { name: 'on-normal-vm', description: 'CREATE on a normal VM', state: 'normal-vm', args: null, expect: 'create.normal-vm' },
-  ], createRd),
-  check('create-realm', 'after-vcpu', RME, 'CREATE once a vCPU exists and is initialised (the order kvmtool uses from v2 on)', ['create.after-vcpu'], async (c) => {
-    const vm = await c.realmVm();
-    // initialised too: a vCPU that was only created leaves the VM's ID registers at 0 (create.before-vcpu-init)
-    await initVcpu(c, vm, 0);
-    c.expect(await vm.createRd(), 'create.after-vcpu');
-  }),
-  check('create-realm', 'before-vcpu-init', RME, 'CREATE with vCPU 0 created but not initialised: the realm gets 0 breakpoints/watchpoints, which the RMM refuses', ['create.before-vcpu-init'], async (c) => {
-    const vm = await c.realmVm();
-    await vm.createVcpu(0);
-    c.expect(await vm.createRd(), 'create.before-vcpu-init');
-  }, ZERO_DEBUG_COUNTS),
-  check('create-realm', 'before-vcpu-init', RMI, 'KVM_ARM_RMI_POPULATE before any vCPU is initialised: the RD it creates gets 0 breakpoints/watchpoints, which the RMM refuses', ['rmi.populate-before-vcpu-init'], async (c) => {
-    const r = await rmiRealm(c, { vcpu: false });
-    c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-before-vcpu-init');
-  }, ZERO_DEBUG_COUNTS),
-  check('create-realm', 'ipa-beyond-rmm', RME, 'RFC v1: CREATE_VM(realm | 44) with RMM S2SZ 40 and a 48-bit host succeeds; CREATE_RD then fails in the RMM', ['create.ipa-beyond-rmm'], async (c) => {
-    // R1-VM6: the host limit is what CREATE_VM checks; the RMM sees the S2SZ only in RMI_REALM_CREATE
-    const vm = await c.realmVm(44);
-    c.expect(await vm.createRd(), 'create.ipa-beyond-rmm');
-  }, { emulatorOnly: 'needs an RMM whose S2SZ is below the host IPA limit', emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 } }),
+  ...stimuli<RmeState, null>(
+    'create-realm',
+    RME,
+    [
+      { name: 'in-new', description: 'CREATE with the realm in state NEW', state: 'new-no-rec', args: null, expect: 'create.twice' },
+      { name: 'in-active', description: 'CREATE with the realm in state ACTIVE', state: 'active-no-rec', args: null, expect: 'create.twice' },
+      { name: 'on-normal-vm', description: 'CREATE on a normal VM', state: 'normal-vm', args: null, expect: 'create.normal-vm' },
+    ],
+    createRd,
+  ),
+  check(
+    'create-realm',
+    'after-vcpu',
+    RME,
+    'CREATE once a vCPU exists and is initialised (the order kvmtool uses from v2 on)',
+    ['create.after-vcpu'],
+    async (c) => {
+      const vm = await c.realmVm();
+      // initialised too: a vCPU that was only created leaves the VM's ID registers at 0 (create.before-vcpu-init)
+      await initVcpu(c, vm, 0);
+      c.expect(await vm.createRd(), 'create.after-vcpu');
+    },
+  ),
+  check(
+    'create-realm',
+    'before-vcpu-init',
+    RME,
+    'CREATE with vCPU 0 created but not initialised: the realm gets 0 breakpoints/watchpoints, which the RMM refuses',
+    ['create.before-vcpu-init'],
+    async (c) => {
+      const vm = await c.realmVm();
+      await vm.createVcpu(0);
+      c.expect(await vm.createRd(), 'create.before-vcpu-init');
+    },
+    ZERO_DEBUG_COUNTS,
+  ),
+  check(
+    'create-realm',
+    'before-vcpu-init',
+    RMI,
+    'KVM_ARM_RMI_POPULATE before any vCPU is initialised: the RD it creates gets 0 breakpoints/watchpoints, which the RMM refuses',
+    ['rmi.populate-before-vcpu-init'],
+    async (c) => {
+      const r = await rmiRealm(c, { vcpu: false });
+      c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-before-vcpu-init');
+    },
+    ZERO_DEBUG_COUNTS,
+  ),
+  check(
+    'create-realm',
+    'ipa-beyond-rmm',
+    RME,
+    'RFC v1: CREATE_VM(realm | 44) with RMM S2SZ 40 and a 48-bit host succeeds; CREATE_RD then fails in the RMM',
+    ['create.ipa-beyond-rmm'],
+    async (c) => {
+      // R1-VM6: the host limit is what CREATE_VM checks; the RMM sees the S2SZ only in RMI_REALM_CREATE
+      const vm = await c.realmVm(44);
+      c.expect(await vm.createRd(), 'create.ipa-beyond-rmm');
+    },
+    { emulatorOnly: 'needs an RMM whose S2SZ is below the host IPA limit', emulatorSettings: { rmmS2sz: 40, hostIpaLimit: 48 } },
+  ),
   // positive then negative: after a successful CREATE the same call must fail as the new state requires
-  check('create-realm', 'repeat', { ...RME, abis: RME_AFTER_RFC }, 'CREATE succeeds, the same CREATE again is refused', ['create.ok', 'create.twice'], async (c) => {
-    const { vm } = await realmVmForCreate(c);
-    c.expect(await vm.createRd(), 'create.ok');
-    c.expect(await vm.createRd(), 'create.twice');
-  }),
-  check('create-realm', 'sve-not-finalised', { ...RME, abis: RME_AFTER_RFC }, 'CREATE while vCPU 0 has SVE not finalised fails; after FINALIZE(SVE) the same call works', ['sve.rd-unfinalised', 'create.ok'], async (c) => {
-    const vm = await c.realmVm();
-    const v = await initVcpu(c, vm, 0, [...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]);
-    c.expect(await vm.createRd(), 'sve.rd-unfinalised');
-    c.must(await v.finalize(K.KVM_ARM_VCPU_SVE));
-    c.expect(await vm.createRd(), 'create.ok', 'positive after the cause is fixed');
-  }, { needs: ['sve'] }),
-  check('create-realm', 'sve-not-finalised', RMI, 'POPULATE (RD creation) while vCPU 0 has SVE not finalised fails; after FINALIZE(SVE) the same call works', ['sve.rd-unfinalised', 'rmi.populate-ok'], async (c) => {
-    const r = await rmiRealm(c, { features: [K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE] });
-    c.expect(await populateAt(r, ENTRY, PAGE), 'sve.rd-unfinalised');
-    c.must(await r.vcpu!.finalize(K.KVM_ARM_VCPU_SVE));
-    c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-ok', 'positive after the cause is fixed');
-  }, { needs: ['sve'] }),
+  check(
+    'create-realm',
+    'repeat',
+    { ...RME, abis: RME_AFTER_RFC },
+    'CREATE succeeds, the same CREATE again is refused',
+    ['create.ok', 'create.twice'],
+    async (c) => {
+      const { vm } = await realmVmForCreate(c);
+      c.expect(await vm.createRd(), 'create.ok');
+      c.expect(await vm.createRd(), 'create.twice');
+    },
+  ),
+  check(
+    'create-realm',
+    'sve-not-finalised',
+    { ...RME, abis: RME_AFTER_RFC },
+    'CREATE while vCPU 0 has SVE not finalised fails; after FINALIZE(SVE) the same call works',
+    ['sve.rd-unfinalised', 'create.ok'],
+    async (c) => {
+      const vm = await c.realmVm();
+      const v = await initVcpu(c, vm, 0, [...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]);
+      c.expect(await vm.createRd(), 'sve.rd-unfinalised');
+      c.must(await v.finalize(K.KVM_ARM_VCPU_SVE));
+      c.expect(await vm.createRd(), 'create.ok', 'positive after the cause is fixed');
+    },
+    { needs: ['sve'] },
+  ),
+  check(
+    'create-realm',
+    'sve-not-finalised',
+    RMI,
+    'POPULATE (RD creation) while vCPU 0 has SVE not finalised fails; after FINALIZE(SVE) the same call works',
+    ['sve.rd-unfinalised', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { features: [K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE] });
+      c.expect(await populateAt(r, ENTRY, PAGE), 'sve.rd-unfinalised');
+      c.must(await r.vcpu!.finalize(K.KVM_ARM_VCPU_SVE));
+      c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-ok', 'positive after the cause is fixed');
+    },
+    { needs: ['sve'] },
+  ),
 ];

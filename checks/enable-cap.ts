@@ -23,12 +23,19 @@ export const checks = [
     const vm = await c.realmVm();
     c.expect(await vm.ioctl('KVM_ENABLE_CAP(bad pointer)', KVM_ENABLE_CAP, { int: BAD_USER_POINTER }), 'cap.bad-struct-pointer');
   }),
-  check('enable-cap', 'flags-nonzero', RME, 'ENABLE_CAP(realm CAP, CREATE) with flags = 1 is refused before the sub-command runs', ['cap.flags-nonzero', 'create.ok'], async (c) => {
-    const { vm } = await realmVmForCreate(c);
-    c.expect(await vm.realmSubcmd('CREATE', null, {}, 1), 'cap.flags-nonzero');
-    // positive observability: without the flag the same call now works
-    c.expect(await vm.createRd(), 'create.ok', 'the refused call had no effect');
-  }),
+  check(
+    'enable-cap',
+    'flags-nonzero',
+    RME,
+    'ENABLE_CAP(realm CAP, CREATE) with flags = 1 is refused before the sub-command runs',
+    ['cap.flags-nonzero', 'create.ok'],
+    async (c) => {
+      const { vm } = await realmVmForCreate(c);
+      c.expect(await vm.realmSubcmd('CREATE', null, {}, 1), 'cap.flags-nonzero');
+      // positive observability: without the flag the same call now works
+      c.expect(await vm.createRd(), 'create.ok', 'the refused call had no effect');
+    },
+  ),
   check('enable-cap', 'unknown-subcmd', RME, 'ENABLE_CAP(realm CAP) with args[0] one past the last sub-command', ['cap.unknown-subcmd'], async (c) => {
     const vm = await c.realmVm();
     c.expect(await vm.realmSubcmd(pastLastSubcmd(c.abi.subcmd), null), 'cap.unknown-subcmd');
@@ -38,12 +45,19 @@ export const checks = [
     const bytes = encodeEnableCap(c.abi.cap.nr, [2n ** 32n + BigInt(c.abi.subcmd?.CREATE ?? 1), 0]);
     c.expect(await vm.ioctl(`KVM_ENABLE_CAP(${c.abi.cap.name}, args[0]=0x100000001)`, KVM_ENABLE_CAP, { buf: { hex: toHex(bytes) } }), 'cap.unknown-subcmd');
   }),
-  check('enable-cap', 'old-cap-fails-cleanly', RMI, 'a v10 VMM: ENABLE_CAP(old realm CAP, CREATE) on each stale CAP number fails, and the realm still populates afterwards', ['rmi.old-enable-cap', 'rmi.populate-ok'], async (c) => {
-    const r = await rmiRealm(c);
-    for (const cap of c.abi.staleCaps ?? []) c.expect(await r.vm.enableCap(cap, [1, 0]), 'rmi.old-enable-cap', `stale CAP ${cap}`);
-    // never half-work: nothing was created by the refused calls, the RMI path still works
-    c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-ok', 'the refused calls left no state behind');
-  }),
+  check(
+    'enable-cap',
+    'old-cap-fails-cleanly',
+    RMI,
+    'a v10 VMM: ENABLE_CAP(old realm CAP, CREATE) on each stale CAP number fails, and the realm still populates afterwards',
+    ['rmi.old-enable-cap', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      for (const cap of c.abi.staleCaps ?? []) c.expect(await r.vm.enableCap(cap, [1, 0]), 'rmi.old-enable-cap', `stale CAP ${cap}`);
+      // never half-work: nothing was created by the refused calls, the RMI path still works
+      c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-ok', 'the refused calls left no state behind');
+    },
+  ),
   check('enable-cap', 'rmi-cap-query-only', RMI, 'ENABLE_CAP(KVM_CAP_ARM_RMI) on a realm VM: the CAP is query-only', ['rmi.enable-cap-rmi'], async (c) => {
     const vm = await c.realmVm(REALM_IPA_BITS);
     c.expect(await vm.enableCap(c.abi.cap.nr, [0, 0]), 'rmi.enable-cap-rmi');

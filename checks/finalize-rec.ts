@@ -52,10 +52,17 @@ export const checks = [
     const v = await initVcpu(c, vm, 0, [K.KVM_ARM_VCPU_PSCI_0_2]);
     c.expect(await v.finalizeRec(), 'rec.normal-vm');
   }),
-  check('finalize-rec', 'without-rec-bit', { ...RME, abis: RME_AFTER_RFC }, 'FINALIZE(REC) on a realm vCPU initialised without the REC bit', ['rec.no-rec-bit'], async (c) => {
-    const { vcpu } = await realmIn(c, 'NEW', { rec: false, features: [K.KVM_ARM_VCPU_PSCI_0_2] });
-    c.expect(await vcpu!.finalizeRec(), 'rec.no-rec-bit');
-  }),
+  check(
+    'finalize-rec',
+    'without-rec-bit',
+    { ...RME, abis: RME_AFTER_RFC },
+    'FINALIZE(REC) on a realm vCPU initialised without the REC bit',
+    ['rec.no-rec-bit'],
+    async (c) => {
+      const { vcpu } = await realmIn(c, 'NEW', { rec: false, features: [K.KVM_ARM_VCPU_PSCI_0_2] });
+      c.expect(await vcpu!.finalizeRec(), 'rec.no-rec-bit');
+    },
+  ),
   check('finalize-rec', 'old-rec-feature', RMI, 'KVM_ARM_VCPU_FINALIZE(9): no REC feature is left', ['rmi.finalize-old-rec'], async (c) => {
     const r = await rmiRealm(c);
     c.expect(await r.vcpu!.finalize(oldRecFeature()), 'rmi.finalize-old-rec');

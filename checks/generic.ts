@@ -44,7 +44,10 @@ export const checks: CheckDef[] = [
       }
       const r2 = await v.run();
       const e2 = r2.exit;
-      c.ok(e2?.reason === 'SYSTEM_EVENT' && 'type' in e2 && e2.type === KVM_SYSTEM_EVENT_SHUTDOWN, `second exit is SYSTEM_EVENT(SHUTDOWN) (got ${e2?.reason ?? 'none'})`);
+      c.ok(
+        e2?.reason === 'SYSTEM_EVENT' && 'type' in e2 && e2.type === KVM_SYSTEM_EVENT_SHUTDOWN,
+        `second exit is SYSTEM_EVENT(SHUTDOWN) (got ${e2?.reason ?? 'none'})`,
+      );
     },
   },
 ];

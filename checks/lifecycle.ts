@@ -34,7 +34,11 @@ export const checks: CheckDef[] = [
       const r = await vcpu.run();
       c.expect(r, 'run.ok');
       const ex = r.exit;
-      c.ok(ex?.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === KVM_SYSTEM_EVENT_SHUTDOWN, `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${ex?.reason ?? 'none'}`, 'R1-V9');
+      c.ok(
+        ex?.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === KVM_SYSTEM_EVENT_SHUTDOWN,
+        `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${ex?.reason ?? 'none'}`,
+        'R1-V9',
+      );
     },
   },
 ];

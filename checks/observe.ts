@@ -16,9 +16,20 @@ const RMI = RMI_ERA;
 
 const MID = RAM_BASE + 0x100000;
 const SYSOFF = (c: CheckContext, r: { exit?: K.RunExit }, src: string): boolean =>
-  c.ok(r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN, `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`, src);
+  c.ok(
+    r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN,
+    `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`,
+    src,
+  );
 
-function check(name: string, area: CheckDef['area'], description: string, expects: ExpectKey[], run: (c: CheckContext) => Promise<void>, extra: Partial<CheckDef> = {}): CheckDef {
+function check(
+  name: string,
+  area: CheckDef['area'],
+  description: string,
+  expects: ExpectKey[],
+  run: (c: CheckContext) => Promise<void>,
+  extra: Partial<CheckDef> = {},
+): CheckDef {
   return { name, area, description, expects, ...extra, run };
 }
 
@@ -72,7 +83,7 @@ export const checks: CheckDef[] = [
   check(
     'populate/stops-at-memslot-end-before-the-next',
     'populate',
-    'POPULATE across two adjacent private guest_memfd memslots: the call stops exactly at the first one\'s end, the next call goes on in the second',
+    "POPULATE across two adjacent private guest_memfd memslots: the call stops exactly at the first one's end, the next call goes on in the second",
     ['rmi.populate-past-memslot-end', 'rmi.populate-ok'],
     async (c) => {
       const r = await rmiRealm(c);
@@ -86,7 +97,11 @@ export const checks: CheckDef[] = [
         c.equal(res.after?.size, BigInt(2 * PAGE), 'two pages left', 'V14-PO12');
       }
       // the second memslot is untouched: its first page still populates, on its own source
-      c.expect(await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem, offset: 0 } }), 'rmi.populate-ok', 'slot 1 page 0 after the clipped call');
+      c.expect(
+        await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem, offset: 0 } }),
+        'rmi.populate-ok',
+        'slot 1 page 0 after the clipped call',
+      );
     },
     { generations: RMI },
   ),
@@ -98,7 +113,8 @@ export const checks: CheckDef[] = [
     async (c) => {
       const r = await rmiRealm(c, { vgic: true });
       // the chain starts away from the start of the mapping, so a source taken from the wrong offset is other memory, not a fault
-      for (const [i, code] of [assemble(branch(PAGE)), assemble(branch(PAGE)), assemble(systemOff('smc'))].entries()) c.must(await r.ram.poke(MID - RAM_BASE + i * PAGE, code));
+      for (const [i, code] of [assemble(branch(PAGE)), assemble(branch(PAGE)), assemble(systemOff('smc'))].entries())
+        c.must(await r.ram.poke(MID - RAM_BASE + i * PAGE, code));
       const l = await populateLoop(c, r, MID, 3 * PAGE);
       for (const call of l.calls) c.expect(call, 'rmi.populate-progress');
       c.ok(!l.error, `populate loop: ${l.done} of ${3 * PAGE} bytes${l.error ? `: ${l.error}` : ''}`, 'abi-evolution.md §4.8');
@@ -107,7 +123,7 @@ export const checks: CheckDef[] = [
       c.must(await r.vcpu!.setPc(MID));
       const res = await r.vcpu!.run();
       c.expect(res, 'rmi.run-ok');
-      SYSOFF(c, res, 'V14-PO19 (populated pages are the guest\'s RAM), V14-A12');
+      SYSOFF(c, res, "V14-PO19 (populated pages are the guest's RAM), V14-A12");
     },
     { generations: RMI },
   ),
@@ -119,11 +135,18 @@ export const checks: CheckDef[] = [
     async (c) => {
       // RMI era: any realm vCPU (V14-V6); RME era (v2+): a vCPU of a realm VM (V10-R1)
       const vcpu = c.abi.generation === 'rmi' ? (await rmiRealm(c)).vcpu! : await initVcpu(c, await c.realmVm(REALM_IPA_BITS));
-      for (const [id, name] of [[K.coreRegX(0), 'X0'], [K.coreRegX(30), 'X30'], [K.CORE_REG_PC, 'PC']] as const) {
+      for (const [id, name] of [
+        [K.coreRegX(0), 'X0'],
+        [K.coreRegX(30), 'X30'],
+        [K.CORE_REG_PC, 'PC'],
+      ] as const) {
         c.expect(await vcpu.setReg(id, 0x80000000, name), 'vcpu.realm-reg-allowed', name);
       }
       // the core offsets around PC: SP (just below) and PSTATE (just above)
-      for (const [id, name] of [[K.coreRegX(31), 'SP'], [K.CORE_REG_PC + 2n, 'PSTATE']] as const) {
+      for (const [id, name] of [
+        [K.coreRegX(31), 'SP'],
+        [K.CORE_REG_PC + 2n, 'PSTATE'],
+      ] as const) {
         c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
       }
     },
@@ -142,7 +165,11 @@ export const checks: CheckDef[] = [
       c.expect(below, 'rmi.populate-past-memslot-end', 'size 2^63 - 4K');
       if (c.abi.rmiPopulate?.inOut) c.equal(below.after?.size, 2n ** 63n - 2n * BigInt(PAGE), 'one page done', 'V14-PO12');
       // exactly the sign bit, at a page nothing populated yet
-      c.expect(await r.vm.rmiPopulate({ base: MID, size: 2n ** 63n, flags: MEASURE, source: { mem: r.ram, offset: 0 } }), 'rmi.populate-negative-count', 'size 2^63');
+      c.expect(
+        await r.vm.rmiPopulate({ base: MID, size: 2n ** 63n, flags: MEASURE, source: { mem: r.ram, offset: 0 } }),
+        'rmi.populate-negative-count',
+        'size 2^63',
+      );
       // the refused call populated nothing: the page at its base still populates
       c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-ok', 'the page the refused call named');
     },

@@ -28,27 +28,105 @@ async function populate(c: CheckContext, state: RmeState, a: RmeArgs): Promise<C
 
 const RME_ROWS: Row<RmeState, RmeArgs>[] = [
   { name: 'one-page', description: 'POPULATE one aligned page inside the RAM memslot', state: 'new', args: { base: MID, size: PAGE }, expect: 'populate.ok' },
-  { name: 'whole-tail-of-memslot', description: 'POPULATE up to the last byte of the memslot', state: 'new', args: { base: RAM_BASE + RAM_SIZE - 4 * PAGE, size: 4 * PAGE }, expect: 'populate.ok' },
-  { name: 'unaligned-base', description: 'POPULATE with base 16 bytes past a page', state: 'new', args: { base: MID + 0x10, size: PAGE }, expect: 'populate.unaligned-base' },
+  {
+    name: 'whole-tail-of-memslot',
+    description: 'POPULATE up to the last byte of the memslot',
+    state: 'new',
+    args: { base: RAM_BASE + RAM_SIZE - 4 * PAGE, size: 4 * PAGE },
+    expect: 'populate.ok',
+  },
+  {
+    name: 'unaligned-base',
+    description: 'POPULATE with base 16 bytes past a page',
+    state: 'new',
+    args: { base: MID + 0x10, size: PAGE },
+    expect: 'populate.unaligned-base',
+  },
   { name: 'unaligned-size', description: 'POPULATE with size 0x800', state: 'new', args: { base: MID, size: 0x800 }, expect: 'populate.unaligned-size' },
-  { name: 'wrap', description: 'POPULATE with base + size wrapping past 2^64', state: 'new', args: { base: MID, size: 2n ** 64n - BigInt(PAGE) }, expect: 'populate.wrap' },
-  { name: 'no-memslot', description: 'POPULATE where no memslot covers base', state: 'new', args: { base: 0x40000000, size: PAGE }, expect: 'populate.no-memslot' },
-  { name: 'zero-size-no-memslot', description: 'POPULATE of size 0 where no memslot covers base', state: 'new', args: { base: 0x40000000, size: 0 }, expect: 'populate.zero-size-no-memslot' },
+  {
+    name: 'wrap',
+    description: 'POPULATE with base + size wrapping past 2^64',
+    state: 'new',
+    args: { base: MID, size: 2n ** 64n - BigInt(PAGE) },
+    expect: 'populate.wrap',
+  },
+  {
+    name: 'no-memslot',
+    description: 'POPULATE where no memslot covers base',
+    state: 'new',
+    args: { base: 0x40000000, size: PAGE },
+    expect: 'populate.no-memslot',
+  },
+  {
+    name: 'zero-size-no-memslot',
+    description: 'POPULATE of size 0 where no memslot covers base',
+    state: 'new',
+    args: { base: 0x40000000, size: 0 },
+    expect: 'populate.zero-size-no-memslot',
+  },
   { name: 'zero-size', description: 'POPULATE of size 0 inside the memslot', state: 'new', args: { base: MID, size: 0 }, expect: 'populate.zero-size' },
-  { name: 'beyond-ipa', description: 'POPULATE at the first IPA past the IPA size', state: 'new', args: { base: IPA_END, size: PAGE }, expect: 'populate.beyond-ipa' },
-  { name: 'past-memslot-end', description: 'POPULATE running one page past the end of its memslot', state: 'new', args: { base: RAM_BASE + RAM_SIZE - PAGE, size: 2 * PAGE }, expect: 'populate.past-memslot-end' },
+  {
+    name: 'beyond-ipa',
+    description: 'POPULATE at the first IPA past the IPA size',
+    state: 'new',
+    args: { base: IPA_END, size: PAGE },
+    expect: 'populate.beyond-ipa',
+  },
+  {
+    name: 'past-memslot-end',
+    description: 'POPULATE running one page past the end of its memslot',
+    state: 'new',
+    args: { base: RAM_BASE + RAM_SIZE - PAGE, size: 2 * PAGE },
+    expect: 'populate.past-memslot-end',
+  },
   { name: 'bad-pointer', description: 'POPULATE whose args pointer faults', state: 'new', args: 'bad pointer', expect: 'populate.bad-pointer' },
   // the states where POPULATE is wrong
-  { name: 'in-none', description: 'POPULATE with the realm in state NONE', state: 'none', args: { base: RAM_BASE + 0x1000, size: PAGE }, expect: 'populate.before-create' },
-  { name: 'in-active', description: 'POPULATE with the realm in state ACTIVE', state: 'active', args: { base: RAM_BASE + 0x1000, size: PAGE }, expect: 'populate.after-activate' },
-  { name: 'on-normal-vm', description: 'POPULATE on a normal VM', state: 'normal-vm', args: { base: RAM_BASE + 0x1000, size: PAGE }, expect: 'populate.normal-vm' },
+  {
+    name: 'in-none',
+    description: 'POPULATE with the realm in state NONE',
+    state: 'none',
+    args: { base: RAM_BASE + 0x1000, size: PAGE },
+    expect: 'populate.before-create',
+  },
+  {
+    name: 'in-active',
+    description: 'POPULATE with the realm in state ACTIVE',
+    state: 'active',
+    args: { base: RAM_BASE + 0x1000, size: PAGE },
+    expect: 'populate.after-activate',
+  },
+  {
+    name: 'on-normal-vm',
+    description: 'POPULATE on a normal VM',
+    state: 'normal-vm',
+    args: { base: RAM_BASE + 0x1000, size: PAGE },
+    expect: 'populate.normal-vm',
+  },
 ];
 
 /** v2..v10: the MEASURE flag and 32-byte args with reserved words. */
 const RME_FLAGS_ROWS: Row<RmeState, RmeArgs>[] = [
-  { name: 'unknown-flag-bit1', description: 'POPULATE with flags 2: only MEASURE is defined', state: 'new', args: { base: MID, size: PAGE, flags: 2 }, expect: 'populate.unknown-flag' },
-  { name: 'unknown-flag-bit31', description: 'POPULATE with flags 80000001: only MEASURE is defined', state: 'new', args: { base: MID, size: PAGE, flags: 0x80000001 }, expect: 'populate.unknown-flag' },
-  { name: 'reserved', description: 'POPULATE with non-zero reserved words: not checked in v2..v11 (documents the gap, abi-evolution.md §4.7)', state: 'new', args: { base: MID, size: PAGE, flags: 1, reserved: [1, 0xffffffff, 7] }, expect: 'populate.reserved-ignored' },
+  {
+    name: 'unknown-flag-bit1',
+    description: 'POPULATE with flags 2: only MEASURE is defined',
+    state: 'new',
+    args: { base: MID, size: PAGE, flags: 2 },
+    expect: 'populate.unknown-flag',
+  },
+  {
+    name: 'unknown-flag-bit31',
+    description: 'POPULATE with flags 80000001: only MEASURE is defined',
+    state: 'new',
+    args: { base: MID, size: PAGE, flags: 0x80000001 },
+    expect: 'populate.unknown-flag',
+  },
+  {
+    name: 'reserved',
+    description: 'POPULATE with non-zero reserved words: not checked in v2..v11 (documents the gap, abi-evolution.md §4.7)',
+    state: 'new',
+    args: { base: MID, size: PAGE, flags: 1, reserved: [1, 0xffffffff, 7] },
+    expect: 'populate.reserved-ignored',
+  },
 ];
 
 // ---- RMI era: KVM_ARM_RMI_POPULATE on a realm with private RAM, the source its shared mapping
@@ -70,16 +148,70 @@ async function rmiPopulate(c: CheckContext, _state: 'realm', a: RmiArgs): Promis
 }
 
 const RMI_ROWS: Row<'realm', RmiArgs>[] = [
-  { name: 'reserved', description: 'POPULATE with reserved = 1', state: 'realm', args: { base: MID, size: PAGE, reserved: 1 }, expect: 'rmi.populate-reserved' },
-  { name: 'unknown-flag-bit1', description: 'POPULATE with flags bit 1', state: 'realm', args: { base: MID, size: PAGE, flags: 2 }, expect: 'rmi.populate-unknown-flag' },
-  { name: 'unknown-flag-bit31', description: 'POPULATE with flags bit 31 and MEASURE', state: 'realm', args: { base: MID, size: PAGE, flags: 0x80000001 }, expect: 'rmi.populate-unknown-flag' },
-  { name: 'unaligned-base', description: 'POPULATE with base 16 bytes past a page', state: 'realm', args: { base: MID + 0x10, size: PAGE }, expect: 'rmi.populate-unaligned-base' },
+  {
+    name: 'reserved',
+    description: 'POPULATE with reserved = 1',
+    state: 'realm',
+    args: { base: MID, size: PAGE, reserved: 1 },
+    expect: 'rmi.populate-reserved',
+  },
+  {
+    name: 'unknown-flag-bit1',
+    description: 'POPULATE with flags bit 1',
+    state: 'realm',
+    args: { base: MID, size: PAGE, flags: 2 },
+    expect: 'rmi.populate-unknown-flag',
+  },
+  {
+    name: 'unknown-flag-bit31',
+    description: 'POPULATE with flags bit 31 and MEASURE',
+    state: 'realm',
+    args: { base: MID, size: PAGE, flags: 0x80000001 },
+    expect: 'rmi.populate-unknown-flag',
+  },
+  {
+    name: 'unaligned-base',
+    description: 'POPULATE with base 16 bytes past a page',
+    state: 'realm',
+    args: { base: MID + 0x10, size: PAGE },
+    expect: 'rmi.populate-unaligned-base',
+  },
   { name: 'unaligned-size', description: 'POPULATE with size 0x800', state: 'realm', args: { base: MID, size: 0x800 }, expect: 'rmi.populate-unaligned-size' },
-  { name: 'zero-size', description: 'POPULATE of size 0 at the RAM memslot (creates the RD)', state: 'realm', args: { base: MID, size: 0 }, expect: 'rmi.populate-zero-size' },
-  { name: 'zero-size-no-memslot', description: 'POPULATE of size 0 where no memslot is', state: 'realm', args: { base: 0x40000000, size: 0 }, expect: 'rmi.populate-zero-size-no-memslot' },
-  { name: 'no-memslot', description: 'POPULATE where no memslot covers base', state: 'realm', args: { base: 0x40000000, size: PAGE }, expect: 'rmi.populate-no-memslot' },
-  { name: 'source-fault', description: 'POPULATE whose source_uaddr is page-aligned but unmapped', state: 'realm', args: { base: MID, size: PAGE, sourceUaddr: 0x1000 }, expect: 'rmi.populate-source-fault' },
-  { name: 'source-zero', description: 'POPULATE with source_uaddr = 0', state: 'realm', args: { base: MID, size: PAGE, sourceUaddr: 0 }, expect: 'rmi.populate-source-zero' },
+  {
+    name: 'zero-size',
+    description: 'POPULATE of size 0 at the RAM memslot (creates the RD)',
+    state: 'realm',
+    args: { base: MID, size: 0 },
+    expect: 'rmi.populate-zero-size',
+  },
+  {
+    name: 'zero-size-no-memslot',
+    description: 'POPULATE of size 0 where no memslot is',
+    state: 'realm',
+    args: { base: 0x40000000, size: 0 },
+    expect: 'rmi.populate-zero-size-no-memslot',
+  },
+  {
+    name: 'no-memslot',
+    description: 'POPULATE where no memslot covers base',
+    state: 'realm',
+    args: { base: 0x40000000, size: PAGE },
+    expect: 'rmi.populate-no-memslot',
+  },
+  {
+    name: 'source-fault',
+    description: 'POPULATE whose source_uaddr is page-aligned but unmapped',
+    state: 'realm',
+    args: { base: MID, size: PAGE, sourceUaddr: 0x1000 },
+    expect: 'rmi.populate-source-fault',
+  },
+  {
+    name: 'source-zero',
+    description: 'POPULATE with source_uaddr = 0',
+    state: 'realm',
+    args: { base: MID, size: PAGE, sourceUaddr: 0 },
+    expect: 'rmi.populate-source-zero',
+  },
 ];
 
 export const checks = [
@@ -103,48 +235,101 @@ export const checks = [
     c.expect(await vm.populate({ base: MID, size: PAGE, ...measure(c) }), 'populate.ok');
     c.expect(await vm.populate({ base: MID, size: PAGE, ...measure(c) }), 'populate.twice');
   }),
-  check('populate', 'measured-and-unmeasured', { ...RME, abis: RME_AFTER_RFC }, 'POPULATE with MEASURE and with flags 0 both populate; each page then refuses a second populate (the RIM difference is not visible from the host uAPI)', ['populate.measure', 'populate.unmeasured', 'populate.twice'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    c.expect(await vm.populate({ base: MID, size: PAGE, flags: 1 }), 'populate.measure');
-    c.expect(await vm.populate({ base: MID + PAGE, size: PAGE, flags: 0 }), 'populate.unmeasured');
-    c.expect(await vm.populate({ base: MID, size: PAGE, flags: 0 }), 'populate.twice');
-    c.expect(await vm.populate({ base: MID + PAGE, size: PAGE, flags: 1 }), 'populate.twice');
-  }),
-  check('populate', 'not-guest-memfd', { ...RME, abis: RME_AFTER_RFC }, 'POPULATE into a memslot without guest_memfd', ['populate.no-guest-memfd'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
-    c.expect(await vm.populate({ base: RAM2_BASE, size: PAGE, flags: 1 }), 'populate.no-guest-memfd');
-  }),
+  check(
+    'populate',
+    'measured-and-unmeasured',
+    { ...RME, abis: RME_AFTER_RFC },
+    'POPULATE with MEASURE and with flags 0 both populate; each page then refuses a second populate (the RIM difference is not visible from the host uAPI)',
+    ['populate.measure', 'populate.unmeasured', 'populate.twice'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      c.expect(await vm.populate({ base: MID, size: PAGE, flags: 1 }), 'populate.measure');
+      c.expect(await vm.populate({ base: MID + PAGE, size: PAGE, flags: 0 }), 'populate.unmeasured');
+      c.expect(await vm.populate({ base: MID, size: PAGE, flags: 0 }), 'populate.twice');
+      c.expect(await vm.populate({ base: MID + PAGE, size: PAGE, flags: 1 }), 'populate.twice');
+    },
+  ),
+  check(
+    'populate',
+    'not-guest-memfd',
+    { ...RME, abis: RME_AFTER_RFC },
+    'POPULATE into a memslot without guest_memfd',
+    ['populate.no-guest-memfd'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      c.expect(await vm.populate({ base: RAM2_BASE, size: PAGE, flags: 1 }), 'populate.no-guest-memfd');
+    },
+  ),
 
   // ---- many, not one (issue 13 item 2): two members, the offending one last; both sides of a limit
-  check('populate', 'chunk-per-memslot', RME, 'POPULATE of a whole 2 MB chunk and a page, each chunk in its own guest_memfd memslot: v2..v10 look up a memslot per chunk, RFC v1 one memslot for the range', ['populate.chunk-per-memslot'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    // two memslots past the one the entry page lives in, the second chunk in the second of them
-    await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: BLOCK_2M });
-    await vm.ramMemslot({ slot: 2, gpa: RAM2_BASE + BLOCK_2M, size: BLOCK_2M });
-    c.expect(await vm.populate({ base: RAM2_BASE, size: BLOCK_2M + PAGE, ...measure(c) }), 'populate.chunk-per-memslot');
-  }),
-  check('populate', 'protected-limit-last-page', RME, 'POPULATE the last page below the unprotected half, in a memslot ending there (the limit from below)', ['populate.ok'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    await vm.ramMemslot({ slot: 1, gpa: UNPROTECTED_BASE - BLOCK_2M, size: BLOCK_2M });
-    c.expect(await vm.populate({ base: UNPROTECTED_BASE - PAGE, size: PAGE, ...measure(c) }), 'populate.ok');
-  }),
-  check('populate', 'protected-limit-one-past', RME, 'POPULATE the last page below the unprotected half and the first page at it, the memslot ending at the limit: the range leaves its memslot', ['populate.past-memslot-end'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    await vm.ramMemslot({ slot: 1, gpa: UNPROTECTED_BASE - BLOCK_2M, size: BLOCK_2M });
-    c.expect(await vm.populate({ base: UNPROTECTED_BASE - PAGE, size: 2 * PAGE, ...measure(c) }), 'populate.past-memslot-end');
-  }),
-  check('populate', 'second-memslot-end', RME, 'POPULATE ending exactly at the end of a second memslot, then one page past it', ['populate.ok', 'populate.past-memslot-end'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
-    c.expect(await vm.populate({ base: RAM2_BASE + RAM_SIZE - 2 * PAGE, size: PAGE, ...measure(c) }), 'populate.ok', 'the page below the last');
-    c.expect(await vm.populate({ base: RAM2_BASE + RAM_SIZE - PAGE, size: 2 * PAGE, ...measure(c) }), 'populate.past-memslot-end', 'the last page and one past the end');
-  }),
-  check('populate', 'wrap-at-2-64', RME, 'POPULATE ending one page below 2^64 (no wrap: it leaves its memslot) versus ending exactly at 2^64 (base + size wraps to 0)', ['populate.past-memslot-end', 'populate.wrap'], async (c) => {
-    const { vm } = await realmIn(c, 'NEW');
-    c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID) - BigInt(PAGE), ...measure(c) }), 'populate.past-memslot-end', 'end = 2^64 - 4K');
-    c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID), ...measure(c) }), 'populate.wrap', 'end = 2^64');
-  }),
+  check(
+    'populate',
+    'chunk-per-memslot',
+    RME,
+    'POPULATE of a whole 2 MB chunk and a page, each chunk in its own guest_memfd memslot: v2..v10 look up a memslot per chunk, RFC v1 one memslot for the range',
+    ['populate.chunk-per-memslot'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      // two memslots past the one the entry page lives in, the second chunk in the second of them
+      await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: BLOCK_2M });
+      await vm.ramMemslot({ slot: 2, gpa: RAM2_BASE + BLOCK_2M, size: BLOCK_2M });
+      c.expect(await vm.populate({ base: RAM2_BASE, size: BLOCK_2M + PAGE, ...measure(c) }), 'populate.chunk-per-memslot');
+    },
+  ),
+  check(
+    'populate',
+    'protected-limit-last-page',
+    RME,
+    'POPULATE the last page below the unprotected half, in a memslot ending there (the limit from below)',
+    ['populate.ok'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      await vm.ramMemslot({ slot: 1, gpa: UNPROTECTED_BASE - BLOCK_2M, size: BLOCK_2M });
+      c.expect(await vm.populate({ base: UNPROTECTED_BASE - PAGE, size: PAGE, ...measure(c) }), 'populate.ok');
+    },
+  ),
+  check(
+    'populate',
+    'protected-limit-one-past',
+    RME,
+    'POPULATE the last page below the unprotected half and the first page at it, the memslot ending at the limit: the range leaves its memslot',
+    ['populate.past-memslot-end'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      await vm.ramMemslot({ slot: 1, gpa: UNPROTECTED_BASE - BLOCK_2M, size: BLOCK_2M });
+      c.expect(await vm.populate({ base: UNPROTECTED_BASE - PAGE, size: 2 * PAGE, ...measure(c) }), 'populate.past-memslot-end');
+    },
+  ),
+  check(
+    'populate',
+    'second-memslot-end',
+    RME,
+    'POPULATE ending exactly at the end of a second memslot, then one page past it',
+    ['populate.ok', 'populate.past-memslot-end'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      c.expect(await vm.populate({ base: RAM2_BASE + RAM_SIZE - 2 * PAGE, size: PAGE, ...measure(c) }), 'populate.ok', 'the page below the last');
+      c.expect(
+        await vm.populate({ base: RAM2_BASE + RAM_SIZE - PAGE, size: 2 * PAGE, ...measure(c) }),
+        'populate.past-memslot-end',
+        'the last page and one past the end',
+      );
+    },
+  ),
+  check(
+    'populate',
+    'wrap-at-2-64',
+    RME,
+    'POPULATE ending one page below 2^64 (no wrap: it leaves its memslot) versus ending exactly at 2^64 (base + size wraps to 0)',
+    ['populate.past-memslot-end', 'populate.wrap'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID) - BigInt(PAGE), ...measure(c) }), 'populate.past-memslot-end', 'end = 2^64 - 4K');
+      c.expect(await vm.populate({ base: MID, size: 2n ** 64n - BigInt(MID), ...measure(c) }), 'populate.wrap', 'end = 2^64');
+    },
+  ),
 
   // ---- RMI era, bespoke: progress, the struct coming back, the source, the memslot kind
   check('populate', 'twice', RMI, 'POPULATE one measured page, then the same page again is refused', ['rmi.populate-ok', 'rmi.populate-twice'], async (c) => {
@@ -157,58 +342,103 @@ export const checks = [
     }
     c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-twice');
   }),
-  check('populate', 'measured-and-unmeasured', RMI, 'measured and unmeasured POPULATE both populate (each page then refuses a second populate); the RIM difference needs an attestation read and is not visible from the host uAPI', ['rmi.populate-ok', 'rmi.populate-unmeasured', 'rmi.populate-twice'], async (c) => {
-    const r = await rmiRealm(c);
-    c.expect(await populateAt(r, MID, PAGE, MEASURE), 'rmi.populate-ok');
-    c.expect(await populateAt(r, MID + PAGE, PAGE, 0), 'rmi.populate-unmeasured');
-    c.expect(await populateAt(r, MID, PAGE, 0), 'rmi.populate-twice', 'a measured page cannot be re-populated unmeasured');
-    c.expect(await populateAt(r, MID + PAGE, PAGE, MEASURE), 'rmi.populate-twice', 'an unmeasured page cannot be re-populated measured');
-  }),
-  check('populate', 'progress-loop', RMI, 'POPULATE 64 KiB looped like QEMU/OpenVMM: every call makes progress, base/size/source_uaddr move together, ends at size 0', ['rmi.populate-progress'], async (c) => {
-    const r = await rmiRealm(c);
-    let srcAbs: bigint | undefined;
-    if (c.abi.rmiPopulate?.inOut) {
-      // size 0 returns the struct unchanged (V14-PO5): learn the absolute source address
-      const z = await populateAt(r, MID, 0);
-      c.expect(z, 'rmi.populate-progress', 'size 0 at a guest_memfd memslot');
-      srcAbs = z.after?.sourceUaddr;
-    }
-    const l = await populateLoop(c, r, MID, 16 * PAGE, MEASURE, srcAbs !== undefined ? { srcAbs } : {});
-    for (const call of l.calls) c.expect(call, 'rmi.populate-progress');
-    c.ok(!l.error, `populate loop: ${l.calls.length} call(s), ${l.done} of ${16 * PAGE} bytes${l.error ? `: ${l.error}` : ''}`, 'abi-evolution.md §4.8');
-  }),
-  check('populate', 'past-memslot-end', RMI, 'POPULATE two pages where the memslot ends after the first: clipped, the remainder shown', ['rmi.populate-past-memslot-end'], async (c) => {
-    const r = await rmiRealm(c);
-    const res = await populateAt(r, RAM_BASE + RAM_SIZE - PAGE, 2 * PAGE);
-    c.expect(res, 'rmi.populate-past-memslot-end');
-    if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page left in the struct', 'V14-PO12');
-  }),
-  check('populate', 'error-after-progress', RMI, 'POPULATE two pages whose second is already populated: the first call reports one page, the next fails on the bad page', ['rmi.populate-error-after-progress', 'rmi.populate-ok', 'rmi.populate-twice'], async (c) => {
-    const r = await rmiRealm(c);
-    c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-ok');
-    const res = await populateAt(r, MID, 2 * PAGE);
-    c.expect(res, 'rmi.populate-error-after-progress');
-    if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page done, one left', 'V14-PO15');
-    c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-twice', 'the next call fails on the bad page');
-  }),
-  check('populate', 'last-of-three-populated', { ...RMI, abis: ['v13', 'v14'] }, 'POPULATE three pages whose last is already populated: the call reports the first two, the next fails on the third', ['rmi.populate-ok', 'rmi.populate-error-after-progress', 'rmi.populate-twice'], async (c) => {
-    const r = await rmiRealm(c);
-    c.expect(await populateAt(r, MID + 2 * PAGE, PAGE), 'rmi.populate-ok');
-    const res = await populateAt(r, MID, 3 * PAGE);
-    c.expect(res, 'rmi.populate-error-after-progress');
-    // v13+ only: v12's key pins the bytes of the two-page stimulus (error-after-progress covers v12)
-    c.equal(res.after?.size, BigInt(PAGE), 'two pages done, one left', 'V14-PO15');
-    c.expect(await populateAt(r, MID + 2 * PAGE, PAGE), 'rmi.populate-twice', 'the next call fails on the bad page');
-  }),
-  check('populate', 'second-memslot-not-guest-memfd', RMI, 'POPULATE into the guest_memfd memslot up to its end, then into the plain memslot after it: the first is clipped at the memslot end, the second refused', ['rmi.populate-past-memslot-end', 'rmi.populate-not-gmem'], async (c) => {
-    const r = await rmiRealm(c);
-    await r.vm.memslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
-    c.expect(await populateAt(r, RAM_BASE + RAM_SIZE - PAGE, 2 * PAGE), 'rmi.populate-past-memslot-end');
-    c.expect(await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem: r.ram, offset: 0 } }), 'rmi.populate-not-gmem');
-  }),
+  check(
+    'populate',
+    'measured-and-unmeasured',
+    RMI,
+    'measured and unmeasured POPULATE both populate (each page then refuses a second populate); the RIM difference needs an attestation read and is not visible from the host uAPI',
+    ['rmi.populate-ok', 'rmi.populate-unmeasured', 'rmi.populate-twice'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      c.expect(await populateAt(r, MID, PAGE, MEASURE), 'rmi.populate-ok');
+      c.expect(await populateAt(r, MID + PAGE, PAGE, 0), 'rmi.populate-unmeasured');
+      c.expect(await populateAt(r, MID, PAGE, 0), 'rmi.populate-twice', 'a measured page cannot be re-populated unmeasured');
+      c.expect(await populateAt(r, MID + PAGE, PAGE, MEASURE), 'rmi.populate-twice', 'an unmeasured page cannot be re-populated measured');
+    },
+  ),
+  check(
+    'populate',
+    'progress-loop',
+    RMI,
+    'POPULATE 64 KiB looped like QEMU/OpenVMM: every call makes progress, base/size/source_uaddr move together, ends at size 0',
+    ['rmi.populate-progress'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      let srcAbs: bigint | undefined;
+      if (c.abi.rmiPopulate?.inOut) {
+        // size 0 returns the struct unchanged (V14-PO5): learn the absolute source address
+        const z = await populateAt(r, MID, 0);
+        c.expect(z, 'rmi.populate-progress', 'size 0 at a guest_memfd memslot');
+        srcAbs = z.after?.sourceUaddr;
+      }
+      const l = await populateLoop(c, r, MID, 16 * PAGE, MEASURE, srcAbs !== undefined ? { srcAbs } : {});
+      for (const call of l.calls) c.expect(call, 'rmi.populate-progress');
+      c.ok(!l.error, `populate loop: ${l.calls.length} call(s), ${l.done} of ${16 * PAGE} bytes${l.error ? `: ${l.error}` : ''}`, 'abi-evolution.md §4.8');
+    },
+  ),
+  check(
+    'populate',
+    'past-memslot-end',
+    RMI,
+    'POPULATE two pages where the memslot ends after the first: clipped, the remainder shown',
+    ['rmi.populate-past-memslot-end'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const res = await populateAt(r, RAM_BASE + RAM_SIZE - PAGE, 2 * PAGE);
+      c.expect(res, 'rmi.populate-past-memslot-end');
+      if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page left in the struct', 'V14-PO12');
+    },
+  ),
+  check(
+    'populate',
+    'error-after-progress',
+    RMI,
+    'POPULATE two pages whose second is already populated: the first call reports one page, the next fails on the bad page',
+    ['rmi.populate-error-after-progress', 'rmi.populate-ok', 'rmi.populate-twice'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-ok');
+      const res = await populateAt(r, MID, 2 * PAGE);
+      c.expect(res, 'rmi.populate-error-after-progress');
+      if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page done, one left', 'V14-PO15');
+      c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-twice', 'the next call fails on the bad page');
+    },
+  ),
+  check(
+    'populate',
+    'last-of-three-populated',
+    { ...RMI, abis: ['v13', 'v14'] },
+    'POPULATE three pages whose last is already populated: the call reports the first two, the next fails on the third',
+    ['rmi.populate-ok', 'rmi.populate-error-after-progress', 'rmi.populate-twice'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      c.expect(await populateAt(r, MID + 2 * PAGE, PAGE), 'rmi.populate-ok');
+      const res = await populateAt(r, MID, 3 * PAGE);
+      c.expect(res, 'rmi.populate-error-after-progress');
+      // v13+ only: v12's key pins the bytes of the two-page stimulus (error-after-progress covers v12)
+      c.equal(res.after?.size, BigInt(PAGE), 'two pages done, one left', 'V14-PO15');
+      c.expect(await populateAt(r, MID + 2 * PAGE, PAGE), 'rmi.populate-twice', 'the next call fails on the bad page');
+    },
+  ),
+  check(
+    'populate',
+    'second-memslot-not-guest-memfd',
+    RMI,
+    'POPULATE into the guest_memfd memslot up to its end, then into the plain memslot after it: the first is clipped at the memslot end, the second refused',
+    ['rmi.populate-past-memslot-end', 'rmi.populate-not-gmem'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      await r.vm.memslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      c.expect(await populateAt(r, RAM_BASE + RAM_SIZE - PAGE, 2 * PAGE), 'rmi.populate-past-memslot-end');
+      c.expect(await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem: r.ram, offset: 0 } }), 'rmi.populate-not-gmem');
+    },
+  ),
   check('populate', 'unaligned-source', RMI, 'POPULATE with source_uaddr 16 bytes past a page', ['rmi.populate-unaligned-source'], async (c) => {
     const r = await rmiRealm(c);
-    c.expect(await r.vm.rmiPopulate({ base: MID, size: PAGE, flags: MEASURE, source: { mem: r.ram, offset: MID - RAM_BASE + 0x10 } }), 'rmi.populate-unaligned-source');
+    c.expect(
+      await r.vm.rmiPopulate({ base: MID, size: PAGE, flags: MEASURE, source: { mem: r.ram, offset: MID - RAM_BASE + 0x10 } }),
+      'rmi.populate-unaligned-source',
+    );
   }),
   check('populate', 'not-guest-memfd', RMI, 'POPULATE into a plain (non-guest_memfd) memslot', ['rmi.populate-not-gmem'], async (c) => {
     const r = await rmiRealm(c);
@@ -223,11 +453,18 @@ export const checks = [
     const r = await rmiRealm(c);
     c.expect(await r.vm.rmiPopulate({ base: MID, size: PAGE }, { badPointer: true }), 'rmi.populate-bad-pointer');
   }),
-  check('populate', 'on-normal-vm', RMI, 'POPULATE with well-formed arguments on a normal VM without memslots: refused as not a realm', ['rmi.populate-normal-vm'], async (c) => {
-    // V14-PO1 comes before anything else, so no memslot is needed; a real
-    // kernel may refuse guest_memfd PRIVATE memory on a normal VM anyway
-    const vm = await c.normalVm();
-    const mem = await vm.kvm.mmapAnon(PAGE);
-    c.expect(await vm.rmiPopulate({ base: MID, size: PAGE, flags: MEASURE, source: { mem, offset: 0 } }), 'rmi.populate-normal-vm');
-  }),
+  check(
+    'populate',
+    'on-normal-vm',
+    RMI,
+    'POPULATE with well-formed arguments on a normal VM without memslots: refused as not a realm',
+    ['rmi.populate-normal-vm'],
+    async (c) => {
+      // V14-PO1 comes before anything else, so no memslot is needed; a real
+      // kernel may refuse guest_memfd PRIVATE memory on a normal VM anyway
+      const vm = await c.normalVm();
+      const mem = await vm.kvm.mmapAnon(PAGE);
+      c.expect(await vm.rmiPopulate({ base: MID, size: PAGE, flags: MEASURE, source: { mem, offset: 0 } }), 'rmi.populate-normal-vm');
+    },
+  ),
 ];

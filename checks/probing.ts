@@ -31,26 +31,77 @@ const KVM_CAP_SET_GUEST_DEBUG = 23;
 
 export const checks = [
   // every revision whose profile has the key (the realm CAP: both eras; a kernel without CCA: 0)
-  ...stimuli<Fd, Cap>('probing', {}, [
-    { name: 'cap-on-system-fd', description: 'CHECK_EXTENSION(realm CAP) on /dev/kvm reports the RMM', state: 'system', args: 'realm', expect: 'probe.cap-on-system-fd' },
-    { name: 'cap-on-normal-vm', description: 'CHECK_EXTENSION(realm CAP) on a normal VM fd', state: 'normal-vm', args: 'realm', expect: 'probe.cap-on-normal-vm' },
-    { name: 'cap-on-realm-vm', description: 'CHECK_EXTENSION(realm CAP) on a realm VM fd', state: 'realm-vm', args: 'realm', expect: 'probe.cap-on-realm-vm' },
-    {
-      name: 'cap-without-rmm',
-      description: 'CHECK_EXTENSION(realm CAP) is 0 when the host has no RMM',
-      state: 'system',
-      args: 'realm',
-      expect: 'probe.cap-no-rmm',
-      with: { emulatorOnly: 'needs a host without an RMM', emulatorSettings: { rmmPresent: false } },
-    },
-  ], checkExtension),
+  ...stimuli<Fd, Cap>(
+    'probing',
+    {},
+    [
+      {
+        name: 'cap-on-system-fd',
+        description: 'CHECK_EXTENSION(realm CAP) on /dev/kvm reports the RMM',
+        state: 'system',
+        args: 'realm',
+        expect: 'probe.cap-on-system-fd',
+      },
+      {
+        name: 'cap-on-normal-vm',
+        description: 'CHECK_EXTENSION(realm CAP) on a normal VM fd',
+        state: 'normal-vm',
+        args: 'realm',
+        expect: 'probe.cap-on-normal-vm',
+      },
+      {
+        name: 'cap-on-realm-vm',
+        description: 'CHECK_EXTENSION(realm CAP) on a realm VM fd',
+        state: 'realm-vm',
+        args: 'realm',
+        expect: 'probe.cap-on-realm-vm',
+      },
+      {
+        name: 'cap-without-rmm',
+        description: 'CHECK_EXTENSION(realm CAP) is 0 when the host has no RMM',
+        state: 'system',
+        args: 'realm',
+        expect: 'probe.cap-no-rmm',
+        with: { emulatorOnly: 'needs a host without an RMM', emulatorSettings: { rmmPresent: false } },
+      },
+    ],
+    checkExtension,
+  ),
   // RME era after the RFC
-  ...stimuli<Fd, Cap>('probing', { generations: RME_ERA, abis: RME_AFTER_RFC }, [
-    { name: 'realm-hides-guest-debug', description: 'CHECK_EXTENSION(SET_GUEST_DEBUG) on a realm VM reads 0', state: 'realm-vm', args: KVM_CAP_SET_GUEST_DEBUG, expect: 'probe.realm-hides-guest-debug' },
-  ], checkExtension),
+  ...stimuli<Fd, Cap>(
+    'probing',
+    { generations: RME_ERA, abis: RME_AFTER_RFC },
+    [
+      {
+        name: 'realm-hides-guest-debug',
+        description: 'CHECK_EXTENSION(SET_GUEST_DEBUG) on a realm VM reads 0',
+        state: 'realm-vm',
+        args: KVM_CAP_SET_GUEST_DEBUG,
+        expect: 'probe.realm-hides-guest-debug',
+      },
+    ],
+    checkExtension,
+  ),
   // RMI era: a realm VM answers only an allowlist of CAPs
-  ...stimuli<Fd, Cap>('probing', { generations: RMI_ERA }, [
-    { name: 'cap-allowlisted', description: 'CHECK_EXTENSION(ARM_PSCI_0_2) on a realm VM is answered', state: 'realm-vm-ipa', args: K.CAP.KVM_CAP_ARM_PSCI_0_2, expect: 'rmi.cap-allowlisted' },
-    { name: 'cap-not-allowlisted', description: 'CHECK_EXTENSION(ARM_EL1_32BIT) on a realm VM reads 0 (allowlist)', state: 'realm-vm-ipa', args: K.CAP.KVM_CAP_ARM_EL1_32BIT, expect: 'rmi.cap-not-allowlisted' },
-  ], checkExtension),
+  ...stimuli<Fd, Cap>(
+    'probing',
+    { generations: RMI_ERA },
+    [
+      {
+        name: 'cap-allowlisted',
+        description: 'CHECK_EXTENSION(ARM_PSCI_0_2) on a realm VM is answered',
+        state: 'realm-vm-ipa',
+        args: K.CAP.KVM_CAP_ARM_PSCI_0_2,
+        expect: 'rmi.cap-allowlisted',
+      },
+      {
+        name: 'cap-not-allowlisted',
+        description: 'CHECK_EXTENSION(ARM_EL1_32BIT) on a realm VM reads 0 (allowlist)',
+        state: 'realm-vm-ipa',
+        args: K.CAP.KVM_CAP_ARM_EL1_32BIT,
+        expect: 'rmi.cap-not-allowlisted',
+      },
+    ],
+    checkExtension,
+  ),
 ];

@@ -50,20 +50,74 @@ const ZERO: PsciCompleteArgs = { targetMpidr: 0, psciStatus: 0 };
 
 const RME_ROWS: Row<On, Args>[] = [
   { name: 'on-normal-vm', description: 'PSCI complete ioctl on a normal-VM vCPU', state: 'normal-vm', args: { psci: ZERO }, expect: 'psci.normal-vm' },
-  { name: 'not-a-rec', description: 'PSCI complete ioctl on a realm vCPU that is not a REC', state: 'rme-not-a-rec', args: { psci: ZERO }, expect: 'psci.no-rec-bit' },
-  { name: 'bad-pointer', description: 'PSCI complete ioctl on a REC whose struct pointer faults', state: 'rme-rec', args: { psci: ZERO, badPointer: true }, expect: 'psci.bad-pointer' },
-  { name: 'unknown-target', description: 'PSCI complete ioctl naming an MPIDR no vCPU has', state: 'rme-rec', args: { psci: { targetMpidr: 0xff00, psciStatus: 0 } }, expect: 'psci.unknown-target' },
+  {
+    name: 'not-a-rec',
+    description: 'PSCI complete ioctl on a realm vCPU that is not a REC',
+    state: 'rme-not-a-rec',
+    args: { psci: ZERO },
+    expect: 'psci.no-rec-bit',
+  },
+  {
+    name: 'bad-pointer',
+    description: 'PSCI complete ioctl on a REC whose struct pointer faults',
+    state: 'rme-rec',
+    args: { psci: ZERO, badPointer: true },
+    expect: 'psci.bad-pointer',
+  },
+  {
+    name: 'unknown-target',
+    description: 'PSCI complete ioctl naming an MPIDR no vCPU has',
+    state: 'rme-rec',
+    args: { psci: { targetMpidr: 0xff00, psciStatus: 0 } },
+    expect: 'psci.unknown-target',
+  },
   // padding is not checked (V10-PS5), so the RMM answer decides
-  { name: 'not-pending', description: 'PSCI complete ioctl for a REC with no PSCI request pending (the RMM refuses)', state: 'rme-rec', args: { psci: { targetMpidr: 0, psciStatus: 0, padding: [1, 2, 3] } }, expect: 'psci.not-pending' },
-  { name: 'old-number', description: 'the v2..v7 PSCI complete number 0x4018AED2 on a v8+ kernel', state: 'rme-rec', args: { psci: ZERO, req: PSCI_COMPLETE_0XD2 }, expect: 'psci.old-number' },
+  {
+    name: 'not-pending',
+    description: 'PSCI complete ioctl for a REC with no PSCI request pending (the RMM refuses)',
+    state: 'rme-rec',
+    args: { psci: { targetMpidr: 0, psciStatus: 0, padding: [1, 2, 3] } },
+    expect: 'psci.not-pending',
+  },
+  {
+    name: 'old-number',
+    description: 'the v2..v7 PSCI complete number 0x4018AED2 on a v8+ kernel',
+    state: 'rme-rec',
+    args: { psci: ZERO, req: PSCI_COMPLETE_0XD2 },
+    expect: 'psci.old-number',
+  },
 ];
 
 const RMI_ROWS: Row<On, Args>[] = [
   { name: 'on-normal-vm', description: 'PSCI complete ioctl on a normal-VM vCPU', state: 'normal-vm-no-pc', args: { psci: ZERO }, expect: 'psci.normal-vm' },
-  { name: 'unknown-target', description: 'PSCI complete ioctl naming an MPIDR no vCPU has', state: 'rmi-vcpu', args: { psci: { targetMpidr: 0xff00, psciStatus: 0 } }, expect: 'psci.unknown-target' },
-  { name: 'bad-pointer', description: 'PSCI complete ioctl whose struct pointer faults', state: 'rmi-vcpu', args: { psci: ZERO, badPointer: true }, expect: 'psci.bad-pointer' },
-  { name: 'old-number', description: "the v2..v7 PSCI complete number 0x4018AED2 is not this revision's ioctl", state: 'rmi-vcpu', args: { psci: ZERO, req: PSCI_COMPLETE_0XD2 }, expect: 'psci.old-number' },
-  { name: 'removed', description: 'v14: the v12/v13 PSCI complete request 0x4018AED6 no longer exists', state: 'rmi-vcpu', args: { psci: ZERO, req: PSCI_COMPLETE_0XD6 }, expect: 'rmi.psci-complete-removed' },
+  {
+    name: 'unknown-target',
+    description: 'PSCI complete ioctl naming an MPIDR no vCPU has',
+    state: 'rmi-vcpu',
+    args: { psci: { targetMpidr: 0xff00, psciStatus: 0 } },
+    expect: 'psci.unknown-target',
+  },
+  {
+    name: 'bad-pointer',
+    description: 'PSCI complete ioctl whose struct pointer faults',
+    state: 'rmi-vcpu',
+    args: { psci: ZERO, badPointer: true },
+    expect: 'psci.bad-pointer',
+  },
+  {
+    name: 'old-number',
+    description: "the v2..v7 PSCI complete number 0x4018AED2 is not this revision's ioctl",
+    state: 'rmi-vcpu',
+    args: { psci: ZERO, req: PSCI_COMPLETE_0XD2 },
+    expect: 'psci.old-number',
+  },
+  {
+    name: 'removed',
+    description: 'v14: the v12/v13 PSCI complete request 0x4018AED6 no longer exists',
+    state: 'rmi-vcpu',
+    args: { psci: ZERO, req: PSCI_COMPLETE_0XD6 },
+    expect: 'rmi.psci-complete-removed',
+  },
 ];
 
 export const checks = [...stimuli('psci-complete', RME, RME_ROWS, psciComplete), ...stimuli('psci-complete', RMI, RMI_ROWS, psciComplete)];

@@ -15,7 +15,11 @@ const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const MID = RAM_BASE + 0x100000;
 const SYSOFF = (c: CheckContext, r: { exit?: K.RunExit }, src: string): boolean =>
-  c.ok(r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN, `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`, src);
+  c.ok(
+    r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN,
+    `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`,
+    src,
+  );
 
 /** A realm whose first run fails in activation (vCPU 1 lacks PSCI_0_2), leaving it DEAD (V14-A9). */
 async function deadRealm(c: CheckContext): Promise<RmiRealm> {
@@ -51,12 +55,19 @@ export const checks = [
     c.must(await vm.activate());
     c.expect(await v.run(), 'run.no-rec');
   }),
-  check('run', 'vcpu-created-after-activate', RME, 'a vCPU created after ACTIVATE can never run', ['run.vcpu-after-activate', 'rec.after-activate'], async (c) => {
-    const { vm } = await realmIn(c, 'ACTIVE');
-    const v = await initVcpu(c, vm, 1);
-    c.expect(await v.finalizeRec(), 'rec.after-activate');
-    c.expect(await v.run(), 'run.vcpu-after-activate');
-  }),
+  check(
+    'run',
+    'vcpu-created-after-activate',
+    RME,
+    'a vCPU created after ACTIVATE can never run',
+    ['run.vcpu-after-activate', 'rec.after-activate'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'ACTIVE');
+      const v = await initVcpu(c, vm, 1);
+      c.expect(await v.finalizeRec(), 'rec.after-activate');
+      c.expect(await v.run(), 'run.vcpu-after-activate');
+    },
+  ),
   check('run', 'mmio-to-unprotected-half', RME, 'a realm guest store to the unprotected half exits to the VMM as MMIO', ['run.mmio-unprotected'], async (c) => {
     const { vm, ram } = await realmWithRam(c);
     const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
@@ -69,73 +80,132 @@ export const checks = [
     const r = await v.run();
     c.expect(r, 'run.mmio-unprotected');
     const ex = r.exit;
-    c.ok(ex?.reason === 'MMIO' && 'physAddr' in ex && ex.physAddr === BigInt(UNPROTECTED_BASE + 0x1000), `exit is MMIO at the unprotected IPA, got ${ex?.reason ?? 'none'}`);
+    c.ok(
+      ex?.reason === 'MMIO' && 'physAddr' in ex && ex.physAddr === BigInt(UNPROTECTED_BASE + 0x1000),
+      `exit is MMIO at the unprotected IPA, got ${ex?.reason ?? 'none'}`,
+    );
   }),
-  check('run', 'second-vcpu-without-rec', RME, 'two vCPUs, only the first finalised as a REC: after ACTIVATE the first runs to SYSTEM_OFF, the second is refused', ['run.ok', 'run.no-rec'], async (c) => {
-    const { vm, vcpu } = await realmIn(c, 'NEW');
-    const v1 = await initVcpu(c, vm, 1);
-    // v2+ (V10-V14): the first run needs an in-kernel irqchip, made once every vCPU exists
-    if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-    c.must(await vm.activate());
-    const r = await vcpu!.run();
-    c.expect(r, 'run.ok', 'vCPU 0 is a REC');
-    SYSOFF(c, r, 'R1-V9, V10-V13');
-    c.expect(await v1.run(), 'run.no-rec', 'vCPU 1 is not');
-  }),
+  check(
+    'run',
+    'second-vcpu-without-rec',
+    RME,
+    'two vCPUs, only the first finalised as a REC: after ACTIVATE the first runs to SYSTEM_OFF, the second is refused',
+    ['run.ok', 'run.no-rec'],
+    async (c) => {
+      const { vm, vcpu } = await realmIn(c, 'NEW');
+      const v1 = await initVcpu(c, vm, 1);
+      // v2+ (V10-V14): the first run needs an in-kernel irqchip, made once every vCPU exists
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const r = await vcpu!.run();
+      c.expect(r, 'run.ok', 'vCPU 0 is a REC');
+      SYSOFF(c, r, 'R1-V9, V10-V13');
+      c.expect(await v1.run(), 'run.no-rec', 'vCPU 1 is not');
+    },
+  ),
   // The realm's only vCPU lacks the REC bit: a second vCPU with other features than the first
   // cannot be initialised (one feature set per VM since 6.7; seen on the cca-host/v7 stack)
-  check('run', 'without-rec-bit', { ...RME, abis: RME_AFTER_RFC }, 'KVM_RUN after ACTIVATE of a realm whose vCPU was initialised without the REC bit', ['run.no-rec-bit'], async (c) => {
-    const { vcpu } = await realmIn(c, 'ACTIVE', { rec: false, features: [K.KVM_ARM_VCPU_PSCI_0_2] });
-    c.expect(await vcpu!.run(), 'run.no-rec-bit');
-  }),
-  check('run', 'no-irqchip-then-fixed', { ...RME, abis: RME_AFTER_RFC }, 'first KVM_RUN of an active realm without an irqchip fails; with the vGIC added it runs to SYSTEM_OFF', ['run.no-irqchip', 'run.ok'], async (c) => {
-    const { vm, vcpu } = await realmIn(c, 'ACTIVE', { irqchip: false });
-    c.expect(await vcpu!.run(), 'run.no-irqchip');
-    c.must(await vm.createVgicV3());
-    const r = await vcpu!.run();
-    c.expect(r, 'run.ok', 'retried every run (V10-V14)');
-    c.ok(r.exit?.reason === 'SYSTEM_EVENT', `exits with SYSTEM_EVENT, got ${r.exit?.reason ?? 'none'}`, 'V10-V14');
-  }),
+  check(
+    'run',
+    'without-rec-bit',
+    { ...RME, abis: RME_AFTER_RFC },
+    'KVM_RUN after ACTIVATE of a realm whose vCPU was initialised without the REC bit',
+    ['run.no-rec-bit'],
+    async (c) => {
+      const { vcpu } = await realmIn(c, 'ACTIVE', { rec: false, features: [K.KVM_ARM_VCPU_PSCI_0_2] });
+      c.expect(await vcpu!.run(), 'run.no-rec-bit');
+    },
+  ),
+  check(
+    'run',
+    'no-irqchip-then-fixed',
+    { ...RME, abis: RME_AFTER_RFC },
+    'first KVM_RUN of an active realm without an irqchip fails; with the vGIC added it runs to SYSTEM_OFF',
+    ['run.no-irqchip', 'run.ok'],
+    async (c) => {
+      const { vm, vcpu } = await realmIn(c, 'ACTIVE', { irqchip: false });
+      c.expect(await vcpu!.run(), 'run.no-irqchip');
+      c.must(await vm.createVgicV3());
+      const r = await vcpu!.run();
+      c.expect(r, 'run.ok', 'retried every run (V10-V14)');
+      c.ok(r.exit?.reason === 'SYSTEM_EVENT', `exits with SYSTEM_EVENT, got ${r.exit?.reason ?? 'none'}`, 'V10-V14');
+    },
+  ),
 
   // ---- RMI era: the first KVM_RUN activates the realm
-  check('run', 'first-run-then-populate', RMI, 'populate, vGIC, first KVM_RUN to SYSTEM_OFF; then POPULATE is refused and no vCPU can be added', ['rmi.run-ok', 'rmi.populate-after-run', 'rmi.vcpu-after-run'], async (c) => {
-    const r = await rmiRealm(c, { vgic: true });
-    const l = await populateLoop(c, r, ENTRY, PAGE);
-    c.ok(!l.error, `entry page populated${l.error ? `: ${l.error}` : ''}`, 'V14-PO19');
-    const res = await r.vcpu!.run();
-    c.expect(res, 'rmi.run-ok');
-    SYSOFF(c, res, 'V14-A12');
-    c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-run');
-    c.expect((await r.vm.__createVcpu(1)).r, 'rmi.vcpu-after-run');
-  }),
+  check(
+    'run',
+    'first-run-then-populate',
+    RMI,
+    'populate, vGIC, first KVM_RUN to SYSTEM_OFF; then POPULATE is refused and no vCPU can be added',
+    ['rmi.run-ok', 'rmi.populate-after-run', 'rmi.vcpu-after-run'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      const l = await populateLoop(c, r, ENTRY, PAGE);
+      c.ok(!l.error, `entry page populated${l.error ? `: ${l.error}` : ''}`, 'V14-PO19');
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, 'V14-A12');
+      c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-run');
+      c.expect((await r.vm.__createVcpu(1)).r, 'rmi.vcpu-after-run');
+    },
+  ),
   check('run', 'no-irqchip', RMI, 'first KVM_RUN of a populated realm without an in-kernel irqchip is refused', ['rmi.first-run-no-irqchip'], async (c) => {
     const r = await rmiRealm(c);
     c.must(await populateAt(r, ENTRY, PAGE));
     c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip');
   }),
-  check('run', 'no-irqchip-then-fixed', RMI, 'after a first KVM_RUN refused for want of an irqchip, the vGIC is added and the vCPU run again: v13+ activate the realm, v12 left it DEAD', ['rmi.first-run-no-irqchip', 'rmi.run-after-irqchip-added'], async (c) => {
-    const r = await rmiRealm(c);
-    c.must(await populateAt(r, ENTRY, PAGE));
-    c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip', 'the precondition: the first run failed');
-    c.must(await r.vm.createVgicV3());
-    const res = await r.vcpu!.run();
-    c.expect(res, 'rmi.run-after-irqchip-added');
-    // where the run is promised to succeed, it must reach the guest's SYSTEM_OFF
-    if (c.expectation('rmi.run-after-irqchip-added').errno === 0) SYSOFF(c, res, '§4.7 row 1');
-  }),
-  check('run', 'populate-after-no-irqchip', RMI, 'POPULATE after a first KVM_RUN refused for want of an irqchip: v13+ left the realm NEW, v12 left it DEAD', ['rmi.first-run-no-irqchip', 'rmi.populate-after-no-irqchip-run'], async (c) => {
-    const r = await rmiRealm(c);
-    c.must(await populateAt(r, ENTRY, PAGE));
-    c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip', 'the precondition: the first run failed');
-    c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-no-irqchip-run');
-  }),
-  check('run', 'dead-realm-stays-dead', RMI, 'activation fails (vCPU 1 was never initialised: no PSCI_0_2): the realm is DEAD, a second KVM_RUN must not revive it', ['rmi.first-run-rec-fails', 'rmi.second-run-after-failed-run'], async (c) => {
-    const r = await deadRealm(c);
-    c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run');
-    c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run', 'and every later run');
-  }),
-  check('run', 'populate-after-failed-run', RMI, 'POPULATE after activation failed: the dead realm refuses it', ['rmi.first-run-rec-fails', 'rmi.populate-after-failed-run'], async (c) => {
-    const r = await deadRealm(c);
-    c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-failed-run');
-  }),
+  check(
+    'run',
+    'no-irqchip-then-fixed',
+    RMI,
+    'after a first KVM_RUN refused for want of an irqchip, the vGIC is added and the vCPU run again: v13+ activate the realm, v12 left it DEAD',
+    ['rmi.first-run-no-irqchip', 'rmi.run-after-irqchip-added'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      c.must(await populateAt(r, ENTRY, PAGE));
+      c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip', 'the precondition: the first run failed');
+      c.must(await r.vm.createVgicV3());
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-after-irqchip-added');
+      // where the run is promised to succeed, it must reach the guest's SYSTEM_OFF
+      if (c.expectation('rmi.run-after-irqchip-added').errno === 0) SYSOFF(c, res, '§4.7 row 1');
+    },
+  ),
+  check(
+    'run',
+    'populate-after-no-irqchip',
+    RMI,
+    'POPULATE after a first KVM_RUN refused for want of an irqchip: v13+ left the realm NEW, v12 left it DEAD',
+    ['rmi.first-run-no-irqchip', 'rmi.populate-after-no-irqchip-run'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      c.must(await populateAt(r, ENTRY, PAGE));
+      c.expect(await r.vcpu!.run(), 'rmi.first-run-no-irqchip', 'the precondition: the first run failed');
+      c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-no-irqchip-run');
+    },
+  ),
+  check(
+    'run',
+    'dead-realm-stays-dead',
+    RMI,
+    'activation fails (vCPU 1 was never initialised: no PSCI_0_2): the realm is DEAD, a second KVM_RUN must not revive it',
+    ['rmi.first-run-rec-fails', 'rmi.second-run-after-failed-run'],
+    async (c) => {
+      const r = await deadRealm(c);
+      c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run');
+      c.expect(await r.vcpu!.run(), 'rmi.second-run-after-failed-run', 'and every later run');
+    },
+  ),
+  check(
+    'run',
+    'populate-after-failed-run',
+    RMI,
+    'POPULATE after activation failed: the dead realm refuses it',
+    ['rmi.first-run-rec-fails', 'rmi.populate-after-failed-run'],
+    async (c) => {
+      const r = await deadRealm(c);
+      c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-failed-run');
+    },
+  ),
 ];

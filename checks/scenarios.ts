@@ -8,4 +8,7 @@ import { loadScenarioDir, scenarioCheck } from '../harness/core/steps.ts';
 const DIR = fileURLToPath(new URL('../fixtures/scenarios/', import.meta.url));
 
 /** Loaded at import: a malformed file throws ScenarioError (file:line: problem), which the CLI reports with exit 2. */
-export const checks: CheckDef[] = loadScenarioDir(process.env.KVM_CCA_SCENARIO_DIR || DIR).map((sc) => ({ ...scenarioCheck(sc, 'scenario', 'scenario'), area: 'scenario' }));
+export const checks: CheckDef[] = loadScenarioDir(process.env.KVM_CCA_SCENARIO_DIR || DIR).map((sc) => ({
+  ...scenarioCheck(sc, 'scenario', 'scenario'),
+  area: 'scenario',
+}));

@@ -30,19 +30,61 @@ async function vcpuInit(c: CheckContext, kind: VmKind, features: Features): Prom
 
 const RME_ROWS: Row<VmKind, Features>[] = [
   // the first vCPU of a realm VM, as a VMM initialises it before CREATE (v2+)
-  { name: 'rec-bit', description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 and the REC feature bit on a realm VM', state: 'realm-vm', args: (c) => [PSCI, c.abi.recFeature ?? 0], expect: 'vcpu.init-rec-bit' },
-  { name: 'psci-on-realm', description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 alone on a realm VM', state: 'realm-vm', args: () => [PSCI], expect: 'vcpu.init-psci' },
+  {
+    name: 'rec-bit',
+    description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 and the REC feature bit on a realm VM',
+    state: 'realm-vm',
+    args: (c) => [PSCI, c.abi.recFeature ?? 0],
+    expect: 'vcpu.init-rec-bit',
+  },
+  {
+    name: 'psci-on-realm',
+    description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 alone on a realm VM',
+    state: 'realm-vm',
+    args: () => [PSCI],
+    expect: 'vcpu.init-psci',
+  },
 ];
 
 const RME_AFTER_RFC_ROWS: Row<VmKind, Features>[] = [
-  { name: 'rec-bit-on-normal-vm', description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 and the REC bit on a normal VM', state: 'normal-vm', args: (c) => [PSCI, c.abi.recFeature ?? 0], expect: 'vcpu.init-rec-normal-vm' },
-  { name: 'rec-bit-el1-32bit', description: 'KVM_ARM_VCPU_INIT with the REC bit and EL1_32BIT', state: 'realm-vm', args: (c) => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT, c.abi.recFeature ?? 0], expect: 'vcpu.init-rec-el1-32bit' },
-  { name: 'past-max-features', description: 'KVM_ARM_VCPU_INIT with the bit at KVM_VCPU_MAX_FEATURES', state: 'realm-vm', args: (c) => [PSCI, c.abi.maxVcpuFeatures], expect: 'vcpu.init-past-max' },
+  {
+    name: 'rec-bit-on-normal-vm',
+    description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 and the REC bit on a normal VM',
+    state: 'normal-vm',
+    args: (c) => [PSCI, c.abi.recFeature ?? 0],
+    expect: 'vcpu.init-rec-normal-vm',
+  },
+  {
+    name: 'rec-bit-el1-32bit',
+    description: 'KVM_ARM_VCPU_INIT with the REC bit and EL1_32BIT',
+    state: 'realm-vm',
+    args: (c) => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT, c.abi.recFeature ?? 0],
+    expect: 'vcpu.init-rec-el1-32bit',
+  },
+  {
+    name: 'past-max-features',
+    description: 'KVM_ARM_VCPU_INIT with the bit at KVM_VCPU_MAX_FEATURES',
+    state: 'realm-vm',
+    args: (c) => [PSCI, c.abi.maxVcpuFeatures],
+    expect: 'vcpu.init-past-max',
+  },
 ];
 
 const RMI_ROWS: Row<VmKind, Features>[] = [
-  { name: 'old-rec-bit', description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 and bit 9 (the removed REC bit)', state: 'rmi-realm', args: () => [PSCI, oldRecFeature()], expect: 'rmi.init-old-rec-bit' },
-  { name: 'el1-32bit', description: 'KVM_ARM_VCPU_INIT with EL1_32BIT on a realm VM', state: 'rmi-realm', args: () => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT], expect: 'rmi.el1-32bit' },
+  {
+    name: 'old-rec-bit',
+    description: 'KVM_ARM_VCPU_INIT with PSCI_0_2 and bit 9 (the removed REC bit)',
+    state: 'rmi-realm',
+    args: () => [PSCI, oldRecFeature()],
+    expect: 'rmi.init-old-rec-bit',
+  },
+  {
+    name: 'el1-32bit',
+    description: 'KVM_ARM_VCPU_INIT with EL1_32BIT on a realm VM',
+    state: 'rmi-realm',
+    args: () => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT],
+    expect: 'rmi.el1-32bit',
+  },
 ];
 
 export const checks = [
@@ -51,52 +93,96 @@ export const checks = [
   ...stimuli('vcpu-init', RMI, RMI_ROWS, vcpuInit),
 
   // one feature set per VM (upstream since 6.7)
-  check('vcpu-init', 'second-vcpu-other-features', { ...RME, abis: RME_AFTER_RFC }, 'KVM_ARM_VCPU_INIT of vCPU 1 with no features after vCPU 0 had the default ones (PSCI_0_2, REC where VCPU_INIT takes it)', ['vcpu.init-differs-from-first'], async (c) => {
-    const vm = await c.realmVm();
-    await initVcpu(c, vm, 0);
-    const vcpu = await vm.createVcpu(1);
-    c.expect(await vcpu.init([]), 'vcpu.init-differs-from-first');
-  }),
-  check('vcpu-init', 'second-vcpu-other-features', RMI, 'KVM_ARM_VCPU_INIT of vCPU 1 with other features than vCPU 0 (none after PSCI_0_2)', ['vcpu.init-differs-from-first'], async (c) => {
-    const r = await rmiRealm(c);
-    const vcpu = await r.vm.createVcpu(1);
-    c.expect(await vcpu.init([]), 'vcpu.init-differs-from-first');
-  }),
+  check(
+    'vcpu-init',
+    'second-vcpu-other-features',
+    { ...RME, abis: RME_AFTER_RFC },
+    'KVM_ARM_VCPU_INIT of vCPU 1 with no features after vCPU 0 had the default ones (PSCI_0_2, REC where VCPU_INIT takes it)',
+    ['vcpu.init-differs-from-first'],
+    async (c) => {
+      const vm = await c.realmVm();
+      await initVcpu(c, vm, 0);
+      const vcpu = await vm.createVcpu(1);
+      c.expect(await vcpu.init([]), 'vcpu.init-differs-from-first');
+    },
+  ),
+  check(
+    'vcpu-init',
+    'second-vcpu-other-features',
+    RMI,
+    'KVM_ARM_VCPU_INIT of vCPU 1 with other features than vCPU 0 (none after PSCI_0_2)',
+    ['vcpu.init-differs-from-first'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const vcpu = await r.vm.createVcpu(1);
+      c.expect(await vcpu.init([]), 'vcpu.init-differs-from-first');
+    },
+  ),
 
   // vCPUs made after the realm is active
-  check('vcpu-init', 'created-after-activate', { ...RME, abis: RME_AFTER_RFC }, 'a vCPU created after ACTIVATE (vGIC not initialised) is allowed but can never become a REC or run', ['vcpu.create-after-activate', 'rec.after-activate-new-vcpu', 'run.vcpu-after-activate'], async (c) => {
-    const { vm } = await realmIn(c, 'ACTIVE', { irqchip: false });
-    const { r, vcpu } = await vm.__createVcpu(1);
-    c.expect(r, 'vcpu.create-after-activate');
-    if (!vcpu) return;
-    c.must(await vcpu.init(defaultFeatures(c)));
-    c.expect(await vcpu.finalizeRec(), 'rec.after-activate-new-vcpu');
-    c.expect(await vcpu.run(), 'run.vcpu-after-activate');
-  }),
-  check('vcpu-init', 'created-after-vgic-init', { ...RME, abis: RME_AFTER_RFC }, 'KVM_CREATE_VCPU once the in-kernel vGIC is initialised', ['vcpu.create-after-vgic-init'], async (c) => {
-    const { vm } = await realmIn(c, 'ACTIVE');
-    c.expect((await vm.__createVcpu(1)).r, 'vcpu.create-after-vgic-init');
-  }),
+  check(
+    'vcpu-init',
+    'created-after-activate',
+    { ...RME, abis: RME_AFTER_RFC },
+    'a vCPU created after ACTIVATE (vGIC not initialised) is allowed but can never become a REC or run',
+    ['vcpu.create-after-activate', 'rec.after-activate-new-vcpu', 'run.vcpu-after-activate'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'ACTIVE', { irqchip: false });
+      const { r, vcpu } = await vm.__createVcpu(1);
+      c.expect(r, 'vcpu.create-after-activate');
+      if (!vcpu) return;
+      c.must(await vcpu.init(defaultFeatures(c)));
+      c.expect(await vcpu.finalizeRec(), 'rec.after-activate-new-vcpu');
+      c.expect(await vcpu.run(), 'run.vcpu-after-activate');
+    },
+  ),
+  check(
+    'vcpu-init',
+    'created-after-vgic-init',
+    { ...RME, abis: RME_AFTER_RFC },
+    'KVM_CREATE_VCPU once the in-kernel vGIC is initialised',
+    ['vcpu.create-after-vgic-init'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'ACTIVE');
+      c.expect((await vm.__createVcpu(1)).r, 'vcpu.create-after-vgic-init');
+    },
+  ),
 
   // SVE_VLS is part of the realm's parameters: frozen once the RD exists
-  check('vcpu-init', 'sve-vls-before-and-after-rd', { ...RME, abis: RME_AFTER_RFC }, 'SVE_VLS is writable before CREATE; a vCPU made after CREATE cannot set it', ['sve.vls-before-rd', 'sve.vls-after-rd'], async (c) => {
-    const vm = await c.realmVm();
-    const v0 = await initVcpu(c, vm, 0, [...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]);
-    c.expect(await v0.setSveVls([1]), 'sve.vls-before-rd');
-    c.must(await v0.finalize(K.KVM_ARM_VCPU_SVE));
-    c.must(await vm.createRd());
-    const v1 = await initVcpu(c, vm, 1, [...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]);
-    c.expect(await v1.setSveVls([1]), 'sve.vls-after-rd');
-  }, { needs: ['sve'] }),
-  check('vcpu-init', 'sve-vls-before-and-after-rd', RMI, 'SVE_VLS is writable before the RD exists; once the first POPULATE made the RD, a new vCPU cannot set it', ['sve.vls-before-rd', 'sve.vls-after-rd'], async (c) => {
-    const r = await rmiRealm(c, { vcpu: false });
-    const v0 = await r.vm.createVcpu(0);
-    c.must(await v0.init([PSCI, K.KVM_ARM_VCPU_SVE]));
-    c.expect(await v0.setSveVls([1]), 'sve.vls-before-rd');
-    c.must(await v0.finalize(K.KVM_ARM_VCPU_SVE));
-    c.must(await populateAt(r, ENTRY, PAGE));
-    const v1 = await r.vm.createVcpu(1);
-    c.must(await v1.init([PSCI, K.KVM_ARM_VCPU_SVE]));
-    c.expect(await v1.setSveVls([1]), 'sve.vls-after-rd');
-  }, { needs: ['sve'] }),
+  check(
+    'vcpu-init',
+    'sve-vls-before-and-after-rd',
+    { ...RME, abis: RME_AFTER_RFC },
+    'SVE_VLS is writable before CREATE; a vCPU made after CREATE cannot set it',
+    ['sve.vls-before-rd', 'sve.vls-after-rd'],
+    async (c) => {
+      const vm = await c.realmVm();
+      const v0 = await initVcpu(c, vm, 0, [...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]);
+      c.expect(await v0.setSveVls([1]), 'sve.vls-before-rd');
+      c.must(await v0.finalize(K.KVM_ARM_VCPU_SVE));
+      c.must(await vm.createRd());
+      const v1 = await initVcpu(c, vm, 1, [...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]);
+      c.expect(await v1.setSveVls([1]), 'sve.vls-after-rd');
+    },
+    { needs: ['sve'] },
+  ),
+  check(
+    'vcpu-init',
+    'sve-vls-before-and-after-rd',
+    RMI,
+    'SVE_VLS is writable before the RD exists; once the first POPULATE made the RD, a new vCPU cannot set it',
+    ['sve.vls-before-rd', 'sve.vls-after-rd'],
+    async (c) => {
+      const r = await rmiRealm(c, { vcpu: false });
+      const v0 = await r.vm.createVcpu(0);
+      c.must(await v0.init([PSCI, K.KVM_ARM_VCPU_SVE]));
+      c.expect(await v0.setSveVls([1]), 'sve.vls-before-rd');
+      c.must(await v0.finalize(K.KVM_ARM_VCPU_SVE));
+      c.must(await populateAt(r, ENTRY, PAGE));
+      const v1 = await r.vm.createVcpu(1);
+      c.must(await v1.init([PSCI, K.KVM_ARM_VCPU_SVE]));
+      c.expect(await v1.setSveVls([1]), 'sve.vls-after-rd');
+    },
+    { needs: ['sve'] },
+  ),
 ];

@@ -166,7 +166,7 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
       continue;
     }
     // BR / BLR / RET: 1101011 0 0 op(2) 11111 000000 Rn 00000
-    if (((insn & 0xff9ffc1f) >>> 0) === 0xd61f0000) {
+    if ((insn & 0xff9ffc1f) >>> 0 === 0xd61f0000) {
       const target = rd(cpu, field(insn, 5, 5), false);
       if (field(insn, 21, 2) === 1) wr(cpu, 30, next, false);
       cpu.pc = target;
@@ -179,7 +179,7 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
       return { stop: { kind: (insn & 3) === 2 ? 'hvc' : 'smc', imm: field(insn, 5, 16) }, executed: n };
     }
     // Hints: NOP, YIELD, WFE, SEV..., WFI (CRm:op2 = 0000:011)
-    if (((insn & 0xfffff01f) >>> 0) === 0xd503201f) {
+    if ((insn & 0xfffff01f) >>> 0 === 0xd503201f) {
       cpu.pc = next;
       if (field(insn, 5, 7) === 0b0000011) return { stop: { kind: 'wfi' }, executed: n };
       continue;
@@ -191,7 +191,11 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
 
 function undef(cpu: CpuState, insn: number, n: number): { stop: Stop; executed: number } {
   return {
-    stop: { kind: 'guest-exception', what: `undefined instruction 0x${(insn >>> 0).toString(16).padStart(8, '0')} at 0x${cpu.pc.toString(16)}`, insn: insn >>> 0 },
+    stop: {
+      kind: 'guest-exception',
+      what: `undefined instruction 0x${(insn >>> 0).toString(16).padStart(8, '0')} at 0x${cpu.pc.toString(16)}`,
+      insn: insn >>> 0,
+    },
     executed: n,
   };
 }

@@ -40,7 +40,7 @@ export const BUGS = [
   },
   {
     name: 'sve-vls-after-rd-allowed',
-    description: 'KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU\'s differ',
+    description: "KVM_SET_ONE_REG(SVE_VLS) is accepted after the RD exists, so the vector lengths the RMM was given and the vCPU's differ",
     // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
     revisions: revisionsFrom('v6'),
     source: 'V10-R2, V14-V7; abi-evolution.md §4.3 (SVE final before the RD)',
@@ -58,12 +58,13 @@ export const BUGS = [
     name: 'init-ripas-einval',
     description: 'INIT_RIPAS_REALM in the wrong state returns the -EINVAL of an earlier posting instead of -EPERM',
     revisions: rmeFrom('v9'),
-    source: 'V10-IR3; conditions.md §6.6; abi-evolution.md §4.6 (Gavin Shan\'s review)',
+    source: "V10-IR3; conditions.md §6.6; abi-evolution.md §4.6 (Gavin Shan's review)",
     breaks: ['init.before-create', 'init.after-activate'],
   },
   {
     name: 'populate-skips-state-check',
-    description: 'POPULATE_REALM does not check the realm state, so the RMM decides: RTT_INIT_RIPAS fails and its raw positive status comes back (R1-PO10 path)',
+    description:
+      'POPULATE_REALM does not check the realm state, so the RMM decides: RTT_INIT_RIPAS fails and its raw positive status comes back (R1-PO10 path)',
     revisions: ['rfc-v1'],
     source: 'R1-PO2',
     breaks: ['populate.before-create', 'populate.after-activate', 'populate.normal-vm', 'populate.state-beats-alignment'],
@@ -168,7 +169,8 @@ export const BUGS = [
   },
   {
     name: 'enable-cap-realm-check-missing',
-    description: 'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
+    description:
+      'KVM_ENABLE_CAP dispatch does not check kvm_is_realm (as RFC v1, R1-EC5): a sub-command on a normal VM reaches its handler (CONFIG oopses, CREATE -EEXIST)',
     // audit (docs/inherited-audit.md): not v2, v3, v4, whose reading checks are todo there
     revisions: rmeFrom('v5'),
     source: 'V10-EC4; review R1-06r',
@@ -184,7 +186,8 @@ export const BUGS = [
   },
   {
     name: 'populate-reserved-checked',
-    description: 'POPULATE_REALM rejects non-zero reserved words with -EINVAL, which the posted v2..v11 code never checks (a VMM passing stack garbage works on the real kernel)',
+    description:
+      'POPULATE_REALM rejects non-zero reserved words with -EINVAL, which the posted v2..v11 code never checks (a VMM passing stack garbage works on the real kernel)',
     // audit (docs/inherited-audit.md): not v2, v3, v4, v5, whose reading checks are todo there
     revisions: rmeFrom('v6'),
     source: 'V10-PO6; abi-evolution.md §3.2, §4.7',
@@ -223,7 +226,8 @@ export const BUGS = [
   },
   {
     name: 'populate-memslot-end-checked-late',
-    description: 'POPULATE_REALM notices that the range leaves its memslot only at the first page past the end: it still refuses the call with -EINVAL, but the pages before it are populated (a refused call that changed something; only the engine\'s afterwards observation sees it)',
+    description:
+      "POPULATE_REALM notices that the range leaves its memslot only at the first page past the end: it still refuses the call with -EINVAL, but the pages before it are populated (a refused call that changed something; only the engine's afterwards observation sees it)",
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-PO6, V10-PO7 (the memslot end is checked before any page is touched)',
     breaks: ['populate.past-memslot-end'],
@@ -231,7 +235,8 @@ export const BUGS = [
   },
   {
     name: 'populate-skips-last-page',
-    description: 'POPULATE_REALM of several pages returns 0 but leaves the last page unpopulated (the loop bound is one page short); only what follows the call shows it',
+    description:
+      'POPULATE_REALM of several pages returns 0 but leaves the last page unpopulated (the loop bound is one page short); only what follows the call shows it',
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-PO8, V10-PO7..PO10 (every page of the range is populated before the call returns 0)',
     breaks: ['populate.ok'],
@@ -240,7 +245,8 @@ export const BUGS = [
   // ---- issue 13 item 2: a rule applied to the first member of a set only
   {
     name: 'populate-memslot-of-first-chunk',
-    description: 'POPULATE_REALM looks up the memslot for the first 2 MB chunk only and holds every later chunk to it, so a range whose second chunk lies in the next guest_memfd memslot is refused with -EINVAL',
+    description:
+      'POPULATE_REALM looks up the memslot for the first 2 MB chunk only and holds every later chunk to it, so a range whose second chunk lies in the next guest_memfd memslot is refused with -EINVAL',
     // v7, v8: the value is inherited (todo) there, so the switch could not be caught
     revisions: ['v6', 'v9', 'v10'],
     source: 'V10-PO7 (each chunk looks up its own memslot)',
@@ -256,7 +262,8 @@ export const BUGS = [
   },
   {
     name: 'run-rec-of-vcpu0',
-    description: "KVM_RUN asks whether vCPU 0 is a REC instead of the running vCPU, so a second vCPU that was never finalised passes as finalised and is entered without a REC of its own (it never answers -EPERM)",
+    description:
+      'KVM_RUN asks whether vCPU 0 is a REC instead of the running vCPU, so a second vCPU that was never finalised passes as finalised and is entered without a REC of its own (it never answers -EPERM)',
     revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
     source: 'R1-V10, V10-V13 (a vCPU runs only as its own REC)',
     breaks: ['run.no-rec'],
@@ -272,7 +279,8 @@ export const BUGS = [
   },
   {
     name: 'populate-no-progress',
-    description: 'KVM_ARM_RMI_POPULATE populates but reports no progress: v12 returns 0 bytes, v13+ leave base/size/source_uaddr unchanged, so a VMM loop never ends (QEMU and OpenVMM treat it as an error)',
+    description:
+      'KVM_ARM_RMI_POPULATE populates but reports no progress: v12 returns 0 bytes, v13+ leave base/size/source_uaddr unchanged, so a VMM loop never ends (QEMU and OpenVMM treat it as an error)',
     revisions: rmiFrom('v12'),
     source: 'V14-PO15; abi-evolution.md §4.8, §6.2, §6.4',
     breaks: ['rmi.populate-ok', 'rmi.populate-progress', 'rmi.populate-past-memslot-end', 'rmi.populate-error-after-progress'],
@@ -301,14 +309,15 @@ export const BUGS = [
   },
   {
     name: 'old-subcommands-half-work',
-    description: 'a v10 VMM\'s ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly',
+    description: "a v10 VMM's ENABLE_CAP(old realm CAP, CREATE) on a realm VM creates the RD and returns 0 instead of failing cleanly",
     revisions: rmiFrom('v12'),
     source: 'V14-EC6; abi-evolution.md §4.1',
     breaks: ['rmi.old-enable-cap'],
   },
   {
     name: 'populate-source-not-advanced',
-    description: 'KVM_ARM_RMI_POPULATE advances base and size but not source_uaddr, so the next call copies the first source page again (the kvmtool INITRD_ALIGN bug, kernel side)',
+    description:
+      'KVM_ARM_RMI_POPULATE advances base and size but not source_uaddr, so the next call copies the first source page again (the kvmtool INITRD_ALIGN bug, kernel side)',
     revisions: rmiFrom('v13'),
     source: 'V14-PO15; abi-evolution.md §4.8, §4.11',
     breaks: ['rmi.populate-progress'],
@@ -322,28 +331,31 @@ export const BUGS = [
   },
   {
     name: 'rmi-populate-normal-vm-eperm',
-    description: 'KVM_ARM_RMI_POPULATE on a non-realm VM returns v12\'s -EPERM instead of -ENXIO',
+    description: "KVM_ARM_RMI_POPULATE on a non-realm VM returns v12's -EPERM instead of -ENXIO",
     revisions: rmiFrom('v13'),
     source: 'V14-PO1; conditions.md §6.7',
     breaks: ['rmi.populate-normal-vm', 'rmi.populate-normal-vm-bad-pointer'],
   },
   {
     name: 'dead-realm-revived',
-    description: 'after a failed activation the second KVM_RUN enters vCPU 0\'s REC although the realm is DEAD (kvm_rec_pre_enter does not check ACTIVE); the RMM refuses the never-activated realm and KVM reports a SHUTDOWN exit with 0',
+    description:
+      "after a failed activation the second KVM_RUN enters vCPU 0's REC although the realm is DEAD (kvm_rec_pre_enter does not check ACTIVE); the RMM refuses the never-activated realm and KVM reports a SHUTDOWN exit with 0",
     revisions: rmiFrom('v13'),
     source: 'conditions.md §4.7, V14-R1; abi-evolution.md §3.7, §4.5; v13 16/48',
     breaks: ['rmi.second-run-after-failed-run'],
   },
   {
     name: 'dead-before-irqchip-check',
-    description: 'activation sets the realm DEAD before the irqchip check (as v12 did), so a first run without an irqchip kills the realm and adding the vGIC cannot save it',
+    description:
+      'activation sets the realm DEAD before the irqchip check (as v12 did), so a first run without an irqchip kills the realm and adding the vGIC cannot save it',
     revisions: rmiFrom('v13'),
     source: 'V14-A5, V14-A8; abi-evolution.md §3.5; v13 16/48 (check before the RD step)',
     breaks: ['rmi.run-after-irqchip-added', 'rmi.populate-after-no-irqchip-run'],
   },
   {
     name: 'dead-realm-reactivated',
-    description: 'the RD step lets a DEAD realm through, so the KVM_RUN after a failed first run re-enters activation (the "dead realms revived" worry): with the vGIC added it activates, with a REC left from the failed run it gets -EBUSY, instead of -ENXIO',
+    description:
+      'the RD step lets a DEAD realm through, so the KVM_RUN after a failed first run re-enters activation (the "dead realms revived" worry): with the vGIC added it activates, with a REC left from the failed run it gets -EBUSY, instead of -ENXIO',
     revisions: ['v12'],
     source: 'v12 11/46 (== ACTIVE early return) and 22/46 (realm_ensure_created: DEAD -> -ENXIO); abi-evolution.md §4.5',
     breaks: ['rmi.run-after-irqchip-added', 'rmi.second-run-after-failed-run'],
@@ -357,9 +369,11 @@ export const BUGS = [
   },
   {
     name: 'rmm-accepts-zero-debug-counts',
-    description: 'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
+    description:
+      'RMI_REALM_CREATE accepts num_bps = 0 / num_wps = 0 (an RMM older than the August 2024 TF-RMM change), so a realm created before any KVM_ARM_VCPU_INIT comes up instead of failing with -ENXIO',
     revisions: revisionsFrom('v6'),
-    source: 'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
+    source:
+      'TF-RMM runtime/rmi/realm.c validate_realm_params (0 reserved); v6 35/43 lore:20241212155610.76522-36-steven.price@arm.com; the cca-host/v7 recordings (fixtures/real-kernel/cca-host-v7)',
     breaks: ['create.before-vcpu-init', 'rmi.populate-before-vcpu-init'],
   },
   {

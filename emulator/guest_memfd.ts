@@ -41,7 +41,6 @@ export class GuestMemfdFile extends KFile {
   }
 }
 
-
 /** The guest_memfd page behind `ipa` of a guest_memfd memslot. */
 export function gmemPage(slot: Memslot, ipa: bigint): { page: Uint8Array; frame: number } | undefined {
   return slot.gmem?.file.page(slot.gmem.offset + (ipa - slot.gpa));

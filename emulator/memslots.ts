@@ -23,7 +23,6 @@ export interface Memslot {
   gmem?: { file: GuestMemfdFile; offset: bigint };
 }
 
-
 export function setMemoryRegion(vm: Vm, ctx: IoctlCtx, v2: boolean): number {
   const S = v2 ? STRUCTS.userspaceMemoryRegion2 : STRUCTS.userspaceMemoryRegion;
   const b = view(S, ctx.read(ctx.arg, sizeOf(S), `struct ${S.c}`));

@@ -57,9 +57,7 @@ export function psci(vcpu: Vcpu, cpu: CpuState, run: DataView): boolean {
       const mask = fn === 0x84000003 ? 0xffffffffn : MASK64;
       const target = vm.vcpuByMpidr(cpu.x[1]! & mask);
       if (!target) return ret(PSCI_RET_INVALID_PARAMS);
-      const t = vm.realm
-        ? vm.kernel.realm?.cpuOn(target)
-        : { cpu: target.cpu, on: !target.stopped, wake: () => undefined };
+      const t = vm.realm ? vm.kernel.realm?.cpuOn(target) : { cpu: target.cpu, on: !target.stopped, wake: () => undefined };
       if (!t) return ret(PSCI_RET_INVALID_PARAMS);
       if (t.on) return ret(PSCI_RET_ALREADY_ON);
       t.cpu.pc = cpu.x[2]! & mask;

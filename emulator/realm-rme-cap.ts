@@ -220,7 +220,8 @@ export function initRipas(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | un
       if (rmm.rttCreate(rd, addr) !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_CREATE failed (V10-IR9)');
       r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
     }
-    if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) >= level) fail(e.rules.initRttAtLevel ?? 'EINVAL', 'RTT error at or below the mapping level (V10-IR8; v7 16/45: -ENXIO)');
+    if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) >= level)
+      fail(e.rules.initRttAtLevel ?? 'EINVAL', 'RTT error at or below the mapping level (V10-IR8; v7 16/45: -ENXIO)');
     if (r !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_INIT_RIPAS failed (V10-IR6/IR7)');
     addr = top;
     if (e.k.bug('init-ripas-first-block-only')) break;

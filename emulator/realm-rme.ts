@@ -169,7 +169,8 @@ export class MultiplexedRealm implements RealmModule {
 
   firstRun(vcpu: Vcpu): void {
     // V10-V14: after the vGIC/timer/PMU setup, before HAS_RAN_ONCE: retried every run
-    if (this.gmem && this.realmOf(vcpu.vm) && !vcpu.vm.vgic && !this.k.bug('run-without-irqchip')) fail('EOPNOTSUPP', 'realm without an in-kernel irqchip (V10-V14)');
+    if (this.gmem && this.realmOf(vcpu.vm) && !vcpu.vm.vgic && !this.k.bug('run-without-irqchip'))
+      fail('EOPNOTSUPP', 'realm without an in-kernel irqchip (V10-V14)');
   }
 
   vmIoctl(): number | undefined {
@@ -236,7 +237,8 @@ export class MultiplexedRealm implements RealmModule {
     if (this.gmem && !this.rules.v6RecChecks && this.recOf(vcpu) && !this.k.bug('finalize-rec-twice-allowed')) fail('EBUSY', 'REC already finalised (V10-V8)');
     if (!vcpu.hasFeature(KVM_ARM_VCPU_PSCI_0_2) && !this.k.bug('rec-skips-psci-check')) fail('EINVAL', 'vCPU without PSCI_0_2 (R1-V5, V10-V9)');
     // V10-V10: the VM has a PMU but this vCPU lacks PMU_V3
-    if (this.gmem && !vcpu.hasFeature(KVM_ARM_VCPU_PMU_V3) && vcpu.vm.vcpus.some((v) => v.hasFeature(KVM_ARM_VCPU_PMU_V3))) fail('EINVAL', 'VM has a PMU, vCPU lacks PMU_V3 (V10-V10)');
+    if (this.gmem && !vcpu.hasFeature(KVM_ARM_VCPU_PMU_V3) && vcpu.vm.vcpus.some((v) => v.hasFeature(KVM_ARM_VCPU_PMU_V3)))
+      fail('EINVAL', 'VM has a PMU, vCPU lacks PMU_V3 (V10-V10)');
     if (!realm.rd) {
       // bug finalize-rec-before-create: accepted with no RD to create a REC in
       vcpu.realm = new MuxRec(undefined, vcpu.cpu.clone());

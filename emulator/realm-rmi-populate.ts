@@ -60,7 +60,14 @@ export function createRd(e: RmiEnv, vm: Vm, realm: RmiRealmVm): void {
     }
   }
   // RMM 2.0: no hash or RPV choice any more (abi-evolution.md §2b); SHA256
-  const rd = rmm.realmCreate(frames.baseFrame, { s2sz: vm.ipaBits, hashAlgo: 0, sve: vq > 0, sveVl: vq > 0 ? vq - 1 : 0, rpv: new Uint8Array(64), ...vmDebugCounts(vm) });
+  const rd = rmm.realmCreate(frames.baseFrame, {
+    s2sz: vm.ipaBits,
+    hashAlgo: 0,
+    sve: vq > 0,
+    sveVl: vq > 0 ? vq - 1 : 0,
+    rpv: new Uint8Array(64),
+    ...vmDebugCounts(vm),
+  });
   if (typeof rd === 'number') {
     for (let j = 0; j < n; j++) rmm.release(frames.baseFrame + j);
     fail('ENXIO', 'RMI_REALM_CREATE failed (V14-PO6)');
@@ -111,7 +118,7 @@ function gmemPopulate(e: RmiEnv, ctx: IoctlCtx, vm: Vm, rd: Rd, base: bigint, si
   const slot = vm.findSlot(base);
   if (!slot?.gmem) fail('EINVAL', 'no guest_memfd memslot at base (V14-PO10)');
   // V14-PO12: clipped to the memslot end
-  const pages = Number((size / PAGE < (slot.gpa + slot.size - base) / PAGE ? size / PAGE : (slot.gpa + slot.size - base) / PAGE));
+  const pages = Number(size / PAGE < (slot.gpa + slot.size - base) / PAGE ? size / PAGE : (slot.gpa + slot.size - base) / PAGE);
   const rmm = e.k.rmm;
   let i = 0;
   let err: number | ErrnoName | undefined;

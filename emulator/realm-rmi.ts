@@ -174,7 +174,8 @@ export class RmiRealm implements RealmModule {
     // V14-V6: core x0..x30 and PC, ID_AA64DFR0_EL1, SVE_VLS (v12/v13: PMCR_EL0 too)
     if (!realmRegSettable(id, this.rules.allowPmu)) fail('EINVAL', 'register not settable on a realm vCPU (V14-V6)');
     // V14-V7: the VL is fixed once the RD exists
-    if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none' && !this.k.bug('sve-vls-after-rd-allowed')) fail('EPERM', 'SVE_VLS after the RD exists (V14-V7)');
+    if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none' && !this.k.bug('sve-vls-after-rd-allowed'))
+      fail('EPERM', 'SVE_VLS after the RD exists (V14-V7)');
   }
 
   finalize(): number | undefined {
@@ -249,7 +250,8 @@ export class RmiRealm implements RealmModule {
     if (!realm) return undefined;
     const rec = this.recOf(vcpu);
     // V14-R1: kvm_rec_pre_enter refuses a realm that is not ACTIVE (a DEAD realm stays dead, §4.7)
-    if ((realm.state !== 'active' && !this.k.bug('dead-realm-revived')) || !rec || !realm.rd) fail('EINVAL', 'REC entry while the realm is not ACTIVE (V14-R1)');
+    if ((realm.state !== 'active' && !this.k.bug('dead-realm-revived')) || !rec || !realm.rd)
+      fail('EINVAL', 'REC entry while the realm is not ACTIVE (V14-R1)');
     // V14-R2: REC_ENTER on a realm the RMM never activated: RMI_ERROR_REALM -> KVM_EXIT_SHUTDOWN
     if (realm.rd.state !== 'active' && realm.rd.state !== 'system_off') return { shutdown: 'RMI_ERROR_REALM (V14-R2)' };
     return { cpu: rec.cpu, bus: new RealmBus(this.k, vcpu.vm, realm.rd) };

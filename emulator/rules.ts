@@ -10,10 +10,12 @@ import type { RmeRules, RmiRules } from '../revisions/rules.ts';
 export type { RmeRules, RmiRules };
 
 const index = <R>(row: (n: AbiName) => R | undefined): Partial<Record<AbiName, R>> =>
-  Object.fromEntries(ALL_REVISIONS.flatMap((n) => {
-    const r = row(n);
-    return r ? [[n, r]] : [];
-  }));
+  Object.fromEntries(
+    ALL_REVISIONS.flatMap((n) => {
+      const r = row(n);
+      return r ? [[n, r]] : [];
+    }),
+  );
 
 /** The RME era (RFC v1, v2..v10). */
 export const RME_RULES: Partial<Record<AbiName, RmeRules>> = index(rmeRules);

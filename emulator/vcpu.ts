@@ -2,7 +2,16 @@
 import { IOCTLS, KVMIO, STRUCTS } from '../uapi/kvm.ts';
 import { argSize, offsetOf, sizeOf, view } from '../uapi/layout.ts';
 import { StructReader } from '../uapi/bytes.ts';
-import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_SVE, KVM_GET_ONE_REG, KVM_RUN, KVM_SET_ONE_REG } from '../uapi/kvm-uapi.ts';
+import {
+  KVM_ARM_TARGET_GENERIC_V8,
+  KVM_ARM_VCPU_FINALIZE,
+  KVM_ARM_VCPU_INIT,
+  KVM_ARM_VCPU_POWER_OFF,
+  KVM_ARM_VCPU_SVE,
+  KVM_GET_ONE_REG,
+  KVM_RUN,
+  KVM_SET_ONE_REG,
+} from '../uapi/kvm-uapi.ts';
 import { CpuState } from './aarch64.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, KFile, KVM_MAX_VCPUS, VCPU_MMAP_SIZE } from './kernel.ts';
@@ -176,7 +185,7 @@ function vcpuInit(vcpu: Vcpu, b: StructReader): number {
   const vm = vcpu.vm;
   if (k.perVmVcpuFeatures && vm.vcpuFeatures !== undefined && vm.vcpuFeatures !== kept && !k.bug('vcpu-features-differ-allowed')) {
     if (!vcpu.initialized) vcpu.features = 0;
-    fail('EINVAL', 'features differ from the VM\'s first KVM_ARM_VCPU_INIT');
+    fail('EINVAL', "features differ from the VM's first KVM_ARM_VCPU_INIT");
   }
   vm.vcpuFeatures ??= kept;
   // kvm_reset_vcpu -> the VM's ID registers are initialised once, at the first vCPU reset

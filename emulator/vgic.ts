@@ -2,7 +2,16 @@
 import { STRUCTS } from '../uapi/kvm.ts';
 import { sizeOf, view } from '../uapi/layout.ts';
 import { StructReader, StructWriter } from '../uapi/bytes.ts';
-import { KVM_DEV_ARM_VGIC_CTRL_INIT, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_TYPE_ARM_VGIC_V3, KVM_SET_DEVICE_ATTR, KVM_VGIC_V3_ADDR_TYPE_DIST, KVM_VGIC_V3_ADDR_TYPE_REDIST, SIZEOF_KVM_CREATE_DEVICE } from '../uapi/kvm-uapi.ts';
+import {
+  KVM_DEV_ARM_VGIC_CTRL_INIT,
+  KVM_DEV_ARM_VGIC_GRP_ADDR,
+  KVM_DEV_ARM_VGIC_GRP_CTRL,
+  KVM_DEV_TYPE_ARM_VGIC_V3,
+  KVM_SET_DEVICE_ATTR,
+  KVM_VGIC_V3_ADDR_TYPE_DIST,
+  KVM_VGIC_V3_ADDR_TYPE_REDIST,
+  SIZEOF_KVM_CREATE_DEVICE,
+} from '../uapi/kvm-uapi.ts';
 import { fail } from './errors.ts';
 import { type IoctlCtx, KFile } from './kernel.ts';
 import type { Vm } from './vm.ts';

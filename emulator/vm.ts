@@ -3,7 +3,21 @@
 import { STRUCTS } from '../uapi/kvm.ts';
 import { offsetOf } from '../uapi/layout.ts';
 import { StructReader, StructWriter } from '../uapi/bytes.ts';
-import { KVM_ARM_PREFERRED_TARGET, KVM_ARM_TARGET_GENERIC_V8, KVM_CHECK_EXTENSION, KVM_CREATE_DEVICE, KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2, SIZEOF_KVM_ENABLE_CAP, SIZEOF_KVM_VCPU_INIT } from '../uapi/kvm-uapi.ts';
+import {
+  KVM_ARM_PREFERRED_TARGET,
+  KVM_ARM_TARGET_GENERIC_V8,
+  KVM_CHECK_EXTENSION,
+  KVM_CREATE_DEVICE,
+  KVM_CREATE_GUEST_MEMFD,
+  KVM_CREATE_VCPU,
+  KVM_ENABLE_CAP,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
+  KVM_SET_MEMORY_ATTRIBUTES,
+  KVM_SET_USER_MEMORY_REGION,
+  KVM_SET_USER_MEMORY_REGION2,
+  SIZEOF_KVM_ENABLE_CAP,
+  SIZEOF_KVM_VCPU_INIT,
+} from '../uapi/kvm-uapi.ts';
 import { checkExtension } from './check-extension.ts';
 import { fail } from './errors.ts';
 import { createGuestMemfd, setMemoryAttributes } from './guest_memfd.ts';

@@ -54,7 +54,10 @@ export function audit(p: ProfileBehaviour, basis: (k: ExpectKey, e: Expect) => b
   const names = new RegExp(`(^|[^.\\w])${p.name}([^.\\w]|$)`);
   for (const [k, e] of Object.entries(p.expect) as [ExpectKey, Expect][]) {
     const own = names.test(e.source.slice(0, e.source.indexOf(INHERITED)));
-    expect[k] = isInherited(e) && !e.unconfirmed && !isGeneric(e) && !own && !basis(k, e) ? { ...e, unconfirmed: `${why} (inherited: ${e.source.slice(e.source.indexOf(INHERITED) + INHERITED.length)})` } : e;
+    expect[k] =
+      isInherited(e) && !e.unconfirmed && !isGeneric(e) && !own && !basis(k, e)
+        ? { ...e, unconfirmed: `${why} (inherited: ${e.source.slice(e.source.indexOf(INHERITED) + INHERITED.length)})` }
+        : e;
   }
   return { ...p, expect };
 }

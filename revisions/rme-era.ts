@@ -15,13 +15,16 @@ export const NO_RMM_DISPUTE = 'realm VM without an RMM: -EINVAL before v7, -EPER
 // POPULATE into a memslot that cannot be private: the spec pins -EINVAL in v6
 // (abi-evolution.md §3.2) and -EPERM in v9/v10 (V10-PO7, read in the v9
 // posting); the posted v7 and v8 patches pin the switch at v8.
-export const V7_POPULATE = 'lore:20250213161426.102987-21-steven.price@arm.com ("[PATCH v7 20/45] arm64: RME: Allow populating initial contents", code quoted in Gavin Shan\'s review lore:8e852bc0-9a02-42d9-8d56-712c11508626@redhat.com)';
-export const V8_POPULATE = 'lore:20250416134208.383984-20-steven.price@arm.com ("[PATCH v8 19/43] arm64: RME: Allow populating initial contents"; changelog since v7: the error codes were reworked)';
-export const NO_GMEM_DISPUTE = 'memslot without guest_memfd: -EINVAL in v6 and v7; Gavin Shan asked for -EPERM in his v7 review and v8 adopted it (abi-evolution.md §3.2 has v6 only, conditions.md V10-PO7 has v9/v10 only)';
+export const V7_POPULATE =
+  'lore:20250213161426.102987-21-steven.price@arm.com ("[PATCH v7 20/45] arm64: RME: Allow populating initial contents", code quoted in Gavin Shan\'s review lore:8e852bc0-9a02-42d9-8d56-712c11508626@redhat.com)';
+export const V8_POPULATE =
+  'lore:20250416134208.383984-20-steven.price@arm.com ("[PATCH v8 19/43] arm64: RME: Allow populating initial contents"; changelog since v7: the error codes were reworked)';
+export const NO_GMEM_DISPUTE =
+  'memslot without guest_memfd: -EINVAL in v6 and v7; Gavin Shan asked for -EPERM in his v7 review and v8 adopted it (abi-evolution.md §3.2 has v6 only, conditions.md V10-PO7 has v9/v10 only)';
 
 // INIT_RIPAS over a populated page: v7 16/45 returns -ENXIO (an RTT error at the mapping level is
 // "unexpected"), v9/v10 -EINVAL (V10-IR8); v8's realm_init_ipa_state was not read
-export const INIT_LEAF_V8 = 'INIT_RIPAS over a populated page: -ENXIO in v7 (16/45), -EINVAL in v9/v10 (V10-IR8); v8\'s own code was not read';
+export const INIT_LEAF_V8 = "INIT_RIPAS over a populated page: -ENXIO in v7 (16/45), -EINVAL in v9/v10 (V10-IR8); v8's own code was not read";
 export const V7_RIPAS = 'lore:20250213161426.102987-17-steven.price@arm.com ("[PATCH v7 16/45] arm64: RME: Allow VMM to set RIPAS")';
 
 /** The parent's value for `keys`, kept but marked UNCONFIRMED with `why`. */
@@ -39,18 +42,22 @@ export const NO_GMEM_V2_V5 =
   'a memslot without guest_memfd: the spec pins -EINVAL for v6 only (abi-evolution.md §3.2); the posted v5 populate patch (lore:20241004152804.72508-21-steven.price@arm.com) has no such check, and v7 20/45 says the guest_memfd access came from a later v5 patch, which was not read';
 export const NO_GMEM_KEYS = ['populate.no-guest-memfd', 'populate.unprotected-half'] as const;
 
-export const CONFIG_V2 = 'lore:20240412084309.1733783-10-steven.price@arm.com ("[PATCH v2 09/43] arm64: RME: ioctls to create and configure realms"): CONFIG once the RD exists returns -EINVAL';
+export const CONFIG_V2 =
+  'lore:20240412084309.1733783-10-steven.price@arm.com ("[PATCH v2 09/43] arm64: RME: ioctls to create and configure realms"): CONFIG once the RD exists returns -EINVAL';
 export const CONFIG_V3_V4 = 'CONFIG once the RD exists: -EINVAL in v2 (09/43), -EBUSY in v5/v6 (abi-evolution.md §3.2); v3 and v4 were not read';
 export const REC_V2_V4 =
-  'how v2..v4 accepted KVM_ARM_VCPU_REC (8) is UNCONFIRMED (abi-evolution.md §2a): no posted v2..v4 header raises KVM_VCPU_MAX_FEATURES to 9, and v6\'s changelog says only v6 really exposed the REC bit';
+  "how v2..v4 accepted KVM_ARM_VCPU_REC (8) is UNCONFIRMED (abi-evolution.md §2a): no posted v2..v4 header raises KVM_VCPU_MAX_FEATURES to 9, and v6's changelog says only v6 really exposed the REC bit";
 // Facts of the RMM or of later postings that v2..v5 inherit without their own code behind them
-export const EARLY_RMM = 'RTT_INIT_RIPAS over RAM succeeds on TF-RMM tf-rmm-v0.6.0 (the v7 stack); the RMM releases of v2..v5\'s time (EAC5 .. rel0) were not observed';
-export const EARLY_BPS = 'the realm\'s breakpoint counts come from the VM\'s ID registers from v6 35/43 on; where v2..v5 took them from was not read (and the RMMs of their time accept 0)';
+export const EARLY_RMM =
+  "RTT_INIT_RIPAS over RAM succeeds on TF-RMM tf-rmm-v0.6.0 (the v7 stack); the RMM releases of v2..v5's time (EAC5 .. rel0) were not observed";
+export const EARLY_BPS =
+  "the realm's breakpoint counts come from the VM's ID registers from v6 35/43 on; where v2..v5 took them from was not read (and the RMMs of their time accept 0)";
 export const EARLY_KEYS = (p: ProfileBehaviour): AbiProfile['expect'] => ({
   ...markUnconfirmed(p, ['init.over-ram'], EARLY_RMM),
   ...markUnconfirmed(p, ['create.before-vcpu-init'], EARLY_BPS),
 });
-export const REC_FINALIZE_ONLY = 'with the REC bit refused by VCPU_INIT, a REC can only come from FINALIZE(REC) as in RFC v1 (conditions.md §6.2 draws the parallel); the v5 FINALIZE path was not read';
+export const REC_FINALIZE_ONLY =
+  'with the REC bit refused by VCPU_INIT, a REC can only come from FINALIZE(REC) as in RFC v1 (conditions.md §6.2 draws the parallel); the v5 FINALIZE path was not read';
 
 export const sameValue = (a: Expect | undefined, b: Expect | undefined): boolean => !!a && !!b && a.errno === b.errno && a.ret === b.ret;
 
@@ -73,7 +80,16 @@ export function gmemRules(
   abi: AbiName,
   o: { rmmAbsent: ErrnoName; errno: RmeRules['errno']; noGmem: ErrnoName; recBit?: boolean; initRttAtLevel?: ErrnoName; v6RecChecks: boolean },
 ): RmeRules {
-  return { ...GMEM_COMMON, abi, rmmAbsentRealmType: o.rmmAbsent, errno: o.errno, populateNoGmem: o.noGmem, recNeedsFeatureBit: o.recBit ?? true, initRttAtLevel: o.initRttAtLevel ?? 'ENXIO', v6RecChecks: o.v6RecChecks };
+  return {
+    ...GMEM_COMMON,
+    abi,
+    rmmAbsentRealmType: o.rmmAbsent,
+    errno: o.errno,
+    populateNoGmem: o.noGmem,
+    recNeedsFeatureBit: o.recBit ?? true,
+    initRttAtLevel: o.initRttAtLevel ?? 'ENXIO',
+    v6RecChecks: o.v6RecChecks,
+  };
 }
 
 // ---- the RMM each revision was posted against (emulator/rmm.ts eraRmm)

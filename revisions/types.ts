@@ -39,7 +39,25 @@ interface RevisionBase<N extends AbiName> {
 export type Revision<N extends AbiName = AbiName> = RevisionBase<N> &
   ({ era: 'rme'; rules: RmeRules; rmm: EraRmmRow } | { era: 'rmi'; rules: RmiRules; rmm: EraRmmRow } | { era: 'absent' });
 
-const UAPI_KEYS: readonly UapiProfileKey[] = ['generation', 'cap', 'vmTypeRealm', 'vmTypeFieldMask', 'vmTypeProtected', 'subcmd', 'subcmdNames', 'recFeature', 'maxVcpuFeatures', 'sizes', 'configItems', 'hashAlgos', 'populateFlags', 'psciComplete', 'rmiPopulate', 'staleCaps', 'uapi'];
+const UAPI_KEYS: readonly UapiProfileKey[] = [
+  'generation',
+  'cap',
+  'vmTypeRealm',
+  'vmTypeFieldMask',
+  'vmTypeProtected',
+  'subcmd',
+  'subcmdNames',
+  'recFeature',
+  'maxVcpuFeatures',
+  'sizes',
+  'configItems',
+  'hashAlgos',
+  'populateFlags',
+  'psciComplete',
+  'rmiPopulate',
+  'staleCaps',
+  'uapi',
+];
 
 /** The behaviour part of a (possibly assembled) profile: what a child revision derives from. */
 export function behaviourOf(p: ProfileBehaviour | AbiProfile): ProfileBehaviour {
@@ -79,6 +97,7 @@ export function withUapi(name: AbiName, era: Era, u: RevisionUapi, b: ProfileBeh
   }
   if (u.measure) p.populateFlags = { MEASURE: 1 << u.measure.bit };
   if (u.psciComplete) p.psciComplete = { name: u.psciComplete.name, req: requestOf(u.psciComplete), source: u.psciComplete.source };
-  if (u.rmiPopulate) p.rmiPopulate = { name: u.rmiPopulate.name, req: requestOf(u.rmiPopulate), inOut: u.rmiPopulate.dir === 'rw', source: u.rmiPopulate.source };
+  if (u.rmiPopulate)
+    p.rmiPopulate = { name: u.rmiPopulate.name, req: requestOf(u.rmiPopulate), inOut: u.rmiPopulate.dir === 'rw', source: u.rmiPopulate.source };
   return p;
 }

@@ -19,7 +19,14 @@ export const uapi: RevisionUapi = {
     cPrefix: 'KVM_CAP_ARM_RME_',
   },
   // v9 renamed the algorithm constants ARM_RME_CONFIG_HASH_ALGO_*
-  config: { struct: REALM_STRUCTS.armRmeConfig, items: { RPV: 0, HASH_ALGO: 1 }, hashAlgos: { SHA256: 0, SHA512: 1 }, itemPrefix: 'ARM_RME_CONFIG_', hashPrefix: 'ARM_RME_CONFIG_HASH_ALGO_', rpvSizeC: 'ARM_RME_CONFIG_RPV_SIZE' },
+  config: {
+    struct: REALM_STRUCTS.armRmeConfig,
+    items: { RPV: 0, HASH_ALGO: 1 },
+    hashAlgos: { SHA256: 0, SHA512: 1 },
+    itemPrefix: 'ARM_RME_CONFIG_',
+    hashPrefix: 'ARM_RME_CONFIG_HASH_ALGO_',
+    rpvSizeC: 'ARM_RME_CONFIG_RPV_SIZE',
+  },
   populate: REALM_STRUCTS.armRmePopulate,
   initIpa: REALM_STRUCTS.armRmeInitRipas,
   measure: { bit: 0, c: 'KVM_ARM_RME_POPULATE_FLAGS_MEASURE' },
@@ -27,12 +34,12 @@ export const uapi: RevisionUapi = {
   cSource: '"[PATCH v9 06/43]", lore:20250820145606.180644-7-steven.price@arm.com (abi-evolution.md §2b)',
 };
 
-
 const ENOSYS_DISPUTE = 'EPERM vs ENOSYS for PSCI/populate on the wrong vCPU or VM: Marc Zyngier, lore:86pl5m89ub.wl-maz@kernel.org (abi-evolution.md §4.6)';
 const STATE_DISPUTE = 'wrong-state errno: RFC -EBUSY, Zhi Wang suggested -EINVAL (v6/v7), v8+ -EPERM (conditions.md §6.5; abi-evolution.md §3.1, §4.6)';
-const NO_RMM_DISPUTE = 'realm VM without an RMM: -EINVAL before v7, -EPERM v7..v10, -EINVAL again from v12 while the changelog says -EPERM (abi-evolution.md §3.3, §3.5, §4.6; conditions.md §6.11)';
-const RIPAS_DISPUTE = 'INIT_RIPAS wrong state: -EINVAL in an earlier posting, -EPERM after Gavin Shan\'s review; the switch revision is not pinned (conditions.md §6.6)';
-
+const NO_RMM_DISPUTE =
+  'realm VM without an RMM: -EINVAL before v7, -EPERM v7..v10, -EINVAL again from v12 while the changelog says -EPERM (abi-evolution.md §3.3, §3.5, §4.6; conditions.md §6.11)';
+const RIPAS_DISPUTE =
+  "INIT_RIPAS wrong state: -EINVAL in an earlier posting, -EPERM after Gavin Shan's review; the switch revision is not pinned (conditions.md §6.6)";
 
 const behaviour: ProfileBehaviour = {
   name: 'v10',
@@ -79,7 +86,11 @@ const behaviour: ProfileBehaviour = {
     // v6 35/43 (lore:20241212155610.76522-36-steven.price@arm.com) fills num_bps/num_wps from the VM's ID_AA64DFR0_EL1,
     // which KVM sets up at the first KVM_ARM_VCPU_INIT; the same patch (same description, reviewed unchanged) is 36/45 in v7,
     // 35/43 in v8 (lore:20250416134208.383984-36-steven.price@arm.com), v9 and v10
-    'create.before-vcpu-init': { errno: 'ENXIO', source: 'V10-CR11 path: RMI_REALM_CREATE fails -> -ENXIO; the counts are 0 before the first vCPU init (v6 35/43, v7 36/45 lore:20250213161426.102987-37-steven.price@arm.com); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line); seen on the cca-host/v7 stack' },
+    'create.before-vcpu-init': {
+      errno: 'ENXIO',
+      source:
+        'V10-CR11 path: RMI_REALM_CREATE fails -> -ENXIO; the counts are 0 before the first vCPU init (v6 35/43, v7 36/45 lore:20250213161426.102987-37-steven.price@arm.com); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line); seen on the cca-host/v7 stack',
+    },
     'init.ok': { errno: 0, source: 'V10-IR (copy, wrap, state, RMM loop)' },
     'init.bad-pointer': { errno: 'EFAULT', source: 'V10-IR1' },
     'init.fault-before-state': { errno: 'EFAULT', source: 'V10-IR1 before V10-IR3 (§5)' },
@@ -98,7 +109,11 @@ const behaviour: ProfileBehaviour = {
     'init.two-memslots': { errno: 0, source: 'V10-IR order: no memslot lookup' },
     'init.over-populated': { errno: 'EINVAL', source: 'V10-IR8' },
     // V10-IR8 assumed RMM 1.0 refuses re-initialising RAM; TF-RMM does not (the RTT entry is already UNASSIGNED RAM)
-    'init.over-ram': { errno: 0, source: 'TF-RMM tf-rmm-v0.6.0 runtime/rmi/rtt.c: RTT_INIT_RIPAS leaves an entry that is already RAM as it is and succeeds; seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)' },
+    'init.over-ram': {
+      errno: 0,
+      source:
+        'TF-RMM tf-rmm-v0.6.0 runtime/rmi/rtt.c: RTT_INIT_RIPAS leaves an entry that is already RAM as it is and succeeds; seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)',
+    },
     'populate.ok': { errno: 0, source: 'V10-PO7..PO10 (success path)' },
     'populate.measure': { errno: 0, source: 'V10-PO3, V10-PO10' },
     'populate.unmeasured': { errno: 0, source: 'V10-PO3 (flags 0 is valid), V10-PO10' },
@@ -135,7 +150,11 @@ const behaviour: ProfileBehaviour = {
     'vcpu.init-rec-normal-vm': { errno: 'EINVAL', source: 'V10-V1' },
     'vcpu.init-rec-el1-32bit': { errno: 'EINVAL', source: 'V10-V2' },
     'vcpu.init-past-max': { errno: 'ENOENT', source: 'V10-V3 (G8)' },
-    'vcpu.init-differs-from-first': { errno: 'EINVAL', source: 'upstream since 6.7 (kvm_vcpu_set_target: KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED, kvm->arch.vcpu_features; POWER_OFF is not kept); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7, mux/run/without-rec-bit)' },
+    'vcpu.init-differs-from-first': {
+      errno: 'EINVAL',
+      source:
+        'upstream since 6.7 (kvm_vcpu_set_target: KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED, kvm->arch.vcpu_features; POWER_OFF is not kept); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7, mux/run/without-rec-bit)',
+    },
     'vcpu.create-after-activate': { errno: 0, source: 'V10-V17 (allowed while the vGIC is not initialised)' },
     'vcpu.create-after-vgic-init': { errno: 'EBUSY', source: 'V10-V17, G9' },
     'rec.ok': { errno: 0, source: 'V10-V4..V11 (success path)' },

@@ -59,8 +59,16 @@ const behaviour: ProfileBehaviour = {
     'rmi.populate-after-no-irqchip-run': { errno: 0, ret: 0, source: 'V14-A5 (state unchanged: NEW) then V14-PO7 (NEW proceeds)' },
     'rmi.populate-zero-size': { errno: 0, ret: 0, source: 'V14-PO5 (base in a guest_memfd memslot)' },
     // the RD is created by the first POPULATE (V14-PO6); realm_create_rd reads the VM's ID_AA64DFR0_EL1 as v6 35/43 did, 0 before any vCPU init
-    'rmi.populate-before-vcpu-init': { errno: 'ENXIO', source: 'V14-PO6 (-ENXIO when RMI_REALM_CREATE fails); realm_create_rd of the RMI postings fills num_bps/num_wps from kvm_read_vm_id_reg(ID_AA64DFR0_EL1); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line)' },
-    'vcpu.init-differs-from-first': { errno: 'EINVAL', source: 'upstream since 6.7 (kvm_vcpu_set_target: KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED, kvm->arch.vcpu_features; POWER_OFF is not kept); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7, mux/run/without-rec-bit)' },
+    'rmi.populate-before-vcpu-init': {
+      errno: 'ENXIO',
+      source:
+        'V14-PO6 (-ENXIO when RMI_REALM_CREATE fails); realm_create_rd of the RMI postings fills num_bps/num_wps from kvm_read_vm_id_reg(ID_AA64DFR0_EL1); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line)',
+    },
+    'vcpu.init-differs-from-first': {
+      errno: 'EINVAL',
+      source:
+        'upstream since 6.7 (kvm_vcpu_set_target: KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED, kvm->arch.vcpu_features; POWER_OFF is not kept); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7, mux/run/without-rec-bit)',
+    },
     'rmi.populate-zero-size-no-memslot': { errno: 'EINVAL', source: 'V14-PO5 (RD created as a side effect)' },
     'rmi.populate-no-memslot': { errno: 'EINVAL', source: 'V14-PO10' },
     'rmi.populate-not-gmem': { errno: 'EINVAL', source: 'V14-PO10' },
@@ -70,11 +78,18 @@ const behaviour: ProfileBehaviour = {
     'rmi.populate-past-memslot-end': { errno: 0, ret: 0, source: 'V14-PO12 (clipped to the memslot; the struct shows the remainder)' },
     'rmi.populate-twice': { errno: 'ENXIO', source: 'V14-PO14' },
     'rmi.populate-negative-count': { errno: 'EINVAL', source: 'V14-PO10 (UP-gmem: a page count that is negative, size >= 2^63)' },
-    'rmi.populate-error-after-progress': { errno: 0, ret: 0, source: 'V14-PO15 (error after >= 1 page swallowed; the next call fails on the bad page with V14-PO14)' },
+    'rmi.populate-error-after-progress': {
+      errno: 0,
+      ret: 0,
+      source: 'V14-PO15 (error after >= 1 page swallowed; the next call fails on the bad page with V14-PO14)',
+    },
     'rmi.first-run-no-irqchip': { errno: 'EOPNOTSUPP', source: 'V14-A5' },
     'rmi.run-after-irqchip-added': { errno: 0, source: '§4.7 row 1 (state still NONE/NEW; the first-run path is retried)' },
     'rmi.first-run-rec-fails': { errno: 'EINVAL', source: 'V14-A9 (a vCPU lacks PSCI_0_2); the realm is left DEAD' },
-    'rmi.second-run-after-failed-run': { errno: 'EINVAL', source: '§4.7 row 2 (activate sees DEAD >= ACTIVE, returns 0; kvm_rec_pre_enter state != ACTIVE -> -EINVAL, V14-R1)' },
+    'rmi.second-run-after-failed-run': {
+      errno: 'EINVAL',
+      source: '§4.7 row 2 (activate sees DEAD >= ACTIVE, returns 0; kvm_rec_pre_enter state != ACTIVE -> -EINVAL, V14-R1)',
+    },
     'rmi.run-ok': { errno: 0, source: 'V14-A12' },
     'rmi.run-uninit-no-irqchip': { errno: 'ENOEXEC', source: 'V14-A1 before V14-A5 (§5)' },
     'rmi.vcpu-after-run': { errno: 'EBUSY', source: 'V14-V5, conditions.md §6.10 (vGIC initialised; UP-arm)' },

@@ -16,7 +16,11 @@ const v2Derived = derive(
     expect: {
       'config.after-create': { errno: 'EINVAL', source: CONFIG_V2 },
       // the state is checked before the item is copied in every revision read; v2's order was not
-      'config.after-create-bad-pointer': { errno: 'EINVAL', source: CONFIG_V2, unconfirmed: 'whether v2 checks the state before copying the item was not read' },
+      'config.after-create-bad-pointer': {
+        errno: 'EINVAL',
+        source: CONFIG_V2,
+        unconfirmed: 'whether v2 checks the state before copying the item was not read',
+      },
     },
   },
   'conditions.md has no v2 row; the v2 ABI patch defines the same constants (abi-evolution.md §2a, §2b)',

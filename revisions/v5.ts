@@ -2,7 +2,18 @@
 // raised). Derived from v6; partly read (v5 NN/43 below).
 import { audit, derive } from '../profiles/derive.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
-import { EARLY_AUDIT, EARLY_ERRNO, EARLY_KEYS, NO_GMEM_KEYS, NO_GMEM_V2_V5, NO_RMM_DISPUTE, REC_FINALIZE_ONLY, RMM_EAC5, gmemRules, markUnconfirmed } from './rme-era.ts';
+import {
+  EARLY_AUDIT,
+  EARLY_ERRNO,
+  EARLY_KEYS,
+  NO_GMEM_KEYS,
+  NO_GMEM_V2_V5,
+  NO_RMM_DISPUTE,
+  REC_FINALIZE_ONLY,
+  RMM_EAC5,
+  gmemRules,
+  markUnconfirmed,
+} from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';
 import { v6 } from './v6.ts';
 export const uapi: RevisionUapi = { ...v6.uapi, maxVcpuFeatures: 7 };
@@ -17,11 +28,15 @@ const V5_CAP = v5p(9, 'CHECK_EXTENSION(KVM_CAP_ARM_RME) answers the RME static k
 const V5_IPA = `${v5p(9, 'a realm VM takes its IPA limit from the RMM feature register (S2SZ) in kvm_init_ipa_range')}; the checks themselves are upstream's (UP)`;
 const V5_TYPE = v5p(11, 'KVM_CREATE_VM refuses type bits outside [11:8] and [7:0], and a type value other than NORMAL or REALM, with -EINVAL');
 const V5_DISPATCH = v5p(9, 'ENABLE_CAP(KVM_CAP_ARM_RME) on a VM that is not a realm is -EINVAL, an unknown sub-command -EINVAL');
-const V5_CAP_UP = 'upstream KVM_ENABLE_CAP: the struct is copied (-EFAULT) and arm64 refuses non-zero flags (-EINVAL) before any CAP is looked at (UP); v5 09/43 adds its case after that';
+const V5_CAP_UP =
+  'upstream KVM_ENABLE_CAP: the struct is copied (-EFAULT) and arm64 refuses non-zero flags (-EINVAL) before any CAP is looked at (UP); v5 09/43 adds its case after that';
 const V5_CONFIG = (what: string): string => v5p(9, `CONFIG_REALM ${what}`);
 const V5_CREATE = (what: string): string => v5p(9, `CREATE_RD ${what}`);
 const V5_REC = (what: string): string => v5p(14, `FINALIZE(REC) ${what}`);
-const V5_FINALIZED = v5p(14, 'kvm_arm_vcpu_is_finalized is false for a realm vCPU unless it has a REC and the realm is ACTIVE, so KVM_RUN gets upstream\'s -EPERM');
+const V5_FINALIZED = v5p(
+  14,
+  "kvm_arm_vcpu_is_finalized is false for a realm vCPU unless it has a REC and the realm is ACTIVE, so KVM_RUN gets upstream's -EPERM",
+);
 const V5_FINALIZE_UP = 'upstream KVM_ARM_VCPU_FINALIZE: an uninitialised vCPU -ENOEXEC, then the int is read (-EFAULT), before v5 14/43 is reached (UP)';
 
 const v5Derived = derive(
@@ -36,7 +51,10 @@ const v5Derived = derive(
       'vcpu.init-rec-normal-vm': { errno: 'ENOENT', source: 'G8 (bit 8 >= KVM_VCPU_MAX_FEATURES = 7)' },
       'vcpu.init-rec-el1-32bit': { errno: 'ENOENT', source: 'G8 (bit 8 >= KVM_VCPU_MAX_FEATURES = 7)' },
       'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 7 = KVM_VCPU_MAX_FEATURES; HAS_EL2 exposed only from v6)' },
-      'rec.no-rec-bit': { errno: 0, source: V5_REC('checks only that the VM is a realm (no REC bit exists to check in v5), so a realm vCPU without it gets a REC') },
+      'rec.no-rec-bit': {
+        errno: 0,
+        source: V5_REC('checks only that the VM is a realm (no REC bit exists to check in v5), so a realm vCPU without it gets a REC'),
+      },
       'vm.realm-no-rmm': { errno: 'EINVAL', source: v5p(11, 'a realm type without the RME static key is -EINVAL'), dispute: NO_RMM_DISPUTE },
       'probe.cap-on-system-fd': { errno: 0, ret: 1, source: V5_CAP },
       'probe.cap-on-normal-vm': { errno: 0, ret: 1, source: V5_CAP },
@@ -80,14 +98,19 @@ const v5Derived = derive(
       'rec.no-psci': { errno: 'EINVAL', source: V5_REC('without PSCI_0_2 is -EINVAL (after the state check)') },
       'rec.no-psci-before-create': { errno: 'ENOENT', source: V5_REC('checks the state before PSCI_0_2') },
       'rec.twice': { errno: 'ENXIO', source: V5_REC('has no guard against a second call; RMI_REC_CREATE with the same MPIDR is refused by the RMM, -ENXIO') },
-      'run.not-initialised': { errno: 'ENOEXEC', source: 'upstream KVM_RUN on an uninitialised vCPU is -ENOEXEC (G5, UP), before v5\'s checks' },
+      'run.not-initialised': { errno: 'ENOEXEC', source: "upstream KVM_RUN on an uninitialised vCPU is -ENOEXEC (G5, UP), before v5's checks" },
       'run.before-activate': { errno: 'EPERM', source: V5_FINALIZED },
       'run.no-rec': { errno: 'EPERM', source: V5_FINALIZED },
       'run.vcpu-after-activate': { errno: 'EPERM', source: `${V5_FINALIZED}; a vCPU made after ACTIVATE cannot get a REC (-ENOENT)` },
       'run.no-irqchip': { errno: 'EOPNOTSUPP', source: v5p(15, 'the first KVM_RUN of a realm without an in-kernel irqchip is -EOPNOTSUPP') },
       'run.ok': { errno: 0, source: `${V5_FINALIZED}; v5 18/43 enters the REC in an ACTIVE realm` },
       'run.no-rec-bit': null,
-      'psci.no-rec-bit': { errno: 'EINVAL', source: 'the realm-only check of v6 23/43 (lore:20241212155610.76522-24-steven.price@arm.com) applied to a vCPU never finalised as a REC (v5\'s own code not read)', unconfirmed: REC_FINALIZE_ONLY },
+      'psci.no-rec-bit': {
+        errno: 'EINVAL',
+        source:
+          "the realm-only check of v6 23/43 (lore:20241212155610.76522-24-steven.price@arm.com) applied to a vCPU never finalised as a REC (v5's own code not read)",
+        unconfirmed: REC_FINALIZE_ONLY,
+      },
       ...markUnconfirmed(v6.profile, NO_GMEM_KEYS, NO_GMEM_V2_V5),
       ...EARLY_KEYS(v6.profile),
     },

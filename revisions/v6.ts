@@ -7,9 +7,18 @@ import { withUapi, type Revision } from './types.ts';
 import { v7 } from './v7.ts';
 export const uapi: RevisionUapi = {
   ...v7.uapi,
-  subcmd: { ...v7.uapi.subcmd!, names: { CONFIG_REALM: 'CONFIG_REALM', CREATE: 'CREATE_RD', INIT_IPA: 'INIT_IPA_REALM', POPULATE: 'POPULATE_REALM', ACTIVATE: 'ACTIVATE_REALM' } },
+  subcmd: {
+    ...v7.uapi.subcmd!,
+    names: { CONFIG_REALM: 'CONFIG_REALM', CREATE: 'CREATE_RD', INIT_IPA: 'INIT_IPA_REALM', POPULATE: 'POPULATE_REALM', ACTIVATE: 'ACTIVATE_REALM' },
+  },
   // the RFC names, 32-byte args with flags and reserved words, RPV and HASH_ALGO only (v2..v6 share them)
-  config: { ...v7.uapi.config!, struct: REALM_STRUCTS.rmeConfigItem, itemPrefix: 'KVM_CAP_ARM_RME_CFG_', hashPrefix: 'KVM_CAP_ARM_RME_MEASUREMENT_ALGO_', rpvSizeC: 'KVM_CAP_ARM_RME_RPV_SIZE' },
+  config: {
+    ...v7.uapi.config!,
+    struct: REALM_STRUCTS.rmeConfigItem,
+    itemPrefix: 'KVM_CAP_ARM_RME_CFG_',
+    hashPrefix: 'KVM_CAP_ARM_RME_MEASUREMENT_ALGO_',
+    rpvSizeC: 'KVM_CAP_ARM_RME_RPV_SIZE',
+  },
   populate: REALM_STRUCTS.rmePopulate,
   initIpa: REALM_STRUCTS.rmeInitIpa,
   cSource: '"[PATCH v6 07/43] arm64: RME: Define the user ABI" (v2..v6 share it, abi-evolution.md §2b)',
@@ -23,13 +32,17 @@ const V6_CAP = v6p(8, 'CHECK_EXTENSION(KVM_CAP_ARM_RME) answers the RME static k
 const V6_IPA = `${v6p(8, 'a realm VM takes its IPA limit from the RMM feature register (S2SZ)')}; the range check itself is upstream kvm_init_ipa_range (UP)`;
 const V6_TYPE = v6p(10, 'KVM_CREATE_VM refuses type bits outside [11:8] and [7:0], and a type value other than NORMAL or REALM, with -EINVAL');
 const V6_DISPATCH = v6p(8, 'ENABLE_CAP(KVM_CAP_ARM_RME) on a VM that is not a realm is -EINVAL, an unknown sub-command -EINVAL');
-const V6_CAP_UP = 'upstream KVM_ENABLE_CAP: the struct is copied (-EFAULT) and arm64 refuses non-zero flags (-EINVAL) before any CAP is looked at (UP); v6 08/43 adds its case after that';
+const V6_CAP_UP =
+  'upstream KVM_ENABLE_CAP: the struct is copied (-EFAULT) and arm64 refuses non-zero flags (-EINVAL) before any CAP is looked at (UP); v6 08/43 adds its case after that';
 const V6_CONFIG = (what: string): string => v6p(8, `CONFIG_REALM ${what}`);
 const V6_CREATE = (what: string): string => v6p(8, `CREATE_RD ${what}`);
 const V6_INIT = (what: string): string => v6p(16, `INIT_IPA_REALM ${what}`);
 const V6_POP = (what: string): string => v6p(19, `POPULATE_REALM ${what}`);
 const V6_REC = (what: string): string => v6p(12, `FINALIZE(REC) ${what}`);
-const V6_FINALIZED = v6p(12, 'kvm_arm_vcpu_is_finalized is false for a realm vCPU unless it is a finalised REC of an ACTIVE realm, so KVM_RUN gets upstream\'s -EPERM');
+const V6_FINALIZED = v6p(
+  12,
+  "kvm_arm_vcpu_is_finalized is false for a realm vCPU unless it is a finalised REC of an ACTIVE realm, so KVM_RUN gets upstream's -EPERM",
+);
 const V6_PSCI = (what: string): string => v6p(23, `KVM_ARM_VCPU_RMM_PSCI_COMPLETE ${what}`);
 const V6_FINALIZE_UP = 'upstream KVM_ARM_VCPU_FINALIZE: an uninitialised vCPU -ENOEXEC, then the int is read (-EFAULT), before v6 12/43 is reached (UP)';
 
@@ -73,8 +86,15 @@ const v6Derived = derive(
       'create.ok': { errno: 0, source: V6_CREATE('delegates the RD and the start-level RTTs, RMI_REALM_CREATE, state NEW') },
       'create.twice': { errno: 'EEXIST', source: V6_CREATE('once the RD exists is -EEXIST') },
       'create.normal-vm': { errno: 'EINVAL', source: V6_DISPATCH },
-      'create.after-vcpu': { errno: 0, source: `${V6_CREATE('has no check on created vCPUs')}; v6 38/43 gives a vCPU without SVE vector length 0, so one such vCPU passes` },
-      'create.before-vcpu-init': { errno: 'ENXIO', source: 'v6 35/43 (lore:20241212155610.76522-36-steven.price@arm.com): num_bps/num_wps from kvm_read_vm_id_reg(ID_AA64DFR0_EL1), 0 before the first vCPU init; TF-RMM validate_realm_params refuses 0 (tf-rmm-v0.6.0 on)' },
+      'create.after-vcpu': {
+        errno: 0,
+        source: `${V6_CREATE('has no check on created vCPUs')}; v6 38/43 gives a vCPU without SVE vector length 0, so one such vCPU passes`,
+      },
+      'create.before-vcpu-init': {
+        errno: 'ENXIO',
+        source:
+          'v6 35/43 (lore:20241212155610.76522-36-steven.price@arm.com): num_bps/num_wps from kvm_read_vm_id_reg(ID_AA64DFR0_EL1), 0 before the first vCPU init; TF-RMM validate_realm_params refuses 0 (tf-rmm-v0.6.0 on)',
+      },
       'init.ok': { errno: 0, source: V6_INIT('copies the args, checks wrap and state NEW, then loops RTT_INIT_RIPAS, creating missing RTT levels') },
       'init.bad-pointer': { errno: 'EFAULT', source: V6_INIT('copies the args first: a fault is -EFAULT') },
       'init.fault-before-state': { errno: 'EFAULT', source: V6_INIT('copies the args before any state check') },
@@ -91,17 +111,31 @@ const v6Derived = derive(
       'init.unprotected-half': { errno: 'ENXIO', source: V6_INIT('has no range check; the RMM refuses the unprotected half, -ENXIO') },
       'init.no-memslot': { errno: 0, source: V6_INIT('looks up no memslot') },
       'init.two-memslots': { errno: 0, source: V6_INIT('looks up no memslot') },
-      'init.over-populated': { errno: 'ENXIO', source: V6_INIT('realm_init_ipa_state treats an RTT error at the mapping level as unexpected (WARN, -ENXIO), the same code as v7 16/45') },
-      'init.over-ram': { errno: 0, source: `${V6_INIT('passes the range to RTT_INIT_RIPAS')}; TF-RMM tf-rmm-v0.6.0 accepts it over RAM (recorded on the cca-host/v7 stack)` },
-      'populate.ok': { errno: 0, source: V6_POP('in 2 MB chunks, each inside one memslot that can be private, page by page from the memslot\'s memory into guest_memfd') },
+      'init.over-populated': {
+        errno: 'ENXIO',
+        source: V6_INIT('realm_init_ipa_state treats an RTT error at the mapping level as unexpected (WARN, -ENXIO), the same code as v7 16/45'),
+      },
+      'init.over-ram': {
+        errno: 0,
+        source: `${V6_INIT('passes the range to RTT_INIT_RIPAS')}; TF-RMM tf-rmm-v0.6.0 accepts it over RAM (recorded on the cca-host/v7 stack)`,
+      },
+      'populate.ok': {
+        errno: 0,
+        source: V6_POP("in 2 MB chunks, each inside one memslot that can be private, page by page from the memslot's memory into guest_memfd"),
+      },
       'populate.measure': { errno: 0, source: V6_POP('passes MEASURE as RMI_MEASURE_CONTENT') },
       'populate.unmeasured': { errno: 0, source: V6_POP('takes flags 0') },
       'populate.unknown-flag': { errno: 'EINVAL', source: V6_POP('refuses a flag other than MEASURE with -EINVAL') },
-      'populate.chunk-per-memslot': { errno: 0, source: V6_POP('looks up the memslot of each 2 MB chunk, so chunks in adjacent guest_memfd memslots are populated') },
+      'populate.chunk-per-memslot': {
+        errno: 0,
+        source: V6_POP('looks up the memslot of each 2 MB chunk, so chunks in adjacent guest_memfd memslots are populated'),
+      },
       'populate.reserved-ignored': { errno: 0, source: V6_POP('does not look at reserved[]') },
       'populate.bad-pointer': { errno: 'EFAULT', source: V6_POP('copies the args first: a fault is -EFAULT') },
       'populate.fault-before-state': { errno: 'EFAULT', source: V6_POP('copies the args before the state check') },
-      'populate.before-create': populateEinval(V6_POP('outside state NEW is -EINVAL, checked first (Steven Price quoted it: lore:4196d432-ccde-4d1f-b07e-8603bf5dcdaf@arm.com)')),
+      'populate.before-create': populateEinval(
+        V6_POP('outside state NEW is -EINVAL, checked first (Steven Price quoted it: lore:4196d432-ccde-4d1f-b07e-8603bf5dcdaf@arm.com)'),
+      ),
       'populate.after-activate': populateEinval(V6_POP('outside state NEW is -EINVAL')),
       'populate.state-beats-alignment': { errno: 'EINVAL', source: V6_POP('checks the state before alignment') },
       'populate.zero-size-before-create': populateEinval(V6_POP('checks the state before anything else')),
@@ -116,17 +150,26 @@ const v6Derived = derive(
       'populate.two-memslots': { errno: 'EINVAL', source: V6_POP('a chunk must lie in one memslot, else -EINVAL') },
       'populate.past-memslot-end': { errno: 'EINVAL', source: V6_POP('a chunk must lie in one memslot, else -EINVAL') },
       'populate.no-guest-memfd': { errno: 'EINVAL', source: V6_POP('a memslot that cannot be private is -EINVAL'), dispute: NO_GMEM_DISPUTE },
-      'populate.unprotected-half': { errno: 'EINVAL', source: V6_POP('the suite places a plain memslot there, which cannot be private: -EINVAL before the RMM') },
+      'populate.unprotected-half': {
+        errno: 'EINVAL',
+        source: V6_POP('the suite places a plain memslot there, which cannot be private: -EINVAL before the RMM'),
+      },
       'populate.twice': { errno: 'ENXIO', source: V6_POP('delegating a destination page that is already delegated fails: -ENXIO') },
       'activate.ok': { errno: 0, source: v6p(43, 'ACTIVATE_REALM in state NEW calls RMI_REALM_ACTIVATE, then ACTIVE') },
       'activate.before-create': { errno: 'EINVAL', source: v6p(43, 'ACTIVATE_REALM outside state NEW is -EINVAL') },
       'activate.twice': { errno: 'EINVAL', source: v6p(43, 'ACTIVATE_REALM outside state NEW is -EINVAL') },
       'vcpu.init-rec-bit': { errno: 0, source: v6p(42, 'KVM_VCPU_MAX_FEATURES 7 -> 9, so the REC bit (8) is accepted') },
       'vcpu.init-psci': { errno: 0, source: 'upstream VCPU_INIT with PSCI_0_2 (UP); no v6 check refuses it' },
-      'vcpu.init-rec-normal-vm': { errno: 0, source: `${v6p(12, 'the REC bit is cleared from the supported features only when the RMM is absent; nothing refuses it on a normal VM')} (Gavin Shan\'s review of 12/43 points this out; v7 refuses it)` },
+      'vcpu.init-rec-normal-vm': {
+        errno: 0,
+        source: `${v6p(12, 'the REC bit is cleared from the supported features only when the RMM is absent; nothing refuses it on a normal VM')} (Gavin Shan\'s review of 12/43 points this out; v7 refuses it)`,
+      },
       'vcpu.init-rec-el1-32bit': { errno: 'EINVAL', source: v6p(12, 'the REC bit with EL1_32BIT is -EINVAL') },
       'vcpu.init-past-max': { errno: 'ENOENT', source: `${v6p(42, 'KVM_VCPU_MAX_FEATURES is 9')}: bit 9 is -ENOENT (G8)` },
-      'vcpu.create-after-activate': { errno: 0, source: 'no v6 patch adds a check to vCPU creation (12/43 only sets rec.mpidr); allowed while the vGIC is not initialised (UP)' },
+      'vcpu.create-after-activate': {
+        errno: 0,
+        source: 'no v6 patch adds a check to vCPU creation (12/43 only sets rec.mpidr); allowed while the vGIC is not initialised (UP)',
+      },
       'vcpu.create-after-vgic-init': { errno: 'EBUSY', source: 'upstream refuses a vCPU once the vGIC is initialised (G9, UP); no v6 patch changes that' },
       'rec.ok': { errno: 0, source: V6_REC('on a REC-bit vCPU with PSCI_0_2 in state NEW creates the REC') },
       'rec.not-initialised': { errno: 'ENOEXEC', source: V6_FINALIZE_UP },
@@ -138,8 +181,11 @@ const v6Derived = derive(
       'rec.after-activate-new-vcpu': { errno: 'ENOENT', source: V6_REC('outside state NEW is -ENOENT') },
       'rec.no-psci': { errno: 'EINVAL', source: V6_REC('without PSCI_0_2 is -EINVAL (after the state check)') },
       'rec.no-psci-before-create': { errno: 'ENOENT', source: V6_REC('checks the state before PSCI_0_2') },
-      'rec.twice': { errno: 'ENXIO', source: `${V6_REC('has no guard against a second call: it delegates a new REC page and calls RMI_REC_CREATE again with the same MPIDR, which the RMM refuses, -ENXIO')} (v7 adds the -EBUSY guard; the cca-host/v7 stack answers -EBUSY)` },
-      'run.not-initialised': { errno: 'ENOEXEC', source: 'upstream KVM_RUN on an uninitialised vCPU is -ENOEXEC (G5, UP), before v6\'s checks' },
+      'rec.twice': {
+        errno: 'ENXIO',
+        source: `${V6_REC('has no guard against a second call: it delegates a new REC page and calls RMI_REC_CREATE again with the same MPIDR, which the RMM refuses, -ENXIO')} (v7 adds the -EBUSY guard; the cca-host/v7 stack answers -EBUSY)`,
+      },
+      'run.not-initialised': { errno: 'ENOEXEC', source: "upstream KVM_RUN on an uninitialised vCPU is -ENOEXEC (G5, UP), before v6's checks" },
       'run.before-activate': { errno: 'EPERM', source: V6_FINALIZED },
       'run.no-rec': { errno: 'EPERM', source: V6_FINALIZED },
       'run.no-rec-bit': { errno: 'EPERM', source: V6_FINALIZED },
@@ -150,7 +196,10 @@ const v6Derived = derive(
       'sve.rd-unfinalised': { errno: 'EINVAL', source: v6p(38, 'realm_init_sve_param refuses a vCPU with SVE not finalised with -EINVAL at CREATE_RD') },
       // v6 checks kvm_is_realm, not the REC (v7: vcpu_is_rec and -EPERM, per the v12 27/46 changelog "since v6")
       'psci.normal-vm': { errno: 'EINVAL', source: V6_PSCI('on a VM that is not a realm is -EINVAL (v7 changed to a REC check with -EPERM)') },
-      'psci.no-rec-bit': { errno: 'EINVAL', source: `${V6_PSCI('checks only that the VM is a realm, so a realm vCPU that is no REC reaches RMI_PSCI_COMPLETE with no REC page; the RMM refuses and KVM returns -EINVAL')}` },
+      'psci.no-rec-bit': {
+        errno: 'EINVAL',
+        source: `${V6_PSCI('checks only that the VM is a realm, so a realm vCPU that is no REC reaches RMI_PSCI_COMPLETE with no REC page; the RMM refuses and KVM returns -EINVAL')}`,
+      },
       'psci.bad-pointer': { errno: 'EFAULT', source: V6_PSCI('copies the struct after the realm check: a fault is -EFAULT') },
       'psci.unknown-target': { errno: 'EINVAL', source: V6_PSCI('no vCPU with the target MPIDR is -EINVAL') },
       'psci.not-pending': { errno: 'EINVAL', source: V6_PSCI('passes the request to RMI_PSCI_COMPLETE; an RMM refusal (no PSCI pending) is -EINVAL') },

@@ -12,7 +12,12 @@ export const uapi: RevisionUapi = {
   cap: { name: 'KVM_CAP_ARM_RME', nr: 300, source: 'lore:20250213161426.102987-8-steven.price@arm.com' },
   recFeature: { bit: 8, c: 'KVM_ARM_VCPU_REC' },
   maxVcpuFeatures: 9,
-  psciComplete: psciCompleteIoctl('KVM_ARM_VCPU_RMM_PSCI_COMPLETE', 0xd2, REALM_STRUCTS.rmmPsciComplete, 'abi-evolution.md §2a (0xd2 "FIXME", moved in v8: lore:yq5aldu8wu3q.fsf@kernel.org)'),
+  psciComplete: psciCompleteIoctl(
+    'KVM_ARM_VCPU_RMM_PSCI_COMPLETE',
+    0xd2,
+    REALM_STRUCTS.rmmPsciComplete,
+    'abi-evolution.md §2a (0xd2 "FIXME", moved in v8: lore:yq5aldu8wu3q.fsf@kernel.org)',
+  ),
 };
 
 const v7Derived = derive(
@@ -28,16 +33,38 @@ const v7Derived = derive(
       'populate.state-beats-alignment': { errno: 'EINVAL', source: 'conditions.md §6.5 (state -EINVAL, checked before alignment as in v6 and v10)' },
       'populate.zero-size-before-create': populateEinval('conditions.md §6.5 (state before the size-0 shortcut, as v10 §5)'),
       // settled on the cca-host/v7 stack: both -EINVAL (fixtures/real-kernel/cca-host-v7)
-      'init.before-create': { errno: 'EINVAL', source: 'recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7: misordering/init-ipa-in-none); conditions.md §6.6', dispute: RIPAS_DISPUTE },
-      'init.after-activate': { errno: 'EINVAL', source: 'recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7: misordering/init-ipa-in-active); conditions.md §6.6', dispute: RIPAS_DISPUTE },
+      'init.before-create': {
+        errno: 'EINVAL',
+        source: 'recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7: misordering/init-ipa-in-none); conditions.md §6.6',
+        dispute: RIPAS_DISPUTE,
+      },
+      'init.after-activate': {
+        errno: 'EINVAL',
+        source: 'recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7: misordering/init-ipa-in-active); conditions.md §6.6',
+        dispute: RIPAS_DISPUTE,
+      },
       'populate.no-guest-memfd': { errno: 'EINVAL', source: `${V7_POPULATE}: a memslot that cannot be private gives -EINVAL`, dispute: NO_GMEM_DISPUTE },
-      'populate.unprotected-half': { errno: 'EINVAL', source: `${V7_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v7 refuses with -EINVAL before the RMM` },
+      'populate.unprotected-half': {
+        errno: 'EINVAL',
+        source: `${V7_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v7 refuses with -EINVAL before the RMM`,
+      },
       'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 9 = KVM_VCPU_MAX_FEATURES, 9 since v6)' },
       'psci.old-number': null,
       // v7's own code (not v10's): an RTT error at the mapping level WARNs and returns -ENXIO; the cca-host/v7 stack answers so
-      'init.over-populated': { errno: 'ENXIO', source: `${V7_RIPAS}: realm_init_ipa_state treats an RTT error at the mapping level as unexpected (WARN, -ENXIO); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)` },
-      'init.over-ram': { errno: 0, source: 'TF-RMM tf-rmm-v0.6.0 (runtime/rmi/rtt.c) accepts RTT_INIT_RIPAS over RAM; recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)' },
-      'create.before-vcpu-init': { errno: 'ENXIO', source: 'v7 36/45 (lore:20250213161426.102987-37-steven.price@arm.com): num_bps/num_wps from the VM\'s ID_AA64DFR0_EL1, 0 before the first vCPU init; TF-RMM tf-rmm-v0.6.0 refuses 0; recorded on the cca-host/v7 stack (68 checks failed from it)' },
+      'init.over-populated': {
+        errno: 'ENXIO',
+        source: `${V7_RIPAS}: realm_init_ipa_state treats an RTT error at the mapping level as unexpected (WARN, -ENXIO); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)`,
+      },
+      'init.over-ram': {
+        errno: 0,
+        source:
+          'TF-RMM tf-rmm-v0.6.0 (runtime/rmi/rtt.c) accepts RTT_INIT_RIPAS over RAM; recorded on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)',
+      },
+      'create.before-vcpu-init': {
+        errno: 'ENXIO',
+        source:
+          "v7 36/45 (lore:20250213161426.102987-37-steven.price@arm.com): num_bps/num_wps from the VM's ID_AA64DFR0_EL1, 0 before the first vCPU init; TF-RMM tf-rmm-v0.6.0 refuses 0; recorded on the cca-host/v7 stack (68 checks failed from it)",
+      },
     },
   },
   'conditions.md has no v7 row; v7 -> v8 changed numbers only (abi-evolution.md §2a)',
@@ -162,7 +189,7 @@ export const V7_MEASURED: ReadonlySet<ExpectKey> = new Set<ExpectKey>([
   'vm.type-unknown-value',
 ]);
 
-const behaviour = audit(v7Derived, (k) => V7_MEASURED.has(k), 'not measured on the cca-host/v7 stack and v7\'s own code for it was not read');
+const behaviour = audit(v7Derived, (k) => V7_MEASURED.has(k), "not measured on the cca-host/v7 stack and v7's own code for it was not read");
 
 export const v7 = {
   name: 'v7',

@@ -4,7 +4,18 @@
 import { audit, derive } from '../profiles/derive.ts';
 import type { AbiProfile } from '../profiles/types.ts';
 import type { RevisionUapi } from '../uapi/realm.ts';
-import { INIT_LEAF_V8, LATE_ERRNO, NO_GMEM_DISPUTE, RIPAS_SWITCH, RMM_REL0, V8_POPULATE, gmemRules, markUnconfirmed, ripasEperm, sameValue } from './rme-era.ts';
+import {
+  INIT_LEAF_V8,
+  LATE_ERRNO,
+  NO_GMEM_DISPUTE,
+  RIPAS_SWITCH,
+  RMM_REL0,
+  V8_POPULATE,
+  gmemRules,
+  markUnconfirmed,
+  ripasEperm,
+  sameValue,
+} from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';
 import { V7_MEASURED, v7 } from './v7.ts';
 import { v9 } from './v9.ts';
@@ -26,7 +37,10 @@ export const v8Behaviour = derive(
       'init.before-create': ripasEperm(RIPAS_SWITCH),
       'init.after-activate': ripasEperm(RIPAS_SWITCH),
       'populate.no-guest-memfd': { errno: 'EPERM', source: `${V8_POPULATE}: a memslot that cannot be private gives -EPERM`, dispute: NO_GMEM_DISPUTE },
-      'populate.unprotected-half': { errno: 'EPERM', source: `${V8_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v8 refuses with -EPERM before the RMM` },
+      'populate.unprotected-half': {
+        errno: 'EPERM',
+        source: `${V8_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v8 refuses with -EPERM before the RMM`,
+      },
       ...markUnconfirmed(v9.profile, ['init.over-populated'], INIT_LEAF_V8),
     },
   },
@@ -37,7 +51,16 @@ export const v8Behaviour = derive(
 // Computed on first use: v7 derives from v8's behaviour, so v7 is not there yet while this module loads.
 let audited: AbiProfile | undefined;
 const profile = (): AbiProfile =>
-  (audited ??= withUapi('v8', 'rme', uapi, audit(v8Behaviour, (k, e) => V7_MEASURED.has(k) && sameValue(v7.profile.expect[k], e) && sameValue(v9.profile.expect[k], e), 'v8\'s own code for it was not read and v7 (measured) and v9 (read) do not both have this value')));
+  (audited ??= withUapi(
+    'v8',
+    'rme',
+    uapi,
+    audit(
+      v8Behaviour,
+      (k, e) => V7_MEASURED.has(k) && sameValue(v7.profile.expect[k], e) && sameValue(v9.profile.expect[k], e),
+      "v8's own code for it was not read and v7 (measured) and v9 (read) do not both have this value",
+    ),
+  ));
 
 export const v8 = {
   name: 'v8',

@@ -90,7 +90,9 @@ function main(argv: string[]): number {
     const diffs = compareVerdicts(before, after);
     for (const d of diffs) console.log(d);
     const revs = new Set([...after.keys()].map((n) => n.split('/')[0]));
-    console.log(`# ${before.size} checks before, ${after.size} after, over ${revs.size} revisions: ${diffs.length ? `${diffs.length} differences` : 'every verdict the same'}`);
+    console.log(
+      `# ${before.size} checks before, ${after.size} after, over ${revs.size} revisions: ${diffs.length ? `${diffs.length} differences` : 'every verdict the same'}`,
+    );
     return diffs.length ? 1 : 0;
   }
   if (argv[0] === '--baseline' && argv.length === 2) {

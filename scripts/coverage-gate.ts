@@ -158,7 +158,12 @@ function codeLines(text: string): number[] {
 async function typesOnly(text: string): Promise<boolean> {
   const ts = (await import('typescript')).default;
   const js = ts.transpileModule(text, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  return js.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '').replace(/export\s*\{\s*\};?/g, '').trim() === '';
+  return (
+    js
+      .replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+      .replace(/export\s*\{\s*\};?/g, '')
+      .trim() === ''
+  );
 }
 
 const t0 = performance.now();
@@ -196,7 +201,8 @@ for (const d of dirs) {
   const l = sum(rs);
   const th = THRESHOLDS.find((x) => x.dir === d);
   let verdict = 'no threshold';
-  if (th && d === 'harness/core/targets/' && qemuSkipped !== undefined) verdict = `threshold ${th.lines}% not applied: the qemu tests were skipped (${qemuSkipped} missing)`;
+  if (th && d === 'harness/core/targets/' && qemuSkipped !== undefined)
+    verdict = `threshold ${th.lines}% not applied: the qemu tests were skipped (${qemuSkipped} missing)`;
   else if (th) {
     const ok = pct(l) >= th.lines;
     failed ||= !ok;
@@ -209,13 +215,17 @@ for (const d of dirs) {
   );
 }
 const all = sum(rows);
-console.log(`coverage: ${'harness/ emulator/'.padEnd(17)} ${pct(all).toFixed(1).padStart(5)}% of ${String(all.total).padStart(5)} lines, ${rows.length} files in all`);
+console.log(
+  `coverage: ${'harness/ emulator/'.padEnd(17)} ${pct(all).toFixed(1).padStart(5)}% of ${String(all.total).padStart(5)} lines, ${rows.length} files in all`,
+);
 
 for (const r of rows) {
   const low = pct(r) < FILE_FLOOR && !(qemuSkipped !== undefined && dirOf(r.file) === 'harness/core/targets/');
   if (low) failed = true;
   if (low || !r.loaded || listFiles)
-    console.log(`coverage:   ${r.file}: ${pct(r).toFixed(1)}% of ${r.total} lines${r.loaded ? '' : ', loaded by no test'}${low ? `: below the ${FILE_FLOOR}% floor per file, FAILED` : ''}`);
+    console.log(
+      `coverage:   ${r.file}: ${pct(r).toFixed(1)}% of ${r.total} lines${r.loaded ? '' : ', loaded by no test'}${low ? `: below the ${FILE_FLOOR}% floor per file, FAILED` : ''}`,
+    );
 }
 if (skippedTypes.length) console.log(`coverage: types only, no code to cover: ${skippedTypes.join(', ')}`);
 console.log(`coverage: ${raw.length} processes, ${((performance.now() - t0) / 1000).toFixed(1)} s${failed ? '; FAILED' : ''}`);

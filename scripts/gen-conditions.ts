@@ -76,7 +76,13 @@ function counts(p: AbiProfile): Record<Status | 'disputed' | 'total', number> {
 
 export function renderRevision(p: AbiProfile): string {
   const c = counts(p);
-  const parents = [...new Set(keysOf(p).map((k) => inheritedFrom(p.expect[k]!)).filter((x): x is string => !!x))];
+  const parents = [
+    ...new Set(
+      keysOf(p)
+        .map((k) => inheritedFrom(p.expect[k]!))
+        .filter((x): x is string => !!x),
+    ),
+  ];
   const lines = [
     HEADER,
     '',
@@ -87,8 +93,14 @@ export function renderRevision(p: AbiProfile): string {
     `- Profile: \`profiles/\` (\`--abi ${p.name}\`); generation: ${p.generation}; facts: [${ERA_PAGE[p.generation].replace('../spec/', '')}](${ERA_PAGE[p.generation]})`,
     `- Defined by: ${md(p.source)}`,
     `- Realm CAP: \`${p.cap.name}\` = ${p.cap.nr} (${md(p.cap.source)})`,
-    ...(p.psciComplete ? [`- PSCI complete: \`${p.psciComplete.name}\` = 0x${p.psciComplete.req.toString(16).toUpperCase()} (${md(p.psciComplete.source)})`] : []),
-    ...(p.rmiPopulate ? [`- Populate: \`${p.rmiPopulate.name}\` = 0x${p.rmiPopulate.req.toString(16).toUpperCase()}, ${p.rmiPopulate.inOut ? 'in/out struct, returns 0' : 'returns the bytes populated'} (${md(p.rmiPopulate.source)})`] : []),
+    ...(p.psciComplete
+      ? [`- PSCI complete: \`${p.psciComplete.name}\` = 0x${p.psciComplete.req.toString(16).toUpperCase()} (${md(p.psciComplete.source)})`]
+      : []),
+    ...(p.rmiPopulate
+      ? [
+          `- Populate: \`${p.rmiPopulate.name}\` = 0x${p.rmiPopulate.req.toString(16).toUpperCase()}, ${p.rmiPopulate.inOut ? 'in/out struct, returns 0' : 'returns the bytes populated'} (${md(p.rmiPopulate.source)})`,
+        ]
+      : []),
     `- ${c.total} expectations: ${c.confirmed} confirmed for ${p.name}, ${c.inherited} inherited${parents.length ? ` (read for ${parents.join(', ')})` : ''}, ${c.unconfirmed} UNCONFIRMED (tap \`todo\`); ${c.disputed} with a recorded dispute`,
     '',
     '"confirmed": the profile states this value for this revision itself (how',
@@ -101,7 +113,9 @@ export function renderRevision(p: AbiProfile): string {
   ];
   for (const k of keysOf(p)) {
     const e = p.expect[k]!;
-    lines.push(`| <a id="${k.replace(/\./g, '-')}"></a>\`${k}\` | ${cell(EXPECT_KEYS[k])} | ${expected(e)} | ${statusText(e)} | ${md(splitSource(e.source).own)} | ${e.dispute ? md(e.dispute) : ''} |`);
+    lines.push(
+      `| <a id="${k.replace(/\./g, '-')}"></a>\`${k}\` | ${cell(EXPECT_KEYS[k])} | ${expected(e)} | ${statusText(e)} | ${md(splitSource(e.source).own)} | ${e.dispute ? md(e.dispute) : ''} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

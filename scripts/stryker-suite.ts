@@ -162,13 +162,21 @@ async function mutantRun(active: string): Promise<number> {
   // every check without a dry-run record
   let reaches = (_check: string): boolean => true;
   if (cov && !cov.static.includes(active)) {
-    const covering = new Set(Object.entries(cov.perCheck).filter(([, ids]) => ids.includes(active)).map(([k]) => k));
+    const covering = new Set(
+      Object.entries(cov.perCheck)
+        .filter(([, ids]) => ids.includes(active))
+        .map(([k]) => k),
+    );
     reaches = (check) => covering.has(check);
   } else if (cov) {
     // A static mutant (a module-level value) acts through the code of its module that reads it:
     // every check of each revision that reaches some mutant of the run (bench/stryker.ts runs one
     // module at a time). Revisions that never execute the module cannot see its values.
-    const revs = new Set(Object.entries(cov.perCheck).filter(([, ids]) => ids.length > 0).map(([k]) => k.slice(0, k.indexOf('/'))));
+    const revs = new Set(
+      Object.entries(cov.perCheck)
+        .filter(([, ids]) => ids.length > 0)
+        .map(([k]) => k.slice(0, k.indexOf('/'))),
+    );
     reaches = (check) => revs.has(check.slice(0, check.indexOf('/')));
   }
   // An endless loop through the mutant fails the check that runs it (Stryker's hit limit: 100x the dry run's hits)

@@ -66,7 +66,11 @@ t.test('a throwaway v15 takes four files, and the build names what is missing', 
   edit('revisions/names.ts', "'v14', 'absent'", "'v14', 'v15', 'absent'");
   let r = tsc();
   t.not(r.code, 0, 'tsc fails with the name and no unit');
-  t.match(r.out, /revisions\/index\.ts.*'v15'/, `the error names v15 in the registry: ${r.out.split('\n').find((l) => l.includes('v15')) ?? r.out.slice(0, 300)}`);
+  t.match(
+    r.out,
+    /revisions\/index\.ts.*'v15'/,
+    `the error names v15 in the registry: ${r.out.split('\n').find((l) => l.includes('v15')) ?? r.out.slice(0, 300)}`,
+  );
 
   // 2. the unit without its emulator rules row: tsc names the row
   writeFileSync(join(dir, 'revisions/v15.ts'), V15.replace(/\/\*RULES\*\/.*\n/, ''));
@@ -96,7 +100,10 @@ t.test('a throwaway v15 takes four files, and the build names what is missing', 
   t.match(snap, /KVM_CAP_ARM_RMI = 250/, 'the new CAP');
 
   // 6. count the files
-  const changed = git('status', '--porcelain').out.split('\n').filter(Boolean).map((l) => l.slice(3));
+  const changed = git('status', '--porcelain')
+    .out.split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(3));
   t.comment(`files a new revision took: ${changed.length} (${changed.join(', ')})`);
   t.ok(changed.length <= 4, `four files or fewer: ${changed.join(', ')}`);
 });

@@ -22,7 +22,8 @@ async function run(abiName: string, names: readonly string[], opts: { bugs?: str
       callTimeoutMs: 5000,
       checkTimeoutMs: 30000,
       targetFor: (emulatorSettings) => createTargetSync('emulator', { abi, bugs: opts.bugs ?? [], emulatorSettings }),
-      ...(opts.afterwards === false ? { afterwards: false } : {}) };
+      ...(opts.afterwards === false ? { afterwards: false } : {}),
+    };
     return await runChecks(defs, o);
   } finally {
     await target.stop();
@@ -36,12 +37,22 @@ t.test('a refusal that populated pages before failing is caught only by the afte
     const name = 'populate/past-memslot-end';
     const [clean] = await run(abi, [name]);
     t.equal(clean?.status, 'pass', `${abi}: passes on the reference emulator`);
-    t.ok(afterwardsOf(clean!).some((a) => a.ok && /left no trace/.test(a.message)), `${abi}: the refusal was observed`);
+    t.ok(
+      afterwardsOf(clean!).some((a) => a.ok && /left no trace/.test(a.message)),
+      `${abi}: the refusal was observed`,
+    );
     const [bug] = await run(abi, [name], { bugs: ['populate-memslot-end-checked-late'] });
     t.equal(bug?.status, 'fail', `${abi}: the bug fails the check`);
     const a = afterwardsOf(bug!).find((x) => !x.ok);
-    t.match(a?.message, /afterwards: the refused KVM_ENABLE_CAP\(RME, POPULATE_REALM.*changed what follows: .*POPULATE_REALM, base=0x801ff000 size=0x1000.* without it, = -1 .* with it/, `${abi}: the probe names the page that was left populated`);
-    t.ok(bug!.assertions.filter((x) => !x.message.startsWith('afterwards:')).every((x) => x.ok), `${abi}: the errno alone does not show the bug`);
+    t.match(
+      a?.message,
+      /afterwards: the refused KVM_ENABLE_CAP\(RME, POPULATE_REALM.*changed what follows: .*POPULATE_REALM, base=0x801ff000 size=0x1000.* without it, = -1 .* with it/,
+      `${abi}: the probe names the page that was left populated`,
+    );
+    t.ok(
+      bug!.assertions.filter((x) => !x.message.startsWith('afterwards:')).every((x) => x.ok),
+      `${abi}: the errno alone does not show the bug`,
+    );
     const [off] = await run(abi, [name], { bugs: ['populate-memslot-end-checked-late'], afterwards: false });
     t.equal(off?.status, 'pass', `${abi}: without the afterwards probe the bug passes`);
   }
@@ -51,7 +62,10 @@ t.test('a refusal declared to change state must change it (the declaration is lo
   const name = 'run/dead-realm-stays-dead';
   const [ok] = await run('v14', [name]);
   t.equal(ok?.status, 'pass');
-  t.ok(afterwardsOf(ok!).some((a) => a.ok && /as it should/.test(a.message)), 'the DEAD realm refuses the probe POPULATE');
+  t.ok(
+    afterwardsOf(ok!).some((a) => a.ok && /as it should/.test(a.message)),
+    'the DEAD realm refuses the probe POPULATE',
+  );
   const saved = AFTERWARDS['rmi.first-run-rec-fails'];
   delete AFTERWARDS['rmi.first-run-rec-fails'];
   try {
@@ -68,8 +82,14 @@ t.test('v12 and v13 differ on what a run refused for want of an irqchip leaves b
   const [v13] = await run('v13', [name]);
   t.equal(v12?.status, 'pass');
   t.equal(v13?.status, 'pass');
-  t.ok(afterwardsOf(v12!).some((a) => a.ok && /as it should/.test(a.message)), 'v12: the realm is DEAD afterwards');
-  t.ok(afterwardsOf(v13!).some((a) => a.ok && /left no trace/.test(a.message)), 'v13: nothing changed');
+  t.ok(
+    afterwardsOf(v12!).some((a) => a.ok && /as it should/.test(a.message)),
+    'v12: the realm is DEAD afterwards',
+  );
+  t.ok(
+    afterwardsOf(v13!).some((a) => a.ok && /left no trace/.test(a.message)),
+    'v13: nothing changed',
+  );
 });
 
 t.test('every revision: the checks with an expected refusal are observed', async (t) => {
@@ -77,8 +97,15 @@ t.test('every revision: the checks with an expected refusal are observed', async
   for (const abiName of ['rfc-v1', 'v6', 'v10', 'v14']) {
     const abi = getProfile(abiName)!;
     const defs = applicable(ALL_CHECKS, abi);
-    const out = await run(abiName, defs.map((d) => d.name));
-    t.same(out.filter((o) => o.status === 'fail').map((o) => o.name), [], `${abiName}: no check fails`);
+    const out = await run(
+      abiName,
+      defs.map((d) => d.name),
+    );
+    t.same(
+      out.filter((o) => o.status === 'fail').map((o) => o.name),
+      [],
+      `${abiName}: no check fails`,
+    );
     observed += out.filter((o) => afterwardsOf(o).length > 0).length;
   }
   t.ok(observed > 100, `${observed} checks carry an afterwards observation`);
@@ -89,7 +116,10 @@ t.test('a POPULATE that returns 0 but skips the last page is caught by the posit
     const name = 'populate/whole-tail-of-memslot';
     const [clean] = await run(abi, [name]);
     t.equal(clean?.status, 'pass', `${abi}: passes on the reference emulator`);
-    t.ok(afterwardsOf(clean!).some((a) => a.ok && /took effect on exactly the pages it reported done \(3 probed\)/.test(a.message)), `${abi}: first, second and last page probed`);
+    t.ok(
+      afterwardsOf(clean!).some((a) => a.ok && /took effect on exactly the pages it reported done \(3 probed\)/.test(a.message)),
+      `${abi}: first, second and last page probed`,
+    );
     const [bug] = await run(abi, [name], { bugs: ['populate-skips-last-page'] });
     t.equal(bug?.status, 'fail', `${abi}: the bug fails the check`);
     t.match(afterwardsOf(bug!).find((x) => !x.ok)?.message, /succeeded but page 0x801ff000 shows no effect/, `${abi}: the skipped page is named`);
@@ -101,6 +131,9 @@ t.test('RMI era: a populate that made progress changed exactly the pages it repo
   for (const abi of ['v14']) {
     const [o] = await run(abi, ['populate/error-after-progress']);
     t.equal(o?.status, 'pass', abi);
-    t.ok(afterwardsOf(o!).some((a) => a.ok && /exactly the pages it reported done/.test(a.message)), `${abi}: progress pinned by the probe`);
+    t.ok(
+      afterwardsOf(o!).some((a) => a.ok && /exactly the pages it reported done/.test(a.message)),
+      `${abi}: progress pinned by the probe`,
+    );
   }
 });

@@ -41,7 +41,13 @@ function safeRead(p: string): string {
 /** Raw lines in, raw lines out: for malformed requests the harness never sends. */
 async function raw(lines: string[], agent = bin): Promise<{ out: Record<string, unknown>[]; code: number | undefined }> {
   const r = await execa(agent, [], { input: lines.join('\n') + '\n', reject: false });
-  return { out: r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), code: r.exitCode };
+  return {
+    out: r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+    code: r.exitCode,
+  };
 }
 
 t.test('open, ioctl errors, buffer out, close', async (t) => {
@@ -161,7 +167,7 @@ t.test('as_fd_at binds an fd the call wrote into its struct', async (t) => {
   t.match(bad.error, /^bad-request: as_fd_at needs/);
 });
 
-t.test('fds slots carry a handle\'s fd into a struct (guest_memfd in REGION2)', async (t) => {
+t.test("fds slots carry a handle's fd into a struct (guest_memfd in REGION2)", async (t) => {
   const link = localAgentLink(bin);
   t.teardown(() => link.stop());
   const s = await link.session();
@@ -215,7 +221,11 @@ t.test('deadline: the agent reports a timeout and exits 3', async (t) => {
     JSON.stringify({ id: 2, op: 'info' }),
   ]);
   t.equal(code, 3);
-  t.same(out.map((o) => [o.id, o.error]), [[1, 'timeout']], 'nothing after the timeout');
+  t.same(
+    out.map((o) => [o.id, o.error]),
+    [[1, 'timeout']],
+    'nothing after the timeout',
+  );
   t.comment(`150 ms deadline reported after ${Date.now() - t0} ms`); // a figure, not a threshold: bench/ measures
 
   const link = localAgentLink(bin);
@@ -304,40 +314,44 @@ t.test('the real build refuses what the suite never asks for, before doing it', 
   t.match(err(14), /timeout_ms must be an integer/);
 });
 
-t.test('real build on /dev/kvm: uAPI fds map, others do not; a peek past the file is an error, not a crash', { skip: !existsSync('/dev/kvm') && 'no /dev/kvm' }, async (t) => {
-  const KVM_CREATE_VM = 0xae01;
-  const KVM_CREATE_VCPU = 0xae41;
-  const KVM_RUN = 0xae80;
-  const lines = [
-    { op: 'open', path: '/dev/kvm', flags: O_RDWR | 0o2000000, as: 'kvm' },
-    { op: 'ioctl', fd: 'kvm', req: 0xae00, arg: { int: 0 } },
-    { op: 'ioctl', fd: 'kvm', req: TCGETS, arg: { int: 0 } },
-    { op: 'mmap', as: 'k', len: 4096, prot: PROT_RW, flags: 0x01, fd: 'kvm' },
-    { op: 'ioctl', fd: 'kvm', req: KVM_CREATE_VM, arg: { int: 0 }, as: 'vm' },
-    { op: 'ioctl', fd: 'vm', req: 0xae03, arg: { int: 1 }, as: 'nofd' },
-    { op: 'ioctl', fd: 'vm', req: KVM_CREATE_VCPU, arg: { int: 0 }, as: 'vcpu' },
-    { op: 'mmap', as: 'run', len: 1 << 20, prot: PROT_RW, flags: 0x01, fd: 'vcpu' },
-    { op: 'peek', mem: 'run', offset: 0, len: 4 },
-    { op: 'peek', mem: 'run', offset: (1 << 20) - 4096, len: 4 },
-    { op: 'poke', mem: 'run', offset: (1 << 20) - 4096, hex: '00' },
-    { op: 'ioctl', fd: 'vcpu', req: KVM_RUN, arg: { int: 0 }, peek: [{ mem: 'run', offset: (1 << 20) - 8, len: 8 }], timeout_ms: 2000 },
-    { op: 'ioctl', fd: 'vcpu', req: 0x4010aeac, arg: { int: 0x400000 } },
-    { op: 'info' },
-  ].map((r, i) => JSON.stringify({ id: i + 1, ...r }));
-  const { out, code } = await raw(lines, policyBin);
-  t.equal(code, 0, 'the agent survives and ends at EOF');
-  const by = (id: number): Record<string, unknown> => out.find((o) => o.id === id) ?? {};
-  if (Number(by(1).ret) < 0) return void t.comment(`open /dev/kvm: errno ${String(by(1).errno)}`);
-  t.equal(by(2).ret, 12, 'KVM_GET_API_VERSION');
-  t.match(by(3).error, /refused: ioctl 0x5401 is not a KVM request/);
-  t.match(by(4).error, /refused: only a shared mapping of an fd an ioctl handed out/);
-  t.match(by(6).error, /returns no fd to bind/);
-  if (Number(by(5).ret) < 0 || Number(by(7).ret) < 0) return void t.comment('no VM/vCPU on this host');
-  t.equal(by(8).ret, 0, 'kvm_run maps (1 MiB, more than the vCPU file has)');
-  t.match(by(9).out, /^[0-9a-f]{8}$/);
-  t.match(by(10).error, /^bad-request: peek of mapping run faulted \(SIGBUS\)/, 'peek past the end of the file');
-  t.match(by(11).error, /^bad-request: poke of mapping run faulted \(SIGBUS\)/, 'poke past the end of the file');
-  t.match(by(12).error, /peek of mapping run faulted \(SIGBUS\) after the call/, 'a peek after KVM_RUN past the file');
-  t.match(by(13).error, /takes a pointer, not the integer 0x400000/);
-  t.equal(by(14).ret, 0, 'still answering');
-});
+t.test(
+  'real build on /dev/kvm: uAPI fds map, others do not; a peek past the file is an error, not a crash',
+  { skip: !existsSync('/dev/kvm') && 'no /dev/kvm' },
+  async (t) => {
+    const KVM_CREATE_VM = 0xae01;
+    const KVM_CREATE_VCPU = 0xae41;
+    const KVM_RUN = 0xae80;
+    const lines = [
+      { op: 'open', path: '/dev/kvm', flags: O_RDWR | 0o2000000, as: 'kvm' },
+      { op: 'ioctl', fd: 'kvm', req: 0xae00, arg: { int: 0 } },
+      { op: 'ioctl', fd: 'kvm', req: TCGETS, arg: { int: 0 } },
+      { op: 'mmap', as: 'k', len: 4096, prot: PROT_RW, flags: 0x01, fd: 'kvm' },
+      { op: 'ioctl', fd: 'kvm', req: KVM_CREATE_VM, arg: { int: 0 }, as: 'vm' },
+      { op: 'ioctl', fd: 'vm', req: 0xae03, arg: { int: 1 }, as: 'nofd' },
+      { op: 'ioctl', fd: 'vm', req: KVM_CREATE_VCPU, arg: { int: 0 }, as: 'vcpu' },
+      { op: 'mmap', as: 'run', len: 1 << 20, prot: PROT_RW, flags: 0x01, fd: 'vcpu' },
+      { op: 'peek', mem: 'run', offset: 0, len: 4 },
+      { op: 'peek', mem: 'run', offset: (1 << 20) - 4096, len: 4 },
+      { op: 'poke', mem: 'run', offset: (1 << 20) - 4096, hex: '00' },
+      { op: 'ioctl', fd: 'vcpu', req: KVM_RUN, arg: { int: 0 }, peek: [{ mem: 'run', offset: (1 << 20) - 8, len: 8 }], timeout_ms: 2000 },
+      { op: 'ioctl', fd: 'vcpu', req: 0x4010aeac, arg: { int: 0x400000 } },
+      { op: 'info' },
+    ].map((r, i) => JSON.stringify({ id: i + 1, ...r }));
+    const { out, code } = await raw(lines, policyBin);
+    t.equal(code, 0, 'the agent survives and ends at EOF');
+    const by = (id: number): Record<string, unknown> => out.find((o) => o.id === id) ?? {};
+    if (Number(by(1).ret) < 0) return void t.comment(`open /dev/kvm: errno ${String(by(1).errno)}`);
+    t.equal(by(2).ret, 12, 'KVM_GET_API_VERSION');
+    t.match(by(3).error, /refused: ioctl 0x5401 is not a KVM request/);
+    t.match(by(4).error, /refused: only a shared mapping of an fd an ioctl handed out/);
+    t.match(by(6).error, /returns no fd to bind/);
+    if (Number(by(5).ret) < 0 || Number(by(7).ret) < 0) return void t.comment('no VM/vCPU on this host');
+    t.equal(by(8).ret, 0, 'kvm_run maps (1 MiB, more than the vCPU file has)');
+    t.match(by(9).out, /^[0-9a-f]{8}$/);
+    t.match(by(10).error, /^bad-request: peek of mapping run faulted \(SIGBUS\)/, 'peek past the end of the file');
+    t.match(by(11).error, /^bad-request: poke of mapping run faulted \(SIGBUS\)/, 'poke past the end of the file');
+    t.match(by(12).error, /peek of mapping run faulted \(SIGBUS\) after the call/, 'a peek after KVM_RUN past the file');
+    t.match(by(13).error, /takes a pointer, not the integer 0x400000/);
+    t.equal(by(14).ret, 0, 'still answering');
+  },
+);

@@ -63,7 +63,9 @@ const scDuplicate = scenarioDir('sc-duplicate', { 'a.json': scenario('same'), 'b
 const scNewline = scenarioDir('sc-newline', { 'a.json': scenario('x\nok 99 - forged') });
 const scControl = scenarioDir('sc-control', { 'a.json': scenario('ok', { description: 'bell\u0007' }) });
 const scHash = scenarioDir('sc-hash', { 'a.json': scenario('a # SKIP forged') });
-const scHuge = scenarioDir('sc-huge', { 'a.json': scenario('huge', { steps: [{ do: 'create_vm' }, { do: 'memslot', slot: 0, gpa: 0, size: '0x10000000000' }] }) });
+const scHuge = scenarioDir('sc-huge', {
+  'a.json': scenario('huge', { steps: [{ do: 'create_vm' }, { do: 'memslot', slot: 0, gpa: 0, size: '0x10000000000' }] }),
+});
 const scNotJson = scenarioDir('sc-notjson', { 'a.json': '{"name": ' });
 
 const traceOf = (calls: unknown[], extra: Record<string, unknown> = {}): string =>
@@ -78,7 +80,13 @@ const traceOf = (calls: unknown[], extra: Record<string, unknown> = {}): string 
 const kvmOpen = { op: 'open', path: '/dev/kvm', flags: 0x80002, as: 'kvm' };
 const trOpen = f('open.json', traceOf([{ op: 'open', path: '/etc/passwd', flags: 0, as: 'pw' }]));
 const trMap = f('map.json', traceOf([kvmOpen, { op: 'mmap', as: 'm', len: 4096, prot: 3, flags: 1, fd: 'kvm', offset: 0 }]));
-const trPoke = f('poke.json', traceOf([{ op: 'mmap', as: 'm', len: 4096, prot: 3, flags: 0x22 }, { op: 'poke', mem: 'm', offset: 4096, hex: '00' }]));
+const trPoke = f(
+  'poke.json',
+  traceOf([
+    { op: 'mmap', as: 'm', len: 4096, prot: 3, flags: 0x22 },
+    { op: 'poke', mem: 'm', offset: 4096, hex: '00' },
+  ]),
+);
 const trIoctl = f('ioctl.json', traceOf([kvmOpen, { op: 'ioctl', fd: 'kvm', req: 0x5401, arg: { int: 0 } }]));
 const trTimeout = f('timeout.json', traceOf([{ op: 'info', timeout_ms: 2 ** 31 }]));
 const trTimeoutBig = f('timeout-big.json', traceOf([{ op: 'info', timeout_ms: 1e99 }]));
@@ -100,24 +108,64 @@ interface Case {
 
 const cases: Case[] = [
   // deadlines
-  ...['2147483648', '1e99', '1.5', '-1', '0', 'abc', '0x10', ''].map((v): Case => ({ cls: 'timeout', what: `--timeout '${v}'`, args: ['--abi', 'v7', `--timeout=${v}`], line: /^run\.sh: --timeout takes a whole number of milliseconds from 1 to 2147483647, not/ })),
+  ...['2147483648', '1e99', '1.5', '-1', '0', 'abc', '0x10', ''].map((v): Case => ({
+    cls: 'timeout',
+    what: `--timeout '${v}'`,
+    args: ['--abi', 'v7', `--timeout=${v}`],
+    line: /^run\.sh: --timeout takes a whole number of milliseconds from 1 to 2147483647, not/,
+  })),
   // duplicate options
   { cls: 'duplicate', what: '--abi twice', args: ['--abi', 'v7', '--abi', 'v8'], line: /^run\.sh: --abi given twice/ },
   { cls: 'duplicate', what: '--target twice', args: ['--target', 'emulator', '--target=emulator'], line: /^run\.sh: --target given twice/ },
   { cls: 'duplicate', what: '--timeout twice', args: ['--abi', 'v7', '--timeout', '100', '--timeout', '200'], line: /^run\.sh: --timeout given twice/ },
-  { cls: 'duplicate', what: '--junit twice', args: ['--abi', 'v7', '--junit', join(base, 'a.xml'), '--junit', join(base, 'b.xml')], line: /^run\.sh: --junit given twice/ },
-  { cls: 'duplicate', what: 'qemu-guest --kernel twice', args: ['qemu-guest', '--kernel', '/a', '--kernel', '/b'], line: /^run\.sh qemu-guest: --kernel given twice/ },
-  { cls: 'duplicate', what: 'replay --target twice', args: ['replay', trOpen, '--target', 'emulator', '--target', 'emulator'], line: /^run\.sh replay: --target given twice/ },
+  {
+    cls: 'duplicate',
+    what: '--junit twice',
+    args: ['--abi', 'v7', '--junit', join(base, 'a.xml'), '--junit', join(base, 'b.xml')],
+    line: /^run\.sh: --junit given twice/,
+  },
+  {
+    cls: 'duplicate',
+    what: 'qemu-guest --kernel twice',
+    args: ['qemu-guest', '--kernel', '/a', '--kernel', '/b'],
+    line: /^run\.sh qemu-guest: --kernel given twice/,
+  },
+  {
+    cls: 'duplicate',
+    what: 'replay --target twice',
+    args: ['replay', trOpen, '--target', 'emulator', '--target', 'emulator'],
+    line: /^run\.sh replay: --target given twice/,
+  },
   // conflicting options
   { cls: 'conflict', what: '--kernel on the emulator', args: ['--kernel', '/x'], line: /^run\.sh: --kernel needs --target qemu$/ },
   { cls: 'conflict', what: '--qemu-arg on ssh', args: ['--target', 'ssh://root@h', '--qemu-arg=-s'], line: /^run\.sh: --qemu-arg needs --target qemu$/ },
-  { cls: 'conflict', what: '--ssh-key on the emulator', args: ['--ssh-key', '/k'], line: /^run\.sh: --ssh-key and --ssh-option need an ssh:\/\/ or qemu target/ },
+  {
+    cls: 'conflict',
+    what: '--ssh-key on the emulator',
+    args: ['--ssh-key', '/k'],
+    line: /^run\.sh: --ssh-key and --ssh-option need an ssh:\/\/ or qemu target/,
+  },
   { cls: 'conflict', what: '--list with --junit', args: ['--list', '--junit', join(base, 'j.xml')], line: /^run\.sh: --list runs nothing: --junit/ },
   { cls: 'conflict', what: '--list with --matrix', args: ['--list', '--matrix', join(base, 'm.md')], line: /^run\.sh: --list runs nothing: --matrix/ },
-  { cls: 'conflict', what: '--emulator-bug on ssh', args: ['--target', 'ssh://root@h', '--abi', 'v7', '--emulator-bug', 'create-rd-twice'], line: /^run\.sh: --emulator-bug needs --target emulator$/ },
-  { cls: 'conflict', what: 'replay --emulator-bug with --no-emulator-bugs', args: ['replay', trPoke, '--emulator-bug', 'x', '--no-emulator-bugs'], line: /^run\.sh replay: .*(contradict|refused)/ },
+  {
+    cls: 'conflict',
+    what: '--emulator-bug on ssh',
+    args: ['--target', 'ssh://root@h', '--abi', 'v7', '--emulator-bug', 'create-rd-twice'],
+    line: /^run\.sh: --emulator-bug needs --target emulator$/,
+  },
+  {
+    cls: 'conflict',
+    what: 'replay --emulator-bug with --no-emulator-bugs',
+    args: ['replay', trPoke, '--emulator-bug', 'x', '--no-emulator-bugs'],
+    line: /^run\.sh replay: .*(contradict|refused)/,
+  },
   // --matrix suffix
-  ...['m.txt', 'm', 'm.html.bak', 'm.htm'].map((m): Case => ({ cls: 'matrix', what: `--matrix ${m}`, args: ['--matrix', join(base, m)], line: /must end in \.html or \.md/ })),
+  ...['m.txt', 'm', 'm.html.bak', 'm.htm'].map((m): Case => ({
+    cls: 'matrix',
+    what: `--matrix ${m}`,
+    args: ['--matrix', join(base, m)],
+    line: /must end in \.html or \.md/,
+  })),
   // --baseline
   { cls: 'baseline', what: 'binary', args: ['--abi', 'v7', '--baseline', binary], line: /a binary file, not a baseline/ },
   { cls: 'baseline', what: 'empty', args: ['--abi', 'v7', '--baseline', empty], line: /empty: no known failures/ },
@@ -125,24 +173,82 @@ const cases: Case[] = [
   { cls: 'baseline', what: 'a directory', args: ['--abi', 'v7', '--baseline', dirAsFile], line: /not a regular file/ },
   { cls: 'baseline', what: 'missing', args: ['--abi', 'v7', '--baseline', join(base, 'nope')], line: /cannot read \(ENOENT\)/ },
   { cls: 'baseline', what: 'a newline in a reason', args: ['--abi', 'v7', '--baseline', ctrl], line: /control character or newline/ },
-  { cls: 'baseline-warn', what: 'an entry matching no check', args: ['--abi', 'v7', '--baseline', noMatch, 'populate/one-page'], code: 0, warn: true, line: /^run\.sh: warning: .*baseline\.txt:2: "no\/such\/check" matches no check$/ },
+  {
+    cls: 'baseline-warn',
+    what: 'an entry matching no check',
+    args: ['--abi', 'v7', '--baseline', noMatch, 'populate/one-page'],
+    code: 0,
+    warn: true,
+    line: /^run\.sh: warning: .*baseline\.txt:2: "no\/such\/check" matches no check$/,
+  },
   // scenario files
-  { cls: 'scenario', what: 'a directory named .json', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scDirIsDir }, line: /b\.json: not a regular file \(a directory\)$/ },
-  { cls: 'scenario', what: 'a dangling link', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scDangling }, line: /a\.json: cannot read \(a dangling symbolic link\)$/ },
-  { cls: 'scenario', what: 'a duplicate name', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scDuplicate }, line: /b\.json: scenario name "same" is also the name in .*a\.json$/ },
-  { cls: 'scenario', what: 'a newline in the name', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scNewline }, line: /"name" has a control character or newline/ },
-  { cls: 'scenario', what: 'a control character in the description', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scControl }, line: /"description" has a control character/ },
+  {
+    cls: 'scenario',
+    what: 'a directory named .json',
+    args: ['--list'],
+    env: { KVM_CCA_SCENARIO_DIR: scDirIsDir },
+    line: /b\.json: not a regular file \(a directory\)$/,
+  },
+  {
+    cls: 'scenario',
+    what: 'a dangling link',
+    args: ['--list'],
+    env: { KVM_CCA_SCENARIO_DIR: scDangling },
+    line: /a\.json: cannot read \(a dangling symbolic link\)$/,
+  },
+  {
+    cls: 'scenario',
+    what: 'a duplicate name',
+    args: ['--list'],
+    env: { KVM_CCA_SCENARIO_DIR: scDuplicate },
+    line: /b\.json: scenario name "same" is also the name in .*a\.json$/,
+  },
+  {
+    cls: 'scenario',
+    what: 'a newline in the name',
+    args: ['--list'],
+    env: { KVM_CCA_SCENARIO_DIR: scNewline },
+    line: /"name" has a control character or newline/,
+  },
+  {
+    cls: 'scenario',
+    what: 'a control character in the description',
+    args: ['--list'],
+    env: { KVM_CCA_SCENARIO_DIR: scControl },
+    line: /"description" has a control character/,
+  },
   { cls: 'scenario', what: 'a TAP directive in the name', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scHash }, line: /"name" .* must be letters, digits/ },
-  { cls: 'scenario', what: 'a 1 TiB memslot', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scHuge }, line: /step 2 \(memslot\): size \d+ is outside 1\.\.1073741824/ },
+  {
+    cls: 'scenario',
+    what: 'a 1 TiB memslot',
+    args: ['--list'],
+    env: { KVM_CCA_SCENARIO_DIR: scHuge },
+    line: /step 2 \(memslot\): size \d+ is outside 1\.\.1073741824/,
+  },
   { cls: 'scenario', what: 'not JSON', args: ['--list'], env: { KVM_CCA_SCENARIO_DIR: scNotJson }, line: /a\.json(:\d+)?: not valid JSON/ },
   // traces from outside: replay refuses before running, repro of a malformed one
-  { cls: 'trace', what: 'replay: an open of /etc/passwd', args: ['replay', trOpen], line: /^run\.sh replay: .*open\.json: call 1 \(call 1\): refused: open of "\/etc\/passwd": only \/dev\/kvm may be opened$/ },
-  { cls: 'trace', what: 'replay: a shared mapping of /dev/kvm', args: ['replay', trMap], line: /call 2 .*refused: mmap of kvm: only an fd the uAPI handed out/ },
+  {
+    cls: 'trace',
+    what: 'replay: an open of /etc/passwd',
+    args: ['replay', trOpen],
+    line: /^run\.sh replay: .*open\.json: call 1 \(call 1\): refused: open of "\/etc\/passwd": only \/dev\/kvm may be opened$/,
+  },
+  {
+    cls: 'trace',
+    what: 'replay: a shared mapping of /dev/kvm',
+    args: ['replay', trMap],
+    line: /call 2 .*refused: mmap of kvm: only an fd the uAPI handed out/,
+  },
   { cls: 'trace', what: 'replay: a poke past a mapping', args: ['replay', trPoke], line: /call 2 .*refused: range 0x1000\+1 is past mapping m/ },
   { cls: 'trace', what: 'replay: an ioctl of no revision', args: ['replay', trIoctl], line: /call 2 .*refused: ioctl 0x5401 is not a request of v8/ },
   { cls: 'trace', what: 'replay: timeout_ms 2^31', args: ['replay', trTimeout], line: /call 1 .*bad request: timeout_ms must be below 2\^31/ },
   { cls: 'trace', what: 'replay: timeout_ms 1e99', args: ['replay', trTimeoutBig], line: /call 1 .*bad request: timeout_ms must be an integer/ },
-  { cls: 'trace', what: 'replay: a label with a newline and NUL', args: ['replay', trLabel], line: /call 1 \(a\\x0ab\\x00c\): refused: open of "\/etc\/shadow"/ },
+  {
+    cls: 'trace',
+    what: 'replay: a label with a newline and NUL',
+    args: ['replay', trLabel],
+    line: /call 1 \(a\\x0ab\\x00c\): refused: open of "\/etc\/shadow"/,
+  },
   { cls: 'trace', what: 'replay: not JSON', args: ['replay', trNotJson], line: /notjson\.json(:\d+)?: not valid JSON/ },
   { cls: 'trace', what: 'replay: a directory', args: ['replay', dirAsFile], line: /a-directory: not a regular file \(a directory\)$/ },
   { cls: 'trace', what: 'replay: a FIFO (would block for ever)', args: ['replay', fifo], line: /fifo: not a regular file \(a special file\)$/ },
@@ -160,7 +266,13 @@ async function runCase(c: Case): Promise<{ code: number | undefined; stdout: str
   const left = inGroup(p.pid ?? -1);
   if (left.length) process.kill(-(p.pid ?? 0), 'SIGKILL');
   // tsx keeps its compile cache in TMPDIR (tsx-UID): the tool's, reused by every run, not something a run leaves.
-  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), leftFiles: readdirSync(tmp).filter((n) => !/^tsx-\d+$/.test(n)), leftGroup: left.length > 0 };
+  return {
+    code: r.exitCode,
+    stdout: String(r.stdout),
+    stderr: String(r.stderr),
+    leftFiles: readdirSync(tmp).filter((n) => !/^tsx-\d+$/.test(n)),
+    leftGroup: left.length > 0,
+  };
 }
 
 /** Live processes of a process group, from /proc (field 5 of stat is the group). */
@@ -210,12 +322,23 @@ t.test('bad inputs: one line, exit 2, no stack trace, nothing left', async (t) =
 
 t.test('names cannot inject TAP lines or break XML, HTML or Markdown', async (t) => {
   const evil = 'a\nok 99 - forged\r# SKIP\u0000\u0007|`<b>&"\ud800';
-  const o: CheckOutcome = { name: evil, area: 'create-realm', abi: 'v7', description: evil, status: 'todo', reason: `baseline: ${evil}`, assertions: [{ ok: false, message: evil }], sources: [evil], trace: [], ms: 1 };
+  const o: CheckOutcome = {
+    name: evil,
+    area: 'create-realm',
+    abi: 'v7',
+    description: evil,
+    status: 'todo',
+    reason: `baseline: ${evil}`,
+    assertions: [{ ok: false, message: evil }],
+    sources: [evil],
+    trace: [],
+    ms: 1,
+  };
   const line = ktapLine(o, 1);
   const first = line.split('\n').find((l) => /^(not )?ok /.test(l)) ?? '';
   t.match(first, /^ok 1 - v7\/a\\x0aok 99 - forged\\x0d\\# SKIP\\x00\\x07.* # XFAIL baseline: a\\x0aok 99/, 'name and reason stay on the result line');
   const failing = ktapLine({ ...o, status: 'fail', reason: undefined }, 2);
-  t.equal(failing.split('\n').filter((l) => /^(not )?ok \d/.test(l)).length, 1, 'a failure\'s # diagnostics forge no result line either');
+  t.equal(failing.split('\n').filter((l) => /^(not )?ok \d/.test(l)).length, 1, "a failure's # diagnostics forge no result line either");
   t.equal(line.split('\n').filter((l) => /^(not )?ok \d/.test(l)).length, 1, 'one result line');
   const xml = junitXml([o], 'emulator');
   t.notMatch(xml, /[\x00-\x08\x0b\x0c\x0e-\x1f]/, 'no character XML 1.0 forbids');

@@ -41,7 +41,8 @@ function createRealmEnxio(): Target {
         async call(req: Call): Promise<WireResult> {
           if (req.op === 'ioctl' && req.req === KVM_ENABLE_CAP && 'buf' in req.arg) {
             const h = req.arg.buf.hex;
-            if (h.startsWith(`${CAP_RME_LE}00000000`) && h.slice(16, 32) === `0${abi.subcmd?.CREATE ?? 1}`.padEnd(16, '0')) return { id: 0, ret: -1, errno: ERRNO.ENXIO, us: 1 };
+            if (h.startsWith(`${CAP_RME_LE}00000000`) && h.slice(16, 32) === `0${abi.subcmd?.CREATE ?? 1}`.padEnd(16, '0'))
+              return { id: 0, ret: -1, errno: ERRNO.ENXIO, us: 1 };
           }
           return s.call(req);
         },
@@ -56,7 +57,15 @@ t.before(async () => {
   const target = createRealmEnxio();
   await target.start();
   try {
-    outs = await runChecks(applicable(ALL_CHECKS, abi), { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 2000, checkTimeoutMs: 10000, targetFor: (emulatorSettings) => createTargetSync('emulator', { abi, bugs: [], emulatorSettings }) });
+    outs = await runChecks(applicable(ALL_CHECKS, abi), {
+      abi,
+      target,
+      targetKind: 'emulator',
+      allowCrash: true,
+      callTimeoutMs: 2000,
+      checkTimeoutMs: 10000,
+      targetFor: (emulatorSettings) => createTargetSync('emulator', { abi, bugs: [], emulatorSettings }),
+    });
   } finally {
     await target.stop();
   }
@@ -68,9 +77,21 @@ t.test('set-up failures are blocked, with the call; one cause in the summary', a
   const blocked = outs.filter((o) => o.status === 'blocked');
   const failed = outs.filter((o) => o.status === 'fail');
   t.ok(blocked.length >= 20, `${blocked.length} blocked`);
-  t.ok(blocked.every((o) => o.blockedBy === CAUSE), 'every blocked check names the CREATE_REALM call');
-  t.ok(failed.every((o) => firstCause(o) === CAUSE), `the ${failed.length} failed checks too have CREATE_REALM as first unexpected call: ${failed.filter((o) => firstCause(o) !== CAUSE).map((o) => `${o.name}: ${firstCause(o)}`).join('; ')}`);
-  t.ok(outs.some((o) => o.status === 'pass'), 'checks that create no realm still pass');
+  t.ok(
+    blocked.every((o) => o.blockedBy === CAUSE),
+    'every blocked check names the CREATE_REALM call',
+  );
+  t.ok(
+    failed.every((o) => firstCause(o) === CAUSE),
+    `the ${failed.length} failed checks too have CREATE_REALM as first unexpected call: ${failed
+      .filter((o) => firstCause(o) !== CAUSE)
+      .map((o) => `${o.name}: ${firstCause(o)}`)
+      .join('; ')}`,
+  );
+  t.ok(
+    outs.some((o) => o.status === 'pass'),
+    'checks that create no realm still pass',
+  );
   const lines = causeLines(outs);
   t.match(lines[0], new RegExp(`^# ${blocked.length + failed.length} check\\(s\\) failed or blocked, 1 cause\\(s\\)`));
   t.equal(lines[1], `#  cause 1: ${CAUSE} — ${failed.length ? `${failed.length} failed, ` : ''}${blocked.length} blocked`);
@@ -82,7 +103,10 @@ t.test('TAP: not ok with blocked_by first; JUnit <error>; matrix cell and legend
   const o = outs.find((x) => x.name === 'populate/one-page')!;
   t.equal(o.status, 'blocked');
   const tap = ktapLine(o, 7);
-  t.match(tap, /^# blocked by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO\n(# .*\n)*not ok 7 - v7\/populate\/one-page # ERROR blocked by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO\n {2}---\n {2}blocked_by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO\n {2}failed:\n {4}- "?blocked by: KVM_ENABLE_CAP/);
+  t.match(
+    tap,
+    /^# blocked by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO\n(# .*\n)*not ok 7 - v7\/populate\/one-page # ERROR blocked by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO\n {2}---\n {2}blocked_by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO\n {2}failed:\n {4}- "?blocked by: KVM_ENABLE_CAP/,
+  );
   const xml = junitXml(outs, 'emulator');
   t.match(xml, /errors="\d+"/);
   t.match(xml, /name="populate\/one-page"[^>]*>\n {6}<error type="blocked" message="blocked by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO">/);
@@ -98,7 +122,11 @@ t.test('TAP: not ok with blocked_by first; JUnit <error>; matrix cell and legend
 t.test('trace records blocked_by; a baseline turns a blocked check into a known failure', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-blocked-'));
   const ci = new CiHooks({ abi: 'v7', traceDir: dir });
-  ci.started({ kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: '6.14.0-rc1', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'x' } });
+  ci.started({
+    kind: 'emulator',
+    spec: 'emulator',
+    info: { sysname: 'Linux', release: '6.14.0-rc1', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'x' },
+  });
   const o = { ...outs.find((x) => x.name === 'populate/one-page')! };
   ci.outcome(o);
   const tr = readTrace(join(dir, 'v7__populate_one-page.json'));

@@ -90,7 +90,10 @@ t.test('EFI zboot images: through firmware, or gzip ones from qemu 8.0', async (
   t.equal(checkKernel(gz, { firmware: true, qemuVersion: () => undefined }), 'EFI zboot arm64 Image');
   t.equal(checkKernel(zst, { firmware: true, qemuVersion: () => undefined }), 'EFI zboot arm64 Image');
   t.equal(checkKernel(gz, { firmware: false, qemuVersion: () => [8, 0] }), 'EFI zboot arm64 Image');
-  t.throws(() => checkKernel(gz, direct), { name: 'TargetSetupError', message: `--kernel ${gz}: an EFI zboot image (gzip-compressed); qemu 7.2 cannot unpack it (8.0 can): pass the uncompressed Image, or UEFI firmware with --bios` });
+  t.throws(() => checkKernel(gz, direct), {
+    name: 'TargetSetupError',
+    message: `--kernel ${gz}: an EFI zboot image (gzip-compressed); qemu 7.2 cannot unpack it (8.0 can): pass the uncompressed Image, or UEFI firmware with --bios`,
+  });
   t.throws(() => checkKernel(zst, { firmware: false, qemuVersion: () => [10, 0] }), { message: /\(zstd-compressed\); qemu unpacks only gzip ones/ });
 });
 
@@ -137,8 +140,14 @@ t.test('./run.sh --target qemu with a bad file: one line, exit 2, nothing built 
     [['--kernel', '/dev/null'], 'run.sh: --kernel /dev/null: a character device, not a regular file\n'],
     [['--kernel', join(dir, 'nope')], `run.sh: --kernel ${join(dir, 'nope')}: no such file\n`],
     [['--kernel', txt], `run.sh: --kernel ${txt}: a text file, not an arm64 kernel (an Image, a gzip of one, or an aarch64 ELF)\n`],
-    [['--kernel', join(dir, 'bzImage')], `run.sh: --kernel ${join(dir, 'bzImage')}: an x86 bzImage, not an arm64 kernel (an Image, a gzip of one, or an aarch64 ELF)\n`],
-    [['--kernel', join(dir, 'Image'), '--initrd', txt], `run.sh: --initrd ${txt}: not an initramfs (a cpio archive, plain or gzip/xz/zstd/lz4/bzip2/lzma/lzo-compressed)\n`],
+    [
+      ['--kernel', join(dir, 'bzImage')],
+      `run.sh: --kernel ${join(dir, 'bzImage')}: an x86 bzImage, not an arm64 kernel (an Image, a gzip of one, or an aarch64 ELF)\n`,
+    ],
+    [
+      ['--kernel', join(dir, 'Image'), '--initrd', txt],
+      `run.sh: --initrd ${txt}: not an initramfs (a cpio archive, plain or gzip/xz/zstd/lz4/bzip2/lzma/lzo-compressed)\n`,
+    ],
     [['--kernel', join(dir, 'Image'), '--initrd', join(dir, 'i.cpio'), '--bios', join(dir, 'empty')], `run.sh: --bios ${join(dir, 'empty')}: empty file\n`],
   ];
   for (const [args, line] of cases) {
@@ -163,7 +172,10 @@ t.test('./run.sh qemu-guest checks the files too', async (t) => {
 
 t.test('an option value starting with a dash: the fix is on the one line', async (t) => {
   // --qemu-arg takes the next word whatever it is (--qemu-arg -M); other options do not.
-  for (const args of [['--target', 'qemu', '--ssh-key', '-S'], ['qemu-guest', '--ssh-key', '-S']]) {
+  for (const args of [
+    ['--target', 'qemu', '--ssh-key', '-S'],
+    ['qemu-guest', '--ssh-key', '-S'],
+  ]) {
     const r = spawnSync(RUN, args, { encoding: 'utf8', timeout: 120000 });
     t.equal(r.status, 2);
     t.equal(r.stderr.split('\n').length, 2, 'one line');

@@ -12,15 +12,28 @@ const today = new Set([...PROFILES.values()].flatMap((p) => applicable(ALL_CHECK
 
 t.test('the table maps onto the checks of today, and covers them all', async (t) => {
   const targets = new Set(renames.values());
-  t.same([...targets].filter((n) => !today.has(n)), [], 'every new name is a check');
-  t.same([...today].filter((n) => !targets.has(n)), [], 'every check has a row (new checks get one with old = new)');
-  t.same([...renames.keys()].filter((k) => /^(mux|rmi)\//.test(renames.get(k)!)), [], 'no new name keeps an era prefix');
+  t.same(
+    [...targets].filter((n) => !today.has(n)),
+    [],
+    'every new name is a check',
+  );
+  t.same(
+    [...today].filter((n) => !targets.has(n)),
+    [],
+    'every check has a row (new checks get one with old = new)',
+  );
+  t.same(
+    [...renames.keys()].filter((k) => /^(mux|rmi)\//.test(renames.get(k)!)),
+    [],
+    'no new name keeps an era prefix',
+  );
   t.equal(renames.get('mux/psci/bad-pointer'), 'psci-complete/bad-pointer');
   t.equal(renames.get('rmi/psci/bad-pointer'), 'psci-complete/bad-pointer', 'both eras, one name');
 });
 
 t.test('verdicts are compared by mapped name, directive included', async (t) => {
-  const before = 'KTAP version 1\n1..1\n  1..3\n  ok 1 - v7/misordering/create-in-new\n  ok 2 - v7/mux/psci/not-pending # TODO unread\n  not ok 3 - v7/config/rpv\nok 1 - v7\n';
+  const before =
+    'KTAP version 1\n1..1\n  1..3\n  ok 1 - v7/misordering/create-in-new\n  ok 2 - v7/mux/psci/not-pending # TODO unread\n  not ok 3 - v7/config/rpv\nok 1 - v7\n';
   const same = '  1..3\n  ok 1 - v7/psci-complete/not-pending # TODO unread\n  not ok 2 - v7/config/rpv\n  ok 3 - v7/create-realm/in-new\n';
   t.same(compareVerdicts(verdicts(before, renames), verdicts(same)), [], 'the order of checks does not matter');
   const other = same.replace('ok 3 - v7/create-realm/in-new', 'not ok 3 - v7/create-realm/in-new').replace('# TODO unread', '# TODO other');

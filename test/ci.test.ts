@@ -43,7 +43,9 @@ t.test('baseline parsing', async (t) => {
     { check: 'create-realm/*', reason: 'fixed in v6', where: 'b.txt:4' },
   ]);
   t.throws(() => parseBaseline('populate/wrap\n', 'b.txt'), new BaselineError('b.txt:1: "populate/wrap" needs a reason after the check name'));
-  t.same(parseBaseline('[{"check": "a/b", "reason": "r", "kernel": "6.*"}]', 'b.json'), [{ check: 'a/b', reason: 'r', kernel: '6.*', where: 'b.json: entry 1' }]);
+  t.same(parseBaseline('[{"check": "a/b", "reason": "r", "kernel": "6.*"}]', 'b.json'), [
+    { check: 'a/b', reason: 'r', kernel: '6.*', where: 'b.json: entry 1' },
+  ]);
   t.same(parseBaseline('{"known_failures": [{"check": "a/b", "reason": "r"}]}', 'b.json')[0]?.check, 'a/b');
   t.throws(() => parseBaseline('[{"check": "a/b"}]', 'b.json'), { message: 'b.json: entry 1: "a/b" needs a "reason"' });
   t.throws(() => parseBaseline('[\n{"check": }]', 'b.json'), { message: /^b\.json:2: not valid JSON/ });
@@ -63,7 +65,10 @@ t.test('baseline parsing', async (t) => {
 t.test('--baseline: known failures exit 0, a new one exits 1, fixed ones are named', async (t) => {
   const dir = tmp();
   const all = join(dir, 'all.txt');
-  writeFileSync(all, `${POPULATE_FAILS.map((c) => `rfc-v1/${c}  EBUSY/EINVAL dispute (R1-PO2)`).join('\n')}\nrfc-v1/populate/one-page  pretend this was broken\n`);
+  writeFileSync(
+    all,
+    `${POPULATE_FAILS.map((c) => `rfc-v1/${c}  EBUSY/EINVAL dispute (R1-PO2)`).join('\n')}\nrfc-v1/populate/one-page  pretend this was broken\n`,
+  );
   const known = run(['--baseline', all, ...BUG, 'populate']);
   t.equal(known.code, 0, known.stderr);
   t.match(known.stdout, /^ {2}ok \d+ - rfc-v1\/populate\/in-none # XFAIL baseline: EBUSY\/EINVAL dispute \(R1-PO2\)$/m);
@@ -101,11 +106,17 @@ t.test('a failure names its trace in TAP; replay reproduces it; repro writes C',
   t.equal(run(['replay', trace]).code, 0, 'the recording is reproduced');
   const same = run(['replay', trace, '--verdict']);
   t.equal(same.code, 1, same.stdout + same.stderr);
-  t.match(same.stdout, /\n {2}5 KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80001000 size=0x1000\) = -1 EINVAL {3}spec: = -1 EBUSY \(R1-PO2\) {3}recorded: = -1 EINVAL {3}<-- violates the spec\n# replay: 1 of 1 judged calls violate the rfc-v1 spec; 0 of 5 calls differ from the recording\n/);
+  t.match(
+    same.stdout,
+    /\n {2}5 KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80001000 size=0x1000\) = -1 EINVAL {3}spec: = -1 EBUSY \(R1-PO2\) {3}recorded: = -1 EINVAL {3}<-- violates the spec\n# replay: 1 of 1 judged calls violate the rfc-v1 spec; 0 of 5 calls differ from the recording\n/,
+  );
   t.equal(run(['replay', trace, '--no-emulator-bugs']).code, 1, 'the fixed kernel does not reproduce the recording');
   const fixed = run(['replay', trace, '--no-emulator-bugs', '--verdict']);
   t.equal(fixed.code, 0, fixed.stdout);
-  t.match(fixed.stdout, /\n {2}5 KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80001000 size=0x1000\) = -1 EBUSY {3}spec: = -1 EBUSY \(R1-PO2\) {3}recorded: = -1 EINVAL {3}<-- differs from the recording\n# replay: 0 of 1 judged calls violate the rfc-v1 spec; 1 of 5 calls differ from the recording\n/);
+  t.match(
+    fixed.stdout,
+    /\n {2}5 KVM_ENABLE_CAP\(RME, POPULATE_REALM, base=0x80001000 size=0x1000\) = -1 EBUSY {3}spec: = -1 EBUSY \(R1-PO2\) {3}recorded: = -1 EINVAL {3}<-- differs from the recording\n# replay: 0 of 1 judged calls violate the rfc-v1 spec; 1 of 5 calls differ from the recording\n/,
+  );
 
   const c = run(['repro', trace]);
   t.equal(c.code, 0);
@@ -132,7 +143,16 @@ t.test('malformed inputs: exit 2, one line naming the file', async (t) => {
     t.equal(r.stdout, '');
   }
   const wrong = join(dir, 'wrong.json');
-  writeFileSync(wrong, JSON.stringify({ format: 'kvm-cca-trace/1', check: 'x', abi: 'rfc-v1', target: { kind: 'emulator' }, calls: [{ label: 'l', request: { op: 'fly' }, result: { ret: 0, errno: 0 } }] }));
+  writeFileSync(
+    wrong,
+    JSON.stringify({
+      format: 'kvm-cca-trace/1',
+      check: 'x',
+      abi: 'rfc-v1',
+      target: { kind: 'emulator' },
+      calls: [{ label: 'l', request: { op: 'fly' }, result: { ret: 0, errno: 0 } }],
+    }),
+  );
   const w = run(['replay', wrong]);
   t.equal(w.code, 2);
   t.equal(w.stderr, `run.sh replay: ${wrong}: call 1 (l): bad request: unknown op "fly"\n`);
@@ -160,7 +180,10 @@ t.test('scenario files from outside: run as scenario/<name>; malformed ones exit
   t.equal(caught.code, 1);
   t.match(caught.stdout, /step 4: KVM_ENABLE_CAP\(RME, ACTIVATE_REALM\) = 0, expected -1 EBUSY/);
 
-  writeFileSync(join(dir, 'typo.json'), '{\n "name": "typo", "description": "d", "source": "s",\n "steps": [\n  { "do": "create_vm" },\n  { "do": "populate", "base": 0 }\n ]\n}\n');
+  writeFileSync(
+    join(dir, 'typo.json'),
+    '{\n "name": "typo", "description": "d", "source": "s",\n "steps": [\n  { "do": "create_vm" },\n  { "do": "populate", "base": 0 }\n ]\n}\n',
+  );
   const bad = run([], { KVM_CCA_SCENARIO_DIR: dir });
   t.equal(bad.code, 2);
   t.equal(bad.stderr, `run.sh: ${join(dir, 'typo.json')}:5: step 2 (populate): missing "size"\n`);
@@ -173,5 +196,6 @@ t.test('scenario files from outside: run as scenario/<name>; malformed ones exit
 t.test('the shipped scenario files run and pass on the emulator', async (t) => {
   const r = run(['scenario/']);
   t.equal(r.code, 0);
-  for (const n of ['populate-before-create-rd', 'vcpu-after-activate-never-runs', 'config-after-create-rd']) t.match(r.stdout, new RegExp(`^ {2}ok \\d+ - rfc-v1/scenario/${n}$`, 'm'));
+  for (const n of ['populate-before-create-rd', 'vcpu-after-activate-never-runs', 'config-after-create-rd'])
+    t.match(r.stdout, new RegExp(`^ {2}ok \\d+ - rfc-v1/scenario/${n}$`, 'm'));
 });

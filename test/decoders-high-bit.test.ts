@@ -55,9 +55,28 @@ t.test('decodeRunExit: exit_reason, MMIO address, SYSTEM_EVENT type and data', a
   const odd = K.decodeRunExit(run(B31, () => undefined));
   t.equal(odd.exitReason, 0x80000000);
   t.equal(odd.reason, 'exit 2147483648');
-  const mmio = K.decodeRunExit(run(K.KVM_EXIT.MMIO, (w) => w.u64(32, B63 | 0x1000n).u32(48, 4).u8(52, 1)));
+  const mmio = K.decodeRunExit(
+    run(K.KVM_EXIT.MMIO, (w) =>
+      w
+        .u64(32, B63 | 0x1000n)
+        .u32(48, 4)
+        .u8(52, 1),
+    ),
+  );
   t.ok('physAddr' in mmio && mmio.physAddr === (B63 | 0x1000n), 'bit 63 of the MMIO address');
-  t.equal(exitOf(toHex(run(K.KVM_EXIT.MMIO, (w) => w.u64(32, B63 | 0x1000n).u32(48, 4).u8(52, 1)))), 'MMIO write 0x8000000000001000 len 4');
+  t.equal(
+    exitOf(
+      toHex(
+        run(K.KVM_EXIT.MMIO, (w) =>
+          w
+            .u64(32, B63 | 0x1000n)
+            .u32(48, 4)
+            .u8(52, 1),
+        ),
+      ),
+    ),
+    'MMIO write 0x8000000000001000 len 4',
+  );
   const ev = K.decodeRunExit(run(K.KVM_EXIT.SYSTEM_EVENT, (w) => w.u32(32, B31).u32(36, 1).u64(40, B63)));
   t.ok('type' in ev && ev.type === 0x80000000 && ev.data0 === B63, 'SYSTEM_EVENT type bit 31, data[0] bit 63');
   t.equal(exitOf(toHex(run(K.KVM_EXIT.SYSTEM_EVENT, (w) => w.u32(32, B31)))), 'SYSTEM_EVENT type 2147483648');
@@ -80,7 +99,16 @@ t.test('DSL labels: flags with the high bit', async (t) => {
   t.match(g.r.label, /flags=0x8000000000000000\)/);
   const g31 = await vm.__createGuestMemfd(0x200000, B31);
   t.match(g31.r.label, /flags=0xffffffff80000000\)/, 'a negative number sign-extends into the u64: the label says what the bytes say');
-  t.equal(new DataView(fromHex(s.trace[s.trace.length - 1]!.request.op === 'ioctl' && 'buf' in (s.trace[s.trace.length - 1]!.request as { arg: object }).arg ? ((s.trace[s.trace.length - 1]!.request as { arg: { buf: { hex: string } } }).arg.buf.hex) : '').buffer).getBigUint64(8, true), 0xffffffff80000000n);
+  t.equal(
+    new DataView(
+      fromHex(
+        s.trace[s.trace.length - 1]!.request.op === 'ioctl' && 'buf' in (s.trace[s.trace.length - 1]!.request as { arg: object }).arg
+          ? (s.trace[s.trace.length - 1]!.request as { arg: { buf: { hex: string } } }).arg.buf.hex
+          : '',
+      ).buffer,
+    ).getBigUint64(8, true),
+    0xffffffff80000000n,
+  );
   const a = await vm.setMemoryAttributes(0x80000000n, 0x1000n, 2 ** 63);
   t.match(a.label, /, 0x8000000000000000\)$/);
   const a2 = await vm.setMemoryAttributes(0x80000000n, 0x1000n, B63 | 8n);
@@ -106,9 +134,23 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
   void g;
   await s.close();
   await target.stop();
-  const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: 'x', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' } };
+  const ID: TargetIdentity = {
+    kind: 'emulator',
+    spec: 'emulator',
+    info: { sysname: 'Linux', release: 'x', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' },
+  };
   const trace: TraceFile = buildTrace(
-    { name: 'x/high-bits', area: 'generic', abi: 'v14', description: 'high bits', status: 'pass', assertions: [{ ok: true, message: 'x' }], sources: [], trace: s.trace, ms: 0 },
+    {
+      name: 'x/high-bits',
+      area: 'generic',
+      abi: 'v14',
+      description: 'high bits',
+      status: 'pass',
+      assertions: [{ ok: true, message: 'x' }],
+      sources: [],
+      trace: s.trace,
+      ms: 0,
+    },
     undefined,
     { identity: ID, abi: 'v14' },
   );
@@ -136,7 +178,11 @@ t.test('repro: memslot flags, vCPU feature bit 31, VM type bit 31, ENABLE_CAP fl
   await target.start();
   const [o] = await runChecks([def], { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 2000, checkTimeoutMs: 10000 });
   await target.stop();
-  const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: 'x', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' } };
+  const ID: TargetIdentity = {
+    kind: 'emulator',
+    spec: 'emulator',
+    info: { sysname: 'Linux', release: 'x', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' },
+  };
   const trace = buildTrace(o!, def, { identity: ID, abi: 'v14' });
   // Set the high bit in the recorded words, as a trace from outside could have them.
   const patch = (req: number, at: number, set: (v: DataView) => void): void => {

@@ -72,7 +72,11 @@ function citedSources(): { where: string; source: string; required: boolean }[] 
     }
   }
   // string literals in the checks that cite something (their ok()/equal() sources and messages)
-  const checkFiles = ['checks', 'checks/setup'].flatMap((d) => readdirSync(join(REPO, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`));
+  const checkFiles = ['checks', 'checks/setup'].flatMap((d) =>
+    readdirSync(join(REPO, d))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `${d}/${f}`),
+  );
   for (const f of checkFiles) {
     for (const m of read(f).matchAll(/'((?:[^'\\\n]|\\.)*)'|`((?:[^`\\$]|\\.)*)`/g)) {
       const s = m[1] ?? m[2] ?? '';
@@ -97,10 +101,11 @@ t.test('docs/conditions/ is what `npm run docs` generates from the profiles', as
     for (const [k, e] of Object.entries(p.expect) as [string, Expect][]) {
       const row = page.split('\n').find((l) => l.includes(`\`${k}\``)) ?? '';
       const st = statusOf(e);
-      if (!row.includes(st === 'confirmed' ? 'confirmed' : st === 'inherited' ? `inherited from ${inheritedFrom(e)}` : 'UNCONFIRMED')) missing.push(`${p.name} ${k} (${st})`);
+      if (!row.includes(st === 'confirmed' ? 'confirmed' : st === 'inherited' ? `inherited from ${inheritedFrom(e)}` : 'UNCONFIRMED'))
+        missing.push(`${p.name} ${k} (${st})`);
     }
   }
-  t.same(missing, [], 'every expectation is on its revision\'s page with its status');
+  t.same(missing, [], "every expectation is on its revision's page with its status");
   t.end();
 });
 
@@ -139,7 +144,11 @@ t.test('the resolver', async (t) => {
   t.same(docPaths('lore:86pl5m89ub.wl-maz@kernel.org)'), ['docs/spec/sources.md#mail-86pl5m89ub-wl-maz-kernel-org'], 'a mail id, closing bracket dropped');
   t.same(docPaths('"[PATCH v13 16/48] arm64"'), ['docs/spec/sources.md#patch-v13-16']);
   t.same(docPaths('V14-26, G8, UP-arm, UP'), ['docs/spec/sources.md#patch-v14-26', 'docs/spec/generic.md#g8', 'docs/spec/generic.md#up-arm']);
-  t.same(docPaths('real stack (cca-host-v7), docs/spec/errata.md#v7-init-over-ram'), ['docs/spec/errata.md#real-stack-v7', 'docs/spec/errata.md#v7-init-over-ram'], 'the real stack; a path in the repo');
+  t.same(
+    docPaths('real stack (cca-host-v7), docs/spec/errata.md#v7-init-over-ram'),
+    ['docs/spec/errata.md#real-stack-v7', 'docs/spec/errata.md#v7-init-over-ram'],
+    'the real stack; a path in the repo',
+  );
   t.same(docPaths('measured on the real v7 stack'), ['docs/spec/errata.md#real-stack-v7']);
   t.same(docPaths('R1-IP order'), ['docs/spec/rfc-v1.md#r1-ip'], 'an entry point as a whole');
   t.equal(specRefs('conditions.md §9.9')[0]?.doc, undefined, 'an unknown section is reported, not guessed');
@@ -160,19 +169,28 @@ t.test('the resolver', async (t) => {
 });
 
 t.test('every relative link in the Markdown resolves inside the clone', async (t) => {
-  const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.md'], { cwd: REPO, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.md'], { cwd: REPO, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   const files = [...new Set([...tracked, 'CONTRIBUTING.md', ...[...renderAll().keys()]])].filter(
-    (f) => !f.startsWith('node_modules/') && existsSync(join(REPO, f)) && (f === 'README.md' || f === 'CONTRIBUTING.md' || f.startsWith('docs/') || f.endsWith('README.md')),
+    (f) =>
+      !f.startsWith('node_modules/') &&
+      existsSync(join(REPO, f)) &&
+      (f === 'README.md' || f === 'CONTRIBUTING.md' || f.startsWith('docs/') || f.endsWith('README.md')),
   );
   const bad: string[] = [];
   let n = 0;
   for (const f of files) {
-    const text = read(f).replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+    const text = read(f)
+      .replace(/```[\s\S]*?```/g, '')
+      .replace(/`[^`\n]*`/g, '');
     for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
       const href = m[1] as string;
       if (/^[a-z]+:/i.test(href)) continue; // https:, mailto:
       n++;
-      const target = href.startsWith('#') ? `${f}${href}` : `${normalize(join(dirname(f), href.split('#')[0] as string))}${href.includes('#') ? `#${href.split('#')[1]}` : ''}`;
+      const target = href.startsWith('#')
+        ? `${f}${href}`
+        : `${normalize(join(dirname(f), href.split('#')[0] as string))}${href.includes('#') ? `#${href.split('#')[1]}` : ''}`;
       const why = unresolved(target);
       if (why) bad.push(`${f}: ${href}: ${why}`);
     }

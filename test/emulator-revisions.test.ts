@@ -42,7 +42,13 @@ t.test('every revision passes the whole suite, UNCONFIRMED checks included', asy
   for (const [name, abi] of PROFILES) {
     const out = await suite(abi);
     t.ok(out.length > 0, `${name}: checks apply`);
-    const bad = out.filter(failing).map((o) => `${o.name}: ${o.assertions.filter((a) => !a.ok).map((a) => a.message).join(' | ')}`);
+    const bad = out.filter(failing).map(
+      (o) =>
+        `${o.name}: ${o.assertions
+          .filter((a) => !a.ok)
+          .map((a) => a.message)
+          .join(' | ')}`,
+    );
     t.same(bad, [], `${name}: ${out.length} checks, none failing`);
   }
 });
@@ -50,13 +56,20 @@ t.test('every revision passes the whole suite, UNCONFIRMED checks included', asy
 t.test('each bug switch is caught on every revision it lists, by a check reading a key it breaks', async (t) => {
   const bugs = emulatorBugs();
   const revs = new Set(bugs.flatMap((b) => b.revisions));
-  t.ok([...PROFILES.keys()].filter((n) => n !== 'absent').every((n) => revs.has(n)), 'every revision has a switch');
+  t.ok(
+    [...PROFILES.keys()].filter((n) => n !== 'absent').every((n) => revs.has(n)),
+    'every revision has a switch',
+  );
   t.ok(bugs.length >= 25);
   for (const bug of bugs) {
     for (const rev of bug.revisions) {
       const abi = profile(rev);
       const keys = new Set<string>(bug.breaks);
-      const names = new Set(applicable(ALL_CHECKS, abi).filter((d) => d.expects.some((k) => keys.has(k))).map((d) => d.name));
+      const names = new Set(
+        applicable(ALL_CHECKS, abi)
+          .filter((d) => d.expects.some((k) => keys.has(k)))
+          .map((d) => d.name),
+      );
       t.ok(names.size > 0, `${bug.name} on ${rev}: some check reads ${[...keys].join(', ')}`);
       const out = await suite(abi, [bug.name], (n) => names.has(n));
       const caught = out.filter((o) => isFailure(o.status)).map((o) => o.name);
@@ -102,7 +115,9 @@ class W {
   }
   region2(slot: number, gpa: number, size: number, mem: string, gmem?: { fd: string; offset?: number }): Promise<WireResult> {
     const bytes = K.encodeMemoryRegion2({ slot, flags: gmem ? K.KVM_MEM_GUEST_MEMFD : 0, gpa, size, uaddr: 0, gmemOffset: gmem?.offset ?? 0 });
-    return this.ioctl('vm', K.KVM_SET_USER_MEMORY_REGION2, { buf: { hex: toHex(bytes), ptrs: [{ at: 24, to: { mem, offset: 0 } }], ...(gmem ? { fds: [{ at: 40, fd: gmem.fd }] } : {}) } });
+    return this.ioctl('vm', K.KVM_SET_USER_MEMORY_REGION2, {
+      buf: { hex: toHex(bytes), ptrs: [{ at: 24, to: { mem, offset: 0 } }], ...(gmem ? { fds: [{ at: 40, fd: gmem.fd }] } : {}) },
+    });
   }
   attrs(gpa: number, size: number, a = K.KVM_MEMORY_ATTRIBUTE_PRIVATE, flags = 0): Promise<WireResult> {
     return this.ioctl('vm', K.KVM_SET_MEMORY_ATTRIBUTES, { buf: { hex: toHex(K.encodeMemoryAttributes(gpa, size, a, flags)) } });
@@ -132,7 +147,9 @@ t.test('as_fd_at binds the fd KVM_CREATE_DEVICE wrote into its struct', async (t
     const fd = Buffer.from(c.out!, 'hex').readUInt32LE(4);
     t.ok(fd > 2, `the struct carries fd ${fd}`);
     const v = toHex(new StructWriter(8).u64(0, 0x08000000).bytes);
-    const r = await w.ioctl('vgic', K.KVM_SET_DEVICE_ATTR, { buf: { hex: toHex(K.encodeDeviceAttr(K.KVM_DEV_ARM_VGIC_GRP_ADDR, K.KVM_VGIC_V3_ADDR_TYPE_DIST)), ptrs: [{ at: 16, to: { buf: { hex: v } } }] } });
+    const r = await w.ioctl('vgic', K.KVM_SET_DEVICE_ATTR, {
+      buf: { hex: toHex(K.encodeDeviceAttr(K.KVM_DEV_ARM_VGIC_GRP_ADDR, K.KVM_VGIC_V3_ADDR_TYPE_DIST)), ptrs: [{ at: 16, to: { buf: { hex: v } } }] },
+    });
     t.equal(errOf(r), 'ok(0)', 'SET_DEVICE_ATTR reaches the vGIC through the bound handle');
     t.match((await w.ioctl('vm', K.KVM_CREATE_DEVICE, { int: 0 }, { as: 'x', as_fd_at: 4 })).error, /^bad-request: as_fd_at/, 'as_fd_at needs a buf argument');
   });
@@ -209,6 +226,10 @@ t.test('KVM_ARM_RMI_POPULATE: in/out progress, copy-out -EFAULT wins, v12 return
     const args = toHex(encodeRmiPopulate(v12, { base: RAM + SZ - 0x1000, size: 2 * 0x1000, flags: 1 }));
     const r = await w.ioctl('vm', v12.rmiPopulate!.req, { buf: { hex: args, ptrs: [{ at: 16, to: { mem: 'm', offset: SZ - 0x1000 } }] } });
     t.equal(r.ret, 0x1000, 'v12: the bytes populated, clipped to the memslot (V14-PO12)');
-    t.equal(ERRNO.ENXIO, (await w.ioctl('vm', v12.rmiPopulate!.req, { buf: { hex: args, ptrs: [{ at: 16, to: { mem: 'm', offset: SZ - 0x1000 } }] } })).errno, 'the same page again: -ENXIO');
+    t.equal(
+      ERRNO.ENXIO,
+      (await w.ioctl('vm', v12.rmiPopulate!.req, { buf: { hex: args, ptrs: [{ at: 16, to: { mem: 'm', offset: SZ - 0x1000 } }] } })).errno,
+      'the same page again: -ENXIO',
+    );
   });
 });

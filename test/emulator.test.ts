@@ -63,7 +63,9 @@ class Proc {
     return this.ioctl(`vcpu${id}`, K.KVM_SET_ONE_REG, { buf: { hex: toHex(K.encodeOneReg(reg)), ptrs: [{ at: 8, to: { buf: { hex: v } } }] } });
   }
   async getReg(id: number, reg: bigint): Promise<bigint> {
-    const r = await this.ioctl(`vcpu${id}`, K.KVM_GET_ONE_REG, { buf: { hex: toHex(K.encodeOneReg(reg)), ptrs: [{ at: 8, to: { buf: { hex: '00'.repeat(8) } } }] } });
+    const r = await this.ioctl(`vcpu${id}`, K.KVM_GET_ONE_REG, {
+      buf: { hex: toHex(K.encodeOneReg(reg)), ptrs: [{ at: 8, to: { buf: { hex: '00'.repeat(8) } } }] },
+    });
     if (r.errno) throw new Error(`GET_ONE_REG ${errnoName(r.errno)}`);
     // the nested buffer is not echoed; read the register back through a mapping instead
     return BigInt(r.ret);
@@ -310,13 +312,13 @@ const SCENARIOS: Partial<Record<ExpectKey, Scenario>> = {
   'vm.realm-ipa-too-small': (p) => p.realmVm(31),
   'cap.bad-struct-pointer': async (p) => (await p.realmVm(), p.ioctl('vm', K.KVM_ENABLE_CAP, { int: 8 })),
   'cap.flags-nonzero': async (p) => (await p.realmVm(), p.rme('ACTIVATE', undefined, 1)),
-  'cap.unknown-subcmd': async (p) => (
-    await p.realmVm(), p.ioctl('vm', K.KVM_ENABLE_CAP, { buf: { hex: toHex(K.encodeEnableCap(300, [5, 0])) } })
-  ),
+  'cap.unknown-subcmd': async (p) => (await p.realmVm(), p.ioctl('vm', K.KVM_ENABLE_CAP, { buf: { hex: toHex(K.encodeEnableCap(300, [5, 0])) } })),
   'cap.normal-vm-subcmd': async (p) => (await p.vm(), p.activate()),
   'config.rpv': async (p) => (await p.realmVm(), p.config({ item: 'RPV', rpv: new Uint8Array(64).fill(7) })),
   'config.rpv-repeat': async (p) => (
-    await p.realmVm(), await p.config({ item: 'RPV', rpv: new Uint8Array(64) }), p.config({ item: 'RPV', rpv: new Uint8Array(64).fill(1) })
+    await p.realmVm(),
+    await p.config({ item: 'RPV', rpv: new Uint8Array(64) }),
+    p.config({ item: 'RPV', rpv: new Uint8Array(64).fill(1) })
   ),
   'config.hash-sha256': async (p) => (await p.realmVm(), p.config({ item: 'HASH_ALGO', algo: 0 })),
   'config.hash-sha512': async (p) => (await p.realmVm(), p.config({ item: 'HASH_ALGO', algo: 1 })),
@@ -348,9 +350,7 @@ const SCENARIOS: Partial<Record<ExpectKey, Scenario>> = {
   'init.beyond-ipa': async (p) => (await realmTo(p, 'created'), p.initIpa(2 ** 40, 0x1000)),
   'init.unprotected-half': async (p) => (await realmTo(p, 'created'), p.initIpa(SHARED, 0x1000)),
   'init.no-memslot': async (p) => (await realmTo(p, 'created'), p.initIpa(0x80000000, 0x1000)),
-  'init.two-memslots': async (p) => (
-    await realmTo(p, 'created'), await p.memslot(1, RAM + RAM_SIZE, RAM_SIZE), p.initIpa(RAM + 0x8000, RAM_SIZE)
-  ),
+  'init.two-memslots': async (p) => (await realmTo(p, 'created'), await p.memslot(1, RAM + RAM_SIZE, RAM_SIZE), p.initIpa(RAM + 0x8000, RAM_SIZE)),
   'init.over-populated': async (p) => (await realmTo(p, 'populated'), p.initIpa(RAM, 0x1000)),
   'populate.ok': async (p) => (await realmTo(p, 'created'), p.populate(RAM, 0x1000)),
   'populate.bad-pointer': async (p) => (await realmTo(p, 'created'), p.rme('POPULATE', bad)),
@@ -366,7 +366,9 @@ const SCENARIOS: Partial<Record<ExpectKey, Scenario>> = {
   'populate.zero-size': async (p) => (await realmTo(p, 'created'), p.populate(RAM, 0)),
   'populate.beyond-ipa': async (p) => (await realmTo(p, 'created'), p.populate(2 ** 40, 0x1000)),
   'populate.two-memslots': async (p) => (
-    await realmTo(p, 'created'), await p.memslot(1, RAM + RAM_SIZE, RAM_SIZE), p.populate(RAM + RAM_SIZE - 0x1000, 0x2000)
+    await realmTo(p, 'created'),
+    await p.memslot(1, RAM + RAM_SIZE, RAM_SIZE),
+    p.populate(RAM + RAM_SIZE - 0x1000, 0x2000)
   ),
   'populate.past-memslot-end': async (p) => (await realmTo(p, 'created'), p.populate(RAM + RAM_SIZE - 0x1000, 0x2000)),
   'populate.unprotected-half': async (p) => (await realmTo(p, 'created'), await p.memslot(1, SHARED, RAM_SIZE), p.populate(SHARED, 0x1000)),
@@ -377,9 +379,7 @@ const SCENARIOS: Partial<Record<ExpectKey, Scenario>> = {
   'vcpu.init-rec-bit': async (p) => (await p.realmVm(), p.vcpu(0, [PSCI, rfcV1.recFeature!])),
   'vcpu.init-psci': async (p) => (await p.realmVm(), p.vcpu(0, [PSCI])),
   'rec.ok': async (p) => (await realmTo(p, 'created'), await p.vcpu(0), p.finalizeRec(0)),
-  'rec.not-initialised': async (p) => (
-    await realmTo(p, 'created'), await p.ioctl('vm', K.KVM_CREATE_VCPU, { int: 0 }, { as: 'vcpu0' }), p.finalizeRec(0)
-  ),
+  'rec.not-initialised': async (p) => (await realmTo(p, 'created'), await p.ioctl('vm', K.KVM_CREATE_VCPU, { int: 0 }, { as: 'vcpu0' }), p.finalizeRec(0)),
   'rec.bad-pointer': async (p) => (await realmTo(p, 'created'), await p.vcpu(0), p.ioctl('vcpu0', K.KVM_ARM_VCPU_FINALIZE, { int: 8 })),
   'rec.normal-vm': async (p) => (await p.vm(), await p.vcpu(0), p.finalizeRec(0)),
   'rec.before-create': async (p) => (await p.realmVm(), await p.vcpu(0), p.finalizeRec(0)),
@@ -393,9 +393,7 @@ const SCENARIOS: Partial<Record<ExpectKey, Scenario>> = {
     (await p.run()).r
   ),
   'run.before-activate': async (p) => (await realmTo(p, 'populated'), (await p.run()).r),
-  'run.no-rec': async (p) => (
-    await realmTo(p, 'created'), await p.vcpu(0), await p.populate(RAM, 0x1000), await p.activate(), (await p.run()).r
-  ),
+  'run.no-rec': async (p) => (await realmTo(p, 'created'), await p.vcpu(0), await p.populate(RAM, 0x1000), await p.activate(), (await p.run()).r),
   'run.vcpu-after-activate': async (p) => (await realmTo(p, 'active'), await p.vcpu(1), await p.finalizeRec(1), (await p.run(1)).r),
   'run.ok': async (p) => (await realmTo(p, 'active'), await p.run(), (await p.run()).r),
 };

@@ -45,7 +45,11 @@ async function runOn(abi: AbiProfile, profile: AbiProfile, defs: CheckDef[]): Pr
 }
 
 const runFor = (abi: AbiProfile, key: ExpectKey, profile: AbiProfile): Promise<CheckOutcome[]> =>
-  runOn(abi, profile, applicable(ALL_CHECKS, abi).filter((d) => d.expects.includes(key)));
+  runOn(
+    abi,
+    profile,
+    applicable(ALL_CHECKS, abi).filter((d) => d.expects.includes(key)),
+  );
 
 const failed = (o: CheckOutcome): boolean => o.assertions.some((a) => !a.ok);
 
@@ -72,6 +76,10 @@ t.test('flipping any expectation of any revision fails a check that reads it', a
 t.test('and the clean profiles (UNCONFIRMED enforced) pass, so a failure above is the flip', async (t) => {
   for (const [name, abi] of PROFILES) {
     const outs = await runOn(abi, enforced(abi), applicable(ALL_CHECKS, abi));
-    t.same(outs.filter(failed).map((o) => o.name), [], `${name}: no check fails`);
+    t.same(
+      outs.filter(failed).map((o) => o.name),
+      [],
+      `${name}: no check fails`,
+    );
   }
 });

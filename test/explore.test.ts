@@ -56,10 +56,14 @@ t.test('every catalogued bug switch is found, and round-trips', async (t) => {
 t.test('without a switch, a fixed-seed run finds no difference (what CI runs)', async (t) => {
   for (const name of ['rfc-v1', 'v6', 'v10', 'v12', 'v14', 'absent'] as const) {
     const abi = getProfile(name)!;
-    const r = await explore({ abi, target: new EmulatorTarget({ abi }), reference: new EmulatorTarget({ abi }), exact: true, callTimeoutMs: 5000 }, launchOrders(abi, ROOT), {
-      seed: SEED,
-      budget: { calls: 3000 },
-    });
+    const r = await explore(
+      { abi, target: new EmulatorTarget({ abi }), reference: new EmulatorTarget({ abi }), exact: true, callTimeoutMs: 5000 },
+      launchOrders(abi, ROOT),
+      {
+        seed: SEED,
+        budget: { calls: 3000 },
+      },
+    );
     t.notOk(r.found, `${name}: no difference in ${r.calls} calls`);
     t.ok(r.calls >= 3000, `${name}: the budget was spent (${r.sequences} sequences)`);
   }
@@ -70,7 +74,11 @@ t.test('./run.sh explore: a planted difference end to end, seed and path replay 
   const out = mkdtempSync(join(tmpdir(), 'explore-cli-'));
   const a = run(['--abi', 'v10', '--emulator-bug', 'create-rd-twice', '--seed', '1', '--budget', '20000', '--out', out]);
   t.equal(a.status, 1, 'a difference: exit 1');
-  t.match(a.stdout, /KVM_ENABLE_CAP\(RME, CREATE_REALM\) = 0 {3}reference: = -1 EEXIST {3}<-- result differs/, 'the differing call, in kernel names, with both answers');
+  t.match(
+    a.stdout,
+    /KVM_ENABLE_CAP\(RME, CREATE_REALM\) = 0 {3}reference: = -1 EEXIST {3}<-- result differs/,
+    'the differing call, in kernel names, with both answers',
+  );
   const again = /# again: \.\/run\.sh explore (.*)$/m.exec(a.stdout)?.[1]?.split(' ') ?? [];
   t.ok(again.includes('--path'), 'the seed and path are printed');
   const b = run([...again, '--out', join(out, 'again')]);

@@ -43,8 +43,17 @@ function run(args: string[], extraEnv: Record<string, string> = {}) {
 }
 
 /** What a fault must look like: exit code, exactly one line on stderr naming it, no stack trace. */
-function oneLine(tt: Pick<typeof t, 'equal' | 'match' | 'notMatch'>, r: { code: number | null; stderr: string }, code: number, line: RegExp, what: string): void {
-  const lines = r.stderr.trim().split('\n').filter((l) => l && !l.startsWith('#'));
+function oneLine(
+  tt: Pick<typeof t, 'equal' | 'match' | 'notMatch'>,
+  r: { code: number | null; stderr: string },
+  code: number,
+  line: RegExp,
+  what: string,
+): void {
+  const lines = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
   tt.equal(r.code, code, `${what}: exit ${code}`);
   tt.equal(lines.length, 1, `${what}: one line (${lines.join(' | ')})`);
   tt.match(lines[0] ?? '', line, `${what}: says what is wrong`);
@@ -107,7 +116,13 @@ t.test('a full disk is one line, not a stack trace', async (t) => {
   }
   t.teardown(() => void spawnSync('umount', [small]));
   const full = run(['--abi', 'v7', '--trace', small]);
-  oneLine(t, full, 2, /^run\.sh: cannot write trace .*\.json: ENOSPC \(no space left on device\); no further traces are written$/, 'traces on a full filesystem');
+  oneLine(
+    t,
+    full,
+    2,
+    /^run\.sh: cannot write trace .*\.json: ENOSPC \(no space left on device\); no further traces are written$/,
+    'traces on a full filesystem',
+  );
   t.match(full.stdout, /^ {2}ok \d+ - v7\//m, 'every check still reported');
   t.notMatch(full.stdout, /^ *not ok/m, 'and none failed for it');
   t.same(tmpFiles(small), [], 'no temp file left on the full filesystem');
@@ -130,10 +145,17 @@ t.test('one private trace directory per run, printed once; a planted name is not
   const paths = [...r.stdout.matchAll(/trace: (\S+)/g)].map((x) => x[1] ?? '');
   t.ok(paths.length > 1 && paths.every((p) => p.startsWith(`${m?.[2]}/`)), 'every failing check names a file in it');
   rmSync(m?.[2] ?? join(TMP, 'none'), { recursive: true, force: true });
-  t.same(tmpLeft().filter((f) => f !== 'kvm-cca-traces'), [], 'nothing else in TMPDIR');
+  t.same(
+    tmpLeft().filter((f) => f !== 'kvm-cca-traces'),
+    [],
+    'nothing else in TMPDIR',
+  );
 });
 
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   t.test(`${sig} mid-run: stop, write what finished, one line, exit ${code}`, async (t) => {
     const d = dir(`sig-${sig}`);
     const junit = join(d, 'j.xml');
@@ -143,7 +165,13 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     await until(() => /^ {2}ok 40 - /m.test(b.out()) || b.p.exitCode !== null, 'the 40th check');
     b.p.kill(sig);
     const r = await b.p;
-    oneLine(t, { code: r.exitCode ?? null, stderr: b.err() }, code, new RegExp(`^run\\.sh: interrupted by ${sig}; target stopped; (\\d+) checks finished, written to .*j\\.xml, .*m\\.md$`), sig);
+    oneLine(
+      t,
+      { code: r.exitCode ?? null, stderr: b.err() },
+      code,
+      new RegExp(`^run\\.sh: interrupted by ${sig}; target stopped; (\\d+) checks finished, written to .*j\\.xml, .*m\\.md$`),
+      sig,
+    );
     const finished = Number(new RegExp(`(\\d+) checks finished`).exec(b.err())?.[1]);
     t.ok(finished >= 40 && finished < 1000, `stopped early: ${finished} checks finished`);
     t.notMatch(b.out(), /^ *not ok/m, 'no spurious failure');
@@ -189,7 +217,10 @@ t.test('a target that stops answering: one probe, then every later check fails a
   const faults = new Set(later.map((o) => o.assertions.map((a) => a.message).join()));
   t.equal(faults.size, 1, 'all with the same fault');
   t.match([...faults][0], /^target-lost: the target did not answer a probe in time \(the target stopped answering during v7\/.*; later checks were not run\)$/);
-  t.ok(later.every((o) => o.status === 'fail' && o.trace.length === 0 && o.targetFault), 'each failed without calling the target');
+  t.ok(
+    later.every((o) => o.status === 'fail' && o.trace.length === 0 && o.targetFault),
+    'each failed without calling the target',
+  );
 });
 
 // ---- the qemu target: boots, so each case is one boot ----
@@ -208,33 +239,59 @@ t.test('SIGKILL of ./run.sh during a qemu run leaves no qemu or ssh process', { 
   process.kill(pid ?? 0, 'SIGKILL');
   await b.p;
   t.same(await goneWithin(pid, 5000), [], 'every qemu and ssh of the run is gone within 5 s');
-  t.ok(tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${pid}-`)), 'its ssh control dir is left (node had no chance to clean)');
+  t.ok(
+    tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${pid}-`)),
+    'its ssh control dir is left (node had no chance to clean)',
+  );
   leftoverDirOf = pid;
 });
 let leftoverDirOf: number | undefined;
 
-t.test('a hung qemu guest mid-run: later checks fail fast with the same fault; the next run cleaned the dead run\'s dir', { skip, timeout: 600000 }, async (t) => {
-  const b = background(['--target', 'qemu', '--abi', 'absent', '--timeout', '2000']);
-  const pid = b.p.pid;
-  await until(() => /^ {2}ok 1 - /m.test(b.out()) || b.p.exitCode !== null, 'the first check');
-  if (leftoverDirOf) t.notOk(tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${leftoverDirOf}-`)), 'the killed run\'s control dir was removed by this run');
-  const qemu = childrenOf(pid).find((x) => / qemu-system/.test(x));
-  t.ok(qemu, `qemu runs: ${qemu}`);
-  process.kill(Number(qemu?.split(' ')[0]), 'SIGSTOP'); // the guest hangs: nothing answers any more
-  const t0 = Date.now();
-  const r = await b.p;
-  t.comment(`the run ended ${Date.now() - t0} ms after the guest hung (a figure, not asserted)`);
-  t.equal(r.exitCode, 1, 'the run fails');
-  const fails = b.out().split('\n').filter((l) => /^ {2}not ok/.test(l));
-  t.ok(fails.length >= 2, `${fails.length} checks failed`);
-  // The YAML folds long strings: unfold before reading each check's target_fault.
-  const faults = [...b.out().replace(/\n\s+/g, ' ').matchAll(/target_fault: "(target-lost: [^"]*later checks were not run\))"/g)].map((x) => x[1]);
-  t.ok(faults.length >= 1 && fails.length - faults.length <= 1, `after the one that hung, each later check fails with the fault (${faults.length} of ${fails.length})`);
-  t.equal(new Set(faults).size, 1, `the same fault: ${faults[0]}`);
-  t.notMatch(b.err(), /^\s+at |internal error/m, 'no stack trace');
-  t.same(await goneWithin(pid, 5000), [], 'no qemu or ssh left');
-  t.same(tmpLeft().filter((f) => f.startsWith('kvm-cca-ssh-')), [], 'no control dir left');
-});
+t.test(
+  "a hung qemu guest mid-run: later checks fail fast with the same fault; the next run cleaned the dead run's dir",
+  { skip, timeout: 600000 },
+  async (t) => {
+    const b = background(['--target', 'qemu', '--abi', 'absent', '--timeout', '2000']);
+    const pid = b.p.pid;
+    await until(() => /^ {2}ok 1 - /m.test(b.out()) || b.p.exitCode !== null, 'the first check');
+    if (leftoverDirOf)
+      t.notOk(
+        tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${leftoverDirOf}-`)),
+        "the killed run's control dir was removed by this run",
+      );
+    const qemu = childrenOf(pid).find((x) => / qemu-system/.test(x));
+    t.ok(qemu, `qemu runs: ${qemu}`);
+    process.kill(Number(qemu?.split(' ')[0]), 'SIGSTOP'); // the guest hangs: nothing answers any more
+    const t0 = Date.now();
+    const r = await b.p;
+    t.comment(`the run ended ${Date.now() - t0} ms after the guest hung (a figure, not asserted)`);
+    t.equal(r.exitCode, 1, 'the run fails');
+    const fails = b
+      .out()
+      .split('\n')
+      .filter((l) => /^ {2}not ok/.test(l));
+    t.ok(fails.length >= 2, `${fails.length} checks failed`);
+    // The YAML folds long strings: unfold before reading each check's target_fault.
+    const faults = [
+      ...b
+        .out()
+        .replace(/\n\s+/g, ' ')
+        .matchAll(/target_fault: "(target-lost: [^"]*later checks were not run\))"/g),
+    ].map((x) => x[1]);
+    t.ok(
+      faults.length >= 1 && fails.length - faults.length <= 1,
+      `after the one that hung, each later check fails with the fault (${faults.length} of ${fails.length})`,
+    );
+    t.equal(new Set(faults).size, 1, `the same fault: ${faults[0]}`);
+    t.notMatch(b.err(), /^\s+at |internal error/m, 'no stack trace');
+    t.same(await goneWithin(pid, 5000), [], 'no qemu or ssh left');
+    t.same(
+      tmpLeft().filter((f) => f.startsWith('kvm-cca-ssh-')),
+      [],
+      'no control dir left',
+    );
+  },
+);
 
 t.test('SIGINT during the qemu boot: one line, exit 130, nothing left', { skip, timeout: 600000 }, async (t) => {
   const b = background(['--target', 'qemu', '--abi', 'absent']);
@@ -245,7 +302,11 @@ t.test('SIGINT during the qemu boot: one line, exit 130, nothing left', { skip, 
   oneLine(t, { code: r.exitCode ?? null, stderr: b.err() }, 130, /^run\.sh: interrupted by SIGINT; target stopped; 0 checks finished$/, 'SIGINT in the boot');
   t.notMatch(b.out(), /^(not )?ok/m, 'no check reported');
   t.same(await goneWithin(pid, 5000), [], 'no qemu or ssh left');
-  t.same(tmpLeft().filter((f) => f.startsWith('kvm-cca-ssh-')), [], 'no control dir left');
+  t.same(
+    tmpLeft().filter((f) => f.startsWith('kvm-cca-ssh-')),
+    [],
+    'no control dir left',
+  );
 });
 
 t.test('SIGTERM with calls in flight (revision detection, then checks): exit 143, no spurious failure', { skip, timeout: 600000 }, async (t) => {
@@ -257,12 +318,20 @@ t.test('SIGTERM with calls in flight (revision detection, then checks): exit 143
   await until(() => /^ {2}ok 1 - /m.test(b.out()) || b.p.exitCode !== null, 'the first check');
   b.p.kill('SIGTERM');
   const r = await b.p;
-  const lines = b.err().trim().split('\n').filter((l) => l && !l.startsWith('#') && !/^(revision|  )/.test(l));
+  const lines = b
+    .err()
+    .trim()
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#') && !/^(revision|  )/.test(l));
   t.equal(r.exitCode, 143, 'exit 143');
   t.match(lines.at(-1), /^run\.sh: interrupted by SIGTERM; target stopped; \d+ checks finished, written to .*j\.xml$/, 'one line');
   t.notMatch(b.err(), /^\s+at |internal error/m, 'no stack trace');
   t.notMatch(b.out(), /^ *not ok/m, 'no spurious failure');
   t.ok(existsSync(junit), 'the finished checks are in the JUnit report');
   t.same(await goneWithin(pid, 5000), [], 'no qemu or ssh left');
-  t.same(tmpLeft().filter((f) => f.startsWith('kvm-cca-ssh-')), [], 'no control dir left');
+  t.same(
+    tmpLeft().filter((f) => f.startsWith('kvm-cca-ssh-')),
+    [],
+    'no control dir left',
+  );
 });

@@ -24,7 +24,9 @@ function run(args: string[]) {
 }
 
 const profiles = ALL_REVISIONS.map((n) => getProfile(n) as AbiProfile);
-const listed = listLines({ profiles, allChecks: ALL_CHECKS, filters: [], kind: 'emulator', allowCrash: false, verbose: false }).map((l) => l.split('  #')[0] as string);
+const listed = listLines({ profiles, allChecks: ALL_CHECKS, filters: [], kind: 'emulator', allowCrash: false, verbose: false }).map(
+  (l) => l.split('  #')[0] as string,
+);
 
 t.test('every listed name, full or without its revision, selects exactly that check', async (t) => {
   let bad = 0;
@@ -46,7 +48,10 @@ t.test('every listed name, full or without its revision, selects exactly that ch
 t.test('./run.sh runs every --list name given back to it, and TAP prints the same names', async (t) => {
   const l = run(['--list']);
   t.equal(l.code, 0);
-  const names = l.stdout.trim().split('\n').map((x) => x.split('  #')[0] as string);
+  const names = l.stdout
+    .trim()
+    .split('\n')
+    .map((x) => x.split('  #')[0] as string);
   t.same(names, listed, '--list prints what listLines computes');
   const r = run(names);
   t.equal(r.code, 0, r.stderr.split('\n').slice(-3).join('\n'));

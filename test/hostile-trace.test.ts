@@ -61,7 +61,11 @@ function hostile(): TraceFile {
   const base = JSON.parse(readFileSync(join(traces, name!), 'utf8')) as TraceFile & Record<string, unknown>;
   const evil: { label: string; request: Record<string, unknown>; result: Record<string, unknown>; seq?: unknown }[] = [
     { label: inject('open'), request: { op: 'open', path: '/etc/passwd', flags: 0, as: 'pw' }, result: { ret: 3, errno: 0 } },
-    { label: 'map the file shared', request: { op: 'mmap', as: 'pwmap', len: 4096, prot: 3, flags: K.MAP_SHARED, fd: 'pw', offset: 0 }, result: { ret: 0, errno: 0 } },
+    {
+      label: 'map the file shared',
+      request: { op: 'mmap', as: 'pwmap', len: 4096, prot: 3, flags: K.MAP_SHARED, fd: 'pw', offset: 0 },
+      result: { ret: 0, errno: 0 },
+    },
     { label: 'overwrite it', request: { op: 'poke', mem: 'pwmap', offset: 0, hex: '726f6f74' }, result: { ret: 0, errno: 0 } },
     { label: 'handle with odd name', request: { op: 'open', path: '/dev/kvm', flags: K.O_RDWR, as: 'a-b' }, result: { ret: 4, errno: 0 } },
   ];
@@ -154,7 +158,11 @@ t.test('the policy refuses each forbidden class on its own', async (t) => {
     ['an ioctl of no revision', { op: 'ioctl', fd: 'vm', req: 0x5401, arg: { int: 0 } }, /not a request of v8/],
     ['a pointer ioctl with an address', { op: 'ioctl', fd: 'vcpu', req: K.KVM_GET_ONE_REG, arg: { int: 0x7fff0000 } }, /takes a pointer/],
     ['binding an fd from an ioctl that returns none', { op: 'ioctl', fd: 'vm', req: K.KVM_CHECK_EXTENSION, arg: { int: 1 }, as: 'x' }, /returns no fd/],
-    ['as_fd_at outside KVM_CREATE_DEVICE', { op: 'ioctl', fd: 'vm', req: K.KVM_ENABLE_CAP, arg: { buf: { hex: '00'.repeat(104) } }, as: 'x', as_fd_at: 0 }, /as_fd_at/],
+    [
+      'as_fd_at outside KVM_CREATE_DEVICE',
+      { op: 'ioctl', fd: 'vm', req: K.KVM_ENABLE_CAP, arg: { buf: { hex: '00'.repeat(104) } }, as: 'x', as_fd_at: 0 },
+      /as_fd_at/,
+    ],
     ['a deadline past 2^31 ms', { op: 'info', timeout_ms: 2 ** 31 }, /timeout_ms/],
     ['an unknown op', { op: 'exec' } as unknown as Call, /not allowed/],
   ];

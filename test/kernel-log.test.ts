@@ -32,8 +32,19 @@ t.test('the v7 WARN splats: two reports, headline, key, lines to the end marker'
 t.test('other report kinds, timestamps, a bare WARN line', async (t) => {
   const kinds = (l: string[]) => findSplats(l).map((s) => s.kind);
   t.same(kinds(['[   12.345678] WARNING: CPU: 1 PID: 9 at arch/arm64/kvm/rme.c:10 f+0x1/0x2']), ['WARN']);
-  t.same(kinds(['BUG: KASAN: slab-use-after-free in kvm_destroy_realm+0x10/0x20', 'Read of size 8', '==================================================================']), ['KASAN']);
-  t.same(kinds(['kernel BUG at arch/arm64/kvm/rme.c:99!', 'Internal error: Oops - BUG: 00000000f2000800 [#1] SMP']), ['BUG'], 'the oops line after a BUG belongs to it');
+  t.same(
+    kinds([
+      'BUG: KASAN: slab-use-after-free in kvm_destroy_realm+0x10/0x20',
+      'Read of size 8',
+      '==================================================================',
+    ]),
+    ['KASAN'],
+  );
+  t.same(
+    kinds(['kernel BUG at arch/arm64/kvm/rme.c:99!', 'Internal error: Oops - BUG: 00000000f2000800 [#1] SMP']),
+    ['BUG'],
+    'the oops line after a BUG belongs to it',
+  );
   t.same(kinds(['Unable to handle kernel NULL pointer dereference at virtual address 0000000000000008']), ['oops']);
   t.same(kinds(['WARNING: possible circular locking dependency detected']), ['lockdep']);
   t.same(kinds(['UBSAN: shift-out-of-bounds in arch/arm64/kvm/rme.c:5:6']), ['UBSAN']);
@@ -41,7 +52,12 @@ t.test('other report kinds, timestamps, a bare WARN line', async (t) => {
 });
 
 t.test('kmsg records: parsing and the escaped bytes', async (t) => {
-  t.same(parseRecord('4,812,40123456;WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x4'), { prio: 4, seq: 812, usec: 40123456, text: 'WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x4' });
+  t.same(parseRecord('4,812,40123456;WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x4'), {
+    prio: 4,
+    seq: 812,
+    usec: 40123456,
+    text: 'WARNING: CPU: 0 PID: 1 at x.c:1 f+0x0/0x4',
+  });
   t.equal(parseRecord('6,1,2;tab\\x09here')?.text, 'tab\there');
   t.equal(parseRecord('garbage'), undefined);
 });
@@ -78,11 +94,19 @@ t.test('a WARN logged during a check fails that check, not the next one', async 
   const log = ['Booting Linux on physical CPU 0x0', 'old WARNING: CPU: 0 PID: 1 at x.c:1 before+0x0/0x4'];
   const target = loggingTarget(log);
   await target.start();
-  const checks = [check('generic/one'), check('generic/two', () => log.push('------------[ cut here ]------------', WARN, ' kvm_vm_ioctl+0x16a0/0x1ac8', '---[ end trace 0000000000000000 ]---')), check('generic/three')];
+  const checks = [
+    check('generic/one'),
+    check('generic/two', () => log.push('------------[ cut here ]------------', WARN, ' kvm_vm_ioctl+0x16a0/0x1ac8', '---[ end trace 0000000000000000 ]---')),
+    check('generic/three'),
+  ];
   const abi = getProfile('v10')!;
   const outs = await runChecks(checks, { abi, target, targetKind: 'ssh', allowCrash: true, callTimeoutMs: 1000, checkTimeoutMs: 5000 });
   await target.stop();
-  t.same(outs.map((o) => o.status), ['pass', 'fail', 'pass'], 'only the check that ran when the WARN came fails; the boot log is nobody\'s');
+  t.same(
+    outs.map((o) => o.status),
+    ['pass', 'fail', 'pass'],
+    "only the check that ran when the WARN came fails; the boot log is nobody's",
+  );
   const two = outs[1]!;
   t.equal(two.splats?.[0]?.key, 'WARN arch/arm64/kvm/rme.c:1213 kvm_realm_enable_cap');
   const tap = ktapLine(two, 2);

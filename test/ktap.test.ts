@@ -121,7 +121,11 @@ t.test('every status through both parsers (synthetic outcomes)', { skip: kunitSk
     { ...base, name: 'populate/todo-fails', status: 'todo', reason: 'UNCONFIRMED x', assertions: bad },
     { ...base, name: 'populate/todo-passes', status: 'todo', reason: 'UNCONFIRMED y', assertions: good },
   ];
-  const text = ktapHeader(1, 'synthetic') + ktapSubtestHeader('v7', outs.length) + outs.map((o, i) => nest(ktapLine(o, i + 1))).join('') + ktapSubtestResult('v7', 1, outs);
+  const text =
+    ktapHeader(1, 'synthetic') +
+    ktapSubtestHeader('v7', outs.length) +
+    outs.map((o, i) => nest(ktapLine(o, i + 1))).join('') +
+    ktapSubtestResult('v7', 1, outs);
   t.match(text, /^ {2}not ok 3 - v7\/populate\/blocked # ERROR blocked by: KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO$/m);
   t.match(text, /^ {2}not ok 4 - v7\/populate\/timeout # TIMEOUT timeout$/m);
   t.match(text, /^ {2}not ok 5 - v7\/populate\/lost # ERROR target-lost: ssh link down$/m);
@@ -152,12 +156,19 @@ t.test('a clean run, a failing run and a fully baselined run', { skip: kunitSkip
   const known = run(['--abi', 'rfc-v1', '--emulator-bug', 'create-rd-twice', '--baseline', baseline]);
   t.equal(known.code, 0, 'a fully baselined run exits 0');
   t.notMatch(known.stdout, /^ {2}not ok/m);
-  t.equal([...known.stdout.matchAll(/^ {2}ok \d+ - \S+ # XFAIL baseline: known: create-rd-twice$/gm)].length, names.length, 'each baselined failure is an XFAIL');
+  t.equal(
+    [...known.stdout.matchAll(/^ {2}ok \d+ - \S+ # XFAIL baseline: known: create-rd-twice$/gm)].length,
+    names.length,
+    'each baselined failure is an XFAIL',
+  );
   await agree(t, 'baselined', known.stdout, suiteCounts(known.stderr), known.code);
 });
 
 t.test('a lost target: Bail out!, both parsers fail the run, counts agree', { skip: qemuSkip(t) || kunitSkip }, async (t) => {
-  const child = spawn(RUN, ['--target', 'qemu', '--abi', 'absent', '--timeout', '3000'], { env: { ...process.env, TMPDIR: work }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(RUN, ['--target', 'qemu', '--abi', 'absent', '--timeout', '3000'], {
+    env: { ...process.env, TMPDIR: work },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let killed = false;
@@ -181,7 +192,11 @@ function descendants(pid: number): number[] {
   const kids = new Map<number, number[]>();
   for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
-      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+      const ppid = Number(
+        readFileSync(`/proc/${d}/stat`, 'utf8')
+          .replace(/^.*\) /, '')
+          .split(' ')[1],
+      );
       kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
     } catch {
       // gone

@@ -33,7 +33,10 @@ t.test('struct layouts', async (t) => {
   t.equal(encodeInitIpaArgs(v6, { base: 0, size: 0 }).length, 32);
   t.equal(encodeInitIpaArgs(P('v10'), { base: 1, size: 2 }).length, 32);
   // PSCI complete: u64 target_mpidr, u32 psci_status, u32 padding[3] = 24 B
-  t.equal(hexb(encodePsciComplete(P('v10'), { targetMpidr: 0x100, psciStatus: -3 >>> 0, padding: [1] })), '0001000000000000' + 'fdffffff' + '01000000' + '00000000' + '00000000');
+  t.equal(
+    hexb(encodePsciComplete(P('v10'), { targetMpidr: 0x100, psciStatus: -3 >>> 0, padding: [1] })),
+    '0001000000000000' + 'fdffffff' + '01000000' + '00000000' + '00000000',
+  );
   // kvm_arm_rmi_populate: u64 base, size, source_uaddr; u32 flags, reserved = 32 B
   const b = encodeRmiPopulate(P('v14'), { base: 0x80000000, size: 0x2000, sourceUaddr: 0x7f0000001000n, flags: 1, reserved: 5 });
   t.equal(hexb(b), '0000008000000000' + '0020000000000000' + '00100000007f0000' + '01000000' + '05000000');
@@ -94,7 +97,8 @@ t.test('revision-specific errnos and disputes (abi-evolution.md §4.6, condition
     t.equal(e(n, 'rmi.second-run-after-failed-run')?.errno, 'EINVAL', `${n}: >= ACTIVE, then the REC entry refuses`);
   }
   for (const n of ['v12', 'v13', 'v14']) {
-    for (const k of ['rmi.first-run-no-irqchip', 'rmi.run-after-irqchip-added', 'rmi.second-run-after-failed-run'] as const) t.notOk(e(n, k)?.unconfirmed, `${n} ${k} read in the posted code`);
+    for (const k of ['rmi.first-run-no-irqchip', 'rmi.run-after-irqchip-added', 'rmi.second-run-after-failed-run'] as const)
+      t.notOk(e(n, k)?.unconfirmed, `${n} ${k} read in the posted code`);
   }
   // POPULATE into a memslot without guest_memfd: -EINVAL v6/v7, -EPERM from v8; v2..v5 not pinned
   for (const n of ['v6', 'v7']) t.equal(e(n, 'populate.no-guest-memfd')?.errno, 'EINVAL', `${n} no guest_memfd -EINVAL`);
@@ -111,7 +115,10 @@ t.test('every revision has checks, and the suite reaches 400 in all', async (t) 
   for (const n of ALL_REVISIONS) {
     const k = applicable(ALL_CHECKS, P(n)).length;
     t.ok(k >= 40, `${n}: ${k} checks`);
-    t.ok(applicable(ALL_CHECKS, P(n)).some((c) => c.name.startsWith('lifecycle/') && c.expects.length === 0), `${n} has a VMM launch order`);
+    t.ok(
+      applicable(ALL_CHECKS, P(n)).some((c) => c.name.startsWith('lifecycle/') && c.expects.length === 0),
+      `${n} has a VMM launch order`,
+    );
     total += k;
   }
   t.ok(total >= 400, `${total} checks across revisions`);

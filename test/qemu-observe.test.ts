@@ -49,7 +49,11 @@ t.test('kernel log on the Debian guest', { skip, timeout: 400000 }, async (t) =>
     },
   };
   const outs = await runChecks([a, warnDuring, c], { abi, target: q, targetKind: 'qemu', allowCrash: false, callTimeoutMs: 10000, checkTimeoutMs: 60000 });
-  t.same(outs.map((o) => o.status), ['pass', 'fail', 'pass'], 'the check during which the WARN came fails; the next one does not');
+  t.same(
+    outs.map((o) => o.status),
+    ['pass', 'fail', 'pass'],
+    'the check during which the WARN came fails; the next one does not',
+  );
   const tap = ktapLine(outs[1]!, 2);
   t.comment(tap);
   t.match(tap, /^(# .*\n)*not ok 2 - absent\//m);
@@ -59,39 +63,69 @@ t.test('kernel log on the Debian guest', { skip, timeout: 400000 }, async (t) =>
   t.equal(outs[2]?.kernelLog, undefined, 'the next check got no kernel log lines');
 });
 
-t.test('--bios AAVMF with --kernel: EDK2 boots the Debian kernel', { skip: skip || (!existsSync(AAVMF) && 'qemu-efi-aarch64 not installed'), timeout: 600000 }, async (t) => {
-  const r = await execa(RUN, ['--target', 'qemu', '--bios', AAVMF, '--kernel', join(defaultCacheDir(), 'Image'), '--boot-timeout', '500', '--abi', 'absent', 'generic/api-version'], { cwd: ROOT, reject: false, timeout: 560000 });
-  t.comment(r.stderr.split('\n').slice(-4).join('\n'));
-  t.equal(r.exitCode, 0, 'the check passed');
-  t.match(r.stdout, /^ {2}ok 1 - absent\/generic\/api-version$/m);
-});
+t.test(
+  '--bios AAVMF with --kernel: EDK2 boots the Debian kernel',
+  { skip: skip || (!existsSync(AAVMF) && 'qemu-efi-aarch64 not installed'), timeout: 600000 },
+  async (t) => {
+    const r = await execa(
+      RUN,
+      ['--target', 'qemu', '--bios', AAVMF, '--kernel', join(defaultCacheDir(), 'Image'), '--boot-timeout', '500', '--abi', 'absent', 'generic/api-version'],
+      { cwd: ROOT, reject: false, timeout: 560000 },
+    );
+    t.comment(r.stderr.split('\n').slice(-4).join('\n'));
+    t.equal(r.exitCode, 0, 'the check passed');
+    t.match(r.stdout, /^ {2}ok 1 - absent\/generic\/api-version$/m);
+  },
+);
 
 const noFat = spawnSync('sh', ['-c', 'command -v mkfs.fat && command -v mcopy']).status !== 0 && 'dosfstools/mtools not installed';
-t.test('--bios alone: the firmware finds the kernel itself; --qemu-arg -drive without =', { skip: skip || (!existsSync(AAVMF) && 'qemu-efi-aarch64 not installed') || noFat, timeout: 600000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-esp-'));
-  const esp = join(dir, 'esp.img');
-  const cache = defaultCacheDir();
-  // The kernel (an EFI application: Debian's Image has the EFI stub) and the guest initramfs on a FAT disk;
-  // EDK2 finds no boot option, starts its shell, which runs startup.nsh.
-  writeFileSync(join(dir, 'startup.nsh'), 'fs0:\r\n\\Image.efi initrd=\\initrd.gz console=ttyAMA0 panic=-1\r\n');
-  for (const [cmd, ...args] of [
-    ['mkfs.fat', '-C', '-n', 'ESP', esp, '65536'],
-    ['mcopy', '-i', esp, join(cache, 'Image'), '::/Image.efi'],
-    ['mcopy', '-i', esp, join(cache, 'initramfs.cpio.gz'), '::/initrd.gz'],
-    ['mcopy', '-i', esp, join(dir, 'startup.nsh'), '::/startup.nsh'],
-  ] as string[][]) {
-    const x = await execa(cmd as string, args, { reject: false });
-    t.equal(x.exitCode, 0, `${cmd} ${x.stderr}`);
-  }
-  const r = await execa(RUN, ['--target', 'qemu', '--bios', AAVMF, '--qemu-arg', '-drive', '--qemu-arg', `file=${esp},format=raw,if=virtio`, '--boot-timeout', '500', '--abi', 'absent', 'generic/api-version'], {
-    cwd: ROOT,
-    reject: false,
-    timeout: 560000,
-  });
-  t.comment(r.stderr.split('\n').slice(-4).join('\n'));
-  t.equal(r.exitCode, 0, 'the check passed');
-  t.match(r.stdout, /^ {2}ok 1 - absent\/generic\/api-version$/m);
-  const cmdline = /^# qemu: running (.*)$/m.exec(r.stderr)?.[1] ?? '';
-  t.match(cmdline, /-bios \S+AAVMF_CODE\.fd/);
-  t.notMatch(cmdline, /-kernel|-initrd|-append/, 'nothing but the firmware and the disk');
-});
+t.test(
+  '--bios alone: the firmware finds the kernel itself; --qemu-arg -drive without =',
+  { skip: skip || (!existsSync(AAVMF) && 'qemu-efi-aarch64 not installed') || noFat, timeout: 600000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-esp-'));
+    const esp = join(dir, 'esp.img');
+    const cache = defaultCacheDir();
+    // The kernel (an EFI application: Debian's Image has the EFI stub) and the guest initramfs on a FAT disk;
+    // EDK2 finds no boot option, starts its shell, which runs startup.nsh.
+    writeFileSync(join(dir, 'startup.nsh'), 'fs0:\r\n\\Image.efi initrd=\\initrd.gz console=ttyAMA0 panic=-1\r\n');
+    for (const [cmd, ...args] of [
+      ['mkfs.fat', '-C', '-n', 'ESP', esp, '65536'],
+      ['mcopy', '-i', esp, join(cache, 'Image'), '::/Image.efi'],
+      ['mcopy', '-i', esp, join(cache, 'initramfs.cpio.gz'), '::/initrd.gz'],
+      ['mcopy', '-i', esp, join(dir, 'startup.nsh'), '::/startup.nsh'],
+    ] as string[][]) {
+      const x = await execa(cmd as string, args, { reject: false });
+      t.equal(x.exitCode, 0, `${cmd} ${x.stderr}`);
+    }
+    const r = await execa(
+      RUN,
+      [
+        '--target',
+        'qemu',
+        '--bios',
+        AAVMF,
+        '--qemu-arg',
+        '-drive',
+        '--qemu-arg',
+        `file=${esp},format=raw,if=virtio`,
+        '--boot-timeout',
+        '500',
+        '--abi',
+        'absent',
+        'generic/api-version',
+      ],
+      {
+        cwd: ROOT,
+        reject: false,
+        timeout: 560000,
+      },
+    );
+    t.comment(r.stderr.split('\n').slice(-4).join('\n'));
+    t.equal(r.exitCode, 0, 'the check passed');
+    t.match(r.stdout, /^ {2}ok 1 - absent\/generic\/api-version$/m);
+    const cmdline = /^# qemu: running (.*)$/m.exec(r.stderr)?.[1] ?? '';
+    t.match(cmdline, /-bios \S+AAVMF_CODE\.fd/);
+    t.notMatch(cmdline, /-kernel|-initrd|-append/, 'nothing but the firmware and the disk');
+  },
+);

@@ -42,7 +42,7 @@ t.test('--boot-timeout and --console: bad values are one line, exit 2', async (t
   }
 });
 
-t.test('--kernel DIR: the build tree\'s arch/arm64/boot/Image', async (t) => {
+t.test("--kernel DIR: the build tree's arch/arm64/boot/Image", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-kdir-'));
   t.throws(() => kernelInDir(dir), /--kernel \S+: a directory, but not an arm64 kernel build tree/);
   mkdirSync(join(dir, 'arch', 'arm64', 'boot'), { recursive: true });
@@ -88,10 +88,17 @@ t.test('./run.sh build-initramfs FILE writes the guest initramfs with /dev/conso
 });
 
 t.test('a failed boot prints the last console lines, then one error line', { skip: qemuSkip(t), timeout: 170000 }, async (t) => {
-  const r = await execa(RUN, ['--target', 'qemu', '--abi', 'absent', '--qemu-arg', '-device', '--qemu-arg', 'no-such-device-kvm-cca'], { cwd: ROOT, reject: false, timeout: 150000 });
+  const r = await execa(RUN, ['--target', 'qemu', '--abi', 'absent', '--qemu-arg', '-device', '--qemu-arg', 'no-such-device-kvm-cca'], {
+    cwd: ROOT,
+    reject: false,
+    timeout: 150000,
+  });
   t.equal(r.exitCode, 2);
   const lines = r.stderr.split('\n');
   t.match(r.stderr, /^# qemu: running qemu-system-aarch64 .* -device no-such-device-kvm-cca$/m, 'the value after --qemu-arg -device was taken as is');
   t.match(r.stderr, /^# qemu: console: .*no-such-device-kvm-cca/m, "qemu's own complaint is among the console lines");
-  t.match(lines.filter((l) => l.startsWith('run.sh:')), [/^run\.sh: qemu exited with code 1 before the guest was ready/]);
+  t.match(
+    lines.filter((l) => l.startsWith('run.sh:')),
+    [/^run\.sh: qemu exited with code 1 before the guest was ready/],
+  );
 });

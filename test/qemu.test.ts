@@ -47,7 +47,12 @@ async function spinning(s: Session, timeout_ms: number): Promise<{ run: Promise<
   await s.call({ op: 'ioctl', fd: 'vm', req: KVM_CREATE_VCPU, arg: { int: 0 }, as: 'vcpu0' });
   const pref = await s.call({ op: 'ioctl', fd: 'vm', req: KVM_ARM_PREFERRED_TARGET, arg: { buf: { hex: '00'.repeat(32) } } });
   await s.call({ op: 'ioctl', fd: 'vcpu0', req: KVM_ARM_VCPU_INIT, arg: { buf: { hex: pref.out ?? '' } } });
-  await s.call({ op: 'ioctl', fd: 'vcpu0', req: KVM_SET_ONE_REG, arg: { buf: { hex: u64(0x6030000000100040n) + u64(0n), ptrs: [{ at: 8, to: { buf: { hex: u64(0x40000000n) } } }] } } });
+  await s.call({
+    op: 'ioctl',
+    fd: 'vcpu0',
+    req: KVM_SET_ONE_REG,
+    arg: { buf: { hex: u64(0x6030000000100040n) + u64(0n), ptrs: [{ at: 8, to: { buf: { hex: u64(0x40000000n) } } }] } },
+  });
   return { run: s.call({ op: 'ioctl', fd: 'vcpu0', req: 0xae80, arg: { int: 0 }, timeout_ms }) };
 }
 
@@ -211,9 +216,17 @@ t.test('qemu target', { skip, timeout: 900000 }, async (t) => {
     t.match((await s2.call({ op: 'info' })).error, /^target-lost: qemu killed/, 'later sessions fail fast');
     await q.stop();
     stopped = true;
-    for (const [name, pid] of [['qemu', qpid], ['agent ssh', local], ['ssh master', master]] as const)
+    for (const [name, pid] of [
+      ['qemu', qpid],
+      ['agent ssh', local],
+      ['ssh master', master],
+    ] as const)
       t.notOk(alive(pid), `${name} (pid ${pid}) is gone`);
-    t.same(childrenOf(process.pid).filter((p) => / qemu-system/.test(p)), [], 'no qemu of this test left');
+    t.same(
+      childrenOf(process.pid).filter((p) => / qemu-system/.test(p)),
+      [],
+      'no qemu of this test left',
+    );
   });
 });
 

@@ -40,7 +40,10 @@ const stacks = loadStacks(ROOT);
 
 t.test('at least one real stack is recorded', async (t) => {
   t.ok(stacks.length >= 1, `stacks: ${stacks.map((s) => s.name).join(', ')}`);
-  t.ok(stacks.some((s) => s.name === 'cca-host-v7'), 'cca-host/v7 + TF-RMM v0.6.0');
+  t.ok(
+    stacks.some((s) => s.name === 'cca-host-v7'),
+    'cca-host/v7 + TF-RMM v0.6.0',
+  );
 });
 
 async function checkRecording(t: Test, s: RealStack, r: Recording): Promise<void> {
@@ -59,7 +62,10 @@ async function checkRecording(t: Test, s: RealStack, r: Recording): Promise<void
     });
     if (res.stoppedAt !== undefined) unlisted.push({ seq: res.stoppedAt, label: 'target failed', what: 'stopped', recorded: 'more calls', replayed: 'none' });
     if (unlisted.length === 0) clean++;
-    else t.fail(`${s.name}/${r.name}/${name}: ${unlisted.map((d) => `call ${d.seq} ${d.label}: ${d.what} recorded ${d.recorded}, emulator ${d.replayed}`).join('; ')}`);
+    else
+      t.fail(
+        `${s.name}/${r.name}/${name}: ${unlisted.map((d) => `call ${d.seq} ${d.label}: ${d.what} recorded ${d.recorded}, emulator ${d.replayed}`).join('; ')}`,
+      );
   }
   for (const l of listed) t.ok(seen.has(`${l.trace}#${l.call}`), `listed difference still occurs: ${l.trace} call ${l.call} (${l.reason})`);
   t.equal(clean, files.length, `${s.name}/${r.name}: ${clean} of ${files.length} traces give every recorded result (RMM model ${r.rmm})`);
@@ -81,13 +87,21 @@ t.test('cca-host-v7: the pristine answers need the era RMM (0 counts refused)', 
   const good = await replayOnEmulator(f, 'era');
   t.equal(good.diffs.length, 0, 'era RMM: recorded results');
   const relaxed = await replayOnEmulator(f, 'accepts-zero-debug-counts');
-  t.ok(relaxed.diffs.some((d) => d.label.includes('CREATE')), 'accepting RMM: CREATE_REALM differs from the recorded -ENXIO');
+  t.ok(
+    relaxed.diffs.some((d) => d.label.includes('CREATE')),
+    'accepting RMM: CREATE_REALM differs from the recorded -ENXIO',
+  );
 });
 
 t.test('stack.json from outside: a bad one is one clear line', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'real-stack-'));
   mkdirSync(join(dir, 'x'));
-  const base = { format: 'kvm-cca-real-stack/1', abi: 'v7', stack: { kernel: 'k', rmm: 'r', firmware: 'f', vmm: 'v' }, recordings: [{ name: 'a', traces: 'x', rmm: 'era', description: 'd' }] };
+  const base = {
+    format: 'kvm-cca-real-stack/1',
+    abi: 'v7',
+    stack: { kernel: 'k', rmm: 'r', firmware: 'f', vmm: 'v' },
+    recordings: [{ name: 'a', traces: 'x', rmm: 'era', description: 'd' }],
+  };
   const bad = (v: unknown, what: RegExp): void => {
     try {
       parseStack(JSON.stringify(v), dir, 's');
@@ -117,7 +131,8 @@ t.test('stack.json from outside: a bad one is one clear line', async (t) => {
 });
 
 t.test('./run.sh replay --rmm picks the emulator RMM; a bad value is one line and exit 2', async (t) => {
-  const run = (args: string[]) => spawnSync('./run.sh', ['replay', ...args], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 120000 });
+  const run = (args: string[]) =>
+    spawnSync('./run.sh', ['replay', ...args], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 120000 });
   const trace = join(ROOT, 'cca-host-v7', 'relaxed', 'v7__lifecycle_minimal-order.json');
   const ok = run([trace, '--rmm', 'accepts-zero-debug-counts']);
   t.equal(ok.status, 0, ok.stdout + ok.stderr);
@@ -126,7 +141,11 @@ t.test('./run.sh replay --rmm picks the emulator RMM; a bad value is one line an
   // replay's exit says whether the recording was reproduced (--verdict: the spec's verdict instead).
   const era = run([trace]);
   t.equal(era.status, 1, 'the era RMM does not reproduce the relaxed recording');
-  t.match(era.stdout, /KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO .*recorded: = 0 .*<-- (violates the spec|differs from the recording)/, 'the era RMM refuses the relaxed recording\'s CREATE_REALM');
+  t.match(
+    era.stdout,
+    /KVM_ENABLE_CAP\(RME, CREATE_REALM\) = -1 ENXIO .*recorded: = 0 .*<-- (violates the spec|differs from the recording)/,
+    "the era RMM refuses the relaxed recording's CREATE_REALM",
+  );
   t.match(era.stdout, /; [1-9]\d* of 21 calls differ from the recording\n$/);
   const bad = run([trace, '--rmm', 'lenient']);
   t.equal(bad.status, 2);

@@ -48,11 +48,17 @@ t.test('a failing, baselined, skipping run: JUnit valid for Jenkins, results val
     const v = xmllint(junit);
     t.ok(v.ok, `xmllint --schema jenkins junit-10.xsd: ${v.out}`);
   }
-  t.match(xml, /<testsuite name="kvm-cca-conformance rfc-v1 on emulator" tests="\d+" failures="1" errors="0" skipped="\d+" time="[\d.]+" timestamp="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d" hostname="[^"]+">/);
+  t.match(
+    xml,
+    /<testsuite name="kvm-cca-conformance rfc-v1 on emulator" tests="\d+" failures="1" errors="0" skipped="\d+" time="[\d.]+" timestamp="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d" hostname="[^"]+">/,
+  );
   t.match(xml, /<property name="kernel.release" value="emulator-rfc-v1\+bugs"\/>/);
   t.match(xml, /<property name="tool" value="kvm-cca-conformance [^"]+"\/>/);
   t.match(xml, /<property name="emulator_bugs" value="create-rd-twice"\/>/);
-  t.match(xml, /<failure message="KVM_ENABLE_CAP\(RME, CREATE_RD\) = 0, expected -1 EEXIST \(R1-CR2\)">[^<]*<\/failure>\n {6}<system-out>trace: \S+\.json\nlast calls:\n/);
+  t.match(
+    xml,
+    /<failure message="KVM_ENABLE_CAP\(RME, CREATE_RD\) = 0, expected -1 EEXIST \(R1-CR2\)">[^<]*<\/failure>\n {6}<system-out>trace: \S+\.json\nlast calls:\n/,
+  );
   t.match(xml, /<skipped message="xfail: baseline: known: the switch"\/>/);
 
   const doc = JSON.parse(readFileSync(json, 'utf8')) as ResultsFile;
@@ -61,7 +67,7 @@ t.test('a failing, baselined, skipping run: JUnit valid for Jenkins, results val
   t.same(doc.revisions, [{ name: 'rfc-v1' }]);
   t.same(doc.emulator_bugs, ['create-rd-twice']);
   t.equal(doc.target.kind, 'emulator');
-  t.equal(doc.kernel.release, "emulator-rfc-v1+bugs", "the emulator says its bugs in its release");
+  t.equal(doc.kernel.release, 'emulator-rfc-v1+bugs', 'the emulator says its bugs in its release');
   t.equal(doc.summary.total, doc.tests.length);
   const byName = new Map(doc.tests.map((x) => [x.name, x]));
   const failed = byName.get('rfc-v1/create-realm/in-new');
@@ -97,7 +103,12 @@ t.test('the schema refuses what a results file must not be', async (t) => {
   const bad1 = { ...good, tests: [{ ...good.tests[0], status: 'passed' }] };
   const bad2 = { ...good, kernel: { release: 'x' } };
   const bad3 = { ...good, extra: 1 };
-  for (const [what, d] of [['unknown status', bad1], ['kernel without uname', bad2], ['unknown key', bad3]] as const) t.notOk(validate(d), what);
+  for (const [what, d] of [
+    ['unknown status', bad1],
+    ['kernel without uname', bad2],
+    ['unknown key', bad3],
+  ] as const)
+    t.notOk(validate(d), what);
 });
 
 t.test('an interrupted or refused run leaves no results file that looks current', async (t) => {

@@ -43,7 +43,14 @@ t.test('reproducers of real-kernel traces', { skip: qemuSkip(t), timeout: 300000
       continue;
     }
     const [o] = await runChecks([def], { abi, target: q, targetKind: 'qemu', allowCrash: false, callTimeoutMs: 20000, checkTimeoutMs: 120000 });
-    t.equal(o!.status, status, `${abiName}/${name} on ${id.info.release}: ${o!.assertions.filter((a) => !a.ok).map((a) => a.message).join('; ')}`);
+    t.equal(
+      o!.status,
+      status,
+      `${abiName}/${name} on ${id.info.release}: ${o!.assertions
+        .filter((a) => !a.ok)
+        .map((a) => a.message)
+        .join('; ')}`,
+    );
     const trace: TraceFile = buildTrace(o!, def, { identity: id, abi: abiName as AbiName });
     t.equal(trace.target.kind, 'qemu');
     t.notOk(trace.emulator, 'no emulator section for a real kernel');
@@ -67,7 +74,9 @@ t.test('reproducers of real-kernel traces', { skip: qemuSkip(t), timeout: 300000
     const first = String(run.stdout).split('\n')[0] ?? '';
     t.ok(first.startsWith('uname -a: Linux ') && first.split(' ')[4] === id.info.release, `uname -a first, naming the guest kernel: ${first}`);
     // Absent by the realm VM type refused (rfc-v1, v14) or the realm CAP answering 0 (the v10 VMM order probes it first).
-    if (exit === 4) t.match(String(run.stdout), /the realm uAPI is absent on this kernel \(call \d+ = (-1 EINVAL\): no realm VM type|0\): the kernel does not offer)/);
-    else t.match(String(run.stdout), new RegExp(`0 of \\d+ judged calls violate the ${abiName} spec; 0 of ${trace.calls.length} calls differ from the recording`));
+    if (exit === 4)
+      t.match(String(run.stdout), /the realm uAPI is absent on this kernel \(call \d+ = (-1 EINVAL\): no realm VM type|0\): the kernel does not offer)/);
+    else
+      t.match(String(run.stdout), new RegExp(`0 of \\d+ judged calls violate the ${abiName} spec; 0 of ${trace.calls.length} calls differ from the recording`));
   }
 });

@@ -24,7 +24,11 @@ import { ALL_CHECKS } from '../checks/index.ts';
 t.setTimeout(600000);
 const have = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
 const required = process.env.KVM_CCA_REQUIRE_QEMU === '1';
-const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: 'emulator', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' } };
+const ID: TargetIdentity = {
+  kind: 'emulator',
+  spec: 'emulator',
+  info: { sysname: 'Linux', release: 'emulator', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' },
+};
 const KVM_ENABLE_CAP = 0x4068aea3;
 
 /** The only reproducer allowed a raw argument: v14 calls the PSCI-complete number v14 removed, whose struct v14 no longer has. */
@@ -122,7 +126,8 @@ function compare(trace: TraceFile, log: string): string[] {
     const at = `ioctl ${i + 1} (${trace.calls.filter((c) => c.request.op === 'ioctl')[i]!.label})`;
     if (g.req !== w.req) return diffs.push(`${at}: request 0x${g.req.toString(16)}, the trace has 0x${w.req.toString(16)}`);
     if ('int' in w.arg) {
-      if (g.kind === 'int' ? Number(g.value) !== w.arg.int : g.kind !== 'bad' || Number(g.value) !== w.arg.int) diffs.push(`${at}: argument ${g.kind} ${g.value}, the trace has ${w.arg.int}`);
+      if (g.kind === 'int' ? Number(g.value) !== w.arg.int : g.kind !== 'bad' || Number(g.value) !== w.arg.int)
+        diffs.push(`${at}: argument ${g.kind} ${g.value}, the trace has ${w.arg.int}`);
       return;
     }
     if (!('buf' in w.arg)) return;
@@ -156,45 +161,57 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ sta
 const missing = !have('gcc') ? 'gcc' : undefined;
 if (missing && required) t.fail(`${missing} is required: run scripts/install-deps.sh`);
 
-t.test('every revision: reproducers spell realm calls, compile, and issue the trace\'s ioctls', { skip: missing && !required ? `${missing} missing` : false, timeout: 600000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-repro-rev-'));
-  const shim = join(dir, 'shim.so');
-  const sb = spawnSync('gcc', ['-shared', '-fPIC', '-Wall', '-Werror', '-o', shim, 'test/fixtures/ioctl-shim.c'], { encoding: 'utf8' });
-  t.equal(sb.status, 0, `the ioctl shim builds${sb.stderr ? `\n${sb.stderr}` : ''}`);
-  const cross = have('aarch64-linux-gnu-gcc');
-  if (!cross) t.comment('aarch64-linux-gnu-gcc missing: cross-compile step skipped');
-  let total = 0;
-  for (const abiName of ABI_NAMES) {
-    const all = await traces(abiName);
-    total += all.length;
-    const raw = all.filter(({ trace }) => /argument as recorded|argument bytes as recorded/.test(generateRepro(trace, 'x.json')) && !RAW_ALLOWED.has(`${abiName}/${trace.check}`));
-    t.same(raw.map((r) => r.trace.check), [], `${abiName}: all ${all.length} reproducers spell every call with names and structs`);
-    const sample = cover(all);
-    for (const { trace } of sample) {
-      const name = `${abiName}__${trace.check.replace(/\//g, '_')}`;
-      const src = join(dir, `${name}.c`);
-      writeFileSync(src, generateRepro(trace, `${name}.json`));
-      const cc = spawnSync('gcc', ['-Wall', '-Werror', '-o', `${src}.out`, src], { encoding: 'utf8' });
-      if (cc.status !== 0) {
-        t.fail(`${name}: gcc -Wall -Werror\n${cc.stderr}`);
-        continue;
+t.test(
+  "every revision: reproducers spell realm calls, compile, and issue the trace's ioctls",
+  { skip: missing && !required ? `${missing} missing` : false, timeout: 600000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-cca-repro-rev-'));
+    const shim = join(dir, 'shim.so');
+    const sb = spawnSync('gcc', ['-shared', '-fPIC', '-Wall', '-Werror', '-o', shim, 'test/fixtures/ioctl-shim.c'], { encoding: 'utf8' });
+    t.equal(sb.status, 0, `the ioctl shim builds${sb.stderr ? `\n${sb.stderr}` : ''}`);
+    const cross = have('aarch64-linux-gnu-gcc');
+    if (!cross) t.comment('aarch64-linux-gnu-gcc missing: cross-compile step skipped');
+    let total = 0;
+    for (const abiName of ABI_NAMES) {
+      const all = await traces(abiName);
+      total += all.length;
+      const raw = all.filter(
+        ({ trace }) => /argument as recorded|argument bytes as recorded/.test(generateRepro(trace, 'x.json')) && !RAW_ALLOWED.has(`${abiName}/${trace.check}`),
+      );
+      t.same(
+        raw.map((r) => r.trace.check),
+        [],
+        `${abiName}: all ${all.length} reproducers spell every call with names and structs`,
+      );
+      const sample = cover(all);
+      for (const { trace } of sample) {
+        const name = `${abiName}__${trace.check.replace(/\//g, '_')}`;
+        const src = join(dir, `${name}.c`);
+        writeFileSync(src, generateRepro(trace, `${name}.json`));
+        const cc = spawnSync('gcc', ['-Wall', '-Werror', '-o', `${src}.out`, src], { encoding: 'utf8' });
+        if (cc.status !== 0) {
+          t.fail(`${name}: gcc -Wall -Werror\n${cc.stderr}`);
+          continue;
+        }
+        if (cross) {
+          const xc = spawnSync('aarch64-linux-gnu-gcc', ['-Wall', '-Werror', '-static', '-o', `${src}.arm64`, src], { encoding: 'utf8' });
+          t.equal(xc.status, 0, `${name}: aarch64-linux-gnu-gcc -static${xc.stderr ? `\n${xc.stderr}` : ''}`);
+        }
+        const log = join(dir, `${name}.log`);
+        // The shim answers each ioctl as the trace recorded it: a passing check's reproducer must then exit 0.
+        writeFileSync(`${src}.answers`, recordedAnswers(trace));
+        const r = await run(`${src}.out`, [], { ...process.env, LD_PRELOAD: shim, REPRO_SHIM_LOG: log, REPRO_SHIM_ANSWERS: `${src}.answers` });
+        t.not(r.status, null, `${name}: ran to the end`);
+        if (trace.status === 'pass') t.equal(r.status, 0, `${name}: a passing trace's reproducer, answered as recorded, exits 0\n${r.stdout}`);
+        t.same(compare(trace, readFileSync(log, 'utf8')), [], `${name}: the reproducer issues the trace's ${trace.calls.length} calls' ioctls byte for byte`);
       }
-      if (cross) {
-        const xc = spawnSync('aarch64-linux-gnu-gcc', ['-Wall', '-Werror', '-static', '-o', `${src}.arm64`, src], { encoding: 'utf8' });
-        t.equal(xc.status, 0, `${name}: aarch64-linux-gnu-gcc -static${xc.stderr ? `\n${xc.stderr}` : ''}`);
-      }
-      const log = join(dir, `${name}.log`);
-      // The shim answers each ioctl as the trace recorded it: a passing check's reproducer must then exit 0.
-      writeFileSync(`${src}.answers`, recordedAnswers(trace));
-      const r = await run(`${src}.out`, [], { ...process.env, LD_PRELOAD: shim, REPRO_SHIM_LOG: log, REPRO_SHIM_ANSWERS: `${src}.answers` });
-      t.not(r.status, null, `${name}: ran to the end`);
-      if (trace.status === 'pass') t.equal(r.status, 0, `${name}: a passing trace's reproducer, answered as recorded, exits 0\n${r.stdout}`);
-      t.same(compare(trace, readFileSync(log, 'utf8')), [], `${name}: the reproducer issues the trace's ${trace.calls.length} calls' ioctls byte for byte`);
+      t.comment(
+        `${abiName}: ${all.length} reproducers, ${sample.length} compiled and run to cover ${new Set(all.flatMap((a) => callKinds(a.trace))).size} kinds of call`,
+      );
     }
-    t.comment(`${abiName}: ${all.length} reproducers, ${sample.length} compiled and run to cover ${new Set(all.flatMap((a) => callKinds(a.trace))).size} kinds of call`);
-  }
-  t.ok(total > 1000, `${total} reproducers generated`);
-});
+    t.ok(total > 1000, `${total} reproducers generated`);
+  },
+);
 
 t.test('the comparison catches a reproducer that sends other bytes', async (t) => {
   const [first] = await traces('v10');
@@ -210,6 +227,13 @@ t.test('the comparison catches a reproducer that sends other bytes', async (t) =
     })
     .join('\n');
   t.same(compare(trace, log), [], 'the trace against itself: no difference');
-  t.match(compare(trace, log.replace(/int 0x([0-9a-f]+)$/m, (_, v: string) => `int 0x${(parseInt(v, 16) + 1).toString(16)}`)).join('\n'), /argument int/, 'a changed integer argument is reported');
+  t.match(
+    compare(
+      trace,
+      log.replace(/int 0x([0-9a-f]+)$/m, (_, v: string) => `int 0x${(parseInt(v, 16) + 1).toString(16)}`),
+    ).join('\n'),
+    /argument int/,
+    'a changed integer argument is reported',
+  );
   t.match(compare(trace, log.split('\n').slice(1).join('\n')).join('\n'), /ioctls, the trace has/, 'a missing call is reported');
 });

@@ -22,7 +22,11 @@ import { buildTrace, callExpectations, type TraceCall, type TraceFile } from '..
 import { ALL_CHECKS } from '../checks/index.ts';
 
 t.setTimeout(300000);
-const ID: TargetIdentity = { kind: 'emulator', spec: 'emulator', info: { sysname: 'Linux', release: 'emulator', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' } };
+const ID: TargetIdentity = {
+  kind: 'emulator',
+  spec: 'emulator',
+  info: { sysname: 'Linux', release: 'emulator', version: '#1', machine: 'aarch64', euid: 0, kvm: true, executor: 'emulator' },
+};
 
 async function traceOf(abiName: AbiName, check: string, bugs: string[] = []): Promise<TraceFile> {
   const abi = getProfile(abiName)!;
@@ -64,7 +68,11 @@ function runRepro(trace: TraceFile, script: string, env: Record<string, string> 
   const cc = spawnSync('gcc', ['-Wall', '-Werror', '-o', `${src}.out`, src], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
   writeFileSync(`${src}.answers`, script);
-  const r = spawnSync(`${src}.out`, [], { encoding: 'utf8', timeout: 20000, env: { ...process.env, LD_PRELOAD: shim, REPRO_SHIM_LOG: `${src}.log`, REPRO_SHIM_ANSWERS: `${src}.answers`, ...env } });
+  const r = spawnSync(`${src}.out`, [], {
+    encoding: 'utf8',
+    timeout: 20000,
+    env: { ...process.env, LD_PRELOAD: shim, REPRO_SHIM_LOG: `${src}.log`, REPRO_SHIM_ANSWERS: `${src}.answers`, ...env },
+  });
   let log = '';
   try {
     log = readFileSync(`${src}.log`, 'utf8');
@@ -88,8 +96,16 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
   const f = runRepro(failing, answers(failing));
   t.equal(f.status, 1, `a kernel answering as the failing recording violates the spec: exit 1\n${f.stdout}`);
   t.match(f.stdout, /^uname -a: Linux \S+ \S+ .*\n/, 'uname -a comes first');
-  t.match(f.stdout, /KVM_ARM_RMI_POPULATE\(.*reserved=0x1\) = 0 {3}spec: = -1 EINVAL \(V14-PO3\) {3}recorded: = 0 {3}<-- VIOLATES THE SPEC/, 'the judged call: result, spec with its source, recorded');
-  t.match(f.stdout, /\n {2}1 open\("\/dev\/kvm", O_RDWR\|O_CLOEXEC\) = ok \(handle\) {3}recorded: = ok \(handle\)\n/, 'a set-up call: result and recorded only');
+  t.match(
+    f.stdout,
+    /KVM_ARM_RMI_POPULATE\(.*reserved=0x1\) = 0 {3}spec: = -1 EINVAL \(V14-PO3\) {3}recorded: = 0 {3}<-- VIOLATES THE SPEC/,
+    'the judged call: result, spec with its source, recorded',
+  );
+  t.match(
+    f.stdout,
+    /\n {2}1 open\("\/dev\/kvm", O_RDWR\|O_CLOEXEC\) = ok \(handle\) {3}recorded: = ok \(handle\)\n/,
+    'a set-up call: result and recorded only',
+  );
   t.match(f.stdout, /exit 1: the kernel violates the spec/);
 
   // The same check on a conforming kernel: recorded as passing, answered as recorded.
@@ -100,16 +116,25 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
   t.match(p.stdout, /spec: = -1 EINVAL \(V14-PO3\) {3}recorded: = -1 EINVAL\n/);
   // The failing trace's reproducer on a conforming kernel: 0, and it says the result differs from the recording.
   const seq = judged!.seq!;
-  const fixed = runRepro(failing, answers(failing, (c) => (c.seq === seq ? '-1 22' : undefined)));
+  const fixed = runRepro(
+    failing,
+    answers(failing, (c) => (c.seq === seq ? '-1 22' : undefined)),
+  );
   t.equal(fixed.status, 0, `the failing trace's reproducer on a fixed kernel: exit 0\n${fixed.stdout}`);
   t.match(fixed.stdout, /<-- differs from the recording/);
   // A conforming trace's reproducer on a violating kernel.
-  const broken = runRepro(passing, answers(passing, (c) => (c.seq === seq ? '0 0' : undefined)));
+  const broken = runRepro(
+    passing,
+    answers(passing, (c) => (c.seq === seq ? '0 0' : undefined)),
+  );
   t.equal(broken.status, 1, `the passing trace's reproducer on a kernel ignoring the reserved word: exit 1\n${broken.stdout}`);
 
   // No realm uAPI: KVM_CREATE_VM(realm) refused with EINVAL stops the program with exit 4, nothing after it.
   const vmSeq = passing.calls.find((c) => c.request.op === 'ioctl' && c.request.req === KVM_CREATE_VM)!.seq;
-  const absent = runRepro(passing, answers(passing, (c) => (c.seq === vmSeq ? '-1 22' : undefined)));
+  const absent = runRepro(
+    passing,
+    answers(passing, (c) => (c.seq === vmSeq ? '-1 22' : undefined)),
+  );
   t.equal(absent.status, 4, `realm VM type refused: exit 4\n${absent.stdout}`);
   t.match(absent.stdout, /the realm uAPI is absent on this kernel \(call 2 = -1 EINVAL\): no realm VM type/);
   t.equal(absent.ioctls, 1, 'no ioctl after the one that showed the uAPI absent');
@@ -120,15 +145,28 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
   // The realm CAP answering 0 where the spec promises 1: absent, 4 (a violation otherwise).
   const cap = await traceOf('v14', 'probing/cap-on-system-fd');
   const capSeq = cap.calls.find((c) => c.request.op === 'ioctl')!.seq;
-  const c0 = runRepro(cap, answers(cap, (c) => (c.seq === capSeq ? '0 0' : undefined)));
+  const c0 = runRepro(
+    cap,
+    answers(cap, (c) => (c.seq === capSeq ? '0 0' : undefined)),
+  );
   t.equal(c0.status, 4, `realm CAP = 0: exit 4\n${c0.stdout}`);
   t.match(c0.stdout, /spec: = 1 \(V14-CE1\) {3}recorded: = 1 {3}<-- the realm uAPI is absent\n/);
   t.equal(runRepro(cap, answers(cap)).status, 0, 'realm CAP = 1 as recorded: exit 0');
-  t.equal(runRepro(cap, answers(cap, (c) => (c.seq === capSeq ? '2 0' : undefined))).status, 1, 'realm CAP = 2: the spec pins 1, exit 1');
+  t.equal(
+    runRepro(
+      cap,
+      answers(cap, (c) => (c.seq === capSeq ? '2 0' : undefined)),
+    ).status,
+    1,
+    'realm CAP = 2: the spec pins 1, exit 1',
+  );
 
   // A structural call failing (not absence): one line, exit 1, no cascade of EBADF.
   const vcpuSeq = passing.calls.find((c) => c.request.op === 'ioctl' && c.request.req === KVM_CREATE_VCPU)!.seq;
-  const stop = runRepro(passing, answers(passing, (c) => (c.seq === vcpuSeq ? '-1 12' : undefined)));
+  const stop = runRepro(
+    passing,
+    answers(passing, (c) => (c.seq === vcpuSeq ? '-1 12' : undefined)),
+  );
   t.equal(stop.status, 1, `KVM_CREATE_VCPU failing: exit 1\n${stop.stdout}`);
   t.match(stop.stdout, new RegExp(`stopped: call ${vcpuSeq} failed; the calls after it need what it makes\\n`));
   t.notMatch(stop.stdout, /EBADF/);
@@ -147,7 +185,12 @@ t.test('reproducers: uname, expected and recorded per call, exit 0 / 1 / 4', { s
     const r = runRepro(tr, answers(tr));
     t.equal(r.status, 0, `${check}: exit 0 answered as recorded\n${r.stdout}`);
   }
-  t.ok(have('aarch64-linux-gnu-gcc') ? spawnSync('aarch64-linux-gnu-gcc', ['-Wall', '-Werror', '-static', '-o', join(dir, 'f.arm64'), join(dir, 'r1.c')]).status === 0 : true, 'the failing reproducer cross-compiles static for arm64');
+  t.ok(
+    have('aarch64-linux-gnu-gcc')
+      ? spawnSync('aarch64-linux-gnu-gcc', ['-Wall', '-Werror', '-static', '-o', join(dir, 'f.arm64'), join(dir, 'r1.c')]).status === 0
+      : true,
+    'the failing reproducer cross-compiles static for arm64',
+  );
 });
 
 t.test('replay: the same verdict per call and exit code', async (t) => {
@@ -184,12 +227,27 @@ t.test('expectations from old traces and hostile ones', async (t) => {
   const older = { ...failing, assertions: failing.assertions.map(({ seq: _s, expected: _e, call: _c, ...a }) => a) };
   t.same(callExpectations(older).get(seq), { errno: 22, source: 'V14-PO3' });
   // A passing assertion of a recording names its call as well: the expectation is what was recorded.
-  const rec = JSON.parse(readFileSync(new URL('../fixtures/real-kernel/cca-host-v7/pristine/v7__probing_realm-ipa-too-large.json', import.meta.url), 'utf8')) as TraceFile;
-  t.same([...callExpectations(rec).values()].map((e) => e.errno), [22], 'KVM_CREATE_VM(IPA 63) is judged: -EINVAL expected, so no "uAPI absent" stop');
+  const rec = JSON.parse(
+    readFileSync(new URL('../fixtures/real-kernel/cca-host-v7/pristine/v7__probing_realm-ipa-too-large.json', import.meta.url), 'utf8'),
+  ) as TraceFile;
+  t.same(
+    [...callExpectations(rec).values()].map((e) => e.errno),
+    [22],
+    'KVM_CREATE_VM(IPA 63) is judged: -EINVAL expected, so no "uAPI absent" stop',
+  );
   // Hostile fields are dropped, never trusted.
-  const hostile = { ...failing, assertions: [{ ok: false, message: 'x', source: 's', call: 'c', seq: 1, expected: { errno: 'EVIL' } }, { ok: false, message: 'x', source: 's', call: 'c', seq: 99, expected: { errno: '0' } }] } as unknown as TraceFile;
+  const hostile = {
+    ...failing,
+    assertions: [
+      { ok: false, message: 'x', source: 's', call: 'c', seq: 1, expected: { errno: 'EVIL' } },
+      { ok: false, message: 'x', source: 's', call: 'c', seq: 99, expected: { errno: '0' } },
+    ],
+  } as unknown as TraceFile;
   t.same([...callExpectations(hostile)], []);
-  const c = generateRepro({ ...failing, assertions: [{ ok: false, message: 'm', source: '*/ evil("??/")', call: 'c', seq, expected: { errno: 'EINVAL' } }] }, 'x.json');
+  const c = generateRepro(
+    { ...failing, assertions: [{ ok: false, message: 'm', source: '*/ evil("??/")', call: 'c', seq, expected: { errno: 'EINVAL' } }] },
+    'x.json',
+  );
   t.ok(c.includes('"*/ evil(\\"?\\?/\\")"'), 'a source reaches C only as an escaped string, no trigraph');
   writeFileSync(join(dir, 'hostile.c'), c);
   if (!noGcc) t.equal(spawnSync('gcc', ['-fsyntax-only', '-Wall', '-Werror', join(dir, 'hostile.c')]).status, 0, 'and compiles');
@@ -197,10 +255,21 @@ t.test('expectations from old traces and hostile ones', async (t) => {
 
 t.test('absence probes', async (t) => {
   const v14 = getProfile('v14')!;
-  const call = (req: number, arg: number): TraceCall => ({ seq: 1, label: 'x', request_name: 'x', request: { op: 'ioctl', fd: 'kvm1', req, arg: { int: arg } }, result: { id: 0, ret: 3, errno: 0 }, ms: 0 });
+  const call = (req: number, arg: number): TraceCall => ({
+    seq: 1,
+    label: 'x',
+    request_name: 'x',
+    request: { op: 'ioctl', fd: 'kvm1', req, arg: { int: arg } },
+    result: { id: 0, ret: 3, errno: 0 },
+    ms: 0,
+  });
   t.equal(absenceProbe(call(KVM_CREATE_VM, v14.vmTypeRealm + 40), v14, undefined), 'vm');
   t.equal(absenceProbe(call(KVM_CREATE_VM, 40), v14, undefined), undefined, 'a normal VM says nothing about realms');
-  t.equal(absenceProbe(call(KVM_CREATE_VM, v14.vmTypeRealm + 3), v14, { errno: 22, source: 's' }), undefined, 'a check expecting EINVAL of a realm type is not a probe');
+  t.equal(
+    absenceProbe(call(KVM_CREATE_VM, v14.vmTypeRealm + 3), v14, { errno: 22, source: 's' }),
+    undefined,
+    'a check expecting EINVAL of a realm type is not a probe',
+  );
   t.equal(absenceProbe(call(0xae03, v14.cap.nr), v14, undefined), 'cap');
   t.match(showsAbsence('cap', v14, { ret: 0, errno: 0 }), /does not offer the realm uAPI/);
   t.equal(showsAbsence('cap', v14, { ret: 1, errno: 0 }), undefined);

@@ -38,10 +38,21 @@ for (const abiName of ['rfc-v1', 'v7', 'v10']) {
     t.ok(defs.length > 0, 'checks expect create.ok');
     const target = positiveSuccess(abiName);
     await target.start();
-    const out = await runChecks(defs, { abi, target, targetKind: 'emulator', allowCrash: false, callTimeoutMs: 5000, checkTimeoutMs: 30000, afterwards: false });
+    const out = await runChecks(defs, {
+      abi,
+      target,
+      targetKind: 'emulator',
+      allowCrash: false,
+      callTimeoutMs: 5000,
+      checkTimeoutMs: 30000,
+      afterwards: false,
+    });
     await target.stop();
     const judged = out.flatMap((o) => o.assertions).filter((a) => /CREATE/.test(a.call ?? '') && a.expected?.errno === '0');
     t.ok(judged.length > 0, 'a CREATE success was judged');
-    t.ok(judged.every((a) => !a.ok && /= 1, expected 0/.test(a.message)), 'each says it expected exactly 0');
+    t.ok(
+      judged.every((a) => !a.ok && /= 1, expected 0/.test(a.message)),
+      'each says it expected exactly 0',
+    );
   });
 }

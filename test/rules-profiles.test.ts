@@ -15,12 +15,18 @@ type Cross<R> = { [F in keyof R]-?: ((r: R, p: AbiProfile, t: Test) => void) | s
 
 const RME: Cross<RmeRules> = {
   abi: (r, p, t) => t.equal(r.abi, p.name, 'abi'),
-  rmmAbsentRealmType: (r, p, t) => t.equal(r.rmmAbsentRealmType === 'normal-vm' ? 0 : r.rmmAbsentRealmType, errno(p, 'vm.realm-no-rmm'), 'realm type without an RMM'),
+  rmmAbsentRealmType: (r, p, t) =>
+    t.equal(r.rmmAbsentRealmType === 'normal-vm' ? 0 : r.rmmAbsentRealmType, errno(p, 'vm.realm-no-rmm'), 'realm type without an RMM'),
   realmIpaLimit: (r, p, t) =>
     r.realmIpaLimit === 'host'
       ? t.ok(!p.expect['vm.realm-ipa-beyond-rmm'] && p.expect['create.ipa-beyond-rmm'], 'host IPA limit: the RMM refuses at CREATE')
       : t.equal(errno(p, 'vm.realm-ipa-beyond-rmm'), 'EINVAL', 'RMM S2SZ limit at KVM_CREATE_VM'),
-  dispatchChecksRealm: (r, p, t) => t.equal(errno(p, 'cap.normal-vm-subcmd'), r.dispatchChecksRealm ? 'EINVAL' : r.errno.create === 'EEXIST' ? 'EBUSY' : undefined, 'sub-command on a normal VM'),
+  dispatchChecksRealm: (r, p, t) =>
+    t.equal(
+      errno(p, 'cap.normal-vm-subcmd'),
+      r.dispatchChecksRealm ? 'EINVAL' : r.errno.create === 'EEXIST' ? 'EBUSY' : undefined,
+      'sub-command on a normal VM',
+    ),
   createChecksVcpus: (r, p, t) => t.equal(errno(p, 'create.after-vcpu'), r.createChecksVcpus ? 'EBUSY' : 0, 'CREATE after a vCPU'),
   errno: (r, p, t) => {
     t.equal(r.errno.config, errno(p, 'config.after-create'), 'wrong-state config');

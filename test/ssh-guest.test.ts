@@ -22,7 +22,11 @@ function allOk(a: Pick<typeof t, 'match' | 'ok' | 'same'>, stdout: string): void
   const plan = /^ {2}1\.\.(\d+)$/m.exec(stdout);
   const lines = stdout.split('\n').filter((l) => /^ {2}(not )?ok \d+/.test(l));
   a.ok(plan && Number(plan[1]) > 0 && lines.length === Number(plan[1]), `plan ${plan?.[1]} and ${lines.length} test lines`);
-  a.same(lines.filter((l) => /^ {2}not ok/.test(l)), [], 'every check ok');
+  a.same(
+    lines.filter((l) => /^ {2}not ok/.test(l)),
+    [],
+    'every check ok',
+  );
 }
 
 // Two boots: sized for a loaded 2-core machine (two npm test copies, CPU hogs).
@@ -51,15 +55,22 @@ t.test('./run.sh qemu-guest, then two --target ssh://root@127.0.0.1:PORT --abi a
     });
     void guest.then(() => reject(new Error(`qemu-guest ended before printing its line: ${stderr.trim()}`)));
   });
-  const m = /^--target ssh:\/\/root@127\.0\.0\.1:(\d+) --ssh-key (\S+) --ssh-option StrictHostKeyChecking=no --ssh-option UserKnownHostsFile=\/dev\/null$/.exec(line);
+  const m = /^--target ssh:\/\/root@127\.0\.0\.1:(\d+) --ssh-key (\S+) --ssh-option StrictHostKeyChecking=no --ssh-option UserKnownHostsFile=\/dev\/null$/.exec(
+    line,
+  );
   t.ok(m, `one line with the options: ${line}`);
   const port = m?.[1] ?? '0';
-  t.ok(childrenOf(guest.pid).some((p) => / qemu-system/.test(p)), 'its qemu is up');
+  t.ok(
+    childrenOf(guest.pid).some((p) => / qemu-system/.test(p)),
+    'its qemu is up',
+  );
 
   // Pasted into a shell as a user would, twice at once on the fresh guest: each run
   // uploads its agent into a directory of its own, so neither trips over the other.
   const json = join(mkdtempSync(join(tmpdir(), 'kvm-cca-ssh-guest-')), 'results.json');
-  const runs = await Promise.all([0, 1].map((i) => execa('sh', ['-c', `"$0" ${line}${i === 0 ? ' --json "$1"' : ' --abi absent'}`, RUN, json], { cwd: ROOT, reject: false })));
+  const runs = await Promise.all(
+    [0, 1].map((i) => execa('sh', ['-c', `"$0" ${line}${i === 0 ? ' --json "$1"' : ' --abi absent'}`, RUN, json], { cwd: ROOT, reject: false })),
+  );
   for (const [i, run] of runs.entries()) {
     t.equal(run.exitCode, 0, `run ${i + 1}: exit 0 (stderr: ${run.stderr.trim().split('\n').slice(-3).join(' | ')})`);
     allOk(t, run.stdout);
@@ -73,14 +84,36 @@ t.test('./run.sh qemu-guest, then two --target ssh://root@127.0.0.1:PORT --abi a
   t.match(doc.revisions, [{ name: 'absent', detection: /^absent: /, evidence: Array }], 'the detection and its evidence');
   t.ok((doc.revisions[0]?.evidence?.length ?? 0) >= 9, 'every probe is in the evidence');
   const key = m?.[2] ?? '';
-  const left = await execa('ssh', ['-p', port, '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', 'ls -d /tmp/kvm-cca-run.* 2>/dev/null; true'], { reject: false, timeout: 30000 });
+  const left = await execa(
+    'ssh',
+    [
+      '-p',
+      port,
+      '-i',
+      key,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'LogLevel=ERROR',
+      'root@127.0.0.1',
+      'ls -d /tmp/kvm-cca-run.* 2>/dev/null; true',
+    ],
+    { reject: false, timeout: 30000 },
+  );
   t.equal(left.exitCode, 0, 'the guest answers');
   t.equal(left.stdout.trim(), '', 'no private agent directory left on the target');
 
   // A forced revision the kernel lacks: one line saying what the kernel looks like, a whole-run SKIP, exit 4.
   const wrong = await execa('sh', ['-c', `"$0" ${line} --abi v10`, RUN], { cwd: ROOT, reject: false });
   t.equal(wrong.exitCode, 4, 'forcing v10 on a kernel without CCA exits 4 (skip)');
-  t.match(wrong.stderr, /^run\.sh: the kernel does not implement v10's realm uAPI: KVM_CAP_ARM_RME \(244\) answers 0; .*it looks like absent: .*run with --abi auto \(or --abi absent\)$/m);
+  t.match(
+    wrong.stderr,
+    /^run\.sh: the kernel does not implement v10's realm uAPI: KVM_CAP_ARM_RME \(244\) answers 0; .*it looks like absent: .*run with --abi auto \(or --abi absent\)$/m,
+  );
   t.match(wrong.stdout, /^KTAP version 1\n1\.\.0 # SKIP the kernel does not implement v10's realm uAPI/);
   t.notMatch(wrong.stdout, /^(not )?ok /m, 'no check ran');
 

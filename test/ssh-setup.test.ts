@@ -28,8 +28,16 @@ t.setTimeout(180000);
 
 const cases: { name: string; env: Record<string, string>; line: RegExp; code?: number }[] = [
   { name: 'connection refused', env: { FAKE_SSH_CONNECT: 'refused' }, line: /^run\.sh: ssh root@fakehost: host unreachable \(.*Connection refused\)$/ },
-  { name: 'key refused', env: { FAKE_SSH_CONNECT: 'denied' }, line: /^run\.sh: ssh root@fakehost: authentication refused \(.*Permission denied.*\); pass --ssh-key/ },
-  { name: 'host key not trusted', env: { FAKE_SSH_CONNECT: 'hostkey' }, line: /^run\.sh: ssh root@fakehost: host key not trusted .*StrictHostKeyChecking=accept-new$/ },
+  {
+    name: 'key refused',
+    env: { FAKE_SSH_CONNECT: 'denied' },
+    line: /^run\.sh: ssh root@fakehost: authentication refused \(.*Permission denied.*\); pass --ssh-key/,
+  },
+  {
+    name: 'host key not trusted',
+    env: { FAKE_SSH_CONNECT: 'hostkey' },
+    line: /^run\.sh: ssh root@fakehost: host key not trusted .*StrictHostKeyChecking=accept-new$/,
+  },
   { name: 'not arm64', env: { FAKE_SSH_MACHINE: 'x86_64' }, line: /^run\.sh: root@fakehost is x86_64, not aarch64: the suite needs an arm64 KVM host$/ },
   // No /dev/kvm: a skip (4) with `1..0 # SKIP`, as the KVM selftests do, not a usage error.
   { name: 'no /dev/kvm', env: { FAKE_SSH_KVM: '/nonexistent/kvm' }, line: /^run\.sh: root@fakehost has no \/dev\/kvm: boot a kernel with KVM/, code: 4 },

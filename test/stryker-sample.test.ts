@@ -27,7 +27,11 @@ t.test(`every mutant of ${sampleRange()} is killed on ${SAMPLE.abi}`, async (t) 
   // the sandbox's instrumented files are not the project's: keep them out of tap's coverage
   delete env['NODE_V8_COVERAGE'];
   const root = new URL('..', import.meta.url).pathname;
-  const r = spawnSync(process.execPath, ['--import', join(root, 'node_modules/tsx/dist/loader.mjs'), join(root, 'bench/stryker.ts'), '--sample', '--out', own], { encoding: 'utf8', env, cwd: root });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', join(root, 'node_modules/tsx/dist/loader.mjs'), join(root, 'bench/stryker.ts'), '--sample', '--out', own],
+    { encoding: 'utf8', env, cwd: root },
+  );
   t.equal(r.status, 0, `bench/stryker.ts --sample exits 0${r.status ? `: ${r.stderr.slice(-2000)}` : ''}`);
   const report = JSON.parse(readFileSync(join(own, 'mutation.json'), 'utf8')) as { files: Record<string, { mutants: Mutant[] }> };
   const mutants = Object.values(report.files).flatMap((f) => f.mutants);

@@ -33,7 +33,11 @@ t.test('a terminal gets a condensed, coloured view; a pipe gets KTAP', { skip: h
   const tty = onTty(BUG);
   t.equal(tty.code, 1);
   t.notMatch(tty.out, /KTAP version/, 'no raw KTAP on a terminal');
-  t.match(tty.out, /\x1b\[31mFAIL\x1b\[0m rfc-v1\/create-realm\/in-new\r?\n\s+\S*KVM_ENABLE_CAP\(RME, CREATE_RD\) = 0, expected -1 EEXIST/, 'each failure on its own line, in red, with its first failed call');
+  t.match(
+    tty.out,
+    /\x1b\[31mFAIL\x1b\[0m rfc-v1\/create-realm\/in-new\r?\n\s+\S*KVM_ENABLE_CAP\(RME, CREATE_RD\) = 0, expected -1 EEXIST/,
+    'each failure on its own line, in red, with its first failed call',
+  );
   t.notMatch(tty.out, /^ {2}ok \d+ /m, 'passing checks are not listed one by one');
   t.match(tty.out, /rfc-v1\S* \S*✗\S* 108 checks, 103 passed, 2 failed/, 'the revision line with its counts');
 
@@ -63,13 +67,17 @@ t.test('after a failure, the next steps are commands that work as printed', asyn
   t.match(a.stdout, /^ {2}not ok 1 - rfc-v1\/create-realm\/in-new$/m, 'rerun: that check alone');
   const b = sh(replay ?? 'false');
   t.equal(b.status, 0, 'replay: the recording is reproduced (exit 0)');
-  t.match(b.stdout, /# replay: [1-9]\d* of \d+ judged calls violate the rfc-v1 spec; 0 of \d+ calls differ from the recording\n$/, 'replay: the recorded results again');
+  t.match(
+    b.stdout,
+    /# replay: [1-9]\d* of \d+ judged calls violate the rfc-v1 spec; 0 of \d+ calls differ from the recording\n$/,
+    'replay: the recorded results again',
+  );
   const c = sh(repro ?? 'false');
   t.equal(c.status, 0, 'repro writes the C file');
   t.ok(existsSync(join(work, 'create-realm_in-new.c')), 'the C file is where the command says');
 });
 
-t.test('--version, and option errors in the suite\'s words', async (t) => {
+t.test("--version, and option errors in the suite's words", async (t) => {
   const v = run(['--version']);
   t.equal(v.code, 0);
   t.match(v.stdout, /^kvm-cca-conformance \d+\.\d+\.\d+( \([0-9a-f]{12}\))?\n$/);

@@ -58,7 +58,12 @@ t.test('--trace DIR writes one file per check with calls and identity', async (t
   const ci = new CiHooks({ abi: 'rfc-v1', traceDir: dir, bugs: ['some-bug'] });
   ci.started(ID);
   const outs = await run(['populate/one-page', 'config/hash-sha256']);
-  const extras = outs.map((o) => ci.outcome(o, applicable(ALL_CHECKS, abi).find((c) => c.name === o.name)));
+  const extras = outs.map((o) =>
+    ci.outcome(
+      o,
+      applicable(ALL_CHECKS, abi).find((c) => c.name === o.name),
+    ),
+  );
   t.same(readdirSync(dir).sort(), [traceFileName('rfc-v1', 'config/hash-sha256'), traceFileName('rfc-v1', 'populate/one-page')].sort());
   t.equal(traceFileName('rfc-v1', 'populate/one-page'), 'rfc-v1__populate_one-page.json');
   const tr = readTrace(join(dir, 'rfc-v1__populate_one-page.json'));
@@ -102,7 +107,10 @@ t.test('a failing check writes its trace without --trace; a passing one does not
   t.equal(ci.traces.written.length, 1);
   t.match(ci.finish()[0], /^# traces: 1 written to /);
   const tr = readTrace(extras[0]!.trace!);
-  t.match(tr.assertions.find((a) => !a.ok)?.message, 'KVM_ENABLE_CAP(RME, POPULATE_REALM, base=0x80001000 size=0x1000) = -1 EINVAL, expected -1 EBUSY (R1-PO2)');
+  t.match(
+    tr.assertions.find((a) => !a.ok)?.message,
+    'KVM_ENABLE_CAP(RME, POPULATE_REALM, base=0x80001000 size=0x1000) = -1 EINVAL, expected -1 EBUSY (R1-PO2)',
+  );
 });
 
 t.test('malformed traces: one line naming the file and the problem', async (t) => {
@@ -144,10 +152,21 @@ async function onEmulator(names: string[], bugs: string[]): Promise<CheckOutcome
 
 t.test('C reproducers: readable names and structs, compile cleanly', async (t) => {
   const outs = await onEmulator(
-    ['populate/in-none', 'lifecycle/qemu-rfc', 'config/hash-sha512', 'generic/normal-vm-mmio-exit', 'vcpu-init/rec-bit', 'lifecycle/kvmtool-rfc', 'config/bad-pointer'],
+    [
+      'populate/in-none',
+      'lifecycle/qemu-rfc',
+      'config/hash-sha512',
+      'generic/normal-vm-mmio-exit',
+      'vcpu-init/rec-bit',
+      'lifecycle/kvmtool-rfc',
+      'config/bad-pointer',
+    ],
     ['populate-ebusy-as-einval'],
   );
-  t.same(outs.map((o) => o.status), ['fail', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
+  t.same(
+    outs.map((o) => o.status),
+    ['fail', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass'],
+  );
   const dir = tmp();
   const files: string[] = [];
   for (const o of outs) {
@@ -161,7 +180,10 @@ t.test('C reproducers: readable names and structs, compile cleanly', async (t) =
   t.match(pop, '.args = { KVM_CAP_ARM_RME_POPULATE_REALM, (__u64)(uintptr_t)&args },');
   t.match(pop, '#ifndef KVM_CAP_ARM_RME\n#define KVM_CAP_ARM_RME 300\n#endif');
   // The judged call: the spec's expectation (EBUSY, R1-PO2) and the recorded result (EINVAL) side by side.
-  t.match(pop, 'report(5, "KVM_ENABLE_CAP(RME, POPULATE_REALM, base=0x80001000 size=0x1000)", ret, err, 0, &(const struct spec){ EBUSY, 0, 0L, "R1-PO2" },\n\t\t       1, -1L, EINVAL, 0, NULL);');
+  t.match(
+    pop,
+    'report(5, "KVM_ENABLE_CAP(RME, POPULATE_REALM, base=0x80001000 size=0x1000)", ret, err, 0, &(const struct spec){ EBUSY, 0, 0L, "R1-PO2" },\n\t\t       1, -1L, EINVAL, 0, NULL);',
+  );
   t.match(pop, 'ioctl(h_kvm1, KVM_CREATE_VM, (unsigned long)(KVM_VM_TYPE_ARM_REALM | KVM_VM_TYPE_ARM_IPA_SIZE(40)))');
   const qemu = readFileSync(files[1]!, 'utf8');
   t.match(qemu, /\.cfg = KVM_CAP_ARM_RME_CFG_HASH_ALGO,\n\s*\.hash_algo = KVM_CAP_ARM_RME_MEASUREMENT_ALGO_SHA512,/);
@@ -181,7 +203,11 @@ t.test('C reproducers: readable names and structs, compile cleanly', async (t) =
     const r = spawnSync(`${files[0]}.gcc.out`, [], { encoding: 'utf8' });
     t.equal(r.status, 4, `exit 4 without the realm uAPI\n${r.stdout}`);
     t.match(r.stdout, /^uname -a: Linux /, 'uname -a first');
-    t.match(r.stdout, /^\s*[12] (open\("\/dev\/kvm"|KVM_CREATE_VM)\(.*\) = -1 \w+   recorded: = ok \(handle\)   <-- the realm uAPI is absent$/m, 'the call that shows it');
+    t.match(
+      r.stdout,
+      /^\s*[12] (open\("\/dev\/kvm"|KVM_CREATE_VM)\(.*\) = -1 \w+   recorded: = ok \(handle\)   <-- the realm uAPI is absent$/m,
+      'the call that shows it',
+    );
     t.match(r.stdout, /the realm uAPI is absent on this kernel/);
   }
 });

@@ -26,19 +26,36 @@ import { REALM_STRUCTS } from '../uapi/realm.ts';
 const ROOT = join(import.meta.dirname, '..');
 const haveGcc = spawnSync('gcc', ['--version']).status === 0;
 
-t.test('reproducer: every revision\'s prelude compiles and its asserts hold the description', { skip: haveGcc ? false : 'gcc missing' }, async (t) => {
+t.test("reproducer: every revision's prelude compiles and its asserts hold the description", { skip: haveGcc ? false : 'gcc missing' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kcc-agree-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const [name, abi] of PROFILES) {
     const src = join(dir, `${name}.c`);
-    const body = ['#define _GNU_SOURCE', '#include <stddef.h>', '#include <stdint.h>', '#include <sys/ioctl.h>', '#include <linux/kvm.h>', arm64Definitions(), capDefinitions(), realmDefinitions(abi), ...(abi.privateMemory === 'guest_memfd' ? [guestMemfdDefinitions()] : []), 'int main(void) { return 0; }', ''].join('\n');
+    const body = [
+      '#define _GNU_SOURCE',
+      '#include <stddef.h>',
+      '#include <stdint.h>',
+      '#include <sys/ioctl.h>',
+      '#include <linux/kvm.h>',
+      arm64Definitions(),
+      capDefinitions(),
+      realmDefinitions(abi),
+      ...(abi.privateMemory === 'guest_memfd' ? [guestMemfdDefinitions()] : []),
+      'int main(void) { return 0; }',
+      '',
+    ].join('\n');
     writeFileSync(src, body);
     const asserts = body.split('\n').filter((l) => l.startsWith('_Static_assert')).length;
     const cc = spawnSync('gcc', ['-Wall', '-Werror', '-fsyntax-only', src], { encoding: 'utf8' });
     t.equal(cc.status, 0, `${name}: ${asserts} static asserts hold${cc.status ? `\n${cc.stderr}` : ''}`);
     const u = abi.uapi;
     // every realm struct of the revision is pinned member by member
-    for (const s of [u?.populate, u?.initIpa, u?.rmiPopulate?.arg.kind === 'struct' ? u.rmiPopulate.arg.struct : undefined, u?.psciComplete?.arg.kind === 'struct' ? u.psciComplete.arg.struct : undefined]) {
+    for (const s of [
+      u?.populate,
+      u?.initIpa,
+      u?.rmiPopulate?.arg.kind === 'struct' ? u.rmiPopulate.arg.struct : undefined,
+      u?.psciComplete?.arg.kind === 'struct' ? u.psciComplete.arg.struct : undefined,
+    ]) {
       if (!s) continue;
       for (const f of layout(s).fields) t.ok(body.includes(`offsetof(struct ${s.c}, ${f.name}) == ${f.off}`), `${name}: ${s.c}.${f.name} at ${f.off} asserted`);
     }
@@ -74,7 +91,11 @@ t.test('DSL encoders lay every member where the description puts it, for every r
     if (u?.config) {
       const b = encodeConfigItem(p, { item: 'HASH_ALGO', algo: 0x55aa });
       t.equal(b.length, sizeOf(u.config.struct), `${name}: config size`);
-      t.equal(new DataView(b.buffer).getUint32(layout(u.config.struct).unions[0]!.variants.HASH_ALGO![0]!.off, true), 0x55aa, `${name}: hash_algo in the union`);
+      t.equal(
+        new DataView(b.buffer).getUint32(layout(u.config.struct).unions[0]!.variants.HASH_ALGO![0]!.off, true),
+        0x55aa,
+        `${name}: hash_algo in the union`,
+      );
     }
     if (u?.rmiPopulate?.arg.kind === 'struct') {
       const s = u.rmiPopulate.arg.struct;
@@ -91,7 +112,7 @@ t.test('DSL encoders lay every member where the description puts it, for every r
   }
 });
 
-t.test('the DSL patches exactly the description\'s pointer and fd slots', async (t) => {
+t.test("the DSL patches exactly the description's pointer and fd slots", async (t) => {
   const slots = new Set<number>(Object.values(SLOT));
   const want: [StructDesc, number[]][] = [
     [STRUCTS.userspaceMemoryRegion, ptrSlots(STRUCTS.userspaceMemoryRegion)],
@@ -134,7 +155,11 @@ t.test('emulator: KVM_ARM_RMI_POPULATE reads and writes back by member (v13+)', 
 
 t.test('no emulator handler reads or writes a struct member at a literal offset', async (t) => {
   // scalar values (a register, an int, an address word) are read at 0: that is the value, not a member
-  const ALLOWED = [/one-reg\.ts: .*(w\.u64\(0, get\(\)\)|new StructReader\(raw\)\.u64\(0\))/, /vcpu\.ts: .*FINALIZE feature.*\.i32\(0\)/, /vgic\.ts: .*'vgic address'\)\)\.u64\(0\)/];
+  const ALLOWED = [
+    /one-reg\.ts: .*(w\.u64\(0, get\(\)\)|new StructReader\(raw\)\.u64\(0\))/,
+    /vcpu\.ts: .*FINALIZE feature.*\.i32\(0\)/,
+    /vgic\.ts: .*'vgic address'\)\)\.u64\(0\)/,
+  ];
   const bad: string[] = [];
   for (const f of readdirSync(join(ROOT, 'emulator')).filter((x) => x.endsWith('.ts'))) {
     readFileSync(join(ROOT, 'emulator', f), 'utf8')

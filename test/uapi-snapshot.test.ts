@@ -16,7 +16,9 @@ const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 function structLine(s: StructDesc): string {
   const l = layout(s);
   const members = l.fields.map((f) => `${f.name}@${f.off}:${f.type}${f.count !== undefined ? `[${f.count}]` : ''}${f.role ? `(${f.role})` : ''}`);
-  for (const u of l.unions) for (const [v, ms] of Object.entries(u.variants)) for (const m of ms) members.push(`${u.name}.${v}.${m.name}@${m.off}:${m.type}${m.count !== undefined ? `[${m.count}]` : ''}`);
+  for (const u of l.unions)
+    for (const [v, ms] of Object.entries(u.variants))
+      for (const m of ms) members.push(`${u.name}.${v}.${m.name}@${m.off}:${m.type}${m.count !== undefined ? `[${m.count}]` : ''}`);
   return `struct ${s.c} (${l.size} B): ${members.join(', ')}`;
 }
 
@@ -51,15 +53,29 @@ for (const name of ABI_NAMES) {
       {
         era: p.generation,
         cap: `${u.cap.name} = ${u.cap.nr}${u.cap.upstream ? ` (upstream later: ${u.cap.upstream})` : ''}`,
-        vmType: { realm: hex(u.vmType.realm), fieldMask: hex(u.vmType.fieldMask), ...(u.vmType.protected !== undefined ? { protected: hex(u.vmType.protected) } : {}) },
+        vmType: {
+          realm: hex(u.vmType.realm),
+          fieldMask: hex(u.vmType.fieldMask),
+          ...(u.vmType.protected !== undefined ? { protected: hex(u.vmType.protected) } : {}),
+        },
         maxVcpuFeatures: u.maxVcpuFeatures,
         recFeature: u.recFeature ? `${u.recFeature.c} = ${u.recFeature.bit}` : null,
-        subcmd: u.subcmd ? Object.entries(u.subcmd.numbers).map(([k, v]) => `${u.subcmd!.cPrefix}${u.subcmd!.names[k as keyof typeof u.subcmd.names]} = ${v}`) : null,
-        config: u.config ? { struct: structLine(u.config.struct), items: Object.entries(u.config.items).map(([k, v]) => `${u.config!.itemPrefix}${k} = ${v}`), hash: Object.entries(u.config.hashAlgos).map(([k, v]) => `${u.config!.hashPrefix}${k} = ${v}`) } : null,
+        subcmd: u.subcmd
+          ? Object.entries(u.subcmd.numbers).map(([k, v]) => `${u.subcmd!.cPrefix}${u.subcmd!.names[k as keyof typeof u.subcmd.names]} = ${v}`)
+          : null,
+        config: u.config
+          ? {
+              struct: structLine(u.config.struct),
+              items: Object.entries(u.config.items).map(([k, v]) => `${u.config!.itemPrefix}${k} = ${v}`),
+              hash: Object.entries(u.config.hashAlgos).map(([k, v]) => `${u.config!.hashPrefix}${k} = ${v}`),
+            }
+          : null,
         populate: u.populate ? structLine(u.populate) : null,
         initIpa: u.initIpa ? structLine(u.initIpa) : null,
         measure: u.measure ? `${u.measure.c} = 1 << ${u.measure.bit}` : null,
-        ioctls: [u.psciComplete, u.rmiPopulate, ...(u.ioctls ?? [])].filter((d) => d !== undefined).map((d) => [ioctlLine(d), ...(d.arg.kind === 'struct' ? [structLine(d.arg.struct)] : [])]),
+        ioctls: [u.psciComplete, u.rmiPopulate, ...(u.ioctls ?? [])]
+          .filter((d) => d !== undefined)
+          .map((d) => [ioctlLine(d), ...(d.arg.kind === 'struct' ? [structLine(d.arg.struct)] : [])]),
         staleCaps: p.staleCaps ?? null,
       },
       name,

@@ -19,9 +19,17 @@ for (const rev of ['v7', 'v14']) {
       t.same([...(await probeVcpuFeatures(target, 1000))], [['sve', hostSve]], `probe reads sve=${hostSve}`);
       const outs = await runChecks(sve, { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 1000, checkTimeoutMs: 5000 });
       await target.stop();
-      if (hostSve) t.same(outs.map((o) => o.status), ['pass', 'pass'], 'run where the vCPU has SVE');
+      if (hostSve)
+        t.same(
+          outs.map((o) => o.status),
+          ['pass', 'pass'],
+          'run where the vCPU has SVE',
+        );
       else {
-        t.same(outs.map((o) => o.status), ['skip', 'skip']);
+        t.same(
+          outs.map((o) => o.status),
+          ['skip', 'skip'],
+        );
         t.match(ktapLine(outs[0]!, 1), /^ok 1 - \S+ # SKIP needs SVE: the target's vCPU has none \(KVM_CHECK_EXTENSION\(KVM_CAP_ARM_SVE\) = 0\)\n$/);
       }
     }

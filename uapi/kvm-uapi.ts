@@ -2,7 +2,19 @@
 // that every revision of the CCA series shares. Realm-specific numbers live in
 // the ABI profiles (profiles/).
 import { StructReader, type U64 } from './bytes.ts';
-import { ARM64, CAP as CAPS, FLAG_BITS, IOCTLS, KVM_API_VERSION as API, KVM_REGS, KVM_RUN_LAYOUT as RUN, KVMIO as IO, ONE_REG, STRUCTS, VCPU_FEATURES } from './kvm.ts';
+import {
+  ARM64,
+  CAP as CAPS,
+  FLAG_BITS,
+  IOCTLS,
+  KVM_API_VERSION as API,
+  KVM_REGS,
+  KVM_RUN_LAYOUT as RUN,
+  KVMIO as IO,
+  ONE_REG,
+  STRUCTS,
+  VCPU_FEATURES,
+} from './kvm.ts';
 import { encode, requestOf, sizeOf } from './layout.ts';
 
 // Everything below is derived from the description in uapi/kvm.ts; the
@@ -46,7 +58,15 @@ export const KVM_API_VERSION = API;
 export const CAP = CAPS;
 
 export const { KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_EL1_32BIT, KVM_ARM_VCPU_PSCI_0_2, KVM_ARM_VCPU_PMU_V3, KVM_ARM_VCPU_SVE } = VCPU_FEATURES;
-export const { KVM_ARM_TARGET_GENERIC_V8, KVM_DEV_TYPE_ARM_VGIC_V3, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, KVM_VGIC_V3_ADDR_TYPE_DIST, KVM_VGIC_V3_ADDR_TYPE_REDIST } = ARM64;
+export const {
+  KVM_ARM_TARGET_GENERIC_V8,
+  KVM_DEV_TYPE_ARM_VGIC_V3,
+  KVM_DEV_ARM_VGIC_GRP_ADDR,
+  KVM_DEV_ARM_VGIC_GRP_CTRL,
+  KVM_DEV_ARM_VGIC_CTRL_INIT,
+  KVM_VGIC_V3_ADDR_TYPE_DIST,
+  KVM_VGIC_V3_ADDR_TYPE_REDIST,
+} = ARM64;
 
 export const KVM_MEM_GUEST_MEMFD = 1 << FLAG_BITS.KVM_MEM_GUEST_MEMFD;
 export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << FLAG_BITS.KVM_MEMORY_ATTRIBUTE_PRIVATE;
@@ -94,7 +114,13 @@ export function decodeRunExit(run: Uint8Array): RunExit {
     };
   }
   if (exitReason === KVM_EXIT.SYSTEM_EVENT) {
-    return { reason: 'SYSTEM_EVENT', exitReason, type: r.u32(RUN_UNION + SYSEV.type), ndata: r.u32(RUN_UNION + SYSEV.ndata), data0: r.u64(RUN_UNION + SYSEV.data0) };
+    return {
+      reason: 'SYSTEM_EVENT',
+      exitReason,
+      type: r.u32(RUN_UNION + SYSEV.type),
+      ndata: r.u32(RUN_UNION + SYSEV.ndata),
+      data0: r.u64(RUN_UNION + SYSEV.data0),
+    };
   }
   const name = Object.entries(KVM_EXIT).find(([, v]) => v === exitReason)?.[0] ?? `exit ${exitReason}`;
   return { reason: name, exitReason };
@@ -107,15 +133,7 @@ export function encodeMemoryRegion(r: { slot: number; flags?: number; gpa: U64; 
   return encode(STRUCTS.userspaceMemoryRegion, { slot: r.slot, flags: r.flags ?? 0, guest_phys_addr: r.gpa, memory_size: r.size, userspace_addr: r.uaddr });
 }
 
-export function encodeMemoryRegion2(r: {
-  slot: number;
-  flags?: number;
-  gpa: U64;
-  size: U64;
-  uaddr: U64;
-  gmemOffset?: U64;
-  gmemFd?: number;
-}): Uint8Array {
+export function encodeMemoryRegion2(r: { slot: number; flags?: number; gpa: U64; size: U64; uaddr: U64; gmemOffset?: U64; gmemFd?: number }): Uint8Array {
   return encode(STRUCTS.userspaceMemoryRegion2, {
     slot: r.slot,
     flags: r.flags ?? 0,

@@ -15,10 +15,23 @@ const pad = (name: string, type: 'u8' | 'u32' | 'u64', count?: number): FieldDes
 const reserved = (name: string, type: 'u32' | 'u64', count?: number): FieldDesc => ({ name, type, role: 'reserved', ...(count ? { count } : {}) });
 
 export const STRUCTS = {
-  userspaceMemoryRegion: { c: 'kvm_userspace_memory_region', fields: [u32('slot'), u32('flags'), u64('guest_phys_addr'), u64('memory_size'), ptr('userspace_addr')] },
+  userspaceMemoryRegion: {
+    c: 'kvm_userspace_memory_region',
+    fields: [u32('slot'), u32('flags'), u64('guest_phys_addr'), u64('memory_size'), ptr('userspace_addr')],
+  },
   userspaceMemoryRegion2: {
     c: 'kvm_userspace_memory_region2',
-    fields: [u32('slot'), u32('flags'), u64('guest_phys_addr'), u64('memory_size'), ptr('userspace_addr'), u64('guest_memfd_offset'), fd('guest_memfd'), pad('pad1', 'u32'), pad('pad2', 'u64', 14)],
+    fields: [
+      u32('slot'),
+      u32('flags'),
+      u64('guest_phys_addr'),
+      u64('memory_size'),
+      ptr('userspace_addr'),
+      u64('guest_memfd_offset'),
+      fd('guest_memfd'),
+      pad('pad1', 'u32'),
+      pad('pad2', 'u64', 14),
+    ],
   },
   /** args[1] carries the realm sub-command's struct pointer (RME era): a u64 the DSL patches. */
   enableCap: { c: 'kvm_enable_cap', fields: [u32('cap'), u32('flags'), u64('args', 4), pad('pad', 'u8', 64)] },
@@ -31,7 +44,15 @@ export const STRUCTS = {
   memoryAttributes: { c: 'kvm_memory_attributes', fields: [u64('address'), u64('size'), u64('attributes'), u64('flags')] },
 } as const satisfies Record<string, StructDesc>;
 
-const io = (name: string, nr: number, on: IoctlDesc['on'], returns?: IoctlDesc['returns'], int = false): IoctlDesc => ({ name, dir: 'none', type: KVMIO, nr, arg: { kind: int ? 'int' : 'none' }, on, ...(returns ? { returns } : {}) });
+const io = (name: string, nr: number, on: IoctlDesc['on'], returns?: IoctlDesc['returns'], int = false): IoctlDesc => ({
+  name,
+  dir: 'none',
+  type: KVMIO,
+  nr,
+  arg: { kind: int ? 'int' : 'none' },
+  on,
+  ...(returns ? { returns } : {}),
+});
 const st = (name: string, dir: IoctlDesc['dir'], nr: number, struct: StructDesc, on: IoctlDesc['on'], returns?: IoctlDesc['returns']): IoctlDesc => ({
   name,
   dir,

@@ -46,7 +46,8 @@ export type FdKind = 'system' | 'vm' | 'vcpu' | 'device' | 'gmem';
 export type IocDir = 'none' | 'w' | 'r' | 'rw';
 
 /** The argument of an ioctl: none, a plain int, a pointer to an int, or a struct. */
-export type ArgDesc = { readonly kind: 'none' } | { readonly kind: 'int' } | { readonly kind: 'int-ptr' } | { readonly kind: 'struct'; readonly struct: StructDesc };
+export type ArgDesc =
+  { readonly kind: 'none' } | { readonly kind: 'int' } | { readonly kind: 'int-ptr' } | { readonly kind: 'struct'; readonly struct: StructDesc };
 
 export interface IoctlDesc {
   readonly name: string;
@@ -106,7 +107,15 @@ export function layout(s: StructDesc): Layout {
     const size = SCALAR_SIZE[f.type];
     off = alignUp(off, size);
     align = Math.max(align, size);
-    fields.push({ name: f.name, type: f.type, off, size, ...(f.count !== undefined ? { count: f.count } : {}), ...(f.role ? { role: f.role } : {}), ...(f.key ? { key: f.key } : {}) });
+    fields.push({
+      name: f.name,
+      type: f.type,
+      off,
+      size,
+      ...(f.count !== undefined ? { count: f.count } : {}),
+      ...(f.role ? { role: f.role } : {}),
+      ...(f.key ? { key: f.key } : {}),
+    });
     off += size * (f.count ?? 1);
   }
   const l: Layout = { size: alignUp(off, align), align, fields, unions };
@@ -132,8 +141,14 @@ export function offsetOf(s: StructDesc, name: string): number {
 }
 
 /** Offsets of the pointer slots and fd slots (the DSL patches them with addresses and fds). */
-export const ptrSlots = (s: StructDesc): number[] => layout(s).fields.filter((f) => f.type === 'ptr').map((f) => f.off);
-export const fdSlots = (s: StructDesc): number[] => layout(s).fields.filter((f) => f.type === 'fd').map((f) => f.off);
+export const ptrSlots = (s: StructDesc): number[] =>
+  layout(s)
+    .fields.filter((f) => f.type === 'ptr')
+    .map((f) => f.off);
+export const fdSlots = (s: StructDesc): number[] =>
+  layout(s)
+    .fields.filter((f) => f.type === 'fd')
+    .map((f) => f.off);
 
 // ---- ioctl numbers
 
@@ -215,7 +230,8 @@ export function decode(s: StructDesc, bytes: Uint8Array): Record<string, bigint 
   const r = new StructReader(bytes);
   const out: Record<string, bigint | number | (bigint | number)[]> = {};
   const one = (f: PlacedField, off: number): bigint | number => (f.size === 8 ? r.u64(off) : f.size === 4 ? r.u32(off) : f.size === 2 ? r.u16(off) : r.u8(off));
-  for (const f of layout(s).fields) out[f.key ?? f.name] = f.count === undefined ? one(f, f.off) : Array.from({ length: f.count }, (_, i) => one(f, f.off + i * f.size));
+  for (const f of layout(s).fields)
+    out[f.key ?? f.name] = f.count === undefined ? one(f, f.off) : Array.from({ length: f.count }, (_, i) => one(f, f.off + i * f.size));
   return out;
 }
 

@@ -43,7 +43,10 @@ export const REALM_STRUCTS = {
   rfcPopulate: { c: 'kvm_cap_arm_rme_populate_realm_args', fields: [u64('populate_ipa_base', 'base'), u64('populate_ipa_size', 'size')] },
   rfcInitIpa: { c: 'kvm_cap_arm_rme_init_ipa_args', fields: [u64('init_ipa_base', 'base'), u64('init_ipa_size', 'size')] },
   /** v2 .. v6: flags and reserved words ("[PATCH v6 07/43] arm64: RME: Define the user ABI"). */
-  rmePopulate: { c: 'kvm_cap_arm_rme_populate_realm_args', fields: [u64('populate_ipa_base', 'base'), u64('populate_ipa_size', 'size'), u32('flags'), reserved('reserved', 'u32', 3)] },
+  rmePopulate: {
+    c: 'kvm_cap_arm_rme_populate_realm_args',
+    fields: [u64('populate_ipa_base', 'base'), u64('populate_ipa_size', 'size'), u32('flags'), reserved('reserved', 'u32', 3)],
+  },
   rmeInitIpa: { c: 'kvm_cap_arm_rme_init_ipa_args', fields: [u64('init_ipa_base', 'base'), u64('init_ipa_size', 'size'), reserved('reserved', 'u32', 4)] },
   /** v7 .. v10: arm_rme_* names, init-RIPAS reserved words as u64. */
   armRmePopulate: { c: 'arm_rme_populate_realm', fields: [u64('base'), u64('size'), u32('flags'), reserved('reserved', 'u32', 3)] },
@@ -53,7 +56,10 @@ export const REALM_STRUCTS = {
   /** PSCI complete, v12 .. v13 (RMI spelling). */
   rmiPsciComplete: { c: 'kvm_arm_rmi_psci_complete', fields: [u64('target_mpidr'), u32('psci_status'), reserved('padding', 'u32', 3)] },
   /** KVM_ARM_RMI_POPULATE's struct (v12+): source_uaddr is a user pointer. */
-  rmiPopulate: { c: 'kvm_arm_rmi_populate', fields: [u64('base'), u64('size'), { name: 'source_uaddr', type: 'ptr' }, u32('flags'), reserved('reserved', 'u32')] },
+  rmiPopulate: {
+    c: 'kvm_arm_rmi_populate',
+    fields: [u64('base'), u64('size'), { name: 'source_uaddr', type: 'ptr' }, u32('flags'), reserved('reserved', 'u32')],
+  },
 } as const satisfies Record<string, StructDesc>;
 
 /** A realm ioctl of one revision, with the mail or section its number comes from. */
@@ -61,9 +67,25 @@ export interface RealmIoctl extends IoctlDesc {
   readonly source: string;
 }
 
-export const psciCompleteIoctl = (name: string, nr: number, struct: StructDesc, source: string): RealmIoctl => ({ name, dir: 'w', type: KVMIO, nr, arg: { kind: 'struct', struct }, on: 'vcpu', source });
+export const psciCompleteIoctl = (name: string, nr: number, struct: StructDesc, source: string): RealmIoctl => ({
+  name,
+  dir: 'w',
+  type: KVMIO,
+  nr,
+  arg: { kind: 'struct', struct },
+  on: 'vcpu',
+  source,
+});
 /** KVM_ARM_RMI_POPULATE: _IOW returning bytes (v12), _IOWR in/out (v13+). */
-export const rmiPopulateIoctl = (dir: 'w' | 'rw', source: string): RealmIoctl => ({ name: 'KVM_ARM_RMI_POPULATE', dir, type: KVMIO, nr: 0xd7, arg: { kind: 'struct', struct: REALM_STRUCTS.rmiPopulate }, on: 'vm', source });
+export const rmiPopulateIoctl = (dir: 'w' | 'rw', source: string): RealmIoctl => ({
+  name: 'KVM_ARM_RMI_POPULATE',
+  dir,
+  type: KVMIO,
+  nr: 0xd7,
+  arg: { kind: 'struct', struct: REALM_STRUCTS.rmiPopulate },
+  on: 'vm',
+  source,
+});
 
 export interface SubcommandNumbers {
   CONFIG_REALM: number;
@@ -94,7 +116,14 @@ export interface RevisionUapi {
   /** ENABLE_CAP sub-commands (RME era): numbers, names, the C prefix. */
   subcmd?: { numbers: SubcommandNumbers; names: Record<keyof SubcommandNumbers, string>; cPrefix: string };
   /** CONFIG_REALM (RME era): struct, item numbers, hash algorithms, their C prefixes. */
-  config?: { struct: StructDesc; items: Partial<Record<ConfigItemName, number>>; hashAlgos: { SHA256: number; SHA512: number }; itemPrefix: string; hashPrefix: string; rpvSizeC: string };
+  config?: {
+    struct: StructDesc;
+    items: Partial<Record<ConfigItemName, number>>;
+    hashAlgos: { SHA256: number; SHA512: number };
+    itemPrefix: string;
+    hashPrefix: string;
+    rpvSizeC: string;
+  };
   /** The sub-commands' range structs (RME era). */
   populate?: StructDesc;
   initIpa?: StructDesc;

@@ -53,7 +53,14 @@ export interface LoopResult {
  * caller advances; v13+: the kernel advances base/size/source_uaddr in the
  * struct, which must move together. Every call must make progress.
  */
-export async function populateLoop(c: CheckContext, r: RmiRealm, gpa: number, size: number, flags = MEASURE, opts: { maxCalls?: number; srcAbs?: bigint } = {}): Promise<LoopResult> {
+export async function populateLoop(
+  c: CheckContext,
+  r: RmiRealm,
+  gpa: number,
+  size: number,
+  flags = MEASURE,
+  opts: { maxCalls?: number; srcAbs?: bigint } = {},
+): Promise<LoopResult> {
   const inOut = c.abi.rmiPopulate?.inOut === true;
   const calls: CallResult[] = [];
   let base = gpa;

@@ -52,7 +52,9 @@ export const AFTERWARDS: Partial<Record<ExpectKey, Afterwards | ((abi: AbiProfil
   // v12 sets the realm DEAD before its irqchip check; v13 on check the irqchip first. The
   // profile says which: POPULATE after such a run is refused only where the realm died.
   'rmi.first-run-no-irqchip': (abi) =>
-    abi.expect['rmi.populate-after-no-irqchip-run']?.errno !== 0 ? { changes: 'abi-evolution.md §3.5 (v12 sets the realm DEAD before the irqchip check)' } : undefined,
+    abi.expect['rmi.populate-after-no-irqchip-run']?.errno !== 0
+      ? { changes: 'abi-evolution.md §3.5 (v12 sets the realm DEAD before the irqchip check)' }
+      : undefined,
 };
 
 export interface AfterwardsResult {
@@ -188,7 +190,10 @@ async function probe(s: RecordingSession, abi: AbiProfile, w: World, focus: { vm
     for (const p of pages) {
       if (!p.slot.mem) continue;
       const mem = new Mem(s, p.slot.mem.handle, w.mems.get(p.slot.mem.handle) ?? 0);
-      out.push({ r: await vm.rmiPopulate({ base: p.gpa, size: PAGE, flags: 1, source: { mem, offset: p.slot.mem.offset + (p.gpa - p.slot.gpa) } }), page: p.gpa });
+      out.push({
+        r: await vm.rmiPopulate({ base: p.gpa, size: PAGE, flags: 1, source: { mem, offset: p.slot.mem.offset + (p.gpa - p.slot.gpa) } }),
+        page: p.gpa,
+      });
     }
   }
   return out;
@@ -281,7 +286,13 @@ async function differential(target: Target, abi: AbiProfile, trace: readonly Cal
 }
 
 /** What the refused call at `seq` left behind: nothing, unless a probe call answers differently. */
-export async function observeRefusal(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<AfterwardsResult> {
+export async function observeRefusal(
+  target: Target,
+  abi: AbiProfile,
+  trace: readonly CallRecord[],
+  seq: number,
+  callTimeoutMs: number,
+): Promise<AfterwardsResult> {
   const label = trace[seq - 1]?.label ?? '?';
   const d = await differential(target, abi, trace, seq, callTimeoutMs);
   if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
@@ -323,7 +334,13 @@ function progress(abi: AbiProfile, rec: CallRecord, base: number): number {
  * A POPULATE must show on every probed page of its range (first, second,
  * last): a call that skipped one page is not a call that worked.
  */
-export async function observeEffect(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<AfterwardsResult> {
+export async function observeEffect(
+  target: Target,
+  abi: AbiProfile,
+  trace: readonly CallRecord[],
+  seq: number,
+  callTimeoutMs: number,
+): Promise<AfterwardsResult> {
   const rec = trace[seq - 1];
   const effect = rec ? visibleEffect(abi, rec.request) : undefined;
   if (!rec || !effect) return { ok: true, observed: false, message: 'no visible effect to look for' };
@@ -335,7 +352,7 @@ export async function observeEffect(target: Target, abi: AbiProfile, trace: read
     // value; v13 on: the struct's base moved on, V14-PO15): exactly those pages change.
     const done = abi.rmiPopulate ? progress(abi, rec, r.base) : r.size;
     const probed = d.pairs.filter((p) => p.page !== undefined && p.page >= r.base && p.page < r.base + r.size);
-    const wrong = probed.find((p) => p.differs !== (p.page! < r.base + done));
+    const wrong = probed.find((p) => p.differs !== p.page! < r.base + done);
     const hex = (n: number): string => `0x${n.toString(16)}`;
     if (wrong) {
       return {
@@ -346,11 +363,16 @@ export async function observeEffect(target: Target, abi: AbiProfile, trace: read
           : `afterwards: ${rec.label} succeeded${done < r.size ? ` with ${hex(done)} bytes done` : ''} but page ${hex(wrong.page!)} shows no effect: ${wrong.label} ${wrong.without} with the call and without it`,
       };
     }
-    if (probed.length) return { ok: true, observed: true, message: `afterwards: ${rec.label} took effect on exactly the pages it reported done (${probed.length} probed)` };
+    if (probed.length)
+      return { ok: true, observed: true, message: `afterwards: ${rec.label} took effect on exactly the pages it reported done (${probed.length} probed)` };
   }
   const first = d.pairs.find((p) => p.differs);
   if (first) return { ok: true, observed: true, message: `afterwards: ${rec.label} took effect (${effect}): ${say(first)}` };
-  return { ok: false, observed: true, message: `afterwards: ${rec.label} succeeded but changed nothing the probe sees (${effect} should show; ${d.pairs.length} probe call(s) answered the same without it)` };
+  return {
+    ok: false,
+    observed: true,
+    message: `afterwards: ${rec.label} succeeded but changed nothing the probe sees (${effect} should show; ${d.pairs.length} probe call(s) answered the same without it)`,
+  };
 }
 
 /** The declared exception for `key` on this revision, if any. */
@@ -358,4 +380,3 @@ export function declaredAfterwards(key: ExpectKey, abi: AbiProfile): Afterwards 
   const d = AFTERWARDS[key];
   return typeof d === 'function' ? d(abi) : d;
 }
-

@@ -12,7 +12,19 @@ import type { Target, TargetKind } from './target.ts';
 import { CheckContext, VCPU_FEATURES, type CheckDef, type CheckOutcome, type EmulatorSettings, type Status, type VcpuFeature } from './check.ts';
 
 // What a check is (harness/core/check.ts), for the modules that import it from here.
-export { AREAS, CheckContext, isFailure, VCPU_FEATURES, type Area, type Assertion, type CheckDef, type CheckOutcome, type EmulatorSettings, type Status, type VcpuFeature } from './check.ts';
+export {
+  AREAS,
+  CheckContext,
+  isFailure,
+  VCPU_FEATURES,
+  type Area,
+  type Assertion,
+  type CheckDef,
+  type CheckOutcome,
+  type EmulatorSettings,
+  type Status,
+  type VcpuFeature,
+} from './check.ts';
 
 /**
  * Which optional vCPU features the target's KVM offers: KVM_CHECK_EXTENSION on
@@ -70,7 +82,13 @@ async function observeAfterwards(c: CheckContext, target: Target, o: RunOptions)
     const r = await observeRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
     if (!r.observed) continue;
     if (declared && 'changes' in declared) {
-      c.ok(!r.ok, r.ok ? `afterwards: the refusal should leave a trace (${declared.changes}) but the probe saw none` : r.message.replace('changed what follows', 'changed what follows, as it should'), declared.changes);
+      c.ok(
+        !r.ok,
+        r.ok
+          ? `afterwards: the refusal should leave a trace (${declared.changes}) but the probe saw none`
+          : r.message.replace('changed what follows', 'changed what follows, as it should'),
+        declared.changes,
+      );
     } else c.ok(r.ok, r.message, AFTERWARDS_SOURCE);
   }
   // A success that should show: once per call (a check may judge one call twice).
@@ -112,7 +130,6 @@ export function featureSkip(c: CheckDef, have: ReadonlyMap<VcpuFeature, boolean>
   return `needs ${d.label}: the target's vCPU has none (KVM_CHECK_EXTENSION(${d.capName}) = 0)`;
 }
 
-
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
@@ -143,7 +160,8 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   try {
     await withTimeout(def.run(c), o.checkTimeoutMs, 'check');
     // Only a check that passed so far: a failure is already the verdict, and a todo's facts are not facts.
-    if (o.afterwards !== false && !c.todoReason && c.refusals.length + c.successes.length > 0 && c.assertions.every((a) => a.ok)) await withTimeout(observeAfterwards(c, target, o), o.checkTimeoutMs, 'afterwards');
+    if (o.afterwards !== false && !c.todoReason && c.refusals.length + c.successes.length > 0 && c.assertions.every((a) => a.ok))
+      await withTimeout(observeAfterwards(c, target, o), o.checkTimeoutMs, 'afterwards');
   } catch (e) {
     thrown = e instanceof SetupFailure ? e.message : `harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
     if (e instanceof SetupFailure) blockedBy = e.call;
@@ -155,7 +173,12 @@ export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutco
   const assertions = [...c.assertions];
   // Blocked only if nothing the check judged before the set-up step had failed already.
   if (blockedBy && assertions.some((a) => !a.ok)) blockedBy = undefined;
-  if (thrown) assertions.push({ ok: false, message: blockedBy ? `blocked by: ${blockedBy} (a set-up step; the condition under test was not reached)` : thrown, ...(blockedBy ? { call: blockedBy } : {}) });
+  if (thrown)
+    assertions.push({
+      ok: false,
+      message: blockedBy ? `blocked by: ${blockedBy} (a set-up step; the condition under test was not reached)` : thrown,
+      ...(blockedBy ? { call: blockedBy } : {}),
+    });
   if (assertions.length === 0) assertions.push({ ok: false, message: 'the check asserted nothing' });
   const failed = assertions.some((a) => !a.ok);
   const status: Status = c.todoReason ? 'todo' : blockedBy ? 'blocked' : failed ? 'fail' : 'pass';
@@ -176,12 +199,14 @@ const KERNEL_LOG_KEEP = 200;
 
 /** Attach the kernel log a check produced; a report in it fails the check (a todo stays todo). */
 export function judgeKernelLog(r: CheckOutcome, texts: readonly string[], note?: string): void {
-  if (texts.length) r.kernelLog = texts.length > KERNEL_LOG_KEEP ? [...texts.slice(0, KERNEL_LOG_KEEP), `[... ${texts.length - KERNEL_LOG_KEEP} more]`] : [...texts];
+  if (texts.length)
+    r.kernelLog = texts.length > KERNEL_LOG_KEEP ? [...texts.slice(0, KERNEL_LOG_KEEP), `[... ${texts.length - KERNEL_LOG_KEEP} more]`] : [...texts];
   if (note) (r.kernelLog ??= []).push(`[${note}]`);
   const splats = findSplats(texts);
   if (splats.length === 0) return;
   r.splats = splats;
-  for (const s of splats) r.assertions.push({ ok: false, message: `the kernel logged a ${s.kind} report during the check: ${s.title}`, call: `kernel ${s.key}`, splat: s.key });
+  for (const s of splats)
+    r.assertions.push({ ok: false, message: `the kernel logged a ${s.kind} report during the check: ${s.title}`, call: `kernel ${s.key}`, splat: s.key });
   if (r.status === 'pass' || r.status === 'blocked') {
     r.status = 'fail';
     delete r.blockedBy;
@@ -205,7 +230,12 @@ export async function runChecks(defs: readonly CheckDef[], o: RunOptions): Promi
     if (o.cancelled?.()) break; // its failure is the signal's doing, not the target's
     if (!dead && r.status !== 'skip' && !lostTarget(r)) {
       const got = await klog.next();
-      if (got) judgeKernelLog(r, got.records.map((x) => x.text), got.note);
+      if (got)
+        judgeKernelLog(
+          r,
+          got.records.map((x) => x.text),
+          got.note,
+        );
     }
     out.push(r);
     o.onOutcome?.(r, i);

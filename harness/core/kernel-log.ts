@@ -39,7 +39,10 @@ export function parseRecord(line: string): KmsgRecord | undefined {
 // Headlines, most specific first. Only the headline starts a report; the lines
 // after it (registers, call trace) belong to it until the end marker.
 const HEADLINES: [SplatKind, RegExp][] = [
-  ['lockdep', /^WARNING: (possible (circular|recursive) locking|possible irq lock inversion|inconsistent lock state|lock held when returning|bad unlock balance|suspicious unlock|held lock freed)/],
+  [
+    'lockdep',
+    /^WARNING: (possible (circular|recursive) locking|possible irq lock inversion|inconsistent lock state|lock held when returning|bad unlock balance|suspicious unlock|held lock freed)/,
+  ],
   ['RCU', /^WARNING: suspicious RCU usage|^INFO: rcu_\w+ (self-)?detected stall/],
   ['WARN', /^WARNING: CPU: \d+ PID: \d+ at /],
   ['WARN', /^WARNING: at /],
@@ -64,7 +67,11 @@ function kindOf(text: string): SplatKind | undefined {
 function keyOf(kind: SplatKind, title: string): string {
   const at = /(?: at )(\S+:\d+)\s+(\S+?)(?:\+0x[0-9a-f]+\/0x[0-9a-f]+)?$/.exec(title);
   if (kind === 'WARN' && at) return `WARN ${at[1]!} ${at[2]!}`;
-  return `${kind} ${title.replace(/^(WARNING|BUG|INFO): /, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '').replace(/\s+/g, ' ').slice(0, 100)}`;
+  return `${kind} ${title
+    .replace(/^(WARNING|BUG|INFO): /, '')
+    .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/g, '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 100)}`;
 }
 
 /** The reports among a check's kernel log lines (texts of the records, in order). */

@@ -41,7 +41,11 @@ export const MAX_BUF_DEPTH = 8;
 export const HANDLE_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** ioctls that return a new fd (bound with `as`); KVM_CREATE_DEVICE writes it into its struct at offset 4. */
-const FD_RETURNING = new Set(Object.values(IOCTLS).filter((d) => 'returns' in d).map(requestOf));
+const FD_RETURNING = new Set(
+  Object.values(IOCTLS)
+    .filter((d) => 'returns' in d)
+    .map(requestOf),
+);
 const CREATE_DEVICE_FD_AT = fdSlots(STRUCTS.createDevice)[0]!;
 
 /** The request numbers a program of this revision may send. */
@@ -52,7 +56,8 @@ export function allowedIoctls(abi: AbiProfile): ReadonlyMap<number, string> {
   for (const d of abi.uapi?.ioctls ?? []) m.set(requestOf(d), d.name);
   // The old-number checks send another revision's PSCI-complete number on purpose (checks/psci-complete.ts).
   if (abi.privateMemory === 'guest_memfd') {
-    for (const p of PROFILES.values()) if (p.psciComplete && !m.has(p.psciComplete.req)) m.set(p.psciComplete.req, `PSCI complete (0x${(p.psciComplete.req & 0xff).toString(16)})`);
+    for (const p of PROFILES.values())
+      if (p.psciComplete && !m.has(p.psciComplete.req)) m.set(p.psciComplete.req, `PSCI complete (0x${(p.psciComplete.req & 0xff).toString(16)})`);
   }
   return m;
 }
@@ -78,7 +83,8 @@ const OP_RULES: { [O in WireOp]: Rule<O> } = {
     if (!p.ioctls.has(c.req)) return `ioctl ${hex(c.req)} is not a request of ${p.abi.name}'s uAPI`;
     const d = decodeIoc(c.req);
     if ('int' in c.arg) {
-      if (d.size > 0 && c.arg.int >= FAULTING_POINTER_LIMIT) return `ioctl ${p.name(c.req)} takes a pointer: an integer argument ${hex(c.arg.int)} could address the executor's memory`;
+      if (d.size > 0 && c.arg.int >= FAULTING_POINTER_LIMIT)
+        return `ioctl ${p.name(c.req)} takes a pointer: an integer argument ${hex(c.arg.int)} could address the executor's memory`;
     } else if ('buf' in c.arg) {
       const b = p.checkBuf(c.arg.buf, 0);
       if (b) return b;
@@ -101,7 +107,8 @@ const OP_RULES: { [O in WireOp]: Rule<O> } = {
   mmap: (p, c) => {
     if (!HANDLE_RE.test(c.as)) return `bad handle name ${JSON.stringify(c.as)}`;
     if ((c.prot & ~MAP_PROT) !== 0) return `mmap prot ${hex(c.prot)}: read/write at most (no exec)`;
-    if ((c.flags & ~(K.MAP_SHARED | K.MAP_PRIVATE | K.MAP_ANONYMOUS | MAP_NORESERVE)) !== 0) return `mmap flags ${hex(c.flags)}: MAP_FIXED and the like are refused`;
+    if ((c.flags & ~(K.MAP_SHARED | K.MAP_PRIVATE | K.MAP_ANONYMOUS | MAP_NORESERVE)) !== 0)
+      return `mmap flags ${hex(c.flags)}: MAP_FIXED and the like are refused`;
     if (c.len > MAX_MAP_LEN) return `mmap of ${c.len} bytes: at most ${MAX_MAP_LEN}`;
     const shared = (c.flags & K.MAP_SHARED) !== 0;
     if (shared === ((c.flags & K.MAP_PRIVATE) !== 0)) return `mmap flags ${hex(c.flags)}: exactly one of MAP_SHARED and MAP_PRIVATE`;

@@ -141,7 +141,8 @@ export function validateScenario(v: unknown): ScenarioFile {
     const req = STEP_ARGS[st.do];
     if (!req) throw new ScenarioError(`${where}: unknown step "${st.do}" (known: ${Object.keys(STEP_ARGS).join(', ')})`);
     for (const a of req) if (st[a] === undefined) throw new ScenarioError(`${where} (${st.do}): missing "${a}"`);
-    if (st.do === 'write_guest' && !PAYLOADS[String(st.payload)]) throw new ScenarioError(`${where}: unknown payload "${String(st.payload)}" (known: ${Object.keys(PAYLOADS).join(', ')})`);
+    if (st.do === 'write_guest' && !PAYLOADS[String(st.payload)])
+      throw new ScenarioError(`${where}: unknown payload "${String(st.payload)}" (known: ${Object.keys(PAYLOADS).join(', ')})`);
     checkExpect(st.expect, where);
     // Memory the step maps: no bigger than the policy lets a program map.
     if (st.do === 'memslot' || st.do === 'private_memslot') {
@@ -194,7 +195,9 @@ function lineOfStep(text: string, n: number): number | undefined {
 export function loadScenarioDir(dir: string): ScenarioFile[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch {
     return [];
   }
@@ -274,7 +277,8 @@ export async function execStep(c: CheckContext, st: Step, state: ScenarioState):
       if (st.bad_pointer === true) return vm().realmSubcmd('CONFIG_REALM', BAD_USER_POINTER, { cfg: 'bad pointer' });
       if (item === 'RPV') return vm().config({ item: 'RPV', rpv: Uint8Array.from({ length: 64 }, (_, i) => i) });
       if (item === 'HASH_ALGO') {
-        const algo = typeof st.algo === 'string' && abi.hashAlgos && st.algo in abi.hashAlgos ? abi.hashAlgos[st.algo as 'SHA256' | 'SHA512'] : num(st.algo, 'algo');
+        const algo =
+          typeof st.algo === 'string' && abi.hashAlgos && st.algo in abi.hashAlgos ? abi.hashAlgos[st.algo as 'SHA256' | 'SHA512'] : num(st.algo, 'algo');
         return vm().config({ item: 'HASH_ALGO', algo });
       }
       if (item === 'SVE') return vm().config({ item: 'SVE', sveVq: num(st.sve_vq, 'sve_vq') });
@@ -290,7 +294,12 @@ export async function execStep(c: CheckContext, st: Step, state: ScenarioState):
       const flags = st.flags === 'MEASURE' ? 1 : st.flags === undefined ? undefined : num(st.flags, 'flags');
       const wide = (abi.sizes.populateArgs ?? 0) >= 32;
       const reserved = wide && Array.isArray(st.reserved) ? st.reserved.map((x, i) => num(x, `reserved[${i}]`)) : undefined;
-      return vm().populate({ base: bigNum(st.base, 'base'), size: bigNum(st.size, 'size'), ...(flags !== undefined && wide ? { flags } : {}), ...(reserved ? { reserved } : {}) });
+      return vm().populate({
+        base: bigNum(st.base, 'base'),
+        size: bigNum(st.size, 'size'),
+        ...(flags !== undefined && wide ? { flags } : {}),
+        ...(reserved ? { reserved } : {}),
+      });
     }
     case 'activate':
       return vm().activate();
@@ -331,7 +340,8 @@ export async function execStep(c: CheckContext, st: Step, state: ScenarioState):
       const flags = st.flags === 'MEASURE' ? 1 : st.flags === undefined ? 0 : num(st.flags, 'flags');
       const reserved = st.reserved === undefined ? 0 : num(st.reserved, 'reserved');
       const page = m && base >= m.gpa ? Number((base - m.gpa) & ~0xfffn) : 0;
-      const source = st.source === undefined && m ? { source: { mem: m.mem, offset: Math.min(m.size, page + off) } } : { sourceUaddr: bigNum(st.source ?? 0, 'source') };
+      const source =
+        st.source === undefined && m ? { source: { mem: m.mem, offset: Math.min(m.size, page + off) } } : { sourceUaddr: bigNum(st.source ?? 0, 'source') };
       const r = await vm().rmiPopulate({ base, size: bigNum(st.size, 'size'), flags, reserved, ...source });
       const after = st.after as { base?: unknown; size?: unknown } | undefined;
       if (after && succeeded(r) && r.after) {
@@ -419,7 +429,12 @@ export async function runScenario(c: CheckContext, sc: ScenarioFile): Promise<vo
       c.ok(exitOk, `${tag}: ${r.label} exits with ${st.exit} (got ${ex?.reason ?? 'no exit'})`);
     }
     // `call` names the step's call for grouping failures by their first unexpected call.
-    if (!byKey) c.assertions.push({ ok, message: `${tag}: ${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`}${st.why ? ` (${st.why})` : ''}`, call: `${r.label} ${describeOutcome(r)}` });
+    if (!byKey)
+      c.assertions.push({
+        ok,
+        message: `${tag}: ${r.label} ${describeOutcome(r)}${ok ? '' : `, expected ${wanted}`}${st.why ? ` (${st.why})` : ''}`,
+        call: `${r.label} ${describeOutcome(r)}`,
+      });
     // A step that went wrong leaves nothing sensible for the next ones to judge.
     if (!ok || !exitOk) return;
   }

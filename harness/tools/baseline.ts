@@ -93,12 +93,18 @@ export function loadBaseline(path: string): BaselineEntry[] {
   }
   const text = bytes.toString('utf8');
   // A binary file (a tarball, a core dump passed by mistake) is not a list of known failures.
-  if (bytes.includes(0) || text.includes('\ufffd')) throw new BaselineError(`${path}: a binary file, not a baseline (text: CHECK [kernel=GLOB] REASON per line, or JSON)`);
+  if (bytes.includes(0) || text.includes('\ufffd'))
+    throw new BaselineError(`${path}: a binary file, not a baseline (text: CHECK [kernel=GLOB] REASON per line, or JSON)`);
   if (!text.trim()) throw new BaselineError(`${path}: empty: no known failures (leave --baseline out, or add a comment line)`);
   const entries = parseBaseline(text, path);
   for (const e of entries)
-    for (const [k, v] of [['check', e.check], ['reason', e.reason], ['kernel', e.kernel ?? '']] as const)
-      if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(v)) throw new BaselineError(`${e.where}: "${k}" has a control character or newline (it would reach TAP and JUnit)`);
+    for (const [k, v] of [
+      ['check', e.check],
+      ['reason', e.reason],
+      ['kernel', e.kernel ?? ''],
+    ] as const)
+      if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(v))
+        throw new BaselineError(`${e.where}: "${k}" has a control character or newline (it would reach TAP and JUnit)`);
   return entries;
 }
 
@@ -154,7 +160,8 @@ export class Baseline {
   /** Lines for stderr after the run. */
   summary(): string[] {
     const out = [`# baseline: ${this.stillFailing.length} known failure(s) still fail, ${this.nowPassing.length} baselined check(s) now pass`];
-    for (const { outcome, entry } of this.nowPassing) out.push(`#   NOW PASSES ${outcome.abi}/${outcome.name} (${entry.where}: ${entry.reason}) - remove it from the baseline`);
+    for (const { outcome, entry } of this.nowPassing)
+      out.push(`#   NOW PASSES ${outcome.abi}/${outcome.name} (${entry.where}: ${entry.reason}) - remove it from the baseline`);
     return out;
   }
 }

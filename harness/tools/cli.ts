@@ -76,33 +76,33 @@ function die(msg: string, code = 2): never {
 }
 
 const OPTIONS = {
-        target: { type: 'string', default: 'emulator' },
-        abi: { type: 'string' },
-        matrix: { type: 'string', multiple: true, default: [] },
-        list: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', short: 'v', default: false },
-        junit: { type: 'string' },
-        json: { type: 'string' },
-        trace: { type: 'string' },
-        baseline: { type: 'string' },
-        'emulator-bug': { type: 'string', multiple: true, default: [] },
-        'list-emulator-bugs': { type: 'boolean', default: false },
-        'allow-crash': { type: 'boolean', default: false },
-        timeout: { type: 'string' },
-        'ssh-key': { type: 'string' },
-        'ssh-option': { type: 'string', multiple: true, default: [] },
-        kernel: { type: 'string' },
-        initrd: { type: 'string' },
-        bios: { type: 'string' },
-        qemu: { type: 'string' },
-        'qemu-arg': { type: 'string', multiple: true, default: [] },
-        'boot-timeout': { type: 'string' },
-        console: { type: 'boolean', default: false },
-        'install-deps': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        version: { type: 'boolean', default: false },
-        ktap: { type: 'boolean', default: false },
-} satisfies NonNullable<ParseArgsConfig["options"]>;
+  target: { type: 'string', default: 'emulator' },
+  abi: { type: 'string' },
+  matrix: { type: 'string', multiple: true, default: [] },
+  list: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  junit: { type: 'string' },
+  json: { type: 'string' },
+  trace: { type: 'string' },
+  baseline: { type: 'string' },
+  'emulator-bug': { type: 'string', multiple: true, default: [] },
+  'list-emulator-bugs': { type: 'boolean', default: false },
+  'allow-crash': { type: 'boolean', default: false },
+  timeout: { type: 'string' },
+  'ssh-key': { type: 'string' },
+  'ssh-option': { type: 'string', multiple: true, default: [] },
+  kernel: { type: 'string' },
+  initrd: { type: 'string' },
+  bios: { type: 'string' },
+  qemu: { type: 'string' },
+  'qemu-arg': { type: 'string', multiple: true, default: [] },
+  'boot-timeout': { type: 'string' },
+  console: { type: 'boolean', default: false },
+  'install-deps': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', default: false },
+  ktap: { type: 'boolean', default: false },
+} satisfies NonNullable<ParseArgsConfig['options']>;
 
 function parse(argv: string[]) {
   let r;
@@ -126,7 +126,8 @@ function conflict(o: ReturnType<typeof parse>['values']): string | undefined {
   for (const k of ['kernel', 'initrd', 'bios', 'qemu'] as const) if (o[k] !== undefined && !qemu) return `--${k} needs --target qemu`;
   if (o['qemu-arg'].length && !qemu) return '--qemu-arg needs --target qemu';
   if ((o['ssh-key'] !== undefined || o['ssh-option'].length) && !qemu && !ssh) return `--ssh-key and --ssh-option need an ssh:// or qemu target, not ${target}`;
-  if (o.list) for (const k of ['junit', 'json', 'trace', 'baseline'] as const) if (o[k] !== undefined) return `--list runs nothing: --${k} would have nothing to work on`;
+  if (o.list)
+    for (const k of ['junit', 'json', 'trace', 'baseline'] as const) if (o[k] !== undefined) return `--list runs nothing: --${k} would have nothing to work on`;
   if (o.list && o.matrix.length) return '--list runs nothing: --matrix would have nothing to work on';
   for (const m of o.matrix) if (!/\.(html|md)$/i.test(m)) return `--matrix ${m}: the file name must end in .html or .md (the format follows it)`;
   return undefined;
@@ -170,7 +171,8 @@ export async function main(argv: string[]): Promise<number> {
   const abiName = o.abi ?? (o.target === 'emulator' ? 'all' : 'auto');
   const multi = abiName === 'all' || abiName === 'auto';
   if (!multi && !getProfile(abiName)) die(`unknown ABI revision '${abiName}' (known: ${[...PROFILES.keys()].join(', ')}, all, auto)`);
-  if (abiName === 'all' && o.target !== 'emulator') die('--abi all runs every revision on the emulator; a real kernel implements one (use --abi auto or a name)');
+  if (abiName === 'all' && o.target !== 'emulator')
+    die('--abi all runs every revision on the emulator; a real kernel implements one (use --abi auto or a name)');
 
   const known = new Set(listEmulatorBugs().map((b) => b.name));
   for (const b of o['emulator-bug']) if (!known.has(b)) die(`unknown emulator bug '${b}' (see --list-emulator-bugs)`);
@@ -233,10 +235,26 @@ export async function main(argv: string[]): Promise<number> {
   // One pipeline for a revision, every revision or a detected one: plan -> run -> report (harness/core/run/).
   const { makePlan, noMatch } = await import('../core/run/plan.ts');
   try {
-    const plan = await makePlan({ abiName, allChecks: ALL_CHECKS, filters, targetSpec: o.target, targetOpts, allowCrash: o['allow-crash'], callTimeoutMs, list: o.list });
+    const plan = await makePlan({
+      abiName,
+      allChecks: ALL_CHECKS,
+      filters,
+      targetSpec: o.target,
+      targetOpts,
+      allowCrash: o['allow-crash'],
+      callTimeoutMs,
+      list: o.list,
+    });
     if (typeof plan === 'number') return plan;
     if (o.list) {
-      const lines = listLines({ profiles: plan.profiles, allChecks: plan.allChecks, filters, kind: targetKindOf(o.target), allowCrash: o['allow-crash'], verbose: o.verbose });
+      const lines = listLines({
+        profiles: plan.profiles,
+        allChecks: plan.allChecks,
+        filters,
+        kind: targetKindOf(o.target),
+        allowCrash: o['allow-crash'],
+        verbose: o.verbose,
+      });
       if (filters.length && lines.length === 0) die(noMatch(plan));
       for (const l of lines) process.stdout.write(`${l}\n`);
       return 0;

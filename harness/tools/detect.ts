@@ -81,12 +81,17 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
     const vm = vms.get(newest.uapi.vmType.realm);
     if (c.era === 'rme') {
       if (!vm) {
-        ev.push(`CAP ${c.nr} answered but realm type ${typeName(newest.uapi.vmType.realm)} is refused: ${c.upstream ? `upstream ${c.upstream}` : 'not a realm CAP'}`);
+        ev.push(
+          `CAP ${c.nr} answered but realm type ${typeName(newest.uapi.vmType.realm)} is refused: ${c.upstream ? `upstream ${c.upstream}` : 'not a realm CAP'}`,
+        );
         continue;
       }
       // CONFIG_REALM with a faulting item pointer: an RME-era kernel copies it (-EFAULT), others refuse the CAP (-EINVAL)
       const config = newest.uapi.subcmd!.numbers.CONFIG_REALM;
-      const r = note(await vm.enableCap(c.nr, [config, BAD_USER_POINTER], 0, [], `KVM_ENABLE_CAP(${c.nr}, CONFIG_REALM, bad pointer)`), 'RME-era realm uAPI copies the item (R1-CF2 / V10-CF2)');
+      const r = note(
+        await vm.enableCap(c.nr, [config, BAD_USER_POINTER], 0, [], `KVM_ENABLE_CAP(${c.nr}, CONFIG_REALM, bad pointer)`),
+        'RME-era realm uAPI copies the item (R1-CF2 / V10-CF2)',
+      );
       if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revisions });
     } else {
       if (!vm) {
@@ -94,14 +99,22 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
         continue;
       }
       const pop = newest.profile.rmiPopulate!;
-      const r = note(await vm.ioctl(`${pop.name}(${pop.inOut ? '_IOWR' : '_IOW'}, bad pointer)`, pop.req, { int: BAD_USER_POINTER }), 'a realm VM copies the populate struct (V14-PO2); unknown VM ioctls get -EINVAL');
+      const r = note(
+        await vm.ioctl(`${pop.name}(${pop.inOut ? '_IOWR' : '_IOW'}, bad pointer)`, pop.req, { int: BAD_USER_POINTER }),
+        'a realm VM copies the populate struct (V14-PO2); unknown VM ioctls get -EINVAL',
+      );
       if (isErr(r, 'EFAULT')) confirmed.push({ nr: c.nr, revs: c.revisions });
     }
   }
 
   if (confirmed.length === 0) {
     if ([...vms.values()].every((v) => !v)) {
-      return { abi: 'absent', ambiguous: false, reason: `absent: no realm CAP is confirmed and both realm VM types are refused${answered.size ? ` (CAP ${[...answered.keys()].join(', ')} answered: reused upstream numbers)` : ''}`, evidence: ev };
+      return {
+        abi: 'absent',
+        ambiguous: false,
+        reason: `absent: no realm CAP is confirmed and both realm VM types are refused${answered.size ? ` (CAP ${[...answered.keys()].join(', ')} answered: reused upstream numbers)` : ''}`,
+        evidence: ev,
+      };
     }
     return {
       ambiguous: true,
@@ -133,24 +146,40 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
       'v2..v6 PSCI complete checks only for a realm VM, then copies the struct: -EFAULT (v6 23/43); RFC v1: an unknown vCPU ioctl',
     );
     if (!isErr(rp, 'EFAULT')) {
-      return { abi: 'rfc-v1', ambiguous: false, reason: 'rfc-v1: CAP 300 confirmed and no PSCI complete ioctl (0x4018AED2 unknown on a normal and a realm vCPU)', evidence: ev };
+      return {
+        abi: 'rfc-v1',
+        ambiguous: false,
+        reason: 'rfc-v1: CAP 300 confirmed and no PSCI complete ioctl (0x4018AED2 unknown on a normal and a realm vCPU)',
+        evidence: ev,
+      };
     }
     v2v6 = true;
   } else if (!isErr(psci, 'EPERM')) {
-    return { ambiguous: true, reason: `CAP 300 confirmed but 0x4018AED2 answered ${describeOutcome(psci)}, neither RFC v1 or v2..v6 (-EINVAL) nor v7 (-EPERM, V10-PS1)`, evidence: ev };
+    return {
+      ambiguous: true,
+      reason: `CAP 300 confirmed but 0x4018AED2 answered ${describeOutcome(psci)}, neither RFC v1 or v2..v6 (-EINVAL) nor v7 (-EPERM, V10-PS1)`,
+      evidence: ev,
+    };
   }
   // REC = 8 at VCPU_INIT on a realm VM: refused (-ENOENT) only by v5
   const { vcpu } = await vm100.vm!.__createVcpu(0);
   if (!vcpu) return { ambiguous: true, reason: 'cannot create a realm vCPU', evidence: ev };
-  const rec = note(await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, REC_V7]), `REC = ${REC_V7}: v5 left KVM_VCPU_MAX_FEATURES at ${revision('v5').uapi.maxVcpuFeatures} (abi-evolution.md §2a)`);
+  const rec = note(
+    await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, REC_V7]),
+    `REC = ${REC_V7}: v5 left KVM_VCPU_MAX_FEATURES at ${revision('v5').uapi.maxVcpuFeatures} (abi-evolution.md §2a)`,
+  );
   if (isErr(rec, 'ENOENT')) {
-    if (v2v6) return { abi: 'v5', ambiguous: false, reason: 'v5: CAP 300, PSCI complete 0xd2 checking only the VM, REC bit 8 refused by VCPU_INIT', evidence: ev };
-    return { ambiguous: true, reason: 'CAP 300 with v7\'s PSCI complete but REC bit 8 refused', evidence: ev };
+    if (v2v6)
+      return { abi: 'v5', ambiguous: false, reason: 'v5: CAP 300, PSCI complete 0xd2 checking only the VM, REC bit 8 refused by VCPU_INIT', evidence: ev };
+    return { ambiguous: true, reason: "CAP 300 with v7's PSCI complete but REC bit 8 refused", evidence: ev };
   }
   if (rec.ret !== 0) return { ambiguous: true, reason: `CAP 300 with PSCI 0xd2 but REC bit 8 answered ${describeOutcome(rec)}`, evidence: ev };
-  if (!v2v6) return { abi: 'v7', ambiguous: false, reason: 'v7: CAP 300, PSCI complete 0xd2 refusing a non-REC vCPU with -EPERM, REC bit 8 accepted', evidence: ev };
+  if (!v2v6)
+    return { abi: 'v7', ambiguous: false, reason: 'v7: CAP 300, PSCI complete 0xd2 refusing a non-REC vCPU with -EPERM, REC bit 8 accepted', evidence: ev };
   // the CAP 300 revisions of the RFC-named uAPI whose REC bit VCPU_INIT accepts (v5 excepted, told apart above)
-  const group: AbiName[] = only.revs.filter((n) => revision(n).era === 'rme' && n !== 'rfc-v1' && n !== 'v5' && revision(n).uapi.subcmd?.names.CREATE === revision('rfc-v1').uapi.subcmd!.names.CREATE);
+  const group: AbiName[] = only.revs.filter(
+    (n) => revision(n).era === 'rme' && n !== 'rfc-v1' && n !== 'v5' && revision(n).uapi.subcmd?.names.CREATE === revision('rfc-v1').uapi.subcmd!.names.CREATE,
+  );
   return {
     abi: 'v6',
     group,
@@ -165,7 +194,9 @@ async function probePsci(vm: Vm, req: number, note: (r: CallResult, why: string)
   if (!vcpu) return undefined;
   await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2]);
   return note(
-    await vcpu.ioctl(`ioctl(${psciName(req)}, zero struct) on a normal-VM vCPU`, req, { buf: { hex: '00'.repeat(revision('v7').profile.sizes.psciComplete!) } }),
+    await vcpu.ioctl(`ioctl(${psciName(req)}, zero struct) on a normal-VM vCPU`, req, {
+      buf: { hex: '00'.repeat(revision('v7').profile.sizes.psciComplete!) },
+    }),
     'v7 PSCI complete: -EPERM on a non-REC vCPU (V10-PS1); v2..v6 -EINVAL off a realm VM (v6 23/43); elsewhere an unknown vCPU ioctl',
   );
 }

@@ -61,7 +61,9 @@ export async function buildInitramfsCommand(argv: string[]): Promise<number> {
     return 2;
   };
   if (argv[0] === '-h' || argv[0] === '--help') {
-    process.stdout.write('usage: ./run.sh build-initramfs FILE\n\nWrites the qemu target\'s guest initramfs (with /dev/console) to FILE, a cpio archive\n(gzip-compressed if FILE ends in .gz) for a kernel\'s CONFIG_INITRAMFS_SOURCE. The guest\nauthorizes the ssh key of the qemu cache ($KVM_CCA_CACHE or .cache/qemu), which\n--target qemu --bios FIRMWARE then uses.\n');
+    process.stdout.write(
+      "usage: ./run.sh build-initramfs FILE\n\nWrites the qemu target's guest initramfs (with /dev/console) to FILE, a cpio archive\n(gzip-compressed if FILE ends in .gz) for a kernel's CONFIG_INITRAMFS_SOURCE. The guest\nauthorizes the ssh key of the qemu cache ($KVM_CCA_CACHE or .cache/qemu), which\n--target qemu --bios FIRMWARE then uses.\n",
+    );
     return 0;
   }
   if (argv.length !== 1 || !argv[0] || argv[0].startsWith('-')) return fail('needs exactly one argument, the output FILE (see --help)');

@@ -91,7 +91,10 @@ export function formatMutation(r: MutationReport): string[] {
   const out: string[] = [];
   for (const c of r.clean) {
     if (c.untestable) out.push(`clean ${c.abi}: ${c.untestable}`);
-    else out.push(`clean ${c.abi}: ${c.checks} checks, ${c.failed.length ? `${c.failed.length} FAILED: ${c.failed.join(', ')}` : 'no failure'} (${c.ms.toFixed(0)} ms)`);
+    else
+      out.push(
+        `clean ${c.abi}: ${c.checks} checks, ${c.failed.length ? `${c.failed.length} FAILED: ${c.failed.join(', ')}` : 'no failure'} (${c.ms.toFixed(0)} ms)`,
+      );
   }
   for (const s of r.switches) {
     out.push(`${s.caught ? 'caught' : 'NOT CAUGHT'}  ${s.bug.name} [${s.bug.revisions.join(', ')}]  (${s.bug.source})`);

@@ -29,7 +29,7 @@ function tempBeside(path: string): string {
 
 function writeFd(fd: number, data: string | Uint8Array): void {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
 }
 
 /** Create `path` exclusively (it must not exist, a symlink there is refused) and write `data`. */

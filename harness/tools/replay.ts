@@ -74,9 +74,15 @@ export const NO_KVM_ERRNOS = [ERRNO.ENOENT, ERRNO.ENODEV, ERRNO.ENXIO, ERRNO.EAC
 /** One line saying why the uAPI is absent, when this result of the probe shows it. */
 export function showsAbsence(p: AbsenceProbe, abi: AbiProfile, r: Pick<WireResult, 'ret' | 'errno' | 'error'>): string | undefined {
   if (r.error !== undefined) return undefined;
-  if (p === 'open') return r.ret < 0 && (NO_KVM_ERRNOS as readonly number[]).includes(r.errno) ? `open("/dev/kvm") = -1 ${errnoName(r.errno)}: no KVM to test` : undefined;
-  if (p === 'cap') return r.ret === 0 || (r.ret === -1 && r.errno === ERRNO.EINVAL) ? `KVM_CHECK_EXTENSION(${abi.cap.name}) ${describeOutcome(r)}: the kernel does not offer the realm uAPI of ${abi.name}` : undefined;
-  return r.ret === -1 && r.errno === ERRNO.EINVAL ? `KVM_CREATE_VM(realm type) = -1 EINVAL: the kernel has no realm VM type (no ${abi.name} realm uAPI, or no RMM behind it)` : undefined;
+  if (p === 'open')
+    return r.ret < 0 && (NO_KVM_ERRNOS as readonly number[]).includes(r.errno) ? `open("/dev/kvm") = -1 ${errnoName(r.errno)}: no KVM to test` : undefined;
+  if (p === 'cap')
+    return r.ret === 0 || (r.ret === -1 && r.errno === ERRNO.EINVAL)
+      ? `KVM_CHECK_EXTENSION(${abi.cap.name}) ${describeOutcome(r)}: the kernel does not offer the realm uAPI of ${abi.name}`
+      : undefined;
+  return r.ret === -1 && r.errno === ERRNO.EINVAL
+    ? `KVM_CREATE_VM(realm type) = -1 EINVAL: the kernel has no realm VM type (no ${abi.name} realm uAPI, or no RMM behind it)`
+    : undefined;
 }
 
 /** Pointer slots hold the executor's addresses, which differ between runs: blank them before comparing. */
@@ -196,7 +202,8 @@ export async function replayCalls(trace: TraceFile, session: Session, abi?: AbiP
       v.violates = false;
       return done({ absent });
     }
-    if ((got.error !== undefined || got.ret < 0) && stopsOnFailure(c, e)) return done({ stopped: `call ${c.seq} (${c.label}) failed ${outcome(c, got)}; the calls after it need what it makes` });
+    if ((got.error !== undefined || got.ret < 0) && stopsOnFailure(c, e))
+      return done({ stopped: `call ${c.seq} (${c.label}) failed ${outcome(c, got)}; the calls after it need what it makes` });
   }
   return done({});
 }

@@ -263,7 +263,10 @@ export class GenBase {
         if (bytes.length !== S.size || ptrs.some((p) => p.at !== ua) || (a.buf.fds ?? []).some((f) => f.at !== gf)) return undefined;
         const lines: string[] = [];
         const flags = r.u32(off(S, 'flags'));
-        const exprs: Record<string, string> = { userspace_addr: this.slotExpr(ua, ptrs, r, lines, ind), flags: flagNames(flags, [['KVM_MEM_GUEST_MEMFD', K.KVM_MEM_GUEST_MEMFD]], '0') };
+        const exprs: Record<string, string> = {
+          userspace_addr: this.slotExpr(ua, ptrs, r, lines, ind),
+          flags: flagNames(flags, [['KVM_MEM_GUEST_MEMFD', K.KVM_MEM_GUEST_MEMFD]], '0'),
+        };
         if (gmem) exprs.guest_memfd = `(__u32)${this.fd(gmem)}`;
         lines.push(`${ind}struct ${S.name} region = ${this.structInit(S, bytes, ind, exprs)};`, call('&region'));
         return lines;
@@ -287,7 +290,10 @@ export class GenBase {
         const to = ptrAt(ua);
         if (bytes.length !== S.size || ptrs.length > 1 || (to && !('mem' in to))) return undefined;
         const uaddr = to && 'mem' in to ? `(__u64)(uintptr_t)(${this.mem(to.mem)} + ${hx(to.offset)})` : u64lit(r.u64(ua));
-        return [`${ind}struct ${S.name} region = ${this.structInit(S, bytes, ind, { slot: String(r.u32(off(S, 'slot'))), userspace_addr: uaddr })};`, call('&region')];
+        return [
+          `${ind}struct ${S.name} region = ${this.structInit(S, bytes, ind, { slot: String(r.u32(off(S, 'slot'))), userspace_addr: uaddr })};`,
+          call('&region'),
+        ];
       }
       case K.KVM_ARM_VCPU_INIT: {
         const S = C.vcpuInit;
@@ -345,7 +351,10 @@ export class GenBase {
           lines.push(`${ind}__u64 value = ${u64lit(new StructReader(fromHex(to.buf.hex)).u64(0))};`);
           addr = '(__u64)(uintptr_t)&value';
         }
-        lines.push(`${ind}struct ${S.name} attr = { .flags = ${u32lit(r.u32(off(S, 'flags')))}, .group = ${r.u32(off(S, 'group'))}, .attr = ${u64lit(r.u64(off(S, 'attr')))}, .addr = ${addr} };`, call('&attr'));
+        lines.push(
+          `${ind}struct ${S.name} attr = { .flags = ${u32lit(r.u32(off(S, 'flags')))}, .group = ${r.u32(off(S, 'group'))}, .attr = ${u64lit(r.u64(off(S, 'attr')))}, .addr = ${addr} };`,
+          call('&attr'),
+        );
         return lines;
       }
       case K.KVM_ENABLE_CAP:
@@ -426,7 +435,16 @@ function regExpr(id: bigint): string {
   const core = ONE_REG.KVM_REG_ARM64 | ONE_REG.KVM_REG_SIZE_U64 | ONE_REG.KVM_REG_ARM_CORE;
   if ((id & ~0xffffn) === core) {
     const off = Number(id & 0xffffn) * 4;
-    const what = off === KVM_REGS.pc ? 'pc' : off === KVM_REGS.sp ? 'sp' : off === KVM_REGS.pstate ? 'pstate' : off < KVM_REGS.sp && off % 8 === 0 ? `regs[${off / 8}]` : `offset ${off}`;
+    const what =
+      off === KVM_REGS.pc
+        ? 'pc'
+        : off === KVM_REGS.sp
+          ? 'sp'
+          : off === KVM_REGS.pstate
+            ? 'pstate'
+            : off < KVM_REGS.sp && off % 8 === 0
+              ? `regs[${off / 8}]`
+              : `offset ${off}`;
     return `ARM64_CORE_REG(${off}) /* ${what} */`;
   }
   return u64lit(id);

@@ -30,13 +30,18 @@ export interface CStruct {
 /** The C view of a described struct (its plain members; a union is spelt by configDefinition). */
 export function cStruct(s: StructDesc): CStruct {
   const l = layout(s);
-  return { name: s.c, size: l.size, fields: l.fields.map((f) => ({ name: f.name, off: f.off, size: f.size, ...(f.count !== undefined ? { count: f.count } : {}), pad: f.role !== undefined })) };
+  return {
+    name: s.c,
+    size: l.size,
+    fields: l.fields.map((f) => ({ name: f.name, off: f.off, size: f.size, ...(f.count !== undefined ? { count: f.count } : {}), pad: f.role !== undefined })),
+  };
 }
 
 export const hx = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 const CTYPE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
-export const structDef = (s: CStruct): string => `struct ${s.name} {\n${s.fields.map((f) => `\t${CTYPE[f.size]} ${f.name}${f.count ? `[${f.count}]` : ''};`).join('\n')}\n};`;
+export const structDef = (s: CStruct): string =>
+  `struct ${s.name} {\n${s.fields.map((f) => `\t${CTYPE[f.size]} ${f.name}${f.count ? `[${f.count}]` : ''};`).join('\n')}\n};`;
 
 /** sizeof and every member's offsetof, checked against the description (also when the installed header defines the struct). */
 function layoutAsserts(s: CStruct, abi?: string): string[] {
@@ -49,7 +54,12 @@ function layoutAsserts(s: CStruct, abi?: string): string[] {
 
 /** `#ifndef N / #define N v / #endif`, then a compile-time check that installed headers agree. */
 function pinned(name: string, value: string, equals: string, abi: AbiProfile): string[] {
-  return [`#ifndef ${name}`, `#define ${name} ${value}`, '#endif', `_Static_assert(${name} == ${equals}, "the installed headers define ${name} for another revision than ${abi.name}");`];
+  return [
+    `#ifndef ${name}`,
+    `#define ${name} ${value}`,
+    '#endif',
+    `_Static_assert(${name} == ${equals}, "the installed headers define ${name} for another revision than ${abi.name}");`,
+  ];
 }
 
 const IOC_MACRO = { none: '_IO', w: '_IOW', r: '_IOR', rw: '_IOWR' } as const;
@@ -84,7 +94,14 @@ export function realmDefinitions(abi: AbiProfile): string {
   const out: string[] = [`/* ---- the realm uAPI of ${abi.name} (${abi.source}), as far as these calls need it */`];
   if (abi.generation === 'absent' || !u) {
     // Probes of a kernel without the series: the RFC's numbers, nothing to pin.
-    out.push(`#ifndef ${abi.cap.name}`, `#define ${abi.cap.name} ${abi.cap.nr}`, '#endif', '#ifndef KVM_VM_TYPE_ARM_REALM', `#define KVM_VM_TYPE_ARM_REALM ${hx(abi.vmTypeRealm)}UL`, '#endif');
+    out.push(
+      `#ifndef ${abi.cap.name}`,
+      `#define ${abi.cap.name} ${abi.cap.nr}`,
+      '#endif',
+      '#ifndef KVM_VM_TYPE_ARM_REALM',
+      `#define KVM_VM_TYPE_ARM_REALM ${hx(abi.vmTypeRealm)}UL`,
+      '#endif',
+    );
     return out.join('\n');
   }
   out.push(...pinned(u.cap.name, String(u.cap.nr), String(u.cap.nr), abi));
@@ -103,7 +120,9 @@ export function realmDefinitions(abi: AbiProfile): string {
     const init = cStruct(u.initIpa);
     out.push(structDef(pop), structDef(init), configDefinition(u), '#endif');
     for (const s of [pop, init]) out.push(...layoutAsserts(s, abi.name));
-    out.push(`_Static_assert(sizeof(struct ${u.config.struct.c}) == ${layout(u.config.struct).size}, "struct ${u.config.struct.c} is ${layout(u.config.struct).size} bytes in ${abi.name}");`);
+    out.push(
+      `_Static_assert(sizeof(struct ${u.config.struct.c}) == ${layout(u.config.struct).size}, "struct ${u.config.struct.c} is ${layout(u.config.struct).size} bytes in ${abi.name}");`,
+    );
   }
   if (u.rmiPopulate) out.push(...requestDefinition(u.rmiPopulate, abi, u.measure ? [`#define ${u.measure.c} (1U << ${u.measure.bit})`] : []));
   if (u.psciComplete) out.push(...requestDefinition(u.psciComplete, abi));
@@ -117,7 +136,9 @@ function configDefinition(u: RevisionUapi): string {
   const union = layout(config.struct).unions[0]!;
   const member = (f: { name: string; size: number; count?: number }): string =>
     `${CTYPE[f.size]} ${f.name}${f.count ? `[${f.count === RPV_SIZE && f.size === 1 ? config.rpvSizeC : f.count}]` : ''};`;
-  const members = Object.keys(config.items).map((k) => `\t\t/* cfg == ${config.itemPrefix}${k} */\n\t\tstruct { ${(union.variants[k] ?? []).map(member).join(' ')} };`);
+  const members = Object.keys(config.items).map(
+    (k) => `\t\t/* cfg == ${config.itemPrefix}${k} */\n\t\tstruct { ${(union.variants[k] ?? []).map(member).join(' ')} };`,
+  );
   return `struct ${config.struct.c} {\n\t__u32 cfg;\n\tunion {\n${members.join('\n')}\n\t\t__u8 reserved[${union.size}];\n\t};\n};`;
 }
 
@@ -135,22 +156,48 @@ export function arm64Definitions(): string {
     guarded('KVM_ARM_VCPU_INIT', [define('KVM_ARM_VCPU_INIT', requestMacro(IOCTLS.KVM_ARM_VCPU_INIT))]),
     guarded('KVM_ARM_VCPU_FINALIZE', [define('KVM_ARM_VCPU_FINALIZE', requestMacro(IOCTLS.KVM_ARM_VCPU_FINALIZE))]),
     guarded('KVM_ARM_TARGET_GENERIC_V8', [define('KVM_ARM_TARGET_GENERIC_V8', ARM64.KVM_ARM_TARGET_GENERIC_V8)]),
-    guarded('KVM_ARM_VCPU_POWER_OFF', (['KVM_ARM_VCPU_POWER_OFF', 'KVM_ARM_VCPU_EL1_32BIT', 'KVM_ARM_VCPU_PSCI_0_2', 'KVM_ARM_VCPU_PMU_V3'] as const).map((n) => define(n, f[n]))),
+    guarded(
+      'KVM_ARM_VCPU_POWER_OFF',
+      (['KVM_ARM_VCPU_POWER_OFF', 'KVM_ARM_VCPU_EL1_32BIT', 'KVM_ARM_VCPU_PSCI_0_2', 'KVM_ARM_VCPU_PMU_V3'] as const).map((n) => define(n, f[n])),
+    ),
     guarded('KVM_ARM_VCPU_SVE', [define('KVM_ARM_VCPU_SVE', f.KVM_ARM_VCPU_SVE)]),
     guarded('KVM_REG_ARM64', [define('KVM_REG_ARM64', `${hx(ONE_REG.KVM_REG_ARM64)}ULL`)]),
     guarded('KVM_REG_ARM_CORE', [define('KVM_REG_ARM_CORE', `(${hx(ONE_REG.KVM_REG_ARM_CORE >> 16n)} << 16)`)]),
     '/* KVM_REG_ARM_CORE_REG(): offsetof(struct kvm_regs, field) / 4 */',
     define('ARM64_CORE_REG(off)', '(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | ((off) / 4))'),
-    guarded('KVM_REG_ARM64_SVE_VLS', [define('KVM_REG_ARM64_SVE_VLS', `(KVM_REG_ARM64 | KVM_REG_SIZE_U512 | (${hx(ONE_REG.KVM_REG_ARM64_SVE >> 16n)}ULL << 16) | ${hx(ONE_REG.SVE_VLS_INDEX)})`)]),
+    guarded('KVM_REG_ARM64_SVE_VLS', [
+      define(
+        'KVM_REG_ARM64_SVE_VLS',
+        `(KVM_REG_ARM64 | KVM_REG_SIZE_U512 | (${hx(ONE_REG.KVM_REG_ARM64_SVE >> 16n)}ULL << 16) | ${hx(ONE_REG.SVE_VLS_INDEX)})`,
+      ),
+    ]),
     `_Static_assert(KVM_REG_SIZE_U64 == ${hx(ONE_REG.KVM_REG_SIZE_U64)}ULL && KVM_REG_SIZE_U512 == ${hx(ONE_REG.KVM_REG_SIZE_U512)}ULL, "ONE_REG size field");`,
     guarded('KVM_VM_TYPE_ARM_IPA_SIZE', [define('KVM_VM_TYPE_ARM_IPA_SIZE(x)', `((x) & ${hx(VM_TYPE_IPA_MASK)}ULL)`)]),
-    guarded('KVM_VGIC_V3_ADDR_TYPE_DIST', [define('KVM_VGIC_V3_ADDR_TYPE_DIST', ARM64.KVM_VGIC_V3_ADDR_TYPE_DIST), define('KVM_VGIC_V3_ADDR_TYPE_REDIST', ARM64.KVM_VGIC_V3_ADDR_TYPE_REDIST)]),
-    guarded('KVM_DEV_ARM_VGIC_GRP_ADDR', [define('KVM_DEV_ARM_VGIC_GRP_ADDR', ARM64.KVM_DEV_ARM_VGIC_GRP_ADDR), define('KVM_DEV_ARM_VGIC_GRP_CTRL', ARM64.KVM_DEV_ARM_VGIC_GRP_CTRL), define('KVM_DEV_ARM_VGIC_CTRL_INIT', ARM64.KVM_DEV_ARM_VGIC_CTRL_INIT)]),
+    guarded('KVM_VGIC_V3_ADDR_TYPE_DIST', [
+      define('KVM_VGIC_V3_ADDR_TYPE_DIST', ARM64.KVM_VGIC_V3_ADDR_TYPE_DIST),
+      define('KVM_VGIC_V3_ADDR_TYPE_REDIST', ARM64.KVM_VGIC_V3_ADDR_TYPE_REDIST),
+    ]),
+    guarded('KVM_DEV_ARM_VGIC_GRP_ADDR', [
+      define('KVM_DEV_ARM_VGIC_GRP_ADDR', ARM64.KVM_DEV_ARM_VGIC_GRP_ADDR),
+      define('KVM_DEV_ARM_VGIC_GRP_CTRL', ARM64.KVM_DEV_ARM_VGIC_GRP_CTRL),
+      define('KVM_DEV_ARM_VGIC_CTRL_INIT', ARM64.KVM_DEV_ARM_VGIC_CTRL_INIT),
+    ]),
     // the generic structs every <linux/kvm.h> has: their layout must be the description's
     ...[STRUCTS.userspaceMemoryRegion, STRUCTS.enableCap, STRUCTS.oneReg, STRUCTS.createDevice, STRUCTS.deviceAttr].flatMap((s) => layoutAsserts(cStruct(s))),
-    ...[IOCTLS.KVM_CREATE_VM, IOCTLS.KVM_CHECK_EXTENSION, IOCTLS.KVM_CREATE_VCPU, IOCTLS.KVM_SET_USER_MEMORY_REGION, IOCTLS.KVM_RUN, IOCTLS.KVM_ENABLE_CAP, IOCTLS.KVM_SET_ONE_REG, IOCTLS.KVM_GET_ONE_REG, IOCTLS.KVM_ARM_VCPU_INIT, IOCTLS.KVM_ARM_VCPU_FINALIZE, IOCTLS.KVM_CREATE_DEVICE, IOCTLS.KVM_SET_DEVICE_ATTR].map(
-      (d) => `_Static_assert(${d.name} == ${hx(requestOf(d))}U, "${d.name}");`,
-    ),
+    ...[
+      IOCTLS.KVM_CREATE_VM,
+      IOCTLS.KVM_CHECK_EXTENSION,
+      IOCTLS.KVM_CREATE_VCPU,
+      IOCTLS.KVM_SET_USER_MEMORY_REGION,
+      IOCTLS.KVM_RUN,
+      IOCTLS.KVM_ENABLE_CAP,
+      IOCTLS.KVM_SET_ONE_REG,
+      IOCTLS.KVM_GET_ONE_REG,
+      IOCTLS.KVM_ARM_VCPU_INIT,
+      IOCTLS.KVM_ARM_VCPU_FINALIZE,
+      IOCTLS.KVM_CREATE_DEVICE,
+      IOCTLS.KVM_SET_DEVICE_ATTR,
+    ].map((d) => `_Static_assert(${d.name} == ${hx(requestOf(d))}U, "${d.name}");`),
   ].join('\n');
 }
 

@@ -11,7 +11,21 @@ import { errnoName } from '../../uapi/errno.ts';
 import * as K from '../../uapi/kvm-uapi.ts';
 import { absenceProbe, NO_KVM_ERRNOS, stopsOnFailure, type AbsenceProbe } from './replay.ts';
 import { GenBase } from './repro-calls.ts';
-import { arm64Definitions, bytesInit, capDefinitions, comment, cstr, flagNames, guestMemfdDefinitions, helpers, hx, ident, POPULATE_CHECK, realmDefinitions, u64lit } from './repro-prelude.ts';
+import {
+  arm64Definitions,
+  bytesInit,
+  capDefinitions,
+  comment,
+  cstr,
+  flagNames,
+  guestMemfdDefinitions,
+  helpers,
+  hx,
+  ident,
+  POPULATE_CHECK,
+  realmDefinitions,
+  u64lit,
+} from './repro-prelude.ts';
 import { requestName, type TraceCall, type TraceFile } from './trace.ts';
 import { StructReader } from '../../uapi/bytes.ts';
 import { fromHex } from '../../uapi/wire.ts';
@@ -40,87 +54,110 @@ class Gen extends GenBase {
     const refused = this.policy.admit(req);
     if (refused) {
       this.refused.push(`${seq}: ${refused}`);
-      st.push(`${ind}/* not executed: refused by the suite's call policy */`, `${ind}printf("    not executed: %s\\n", ${cstr(refused)});`, `${ind}ret = -1;`, `${ind}err = EPERM;`);
-    } else switch (req.op) {
-      case 'open':
-        st.push(`${ind}ret = ${this.fd(req.as)} = open(${cstr(req.path)}, ${openFlags(req.flags)});`);
-        binds = true;
-        break;
-      case 'close':
-        st.push(`${ind}ret = close(${this.fd(req.fd)});`, `${ind}err = errno;`, `${ind}${ident(req.fd)} = -1;`);
-        break;
-      case 'mmap': {
-        const m = this.mem(req.as);
-        this.maps.set(req.as, req.len);
-        st.push(
-          `${ind}void *p = mmap(NULL, ${hx(req.len)}, ${mapProt(req.prot)}, ${mapFlags(req.flags)}, ${req.fd ? this.fd(req.fd) : '-1'}, ${hx(req.offset ?? 0)});`,
-          `${ind}err = errno;`,
-          `${ind}ret = p == MAP_FAILED ? -1 : 0;`,
-          `${ind}${m} = p == MAP_FAILED ? NULL : p;`,
-        );
-        binds = true;
-        break;
-      }
-      case 'munmap':
-        st.push(`${ind}ret = ${this.mem(req.mem)} ? munmap(${ident(req.mem)}, ${hx(this.maps.get(req.mem) ?? 0)}) : -1;`, `${ind}err = errno;`, `${ind}${ident(req.mem)} = NULL;`);
-        break;
-      case 'poke': {
-        const m = this.mem(req.mem);
-        const bytes = fromHex(req.hex);
-        st.push(`${ind}static const unsigned char data[] = {\n${bytesInit(bytes, `${ind}\t`)}\n${ind}};`);
-        st.push(`${ind}ret = ${m} ? 0 : -1;`, `${ind}err = ${m} ? 0 : EFAULT;`, `${ind}if (${m}) memcpy(${m} + ${hx(req.offset)}, data, sizeof(data));`);
-        break;
-      }
-      case 'peek': {
-        const m = this.mem(req.mem);
-        st.push(`${ind}ret = ${m} ? 0 : -1;`, `${ind}err = ${m} ? 0 : EFAULT;`);
-        if (rec.out !== undefined && rec.out.length === req.len * 2) {
-          st.push(`${ind}static const unsigned char want[] = {\n${bytesInit(fromHex(rec.out), `${ind}\t`)}\n${ind}};`);
-          after.push(`${ind}if (${m} && memcmp(${m} + ${hx(req.offset)}, want, sizeof(want))) { printf("    memory differs from the recording\\n"); other_difference(); }`);
+      st.push(
+        `${ind}/* not executed: refused by the suite's call policy */`,
+        `${ind}printf("    not executed: %s\\n", ${cstr(refused)});`,
+        `${ind}ret = -1;`,
+        `${ind}err = EPERM;`,
+      );
+    } else
+      switch (req.op) {
+        case 'open':
+          st.push(`${ind}ret = ${this.fd(req.as)} = open(${cstr(req.path)}, ${openFlags(req.flags)});`);
+          binds = true;
+          break;
+        case 'close':
+          st.push(`${ind}ret = close(${this.fd(req.fd)});`, `${ind}err = errno;`, `${ind}${ident(req.fd)} = -1;`);
+          break;
+        case 'mmap': {
+          const m = this.mem(req.as);
+          this.maps.set(req.as, req.len);
+          st.push(
+            `${ind}void *p = mmap(NULL, ${hx(req.len)}, ${mapProt(req.prot)}, ${mapFlags(req.flags)}, ${req.fd ? this.fd(req.fd) : '-1'}, ${hx(req.offset ?? 0)});`,
+            `${ind}err = errno;`,
+            `${ind}ret = p == MAP_FAILED ? -1 : 0;`,
+            `${ind}${m} = p == MAP_FAILED ? NULL : p;`,
+          );
+          binds = true;
+          break;
         }
-        break;
+        case 'munmap':
+          st.push(
+            `${ind}ret = ${this.mem(req.mem)} ? munmap(${ident(req.mem)}, ${hx(this.maps.get(req.mem) ?? 0)}) : -1;`,
+            `${ind}err = errno;`,
+            `${ind}${ident(req.mem)} = NULL;`,
+          );
+          break;
+        case 'poke': {
+          const m = this.mem(req.mem);
+          const bytes = fromHex(req.hex);
+          st.push(`${ind}static const unsigned char data[] = {\n${bytesInit(bytes, `${ind}\t`)}\n${ind}};`);
+          st.push(`${ind}ret = ${m} ? 0 : -1;`, `${ind}err = ${m} ? 0 : EFAULT;`, `${ind}if (${m}) memcpy(${m} + ${hx(req.offset)}, data, sizeof(data));`);
+          break;
+        }
+        case 'peek': {
+          const m = this.mem(req.mem);
+          st.push(`${ind}ret = ${m} ? 0 : -1;`, `${ind}err = ${m} ? 0 : EFAULT;`);
+          if (rec.out !== undefined && rec.out.length === req.len * 2) {
+            st.push(`${ind}static const unsigned char want[] = {\n${bytesInit(fromHex(rec.out), `${ind}\t`)}\n${ind}};`);
+            after.push(
+              `${ind}if (${m} && memcmp(${m} + ${hx(req.offset)}, want, sizeof(want))) { printf("    memory differs from the recording\\n"); other_difference(); }`,
+            );
+          }
+          break;
+        }
+        case 'reset':
+          st.push(`${ind}/* reset: the harness closed every handle here */`, `${ind}ret = 0;`, `${ind}err = 0;`);
+          break;
+        case 'kmsg':
+          st.push(`${ind}/* kmsg: the harness read the kernel log here (dmesg shows it) */`, `${ind}ret = 0;`, `${ind}err = 0;`);
+          break;
+        case 'info':
+          st.push(
+            `${ind}struct utsname u;`,
+            `${ind}ret = uname(&u);`,
+            `${ind}err = errno;`,
+            `${ind}if (ret == 0) printf("    %s %s %s\\n", u.sysname, u.release, u.machine);`,
+          );
+          break;
+        case 'ioctl': {
+          this.populateOut = undefined;
+          const known = this.ioctl(req, ind);
+          if (known) st.push(...known);
+          else {
+            const decls: string[] = [];
+            const arg = this.argExpr(req.arg, decls, ind);
+            st.push(
+              `${ind}/* ${requestName(req)}: argument as recorded (no struct spelling for it) */`,
+              ...decls,
+              `${ind}ret = ioctl(${this.fd(req.fd)}, ${hx(req.req)}U, ${arg});`,
+            );
+          }
+          if (!st.some((l) => l.trim() === 'err = errno;')) st.push(`${ind}err = errno;`);
+          if (req.as && req.as_fd_at === undefined) st.push(`${ind}if (ret >= 0) ${this.fd(req.as)} = (int)ret;`);
+          binds = req.as !== undefined;
+          if (known && this.populateOut && rec.ret >= 0 && rec.out?.length === 64) {
+            const o = new StructReader(fromHex(rec.out));
+            const i = new StructReader(this.populateOut);
+            this.usesPopulateCheck = true;
+            after.push(`${ind}if (ret >= 0) check_populate(&before, &args, ${u64lit(o.u64(0))}, ${u64lit(o.u64(8))}, ${u64lit(o.u64(0) - i.u64(0))});`);
+          } else if (this.populateOut) {
+            // The trace has no struct to compare (the call failed): no copy to keep.
+            const k = st.findIndex((l) => l.includes(' before = args;'));
+            if (k >= 0) st.splice(k, 1);
+          }
+          if (req.req === K.KVM_RUN && rec.ret >= 0 && rec.peek?.[0] && req.peek?.[0]) {
+            const run = new StructReader(fromHex(rec.peek[0]));
+            const reason = run.u32(8);
+            const m = this.mem(req.peek[0].mem);
+            const reasonName = Object.entries(K.KVM_EXIT).find(([, v]) => v === reason)?.[0];
+            after.push(
+              `${ind}if (ret >= 0 && ${m}) check_exit(${m}, ${reasonName ? `KVM_EXIT_${reasonName}` : reason}, ${reason === K.KVM_EXIT.SYSTEM_EVENT ? run.u32(32) : 0});`,
+            );
+          }
+          break;
+        }
       }
-      case 'reset':
-        st.push(`${ind}/* reset: the harness closed every handle here */`, `${ind}ret = 0;`, `${ind}err = 0;`);
-        break;
-      case 'kmsg':
-        st.push(`${ind}/* kmsg: the harness read the kernel log here (dmesg shows it) */`, `${ind}ret = 0;`, `${ind}err = 0;`);
-        break;
-      case 'info':
-        st.push(`${ind}struct utsname u;`, `${ind}ret = uname(&u);`, `${ind}err = errno;`, `${ind}if (ret == 0) printf("    %s %s %s\\n", u.sysname, u.release, u.machine);`);
-        break;
-      case 'ioctl': {
-        this.populateOut = undefined;
-        const known = this.ioctl(req, ind);
-        if (known) st.push(...known);
-        else {
-          const decls: string[] = [];
-          const arg = this.argExpr(req.arg, decls, ind);
-          st.push(`${ind}/* ${requestName(req)}: argument as recorded (no struct spelling for it) */`, ...decls, `${ind}ret = ioctl(${this.fd(req.fd)}, ${hx(req.req)}U, ${arg});`);
-        }
-        if (!st.some((l) => l.trim() === 'err = errno;')) st.push(`${ind}err = errno;`);
-        if (req.as && req.as_fd_at === undefined) st.push(`${ind}if (ret >= 0) ${this.fd(req.as)} = (int)ret;`);
-        binds = req.as !== undefined;
-        if (known && this.populateOut && rec.ret >= 0 && rec.out?.length === 64) {
-          const o = new StructReader(fromHex(rec.out));
-          const i = new StructReader(this.populateOut);
-          this.usesPopulateCheck = true;
-          after.push(`${ind}if (ret >= 0) check_populate(&before, &args, ${u64lit(o.u64(0))}, ${u64lit(o.u64(8))}, ${u64lit(o.u64(0) - i.u64(0))});`);
-        } else if (this.populateOut) {
-          // The trace has no struct to compare (the call failed): no copy to keep.
-          const k = st.findIndex((l) => l.includes(' before = args;'));
-          if (k >= 0) st.splice(k, 1);
-        }
-        if (req.req === K.KVM_RUN && rec.ret >= 0 && rec.peek?.[0] && req.peek?.[0]) {
-          const run = new StructReader(fromHex(rec.peek[0]));
-          const reason = run.u32(8);
-          const m = this.mem(req.peek[0].mem);
-          const reasonName = Object.entries(K.KVM_EXIT).find(([, v]) => v === reason)?.[0];
-          after.push(`${ind}if (ret >= 0 && ${m}) check_exit(${m}, ${reasonName ? `KVM_EXIT_${reasonName}` : reason}, ${reason === K.KVM_EXIT.SYSTEM_EVENT ? run.u32(32) : 0});`);
-        }
-        break;
-      }
-    }
     if (!st.some((l) => /\berr = /.test(l))) st.splice(1, 0, `${ind}err = errno;`);
     // The spec's side: the expectation that judged this call (none for set-up, nor for a call not executed).
     const e = refused || !Number.isSafeInteger(c.seq) ? undefined : this.expect.get(c.seq);
@@ -138,7 +175,15 @@ class Gen extends GenBase {
       `${ind}report(${seq}, ${label}, ret, err, ${binds ? 1 : 0}, ${spec},`,
       `${ind}       ${recorded}, ${absent.cond}, ${absent.why});`,
       ...after,
-      ...(stop ? [`${ind}if (ret < 0) {`, `${ind}\tprintf("stopped: call %d failed; the calls after it need what it makes\\n", ${seq});`, `${ind}\tstopped = 1;`, `${ind}\tgoto out;`, `${ind}}`] : []),
+      ...(stop
+        ? [
+            `${ind}if (ret < 0) {`,
+            `${ind}\tprintf("stopped: call %d failed; the calls after it need what it makes\\n", ${seq});`,
+            `${ind}\tstopped = 1;`,
+            `${ind}\tgoto out;`,
+            `${ind}}`,
+          ]
+        : []),
       `\t}`,
     );
     after = [];
@@ -151,15 +196,46 @@ function errnoExpr(e: number): string {
   return n.startsWith('errno ') ? String(e) : n;
 }
 
-const openFlags = (f: number): string => flagNames(f, [['O_RDWR', K.O_RDWR], ['O_CLOEXEC', K.O_CLOEXEC]], 'O_RDONLY');
-const mapProt = (p: number): string => flagNames(p, [['PROT_READ', K.PROT_READ], ['PROT_WRITE', K.PROT_WRITE]], 'PROT_NONE');
-const mapFlags = (f: number): string => flagNames(f, [['MAP_SHARED', K.MAP_SHARED], ['MAP_PRIVATE', K.MAP_PRIVATE], ['MAP_ANONYMOUS', K.MAP_ANONYMOUS]], '0');
+const openFlags = (f: number): string =>
+  flagNames(
+    f,
+    [
+      ['O_RDWR', K.O_RDWR],
+      ['O_CLOEXEC', K.O_CLOEXEC],
+    ],
+    'O_RDONLY',
+  );
+const mapProt = (p: number): string =>
+  flagNames(
+    p,
+    [
+      ['PROT_READ', K.PROT_READ],
+      ['PROT_WRITE', K.PROT_WRITE],
+    ],
+    'PROT_NONE',
+  );
+const mapFlags = (f: number): string =>
+  flagNames(
+    f,
+    [
+      ['MAP_SHARED', K.MAP_SHARED],
+      ['MAP_PRIVATE', K.MAP_PRIVATE],
+      ['MAP_ANONYMOUS', K.MAP_ANONYMOUS],
+    ],
+    '0',
+  );
 
 /** The C test of each absence probe's answer and the line saying what it means (see absenceProbe in harness/tools/replay.ts). */
 const ABSENT_C: Record<AbsenceProbe, (abi: AbiProfile) => { cond: string; why: string }> = {
-  open: () => ({ cond: `ret < 0 && (${NO_KVM_ERRNOS.map((n) => `err == ${errnoExpr(n)}`).join(' || ')})`, why: cstr('no /dev/kvm to open: this kernel offers no KVM to test') }),
+  open: () => ({
+    cond: `ret < 0 && (${NO_KVM_ERRNOS.map((n) => `err == ${errnoExpr(n)}`).join(' || ')})`,
+    why: cstr('no /dev/kvm to open: this kernel offers no KVM to test'),
+  }),
   cap: (abi) => ({ cond: 'ret == 0 || (ret == -1 && err == EINVAL)', why: cstr(`the kernel does not offer ${abi.cap.name}, the realm CAP of ${abi.name}`) }),
-  vm: (abi) => ({ cond: 'ret == -1 && err == EINVAL', why: cstr(`no realm VM type: the realm uAPI of ${abi.name} is not in this kernel, or no RMM is behind it`) }),
+  vm: (abi) => ({
+    cond: 'ret == -1 && err == EINVAL',
+    why: cstr(`no realm VM type: the realm uAPI of ${abi.name} is not in this kernel, or no RMM is behind it`),
+  }),
 };
 
 /** The whole C file for a trace. */
@@ -173,7 +249,9 @@ export function generateRepro(trace: TraceFile, from: string): string {
   const fds = [...g.fds].map(ident);
   const maps = [...g.maps.keys()].map(ident);
   const bugs = trace.emulator?.bugs.length ? `, emulator bugs: ${trace.emulator.bugs.join(', ')}` : '';
-  const judged = trace.calls.filter((c, i) => g.expect.has(c.seq) && !g.refused.some((r) => r.startsWith(`${Number.isSafeInteger(c.seq) ? c.seq : i + 1}: `))).length;
+  const judged = trace.calls.filter(
+    (c, i) => g.expect.has(c.seq) && !g.refused.some((r) => r.startsWith(`${Number.isSafeInteger(c.seq) ? c.seq : i + 1}: `)),
+  ).length;
   return `/*
  * Reproducer for ${comment(`${trace.abi}/${trace.check}`)}: ${comment(trace.description)}
  * Generated by kvm-cca-conformance (./run.sh repro) from ${comment(from)}.

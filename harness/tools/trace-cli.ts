@@ -142,7 +142,8 @@ async function replay(argv: string[]): Promise<number> {
     process.stdout.write(`# each call: the result now, the ${spec_.name} spec's expectation (judged calls), the recorded result\n`);
     for (const v of r.verdicts) {
       process.stdout.write(`${formatVerdict(v)}\n`);
-      for (const d of r.diffs) if (d.seq === v.seq && d.what !== 'result') process.stdout.write(`    ${d.what}: recorded ${d.recorded}, replayed ${d.replayed}\n`);
+      for (const d of r.diffs)
+        if (d.seq === v.seq && d.what !== 'result') process.stdout.write(`    ${d.what}: recorded ${d.recorded}, replayed ${d.replayed}\n`);
     }
     if (r.stoppedAt !== undefined) process.stdout.write(`# the target failed at call ${r.stoppedAt}; later calls were not sent\n`);
     if (r.stopped !== undefined) process.stdout.write(`# stopped: ${r.stopped}\n`);
@@ -150,7 +151,9 @@ async function replay(argv: string[]): Promise<number> {
     const violations = r.verdicts.filter((x) => x.violates).length;
     const differ = new Set(r.diffs.map((d) => d.seq)).size;
     const judged = r.verdicts.filter((x) => x.spec !== undefined).length;
-    process.stdout.write(`# replay: ${violations} of ${judged} judged calls violate the ${spec_.name} spec; ${differ} of ${r.calls} calls differ from the recording\n`);
+    process.stdout.write(
+      `# replay: ${violations} of ${judged} judged calls violate the ${spec_.name} spec; ${differ} of ${r.calls} calls differ from the recording\n`,
+    );
     if (v.verdict) return r.exitCode;
     const reproduced = differ === 0 && r.verdicts.length === r.calls;
     return reproduced ? 0 : r.absent !== undefined ? 4 : 1;

@@ -260,7 +260,8 @@ export function parseTrace(text: string, path: string): TraceFile {
   if (!isObj(t.target) || typeof t.target.kind !== 'string') bad('missing "target" identity');
   if (t.emulator !== undefined) {
     const e = t.emulator;
-    if (!isObj(e) || !Array.isArray(e.bugs) || !e.bugs.every((b) => typeof b === 'string') || !isObj(e.settings)) bad('"emulator" must be {bugs: [names], settings: {}}');
+    if (!isObj(e) || !Array.isArray(e.bugs) || !e.bugs.every((b) => typeof b === 'string') || !isObj(e.settings))
+      bad('"emulator" must be {bugs: [names], settings: {}}');
   }
   if (!Array.isArray(t.calls)) bad('"calls" must be an array');
   (t.calls as unknown[]).forEach((c, i) => {
@@ -324,7 +325,8 @@ export function callExpectations(trace: TraceFile): Map<number, CallExpectation>
     // Traces written before assertions named their call (the real-stack recordings among them):
     // the call is the start of the message, "LABEL = RESULT (source)" or "LABEL = RESULT, expected ...".
     const msg = typeof a.message === 'string' ? a.message : '';
-    const names = (text: string): boolean => (typeof a.call === 'string' ? a.call === text : msg.startsWith(`${text} (`) || msg.startsWith(`${text}, expected `));
+    const names = (text: string): boolean =>
+      typeof a.call === 'string' ? a.call === text : msg.startsWith(`${text} (`) || msg.startsWith(`${text}, expected `);
     let seq: number | undefined;
     let exp: CallExpectation | undefined;
     if (Number.isSafeInteger(a.seq) && isObj(a.expected)) {

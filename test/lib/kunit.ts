@@ -11,7 +11,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Path of kunit.py, or why there is none. */
 export function kunitPy(): { path: string } | { missing: string } {
-  const tarballs = existsSync('/usr/src') ? readdirSync('/usr/src').filter((f) => /^linux-source-[\d.]+\.tar\.xz$/.test(f)).sort() : [];
+  const tarballs = existsSync('/usr/src')
+    ? readdirSync('/usr/src')
+        .filter((f) => /^linux-source-[\d.]+\.tar\.xz$/.test(f))
+        .sort()
+    : [];
   const tarball = tarballs[tarballs.length - 1];
   if (!tarball) return { missing: "Debian's linux-source package (scripts/install-deps.sh)" };
   const top = tarball.replace(/\.tar\.xz$/, '');

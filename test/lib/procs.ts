@@ -9,7 +9,11 @@ export function childrenOf(pid: number | undefined): string[] {
   const out: string[] = [];
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').some((e) => e.startsWith(`KVM_CCA_OWNER=${pid}:`))) {
+      if (
+        readFileSync(`/proc/${p}/environ`, 'utf8')
+          .split('\0')
+          .some((e) => e.startsWith(`KVM_CCA_OWNER=${pid}:`))
+      ) {
         const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
         if (/^\S+ \(.*\) Z/.test(stat)) continue; // a zombie is dead, only not yet reaped
         out.push(`${p} ${readFileSync(`/proc/${p}/comm`, 'utf8').trim()}`);

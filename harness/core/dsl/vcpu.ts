@@ -45,7 +45,11 @@ export class Vcpu {
     const name = feature === this.abi.recFeature ? 'REC' : feature === K.KVM_ARM_VCPU_SVE ? 'SVE' : String(feature);
     const bytes = new Uint8Array(4);
     new DataView(bytes.buffer).setInt32(0, feature, true);
-    return this.ioctl(`KVM_ARM_VCPU_FINALIZE(${badPointer ? 'bad pointer' : name})`, K.KVM_ARM_VCPU_FINALIZE, badPointer ? { int: BAD_USER_POINTER } : { buf: { hex: h(bytes) } });
+    return this.ioctl(
+      `KVM_ARM_VCPU_FINALIZE(${badPointer ? 'bad pointer' : name})`,
+      K.KVM_ARM_VCPU_FINALIZE,
+      badPointer ? { int: BAD_USER_POINTER } : { buf: { hex: h(bytes) } },
+    );
   }
 
   finalizeRec(): Promise<CallResult> {
@@ -86,7 +90,12 @@ export class Vcpu {
       if (!done(m)) return m;
       this.runMem = handle;
     }
-    const r: RunOutcome = await this.ioctl(`KVM_RUN(vcpu ${this.id})`, K.KVM_RUN, { int: 0 }, { peek: [{ mem: this.runMem, offset: 0, len: K.KVM_RUN_PEEK_LEN }] });
+    const r: RunOutcome = await this.ioctl(
+      `KVM_RUN(vcpu ${this.id})`,
+      K.KVM_RUN,
+      { int: 0 },
+      { peek: [{ mem: this.runMem, offset: 0, len: K.KVM_RUN_PEEK_LEN }] },
+    );
     if (done(r) && r.peek?.[0]) r.exit = K.decodeRunExit(r.peek[0]);
     return r;
   }

@@ -3,7 +3,15 @@
 // sub-commands; RMI era: KVM_ARM_RMI_POPULATE). Calls that make an object
 // come in pairs: `createVcpu()` returns the vCPU or fails the set-up,
 // `__createVcpu()` returns the raw result.
-import { encodeConfigItem, encodeInitIpaArgs, encodePopulateArgs, subcmdName, subcmdNumber, type ConfigItem, type RangeArgs } from '../../../profiles/encode.ts';
+import {
+  encodeConfigItem,
+  encodeInitIpaArgs,
+  encodePopulateArgs,
+  subcmdName,
+  subcmdNumber,
+  type ConfigItem,
+  type RangeArgs,
+} from '../../../profiles/encode.ts';
 import { decodeRmiPopulate, encodeRmiPopulate, type RmiPopulateArgs, type RmiPopulateFields } from '../../../profiles/encode.ts';
 import type { AbiProfile, SubcommandNumbers } from '../../../profiles/types.ts';
 import type { U64 } from '../../../uapi/bytes.ts';
@@ -52,9 +60,13 @@ export class Vm {
 
   enableCap(cap: number, args: readonly U64[], flags = 0, ptrs: { at: number; to: WirePtrTarget }[] = [], label?: string): Promise<CallResult> {
     const bytes = K.encodeEnableCap(cap, args, flags);
-    return this.ioctl(label ?? `KVM_ENABLE_CAP(${capName(this.abi, cap)}, args=[${args.map(fmt).join(', ')}]${flags ? `, flags=${hex(flags)}` : ''})`, K.KVM_ENABLE_CAP, {
-      buf: { hex: h(bytes), ptrs },
-    });
+    return this.ioctl(
+      label ?? `KVM_ENABLE_CAP(${capName(this.abi, cap)}, args=[${args.map(fmt).join(', ')}]${flags ? `, flags=${hex(flags)}` : ''})`,
+      K.KVM_ENABLE_CAP,
+      {
+        buf: { hex: h(bytes), ptrs },
+      },
+    );
   }
 
   /** A memslot backed by fresh anonymous memory; the mapping is returned for writing guest images. Or fail the set-up. */
@@ -135,7 +147,12 @@ export class Vm {
   // ---- RME-era realm uAPI (RFC v1 .. v10): KVM_ENABLE_CAP(realm CAP, args[0]=sub-command, args[1]=&struct)
 
   /** Issue one realm sub-command; `arg` null passes args[1] = 0, a number passes that raw pointer. */
-  realmSubcmd(which: keyof SubcommandNumbers | number, arg: Uint8Array | number | null, fields: Record<string, string | number> = {}, capFlags = 0): Promise<CallResult> {
+  realmSubcmd(
+    which: keyof SubcommandNumbers | number,
+    arg: Uint8Array | number | null,
+    fields: Record<string, string | number> = {},
+    capFlags = 0,
+  ): Promise<CallResult> {
     const nr = typeof which === 'number' ? which : subcmdNumber(this.abi, which);
     const name = subcmdName(this.abi, nr);
     const short = this.abi.cap.name.replace(/^KVM_CAP_ARM_/, '');
@@ -180,7 +197,12 @@ export class Vm {
   async __createGuestMemfd(size: number, flags: U64 = 0): Promise<{ r: CallResult; gmem?: string }> {
     // flags is a u64: the label prints the word the encoder writes (a negative number sign-extends).
     const gmem = this.s.handle('gmem');
-    const r = await this.ioctl(`KVM_CREATE_GUEST_MEMFD(size=${hex(size)}${flags ? `, flags=${fmt(flags)}` : ''})`, K.KVM_CREATE_GUEST_MEMFD, { buf: { hex: h(K.encodeCreateGuestMemfd(size, flags)) } }, { as: gmem });
+    const r = await this.ioctl(
+      `KVM_CREATE_GUEST_MEMFD(size=${hex(size)}${flags ? `, flags=${fmt(flags)}` : ''})`,
+      K.KVM_CREATE_GUEST_MEMFD,
+      { buf: { hex: h(K.encodeCreateGuestMemfd(size, flags)) } },
+      { as: gmem },
+    );
     return done(r) ? { r, gmem } : { r };
   }
 
@@ -258,7 +280,9 @@ export class Vm {
     const src = a.source ? `${a.source.mem.handle}+${hex(a.source.offset)}` : fmt(a.sourceUaddr ?? 0);
     const flags = a.flags ? `, flags=${hex(a.flags)}` : '';
     const label = `${p.name}(${opts.badPointer ? 'bad pointer' : `base=${fmt(a.base)} size=${fmt(a.size)} src=${src}${flags}${a.reserved ? `, reserved=${hex(a.reserved)}` : ''}`})`;
-    const arg: WireArg = opts.badPointer ? { int: BAD_USER_POINTER } : { buf: { hex: h(bytes), ...(a.source ? { ptrs: [{ at: SLOT.rmiPopulateSource, to: a.source.mem.at(a.source.offset) }] } : {}) } };
+    const arg: WireArg = opts.badPointer
+      ? { int: BAD_USER_POINTER }
+      : { buf: { hex: h(bytes), ...(a.source ? { ptrs: [{ at: SLOT.rmiPopulateSource, to: a.source.mem.at(a.source.offset) }] } : {}) } };
     const r: CallResult & { after?: RmiPopulateFields } = await this.ioctl(label, p.req, arg, { fields: { base: fmt(a.base), size: fmt(a.size), src } });
     if (p.inOut && r.out && r.out.length >= 32) r.after = decodeRmiPopulate(r.out);
     return r;

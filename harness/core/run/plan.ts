@@ -103,8 +103,15 @@ export function noMatch(p: Pick<Plan, 'profiles' | 'filters'>): string {
  * --abi auto: start the target, probe it, print the decision and the
  * evidence on stderr; exit 2 when the evidence is ambiguous.
  */
-export async function detectOnTarget(targetSpec: string, targetOpts: TargetOptions, callTimeoutMs: number): Promise<{ code: 2 } | { code: 0; abi: AbiProfile; target: Target; id: TargetIdentity; detected: string; evidence: readonly string[] }> {
-  if (targetSpec === 'emulator') throw new TargetSetupError('--abi auto probes a live kernel; the emulator emulates the revision --abi names (test/detect.test.ts runs detection against each)');
+export async function detectOnTarget(
+  targetSpec: string,
+  targetOpts: TargetOptions,
+  callTimeoutMs: number,
+): Promise<{ code: 2 } | { code: 0; abi: AbiProfile; target: Target; id: TargetIdentity; detected: string; evidence: readonly string[] }> {
+  if (targetSpec === 'emulator')
+    throw new TargetSetupError(
+      '--abi auto probes a live kernel; the emulator emulates the revision --abi names (test/detect.test.ts runs detection against each)',
+    );
   const target = await createTarget(targetSpec, { ...targetOpts, abi: absent });
   let id: TargetIdentity;
   try {

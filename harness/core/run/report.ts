@@ -39,7 +39,13 @@ export interface RunIdentity {
 export function identityLine(id: RunIdentity | undefined): string {
   const k = id?.kernel;
   if (!k) return '';
-  return [k.procVersion ?? `${k.sysname} ${k.release} ${k.version} ${k.machine}`, k.gitDescribe ? `tree ${k.gitDescribe}` : '', k.configSha256 ? `config sha256 ${k.configSha256.slice(0, 16)}` : ''].filter(Boolean).join('; ');
+  return [
+    k.procVersion ?? `${k.sysname} ${k.release} ${k.version} ${k.machine}`,
+    k.gitDescribe ? `tree ${k.gitDescribe}` : '',
+    k.configSha256 ? `config sha256 ${k.configSha256.slice(0, 16)}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
 
 /**
@@ -59,10 +65,20 @@ export function writeReports(p: ReportPlan, outcomes: readonly CheckOutcome[], p
     ...(p.identity?.emulatorBugs?.length ? { emulator_bugs: p.identity.emulatorBugs.join(', ') } : {}),
   };
   const traceOf = new Map((p.records ?? []).map((r) => [r.outcome, r.trace]));
-  if (p.junit) writeAtomic(p.junit, junitXml(outcomes, spec, { properties: props, hostname: tool.hostname, timestamp: p.started ?? new Date(), traceOf: (o) => traceOf.get(o) }), 'JUnit report');
+  if (p.junit)
+    writeAtomic(
+      p.junit,
+      junitXml(outcomes, spec, { properties: props, hostname: tool.hostname, timestamp: p.started ?? new Date(), traceOf: (o) => traceOf.get(o) }),
+      'JUnit report',
+    );
   for (const file of p.matrix ?? []) {
     const kernel = identityLine(p.identity);
-    const input = { profiles: p.profiles, checks: p.allChecks, outcomes, title: `${spec}, ${new Date().toISOString().slice(0, 10)}, ${outcomes.length} checks run${kernel ? `; ${kernel}` : ''}` };
+    const input = {
+      profiles: p.profiles,
+      checks: p.allChecks,
+      outcomes,
+      title: `${spec}, ${new Date().toISOString().slice(0, 10)}, ${outcomes.length} checks run${kernel ? `; ${kernel}` : ''}`,
+    };
     writeAtomic(file, /\.md$/i.test(file) ? matrixMarkdown(input) : matrixHtml(input), 'matrix');
     lines.push(`# matrix written to ${file}`);
   }

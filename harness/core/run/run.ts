@@ -53,7 +53,17 @@ export async function runPlan(p: Plan, out: RunOutputs): Promise<RunResult | num
   const records: OutcomeRecord[] = [];
   let headerDone = false;
   const ident: RunIdentity = { revisions: [] };
-  const reports: ReportPlan = { junit: out.junit, matrix: out.matrix, json: out.json, targetSpec: p.targetSpec, profiles: p.profiles, allChecks: p.allChecks, identity: ident, records, started };
+  const reports: ReportPlan = {
+    junit: out.junit,
+    matrix: out.matrix,
+    json: out.json,
+    targetSpec: p.targetSpec,
+    profiles: p.profiles,
+    allChecks: p.allChecks,
+    identity: ident,
+    records,
+    started,
+  };
   onInterrupt((sig) => partialNote(reports, outcomes, sig));
   const sink = stdoutSink(out.ktap ?? false);
   const header = (comment: string): void => {
@@ -69,7 +79,10 @@ export async function runPlan(p: Plan, out: RunOutputs): Promise<RunResult | num
   for (const [i, { abi, checks }] of plan.entries()) {
     const opts: TargetOptions = { ...p.targetOpts, abi, bugs: p.targetSpec === 'emulator' ? bugsFor(abi, p.targetOpts.bugs ?? []) : [] };
     const ci = new CiHooks({ abi: abi.name, traceDir: out.traceDir, baselinePath: out.baselinePath, bugs: opts.bugs ?? [] });
-    ident.revisions.push({ name: abi.name, ...(i === 0 && p.started ? { detection: p.started.detected, ...(p.started.evidence ? { evidence: [...p.started.evidence] } : {}) } : {}) });
+    ident.revisions.push({
+      name: abi.name,
+      ...(i === 0 && p.started ? { detection: p.started.detected, ...(p.started.evidence ? { evidence: [...p.started.evidence] } : {}) } : {}),
+    });
     let target: Target;
     let id: TargetIdentity;
     if (i === 0 && p.started) {
@@ -91,7 +104,17 @@ export async function runPlan(p: Plan, out: RunOutputs): Promise<RunResult | num
         const mine: CheckOutcome[] = [];
         for (const [j, c] of checks.entries()) {
           if (isInterrupted()) break;
-          const o: CheckOutcome = { name: c.name, area: c.area, abi: abi.name, description: c.description, status: 'fail', assertions: [{ ok: false, message: why }], sources: [], trace: [], ms: 0 };
+          const o: CheckOutcome = {
+            name: c.name,
+            area: c.area,
+            abi: abi.name,
+            description: c.description,
+            status: 'fail',
+            assertions: [{ ok: false, message: why }],
+            sources: [],
+            trace: [],
+            ms: 0,
+          };
           outcomes.push(o);
           mine.push(o);
           records.push({ outcome: o });

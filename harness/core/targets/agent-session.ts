@@ -306,10 +306,7 @@ export class AgentLink {
     await Promise.race([l.drained, sleep(300, undefined, { ref: false })]);
     l.untrack();
     const full: AgentEnd = { ...end, exitCode: st.exitCode, signal: st.signal, detail: end.detail ?? st.detail, stderr: l.stderr };
-    const text =
-      end.what === 'timeout'
-        ? `timeout`
-        : await (this.opts.explain ?? defaultExplain)(full).catch(() => defaultExplain(full));
+    const text = end.what === 'timeout' ? `timeout` : await (this.opts.explain ?? defaultExplain)(full).catch(() => defaultExplain(full));
     this.faults.set(l.gen, end.what === 'timeout' ? 'target-lost: session ended by a timeout' : text);
     this.lastFault = text;
     return text;

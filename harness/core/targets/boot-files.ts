@@ -92,7 +92,10 @@ export function kernelInDir(path: string): string {
   if (!st.isDirectory()) return path;
   const image = join(path, 'arch', 'arm64', 'boot', 'Image');
   if (existsSync(image)) return image;
-  const why = existsSync(join(path, 'Makefile')) && existsSync(join(path, 'arch', 'arm64')) ? 'no arch/arm64/boot/Image in it (build the kernel: make ARCH=arm64 Image)' : 'a directory, but not an arm64 kernel build tree (no arch/arm64/boot/Image)';
+  const why =
+    existsSync(join(path, 'Makefile')) && existsSync(join(path, 'arch', 'arm64'))
+      ? 'no arch/arm64/boot/Image in it (build the kernel: make ARCH=arm64 Image)'
+      : 'a directory, but not an arm64 kernel build tree (no arch/arm64/boot/Image)';
   throw new TargetSetupError(`--kernel ${path}: ${why}`);
 }
 
@@ -139,7 +142,9 @@ export function checkKernel(path: string, o: KernelCheckOptions): KernelKind {
       const v = o.qemuVersion();
       if (comp === 'gzip' && v && v[0] >= 8) return 'EFI zboot arm64 Image';
       const why = comp === 'gzip' ? `qemu ${v ? v.join('.') : '?'} cannot unpack it (8.0 can)` : `qemu unpacks only gzip ones`;
-      throw new TargetSetupError(`${opt} ${path}: an EFI zboot image (${comp || '?'}-compressed); ${why}: pass the uncompressed Image, or UEFI firmware with --bios`);
+      throw new TargetSetupError(
+        `${opt} ${path}: an EFI zboot image (${comp || '?'}-compressed); ${why}: pass the uncompressed Image, or UEFI firmware with --bios`,
+      );
     }
     if (b.length >= 0x206 && b.toString('latin1', 0x202, 0x206) === 'HdrS') throw not('an x86 bzImage');
     throw not('a PE/EFI file without an arm64 Image header');

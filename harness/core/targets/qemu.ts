@@ -133,9 +133,15 @@ export class QemuTarget implements Target {
     const cache = o.cacheDir ?? defaultCacheDir();
     const qemuBin = o.qemu ?? 'qemu-system-aarch64';
     // A file qemu cannot boot would otherwise be loaded as raw code and time out: check first.
-    if (o.initrd && !o.kernel && o.bios) throw new TargetSetupError('--initrd needs --kernel: with --bios alone the firmware boots its own kernel (and its built-in initramfs)');
+    if (o.initrd && !o.kernel && o.bios)
+      throw new TargetSetupError('--initrd needs --kernel: with --bios alone the firmware boots its own kernel (and its built-in initramfs)');
     const kernelFile = o.kernel ? kernelInDir(o.kernel) : undefined;
-    if (kernelFile) checkKernel(kernelFile, { firmware: !!o.bios, qemuVersion: () => qemuVersion(qemuBin), ...(o.kernel && kernelFile !== o.kernel ? { option: `--kernel ${o.kernel}:` } : {}) });
+    if (kernelFile)
+      checkKernel(kernelFile, {
+        firmware: !!o.bios,
+        qemuVersion: () => qemuVersion(qemuBin),
+        ...(o.kernel && kernelFile !== o.kernel ? { option: `--kernel ${o.kernel}:` } : {}),
+      });
     if (o.initrd) checkInitrd(o.initrd);
     if (o.bios) checkBios(o.bios);
     if ((await execa('sh', ['-c', 'command -v "$1"', 'sh', qemuBin], { reject: false })).exitCode !== 0)
@@ -311,15 +317,22 @@ export class QemuTarget implements Target {
     const o = this.opts;
     // No `quiet`: the kernel's warnings must reach the console log too (the harness reads /dev/kmsg for its verdicts).
     return [
-      '-M', 'virt,virtualization=on,gic-version=3',
-      '-cpu', 'max,pauth-impdef=on', // ~3.5x faster boot and KVM_RUN under TCG
-      '-smp', '2',
-      '-m', '1024',
+      '-M',
+      'virt,virtualization=on,gic-version=3',
+      '-cpu',
+      'max,pauth-impdef=on', // ~3.5x faster boot and KVM_RUN under TCG
+      '-smp',
+      '2',
+      '-m',
+      '1024',
       '-nographic',
       '-no-reboot',
-      '-nic', 'none', // no default NIC: it would want the absent efi-virtio.rom
-      '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
-      '-device', 'virtio-net-pci,netdev=n0,romfile=',
+      '-nic',
+      'none', // no default NIC: it would want the absent efi-virtio.rom
+      '-netdev',
+      `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      '-device',
+      'virtio-net-pci,netdev=n0,romfile=',
       ...(kernel ? ['-kernel', kernel] : []),
       ...(initrd ? ['-initrd', initrd] : []),
       ...(kernel ? ['-append', `console=ttyAMA0 panic=-1${o.append ? ` ${o.append}` : ''}`] : []),
@@ -409,7 +422,21 @@ export class QemuTarget implements Target {
     let over = false as boolean; // widened: set by `ended` while the loop waits
     void ended.then(() => (over = true));
     while (Date.now() < deadline && !over) {
-      const t = tied('ssh', [...key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-p', String(this.port), 'root@127.0.0.1', 'true']);
+      const t = tied('ssh', [
+        ...key,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'LogLevel=ERROR',
+        '-p',
+        String(this.port),
+        'root@127.0.0.1',
+        'true',
+      ]);
       const attempt = execa(t.file, t.args, { env: t.env, detached: true, reject: false, timeout: 1500 });
       const r = await Promise.race([attempt, ended.then(() => undefined)]);
       if (!r) {

@@ -110,9 +110,7 @@ export class SshTarget implements Target {
     if (!this.dir) throw new Error('ssh target not started');
     const o = (v: string) => ['-o', v];
     const user = (this.opts.sshOptions ?? []).flatMap(o); // first value wins in ssh: user's go first
-    const hostKey = this.opts.insecureHostKey
-      ? [...o('StrictHostKeyChecking=no'), ...o('UserKnownHostsFile=/dev/null'), ...o('LogLevel=ERROR')]
-      : [];
+    const hostKey = this.opts.insecureHostKey ? [...o('StrictHostKeyChecking=no'), ...o('UserKnownHostsFile=/dev/null'), ...o('LogLevel=ERROR')] : [];
     return [
       ...user,
       ...extra,
@@ -264,7 +262,12 @@ export class SshTarget implements Target {
 
   /** One line for a failed connection. */
   private classify(stderr: string): string {
-    const line = stderr.trim().split('\n').filter((l) => !l.startsWith('Warning: Permanently added')).slice(-1)[0] ?? 'ssh failed';
+    const line =
+      stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('Warning: Permanently added'))
+        .slice(-1)[0] ?? 'ssh failed';
     if (/Permission denied|Too many authentication failures|no mutual signature/i.test(stderr))
       return `ssh ${this.where}: authentication refused (${line.trim()}); pass --ssh-key or load a key into ssh-agent`;
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr))
@@ -276,9 +279,7 @@ export class SshTarget implements Target {
 
   /** arm64, /dev/kvm, root: one ssh run, one line per failure. */
   private async checkHost(): Promise<void> {
-    const r = await this.run(
-      `uname -m; if [ -e /dev/kvm ]; then echo kvm; else echo nokvm; fi; id -u`,
-    );
+    const r = await this.run(`uname -m; if [ -e /dev/kvm ]; then echo kvm; else echo nokvm; fi; id -u`);
     if (r.exitCode !== 0) throw new TargetSetupError(this.classify(r.stderr || `probe exited ${r.exitCode ?? r.signal ?? '?'}`) + this.hint());
     const [machine, kvm, uid] = r.stdout.split('\n').map((s) => s.trim());
     if (machine !== 'aarch64') throw new TargetSetupError(`${this.where} is ${machine || 'unknown'}, not aarch64: the suite needs an arm64 KVM host`);
@@ -298,7 +299,9 @@ export class SshTarget implements Target {
     );
     const dir = r.stdout.trim().split('\n').slice(-1)[0] ?? '';
     if (r.exitCode !== 0 || !/^\/[A-Za-z0-9._/-]+$/.test(dir))
-      throw new TargetSetupError(`uploading the agent to ${this.where}:${this.remoteBase} failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode ?? r.signal ?? '?'}`}`);
+      throw new TargetSetupError(
+        `uploading the agent to ${this.where}:${this.remoteBase} failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode ?? r.signal ?? '?'}`}`,
+      );
     this.remoteDir = dir;
     const agent = `${dir}/${AGENT_NAME}`;
     const v = await this.run(`${privateCheck(agent)} && echo private`);
@@ -357,8 +360,7 @@ export class SshTarget implements Target {
       await sleep(50);
     }
     const last = end.stderr.trim().split('\n').slice(-1)[0] ?? '';
-    if (this.masterEnded || end.exitCode === 255)
-      return `target-lost: ssh connection to ${this.where} lost${last ? ` (${last.trim()})` : ''}${this.hint()}`;
+    if (this.masterEnded || end.exitCode === 255) return `target-lost: ssh connection to ${this.where} lost${last ? ` (${last.trim()})` : ''}${this.hint()}`;
     return `target-crashed: remote agent ended (ssh exit ${end.exitCode ?? end.signal ?? '?'})${this.hint()}`;
   }
 }
@@ -381,6 +383,16 @@ function removeStaleControlDirs(): void {
 const OOPS = /Internal error:|Unable to handle kernel|BUG:|Oops|kernel BUG/;
 
 function signalName(n: number): string {
-  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM', 7: 'SIGBUS', 4: 'SIGILL' };
+  const names: Record<number, string> = {
+    1: 'SIGHUP',
+    2: 'SIGINT',
+    6: 'SIGABRT',
+    9: 'SIGKILL',
+    11: 'SIGSEGV',
+    13: 'SIGPIPE',
+    15: 'SIGTERM',
+    7: 'SIGBUS',
+    4: 'SIGILL',
+  };
   return names[n] ?? `signal ${n}`;
 }

@@ -131,13 +131,23 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefin
   const seed = parseSeed(v.seed);
   if (v.path !== undefined && v.seed === undefined) fail('--path needs the --seed it was printed with');
   if (v.path !== undefined && !/^\d+(:\d+)*$/.test(v.path)) fail(`--path takes fast-check's path (digits and ':'), not '${v.path}'`);
-  const timeout = v.timeout === undefined ? DEFAULT_CALL_TIMEOUT_MS : (parseTimeoutMs(v.timeout) ?? fail(`--timeout takes whole milliseconds (1..2147483647), not '${v.timeout}'`));
+  const timeout =
+    v.timeout === undefined
+      ? DEFAULT_CALL_TIMEOUT_MS
+      : (parseTimeoutMs(v.timeout) ?? fail(`--timeout takes whole milliseconds (1..2147483647), not '${v.timeout}'`));
   const say = (l: string): void => void process.stdout.write(`# ${l}\n`);
   const spec = v.target;
   const bugs = v['emulator-bug'];
   if (bugs.length && spec !== 'emulator') fail('--emulator-bug needs --target emulator');
   for (const b of bugs) {
-    const info = emulatorBugs().find((x) => x.name === b) ?? fail(`unknown emulator bug '${b}'${hint(b, emulatorBugs().map((x) => x.name))} (./run.sh --list-emulator-bugs)`);
+    const info =
+      emulatorBugs().find((x) => x.name === b) ??
+      fail(
+        `unknown emulator bug '${b}'${hint(
+          b,
+          emulatorBugs().map((x) => x.name),
+        )} (./run.sh --list-emulator-bugs)`,
+      );
     if (!(info.revisions as readonly string[]).includes(abi.name)) fail(`emulator bug '${b}' is not in ${abi.name} (it is in ${info.revisions.join(', ')})`);
   }
   let boot: number | undefined;
@@ -175,10 +185,17 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefin
   reference = new EmulatorTarget({ abi, bugs: [], host });
   hold(target, reference);
   await reference.start();
-  if (Object.keys(host).length) say(`the reference emulator models the target's host: ${Object.entries(host).map(([k, x]) => `${k}=${String(x)}`).join(' ')}`);
+  if (Object.keys(host).length)
+    say(
+      `the reference emulator models the target's host: ${Object.entries(host)
+        .map(([k, x]) => `${k}=${String(x)}`)
+        .join(' ')}`,
+    );
   const orders = launchOrders(abi, ROOT);
   const budgetText = budget.ms !== undefined ? `${budget.ms / 1000}s` : `${budget.calls} calls`;
-  say(`explore ${abi.name} on ${spec} (${id.info.release}, ${id.info.machine})${bugs.length ? `, bugs: ${bugs.join(', ')}` : ''} against the reference emulator; seed ${seed}${v.path !== undefined ? `, path ${v.path}` : ''}, budget ${budgetText}`);
+  say(
+    `explore ${abi.name} on ${spec} (${id.info.release}, ${id.info.machine})${bugs.length ? `, bugs: ${bugs.join(', ')}` : ''} against the reference emulator; seed ${seed}${v.path !== undefined ? `, path ${v.path}` : ''}, budget ${budgetText}`,
+  );
   let lastSay = performance.now();
   const r = await explore({ abi, target, reference, exact: spec === 'emulator', callTimeoutMs: timeout }, orders, {
     seed,

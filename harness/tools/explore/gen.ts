@@ -17,8 +17,25 @@ const pick = <T>(xs: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...xs);
 
 /** Addresses: page-aligned and not, zero, inside and at both ends of the launch orders' slot, at and past the IPA limits (40, 41, 48 bits), wrapping. */
 const GPAS = [
-  0n, PAGE, 0x7ffff000n, 0x80000000n, 0x80000001n, 0x80000800n, 0x80001000n, 0x80010000n, 0x80100000n, 0x801ff000n, 0x80200000n, 0x80400000n,
-  (1n << 40n) - PAGE, 1n << 40n, (1n << 41n) - PAGE, 1n << 41n, 1n << 48n, (1n << 64n) - PAGE, (1n << 64n) - 1n,
+  0n,
+  PAGE,
+  0x7ffff000n,
+  0x80000000n,
+  0x80000001n,
+  0x80000800n,
+  0x80001000n,
+  0x80010000n,
+  0x80100000n,
+  0x801ff000n,
+  0x80200000n,
+  0x80400000n,
+  (1n << 40n) - PAGE,
+  1n << 40n,
+  (1n << 41n) - PAGE,
+  1n << 41n,
+  1n << 48n,
+  (1n << 64n) - PAGE,
+  (1n << 64n) - 1n,
 ].map(hex);
 /** Sizes: zero, one byte, one page and one byte more, a 2 MB block and a page past it, past the IPA limit, wrapping from any base. */
 const SIZES = [0n, 1n, 0xfffn, PAGE, PAGE + 1n, 2n * PAGE, 0x10000n, 0x1ff000n, 0x200000n, 0x201000n, 0x400000n].map(hex);
@@ -31,15 +48,53 @@ const HUGE_SIZES = [1n << 40n, (1n << 64n) - PAGE, (1n << 64n) - 1n].map(hex);
 const size = (): fc.Arbitrary<string> => fc.oneof({ weight: 12, arbitrary: pick(SIZES) }, { weight: 1, arbitrary: pick(HUGE_SIZES) });
 /** Memslot sizes: what a mapping can back (the policy's limit), aligned and not. */
 const SLOT_SIZES = [PAGE, 0x1800n, 2n * PAGE, 0x200000n, 0x400000n].map(hex);
-const SLOT_GPAS = [0n, 0x80000000n, 0x80000800n, 0x80200000n, 0x801ff000n, (1n << 40n) - PAGE, (1n << 40n) - 0x200000n, 1n << 40n, (1n << 41n) - 0x200000n, 1n << 41n].map(hex);
+const SLOT_GPAS = [
+  0n,
+  0x80000000n,
+  0x80000800n,
+  0x80200000n,
+  0x801ff000n,
+  (1n << 40n) - PAGE,
+  (1n << 40n) - 0x200000n,
+  1n << 40n,
+  (1n << 41n) - 0x200000n,
+  1n << 41n,
+].map(hex);
 /** IPA sizes of KVM_CREATE_VM: the default (0), below the minimum, the launch orders', the host's, past it. */
 const IPAS = [0, 31, 32, 33, 40, 41, 44, 48, 49, 52, 63];
 const VCPU_IDS = [0, 0, 0, 1, 1, 2];
-const FEATURE_SETS: readonly (string | number)[][] = [['PSCI_0_2'], ['PSCI_0_2'], ['PSCI_0_2', 'REC'], ['REC'], [], ['POWER_OFF', 'PSCI_0_2'], ['PSCI_0_2', 'SVE'], ['PSCI_0_2', 'PMU_V3'], [7], [8], [9], ['EL1_32BIT']];
+const FEATURE_SETS: readonly (string | number)[][] = [
+  ['PSCI_0_2'],
+  ['PSCI_0_2'],
+  ['PSCI_0_2', 'REC'],
+  ['REC'],
+  [],
+  ['POWER_OFF', 'PSCI_0_2'],
+  ['PSCI_0_2', 'SVE'],
+  ['PSCI_0_2', 'PMU_V3'],
+  [7],
+  [8],
+  [9],
+  ['EL1_32BIT'],
+];
 const FEATURE_NAMES = new Set(['POWER_OFF', 'EL1_32BIT', 'PSCI_0_2', 'PMU_V3', 'SVE', 'REC']);
 const PCS = [0x80000000n, 0n, 0x80000002n, 0x80001000n].map(hex);
 /** Caps a realm VM hides or changes (V10-CE2), the realm's own, the guest_memfd era's, one nobody has. */
-const CAPS: (number | 'realm')[] = ['realm', 23, 81, 99, 100, CAP.KVM_CAP_ARM_VM_IPA_SIZE, CAP.KVM_CAP_ARM_SVE, CAP.KVM_CAP_GUEST_MEMFD, CAP.KVM_CAP_MEMORY_ATTRIBUTES, CAP.KVM_CAP_ARM_PMU_V3, 300, 240, 9999];
+const CAPS: (number | 'realm')[] = [
+  'realm',
+  23,
+  81,
+  99,
+  100,
+  CAP.KVM_CAP_ARM_VM_IPA_SIZE,
+  CAP.KVM_CAP_ARM_SVE,
+  CAP.KVM_CAP_GUEST_MEMFD,
+  CAP.KVM_CAP_MEMORY_ATTRIBUTES,
+  CAP.KVM_CAP_ARM_PMU_V3,
+  300,
+  240,
+  9999,
+];
 const PAYLOADS = ['system-off-smc', 'system-off-hvc', 'mmio-store-then-off'];
 
 type StepArb = fc.Arbitrary<Step>;
@@ -52,9 +107,17 @@ function stepKinds(abi: AbiProfile): Record<string, StepArb> {
     create_vm: fc.record({ do: fc.constant('create_vm'), ipa: pick(IPAS), type: pick(vmTypes(abi)) }),
     memslot: fc.record({ do: fc.constant('memslot'), slot: pick([0, 0, 1, 2, 32767, 32768]), gpa: pick(SLOT_GPAS), size: pick(SLOT_SIZES) }),
     create_vcpu: fc.record({ do: fc.constant('create_vcpu'), id: pick([...VCPU_IDS, 511, 512]) }),
-    vcpu_init: fc.record({ do: fc.constant('vcpu_init'), vcpu, features: pick(FEATURE_SETS.filter((f) => abi.recFeature !== undefined || !f.includes('REC'))) }),
+    vcpu_init: fc.record({
+      do: fc.constant('vcpu_init'),
+      vcpu,
+      features: pick(FEATURE_SETS.filter((f) => abi.recFeature !== undefined || !f.includes('REC'))),
+    }),
     set_pc: fc.record({ do: fc.constant('set_pc'), vcpu, pc: pick(PCS) }),
-    enable_cap: fc.record({ do: fc.constant('enable_cap'), cap: pick(['realm', ...(abi.staleCaps ?? []), 300]), args: fc.tuple(fc.integer({ min: 0, max: 5 }), pick([0, 0x10])) }),
+    enable_cap: fc.record({
+      do: fc.constant('enable_cap'),
+      cap: pick(['realm', ...(abi.staleCaps ?? []), 300]),
+      args: fc.tuple(fc.integer({ min: 0, max: 5 }), pick([0, 0x10])),
+    }),
   };
   if (abi.generation === 'absent') return k;
   k.run = fc.record({ do: fc.constant('run'), vcpu });
@@ -65,7 +128,8 @@ function stepKinds(abi: AbiProfile): Record<string, StepArb> {
     k.private_memslot = fc.record({ do: fc.constant('private_memslot'), slot: pick([0, 1, 2]), gpa: pick(SLOT_GPAS), size: pick(SLOT_SIZES) });
     k.vgic = fc.constant({ do: 'vgic' });
   }
-  if (abi.psciComplete) k.psci_complete = fc.record({ do: fc.constant('psci_complete'), vcpu, target_mpidr: pick([0, 1, 2, 0x100]), status: pick([0, 1, 0xffffffff]) });
+  if (abi.psciComplete)
+    k.psci_complete = fc.record({ do: fc.constant('psci_complete'), vcpu, target_mpidr: pick([0, 1, 2, 0x100]), status: pick([0, 1, 0xffffffff]) });
   if (abi.generation === 'rme') {
     k.config = fc.oneof(
       fc.record({ do: fc.constant('config'), item: fc.constant('HASH_ALGO'), algo: pick(['SHA256', 'SHA512', 0, 2, 255]) }),
@@ -95,7 +159,12 @@ function stepKinds(abi: AbiProfile): Record<string, StepArb> {
       reserved: pick([0, 0, 1]),
       src_offset: pick([0, 0, 0x800, 0x1000]),
     });
-    k.rmi_populate = fc.record({ do: fc.constant('rmi_populate'), base: pick(['0x80000000', '0x80001000', '0x801ff000']), size: pick(['0x1000', '0x2000', '0x10000']), flags: pick(['MEASURE', 0]) });
+    k.rmi_populate = fc.record({
+      do: fc.constant('rmi_populate'),
+      base: pick(['0x80000000', '0x80001000', '0x801ff000']),
+      size: pick(['0x1000', '0x2000', '0x10000']),
+      flags: pick(['MEASURE', 0]),
+    });
   }
   return k;
 }
@@ -111,7 +180,9 @@ function vmTypes(abi: AbiProfile): (string | number)[] {
 
 /** The launch orders of this revision, without their expectations: the skeletons sequences are made from. */
 export function launchOrders(abi: AbiProfile, root: string): Step[][] {
-  const orders = loadScenarioDir(join(root, 'fixtures', 'launch-orders')).filter((o) => (o.abi ? o.abi.includes(abi.name) : o.generations ? o.generations.includes(abi.generation) : true));
+  const orders = loadScenarioDir(join(root, 'fixtures', 'launch-orders')).filter((o) =>
+    o.abi ? o.abi.includes(abi.name) : o.generations ? o.generations.includes(abi.generation) : true,
+  );
   const strip = (s: Step): Step => {
     const { expect: _e, why: _w, exit: _x, ...rest } = s;
     return rest as Step;
@@ -131,7 +202,8 @@ export function launchOrders(abi: AbiProfile, root: string): Step[][] {
 
 /** Whether the revision can express a step of a launch order (features named, REC only where it exists). */
 function fits(abi: AbiProfile, s: Step): boolean {
-  if (s.do === 'vcpu_init' && Array.isArray(s.features)) return s.features.every((f) => typeof f === 'number' || (FEATURE_NAMES.has(String(f)) && (f !== 'REC' || abi.recFeature !== undefined)));
+  if (s.do === 'vcpu_init' && Array.isArray(s.features))
+    return s.features.every((f) => typeof f === 'number' || (FEATURE_NAMES.has(String(f)) && (f !== 'REC' || abi.recFeature !== undefined)));
   return true;
 }
 

@@ -109,7 +109,15 @@ export async function roundTrip(r: PlantedResult, dir: string): Promise<RoundTri
   const settings = rmm.present === false ? { rmmPresent: false } : {};
   const target = new EmulatorTarget({ abi: p, bugs: [r.bug], rmm });
   const identity = await target.start();
-  const files = saveFound(dir, f.run, { abi: p, seed: f.seed, path: f.path, command: `explore --abi ${r.abi} --emulator-bug ${r.bug}`, identity, bugs: [r.bug], settings });
+  const files = saveFound(dir, f.run, {
+    abi: p,
+    seed: f.seed,
+    path: f.path,
+    command: `explore --abi ${r.abi} --emulator-bug ${r.bug}`,
+    identity,
+    bugs: [r.bug],
+    settings,
+  });
   const check = scenarioCheck(loadScenarioFile(files.scenario), 'scenario', 'scenario');
   const judge = async (bugs: string[]): Promise<string> => {
     const t = new EmulatorTarget({ abi: p, bugs, rmm });

@@ -98,7 +98,10 @@ export async function runSequence(p: Pair, steps: readonly Step[]): Promise<Sequ
   const state: ScenarioState = { mems: [], vcpus: new Map() };
   const w: World = { ctx: new CheckContext(p.abi, rs, p.target.kind), state, ls, executed: [] };
   try {
-    await fc.asyncModelRun(() => ({ model: state, real: w }), steps.map((s) => new StepCommand(s)));
+    await fc.asyncModelRun(
+      () => ({ model: state, real: w }),
+      steps.map((s) => new StepCommand(s)),
+    );
   } catch (e) {
     if (!(e instanceof DifferenceFound)) throw e;
   } finally {
@@ -172,7 +175,8 @@ export async function explore(p: Pair, orders: Step[][], o: ExploreOptions): Pro
   const arb = sequenceArb(p.abi, orders);
   const t0 = performance.now();
   const res: ExploreResult = { sequences: 0, calls: 0, ms: 0 };
-  const spent = (): boolean => (o.budget.ms !== undefined && performance.now() - t0 >= o.budget.ms) || (o.budget.calls !== undefined && res.calls >= o.budget.calls);
+  const spent = (): boolean =>
+    (o.budget.ms !== undefined && performance.now() - t0 >= o.budget.ms) || (o.budget.calls !== undefined && res.calls >= o.budget.calls);
   let failing: SequenceRun | undefined;
   let firstLen = 0;
   let shrinking = false;
@@ -199,20 +203,20 @@ export async function explore(p: Pair, orders: Step[][], o: ExploreOptions): Pro
     Error.stackTraceLimit = stackLimit;
   }
   async function loop(): Promise<ExploreResult> {
-  for (let k = 0; ; k++) {
-    if (spent()) break;
-    const seed = o.path !== undefined ? o.seed : (o.seed + k) | 0;
-    const out = await fc.check(prop, { seed, numRuns: o.path !== undefined ? 1 : RUNS_PER_SEED, ...(o.path !== undefined ? { path: o.path } : {}) });
-    o.onProgress?.({ ...res, ms: performance.now() - t0 });
-    if (out.failed && failing) {
-      const min = await minimize(p, failing);
-      res.found = { seed, path: out.counterexamplePath ?? '', run: min, shrunkFrom: firstLen };
-      break;
+    for (let k = 0; ; k++) {
+      if (spent()) break;
+      const seed = o.path !== undefined ? o.seed : (o.seed + k) | 0;
+      const out = await fc.check(prop, { seed, numRuns: o.path !== undefined ? 1 : RUNS_PER_SEED, ...(o.path !== undefined ? { path: o.path } : {}) });
+      o.onProgress?.({ ...res, ms: performance.now() - t0 });
+      if (out.failed && failing) {
+        const min = await minimize(p, failing);
+        res.found = { seed, path: out.counterexamplePath ?? '', run: min, shrunkFrom: firstLen };
+        break;
+      }
+      if (out.failed && out.errorInstance) throw out.errorInstance;
+      if (o.path !== undefined) break;
     }
-    if (out.failed && out.errorInstance) throw out.errorInstance;
-    if (o.path !== undefined) break;
-  }
-  res.ms = performance.now() - t0;
-  return res;
+    res.ms = performance.now() - t0;
+    return res;
   }
 }

@@ -48,7 +48,9 @@ export function formatRun(run: SequenceRun): string[] {
       const here = d?.seq === j + 1;
       const tgt = show(c.target);
       const ref = show(c.reference);
-      lines.push(`  ${String(j + 1).padStart(3)} ${run.labels[j] ?? c.request.op} ${tgt}${tgt !== ref || here ? `   reference: ${ref}` : ''}${here ? `   <-- ${d.what} differs${d.what !== 'result' ? ` (target ${d.target}, reference ${d.reference})` : ''}` : ''}`);
+      lines.push(
+        `  ${String(j + 1).padStart(3)} ${run.labels[j] ?? c.request.op} ${tgt}${tgt !== ref || here ? `   reference: ${ref}` : ''}${here ? `   <-- ${d.what} differs${d.what !== 'result' ? ` (target ${d.target}, reference ${d.reference})` : ''}` : ''}`,
+      );
     }
   });
   return lines;
@@ -74,7 +76,10 @@ function stepExpect(e: ExecutedStep, run: SequenceRun): StepExpect {
 /** The executed steps as a scenario file: each step expects the reference's answer. */
 export function buildScenario(run: SequenceRun, ctx: FoundContext): ScenarioFile {
   const d = run.difference;
-  const hash = createHash('sha256').update(JSON.stringify(run.executed.map((e) => e.step))).digest('hex').slice(0, 8);
+  const hash = createHash('sha256')
+    .update(JSON.stringify(run.executed.map((e) => e.step)))
+    .digest('hex')
+    .slice(0, 8);
   const steps: Step[] = expandLoops(run).map((e) => {
     const st: Step = { ...e.step };
     const want = stepExpect(e, run);
@@ -93,7 +98,8 @@ export function buildScenario(run: SequenceRun, ctx: FoundContext): ScenarioFile
   });
   const expanded = expandLoops(run);
   const at = d ? expanded.findIndex((e) => d.seq > e.calls[0] && d.seq <= e.calls[1]) : -1;
-  if (at >= 0 && steps[at]) steps[at].why = `found by exploration: ${d?.what} differed (target ${d?.target}, reference ${d?.reference})`.slice(0, 200).replace(/[\x00-\x1f]/g, ' ');
+  if (at >= 0 && steps[at])
+    steps[at].why = `found by exploration: ${d?.what} differed (target ${d?.target}, reference ${d?.reference})`.slice(0, 200).replace(/[\x00-\x1f]/g, ' ');
   return {
     name: `explore-${ctx.abi.name}-${hash}`,
     description: `A sequence exploration found (${ctx.command}): the kernel must answer each step as the reference emulator of ${ctx.abi.name} does`,

@@ -11,7 +11,6 @@ import { lastCalls, type CheckOutcome } from '../../core/engine.ts';
 import { withDocs } from '../../core/spec-refs.ts';
 import { esc } from './xml.ts';
 
-
 export interface JunitMeta {
   /** name -> value, written as every testsuite's <properties>. */
   properties?: Record<string, string>;
@@ -26,9 +25,12 @@ export function junitXml(outcomes: readonly CheckOutcome[], target: string, meta
   for (const o of outcomes) byAbi.set(o.abi, [...(byAbi.get(o.abi) ?? []), o]);
   const isError = (o: CheckOutcome): boolean => o.status === 'blocked' || (o.status === 'fail' && o.targetFault !== undefined);
   const stamp = (meta.timestamp ?? new Date()).toISOString().replace(/\.\d+Z$/, '');
-  const props = meta.properties && Object.keys(meta.properties).length
-    ? `    <properties>\n${Object.entries(meta.properties).map(([k, v]) => `      <property name="${esc(k)}" value="${esc(v)}"/>`).join('\n')}\n    </properties>\n`
-    : '';
+  const props =
+    meta.properties && Object.keys(meta.properties).length
+      ? `    <properties>\n${Object.entries(meta.properties)
+          .map(([k, v]) => `      <property name="${esc(k)}" value="${esc(v)}"/>`)
+          .join('\n')}\n    </properties>\n`
+      : '';
   let allTests = 0;
   let allFailures = 0;
   let allErrors = 0;
@@ -48,8 +50,10 @@ export function junitXml(outcomes: readonly CheckOutcome[], target: string, meta
       const body = `${esc(msg)}\nsources: ${esc(o.sources.map(withDocs).join(', '))}`;
       const trace = meta.traceOf?.(o);
       const out = `\n      <system-out>${esc([...(trace ? [`trace: ${trace}`] : []), 'last calls:', ...lastCalls(o).map((l) => `  ${l}`)].join('\n'))}</system-out>`;
-      if (o.status === 'blocked') return `${head}>\n      <error type="blocked" message="${esc(`blocked by: ${o.blockedBy ?? '?'}`)}">${body}</error>${out}\n    </testcase>`;
-      if (o.status === 'fail' && o.targetFault) return `${head}>\n      <error type="target" message="${esc(o.targetFault)}">${body}</error>${out}\n    </testcase>`;
+      if (o.status === 'blocked')
+        return `${head}>\n      <error type="blocked" message="${esc(`blocked by: ${o.blockedBy ?? '?'}`)}">${body}</error>${out}\n    </testcase>`;
+      if (o.status === 'fail' && o.targetFault)
+        return `${head}>\n      <error type="target" message="${esc(o.targetFault)}">${body}</error>${out}\n    </testcase>`;
       if (o.status === 'fail') return `${head}>\n      <failure message="${esc(msg.split('\n')[0] ?? '')}">${body}</failure>${out}\n    </testcase>`;
       if (o.status === 'skip' || o.status === 'todo') {
         const kind = o.status === 'todo' && o.reason?.startsWith('baseline:') ? 'xfail' : o.status;

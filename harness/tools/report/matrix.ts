@@ -143,13 +143,31 @@ ${body}
 }
 
 /** A check name inside a Markdown table cell: no line break, no cell or code-span end. */
-const mdCell = (s: string): string => s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'");
+const mdCell = (s: string): string =>
+  s
+    .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ')
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, "'");
 
 export function matrixMarkdown(m: MatrixInput): string {
   const { areas, counts, failing } = buildMatrix(m);
   const head = `| check | ${m.profiles.map((p) => p.name).join(' | ')} |\n|---|${m.profiles.map(() => ':-:').join('|')}|`;
-  const cnt = `| **passed / run** | ${m.profiles.map((p) => { const k = counts[p.name]!; return `${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}`; }).join(' | ')} |`;
-  const out = [`# KVM CCA host uAPI conformance matrix`, '', m.title, '', 'Legend: ✓ pass, ✗ fail, b blocked (a set-up step failed), ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in profiles/.', '', head, cnt];
+  const cnt = `| **passed / run** | ${m.profiles
+    .map((p) => {
+      const k = counts[p.name]!;
+      return `${k.pass}/${k.pass + k.fail + k.blocked + k.todo + k.skip + k['not run']}`;
+    })
+    .join(' | ')} |`;
+  const out = [
+    `# KVM CCA host uAPI conformance matrix`,
+    '',
+    m.title,
+    '',
+    'Legend: ✓ pass, ✗ fail, b blocked (a set-up step failed), ? todo (UNCONFIRMED), s skip, · not applicable, – not run. Sources: the HTML matrix (hover) or the profiles in profiles/.',
+    '',
+    head,
+    cnt,
+  ];
   const row = (r: Row): string => `| \`${mdCell(r.check.name)}\` | ${r.cells.map((c) => SYMBOL[c.cell]).join(' | ')} |`;
   // Failures first, then each area with its own passed/run per revision.
   if (failing.length) {
@@ -157,7 +175,14 @@ export function matrixMarkdown(m: MatrixInput): string {
     for (const r of failing) out.push(row(r));
   }
   for (const { area, rows } of areas) {
-    out.push(`| **${area}** |${m.profiles.map((_, i) => { const k = areaCount(rows, i); return k.run ? ` ${k.pass}/${k.run}${k.bad ? ` ${k.bad}✗` : ''} ` : ''; }).join('|')}|`);
+    out.push(
+      `| **${area}** |${m.profiles
+        .map((_, i) => {
+          const k = areaCount(rows, i);
+          return k.run ? ` ${k.pass}/${k.run}${k.bad ? ` ${k.bad}✗` : ''} ` : '';
+        })
+        .join('|')}|`,
+    );
     for (const r of rows) out.push(row(r));
   }
   return `${out.join('\n')}\n`;

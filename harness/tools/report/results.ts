@@ -103,7 +103,9 @@ export function resultsFile(i: ResultsInput): ResultsFile {
       status,
       duration_ms: Math.round(o.ms * 1000) / 1000,
       ...(o.reason ? { reason: o.reason } : {}),
-      failures: o.assertions.filter((a) => !a.ok).map((a) => ({ message: a.message, ...(a.source ? { source: a.source } : {}), ...(a.dispute ? { dispute: a.dispute } : {}) })),
+      failures: o.assertions
+        .filter((a) => !a.ok)
+        .map((a) => ({ message: a.message, ...(a.source ? { source: a.source } : {}), ...(a.dispute ? { dispute: a.dispute } : {}) })),
       sources: o.sources,
       ...(trace ? { trace } : {}),
       ...(o.targetFault ? { target_fault: o.targetFault } : {}),

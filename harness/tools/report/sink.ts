@@ -54,7 +54,9 @@ export function terminalSink(write: Write, colour: boolean): Sink {
         bad++;
         const what = o.status === 'blocked' ? paint('yellow', 'BLOCKED') : paint('red', o.targetFault ? 'ERROR' : 'FAIL');
         const first = o.status === 'blocked' ? `blocked by ${o.blockedBy ?? '?'}` : (failedAssertions(o)[0] ?? '');
-        write(`\r\x1b[K  ${what} ${oneLine(`${o.abi}/${o.name}`)}\n      ${paint('dim', oneLine(first))}\n${extra?.trace ? `      ${paint('dim', `trace: ${oneLine(extra.trace)}`)}\n` : ''}`);
+        write(
+          `\r\x1b[K  ${what} ${oneLine(`${o.abi}/${o.name}`)}\n      ${paint('dim', oneLine(first))}\n${extra?.trace ? `      ${paint('dim', `trace: ${oneLine(extra.trace)}`)}\n` : ''}`,
+        );
       }
       write(counter());
     },
