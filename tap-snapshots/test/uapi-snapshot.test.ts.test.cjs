@@ -4,7 +4,7 @@
  * Re-generate by setting TAP_SNAPSHOT=1 and running tests.
  * Make sure to inspect the output below.  Do not ignore changes!
  */
-'use strict';
+'use strict'
 exports[`test/uapi-snapshot.test.ts > TAP > absent: realm uAPI > absent 1`] = `
 Object {
   "cap": "KVM_CAP_ARM_RME = 300",
@@ -23,7 +23,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > generic KVM uAPI > capabilities and vCPU features 1`] = `
 Object {
@@ -52,7 +52,7 @@ Object {
     "KVM_ARM_VCPU_SVE": 4,
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > generic KVM uAPI > ioctls 1`] = `
 Array [
@@ -75,7 +75,7 @@ Array [
   "KVM_CREATE_DEVICE = 0xc00caee0 (_IOC rw, type 0xae, nr 0xe0, size 12; struct kvm_create_device; on vm, returns device)",
   "KVM_SET_DEVICE_ATTR = 0x4018aee1 (_IOC w, type 0xae, nr 0xe1, size 24; struct kvm_device_attr; on device)",
 ]
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > generic KVM uAPI > ONE_REG ids 1`] = `
 Object {
@@ -101,7 +101,7 @@ Object {
   "SVE_VLS_INDEX": "0xffff",
   "X0": "0x6030000000100000",
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > generic KVM uAPI > structs 1`] = `
 Array [
@@ -115,7 +115,7 @@ Array [
   "struct kvm_create_guest_memfd (64 B): size@0:u64, flags@8:u64, reserved@16:u64[6](reserved)",
   "struct kvm_memory_attributes (32 B): address@0:u64, size@8:u64, attributes@16:u64, flags@24:u64",
 ]
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > rfc-v1: realm uAPI > rfc-v1 1`] = `
 Object {
@@ -154,7 +154,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v10: realm uAPI > v10 1`] = `
 Object {
@@ -195,7 +195,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v12: realm uAPI > v12 1`] = `
 Object {
@@ -229,7 +229,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v13: realm uAPI > v13 1`] = `
 Object {
@@ -264,7 +264,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v14: realm uAPI > v14 1`] = `
 Object {
@@ -297,7 +297,7 @@ Object {
     "realm": "0x40000000",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v2: realm uAPI > v2 1`] = `
 Object {
@@ -338,7 +338,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v3: realm uAPI > v3 1`] = `
 Object {
@@ -379,7 +379,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v4: realm uAPI > v4 1`] = `
 Object {
@@ -420,7 +420,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v5: realm uAPI > v5 1`] = `
 Object {
@@ -461,7 +461,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v6: realm uAPI > v6 1`] = `
 Object {
@@ -502,7 +502,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v7: realm uAPI > v7 1`] = `
 Object {
@@ -543,7 +543,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v8: realm uAPI > v8 1`] = `
 Object {
@@ -584,7 +584,7 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
 
 exports[`test/uapi-snapshot.test.ts > TAP > v9: realm uAPI > v9 1`] = `
 Object {
@@ -625,4 +625,4 @@ Object {
     "realm": "0x100",
   },
 }
-`;
+`
