@@ -31,4 +31,4 @@ for (const s of seqs.slice(0, 300)) {
   }
 }
 for (const [k, [d, n]] of [...per].sort((a, b) => b[1][0] / b[1][1] - a[1][0] / a[1][1])) console.log(k, n, (d / n).toFixed(2));
-void steps;
+steps;

@@ -147,9 +147,9 @@ async function runStryker(mutate: readonly string[], dir: string, abi: string | 
   const suite = join(dir, 'suite');
   rmSync(suite, { recursive: true, force: true });
   mkdirSync(suite, { recursive: true });
-  process.env['STRYKER_SUITE_DIR'] = suite;
-  if (abi) process.env['STRYKER_ABI'] = abi;
-  else delete process.env['STRYKER_ABI'];
+  process.env.STRYKER_SUITE_DIR = suite;
+  if (abi) process.env.STRYKER_ABI = abi;
+  else delete process.env.STRYKER_ABI;
   const { Stryker } = await import('@stryker-mutator/core');
   const t0 = performance.now();
   const stryker = new Stryker({

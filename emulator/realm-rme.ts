@@ -229,7 +229,7 @@ export class MultiplexedRealm implements RealmModule {
     const realm = this.realmOf(vcpu.vm);
     // R1-V3, V10-V6: a normal VM, or no RMM (kvm_is_realm false)
     if (!realm) fail('EINVAL', 'FINALIZE(REC) on a normal VM (R1-V3)');
-    if (this.rules.recNeedsFeatureBit && !vcpu.hasFeature(this.p.recFeature!)) fail('EINVAL', 'vCPU without the REC bit (V10-V6)');
+    if (this.rules.recNeedsFeatureBit && !vcpu.hasFeature(this.p.recFeature)) fail('EINVAL', 'vCPU without the REC bit (V10-V6)');
     const early = this.k.bug('finalize-rec-before-create');
     if (realm.state !== 'new' && !(early && realm.state === 'none')) fail(this.rules.errno.rec, 'FINALIZE(REC) outside NEW (R1-V4, V10-V7)');
     // V10-V8: a second FINALIZE(REC) (RFC v1 has no guard, R1-V7)

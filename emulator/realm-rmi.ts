@@ -142,7 +142,7 @@ export class RmiRealm implements RealmModule {
     }
     // V14-EC4/EC5/EC6: nothing on the allowlist is handled by the arm64 switch, and there are no sub-commands
     if (this.rules.enableCapAllowlist || cap === this.p.cap.nr) fail('EINVAL', 'ENABLE_CAP on a realm VM (V14-EC4..EC6)');
-    void ctx;
+    ctx;
     return undefined;
   }
 

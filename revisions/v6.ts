@@ -198,7 +198,7 @@ const v6Derived = derive(
       'psci.normal-vm': { errno: 'EINVAL', source: V6_PSCI('on a VM that is not a realm is -EINVAL (v7 changed to a REC check with -EPERM)') },
       'psci.no-rec-bit': {
         errno: 'EINVAL',
-        source: `${V6_PSCI('checks only that the VM is a realm, so a realm vCPU that is no REC reaches RMI_PSCI_COMPLETE with no REC page; the RMM refuses and KVM returns -EINVAL')}`,
+        source: V6_PSCI('checks only that the VM is a realm, so a realm vCPU that is no REC reaches RMI_PSCI_COMPLETE with no REC page; the RMM refuses and KVM returns -EINVAL'),
       },
       'psci.bad-pointer': { errno: 'EFAULT', source: V6_PSCI('copies the struct after the realm check: a fault is -EFAULT') },
       'psci.unknown-target': { errno: 'EINVAL', source: V6_PSCI('no vCPU with the target MPIDR is -EINVAL') },

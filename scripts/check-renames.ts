@@ -41,7 +41,7 @@ export function verdicts(ktap: string, renames?: ReadonlyMap<string, string>): M
   const out = new Map<string, string>();
   for (const line of ktap.split('\n')) {
     const m = /^\s*(ok|not ok) \d+ - (\S+)(.*)$/.exec(line);
-    if (!m || !m[2]!.includes('/')) continue; // the per-revision summary lines name no check
+    if (!m?.[2]!.includes('/')) continue; // the per-revision summary lines name no check
     const name = renames ? rename(m[2]!, renames) : m[2]!;
     if (out.has(name)) throw new Error(`${name} appears twice`);
     out.set(name, `${m[1]}${m[3]!.replace(/ # time=\S+/, '')}`);

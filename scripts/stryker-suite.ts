@@ -55,7 +55,7 @@ function fail(msg: string): never {
 }
 
 function revisionsFromArgs(argv: readonly string[]): string[] {
-  let list = process.env['STRYKER_ABI'] ?? '';
+  let list = process.env.STRYKER_ABI ?? '';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--abi') list = argv[++i] ?? fail('--abi needs a revision');
@@ -102,7 +102,7 @@ async function firstFailure(abi: AbiProfile, checks: readonly CheckDef[], coverF
   } finally {
     await target.stop();
   }
-  if (process.env['STRYKER_SUITE_VERBOSE']) process.stderr.write(`stryker-suite: ${abi.name}: ${ran} checks${failed ? `, first failure ${failed}` : ''}\n`);
+  if (process.env.STRYKER_SUITE_VERBOSE) process.stderr.write(`stryker-suite: ${abi.name}: ${ran} checks${failed ? `, first failure ${failed}` : ''}\n`);
   return failed;
 }
 
@@ -117,7 +117,7 @@ const ns = (): StrykerNamespace => {
 const argv = process.argv.slice(2);
 const serveAt = argv[0] === '--serve' ? argv[1] : undefined;
 const revisions = revisionsFromArgs(serveAt ? argv.slice(2) : argv);
-const dir = process.env['STRYKER_SUITE_DIR'];
+const dir = process.env.STRYKER_SUITE_DIR;
 
 /** The dry run: every revision must pass; records what each check reaches. Returns the exit code. */
 async function dryRun(): Promise<number> {
@@ -256,6 +256,6 @@ function serve(path: string): void {
 
 if (serveAt) serve(serveAt);
 else {
-  const active = process.env['__STRYKER_ACTIVE_MUTANT__'];
+  const active = process.env.__STRYKER_ACTIVE_MUTANT__;
   process.exitCode = active === undefined ? await dryRun() : await mutantRun(active);
 }

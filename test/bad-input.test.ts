@@ -300,7 +300,7 @@ t.test('bad inputs: one line, exit 2, no stack trace, nothing left', async (t) =
     [0, 1].map(async () => {
       while (next < cases.length) {
         const i = next++;
-        results[i] = await runCase(cases[i] as Case);
+        results[i] = await runCase(cases[i]!);
       }
     }),
   );

@@ -131,7 +131,7 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
   const g = await vm.__createGuestMemfd(0x200000, 2 ** 31);
   await vm.setMemoryAttributes(0x80000000n, 0x1000n, B63 | 8n);
   await vm.rmiPopulate({ base: 0x80000000n, size: 0x1000n, sourceUaddr: 0, flags: B31 | 1, reserved: 0 });
-  void g;
+  g;
   await s.close();
   await target.stop();
   const ID: TargetIdentity = {

@@ -23,7 +23,7 @@ async function detectOn(p: AbiProfile, rmm?: { present: boolean }) {
 }
 
 for (const name of [...ALL_REVISIONS, 'absent' as const]) {
-  const p = getProfile(name) as AbiProfile;
+  const p = getProfile(name)!;
   let supported = true;
   try {
     new EmulatorTarget({ abi: p });
@@ -43,7 +43,7 @@ for (const name of [...ALL_REVISIONS, 'absent' as const]) {
 
 t.test('a CAP number alone is never trusted', async (t) => {
   // RFC v1 without an RMM: CAP 300 reads 0 and realm type 0x100 makes a normal VM (R1-VM4): ambiguous, exit 2
-  const d = await detectOn(getProfile('rfc-v1') as AbiProfile, { present: false });
+  const d = await detectOn(getProfile('rfc-v1')!, { present: false });
   t.ok(d.ambiguous, d.reason);
   t.match(formatDetection(d), /refusing to guess/);
 });

@@ -21,10 +21,10 @@ const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 function anchorsOf(path: string): Set<string> {
   const text = read(path);
   const out = new Set<string>();
-  for (const m of text.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) out.add(m[1] as string);
+  for (const m of text.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) out.add(m[1]!);
   const seen = new Map<string, number>();
   for (const m of text.matchAll(/^#{1,6}\s+(.+)$/gm)) {
-    const base = (m[1] as string)
+    const base = (m[1]!)
       .trim()
       .toLowerCase()
       .replace(/<[^>]+>/g, '')
@@ -185,12 +185,12 @@ t.test('every relative link in the Markdown resolves inside the clone', async (t
       .replace(/```[\s\S]*?```/g, '')
       .replace(/`[^`\n]*`/g, '');
     for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-      const href = m[1] as string;
+      const href = m[1]!;
       if (/^[a-z]+:/i.test(href)) continue; // https:, mailto:
       n++;
       const target = href.startsWith('#')
         ? `${f}${href}`
-        : `${normalize(join(dirname(f), href.split('#')[0] as string))}${href.includes('#') ? `#${href.split('#')[1]}` : ''}`;
+        : `${normalize(join(dirname(f), href.split('#')[0]!))}${href.includes('#') ? `#${href.split('#')[1]}` : ''}`;
       const why = unresolved(target);
       if (why) bad.push(`${f}: ${href}: ${why}`);
     }

@@ -417,7 +417,7 @@ t.test('RFC v1 profile: every modelled condition gives the profile result', asyn
   for (const [key, scen] of Object.entries(SCENARIOS) as [ExpectKey, Scenario][]) {
     const exp = rfcV1.expect[key];
     if (!exp) continue;
-    void scen;
+    scen;
     const r = await outcome(key);
     t.ok(matches(r, exp.errno, exp.ret), `${key}: want ${exp.errno || 'success'} (${exp.source}), got ${errOf(r)}`);
   }

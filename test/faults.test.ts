@@ -18,7 +18,6 @@ import { execa, type ResultPromise } from 'execa';
 import t from 'tap';
 import { applicable, runChecks, type CheckDef } from '../harness/core/engine.ts';
 import { getProfile } from '../profiles/index.ts';
-import type { AbiProfile } from '../profiles/types.ts';
 import type { Call, Session, Target } from '../harness/core/target.ts';
 import type { WireResult } from '../uapi/wire.ts';
 import { qemuSkip } from './lib/qemu-guest.ts';
@@ -186,7 +185,7 @@ for (const [sig, code] of [
 }
 
 t.test('a target that stops answering: one probe, then every later check fails at once with its fault', async (t) => {
-  const abi = getProfile('v7') as AbiProfile;
+  const abi = getProfile('v7')!;
   const { ALL_CHECKS } = await import('../checks/index.ts');
   const checks: CheckDef[] = applicable(ALL_CHECKS, abi).slice(0, 12);
   let calls = 0;
@@ -232,7 +231,7 @@ t.test('SIGKILL of ./run.sh during a qemu run leaves no qemu or ssh process', { 
   // Killed once qemu and the ssh master both run (the master is the first ssh).
   await until(() => {
     const c = childrenOf(pid);
-    return (c.some((x) => / qemu-system/.test(x)) && c.some((x) => / ssh$/.test(x))) || b.p.exitCode !== null;
+    return (c.some((x) => x.includes(' qemu-system')) && c.some((x) => x.endsWith(" ssh"))) || b.p.exitCode !== null;
   }, 'qemu and ssh under the run');
   const before = childrenOf(pid);
   t.ok(before.length >= 2, `running: ${before.join(', ')}`);
@@ -259,7 +258,7 @@ t.test(
         tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${leftoverDirOf}-`)),
         "the killed run's control dir was removed by this run",
       );
-    const qemu = childrenOf(pid).find((x) => / qemu-system/.test(x));
+    const qemu = childrenOf(pid).find((x) => x.includes(' qemu-system'));
     t.ok(qemu, `qemu runs: ${qemu}`);
     process.kill(Number(qemu?.split(' ')[0]), 'SIGSTOP'); // the guest hangs: nothing answers any more
     const t0 = Date.now();
@@ -296,7 +295,7 @@ t.test(
 t.test('SIGINT during the qemu boot: one line, exit 130, nothing left', { skip, timeout: 600000 }, async (t) => {
   const b = background(['--target', 'qemu', '--abi', 'absent']);
   const pid = b.p.pid;
-  await until(() => childrenOf(pid).some((x) => / qemu-system/.test(x)) || b.p.exitCode !== null, 'qemu to start');
+  await until(() => childrenOf(pid).some((x) => x.includes(' qemu-system')) || b.p.exitCode !== null, 'qemu to start');
   b.p.kill('SIGINT');
   const r = await b.p;
   oneLine(t, { code: r.exitCode ?? null, stderr: b.err() }, 130, /^run\.sh: interrupted by SIGINT; target stopped; 0 checks finished$/, 'SIGINT in the boot');

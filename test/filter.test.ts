@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ALL_REVISIONS, getProfile } from '../profiles/index.ts';
-import type { AbiProfile } from '../profiles/types.ts';
 import { applicable } from '../harness/core/engine.ts';
 import { CheckFilter, selectChecks, wholeGlob } from '../harness/core/filter.ts';
 import { listLines } from '../harness/tools/list.ts';
@@ -23,9 +22,9 @@ function run(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const profiles = ALL_REVISIONS.map((n) => getProfile(n) as AbiProfile);
+const profiles = ALL_REVISIONS.map((n) => getProfile(n)!);
 const listed = listLines({ profiles, allChecks: ALL_CHECKS, filters: [], kind: 'emulator', allowCrash: false, verbose: false }).map(
-  (l) => l.split('  #')[0] as string,
+  (l) => l.split('  #')[0]!,
 );
 
 t.test('every listed name, full or without its revision, selects exactly that check', async (t) => {
@@ -33,9 +32,9 @@ t.test('every listed name, full or without its revision, selects exactly that ch
   for (const full of listed) {
     const [abi, ...rest] = full.split('/');
     const name = rest.join('/');
-    const checks = applicable(ALL_CHECKS, getProfile(abi as string) as AbiProfile);
-    const byFull = selectChecks(abi as string, checks, [full]).map((c) => c.name);
-    const byShort = selectChecks(abi as string, checks, [name]).map((c) => c.name);
+    const checks = applicable(ALL_CHECKS, getProfile(abi!)!);
+    const byFull = selectChecks(abi!, checks, [full]).map((c) => c.name);
+    const byShort = selectChecks(abi!, checks, [name]).map((c) => c.name);
     if (byFull.length !== 1 || byFull[0] !== name || byShort.length !== 1 || byShort[0] !== name) {
       bad++;
       t.fail(`${full}: selected ${JSON.stringify(byFull)} / ${JSON.stringify(byShort)}`);
@@ -51,7 +50,7 @@ t.test('./run.sh runs every --list name given back to it, and TAP prints the sam
   const names = l.stdout
     .trim()
     .split('\n')
-    .map((x) => x.split('  #')[0] as string);
+    .map((x) => x.split('  #')[0]!);
   t.same(names, listed, '--list prints what listLines computes');
   const r = run(names);
   t.equal(r.code, 0, r.stderr.split('\n').slice(-3).join('\n'));

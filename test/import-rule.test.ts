@@ -43,7 +43,7 @@ function importsOf(root: string, file: string): string[] {
     ...text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+['"]([^'"]+)['"]/gm),
     ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm),
     ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
-  ].map((m) => m[1] as string);
+  ].map((m) => m[1]!);
   return specs
     .filter((s) => s.startsWith('.'))
     .map((s) =>

@@ -6,7 +6,7 @@ import { getProfile } from '../profiles/index.ts';
 import type { AbiProfile } from '../profiles/types.ts';
 import type { CheckDef, CheckOutcome } from '../harness/core/engine.ts';
 
-const p = (n: string): AbiProfile => getProfile(n) as AbiProfile;
+const p = (n: string): AbiProfile => getProfile(n)!;
 const def = (name: string, expects: CheckDef['expects'], area: CheckDef['area'] = 'populate'): CheckDef => ({
   name,
   area,

@@ -28,7 +28,7 @@ const WARN = 'WARNING: CPU: 0 PID: 1 at arch/arm64/kvm/rme.c:4242 kvm_cca_inject
 
 t.test('kernel log on the Debian guest', { skip, timeout: 400000 }, async (t) => {
   const { q } = await startedQemu(t);
-  const console = readFileSync(q.logPath as string, 'utf8');
+  const console = readFileSync(q.logPath!, 'utf8');
   t.match(console, /Booting Linux on physical CPU/, 'no `quiet`: the console has the info-level boot lines');
 
   const mark = await q.kernelLog();
@@ -95,7 +95,7 @@ t.test(
       ['mcopy', '-i', esp, join(cache, 'initramfs.cpio.gz'), '::/initrd.gz'],
       ['mcopy', '-i', esp, join(dir, 'startup.nsh'), '::/startup.nsh'],
     ] as string[][]) {
-      const x = await execa(cmd as string, args, { reject: false });
+      const x = await execa(cmd!, args, { reject: false });
       t.equal(x.exitCode, 0, `${cmd} ${x.stderr}`);
     }
     const r = await execa(

@@ -223,7 +223,7 @@ t.test('qemu target', { skip, timeout: 900000 }, async (t) => {
     ] as const)
       t.notOk(alive(pid), `${name} (pid ${pid}) is gone`);
     t.same(
-      childrenOf(process.pid).filter((p) => / qemu-system/.test(p)),
+      childrenOf(process.pid).filter((p) => p.includes(' qemu-system')),
       [],
       'no qemu of this test left',
     );

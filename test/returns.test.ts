@@ -48,10 +48,10 @@ for (const abiName of ['rfc-v1', 'v7', 'v10']) {
       afterwards: false,
     });
     await target.stop();
-    const judged = out.flatMap((o) => o.assertions).filter((a) => /CREATE/.test(a.call ?? '') && a.expected?.errno === '0');
+    const judged = out.flatMap((o) => o.assertions).filter((a) => (a.call ?? '').includes('CREATE') && a.expected?.errno === '0');
     t.ok(judged.length > 0, 'a CREATE success was judged');
     t.ok(
-      judged.every((a) => !a.ok && /= 1, expected 0/.test(a.message)),
+      judged.every((a) => !a.ok && a.message.includes('= 1, expected 0')),
       'each says it expected exactly 0',
     );
   });

@@ -25,7 +25,7 @@ interface Mutant {
 t.test(`every mutant of ${sampleRange()} is killed on ${SAMPLE.abi}`, async (t) => {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // the sandbox's instrumented files are not the project's: keep them out of tap's coverage
-  delete env['NODE_V8_COVERAGE'];
+  delete env.NODE_V8_COVERAGE;
   const root = new URL('..', import.meta.url).pathname;
   const r = spawnSync(
     process.execPath,

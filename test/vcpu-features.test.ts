@@ -12,7 +12,7 @@ for (const rev of ['v7', 'v14']) {
   t.test(`${rev}: the SVE checks`, async (t) => {
     const abi = getProfile(rev)!;
     const sve = applicable(ALL_CHECKS, abi).filter((c) => c.needs?.includes('sve'));
-    t.equal(sve.length, 2, `${sve.map((c) => c.name).join(', ')}`);
+    t.equal(sve.length, 2, sve.map((c) => c.name).join(', '));
     for (const hostSve of [false, true]) {
       const target = new EmulatorTarget({ abi, host: { sve: hostSve } });
       await target.start();

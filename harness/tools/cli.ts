@@ -7,7 +7,6 @@
 import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { getProfile, PROFILES } from '../../profiles/index.ts';
-import type { AbiProfile } from '../../profiles/types.ts';
 import { applicable, type CheckDef } from '../core/engine.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, TargetWithoutKvm, type TargetKind } from '../core/target.ts';
 import { ktapSkipAll } from './report/ktap.ts';
@@ -220,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const filters = args.positionals;
   const targetOpts: TargetOptions = {
-    abi: getProfile('rfc-v1') as AbiProfile,
+    abi: getProfile('rfc-v1')!,
     bugs: o['emulator-bug'],
     sshOptions: o['ssh-option'],
     qemuArgs: o['qemu-arg'],

@@ -380,7 +380,7 @@ export class GenBase {
       const to = ptrs.find((p) => p.at === slot)?.to;
       if (ptrs.some((p) => p.at !== slot)) return undefined;
       if (to && 'buf' in to && !to.buf.ptrs?.length) {
-        const sub = this.abi.subcmd as SubcommandNumbers;
+        const sub = this.abi.subcmd!;
         const b = fromHex(to.buf.hex);
         const nr = Number(args[0]);
         const s = nr === sub.POPULATE ? cStruct(u.populate!) : nr === sub.INIT_IPA ? cStruct(u.initIpa!) : undefined;
@@ -399,7 +399,7 @@ export class GenBase {
       } else if (to) {
         argExprs[1] = this.ptrExpr(to, lines, ind);
       } else if (args[1] !== 0n) {
-        argExprs[1] = `${u64lit(args[1] as bigint)} /* a pointer that faults */`;
+        argExprs[1] = `${u64lit(args[1]!)} /* a pointer that faults */`;
       }
     } else if (ptrs.length) {
       return undefined;

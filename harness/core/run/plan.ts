@@ -65,7 +65,7 @@ export async function makePlan(r: RunRequest): Promise<Plan | number> {
     profiles = [d.abi];
     started = { target: d.target, id: d.id, detected: d.detected, evidence: d.evidence };
   } else {
-    profiles = (r.abiName === 'all' ? ALL_REVISIONS : [r.abiName]).map((n) => getProfile(n) as AbiProfile);
+    profiles = (r.abiName === 'all' ? ALL_REVISIONS : [r.abiName]).map((n) => getProfile(n)!);
   }
   // One named revision: a bug switch must apply to it (with --abi all each revision takes its own).
   const bugs = r.targetOpts.bugs ?? [];

@@ -185,7 +185,7 @@ export function launchOrders(abi: AbiProfile, root: string): Step[][] {
   );
   const strip = (s: Step): Step => {
     const { expect: _e, why: _w, exit: _x, ...rest } = s;
-    return rest as Step;
+    return rest;
   };
   if (orders.length) return orders.map((o) => o.steps.map(strip));
   // a kernel without the series: what a VMM does with a normal VM, the base the realm calls are tried on
@@ -223,15 +223,15 @@ export function sequenceArb(abi: AbiProfile, orders: readonly Step[][], o: GenOp
   const kinds = stepKinds(abi);
   const names = Object.keys(kinds);
   // every kind equally likely, whatever the size of its argument space
-  const noise: StepArb = fc.constantFrom(...names).chain((n) => kinds[n] as StepArb);
+  const noise: StepArb = fc.constantFrom(...names).chain((n) => kinds[n]!);
   const sometimes = <T>(a: fc.Arbitrary<T[]>): fc.Arbitrary<T[]> => fc.oneof({ weight: 5, arbitrary: fc.constant([] as T[]) }, { weight: 2, arbitrary: a });
   const usable = orders.map((ord) => ord.filter((s) => fits(abi, s)));
   return fc.integer({ min: 0, max: usable.length - 1 }).chain((i) => {
-    const skel = usable[i] as Step[];
+    const skel = usable[i]!;
     const slot = (s: Step) =>
       fc.record({
         keep: fc.oneof({ weight: 8, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-        step: kinds[s.do] ? fc.oneof({ weight: 6, arbitrary: fc.constant(s) }, { weight: 1, arbitrary: kinds[s.do] as StepArb }, ...twin(s)) : fc.constant(s),
+        step: kinds[s.do] ? fc.oneof({ weight: 6, arbitrary: fc.constant(s) }, { weight: 1, arbitrary: kinds[s.do]! }, ...twin(s)) : fc.constant(s),
         noise: sometimes(fc.array(noise, { minLength: 1, maxLength: 3 })),
       });
     // the launch order stops at a random point, so every state is the last one for some sequence

@@ -42,7 +42,7 @@ export const UNREACHABLE: Partial<Record<string, string>> = {
 
 /** The revision a switch is explored on: its newest (the one most checks and VMMs target). */
 export function bugRevision(b: BugInfo): AbiName {
-  return b.revisions[b.revisions.length - 1] as AbiName;
+  return b.revisions[b.revisions.length - 1]!;
 }
 
 export interface PlantedResult {

@@ -67,7 +67,7 @@ interface World {
 class StepCommand implements fc.AsyncCommand<ScenarioState, World> {
   constructor(readonly step: Step) {}
   check(m: Readonly<ScenarioState>): boolean {
-    return ready(this.step, m as ScenarioState);
+    return ready(this.step, m);
   }
   async run(_m: ScenarioState, w: World): Promise<void> {
     const before = w.ls.calls.length;
