@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MutantRecord } from '../scripts/stryker-suite.ts';
-import { checks as newChecks } from '../checks/observe.ts';
+import { STRYKER_TRIAGE_CHECKS } from '../checks/index.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPORTS = join(ROOT, 'reports', 'stryker');
@@ -176,7 +176,7 @@ interface Row {
   name: string;
   mutants: number;
   killed: number;
-  /** Killed by the suite without checks/observe.ts (the first failure of some revision is an older check). */
+  /** Killed by the suite without the checks of the triage (STRYKER_TRIAGE_CHECKS) (the first failure of some revision is an older check). */
   killedBefore: number;
   timeout: number;
   survived: number;
@@ -188,7 +188,7 @@ const score = (r: Row, before = false): number => {
   const valid = r.mutants - r.equivalent - r.errors;
   return valid > 0 ? (100 * ((before ? r.killedBefore : r.killed) + r.timeout)) / valid : 100;
 };
-const NEW_CHECKS = new Set(newChecks.map((d) => d.name));
+const NEW_CHECKS = new Set(STRYKER_TRIAGE_CHECKS);
 const isNew = (abiCheck: string): boolean => NEW_CHECKS.has(abiCheck.slice(abiCheck.indexOf('/') + 1));
 
 /** The code a mutant replaces (the report's 1-based lines and columns). */
@@ -286,7 +286,7 @@ function tables(mods: readonly { name: string; dir: string }[], abi: string | un
   const w = Math.max(...rows.map((r) => r.name.length), 14);
   process.stdout.write(`mutation score per module${abi ? ` (suite of ${abi} only)` : ''}\n`);
   process.stdout.write(
-    `${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score  before  (no-cov: reached by no check, counted as survived; before: without checks/observe.ts)\n`,
+    `${'module'.padEnd(w)}  mutants  killed  timeout  survived  no-cov  equiv  errors   score  before  (no-cov: reached by no check, counted as survived; before: without the checks of the triage (STRYKER_TRIAGE_CHECKS))\n`,
   );
   for (const r of rows) {
     process.stdout.write(

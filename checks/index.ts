@@ -20,9 +20,19 @@ import { checks as psciComplete } from './psci-complete.ts';
 import { checks as ordering } from './ordering.ts';
 import { checks as lifecycle } from './lifecycle.ts';
 import { checks as scenarios } from './scenarios.ts';
-import { checks as observe } from './observe.ts';
 
-export const ALL_CHECKS: CheckDef[] = [
+/** The checks written from the StrykerJS triage (bench/stryker-triage.md), for its "before" column. */
+export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
+  'probing/caps-hidden-every-member',
+  'populate/stops-at-memslot-end-before-the-next',
+  'populate/every-page-reaches-the-guest',
+  'vcpu-init/realm-core-regs-every-member',
+  'populate/page-count-sign-boundary',
+  'populate/source-fault-after-progress',
+  'run/unpopulated-ram-is-ram-every-memslot',
+];
+
+const BY_AREA: CheckDef[] = [
   ...generic,
   ...absent,
   ...probing,
@@ -40,9 +50,12 @@ export const ALL_CHECKS: CheckDef[] = [
   ...ordering,
   ...lifecycle,
   ...scenarios,
-  // last: scripts/stryker-suite.ts tells mutants only these new checks kill by the first failure
-  ...observe,
 ];
+
+// The triage's checks run last in every revision: scripts/stryker-suite.ts tells the mutants
+// only they kill by the first failure (the suite before the triage is everything before them).
+const TRIAGE = new Set(STRYKER_TRIAGE_CHECKS);
+export const ALL_CHECKS: CheckDef[] = [...BY_AREA.filter((c) => !TRIAGE.has(c.name)), ...BY_AREA.filter((c) => TRIAGE.has(c.name))];
 
 // A name may stand for one check per era (populate/bad-pointer is POPULATE_REALM
 // in the RME era and KVM_ARM_RMI_POPULATE in the RMI era), but within a revision it is unique,

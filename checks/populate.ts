@@ -11,11 +11,19 @@ import { BLOCK_2M, IPA_END, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BAS
 import { measure, realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
 import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
+import { b as branch, assemble, systemOff } from '../fixtures/guest.ts';
+import * as K from '../uapi/kvm-uapi.ts';
 import { check, stimuli, type Row } from './table.ts';
 
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const MID = RAM_BASE + 0x100000;
+const SYSOFF = (c: CheckContext, r: { exit?: K.RunExit }, src: string): boolean =>
+  c.ok(
+    r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN,
+    `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`,
+    src,
+  );
 
 // ---- RME era: POPULATE_REALM, MEASURE where the revision has flags (v2+)
 
@@ -465,6 +473,93 @@ export const checks = [
       const vm = await c.normalVm();
       const mem = await vm.kvm.mmapAnon(PAGE);
       c.expect(await vm.rmiPopulate({ base: MID, size: PAGE, flags: MEASURE, source: { mem, offset: 0 } }), 'rmi.populate-normal-vm');
+    },
+  ),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md): every member of a set, the offending one last
+  check(
+    'populate',
+    'stops-at-memslot-end-before-the-next',
+    { generations: RMI_ERA },
+    "POPULATE across two adjacent private guest_memfd memslots: the call stops exactly at the first one's end, the next call goes on in the second",
+    ['rmi.populate-past-memslot-end', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const { mem } = await r.vm.privateMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      // one page before the end of slot 0, two into slot 1: the page count is clipped at slot 0's end (V14-PO12)
+      // the source is three valid pages (the start of slot 0's mapping), so only the clip can stop the call
+      const res = await r.vm.rmiPopulate({ base: RAM2_BASE - PAGE, size: 3 * PAGE, flags: MEASURE, source: { mem: r.ram, offset: 0 } });
+      c.expect(res, 'rmi.populate-past-memslot-end');
+      if (c.abi.rmiPopulate?.inOut) {
+        c.equal(res.after?.base, BigInt(RAM2_BASE), 'base stops at the memslot end', 'V14-PO12');
+        c.equal(res.after?.size, BigInt(2 * PAGE), 'two pages left', 'V14-PO12');
+      }
+      // the second memslot is untouched: its first page still populates, on its own source
+      c.expect(
+        await r.vm.rmiPopulate({ base: RAM2_BASE, size: PAGE, flags: MEASURE, source: { mem, offset: 0 } }),
+        'rmi.populate-ok',
+        'slot 1 page 0 after the clipped call',
+      );
+    },
+  ),
+  check(
+    'populate',
+    'every-page-reaches-the-guest',
+    { generations: RMI_ERA },
+    'POPULATE three pages of guest code in one loop (page 0 branches to page 1, page 1 to page 2, page 2 powers off): every page holds its own source page',
+    ['rmi.populate-progress', 'rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      // the chain starts away from the start of the mapping, so a source taken from the wrong offset is other memory, not a fault
+      for (const [i, code] of [assemble(branch(PAGE)), assemble(branch(PAGE)), assemble(systemOff('smc'))].entries())
+        c.must(await r.ram.poke(MID - RAM_BASE + i * PAGE, code));
+      const l = await populateLoop(c, r, MID, 3 * PAGE);
+      for (const call of l.calls) c.expect(call, 'rmi.populate-progress');
+      c.ok(!l.error, `populate loop: ${l.done} of ${3 * PAGE} bytes${l.error ? `: ${l.error}` : ''}`, 'abi-evolution.md §4.8');
+      // nothing fails and no signal is pending, so the first call does every page (UP-gmem loops over the whole count; V14-PO15)
+      c.equal(l.calls.length, 1, 'one call did all three pages', 'V14-PO15');
+      c.must(await r.vcpu!.setPc(MID));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, "V14-PO19 (populated pages are the guest's RAM), V14-A12");
+    },
+  ),
+  check(
+    'populate',
+    'page-count-sign-boundary',
+    { generations: RMI_ERA },
+    'POPULATE with size 2^63 - 4K (clipped to the memslot: one page) and 2^63 (a negative page count: refused, and the page is still unpopulated)',
+    ['rmi.populate-past-memslot-end', 'rmi.populate-negative-count', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const last = RAM_BASE + RAM_SIZE - PAGE;
+      // one page below the sign bit: a positive count, clipped at the memslot end (V14-PO12)
+      const below = await r.vm.rmiPopulate({ base: last, size: 2n ** 63n - BigInt(PAGE), flags: MEASURE, source: { mem: r.ram, offset: 0 } });
+      c.expect(below, 'rmi.populate-past-memslot-end', 'size 2^63 - 4K');
+      if (c.abi.rmiPopulate?.inOut) c.equal(below.after?.size, 2n ** 63n - 2n * BigInt(PAGE), 'one page done', 'V14-PO12');
+      // exactly the sign bit, at a page nothing populated yet
+      c.expect(
+        await r.vm.rmiPopulate({ base: MID, size: 2n ** 63n, flags: MEASURE, source: { mem: r.ram, offset: 0 } }),
+        'rmi.populate-negative-count',
+        'size 2^63',
+      );
+      // the refused call populated nothing: the page at its base still populates
+      c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-ok', 'the page the refused call named');
+    },
+  ),
+  check(
+    'populate',
+    'source-fault-after-progress',
+    { generations: RMI_ERA },
+    'POPULATE two pages whose second source page is unmapped: the first page is done and reported, the fault dropped; the second page is still unpopulated',
+    ['rmi.populate-error-after-progress', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      // the source's last page: the page after it is the mapping's guard, so the second copy faults
+      const res = await r.vm.rmiPopulate({ base: MID, size: 2 * PAGE, flags: MEASURE, source: { mem: r.ram, offset: RAM_SIZE - PAGE } });
+      c.expect(res, 'rmi.populate-error-after-progress', 'the second source page faults');
+      if (c.abi.rmiPopulate?.inOut) c.equal(res.after?.size, BigInt(PAGE), 'one page done, one left', 'V14-PO15');
+      // the refused page was not populated: it populates now from a good source
+      c.expect(await populateAt(r, MID + PAGE, PAGE), 'rmi.populate-ok', 'the page whose source faulted');
     },
   ),
 ];

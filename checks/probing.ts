@@ -5,7 +5,28 @@ import type { CheckContext } from '../harness/core/engine.ts';
 import type { CallResult } from '../harness/core/calls.ts';
 import { REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
-import { stimuli } from './table.ts';
+import { check, stimuli } from './table.ts';
+import { EMULATED_CAP, MORE_ARM64_CAP } from '../uapi/kvm.ts';
+
+/**
+ * arm64 CAPs a normal VM answers (the arch part of KVM_CHECK_EXTENSION) that
+ * are not on the realm allowlist (V14-CE2): a realm VM must read 0 for each.
+ * ARM_EL1_32BIT, the one the suite had, is last.
+ */
+const HIDDEN_ARM64_CAPS: readonly [number, string][] = [
+  [MORE_ARM64_CAP.KVM_CAP_MP_STATE, 'KVM_CAP_MP_STATE'],
+  [EMULATED_CAP.KVM_CAP_SET_GUEST_DEBUG, 'KVM_CAP_SET_GUEST_DEBUG'],
+  [MORE_ARM64_CAP.KVM_CAP_ONE_REG, 'KVM_CAP_ONE_REG'],
+  [EMULATED_CAP.KVM_CAP_ARM_NISV_TO_USER, 'KVM_CAP_ARM_NISV_TO_USER'],
+  [EMULATED_CAP.KVM_CAP_ARM_SYSTEM_SUSPEND, 'KVM_CAP_ARM_SYSTEM_SUSPEND'],
+  [K.CAP.KVM_CAP_ARM_EL1_32BIT, 'KVM_CAP_ARM_EL1_32BIT'],
+];
+/** On the allowlist and answered 1 on arm64 (V14-CE2). */
+const ALLOWED_CAPS: readonly [number, string][] = [
+  [K.CAP.KVM_CAP_IRQCHIP, 'KVM_CAP_IRQCHIP'],
+  [K.CAP.KVM_CAP_ARM_PSCI, 'KVM_CAP_ARM_PSCI'],
+  [K.CAP.KVM_CAP_ARM_PSCI_0_2, 'KVM_CAP_ARM_PSCI_0_2'],
+];
 
 /** Where the question is asked. */
 type Fd = 'system' | 'normal-vm' | 'realm-vm' | 'realm-vm-ipa';
@@ -103,5 +124,27 @@ export const checks = [
       },
     ],
     checkExtension,
+  ),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md): every member of a set, the offending one last
+  check(
+    'probing',
+    'caps-hidden-every-member',
+    { generations: RMI_ERA },
+    'CHECK_EXTENSION on a realm VM: every arm64 CAP off the allowlist that a normal VM has reads 0, every allowlisted one 1',
+    ['rmi.cap-not-allowlisted', 'rmi.cap-allowlisted'],
+    async (c) => {
+      const normal = await c.normalVm(REALM_IPA_BITS);
+      const realm = await c.realmVm(REALM_IPA_BITS);
+      let judged = 0;
+      for (const [cap, name] of HIDDEN_ARM64_CAPS) {
+        // only a CAP the host has says anything: a 0 the normal VM also reads proves nothing
+        const n = c.must(await normal.checkExtension(cap));
+        if (n.ret === 0) continue;
+        judged++;
+        c.expect(await realm.checkExtension(cap), 'rmi.cap-not-allowlisted', `${name} (a normal VM reads ${n.ret})`);
+      }
+      c.ok(judged >= 2, `at least two hidden CAPs judged (${judged})`);
+      for (const [cap, name] of ALLOWED_CAPS) c.expect(await realm.checkExtension(cap), 'rmi.cap-allowlisted', name);
+    },
   ),
 ];

@@ -4,7 +4,8 @@
 // it (no more POPULATE or vCPUs; a failed activation leaves the realm DEAD).
 import * as K from '../uapi/kvm-uapi.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
-import { ENTRY, PAGE, RAM_BASE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
+import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
+import { assemble, ldr, movImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
 import { populateAt, populateLoop, rmiRealm, type RmiRealm } from './setup/rmi-realm.ts';
@@ -206,6 +207,25 @@ export const checks = [
     async (c) => {
       const r = await deadRealm(c);
       c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-after-failed-run');
+    },
+  ),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md): every member of a set, the offending one last
+  check(
+    'run',
+    'unpopulated-ram-is-ram-every-memslot',
+    { generations: RMI_ERA },
+    'the first KVM_RUN makes every guest_memfd memslot RAM in full: the guest reads a never-populated page of the first memslot, then of the second, and powers off',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      await r.vm.privateMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      // loads from RIPAS EMPTY memory would be an abort the RMM injects; RAM reads as zeroes
+      const code = assemble(movImm(1, MID), ldr(2, 1, 0, 8), movImm(1, RAM2_BASE + RAM_SIZE - PAGE), ldr(2, 1, 0, 8), systemOff('smc'));
+      c.must(await r.ram.poke(0, code));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, 'V14-A10 (RIPAS RAM over every guest_memfd memslot in full)');
     },
   ),
 ];

@@ -7,7 +7,7 @@ import type { CallResult } from '../harness/core/calls.ts';
 import { getProfile } from '../profiles/index.ts';
 import { defaultFeatures, initVcpu, realmIn } from './setup/rme-realm.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
-import { ENTRY, PAGE } from '../fixtures/layout.ts';
+import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check, stimuli, type Row } from './table.ts';
 
@@ -184,5 +184,31 @@ export const checks = [
       c.expect(await v1.setSveVls([1]), 'sve.vls-after-rd');
     },
     { needs: ['sve'] },
+  ),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md): every member of a set, the offending one last
+  check(
+    'vcpu-init',
+    'realm-core-regs-every-member',
+    { abis: [...RME_AFTER_RFC, 'v12', 'v13', 'v14'] },
+    'SET_ONE_REG on a realm vCPU, register by register: x0, x30 and PC are taken, SP and PSTATE (either side of PC) refused',
+    ['vcpu.realm-reg-allowed', 'vcpu.realm-reg-refused'],
+    async (c) => {
+      // RMI era: any realm vCPU (V14-V6); RME era (v2+): a vCPU of a realm VM (V10-R1)
+      const vcpu = c.abi.generation === 'rmi' ? (await rmiRealm(c)).vcpu! : await initVcpu(c, await c.realmVm(REALM_IPA_BITS));
+      for (const [id, name] of [
+        [K.coreRegX(0), 'X0'],
+        [K.coreRegX(30), 'X30'],
+        [K.CORE_REG_PC, 'PC'],
+      ] as const) {
+        c.expect(await vcpu.setReg(id, 0x80000000, name), 'vcpu.realm-reg-allowed', name);
+      }
+      // the core offsets around PC: SP (just below) and PSTATE (just above)
+      for (const [id, name] of [
+        [K.coreRegX(31), 'SP'],
+        [K.CORE_REG_PC + 2n, 'PSTATE'],
+      ] as const) {
+        c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
+      }
+    },
   ),
 ];

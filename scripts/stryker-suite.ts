@@ -21,7 +21,7 @@ import type { AbiProfile } from '../profiles/types.ts';
 import { applicable, isFailure, runChecks, type CheckDef } from '../harness/core/engine.ts';
 import { createTargetSync } from '../harness/core/targets/index.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
-import { checks as NEW_CHECKS } from '../checks/observe.ts';
+import { STRYKER_TRIAGE_CHECKS } from '../checks/index.ts';
 
 /** The part of Stryker's instrumentation namespace (globalThis.__stryker__) used here. */
 interface StrykerNamespace {
@@ -44,7 +44,7 @@ export interface MutantRecord {
   ran: string[];
   /** Revision -> first failed check ("abi/area/check"). */
   killedBy: Record<string, string>;
-  /** Some revision's first failure is a check older than checks/observe.ts (the suite before the Stryker triage). */
+  /** Some revision's first failure is a check older than the triage's checks (the suite before the Stryker triage). */
   killedByOld: boolean;
   ms: number;
 }
@@ -199,8 +199,8 @@ async function mutantRun(active: string): Promise<number> {
     delete n.hitLimit;
   }
   if (dir) {
-    // checks/observe.ts runs last in every revision: a first failure there means no older check failed
-    const newNames = new Set(NEW_CHECKS.map((d) => d.name));
+    // the triage's checks runs last in every revision: a first failure there means no older check failed
+    const newNames = new Set(STRYKER_TRIAGE_CHECKS);
     const killedByOld = Object.values(killedBy).some((n) => !newNames.has(n.slice(n.indexOf('/') + 1)));
     const rec: MutantRecord = { id: active, ran: toRun, killedBy, killedByOld, ms: Math.round(performance.now() - t0) };
     mkdirSync(join(dir, 'mutants'), { recursive: true });

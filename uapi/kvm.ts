@@ -125,6 +125,12 @@ export const EMULATED_CAP = {
   KVM_CAP_COUNTER_OFFSET: 227,
 } as const;
 
+/** arm64 CAPs a normal VM answers that the checks name (include/uapi/linux/kvm.h). */
+export const MORE_ARM64_CAP = {
+  KVM_CAP_MP_STATE: 14,
+  KVM_CAP_ONE_REG: 70,
+} as const;
+
 /** arm64 vCPU features (kvm_vcpu_init.features[0] bits) upstream defines below any realm bit. */
 export const VCPU_FEATURES = {
   KVM_ARM_VCPU_POWER_OFF: 0,
