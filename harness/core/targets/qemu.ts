@@ -4,10 +4,9 @@
 // port forwarded to 127.0.0.1 only. The guest is always shut down in stop(),
 // and killed with node if node dies first.
 import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { TargetSetupError, type Session, type Target, type TargetIdentity, TargetWithoutKvm } from '../target.ts';
 import type { WireResult } from '../../../uapi/wire.ts';
 import { buildAgent, track } from './agent-session.ts';
@@ -15,6 +14,7 @@ import { checkBios, checkInitrd, checkKernel, kernelInDir } from './boot-files.t
 import { SshTarget } from './ssh.ts';
 import { progress } from '../../tools/progress.ts';
 import { reapLeftovers, tied } from '../lifecycle.ts';
+import { freePort, lastLines, qemuVersion, startQemu } from './qemu-process.ts';
 
 export interface QemuTargetOptions {
   /**
@@ -71,35 +71,6 @@ export interface QemuGuest {
 
 export function defaultCacheDir(): string {
   return process.env.KVM_CCA_CACHE || join(PROJECT, '.cache', 'qemu');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function startQemu(file: string, args: string[]) {
-  // Tied to node (dies with it) and in its own process group: a terminal's Ctrl-C
-  // reaches the harness only, which stops qemu itself.
-  const t = tied(file, args);
-  return execa(t.file, t.args, {
-    env: t.env,
-    detached: true,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    cleanup: true,
-    forceKillAfterDelay: 2000,
-  });
 }
 
 export class QemuTarget implements Target {
@@ -451,26 +422,4 @@ export class QemuTarget implements Target {
     if (over && p) throw await this.failure(p);
     throw new TargetSetupError(`sshd in the guest did not come up in time${this.hint()}`);
   }
-}
-
-/** qemu's version, e.g. [7, 2]; undefined if it cannot tell. */
-function qemuVersion(bin: string): [number, number] | undefined {
-  const r = execaSync(bin, ['--version'], { reject: false, timeout: 10000 });
-  const m = /version (\d+)\.(\d+)/.exec(r.stdout);
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-}
-
-/**
- * ": line | line | line" from the end of the console, without kernel timestamps; '' if there are none.
- * `raw`: the lines themselves, one a line.
- */
-function lastLines(console: string, n = 3, raw = false): string {
-  const lines = console
-    .split(/\r?\n|\r/)
-    .map((l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '').trim())
-    .filter((l) => l && !/^qemu-system-\w+: terminating on signal/.test(l))
-    .slice(-n)
-    .map((l) => (l.length > 160 ? `${l.slice(0, 157)}...` : l));
-  if (raw) return lines.join('\n');
-  return lines.length ? `: ${lines.join(' | ')}` : '';
 }
