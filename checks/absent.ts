@@ -10,10 +10,10 @@ import { check } from './table.ts';
 const ABSENT = { generations: NO_CCA };
 /** The RME era's realm CAP and CREATE_RD sub-command, from RFC v1's profile. */
 const rme = getProfile('rfc-v1');
-const RME_CAP = rme?.cap.nr ?? 300;
-const CREATE_RD = rme?.subcmd?.CREATE ?? 1;
+const RME_CAP = rme!.cap.nr;
+const CREATE_RD = rme!.subcmd!.CREATE;
 /** The realm VM types of both eras: RFC..v13 (v13's profile) and v14. */
-const OLD_REALM_TYPE = getProfile('v13')?.vmTypeRealm ?? 0x100;
+const OLD_REALM_TYPE = getProfile('v13')!.vmTypeRealm;
 const V14_REALM_TYPE = getProfile('v14')?.vmTypeRealm ?? 2 ** 30;
 /** The REC feature bits some revision had (RFC v1: 7, v2..v7: 8, v8..v10: 9), from the profiles. */
 const REC_BITS = [...new Set([...PROFILES.values()].map((p) => p.recFeature).filter((b): b is number => b !== undefined))].sort((x, y) => x - y);

@@ -13,7 +13,7 @@ type TypeOf = (c: CheckContext) => number;
 const createVm = async (c: CheckContext, _state: 'kvm', type: TypeOf): Promise<CallResult> => (await (await c.kvm()).__createVm(type(c))).r;
 
 /** The realm type of the RME era and RMI v12/v13 (0x100): v13's profile holds it. */
-const oldRealmType = (): number => getProfile('v13')?.vmTypeRealm ?? 0x100;
+const oldRealmType = (): number => getProfile('v13')!.vmTypeRealm;
 
 export const checks = [
   ...stimuli<'kvm', TypeOf>(

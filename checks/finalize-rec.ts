@@ -11,7 +11,7 @@ import { check } from './table.ts';
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 /** The REC feature bit of the last RME-era revision (v10's profile holds it). */
-const oldRecFeature = (): number => getProfile('v10')?.recFeature ?? 9;
+const oldRecFeature = (): number => getProfile('v10')!.recFeature!;
 
 export const checks = [
   check('finalize-rec', 'ok', RME, 'FINALIZE(REC) after CREATE on an initialised PSCI 0.2 vCPU', ['rec.ok'], async (c) => {

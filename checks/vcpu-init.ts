@@ -15,7 +15,7 @@ const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const PSCI = K.KVM_ARM_VCPU_PSCI_0_2;
 /** The REC feature bit of the last RME-era revision (v10's profile holds it). */
-const oldRecFeature = (): number => getProfile('v10')?.recFeature ?? 9;
+const oldRecFeature = (): number => getProfile('v10')!.recFeature!;
 
 /** vCPU 0 of a fresh VM: a realm VM (RME: no IPA size; RMI: with RAM, no vCPU yet), or a normal VM. */
 type VmKind = 'realm-vm' | 'normal-vm' | 'rmi-realm';
