@@ -9,21 +9,14 @@ import type { CallResult } from '../harness/core/calls.ts';
 import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
 import { BLOCK_2M, IPA_END, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { measure, realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
-import { MEASURE, populateAt, populateLoop, rmiRealm } from './setup/rmi-realm.ts';
+import { MEASURE, populateAt, populateLoop, rmiRealm, SYSOFF } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { b as branch, assemble, systemOff } from '../fixtures/guest.ts';
-import * as K from '../uapi/kvm-uapi.ts';
 import { check, stimuli, type Row } from './table.ts';
 
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const MID = RAM_BASE + 0x100000;
-const SYSOFF = (c: CheckContext, r: { exit?: K.RunExit }, src: string): boolean =>
-  c.ok(
-    r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN,
-    `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`,
-    src,
-  );
 
 // ---- RME era: POPULATE_REALM, MEASURE where the revision has flags (v2+)
 

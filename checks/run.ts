@@ -8,19 +8,13 @@ import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '..
 import { assemble, ldr, movImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
-import { populateAt, populateLoop, rmiRealm, type RmiRealm } from './setup/rmi-realm.ts';
+import { populateAt, populateLoop, rmiRealm, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check } from './table.ts';
 
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const MID = RAM_BASE + 0x100000;
-const SYSOFF = (c: CheckContext, r: { exit?: K.RunExit }, src: string): boolean =>
-  c.ok(
-    r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === K.KVM_SYSTEM_EVENT_SHUTDOWN,
-    `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`,
-    src,
-  );
 
 /** A realm whose first run fails in activation (vCPU 1 lacks PSCI_0_2), leaving it DEAD (V14-A9). */
 async function deadRealm(c: CheckContext): Promise<RmiRealm> {

@@ -6,7 +6,7 @@ import type { CheckContext } from '../../harness/core/engine.ts';
 import type { Mem, Vcpu, Vm } from '../../harness/core/dsl/index.ts';
 import type { CallResult } from '../../harness/core/calls.ts';
 import { succeeded } from '../../harness/core/calls.ts';
-import { KVM_ARM_VCPU_PSCI_0_2 } from '../../uapi/kvm-uapi.ts';
+import { KVM_ARM_VCPU_PSCI_0_2, KVM_SYSTEM_EVENT_SHUTDOWN, type RunExit } from '../../uapi/kvm-uapi.ts';
 import { ENTRY, PAGE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../../fixtures/layout.ts';
 import { systemOffSmc } from '../../fixtures/payloads.ts';
 
@@ -90,3 +90,11 @@ export async function populateLoop(
   }
   return left === 0 ? { calls, done: size } : { calls, done: size - left, error: `still ${left} bytes after ${calls.length} calls` };
 }
+
+/** The guest powered off: KVM_RUN exited with SYSTEM_EVENT(SHUTDOWN). */
+export const SYSOFF = (c: CheckContext, r: { exit?: RunExit }, src: string): boolean =>
+  c.ok(
+    r.exit?.reason === 'SYSTEM_EVENT' && 'type' in r.exit && r.exit.type === KVM_SYSTEM_EVENT_SHUTDOWN,
+    `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`,
+    src,
+  );
