@@ -33,7 +33,7 @@ t.test('every catalogued bug switch is found, and round-trips', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'explore-test-'));
   for (const b of BUGS) {
     if (UNREACHABLE[b.name]) {
-      t.comment(`${b.name}: not explored: ${UNREACHABLE[b.name]}`);
+      t.comment(`${b.name}: not explored: ${String(UNREACHABLE[b.name])}`);
       continue;
     }
     const abi = bugRevision(b);
@@ -45,7 +45,7 @@ t.test('every catalogued bug switch is found, and round-trips', async (t) => {
     const rt = await roundTrip(r, join(dir, b.name));
     t.ok(rt.replays, `${b.name}: the trace replays with the switch on (${rt.files.trace})`);
     if (NO_SCENARIO[b.name]) {
-      t.comment(`${b.name}: no scenario check: ${NO_SCENARIO[b.name]}`);
+      t.comment(`${b.name}: no scenario check: ${String(NO_SCENARIO[b.name])}`);
       continue;
     }
     t.ok(rt.failsWithBug, `${b.name}: its scenario fails with the switch on (${rt.files.scenario})`);
