@@ -70,6 +70,6 @@ export default defineConfig(
     // Plain JavaScript (this file, the fake ssh of the tests): no type information.
     files: ['**/*.js', '**/*.mjs'],
     extends: [js.configs.recommended],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
 );

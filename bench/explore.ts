@@ -58,7 +58,7 @@ const bugs = BUGS.filter((b) => positionals.length === 0 || positionals.includes
 for (const b of bugs) {
   const abi = bugRevision(b);
   if (UNREACHABLE[b.name]) {
-    say(`unreachable ${b.name}: ${UNREACHABLE[b.name]}`);
+    say(`unreachable ${b.name}: ${String(UNREACHABLE[b.name])}`);
     continue;
   }
   const r = await explorePlanted(b.name, abi, seed, { calls: Number(v.budget) });

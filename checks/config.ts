@@ -168,7 +168,7 @@ const ROWS: Row<RmeState, Item>[] = [
 /** v2 moved SVE, DBG and PMU to the ID registers: their item numbers are gone. */
 const REMOVED: Row<RmeState, Item>[] = [2, 3, 4].map((cfg) => ({
   name: `removed-item-${cfg}`,
-  description: `CONFIG with cfg = ${cfg} (the RFC's ${['SVE', 'DBG', 'PMU'][cfg - 2]}), moved to ID registers in v2`,
+  description: `CONFIG with cfg = ${cfg} (the RFC's ${String(['SVE', 'DBG', 'PMU'][cfg - 2])}), moved to ID registers in v2`,
   state: 'realm-vm',
   args: () => ({ item: 'RAW', cfg }),
   expect: 'config.removed-items',

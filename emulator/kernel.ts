@@ -126,7 +126,9 @@ export abstract class KFile {
   abstract readonly kind: 'system' | 'vm' | 'vcpu' | 'device' | 'gmem';
   abstract ioctl(ctx: IoctlCtx): number;
   /** The fd is closed (last reference in this model: fds are not duplicated). */
-  release(): void {}
+  release(): void {
+    // nothing to free by default: a file with resources overrides it
+  }
   /** mmap of this fd: the backing pages, or an errno. */
   mmapBacking(_offset: number, _len: number): { mem: PhysRange; memPage: number; valid: number } | number {
     return ERRNO.ENODEV;

@@ -180,7 +180,7 @@ export class MultiplexedRealm implements RealmModule {
   /** KVM_ARM_VCPU_RMM_PSCI_COMPLETE (V10-PS*). */
   vcpuIoctl(ctx: IoctlCtx, vcpu: Vcpu, req: number): number | undefined {
     const pc = this.p.psciComplete;
-    if (!pc || req !== pc.req) return undefined;
+    if (pc?.req !== req) return undefined;
     // V10-PS1: only a REC (normal VM, realm vCPU without the REC bit, no RMM: -EPERM)
     // v6 23/43: only kvm_is_realm is checked (-EINVAL); a realm vCPU that is no REC goes on to the RMM, which refuses it
     if (this.rules.v6RecChecks) {

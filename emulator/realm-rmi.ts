@@ -132,7 +132,7 @@ export class RmiRealm implements RealmModule {
     return 0;
   }
 
-  enableCap(ctx: IoctlCtx, vm: Vm, cap: number, args: readonly bigint[]): number | undefined {
+  enableCap(_ctx: IoctlCtx, vm: Vm, cap: number, args: readonly bigint[]): number | undefined {
     const realm = this.realmOf(vm);
     if (!realm) return undefined;
     // bug old-subcommands-half-work: a v10 VMM's ENABLE_CAP(old CAP, CREATE) makes the RD and succeeds
@@ -142,7 +142,6 @@ export class RmiRealm implements RealmModule {
     }
     // V14-EC4/EC5/EC6: nothing on the allowlist is handled by the arm64 switch, and there are no sub-commands
     if (this.rules.enableCapAllowlist || cap === this.p.cap.nr) fail('EINVAL', 'ENABLE_CAP on a realm VM (V14-EC4..EC6)');
-    ctx;
     return undefined;
   }
 
@@ -190,7 +189,7 @@ export class RmiRealm implements RealmModule {
   /** KVM_ARM_VCPU_RMI_PSCI_COMPLETE (v12/v13 only; V14-V11 removed it). */
   vcpuIoctl(ctx: IoctlCtx, vcpu: Vcpu, req: number): number | undefined {
     const pc = this.p.psciComplete;
-    if (!pc || req !== pc.req) return undefined;
+    if (pc?.req !== req) return undefined;
     // every vCPU of a realm is a REC (V14-V4); anything else -EPERM in v12 (abi-evolution.md §3.5), -ENXIO in v13
     if (!this.realmOf(vcpu.vm)) fail(this.rules.psciNotRealm, 'PSCI complete on a vCPU that is not a REC');
     const ps = this.p.uapi?.psciComplete?.arg.kind === 'struct' ? this.p.uapi.psciComplete.arg.struct : REALM_STRUCTS.rmiPsciComplete;

@@ -134,7 +134,7 @@ function vcpuIoctl(vcpu: Vcpu, ctx: IoctlCtx): number {
         vcpu.sveFinalized = true;
         return 0;
       }
-      fail('EINVAL', `FINALIZE(${what}): unknown feature (G7)`);
+      return fail('EINVAL', `FINALIZE(${what}): unknown feature (G7)`);
     }
     default: {
       const mine = k.realm?.vcpuIoctl(ctx, vcpu, ctx.req);

@@ -190,7 +190,7 @@ function vmIoctl(vm: Vm, ctx: IoctlCtx): number {
         case KVM_CAP_ARM_SYSTEM_SUSPEND:
           return 0;
         default:
-          fail('EINVAL', `ENABLE_CAP ${cap} not supported`);
+          return fail('EINVAL', `ENABLE_CAP ${cap} not supported`);
       }
     }
     case KVM_CREATE_DEVICE:

@@ -26,7 +26,8 @@ export function derive(parent: ProfileBehaviour | AbiProfile, changes: ProfileCh
     expect[k] = e.source.includes(INHERITED) ? e : { ...e, source: `${e.source}${INHERITED}${parent.name}: ${inheritNote}` };
   }
   for (const [k, e] of Object.entries(delta) as [ExpectKey, Expect | null][]) {
-    if (e === null) delete expect[k];
+    if (e === null)
+      delete expect[k]; // eslint-disable-line @typescript-eslint/no-dynamic-delete -- a fixed-key record: null in a delta drops that expectation
     else expect[k] = e;
   }
   return { ...parent, ...rest, expect };

@@ -29,7 +29,7 @@ export const V7_RIPAS = 'lore:20250213161426.102987-17-steven.price@arm.com ("[P
 
 /** The parent's value for `keys`, kept but marked UNCONFIRMED with `why`. */
 export const markUnconfirmed = (p: ProfileBehaviour, keys: readonly (keyof AbiProfile['expect'])[], why: string): AbiProfile['expect'] =>
-  Object.fromEntries(keys.filter((k) => p.expect[k] !== undefined).map((k) => [k, { ...(p.expect[k]!), unconfirmed: why }]));
+  Object.fromEntries(keys.filter((k) => p.expect[k] !== undefined).map((k) => [k, { ...p.expect[k]!, unconfirmed: why }]));
 
 export const ripasEperm = (note: string): Expect => ({ errno: 'EPERM', source: 'V10-IR3', unconfirmed: note, dispute: RIPAS_DISPUTE });
 export const populateEinval = (src: string): Expect => ({ errno: 'EINVAL', source: src, dispute: STATE_DISPUTE });

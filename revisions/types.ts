@@ -61,8 +61,7 @@ const UAPI_KEYS: readonly UapiProfileKey[] = [
 
 /** The behaviour part of a (possibly assembled) profile: what a child revision derives from. */
 export function behaviourOf(p: ProfileBehaviour | AbiProfile): ProfileBehaviour {
-  const out: Record<string, unknown> = { ...p };
-  for (const k of UAPI_KEYS) delete out[k];
+  const out = Object.fromEntries(Object.entries(p).filter(([k]) => !(UAPI_KEYS as readonly string[]).includes(k)));
   return out as unknown as ProfileBehaviour;
 }
 

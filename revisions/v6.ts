@@ -162,7 +162,7 @@ const v6Derived = derive(
       'vcpu.init-psci': { errno: 0, source: 'upstream VCPU_INIT with PSCI_0_2 (UP); no v6 check refuses it' },
       'vcpu.init-rec-normal-vm': {
         errno: 0,
-        source: `${v6p(12, 'the REC bit is cleared from the supported features only when the RMM is absent; nothing refuses it on a normal VM')} (Gavin Shan\'s review of 12/43 points this out; v7 refuses it)`,
+        source: `${v6p(12, 'the REC bit is cleared from the supported features only when the RMM is absent; nothing refuses it on a normal VM')} (Gavin Shan's review of 12/43 points this out; v7 refuses it)`,
       },
       'vcpu.init-rec-el1-32bit': { errno: 'EINVAL', source: v6p(12, 'the REC bit with EL1_32BIT is -EINVAL') },
       'vcpu.init-past-max': { errno: 'ENOENT', source: `${v6p(42, 'KVM_VCPU_MAX_FEATURES is 9')}: bit 9 is -ENOENT (G8)` },
@@ -198,7 +198,9 @@ const v6Derived = derive(
       'psci.normal-vm': { errno: 'EINVAL', source: V6_PSCI('on a VM that is not a realm is -EINVAL (v7 changed to a REC check with -EPERM)') },
       'psci.no-rec-bit': {
         errno: 'EINVAL',
-        source: V6_PSCI('checks only that the VM is a realm, so a realm vCPU that is no REC reaches RMI_PSCI_COMPLETE with no REC page; the RMM refuses and KVM returns -EINVAL'),
+        source: V6_PSCI(
+          'checks only that the VM is a realm, so a realm vCPU that is no REC reaches RMI_PSCI_COMPLETE with no REC page; the RMM refuses and KVM returns -EINVAL',
+        ),
       },
       'psci.bad-pointer': { errno: 'EFAULT', source: V6_PSCI('copies the struct after the realm check: a fault is -EFAULT') },
       'psci.unknown-target': { errno: 'EINVAL', source: V6_PSCI('no vCPU with the target MPIDR is -EINVAL') },

@@ -44,7 +44,7 @@ export function verdicts(ktap: string, renames?: ReadonlyMap<string, string>): M
     if (!m?.[2]!.includes('/')) continue; // the per-revision summary lines name no check
     const name = renames ? rename(m[2]!, renames) : m[2]!;
     if (out.has(name)) throw new Error(`${name} appears twice`);
-    out.set(name, `${m[1]}${m[3]!.replace(/ # time=\S+/, '')}`);
+    out.set(name, `${String(m[1])}${m[3]!.replace(/ # time=\S+/, '')}`);
   }
   return out;
 }
@@ -55,7 +55,7 @@ export function compareVerdicts(before: ReadonlyMap<string, string>, after: Read
   for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const b = before.get(name);
     const a = after.get(name);
-    if (b === undefined) diffs.push(`+ ${name}: only after (${a})`);
+    if (b === undefined) diffs.push(`+ ${name}: only after (${String(a)})`);
     else if (a === undefined) diffs.push(`- ${name}: only before (${b})`);
     else if (a !== b) diffs.push(`~ ${name}: before "${b}", after "${a}"`);
   }
@@ -74,7 +74,7 @@ export function renameBaseline(text: string, renames: ReadonlyMap<string, string
     for (const cut of [0, 1]) {
       const name = parts.slice(cut).join('/');
       const to = renames.get(name);
-      if (to) return `${m[1]}${[...parts.slice(0, cut), to].join('/')}${m[3]}`;
+      if (to) return `${String(m[1])}${[...parts.slice(0, cut), to].join('/')}${String(m[3])}`;
     }
     if ([...renames.keys()].some((k) => pattern.endsWith(k) || pattern.includes('*'))) unmapped.push(pattern);
     return line;
@@ -98,7 +98,7 @@ function main(argv: string[]): number {
   if (argv[0] === '--baseline' && argv.length === 2) {
     const r = renameBaseline(readFileSync(argv[1]!, 'utf8'), renames);
     process.stdout.write(r.text);
-    for (const u of r.unmapped) console.error(`check-renames: ${argv[1]}: "${u}" not mapped (a glob, or not an old name): check it by hand`);
+    for (const u of r.unmapped) console.error(`check-renames: ${String(argv[1])}: "${u}" not mapped (a glob, or not an old name): check it by hand`);
     return 0;
   }
   console.error('usage: check-renames.ts --verdicts BEFORE.ktap AFTER.ktap | --baseline FILE');

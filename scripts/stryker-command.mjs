@@ -82,7 +82,7 @@ if (active === undefined || !existsSync(out)) {
   renameSync(`${out}.tmp.mjs`, out);
 }
 
-let statics = [];
+let statics;
 try {
   statics = dir ? JSON.parse(readFileSync(join(dir, 'static.json'), 'utf8')) : [];
 } catch {

@@ -42,7 +42,7 @@ export const v15 = {
 
 function run(cwd: string, cmd: string, args: string[]): { code: number; out: string } {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 400000, env: { ...process.env, TAP_SNAPSHOT: '0', NO_COLOR: '1' } });
-  return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
 
 t.test('a throwaway v15 takes four files, and the build names what is missing', { timeout: 1700000 }, async (t) => {

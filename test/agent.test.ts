@@ -340,12 +340,18 @@ t.test(
     const { out, code } = await raw(lines, policyBin);
     t.equal(code, 0, 'the agent survives and ends at EOF');
     const by = (id: number): Record<string, unknown> => out.find((o) => o.id === id) ?? {};
-    if (Number(by(1).ret) < 0) { t.comment(`open /dev/kvm: errno ${String(by(1).errno)}`); return; }
+    if (Number(by(1).ret) < 0) {
+      t.comment(`open /dev/kvm: errno ${String(by(1).errno)}`);
+      return;
+    }
     t.equal(by(2).ret, 12, 'KVM_GET_API_VERSION');
     t.match(by(3).error, /refused: ioctl 0x5401 is not a KVM request/);
     t.match(by(4).error, /refused: only a shared mapping of an fd an ioctl handed out/);
     t.match(by(6).error, /returns no fd to bind/);
-    if (Number(by(5).ret) < 0 || Number(by(7).ret) < 0) { t.comment('no VM/vCPU on this host'); return; }
+    if (Number(by(5).ret) < 0 || Number(by(7).ret) < 0) {
+      t.comment('no VM/vCPU on this host');
+      return;
+    }
     t.equal(by(8).ret, 0, 'kvm_run maps (1 MiB, more than the vCPU file has)');
     t.match(by(9).out, /^[0-9a-f]{8}$/);
     t.match(by(10).error, /^bad-request: peek of mapping run faulted \(SIGBUS\)/, 'peek past the end of the file');

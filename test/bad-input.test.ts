@@ -47,7 +47,7 @@ spawnSync('mkfifo', [fifo]);
 
 const scenario = (name: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ name, description: 'a scenario', source: 'test', steps: [{ do: 'create_vm' }], ...extra });
-function scenarioDir(name: string, files: Record<string, string | 'DIR' | 'DANGLING'>): string {
+function scenarioDir(name: string, files: Record<string, string>): string {
   const d = join(inputs, name);
   mkdirSync(d);
   for (const [n, c] of Object.entries(files)) {
@@ -268,8 +268,8 @@ async function runCase(c: Case): Promise<{ code: number | undefined; stdout: str
   // tsx keeps its compile cache in TMPDIR (tsx-UID): the tool's, reused by every run, not something a run leaves.
   return {
     code: r.exitCode,
-    stdout: String(r.stdout),
-    stderr: String(r.stderr),
+    stdout: r.stdout,
+    stderr: r.stderr,
     leftFiles: readdirSync(tmp).filter((n) => !/^tsx-\d+$/.test(n)),
     leftGroup: left.length > 0,
   };
@@ -294,7 +294,7 @@ t.test('bad inputs: one line, exit 2, no stack trace, nothing left', async (t) =
   const classes = new Set(cases.map((c) => c.cls));
   t.comment(`${cases.length} cases in ${classes.size} classes: ${[...classes].join(', ')}`);
   // Two at a time: the machine is shared.
-  const results: Awaited<ReturnType<typeof runCase>>[] = new Array(cases.length);
+  const results = new Array<Awaited<ReturnType<typeof runCase>>>(cases.length);
   let next = 0;
   await Promise.all(
     [0, 1].map(async () => {
@@ -345,7 +345,7 @@ t.test('names cannot inject TAP lines or break XML, HTML or Markdown', async (t)
   t.notMatch(xml, /<b>/, 'markup escaped');
   t.notMatch(xml, /[\ud800-\udfff]/, 'no lone surrogate');
   const abi = getProfile('v7')!;
-  const check: CheckDef = { name: evil, area: 'create-realm', description: evil, expects: [], run: async () => {} };
+  const check: CheckDef = { name: evil, area: 'create-realm', description: evil, expects: [], run: () => Promise.resolve() };
   const html = matrixHtml({ profiles: [abi], checks: [check], outcomes: [o], title: evil });
   t.notMatch(html, /<b>|[\x00-\x08\x0b\x0c\x0e-\x1f]/, 'HTML: markup escaped, no control character');
   const md = matrixMarkdown({ profiles: [abi], checks: [check], outcomes: [o], title: 'm' });

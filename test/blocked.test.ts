@@ -132,7 +132,11 @@ t.test('trace records blocked_by; a baseline turns a blocked check into a known 
   const tr = readTrace(join(dir, 'v7__populate_one-page.json'));
   t.equal(tr.status, 'blocked');
   t.equal(tr.blocked_by, CAUSE);
-  t.ok(JSON.parse(readFileSync(join(dir, 'v7__populate_one-page.json'), 'utf8')).assertions.some((a: { call?: string }) => a.call === CAUSE));
+  t.ok(
+    (JSON.parse(readFileSync(join(dir, 'v7__populate_one-page.json'), 'utf8')) as { assertions: { call?: string }[] }).assertions.some(
+      (a: { call?: string }) => a.call === CAUSE,
+    ),
+  );
   const b = new Baseline(parseBaseline('v7/populate/* realm created before vCPU init (kernel bug)\n', 'b.txt'), '6.14.0-rc1');
   const o2 = { ...outs.find((x) => x.name === 'populate/one-page')! };
   t.ok(b.apply(o2));

@@ -51,8 +51,17 @@ t.test('baseline parsing', async (t) => {
   t.throws(() => parseBaseline('[\n{"check": }]', 'b.json'), { message: /^b\.json:2: not valid JSON/ });
 
   const b = new Baseline(parseBaseline('rfc-v1/populate/* kernel=6.2* known\nprobing/x other\n', 'b'), '6.1.0');
-  const o = (name: string, status: CheckOutcome['status']): CheckOutcome =>
-    ({ name, abi: 'rfc-v1', area: 'populate', description: '', status, assertions: [], sources: [], trace: [], ms: 0 });
+  const o = (name: string, status: CheckOutcome['status']): CheckOutcome => ({
+    name,
+    abi: 'rfc-v1',
+    area: 'populate',
+    description: '',
+    status,
+    assertions: [],
+    sources: [],
+    trace: [],
+    ms: 0,
+  });
   t.equal(b.match(o('populate/wrap', 'fail')), undefined, 'kernel glob does not match 6.1.0');
   b.release = '6.2.0-cca';
   const f = o('populate/wrap', 'fail');

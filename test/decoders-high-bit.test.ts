@@ -128,10 +128,9 @@ t.test('repro: flag words with the high bit reach the C unsigned and whole', asy
   const s = new RecordingSession(await target.session(), 2000);
   const kvm = await Kvm.open(s, abi);
   const vm = await kvm.createVm(abi.vmTypeRealm + 40);
-  const g = await vm.__createGuestMemfd(0x200000, 2 ** 31);
+  await vm.__createGuestMemfd(0x200000, 2 ** 31);
   await vm.setMemoryAttributes(0x80000000n, 0x1000n, B63 | 8n);
   await vm.rmiPopulate({ base: 0x80000000n, size: 0x1000n, sourceUaddr: 0, flags: B31 | 1, reserved: 0 });
-  g;
   await s.close();
   await target.stop();
   const ID: TargetIdentity = {

@@ -24,7 +24,7 @@ function anchorsOf(path: string): Set<string> {
   for (const m of text.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) out.add(m[1]!);
   const seen = new Map<string, number>();
   for (const m of text.matchAll(/^#{1,6}\s+(.+)$/gm)) {
-    const base = (m[1]!)
+    const base = m[1]!
       .trim()
       .toLowerCase()
       .replace(/<[^>]+>/g, '')
@@ -58,7 +58,7 @@ function citedSources(): { where: string; source: string; required: boolean }[] 
     out.push({ where: `${p.name} cap`, source: p.cap.source, required: true });
     if (p.psciComplete) out.push({ where: `${p.name} psciComplete`, source: p.psciComplete.source, required: true });
     if (p.rmiPopulate) out.push({ where: `${p.name} rmiPopulate`, source: p.rmiPopulate.source, required: true });
-    for (const [k, e] of Object.entries(p.expect) as [string, Expect][]) {
+    for (const [k, e] of Object.entries<Expect>(p.expect)) {
       out.push({ where: `${p.name} ${k}`, source: e.source, required: true });
       if (e.dispute) out.push({ where: `${p.name} ${k} dispute`, source: e.dispute, required: false });
       if (e.unconfirmed) out.push({ where: `${p.name} ${k} unconfirmed`, source: e.unconfirmed, required: false });
@@ -98,10 +98,10 @@ t.test('docs/conditions/ is what `npm run docs` generates from the profiles', as
   const missing: string[] = [];
   for (const p of PROFILES.values()) {
     const page = files.get(`docs/conditions/${p.name}.md`) ?? '';
-    for (const [k, e] of Object.entries(p.expect) as [string, Expect][]) {
+    for (const [k, e] of Object.entries<Expect>(p.expect)) {
       const row = page.split('\n').find((l) => l.includes(`\`${k}\``)) ?? '';
       const st = statusOf(e);
-      if (!row.includes(st === 'confirmed' ? 'confirmed' : st === 'inherited' ? `inherited from ${inheritedFrom(e)}` : 'UNCONFIRMED'))
+      if (!row.includes(st === 'confirmed' ? 'confirmed' : st === 'inherited' ? `inherited from ${String(inheritedFrom(e))}` : 'UNCONFIRMED'))
         missing.push(`${p.name} ${k} (${st})`);
     }
   }
@@ -190,7 +190,7 @@ t.test('every relative link in the Markdown resolves inside the clone', async (t
       n++;
       const target = href.startsWith('#')
         ? `${f}${href}`
-        : `${normalize(join(dirname(f), href.split('#')[0]!))}${href.includes('#') ? `#${href.split('#')[1]}` : ''}`;
+        : `${normalize(join(dirname(f), href.split('#')[0]!))}${href.includes('#') ? `#${String(href.split('#')[1])}` : ''}`;
       const why = unresolved(target);
       if (why) bad.push(`${f}: ${href}: ${why}`);
     }

@@ -25,7 +25,7 @@ function flipped(e: Expect): Expect {
 
 /** The profile with every UNCONFIRMED mark cleared (the emulator models those values too). */
 function enforced(abi: AbiProfile): AbiProfile {
-  const expect = Object.fromEntries(Object.entries(abi.expect).map(([k, e]) => [k, e && { ...e, unconfirmed: undefined }]));
+  const expect = Object.fromEntries(Object.entries(abi.expect).map(([k, e]) => [k, { ...e, unconfirmed: undefined }]));
   return { ...abi, expect };
 }
 

@@ -46,7 +46,7 @@ t.test('every catalogued bug switch is found, and round-trips', async (t) => {
     const rt = await roundTrip(r, join(dir, b.name));
     t.ok(rt.replays, `${b.name}: the trace replays with the switch on (${rt.files.trace})`);
     if (NO_SCENARIO[b.name]) {
-      t.comment(`${b.name}: no scenario check: ${NO_SCENARIO[b.name]}`);
+      t.comment(`${b.name}: no scenario check: ${String(NO_SCENARIO[b.name])}`);
       continue;
     }
     t.ok(rt.failsWithBug, `${b.name}: its scenario fails with the switch on (${rt.files.scenario})`);

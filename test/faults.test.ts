@@ -76,8 +76,8 @@ function background(args: string[]): { p: ResultPromise; out: () => string; err:
   const p = execa(RUN, args, { cwd: ROOT, env, reject: false, buffer: false, stdin: 'ignore' });
   let out = '';
   let err = '';
-  p.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  p.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  p.stderr.on('data', (c: Buffer) => (err += c.toString()));
   return { p, out: () => out, err: () => err };
 }
 
@@ -138,11 +138,11 @@ t.test('one private trace directory per run, printed once; a planted name is not
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('# traces:'));
   t.equal(lines.length, 1, 'one traces line');
   const m = /^# traces: (\d+) written to (\S+)$/.exec(lines[0] ?? '');
-  t.ok(m && Number(m[1]) > 1, `several traces: ${lines[0]}`);
+  t.ok(m && Number(m[1]) > 1, `several traces: ${String(lines[0])}`);
   t.match(m?.[2], new RegExp(`^${TMP}/kvm-cca-traces-[A-Za-z0-9]{6}$`), 'in a fresh mkdtemp directory of TMPDIR');
   t.same(readdirSync(decoy), [], 'nothing written through the planted symlink');
   const paths = [...r.stdout.matchAll(/trace: (\S+)/g)].map((x) => x[1] ?? '');
-  t.ok(paths.length > 1 && paths.every((p) => p.startsWith(`${m?.[2]}/`)), 'every failing check names a file in it');
+  t.ok(paths.length > 1 && paths.every((p) => p.startsWith(`${String(m?.[2])}/`)), 'every failing check names a file in it');
   rmSync(m?.[2] ?? join(TMP, 'none'), { recursive: true, force: true });
   t.same(
     tmpLeft().filter((f) => f !== 'kvm-cca-traces'),
@@ -231,7 +231,7 @@ t.test('SIGKILL of ./run.sh during a qemu run leaves no qemu or ssh process', { 
   // Killed once qemu and the ssh master both run (the master is the first ssh).
   await until(() => {
     const c = childrenOf(pid);
-    return (c.some((x) => x.includes(' qemu-system')) && c.some((x) => x.endsWith(" ssh"))) || b.p.exitCode !== null;
+    return (c.some((x) => x.includes(' qemu-system')) && c.some((x) => x.endsWith(' ssh'))) || b.p.exitCode !== null;
   }, 'qemu and ssh under the run');
   const before = childrenOf(pid);
   t.ok(before.length >= 2, `running: ${before.join(', ')}`);
@@ -239,7 +239,7 @@ t.test('SIGKILL of ./run.sh during a qemu run leaves no qemu or ssh process', { 
   await b.p;
   t.same(await goneWithin(pid, 5000), [], 'every qemu and ssh of the run is gone within 5 s');
   t.ok(
-    tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${pid}-`)),
+    tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${String(pid)}-`)),
     'its ssh control dir is left (node had no chance to clean)',
   );
   leftoverDirOf = pid;
@@ -255,11 +255,11 @@ t.test(
     await until(() => /^ {2}ok 1 - /m.test(b.out()) || b.p.exitCode !== null, 'the first check');
     if (leftoverDirOf)
       t.notOk(
-        tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${leftoverDirOf}-`)),
+        tmpLeft().some((f) => f.startsWith(`kvm-cca-ssh-${String(leftoverDirOf)}-`)),
         "the killed run's control dir was removed by this run",
       );
     const qemu = childrenOf(pid).find((x) => x.includes(' qemu-system'));
-    t.ok(qemu, `qemu runs: ${qemu}`);
+    t.ok(qemu, `qemu runs: ${String(qemu)}`);
     process.kill(Number(qemu?.split(' ')[0]), 'SIGSTOP'); // the guest hangs: nothing answers any more
     const t0 = Date.now();
     const r = await b.p;
@@ -281,7 +281,7 @@ t.test(
       faults.length >= 1 && fails.length - faults.length <= 1,
       `after the one that hung, each later check fails with the fault (${faults.length} of ${fails.length})`,
     );
-    t.equal(new Set(faults).size, 1, `the same fault: ${faults[0]}`);
+    t.equal(new Set(faults).size, 1, `the same fault: ${String(faults[0])}`);
     t.notMatch(b.err(), /^\s+at |internal error/m, 'no stack trace');
     t.same(await goneWithin(pid, 5000), [], 'no qemu or ssh left');
     t.same(

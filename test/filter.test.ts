@@ -23,9 +23,7 @@ function run(args: string[]) {
 }
 
 const profiles = ALL_REVISIONS.map((n) => getProfile(n)!);
-const listed = listLines({ profiles, allChecks: ALL_CHECKS, filters: [], kind: 'emulator', allowCrash: false, verbose: false }).map(
-  (l) => l.split('  #')[0]!,
-);
+const listed = listLines({ profiles, allChecks: ALL_CHECKS, filters: [], kind: 'emulator', allowCrash: false, verbose: false }).map((l) => l.split('  #')[0]!);
 
 t.test('every listed name, full or without its revision, selects exactly that check', async (t) => {
   let bad = 0;

@@ -31,7 +31,7 @@ function suiteTraces(): string {
   const d = join(dir, 'suite');
   for (const abi of ['all', 'absent']) {
     const r = spawnSync(RUN, ['--abi', abi, '--trace', d], { cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`run.sh --abi ${abi} exited ${r.status}: ${r.stderr.slice(-400)}`);
+    if (r.status !== 0) throw new Error(`run.sh --abi ${abi} exited ${String(r.status)}: ${r.stderr.slice(-400)}`);
   }
   return d;
 }
@@ -99,7 +99,7 @@ function codeOnly(c: string): string {
       const q = c[i];
       for (i++; i < c.length && c[i] !== q; i++) if (c[i] === '\\') i++;
       out += '""';
-    } else out += c[i];
+    } else out += c[i]!;
   }
   return out;
 }
@@ -129,11 +129,14 @@ t.test('a hostile trace: replay refuses it before anything runs, repro renders i
   t.match(c, /NOT EXECUTED \(outside the suite's call policy\): call 1: open of/);
   t.match(c, /call 4: bad handle name "a-b"/, 'a handle name that is no identifier is refused');
   const gcc = spawnSync('sh', ['-c', 'command -v gcc']).status === 0;
-  if (!gcc) { t.comment('no gcc: compile step skipped'); return; }
+  if (!gcc) {
+    t.comment('no gcc: compile step skipped');
+    return;
+  }
   const cc = spawnSync('gcc', ['-Wall', '-Werror', '-o', `${out}.out`, out], { encoding: 'utf8' });
   t.equal(cc.status, 0, `gcc -Wall -Werror compiles it${cc.stderr ? `\n${cc.stderr}` : ''}`);
   const nm = spawnSync('nm', [`${out}.out`], { encoding: 'utf8' });
-  t.notMatch(String(nm.stdout), new RegExp(MARK), 'no injected symbol in the binary');
+  t.notMatch(nm.stdout, new RegExp(MARK), 'no injected symbol in the binary');
 });
 
 t.test('the policy refuses each forbidden class on its own', async (t) => {

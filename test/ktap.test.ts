@@ -152,7 +152,7 @@ t.test('a clean run, a failing run and a fully baselined run', { skip: kunitSkip
   // every failure baselined: exit 0, and both parsers count no failure either
   const names = [...failing.stdout.matchAll(/^ {2}not ok \d+ - (\S+)/gm)].map((m) => m[1]);
   const baseline = join(work, 'baseline.txt');
-  writeFileSync(baseline, names.map((n) => `${n} known: create-rd-twice\n`).join(''));
+  writeFileSync(baseline, names.map((n) => `${String(n)} known: create-rd-twice\n`).join(''));
   const known = run(['--abi', 'rfc-v1', '--emulator-bug', 'create-rd-twice', '--baseline', baseline]);
   t.equal(known.code, 0, 'a fully baselined run exits 0');
   t.notMatch(known.stdout, /^ {2}not ok/m);

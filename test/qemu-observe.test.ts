@@ -33,7 +33,7 @@ t.test('kernel log on the Debian guest', { skip, timeout: 400000 }, async (t) =>
 
   const mark = await q.kernelLog();
   t.same([mark.ret, mark.errno, mark.kmsg], [0, 0, []], 'a mark returns no records');
-  t.ok((mark.seq ?? -1) > 100, `the mark is the newest sequence number (${mark.seq})`);
+  t.ok((mark.seq ?? -1) > 100, `the mark is the newest sequence number (${String(mark.seq)})`);
   t.equal((await q.guestRun('echo "kvm-cca kmsg probe" > /dev/kmsg')).exitCode, 0);
   const got = await q.kernelLog(mark.seq);
   t.match(got.kmsg, [/^\d+,\d+,\d+;kvm-cca kmsg probe$/], 'the record written after the mark, and nothing else');
@@ -96,7 +96,7 @@ t.test(
       ['mcopy', '-i', esp, join(dir, 'startup.nsh'), '::/startup.nsh'],
     ] as string[][]) {
       const x = await execa(cmd!, args, { reject: false });
-      t.equal(x.exitCode, 0, `${cmd} ${x.stderr}`);
+      t.equal(x.exitCode, 0, `${String(cmd)} ${x.stderr}`);
     }
     const r = await execa(
       RUN,

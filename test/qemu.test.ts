@@ -70,7 +70,7 @@ t.test('qemu target', { skip, timeout: 900000 }, async (t) => {
   });
   const t0 = Date.now();
   const id = await q.start();
-  t.comment(`boot to readiness ${q.bootMs} ms, start() ${Date.now() - t0} ms, console log ${q.logPath}`);
+  t.comment(`boot to readiness ${String(q.bootMs)} ms, start() ${Date.now() - t0} ms, console log ${String(q.logPath)}`);
   t.match(id, { kind: 'qemu', info: { machine: 'aarch64', euid: 0, kvm: true, executor: /^kvm-cca-agent / } });
 
   await t.test('raw wire requests on a real kernel', async (t) => {
@@ -192,7 +192,7 @@ t.test('qemu target', { skip, timeout: 900000 }, async (t) => {
     const key = mkdtempSync(join(tmpdir(), 'kvm-cca-key-'));
     t.teardown(() => rmSync(key, { recursive: true, force: true }));
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(key, 'k')]);
-    const wrongKey = new SshTarget(`ssh://root@127.0.0.1:${q.port}`, { sshKey: join(key, 'k'), insecureHostKey: true });
+    const wrongKey = new SshTarget(`ssh://root@127.0.0.1:${String(q.port)}`, { sshKey: join(key, 'k'), insecureHostKey: true });
     await t.rejects(wrongKey.start(), { name: 'TargetSetupError', message: /authentication refused/ });
     await wrongKey.stop();
     const closed = new SshTarget('ssh://root@127.0.0.1:1', { insecureHostKey: true, connectTimeout: 3 });
@@ -221,7 +221,7 @@ t.test('qemu target', { skip, timeout: 900000 }, async (t) => {
       ['agent ssh', local],
       ['ssh master', master],
     ] as const)
-      t.notOk(alive(pid), `${name} (pid ${pid}) is gone`);
+      t.notOk(alive(pid), `${name} (pid ${String(pid)}) is gone`);
     t.same(
       childrenOf(process.pid).filter((p) => p.includes(' qemu-system')),
       [],

@@ -105,9 +105,9 @@ t.test('stack.json from outside: a bad one is one clear line', async (t) => {
   const bad = (v: unknown, what: RegExp): void => {
     try {
       parseStack(JSON.stringify(v), dir, 's');
-      t.fail(`accepted, expected ${what}`);
+      t.fail(`accepted, expected ${String(what)}`);
     } catch (e) {
-      t.ok(e instanceof RealStackError, `refused as a RealStackError: ${what}`);
+      t.ok(e instanceof RealStackError, `refused as a RealStackError: ${String(what)}`);
       t.match((e as Error).message, what);
       t.notOk((e as Error).message.includes('\n'), 'one line');
     }

@@ -70,13 +70,11 @@ t.test('reproducers of real-kernel traces', { skip: qemuSkip(t), timeout: 300000
     const up = await ssh.run('cat > /tmp/repro && chmod +x /tmp/repro', readFileSync(bin));
     t.equal(up.exitCode, 0, 'uploaded');
     const run = await ssh.run('/tmp/repro');
-    t.equal(run.exitCode, exit, `${name}: the reproducer exits ${exit} in the guest\n${String(run.stdout)}`);
-    const first = String(run.stdout).split('\n')[0] ?? '';
+    t.equal(run.exitCode, exit, `${name}: the reproducer exits ${exit} in the guest\n${run.stdout}`);
+    const first = run.stdout.split('\n')[0] ?? '';
     t.ok(first.startsWith('uname -a: Linux ') && first.split(' ')[4] === id.info.release, `uname -a first, naming the guest kernel: ${first}`);
     // Absent by the realm VM type refused (rfc-v1, v14) or the realm CAP answering 0 (the v10 VMM order probes it first).
-    if (exit === 4)
-      t.match(String(run.stdout), /the realm uAPI is absent on this kernel \(call \d+ = (-1 EINVAL\): no realm VM type|0\): the kernel does not offer)/);
-    else
-      t.match(String(run.stdout), new RegExp(`0 of \\d+ judged calls violate the ${abiName} spec; 0 of ${trace.calls.length} calls differ from the recording`));
+    if (exit === 4) t.match(run.stdout, /the realm uAPI is absent on this kernel \(call \d+ = (-1 EINVAL\): no realm VM type|0\): the kernel does not offer)/);
+    else t.match(run.stdout, new RegExp(`0 of \\d+ judged calls violate the ${abiName} spec; 0 of ${trace.calls.length} calls differ from the recording`));
   }
 });

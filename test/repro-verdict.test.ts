@@ -73,7 +73,7 @@ function runRepro(trace: TraceFile, script: string, env: Record<string, string> 
     timeout: 20000,
     env: { ...process.env, LD_PRELOAD: shim, REPRO_SHIM_LOG: `${src}.log`, REPRO_SHIM_ANSWERS: `${src}.answers`, ...env },
   });
-  let log = '';
+  let log: string;
   try {
     log = readFileSync(`${src}.log`, 'utf8');
   } catch {

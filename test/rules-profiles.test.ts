@@ -70,7 +70,7 @@ const RMM: Cross<EraRmmRow> = {
 };
 
 function cross<R extends object>(t: Test, table: Cross<R>, row: R, p: AbiProfile): void {
-  for (const [field, check] of Object.entries(table) as [string, Cross<R>[keyof R]][]) {
+  for (const [field, check] of Object.entries<Cross<R>[keyof R]>(table)) {
     if (typeof check === 'string') t.comment(`${p.name}.${field}: ${check}`);
     else t.test(field, async (t) => check(row, p, t));
   }

@@ -21,7 +21,7 @@ function allOk(a: Pick<typeof t, 'match' | 'ok' | 'same'>, stdout: string): void
   a.match(stdout, /^KTAP version 1\n/, 'KTAP header');
   const plan = /^ {2}1\.\.(\d+)$/m.exec(stdout);
   const lines = stdout.split('\n').filter((l) => /^ {2}(not )?ok \d+/.test(l));
-  a.ok(plan && Number(plan[1]) > 0 && lines.length === Number(plan[1]), `plan ${plan?.[1]} and ${lines.length} test lines`);
+  a.ok(plan && Number(plan[1]) > 0 && lines.length === Number(plan[1]), `plan ${String(plan?.[1])} and ${lines.length} test lines`);
   a.same(
     lines.filter((l) => /^ {2}not ok/.test(l)),
     [],
@@ -45,10 +45,10 @@ t.test('./run.sh qemu-guest, then two --target ssh://root@127.0.0.1:PORT --abi a
     }
   });
   let stderr = '';
-  guest.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  guest.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
-    guest.stdout?.on('data', (c: Buffer) => {
+    guest.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const l = /^(--target .*)\n/m.exec(out);
       if (l?.[1]) resolve(l[1]);

@@ -41,9 +41,9 @@ function fakeTarget(): Target {
       if (req.op === 'ioctl' && req.peek) r.peek = req.peek.map((p) => '00'.repeat(p.len));
       return r;
     },
-    async close() {},
+    close: () => Promise.resolve(),
   };
-  return { kind: 'emulator', start: async () => ID, session: async () => session, stop: async () => {} };
+  return { kind: 'emulator', start: async () => ID, session: async () => session, stop: () => Promise.resolve() };
 }
 
 async function run(names: string[]): Promise<CheckOutcome[]> {
@@ -96,7 +96,9 @@ t.test('--trace DIR writes one file per check with calls and identity', async (t
 t.test('a failing check writes its trace without --trace; a passing one does not', async (t) => {
   const base = tmp();
   process.env.KVM_CCA_TRACE_DIR = base;
-  t.teardown(() => void delete process.env.KVM_CCA_TRACE_DIR);
+  t.teardown(() => {
+    delete process.env.KVM_CCA_TRACE_DIR;
+  });
   const ci = new CiHooks({ abi: 'rfc-v1' });
   ci.started(ID);
   const outs = await run(['populate/in-none', 'config/hash-sha256']);
@@ -127,7 +129,7 @@ t.test('malformed traces: one line naming the file and the problem', async (t) =
   t.match(bad('{\n "format": \n}'), /^x\.json:3: not valid JSON/);
   t.equal(bad('{"format": "other"}'), 'x.json: not a trace (format must be "kvm-cca-trace/1", got "other")');
   t.equal(bad(JSON.stringify({ ...good, abi: 'v99' })), 'x.json: unknown ABI revision "v99"');
-  const broken: TraceFile = JSON.parse(JSON.stringify(good));
+  const broken = JSON.parse(JSON.stringify(good)) as TraceFile;
   (broken.calls[1]!.request as { req?: unknown }).req = 'KVM_CREATE_VM';
   t.match(bad(JSON.stringify(broken)), /^x\.json: call 2 \(KVM_CREATE_VM\(REALM \| IPA default\)\): bad request: req must be an integer/);
   t.throws(() => readTrace('/nonexistent/t.json'), { message: '/nonexistent/t.json: cannot read (ENOENT)' });
@@ -190,17 +192,18 @@ t.test('C reproducers: readable names and structs, compile cleanly', async (t) =
   t.match(qemu, '.features = { (1U << KVM_ARM_VCPU_POWER_OFF) | (1U << KVM_ARM_VCPU_PSCI_0_2) }');
   t.match(qemu, 'int feature = KVM_ARM_VCPU_REC;');
   t.match(qemu, /check_exit\(h_run\d+, KVM_EXIT_SYSTEM_EVENT, 1\);/);
-  for (const f of files.slice(1)) t.notMatch(readFileSync(f, 'utf8'), /argument as recorded/, `${f.split('/').pop()}: every call has a struct spelling`);
+  for (const f of files.slice(1))
+    t.notMatch(readFileSync(f, 'utf8'), /argument as recorded/, `${String(f.split('/').pop())}: every call has a struct spelling`);
   const ccs = compilers();
   if (!ccs.length) t.comment('no C compiler: compile step skipped');
   for (const { cc, args } of ccs)
     for (const f of files) {
       const r = spawnSync(cc, [...args, '-o', `${f}.${cc}.out`, f], { encoding: 'utf8' });
-      t.equal(r.status, 0, `${cc} ${args.join(' ')} ${f.split('/').pop()}${r.stderr ? `\n${r.stderr}` : ''}`);
+      t.equal(r.status, 0, `${cc} ${args.join(' ')} ${String(f.split('/').pop())}${r.stderr ? `\n${r.stderr}` : ''}`);
     }
   if (ccs[0]?.cc === 'gcc' && process.arch === 'x64') {
     // An x86 host has no realm VMs (no /dev/kvm, or KVM_CREATE_VM refuses the realm type): the realm uAPI is absent, exit 4.
-    const r = spawnSync(`${files[0]}.gcc.out`, [], { encoding: 'utf8' });
+    const r = spawnSync(`${String(files[0])}.gcc.out`, [], { encoding: 'utf8' });
     t.equal(r.status, 4, `exit 4 without the realm uAPI\n${r.stdout}`);
     t.match(r.stdout, /^uname -a: Linux /, 'uname -a first');
     t.match(

@@ -61,7 +61,7 @@ for (const name of ABI_NAMES) {
         maxVcpuFeatures: u.maxVcpuFeatures,
         recFeature: u.recFeature ? `${u.recFeature.c} = ${u.recFeature.bit}` : null,
         subcmd: u.subcmd
-          ? Object.entries(u.subcmd.numbers).map(([k, v]) => `${u.subcmd!.cPrefix}${u.subcmd!.names[k as keyof typeof u.subcmd.names]} = ${v}`)
+          ? Object.entries(u.subcmd.numbers).map(([k, v]) => `${u.subcmd!.cPrefix}${u.subcmd!.names[k as keyof typeof u.subcmd.names]} = ${String(v)}`)
           : null,
         config: u.config
           ? {

@@ -39,7 +39,7 @@ t.test('RFC v1 realm structs', async (t) => {
 });
 
 t.test('every RFC v1 expectation names its source', async (t) => {
-  for (const [k, e] of Object.entries(rfcV1.expect)) t.ok(e && e.source.length > 3, `${k}: ${e?.source}`);
+  for (const [k, e] of Object.entries(rfcV1.expect)) t.ok(e.source.length > 3, `${k}: ${e.source}`);
 });
 
 t.test('describeVmType prints the high bits unsigned (KVM_CREATE_VM takes an unsigned long)', async (t) => {

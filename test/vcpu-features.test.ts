@@ -16,7 +16,7 @@ for (const rev of ['v7', 'v14']) {
     for (const hostSve of [false, true]) {
       const target = new EmulatorTarget({ abi, host: { sve: hostSve } });
       await target.start();
-      t.same([...(await probeVcpuFeatures(target, 1000))], [['sve', hostSve]], `probe reads sve=${hostSve}`);
+      t.same([...(await probeVcpuFeatures(target, 1000))], [['sve', hostSve]], `probe reads sve=${String(hostSve)}`);
       const outs = await runChecks(sve, { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 1000, checkTimeoutMs: 5000 });
       await target.stop();
       if (hostSve)

@@ -181,7 +181,7 @@ export type FieldNames<S extends StructDesc> = S['fields'][number]['name'];
  * Encode `values` into the struct's bytes; members not given are zero. A union
  * takes a Uint8Array (raw) or the members of one variant, by member name.
  */
-export function encode<S extends StructDesc>(s: S, values: Partial<Record<string, FieldValue>>): Uint8Array {
+export function encode(s: StructDesc, values: Partial<Record<string, FieldValue>>): Uint8Array {
   const l = layout(s);
   const w = new StructWriter(l.size);
   const put = (f: PlacedField, v: FieldValue): void => {

@@ -129,7 +129,7 @@ function rangeOf(abi: AbiProfile, q: Call): { vm: string; base: number; size: nu
     if (sub !== abi.subcmd.INIT_IPA && sub !== abi.subcmd.POPULATE) return undefined;
     const p = q.arg.buf.ptrs?.find((x) => x.at === 16);
     if (p && 'buf' in p.to) args = p.to.buf;
-  } else if (abi.rmiPopulate && q.req === abi.rmiPopulate.req) args = q.arg.buf;
+  } else if (q.req === abi.rmiPopulate?.req) args = q.arg.buf;
   if (!args) return undefined;
   const b = fromHex(args.hex);
   if (b.length < 16) return undefined;
@@ -246,7 +246,7 @@ const say = (p: Pair): string => `${p.label} ${p.without} without it, ${p.with} 
  */
 async function differential(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<Difference> {
   const call = trace[seq - 1];
-  if (!call || call.request.op !== 'ioctl') return { observed: false, why: 'not an ioctl', pairs: [] };
+  if (call?.request.op !== 'ioctl') return { observed: false, why: 'not an ioctl', pairs: [] };
   const before = trace.slice(0, seq - 1);
   const w = worldOf(before);
   const q = call.request;
@@ -317,7 +317,7 @@ export function visibleEffect(abi: AbiProfile, q: Call): string | undefined {
     if (sub === abi.subcmd.POPULATE) return (rangeOf(abi, q)?.size ?? 0) > 0 ? 'the pages are populated' : undefined;
     return undefined;
   }
-  if (abi.rmiPopulate && q.req === abi.rmiPopulate.req) return (rangeOf(abi, q)?.size ?? 0) > 0 ? 'the pages are populated' : undefined;
+  if (q.req === abi.rmiPopulate?.req) return (rangeOf(abi, q)?.size ?? 0) > 0 ? 'the pages are populated' : undefined;
   return undefined;
 }
 

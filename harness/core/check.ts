@@ -197,7 +197,7 @@ export class CheckContext {
   }
 
   async mustAll(results: Promise<CallResult>[] | CallResult[]): Promise<void> {
-    for (const r of await Promise.all(results)) this.must(r);
+    for (const r of await Promise.all(results.map(async (r) => r))) this.must(r);
   }
 
   /** /dev/kvm, opened once per check. */

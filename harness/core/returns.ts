@@ -22,8 +22,8 @@ const ZERO = new Set<number>([
 export function returnsZero(abi: AbiProfile, req: Call): boolean {
   if (req.op !== 'ioctl') return false;
   if (ZERO.has(req.req)) return true;
-  if (abi.psciComplete && req.req === abi.psciComplete.req) return true;
+  if (req.req === abi.psciComplete?.req) return true;
   // v12 returns the bytes populated; v13 on report progress in the struct and return 0 (V14-PO15)
-  if (abi.rmiPopulate && req.req === abi.rmiPopulate.req) return abi.rmiPopulate.inOut;
+  if (req.req === abi.rmiPopulate?.req) return abi.rmiPopulate.inOut;
   return false;
 }

@@ -283,7 +283,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('harness/tools/cli.ts');
+const isMain = import.meta.url === `file://${String(process.argv[1])}` || process.argv[1]?.endsWith('harness/tools/cli.ts');
 if (isMain) {
   // A closed stdout (`./run.sh --list | head`) ends the run quietly, as SIGPIPE ends a C tool.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

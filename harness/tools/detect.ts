@@ -68,7 +68,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   for (const t of types) {
     const users = typeUsers(t);
     const o2 = await kvm.__createVm(t + IPA);
-    note(o2.r, `${users.length > 1 ? `${users[0]}..${users.at(-1)}` : users[0]} realm type ${typeName(t)} (upstream rejects it)`);
+    note(o2.r, `${users.length > 1 ? `${String(users[0])}..${String(users.at(-1))}` : String(users[0])} realm type ${typeName(t)} (upstream rejects it)`);
     vms.set(t, o2.vm);
   }
   const vm100 = { vm: vms.get(RME_TYPE) };
@@ -127,7 +127,7 @@ export async function detectAbi(session: Session, callTimeoutMs = 5000): Promise
   }
   const only = confirmed[0]!;
   if (only.revs.length === 1) {
-    return { abi: only.revs[0]!, ambiguous: false, reason: `${only.revs[0]}: CAP ${only.nr} answered and confirmed by its realm uAPI`, evidence: ev };
+    return { abi: only.revs[0]!, ambiguous: false, reason: `${String(only.revs[0])}: CAP ${only.nr} answered and confirmed by its realm uAPI`, evidence: ev };
   }
 
   // CAP 300: RFC v1 .. v7. The PSCI complete ioctl (0xd2, v2..v7) and the REC bit (v5) tell them apart.

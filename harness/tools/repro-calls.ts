@@ -194,7 +194,7 @@ export class GenBase {
     if (!p) return undefined;
     if (req === p.req) return { name: p.name, expr: p.name };
     const users = PSCI_NUMBERS.get(req);
-    if (users) return { name: p.name, expr: `${hx(req)}U /* the ${users[0]}..${users.at(-1)} number, not ${p.name} of ${this.abi.name} */` };
+    if (users) return { name: p.name, expr: `${hx(req)}U /* the ${String(users[0])}..${String(users.at(-1))} number, not ${p.name} of ${this.abi.name} */` };
     return undefined;
   }
 
@@ -241,7 +241,7 @@ export class GenBase {
       return [`${ind}struct ${s.name} psci = ${this.structInit(s, bytes, ind)};`, `${ind}ret = ioctl(${fd}, ${psci.expr}, &psci);`];
     }
     const pop = this.abi.rmiPopulate;
-    if (pop && req.req === pop.req) {
+    if (req.req === pop?.req) {
       const P = C.rmiPopulate;
       const at = off(P, 'source_uaddr');
       if (bytes.length !== P.size || ptrs.some((p) => p.at !== at)) return undefined;
@@ -320,7 +320,7 @@ export class GenBase {
         // A 64-bit register, or a wider one (SVE_VLS is 512 bits) as u64 words.
         const vr = new StructReader(vb);
         const words = Array.from({ length: vb.length / 8 }, (_, i) => u64lit(vr.u64(8 * i)));
-        const decl = words.length === 1 ? `__u64 value = ${words[0]};` : `__u64 value[${words.length}] = { ${words.join(', ')} };`;
+        const decl = words.length === 1 ? `__u64 value = ${String(words[0])};` : `__u64 value[${words.length}] = { ${words.join(', ')} };`;
         return [
           `${ind}${decl}`,
           `${ind}struct ${S.name} reg = { .id = ${regExpr(r.u64(off(S, 'id')))}, .addr = (__u64)(uintptr_t)${words.length === 1 ? '&' : ''}value };`,
@@ -384,7 +384,7 @@ export class GenBase {
         const b = fromHex(to.buf.hex);
         const nr = Number(args[0]);
         const s = nr === sub.POPULATE ? cStruct(u.populate!) : nr === sub.INIT_IPA ? cStruct(u.initIpa!) : undefined;
-        if (s && b.length === s.size) {
+        if (b.length === s?.size) {
           const flags = s.fields.find((f) => f.name === 'flags');
           const exprs: Record<string, string> = flags ? { flags: this.populateFlags(new StructReader(b).u32(flags.off), u.measure?.c) } : {};
           lines.push(`${ind}struct ${s.name} args = ${this.structInit(s, b, ind, exprs)};`);

@@ -41,7 +41,7 @@ export const hx = (v: number | bigint): string => `0x${v.toString(16)}`;
 
 const CTYPE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
 export const structDef = (s: CStruct): string =>
-  `struct ${s.name} {\n${s.fields.map((f) => `\t${CTYPE[f.size]} ${f.name}${f.count ? `[${f.count}]` : ''};`).join('\n')}\n};`;
+  `struct ${s.name} {\n${s.fields.map((f) => `\t${String(CTYPE[f.size])} ${f.name}${f.count ? `[${f.count}]` : ''};`).join('\n')}\n};`;
 
 /** sizeof and every member's offsetof, checked against the description (also when the installed header defines the struct). */
 function layoutAsserts(s: CStruct, abi?: string): string[] {
@@ -111,7 +111,8 @@ export function realmDefinitions(abi: AbiProfile): string {
   if (u.subcmd && u.config && u.populate && u.initIpa) {
     const guard = `${u.subcmd.cPrefix}${u.subcmd.names.POPULATE}`;
     out.push(`/* ${u.cSource ?? abi.source}; a header that has the sub-commands also has their structs. */`, `#ifndef ${guard}`);
-    for (const [k, v] of Object.entries(u.subcmd.numbers)) out.push(`#define ${u.subcmd.cPrefix}${u.subcmd.names[k as keyof typeof u.subcmd.names]} ${v}`);
+    for (const [k, v] of Object.entries(u.subcmd.numbers))
+      out.push(`#define ${u.subcmd.cPrefix}${u.subcmd.names[k as keyof typeof u.subcmd.names]} ${String(v)}`);
     for (const [k, v] of Object.entries(u.config.items)) out.push(`#define ${u.config.itemPrefix}${k} ${v}`);
     for (const [k, v] of Object.entries(u.config.hashAlgos)) out.push(`#define ${u.config.hashPrefix}${k} ${v}`);
     out.push(`#define ${u.config.rpvSizeC} ${RPV_SIZE}`);
@@ -135,7 +136,7 @@ function configDefinition(u: RevisionUapi): string {
   const config = u.config!;
   const union = layout(config.struct).unions[0]!;
   const member = (f: { name: string; size: number; count?: number }): string =>
-    `${CTYPE[f.size]} ${f.name}${f.count ? `[${f.count === RPV_SIZE && f.size === 1 ? config.rpvSizeC : f.count}]` : ''};`;
+    `${String(CTYPE[f.size])} ${f.name}${f.count ? `[${f.count === RPV_SIZE && f.size === 1 ? config.rpvSizeC : f.count}]` : ''};`;
   const members = Object.keys(config.items).map(
     (k) => `\t\t/* cfg == ${config.itemPrefix}${k} */\n\t\tstruct { ${(union.variants[k] ?? []).map(member).join(' ')} };`,
   );

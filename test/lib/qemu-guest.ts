@@ -19,7 +19,7 @@ export function qemuMissing(): string | undefined {
   const tool = TOOLS.find((c) => !has(c));
   if (tool) return tool;
   const arches = spawnSync('dpkg', ['--print-foreign-architectures'], { encoding: 'utf8' });
-  if (!/\barm64\b/.test(String(arches.stdout))) return 'dpkg arm64 architecture';
+  if (!/\barm64\b/.test(arches.stdout)) return 'dpkg arm64 architecture';
   return undefined;
 }
 
@@ -62,5 +62,5 @@ export function alive(pid: number | undefined): boolean {
 
 /** The command lines of qemus forwarding 127.0.0.1:port (empty when none). */
 export function qemuOnPort(port: number | string | undefined): string {
-  return String(spawnSync('pgrep', ['-f', `hostfwd=tcp:127.0.0.1:${port}-`], { encoding: 'utf8' }).stdout);
+  return spawnSync('pgrep', ['-f', `hostfwd=tcp:127.0.0.1:${String(port)}-`], { encoding: 'utf8' }).stdout;
 }

@@ -72,7 +72,7 @@ export async function makePlan(r: RunRequest): Promise<Plan | number> {
   if (profiles.length === 1 && bugs.length) {
     const applies = new Map(listEmulatorBugs().map((b) => [b.name, b.revisions as readonly string[]]));
     const off = bugs.filter((b) => !applies.get(b)?.includes(profiles[0]?.name ?? ''));
-    if (off.length) throw new TargetSetupError(`emulator bug(s) ${off.join(', ')} do not apply to ${profiles[0]?.name}`);
+    if (off.length) throw new TargetSetupError(`emulator bug(s) ${off.join(', ')} do not apply to ${String(profiles[0]?.name)}`);
   }
   return {
     profiles,

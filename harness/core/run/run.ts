@@ -159,7 +159,7 @@ export async function runPlan(p: Plan, out: RunOutputs): Promise<RunResult | num
           mine.push(r);
           records.push({ outcome: r, trace: extra?.trace, baseline: extra?.baseline });
           sink.result(r, j + 1, extra);
-          bailOut ??= r.targetFault?.endsWith(" later checks were not run)") ? r.targetFault : undefined;
+          bailOut ??= r.targetFault?.endsWith(' later checks were not run)') ? r.targetFault : undefined;
         },
       });
     } finally {

@@ -102,7 +102,7 @@ export async function exploreCommand(argv: string[]): Promise<number> {
       return 4;
     }
     if (e instanceof ExitError || e instanceof TargetSetupError || e instanceof OutputError) {
-      process.stderr.write(`run.sh explore: ${e.message.split('\n')[0]}\n`);
+      process.stderr.write(`run.sh explore: ${String(e.message.split('\n')[0])}\n`);
       return 2;
     }
     throw e;
@@ -170,7 +170,6 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefin
     ...(boot !== undefined ? { bootTimeoutMs: boot } : {}),
     ...(v.console ? { console: true } : {}),
   });
-  let reference: EmulatorTarget | undefined;
   hold(target, undefined);
   let id: TargetIdentity;
   try {
@@ -182,7 +181,7 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefin
   if (!id.info.kvm) throw new TargetWithoutKvm(`${spec} has no usable /dev/kvm`);
   // a real host's capabilities (AArch32 EL1, SVE, PMU, IPA limit) are the reference's too
   const host = spec === 'emulator' ? {} : await probeHost(target, timeout);
-  reference = new EmulatorTarget({ abi, bugs: [], host });
+  const reference = new EmulatorTarget({ abi, bugs: [], host });
   hold(target, reference);
   await reference.start();
   if (Object.keys(host).length)
@@ -192,7 +191,7 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefin
         .join(' ')}`,
     );
   const orders = launchOrders(abi, ROOT);
-  const budgetText = budget.ms !== undefined ? `${budget.ms / 1000}s` : `${budget.calls} calls`;
+  const budgetText = budget.ms !== undefined ? `${budget.ms / 1000}s` : `${String(budget.calls)} calls`;
   say(
     `explore ${abi.name} on ${spec} (${id.info.release}, ${id.info.machine})${bugs.length ? `, bugs: ${bugs.join(', ')}` : ''} against the reference emulator; seed ${seed}${v.path !== undefined ? `, path ${v.path}` : ''}, budget ${budgetText}`,
   );

@@ -94,7 +94,7 @@ export class LockstepSession implements Session {
     const tp = this.target.call(req);
     const [t, r] = await Promise.all([this.deadlineMs > 0 ? guard(tp, this.deadlineMs) : tp, this.reference.call(req)]);
     this.calls.push({ request: req, target: t, reference: r });
-    if (!this.difference) this.difference = compareResults(req, t, r, this.exact, this.calls.length);
+    this.difference ??= compareResults(req, t, r, this.exact, this.calls.length);
     return r;
   }
 

@@ -213,7 +213,11 @@ export async function explore(p: Pair, orders: Step[][], o: ExploreOptions): Pro
         res.found = { seed, path: out.counterexamplePath ?? '', run: min, shrunkFrom: firstLen };
         break;
       }
-      if (out.failed && out.errorInstance) throw out.errorInstance;
+      if (out.failed && out.errorInstance) {
+        // whatever the property threw, passed on as it is (fast-check types it unknown)
+        const thrown: unknown = out.errorInstance;
+        throw thrown;
+      }
       if (o.path !== undefined) break;
     }
     res.ms = performance.now() - t0;

@@ -99,7 +99,9 @@ export function buildScenario(run: SequenceRun, ctx: FoundContext): ScenarioFile
   const expanded = expandLoops(run);
   const at = d ? expanded.findIndex((e) => d.seq > e.calls[0] && d.seq <= e.calls[1]) : -1;
   if (at >= 0 && steps[at])
-    steps[at].why = `found by exploration: ${d?.what} differed (target ${d?.target}, reference ${d?.reference})`.slice(0, 200).replace(/[\x00-\x1f]/g, ' ');
+    steps[at].why = `found by exploration: ${String(d?.what)} differed (target ${String(d?.target)}, reference ${String(d?.reference)})`
+      .slice(0, 200)
+      .replace(/[\x00-\x1f]/g, ' ');
   return {
     name: `explore-${ctx.abi.name}-${hash}`,
     description: `A sequence exploration found (${ctx.command}): the kernel must answer each step as the reference emulator of ${ctx.abi.name} does`,
@@ -125,7 +127,7 @@ function expandLoops(run: SequenceRun): ExecutedStep[] {
     }
     for (let j = e.calls[0]; j < e.calls[1]; j++) {
       const c = run.calls[j];
-      if (!c || c.request.op !== 'ioctl' || !('buf' in c.request.arg)) continue;
+      if (c?.request.op !== 'ioctl' || !('buf' in c.request.arg)) continue;
       const a = decodeRmiPopulate(fromHex(c.request.arg.buf.hex));
       const src = c.request.arg.buf.ptrs?.[0]?.to;
       const ref = c.reference;
