@@ -63,6 +63,10 @@ const st = (name: string, dir: IoctlDesc['dir'], nr: number, struct: StructDesc,
   ...(returns ? { returns } : {}),
 });
 
+/** "Returns: 0 on success" in the KVM API document (Documentation/virt/kvm/api.rst). */
+const ZERO = { kind: 'zero', source: 'Documentation/virt/kvm/api.rst, docs/spec/uapi.md#success-values' } as const;
+const zero = (d: IoctlDesc): IoctlDesc => ({ ...d, success: ZERO });
+
 /** Every generic ioctl the suite issues, in _IOC nr order. */
 export const IOCTLS = {
   KVM_GET_API_VERSION: io('KVM_GET_API_VERSION', 0x00, 'system'),
@@ -70,19 +74,19 @@ export const IOCTLS = {
   KVM_CHECK_EXTENSION: io('KVM_CHECK_EXTENSION', 0x03, 'system', undefined, true),
   KVM_GET_VCPU_MMAP_SIZE: io('KVM_GET_VCPU_MMAP_SIZE', 0x04, 'system'),
   KVM_CREATE_VCPU: io('KVM_CREATE_VCPU', 0x41, 'vm', 'vcpu', true),
-  KVM_SET_USER_MEMORY_REGION: st('KVM_SET_USER_MEMORY_REGION', 'w', 0x46, STRUCTS.userspaceMemoryRegion, 'vm'),
-  KVM_SET_USER_MEMORY_REGION2: st('KVM_SET_USER_MEMORY_REGION2', 'w', 0x49, STRUCTS.userspaceMemoryRegion2, 'vm'),
-  KVM_RUN: io('KVM_RUN', 0x80, 'vcpu'),
-  KVM_ENABLE_CAP: st('KVM_ENABLE_CAP', 'w', 0xa3, STRUCTS.enableCap, 'vm'),
-  KVM_GET_ONE_REG: st('KVM_GET_ONE_REG', 'w', 0xab, STRUCTS.oneReg, 'vcpu'),
-  KVM_SET_ONE_REG: st('KVM_SET_ONE_REG', 'w', 0xac, STRUCTS.oneReg, 'vcpu'),
-  KVM_ARM_VCPU_INIT: st('KVM_ARM_VCPU_INIT', 'w', 0xae, STRUCTS.vcpuInit, 'vcpu'),
+  KVM_SET_USER_MEMORY_REGION: zero(st('KVM_SET_USER_MEMORY_REGION', 'w', 0x46, STRUCTS.userspaceMemoryRegion, 'vm')),
+  KVM_SET_USER_MEMORY_REGION2: zero(st('KVM_SET_USER_MEMORY_REGION2', 'w', 0x49, STRUCTS.userspaceMemoryRegion2, 'vm')),
+  KVM_RUN: zero(io('KVM_RUN', 0x80, 'vcpu')),
+  KVM_ENABLE_CAP: zero(st('KVM_ENABLE_CAP', 'w', 0xa3, STRUCTS.enableCap, 'vm')),
+  KVM_GET_ONE_REG: zero(st('KVM_GET_ONE_REG', 'w', 0xab, STRUCTS.oneReg, 'vcpu')),
+  KVM_SET_ONE_REG: zero(st('KVM_SET_ONE_REG', 'w', 0xac, STRUCTS.oneReg, 'vcpu')),
+  KVM_ARM_VCPU_INIT: zero(st('KVM_ARM_VCPU_INIT', 'w', 0xae, STRUCTS.vcpuInit, 'vcpu')),
   KVM_ARM_PREFERRED_TARGET: st('KVM_ARM_PREFERRED_TARGET', 'r', 0xaf, STRUCTS.vcpuInit, 'vm'),
-  KVM_ARM_VCPU_FINALIZE: { name: 'KVM_ARM_VCPU_FINALIZE', dir: 'w', type: KVMIO, nr: 0xc2, arg: { kind: 'int-ptr' }, on: 'vcpu' },
-  KVM_SET_MEMORY_ATTRIBUTES: st('KVM_SET_MEMORY_ATTRIBUTES', 'w', 0xd2, STRUCTS.memoryAttributes, 'vm'),
+  KVM_ARM_VCPU_FINALIZE: { name: 'KVM_ARM_VCPU_FINALIZE', dir: 'w', type: KVMIO, nr: 0xc2, arg: { kind: 'int-ptr' }, on: 'vcpu', success: ZERO },
+  KVM_SET_MEMORY_ATTRIBUTES: zero(st('KVM_SET_MEMORY_ATTRIBUTES', 'w', 0xd2, STRUCTS.memoryAttributes, 'vm')),
   KVM_CREATE_GUEST_MEMFD: st('KVM_CREATE_GUEST_MEMFD', 'rw', 0xd4, STRUCTS.createGuestMemfd, 'vm', 'gmem'),
   KVM_CREATE_DEVICE: st('KVM_CREATE_DEVICE', 'rw', 0xe0, STRUCTS.createDevice, 'vm', 'device'),
-  KVM_SET_DEVICE_ATTR: st('KVM_SET_DEVICE_ATTR', 'w', 0xe1, STRUCTS.deviceAttr, 'device'),
+  KVM_SET_DEVICE_ATTR: zero(st('KVM_SET_DEVICE_ATTR', 'w', 0xe1, STRUCTS.deviceAttr, 'device')),
 } as const satisfies Record<string, IoctlDesc>;
 
 export const KVM_API_VERSION = 12;

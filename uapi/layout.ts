@@ -60,6 +60,19 @@ export interface IoctlDesc {
   readonly on: FdKind;
   /** The fd kind its return value is, if any. */
   readonly returns?: FdKind;
+  /** What a success returns when it is not an fd (docs/spec/uapi.md#success-values). */
+  readonly success?: SuccessValue;
+}
+
+/**
+ * A success's value: exactly 0, or a byte count the call reports (v12's
+ * KVM_ARM_RMI_POPULATE). The engine holds an expected success of a 'zero'
+ * ioctl to 0 where the profile pins nothing else.
+ */
+export interface SuccessValue {
+  readonly kind: 'zero' | 'bytes';
+  /** Where the value comes from. */
+  readonly source: string;
 }
 
 const SCALAR_SIZE: Record<Scalar | 'ptr' | 'fd', number> = { u8: 1, u16: 2, u32: 4, u64: 8, ptr: 8, fd: 4 };

@@ -74,6 +74,7 @@ export const psciCompleteIoctl = (name: string, nr: number, struct: StructDesc, 
   nr,
   arg: { kind: 'struct', struct },
   on: 'vcpu',
+  success: { kind: 'zero', source: 'docs/spec/uapi.md#success-values' },
   source,
 });
 /** KVM_ARM_RMI_POPULATE: _IOW returning bytes (v12), _IOWR in/out (v13+). */
@@ -84,6 +85,8 @@ export const rmiPopulateIoctl = (dir: 'w' | 'rw', source: string): RealmIoctl =>
   nr: 0xd7,
   arg: { kind: 'struct', struct: REALM_STRUCTS.rmiPopulate },
   on: 'vm',
+  // v12 returns the bytes populated; v13 on report progress in the struct and return 0 (V14-PO15)
+  success: dir === 'rw' ? { kind: 'zero', source: 'V14-PO15' } : { kind: 'bytes', source: 'docs/spec/uapi.md#success-values (v12)' },
   source,
 });
 
