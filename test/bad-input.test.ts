@@ -78,6 +78,7 @@ const traceOf = (calls: unknown[], extra: Record<string, unknown> = {}): string 
     ...extra,
   });
 const kvmOpen = { op: 'open', path: '/dev/kvm', flags: 0x80002, as: 'kvm' };
+const trKvm = f('kvm.json', traceOf([kvmOpen]));
 const trOpen = f('open.json', traceOf([{ op: 'open', path: '/etc/passwd', flags: 0, as: 'pw' }]));
 const trMap = f('map.json', traceOf([kvmOpen, { op: 'mmap', as: 'm', len: 4096, prot: 3, flags: 1, fd: 'kvm', offset: 0 }]));
 const trPoke = f(
@@ -139,6 +140,14 @@ const cases: Case[] = [
   // conflicting options
   { cls: 'conflict', what: '--kernel on the emulator', args: ['--kernel', '/x'], line: /^run\.sh: --kernel needs --target qemu$/ },
   { cls: 'conflict', what: '--qemu-arg on ssh', args: ['--target', 'ssh://root@h', '--qemu-arg=-s'], line: /^run\.sh: --qemu-arg needs --target qemu$/ },
+  // the same target options and rules in every sub-command (harness/tools/qemu-options.ts)
+  {
+    cls: 'conflict',
+    what: 'replay: --kernel on the emulator',
+    args: ['replay', trKvm, '--kernel', '/x'],
+    line: /^run\.sh replay: --kernel needs --target qemu$/,
+  },
+  { cls: 'conflict', what: 'explore: --console on the emulator', args: ['explore', '--console'], line: /^run\.sh explore: --console needs --target qemu$/ },
   {
     cls: 'conflict',
     what: '--ssh-key on the emulator',

@@ -19,7 +19,7 @@ import { checkOutputDir, checkOutputFile, OutputError } from './output.ts';
 import { repeatedOption, parseTimeoutMs } from './options.ts';
 import { printable } from '../core/policy.ts';
 import { loadBaseline, unmatchedEntries } from './baseline.ts';
-import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
+import { joinQemuArgs, realTargetOptions, TARGET_OPTIONS, type RealTargetOptions } from './qemu-options.ts';
 import { optionError } from './usage-words.ts';
 import { toolIdentity } from './identity.ts';
 
@@ -88,15 +88,7 @@ const OPTIONS = {
   'list-emulator-bugs': { type: 'boolean', default: false },
   'allow-crash': { type: 'boolean', default: false },
   timeout: { type: 'string' },
-  'ssh-key': { type: 'string' },
-  'ssh-option': { type: 'string', multiple: true, default: [] },
-  kernel: { type: 'string' },
-  initrd: { type: 'string' },
-  bios: { type: 'string' },
-  qemu: { type: 'string' },
-  'qemu-arg': { type: 'string', multiple: true, default: [] },
-  'boot-timeout': { type: 'string' },
-  console: { type: 'boolean', default: false },
+  ...TARGET_OPTIONS,
   'install-deps': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', default: false },
@@ -119,12 +111,6 @@ function parse(argv: string[]) {
 
 /** Options that contradict each other or the target: one line each, before anything runs. */
 function conflict(o: ReturnType<typeof parse>['values']): string | undefined {
-  const target = o.target;
-  const qemu = target === 'qemu';
-  const ssh = target.startsWith('ssh://');
-  for (const k of ['kernel', 'initrd', 'bios', 'qemu'] as const) if (o[k] !== undefined && !qemu) return `--${k} needs --target qemu`;
-  if (o['qemu-arg'].length && !qemu) return '--qemu-arg needs --target qemu';
-  if ((o['ssh-key'] !== undefined || o['ssh-option'].length) && !qemu && !ssh) return `--ssh-key and --ssh-option need an ssh:// or qemu target, not ${target}`;
   if (o.list)
     for (const k of ['junit', 'json', 'trace', 'baseline'] as const) if (o[k] !== undefined) return `--list runs nothing: --${k} would have nothing to work on`;
   if (o.list && o.matrix.length) return '--list runs nothing: --matrix would have nothing to work on';
@@ -145,13 +131,12 @@ export async function main(argv: string[]): Promise<number> {
     die(`${e instanceof Error ? e.message : String(e)} (see --help)`);
   }
   const o = args.values;
-  let bootMs: number | undefined;
+  let real: RealTargetOptions;
   try {
-    bootMs = bootTimeoutMs(o['boot-timeout']);
+    real = realTargetOptions(o, o.target);
   } catch (e) {
     die((e as Error).message);
   }
-  if ((o['boot-timeout'] !== undefined || o.console) && o.target !== 'qemu') die(`${o.console ? '--console' : '--boot-timeout'} needs --target qemu`);
   if (o.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -221,15 +206,7 @@ export async function main(argv: string[]): Promise<number> {
   const targetOpts: TargetOptions = {
     abi: getProfile('rfc-v1')!,
     bugs: o['emulator-bug'],
-    sshOptions: o['ssh-option'],
-    qemuArgs: o['qemu-arg'],
-    ...(o['ssh-key'] ? { sshKey: o['ssh-key'] } : {}),
-    ...(o.kernel ? { kernel: o.kernel } : {}),
-    ...(o.initrd ? { initrd: o.initrd } : {}),
-    ...(o.bios ? { bios: o.bios } : {}),
-    ...(o.qemu ? { qemu: o.qemu } : {}),
-    ...(bootMs !== undefined ? { bootTimeoutMs: bootMs } : {}),
-    ...(o.console ? { console: true } : {}),
+    ...real,
   };
   // One pipeline for a revision, every revision or a detected one: plan -> run -> report (harness/core/run/).
   const { makePlan, noMatch } = await import('../core/run/plan.ts');

@@ -6,10 +6,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { repeatedOption } from './options.ts';
 import { TargetSetupError } from '../core/target.ts';
 import { QemuTarget } from '../core/targets/qemu.ts';
-import { bootTimeoutMs, joinQemuArgs } from './qemu-options.ts';
+import { joinQemuArgs, realTargetOptions, TARGET_OPTIONS, type RealTargetOptions } from './qemu-options.ts';
 import { optionError } from './usage-words.ts';
 
-const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE] [--boot-timeout SEC] [--console]
+const USAGE = `usage: ./run.sh qemu-guest [--kernel/--initrd/--bios/--qemu FILE] [--qemu-arg ARG] [--ssh-key FILE] [--ssh-option OPT] [--boot-timeout SEC] [--console]
 
 Boots the guest that --target qemu uses and prints, on one stdout line, the
 options that run the suite against it over ssh:
@@ -31,14 +31,7 @@ export function sshTargetLine(port: number, key: string): string {
 }
 
 const OPTIONS = {
-  kernel: { type: 'string' },
-  initrd: { type: 'string' },
-  bios: { type: 'string' },
-  qemu: { type: 'string' },
-  'qemu-arg': { type: 'string', multiple: true, default: [] },
-  'ssh-key': { type: 'string' },
-  'boot-timeout': { type: 'string' },
-  console: { type: 'boolean', default: false },
+  ...TARGET_OPTIONS,
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -58,22 +51,15 @@ export async function qemuGuestCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
-  let bootMs: number | undefined;
+  let real: RealTargetOptions;
   try {
-    bootMs = bootTimeoutMs(v['boot-timeout']);
+    real = realTargetOptions(v, 'qemu');
   } catch (e) {
     process.stderr.write(`run.sh qemu-guest: ${(e as Error).message}\n`);
     return 2;
   }
   const q = new QemuTarget({
-    ...(bootMs !== undefined ? { bootTimeoutMs: bootMs } : {}),
-    ...(v.console ? { console: true } : {}),
-    ...(v.kernel ? { kernel: v.kernel } : {}),
-    ...(v.initrd ? { initrd: v.initrd } : {}),
-    ...(v.bios ? { bios: v.bios } : {}),
-    ...(v.qemu ? { qemu: v.qemu } : {}),
-    ...(v['ssh-key'] ? { sshKey: v['ssh-key'] } : {}),
-    qemuArgs: v['qemu-arg'],
+    ...real,
     log: (l) => process.stderr.write(`# qemu-guest: ${l}\n`),
   });
 

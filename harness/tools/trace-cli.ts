@@ -20,6 +20,7 @@ import { readTrace, TraceError, type TraceFile } from './trace.ts';
 import { rmmModelSettings } from './real-stacks.ts';
 import { isRmmModel, RMM_MODELS } from '../core/targets/emulator.ts';
 import { checkOutputFile, OutputError, writeAtomic } from './output.ts';
+import { joinQemuArgs, realTargetOptions, TARGET_OPTIONS, type RealTargetOptions } from './qemu-options.ts';
 
 class ExitError extends Error {}
 const fail = (msg: string): never => {
@@ -38,10 +39,10 @@ export async function traceCommand(cmd: 'replay' | 'repro', argv: string[]): Pro
   }
 }
 
-function args(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+function args<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
   let r;
   try {
-    r = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options });
+    r = parseArgs({ args: joinQemuArgs(argv), allowPositionals: true, strict: true, tokens: true, options });
   } catch (e) {
     return fail(e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e));
   }
@@ -76,13 +77,7 @@ async function replay(argv: string[]): Promise<number> {
     'no-emulator-bugs': { type: 'boolean', default: false },
     verdict: { type: 'boolean', default: false },
     rmm: { type: 'string' },
-    'ssh-key': { type: 'string' },
-    'ssh-option': { type: 'string', multiple: true, default: [] },
-    kernel: { type: 'string' },
-    initrd: { type: 'string' },
-    bios: { type: 'string' },
-    qemu: { type: 'string' },
-    'qemu-arg': { type: 'string', multiple: true, default: [] },
+    ...TARGET_OPTIONS,
   });
   const path = positionalsPath(a.positionals);
   const trace = oneTrace(a.positionals, 'replay');
@@ -91,32 +86,31 @@ async function replay(argv: string[]): Promise<number> {
   const spec_ = getProfile(trace.abi) ?? fail(`unknown ABI revision '${trace.abi}'`);
   const refused = refusedCall(trace, spec_);
   if (refused) fail(`${path}: ${refused}`);
-  const v = a.values as Record<string, string | boolean | string[] | undefined>;
+  const v = a.values;
   if (v['emulator-bug'] && v['no-emulator-bugs']) fail('--emulator-bug and --no-emulator-bugs contradict each other');
-  const abiName = (v.abi as string | undefined) ?? trace.abi;
+  const abiName = v.abi ?? trace.abi;
   const abi = getProfile(abiName) ?? fail(`unknown ABI revision '${abiName}'`);
-  const spec = v.target as string;
+  const spec = v.target;
   // The emulator answers like the recorded one only with the same revision and bug switches.
-  const bugs = v['no-emulator-bugs'] ? [] : ((v['emulator-bug'] as string[] | undefined) ?? trace.emulator?.bugs ?? []);
+  const bugs = v['no-emulator-bugs'] ? [] : (v['emulator-bug'] ?? trace.emulator?.bugs ?? []);
   if (spec !== 'emulator' && v['emulator-bug']) fail('--emulator-bug needs --target emulator');
   // --rmm: which RMM the emulator models (the revision's era default, or one accepting 0 breakpoints/watchpoints)
-  const rmm = v.rmm as string | undefined;
+  const rmm = v.rmm;
   if (rmm !== undefined && spec !== 'emulator') fail('--rmm needs --target emulator');
   if (rmm !== undefined && !isRmmModel(rmm)) fail(`--rmm must be one of ${RMM_MODELS.join(', ')}, not '${rmm}'`);
-  const str = (k: string): string | undefined => v[k] as string | undefined;
+  let real: RealTargetOptions;
+  try {
+    real = realTargetOptions(a.values, spec);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
   let target: Target;
   try {
     target = await createTarget(spec, {
       abi,
       bugs: spec === 'emulator' ? bugs : [],
       emulatorSettings: { ...(trace.emulator?.settings ?? {}), ...(rmm !== undefined && isRmmModel(rmm) ? rmmModelSettings(rmm) : {}) },
-      sshOptions: v['ssh-option'] as string[],
-      qemuArgs: v['qemu-arg'] as string[],
-      ...(str('ssh-key') ? { sshKey: str('ssh-key')! } : {}),
-      ...(str('kernel') ? { kernel: str('kernel')! } : {}),
-      ...(str('initrd') ? { initrd: str('initrd')! } : {}),
-      ...(str('bios') ? { bios: str('bios')! } : {}),
-      ...(str('qemu') ? { qemu: str('qemu')! } : {}),
+      ...real,
     });
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));

@@ -13,7 +13,7 @@ import { closest } from '../closest.ts';
 import { emulatorBugs } from '../../core/targets/emulator.ts';
 import { repeatedOption, parseTimeoutMs } from '../options.ts';
 import { OutputError } from '../output.ts';
-import { bootTimeoutMs, joinQemuArgs } from '../qemu-options.ts';
+import { joinQemuArgs, realTargetOptions, TARGET_OPTIONS, type RealTargetOptions } from '../qemu-options.ts';
 import { DEFAULT_CALL_TIMEOUT_MS, TargetSetupError, TargetWithoutKvm, type Target, type TargetIdentity } from '../../core/target.ts';
 import { createTarget } from '../../core/targets/index.ts';
 import { EmulatorTarget } from '../../core/targets/emulator.ts';
@@ -51,15 +51,7 @@ const OPTIONS = {
   out: { type: 'string' },
   timeout: { type: 'string' },
   quiet: { type: 'boolean', default: false },
-  'ssh-key': { type: 'string' },
-  'ssh-option': { type: 'string', multiple: true, default: [] },
-  kernel: { type: 'string' },
-  initrd: { type: 'string' },
-  bios: { type: 'string' },
-  qemu: { type: 'string' },
-  'qemu-arg': { type: 'string', multiple: true, default: [] },
-  'boot-timeout': { type: 'string' },
-  console: { type: 'boolean', default: false },
+  ...TARGET_OPTIONS,
   help: { type: 'boolean', short: 'h', default: false },
 } satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -150,25 +142,17 @@ async function run(argv: string[], hold: (t: Target, r: EmulatorTarget | undefin
       );
     if (!(info.revisions as readonly string[]).includes(abi.name)) fail(`emulator bug '${b}' is not in ${abi.name} (it is in ${info.revisions.join(', ')})`);
   }
-  let boot: number | undefined;
+  let real: RealTargetOptions;
   try {
-    boot = bootTimeoutMs(v['boot-timeout']);
+    real = realTargetOptions(v, spec);
   } catch (e) {
-    fail((e as Error).message);
+    return fail((e as Error).message);
   }
   const out = resolve(v.out ?? mkdtempSync(join(process.env.KVM_CCA_TRACE_DIR || tmpdir(), 'kvm-cca-explore-')));
   const target = await createTarget(spec, {
     abi,
     bugs,
-    sshOptions: v['ssh-option'],
-    qemuArgs: v['qemu-arg'],
-    ...(v['ssh-key'] ? { sshKey: v['ssh-key'] } : {}),
-    ...(v.kernel ? { kernel: v.kernel } : {}),
-    ...(v.initrd ? { initrd: v.initrd } : {}),
-    ...(v.bios ? { bios: v.bios } : {}),
-    ...(v.qemu ? { qemu: v.qemu } : {}),
-    ...(boot !== undefined ? { bootTimeoutMs: boot } : {}),
-    ...(v.console ? { console: true } : {}),
+    ...real,
   });
   hold(target, undefined);
   let id: TargetIdentity;
