@@ -17,10 +17,10 @@ import { buildMatrix, matrixHtml, matrixMarkdown } from '../harness/tools/report
 import { causeLines, countLine } from '../harness/tools/report/summary.ts';
 import { ktapLine } from '../harness/tools/report/ktap.ts';
 import { Baseline, parseBaseline } from '../harness/tools/baseline.ts';
-import type { Call, Session, Target } from '../harness/core/target.ts';
+import type { Target } from '../harness/core/target.ts';
 import { createTargetSync } from '../harness/core/targets/index.ts';
+import { interceptedEmulator } from './lib/intercept.ts';
 import { readTrace } from '../harness/tools/trace.ts';
-import type { WireResult } from '../uapi/wire.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
 const abi = getProfile('v7')!;
@@ -29,26 +29,14 @@ const CAP_RME_LE = '2c010000'; // KVM_CAP_ARM_RME = 300 in v7, little-endian u32
 
 /** The emulator, except that ENABLE_CAP(RME, CREATE_REALM) answers -ENXIO. */
 function createRealmEnxio(): Target {
-  const inner = createTargetSync('emulator', { abi, bugs: [] });
-  return {
-    kind: 'emulator',
-    start: () => inner.start(),
-    stop: () => inner.stop(),
-    async session(): Promise<Session> {
-      const s = await inner.session();
-      return {
-        close: () => s.close(),
-        async call(req: Call): Promise<WireResult> {
-          if (req.op === 'ioctl' && req.req === KVM_ENABLE_CAP && 'buf' in req.arg) {
-            const h = req.arg.buf.hex;
-            if (h.startsWith(`${CAP_RME_LE}00000000`) && h.slice(16, 32) === `0${abi.subcmd?.CREATE ?? 1}`.padEnd(16, '0'))
-              return { id: 0, ret: -1, errno: ERRNO.ENXIO, us: 1 };
-          }
-          return s.call(req);
-        },
-      };
-    },
-  };
+  return interceptedEmulator('v7', async (req, call) => {
+    if (req.op === 'ioctl' && req.req === KVM_ENABLE_CAP && 'buf' in req.arg) {
+      const h = req.arg.buf.hex;
+      if (h.startsWith(`${CAP_RME_LE}00000000`) && h.slice(16, 32) === `0${abi.subcmd?.CREATE ?? 1}`.padEnd(16, '0'))
+        return { id: 0, ret: -1, errno: ERRNO.ENXIO, us: 1 };
+    }
+    return call();
+  });
 }
 
 let outs: CheckOutcome[] = [];

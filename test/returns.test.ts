@@ -7,28 +7,16 @@ import t from 'tap';
 import { getProfile } from '../profiles/index.ts';
 import { applicable, runChecks } from '../harness/core/engine.ts';
 import * as K from '../uapi/kvm-uapi.ts';
-import type { Call, Session, Target } from '../harness/core/target.ts';
-import { createTargetSync } from '../harness/core/targets/index.ts';
-import type { WireResult } from '../uapi/wire.ts';
+import type { Target } from '../harness/core/target.ts';
+import { interceptedEmulator } from './lib/intercept.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
 
+/** The emulator, except that a successful ENABLE_CAP returns 1. */
 function positiveSuccess(abiName: string): Target {
-  const inner = createTargetSync('emulator', { abi: getProfile(abiName)!, bugs: [] });
-  return {
-    kind: 'emulator',
-    start: () => inner.start(),
-    stop: () => inner.stop(),
-    async session(): Promise<Session> {
-      const s = await inner.session();
-      return {
-        close: () => s.close(),
-        async call(req: Call): Promise<WireResult> {
-          const r = await s.call(req);
-          return req.op === 'ioctl' && req.req === K.KVM_ENABLE_CAP && r.ret === 0 ? { ...r, ret: 1 } : r;
-        },
-      };
-    },
-  };
+  return interceptedEmulator(abiName, async (req, call) => {
+    const r = await call();
+    return req.op === 'ioctl' && req.req === K.KVM_ENABLE_CAP && r.ret === 0 ? { ...r, ret: 1 } : r;
+  });
 }
 
 for (const abiName of ['rfc-v1', 'v7', 'v10']) {
