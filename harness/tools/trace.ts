@@ -129,6 +129,19 @@ export interface TraceContext {
   bugs?: readonly string[];
 }
 
+/** A trace's `target`: what ran the calls, and the revision selected (and detected). */
+export function traceTarget(id: TargetIdentity, selected: AbiName, detected?: string): TraceFile['target'] {
+  return {
+    kind: id.kind,
+    spec: id.spec,
+    sysname: id.info.sysname,
+    release: id.info.release,
+    machine: id.info.machine,
+    executor: id.info.executor,
+    revision: { selected, ...(detected ? { detected } : {}) },
+  };
+}
+
 export function buildTrace(o: CheckOutcome, def: Pick<CheckDef, 'emulatorSettings'> | undefined, ctx: TraceContext): TraceFile {
   const id = ctx.identity;
   return {
@@ -146,15 +159,7 @@ export function buildTrace(o: CheckOutcome, def: Pick<CheckDef, 'emulatorSetting
     ...(o.kernelLog?.length ? { kernel_log: o.kernelLog } : {}),
     ms: Math.round(o.ms * 1000) / 1000,
     recorded_at: new Date().toISOString(),
-    target: {
-      kind: id.kind,
-      spec: id.spec,
-      sysname: id.info.sysname,
-      release: id.info.release,
-      machine: id.info.machine,
-      executor: id.info.executor,
-      revision: { selected: ctx.abi, ...(ctx.detected ? { detected: ctx.detected } : {}) },
-    },
+    target: traceTarget(id, ctx.abi, ctx.detected),
     ...(id.kind === 'emulator' ? { emulator: { bugs: [...(ctx.bugs ?? [])], settings: def?.emulatorSettings ?? {} } } : {}),
     calls: o.trace.map((r, i) => traceCall(r, i + 1, realmRequestNames(ctx.abi))),
   };

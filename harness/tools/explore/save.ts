@@ -12,7 +12,7 @@ import { errnoName } from '../../../uapi/errno.ts';
 import { bindsHandle, exitOf } from '../replay.ts';
 import type { ScenarioFile, Step, StepExpect } from '../../core/steps.ts';
 import type { TargetIdentity } from '../../core/target.ts';
-import { traceCall, TRACE_FORMAT, type TraceFile } from '../trace.ts';
+import { traceCall, traceTarget, TRACE_FORMAT, type TraceFile } from '../trace.ts';
 import { mkdirs, writeAtomic } from '../output.ts';
 import * as K from '../../../uapi/kvm-uapi.ts';
 import type { RunOutcome } from '../../core/dsl/index.ts';
@@ -203,15 +203,7 @@ export function buildTrace(run: SequenceRun, ctx: FoundContext, name: string): T
     sources: [SOURCE],
     ms: Math.round(run.requests.reduce((n, r) => n + r.ms, 0) * 1000) / 1000,
     recorded_at: new Date().toISOString(),
-    target: {
-      kind: id.kind,
-      spec: id.spec,
-      sysname: id.info.sysname,
-      release: id.info.release,
-      machine: id.info.machine,
-      executor: id.info.executor,
-      revision: { selected: ctx.abi.name },
-    },
+    target: traceTarget(id, ctx.abi.name),
     ...(id.kind === 'emulator' ? { emulator: { bugs: [...ctx.bugs], settings: { ...ctx.settings } } } : {}),
     calls: run.requests.map((r, i) => traceCall({ ...r, result: { ...(run.calls[i]?.target ?? r.result) } }, i + 1)),
   };
