@@ -2,7 +2,7 @@
 // session, judging results against the profile, and collecting what happened.
 // What a check is (CheckDef, CheckContext, CheckOutcome) lives in check.ts.
 // Reporters (TAP, JUnit, summary) only read the CheckOutcome list.
-import { declaredAfterwards, observeEffect, observeRefusal, visibleEffect } from './afterwards.ts';
+import { declaredAfterwards, observeEffect, observePartialRefusal, observeRefusal, visibleEffect } from './afterwards.ts';
 import type { AbiProfile } from '../../profiles/types.ts';
 import { describeOutcome, RecordingSession } from './calls.ts';
 import { SetupFailure } from './dsl/index.ts';
@@ -79,6 +79,11 @@ async function observeAfterwards(c: CheckContext, target: Target, o: RunOptions)
   for (const { seq, key } of c.refusals) {
     const declared = declaredAfterwards(key, o.abi);
     if (declared && 'unobservable' in declared) continue;
+    if (declared && 'partial' in declared) {
+      const p = await observePartialRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs, declared.done);
+      if (p.observed) c.ok(p.ok, p.message, declared.partial);
+      continue;
+    }
     const r = await observeRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
     if (!r.observed) continue;
     if (declared && 'changes' in declared) {
