@@ -286,6 +286,7 @@ async function differential(
   seq: number,
   callTimeoutMs: number,
   extra: readonly number[] = [],
+  live?: RecordingSession,
 ): Promise<Difference> {
   const call = trace[seq - 1];
   if (call?.request.op !== 'ioctl') return { observed: false, why: 'not an ioctl', pairs: [] };
@@ -301,6 +302,18 @@ async function differential(
   const sides: ProbeCall[][] = [];
   const records: CallRecord[][] = [];
   for (const withCall of [false, true]) {
+    // The check's own session is where the "with" side already is when the call is its last:
+    // probe it there (and drop the probe's records from its trace) instead of replaying it all.
+    const here = withCall && seq === live?.trace.length ? live : undefined;
+    if (here) {
+      try {
+        sides.push(await probe(here, abi, w, focus));
+        records.push(here.trace.slice(seq));
+      } finally {
+        here.trace.splice(seq);
+      }
+      continue;
+    }
     const s = new RecordingSession(await target.session(), callTimeoutMs);
     try {
       const diverged = await replayPrefix(s, withCall ? trace.slice(0, seq) : before);
@@ -334,9 +347,10 @@ export async function observeRefusal(
   trace: readonly CallRecord[],
   seq: number,
   callTimeoutMs: number,
+  live?: RecordingSession,
 ): Promise<AfterwardsResult> {
   const label = trace[seq - 1]?.label ?? '?';
-  const d = await differential(target, abi, trace, seq, callTimeoutMs);
+  const d = await differential(target, abi, trace, seq, callTimeoutMs, [], live);
   if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
   const first = d.pairs.find((p) => p.differs);
   if (first) return { ok: false, observed: true, message: `afterwards: the refused ${label} changed what follows: ${say(first)}` };
@@ -359,6 +373,7 @@ export async function observePartialRefusal(
   seq: number,
   callTimeoutMs: number,
   done: (range: Range) => number,
+  live?: RecordingSession,
 ): Promise<AfterwardsResult> {
   const rec = trace[seq - 1];
   const label = rec?.label ?? '?';
@@ -366,7 +381,7 @@ export async function observePartialRefusal(
   if (!range) return { ok: false, observed: true, message: `afterwards: the refused ${label} is declared to have done part of its range, but names no range` };
   const n = done(range);
   const edge = range.base + n;
-  const d = await differential(target, abi, trace, seq, callTimeoutMs, [edge - PAGE, edge]);
+  const d = await differential(target, abi, trace, seq, callTimeoutMs, [edge - PAGE, edge], live);
   if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
   const inRange = (p: Pair): boolean => p.page !== undefined && p.page >= range.base && p.page < range.base + range.size;
   const probed = d.pairs.filter(inRange);
@@ -438,11 +453,12 @@ export async function observeEffect(
   trace: readonly CallRecord[],
   seq: number,
   callTimeoutMs: number,
+  live?: RecordingSession,
 ): Promise<AfterwardsResult> {
   const rec = trace[seq - 1];
   const effect = rec ? visibleEffect(abi, rec.request) : undefined;
   if (!rec || !effect) return { ok: true, observed: false, message: 'no visible effect to look for' };
-  const d = await differential(target, abi, trace, seq, callTimeoutMs);
+  const d = await differential(target, abi, trace, seq, callTimeoutMs, [], live);
   if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
   const r = d.range;
   if (r) {
