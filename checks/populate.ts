@@ -332,6 +332,35 @@ export const checks = [
     },
   ),
 
+  // a refusal after part of the range was done: the engine's afterwards probe pins how much (AFTERWARDS in harness/core/afterwards.ts)
+  check(
+    'populate',
+    'last-chunk-leaves-memslot',
+    RME,
+    'POPULATE of three 2 MB chunks of one memslot whose last chunk runs one page past its end: v2..v10 populate the first two chunks, then refuse; RFC v1 refuses before any page. The page the failing chunk starts with then populates alone, up to exactly the end',
+    ['populate.error-in-last-chunk', 'populate.ok'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      // two whole chunks and one page; the range is one page longer, so only its last chunk leaves the memslot
+      await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: 2 * BLOCK_2M + PAGE });
+      c.expect(await vm.populate({ base: RAM2_BASE, size: 2 * BLOCK_2M + 2 * PAGE, ...measure(c) }), 'populate.error-in-last-chunk');
+      // the memslot's last page, ending exactly at its end: the refused chunk left it unpopulated
+      c.expect(await vm.populate({ base: RAM2_BASE + 2 * BLOCK_2M, size: PAGE, ...measure(c) }), 'populate.ok', 'the first page of the refused chunk');
+    },
+  ),
+  check(
+    'populate',
+    'last-of-three-pages-populated',
+    RME,
+    'POPULATE of three pages whose last is populated already: refused at that page, the two before it stay populated',
+    ['populate.ok', 'populate.error-at-last-page'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      c.expect(await vm.populate({ base: MID + 2 * PAGE, size: PAGE, ...measure(c) }), 'populate.ok', 'the third page alone');
+      c.expect(await vm.populate({ base: MID, size: 3 * PAGE, ...measure(c) }), 'populate.error-at-last-page');
+    },
+  ),
+
   // ---- RMI era, bespoke: progress, the struct coming back, the source, the memslot kind
   check('populate', 'twice', RMI, 'POPULATE one measured page, then the same page again is refused', ['rmi.populate-ok', 'rmi.populate-twice'], async (c) => {
     const r = await rmiRealm(c);

@@ -242,6 +242,24 @@ export const BUGS = [
     breaks: ['populate.ok'],
     shows: 'afterwards',
   },
+  {
+    name: 'populate-chunks-checked-first',
+    description:
+      'POPULATE_REALM checks the memslot of every 2 MB chunk before it populates the first, so a range whose last chunk leaves its memslot is refused with the same -EINVAL but leaves the earlier chunks unpopulated (too little done; only the afterwards probe sees it)',
+    revisions: ['v6', 'v7', 'v8', 'v9', 'v10'],
+    source: 'V10-PO7 (the chunks before the failing one are populated first and stay so; v6 19/43, v7 20/45, v8 19/43)',
+    breaks: ['populate.error-in-last-chunk'],
+    shows: 'afterwards',
+  },
+  {
+    name: 'populate-pages-checked-first',
+    description:
+      'POPULATE_REALM checks every destination page for an earlier populate before it populates the first, so a range whose last page is populated already is refused with the same -ENXIO but leaves the pages before it unpopulated (too little done; only the afterwards probe sees it)',
+    revisions: ['rfc-v1', 'v6', 'v7', 'v8', 'v9', 'v10'],
+    source: 'R1-PO15, V10-PO12 (the pages before the failing one are populated first and stay so)',
+    breaks: ['populate.error-at-last-page'],
+    shows: 'afterwards',
+  },
   // ---- issue 13 item 2: a rule applied to the first member of a set only
   {
     name: 'populate-memslot-of-first-chunk',

@@ -273,6 +273,10 @@ export function populate(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | und
   const rmm = e.k.rmm;
   const rd = realm?.rd;
   const startLevel = stage2StartLevel(vm.ipaBits);
+  // bug populate-pages-checked-first: every destination is checked before the first is populated (R1-PO15 broken: nothing done)
+  if (e.k.bug('populate-pages-checked-first'))
+    for (let ipa = base; ipa < base + size; ipa += BigInt(PAGE_SIZE))
+      if (rmm.isDelegated(vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa))?.frame ?? -1)) fail('ENXIO', 'a destination delegated already (bug)');
   // bug populate-skips-last-page: the loop bound is one page short (an off-by-one on the end)
   const stop = e.k.bug('populate-skips-last-page') && size > BigInt(PAGE_SIZE) ? base + size - BigInt(PAGE_SIZE) : base + size;
   for (let ipa = base; ipa < stop; ipa += BigInt(PAGE_SIZE)) {
@@ -329,6 +333,13 @@ export function populateGmem(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm |
   const rmm = e.k.rmm;
   const end = base + size;
   let firstSlot: ReturnType<Vm['findSlot']>;
+  // bug populate-chunks-checked-first: every chunk's memslot is checked before the first chunk is populated (V10-PO7 broken: nothing done)
+  if (e.k.bug('populate-chunks-checked-first'))
+    for (let chunk = base; chunk < end; chunk += POPULATE_CHUNK) {
+      const s = vm.findSlot(chunk);
+      if (!s || (chunk + POPULATE_CHUNK < end ? chunk + POPULATE_CHUNK : end) > s.gpa + s.size)
+        fail(s ? 'EINVAL' : 'EFAULT', 'a chunk leaves its memslot (bug)');
+    }
   for (let chunk = base; chunk < end; chunk += POPULATE_CHUNK) {
     const chunkEnd = chunk + POPULATE_CHUNK < end ? chunk + POPULATE_CHUNK : end;
     // V10-PO7: per chunk: no memslot -EFAULT, leaving it -EINVAL, no guest_memfd -EPERM; earlier chunks stay populated
@@ -342,6 +353,10 @@ export function populateGmem(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm |
       if (e.k.bug('populate-no-gmem-check')) continue;
       fail(e.rules.populateNoGmem ?? 'EPERM', 'memslot without guest_memfd (V10-PO7)');
     }
+    // bug populate-pages-checked-first: every destination of the chunk is checked before the first is populated (V10-PO12 broken)
+    if (e.k.bug('populate-pages-checked-first'))
+      for (let ipa = chunk; ipa < chunkEnd; ipa += BigInt(PAGE_SIZE))
+        if (rmm.isDelegated(gmemPage(slot, ipa)?.frame ?? -1)) fail('ENXIO', 'a destination delegated already (bug)');
     const stop = e.k.bug('populate-skips-last-page') && chunkEnd === end && size > BigInt(PAGE_SIZE) ? chunkEnd - BigInt(PAGE_SIZE) : chunkEnd;
     for (let ipa = chunk; ipa < stop; ipa += BigInt(PAGE_SIZE)) {
       if (lateEnd && ipa >= slot.gpa + slot.size) fail('EINVAL', 'chunk leaves its memslot, noticed at the page (bug)');

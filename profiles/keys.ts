@@ -80,6 +80,8 @@ export const EXPECT_KEYS = {
   'populate.unprotected-half': 'POPULATE of a memslot in the unprotected half',
   'populate.twice': 'POPULATE of the same page twice',
   'populate.chunk-per-memslot': 'POPULATE of a whole 2 MB chunk and a page, each chunk in its own guest_memfd memslot',
+  'populate.error-in-last-chunk': 'POPULATE over three 2 MB chunks of one memslot whose last chunk leaves the memslot by a page',
+  'populate.error-at-last-page': 'POPULATE of three pages whose last is already populated',
   // ACTIVATE_REALM
   'activate.ok': 'ACTIVATE a realm in state NEW',
   'activate.before-create': 'ACTIVATE before CREATE',

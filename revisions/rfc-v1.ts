@@ -122,6 +122,8 @@ const behaviour: ProfileBehaviour = {
     'populate.two-memslots': { errno: 'EINVAL', source: 'R1-PO6' },
     'populate.past-memslot-end': { errno: 'EINVAL', source: 'R1-PO6' },
     'populate.chunk-per-memslot': { errno: 'EINVAL', source: 'R1-PO6 (one memslot lookup at base; the range leaves it)' },
+    'populate.error-in-last-chunk': { errno: 'EINVAL', source: 'R1-PO6 (one memslot lookup at base; the range leaves it before any page is touched)' },
+    'populate.error-at-last-page': { errno: 'ENXIO', source: 'R1-PO12 (the last page is delegated already), R1-PO15 (the pages before it stay populated)' },
     'populate.unprotected-half': { errno: 'ENXIO', source: 'R1-PO12 (RMI_DATA_CREATE refuses)' },
     'populate.twice': { errno: 'ENXIO', source: 'R1-PO12 (delegation of a delegated granule fails)' },
     'activate.ok': { errno: 0, source: 'R1-AC3' },

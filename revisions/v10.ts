@@ -136,6 +136,8 @@ const behaviour: ProfileBehaviour = {
     'populate.two-memslots': { errno: 'EINVAL', source: 'V10-PO7 (the first chunk leaves its memslot)' },
     'populate.past-memslot-end': { errno: 'EINVAL', source: 'V10-PO7 (the chunk leaves its memslot)' },
     'populate.chunk-per-memslot': { errno: 0, source: 'V10-PO7 (each 2 MiB chunk looks up its own memslot)' },
+    'populate.error-in-last-chunk': { errno: 'EINVAL', source: 'V10-PO7 (the last chunk leaves its memslot; the chunks before it stay populated)' },
+    'populate.error-at-last-page': { errno: 'ENXIO', source: 'V10-PO9 (the last page is delegated already), V10-PO12 (the pages before it stay populated)' },
     'populate.no-guest-memfd': { errno: 'EPERM', source: 'V10-PO7 (memslot without guest_memfd)' },
     'populate.unprotected-half': {
       errno: 'EPERM',

@@ -130,6 +130,14 @@ const v6Derived = derive(
         errno: 0,
         source: V6_POP('looks up the memslot of each 2 MB chunk, so chunks in adjacent guest_memfd memslots are populated'),
       },
+      'populate.error-in-last-chunk': {
+        errno: 'EINVAL',
+        source: V6_POP('returns at the first chunk that leaves its memslot (-EINVAL) without undoing the chunks before it'),
+      },
+      'populate.error-at-last-page': {
+        errno: 'ENXIO',
+        source: V6_POP('breaks out of the page loop at a page delegated already (-ENXIO) without undoing the pages before it'),
+      },
       'populate.reserved-ignored': { errno: 0, source: V6_POP('does not look at reserved[]') },
       'populate.bad-pointer': { errno: 'EFAULT', source: V6_POP('copies the args first: a fault is -EFAULT') },
       'populate.fault-before-state': { errno: 'EFAULT', source: V6_POP('copies the args before the state check') },

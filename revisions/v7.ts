@@ -48,6 +48,15 @@ const v7Derived = derive(
         errno: 'EINVAL',
         source: `${V7_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v7 refuses with -EINVAL before the RMM`,
       },
+      // read in v7 20/45: the chunk loop returns at the first failing chunk, the page loop breaks at the first failing page; nothing is undone
+      'populate.error-in-last-chunk': {
+        errno: 'EINVAL',
+        source: `${V7_POPULATE}: a chunk leaving its memslot is -EINVAL; the chunks before it stay populated`,
+      },
+      'populate.error-at-last-page': {
+        errno: 'ENXIO',
+        source: `${V7_POPULATE}: delegating a page delegated already is -ENXIO; the pages before it stay populated`,
+      },
       'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 9 = KVM_VCPU_MAX_FEATURES, 9 since v6)' },
       'psci.old-number': null,
       // v7's own code (not v10's): an RTT error at the mapping level WARNs and returns -ENXIO; the cca-host/v7 stack answers so

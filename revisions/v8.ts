@@ -41,6 +41,15 @@ export const v8Behaviour = derive(
         errno: 'EPERM',
         source: `${V8_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v8 refuses with -EPERM before the RMM`,
       },
+      // read in v8 19/43: the chunk loop returns at the first failing chunk, the page loop breaks at the first failing page; nothing is undone
+      'populate.error-in-last-chunk': {
+        errno: 'EINVAL',
+        source: `${V8_POPULATE}: a chunk leaving its memslot is -EINVAL; the chunks before it stay populated`,
+      },
+      'populate.error-at-last-page': {
+        errno: 'ENXIO',
+        source: `${V8_POPULATE}: delegating a page delegated already is -ENXIO; the pages before it stay populated`,
+      },
       ...markUnconfirmed(v9.profile, ['init.over-populated'], INIT_LEAF_V8),
     },
   },

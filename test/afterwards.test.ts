@@ -137,3 +137,51 @@ t.test('RMI era: a populate that made progress changed exactly the pages it repo
     );
   }
 });
+
+t.test('a refusal declared partial: the probe pins how much was done, on both sides of the boundary', async (t) => {
+  const cases = [
+    // V10-PO7: three chunks, the last leaves the memslot: the first two (0x400000 bytes) are done
+    {
+      name: 'populate/last-chunk-leaves-memslot',
+      abis: ['v7', 'v10'],
+      bug: 'populate-chunks-checked-first',
+      done: /populated exactly its first 0x400000 bytes, as it should \(\d pages probed, both sides of 0x80600000\)/,
+    },
+    // R1-PO15, V10-PO12: three pages, the last populated already: the first two are done
+    {
+      name: 'populate/last-of-three-pages-populated',
+      abis: ['rfc-v1', 'v10'],
+      bug: 'populate-pages-checked-first',
+      done: /populated exactly its first 0x2000 bytes, as it should \(3 pages probed, both sides of 0x80102000\)/,
+    },
+  ];
+  for (const c of cases) {
+    for (const abi of c.abis) {
+      const [clean] = await run(abi, [c.name]);
+      t.equal(clean?.status, 'pass', `${abi} ${c.name}: passes on the reference emulator`);
+      t.ok(
+        afterwardsOf(clean!).some((a) => a.ok && c.done.test(a.message)),
+        `${abi} ${c.name}: the partial work is pinned`,
+      );
+      const [bug] = await run(abi, [c.name], { bugs: [c.bug] });
+      t.equal(bug?.status, 'fail', `${abi} ${c.name}: ${c.bug} (too little done) fails it`);
+      t.match(afterwardsOf(bug!).find((a) => !a.ok)?.message, /before the boundary shows no effect/, `${abi}: the page left undone is named`);
+      t.ok(
+        bug!.assertions.filter((x) => !x.message.startsWith('afterwards:')).every((x) => x.ok),
+        `${abi}: the errno alone does not show it`,
+      );
+      const [off] = await run(abi, [c.name], { bugs: [c.bug], afterwards: false });
+      t.equal(off?.status, 'pass', `${abi}: without the afterwards probe the bug passes`);
+    }
+  }
+  // RFC v1 refuses the chunk stimulus before any page (R1-PO6): no declaration, and the probe sees no trace
+  const [rfc] = await run('rfc-v1', ['populate/last-chunk-leaves-memslot']);
+  t.equal(rfc?.status, 'pass');
+  t.ok(
+    afterwardsOf(rfc!).some((a) => a.ok && a.message.includes('left no trace')),
+    'rfc-v1: nothing done',
+  );
+  // too much done: the chunk that leaves the memslot populated up to its end before the refusal
+  const [late] = await run('v10', ['populate/last-chunk-leaves-memslot'], { bugs: ['populate-memslot-end-checked-late'] });
+  t.equal(late?.status, 'fail', 'v10: populate-memslot-end-checked-late (too much done) fails it');
+});

@@ -7,7 +7,9 @@ import { ALL_CHECKS } from '../checks/index.ts';
 
 // The whole catalogue runs before the first test: on a loaded 2-core machine that is over 30 s.
 t.setTimeout(900000); // every switch on every revision it has: minutes on a loaded 2-core machine
-const report = await runMutation(ALL_CHECKS);
+// Each switch's run of a revision stops at its first catch (the checks of its `breaks` keys first):
+// caught or not is the same as with the whole suite, in a fraction of the time.
+const report = await runMutation(ALL_CHECKS, { firstCatch: true });
 
 t.test('the clean emulator fails no check', async (t) => {
   t.ok(report.clean.length > 0, 'at least one revision ran');

@@ -25,7 +25,10 @@
 // a rule broken for the second or last member shows there (issue 13 item 2).
 //
 // Some refusals change state on purpose (a failed first run leaves the realm
-// DEAD); those keys say so in AFTERWARDS, with the source.
+// DEAD); those keys say so in AFTERWARDS, with the source. A refused POPULATE
+// that did part of its range first (the chunks or pages before the failing
+// one) declares how much: the probe then pins exactly that, on both sides of
+// the boundary (the last page done and the first page not done).
 import type { AbiProfile, ExpectKey } from '../../profiles/types.ts';
 import { StructReader } from '../../uapi/bytes.ts';
 import { describeOutcome, RecordingSession, type CallRecord, type CallResult } from './calls.ts';
@@ -39,8 +42,22 @@ const PAGE = 0x1000;
 /** At most this many focus pages per memslot or range: first, second, last. */
 const FOCUS_MAX = 3;
 
-/** What an expected refusal may leave behind, where that is not "nothing". */
-export type Afterwards = { changes: string } | { unobservable: string };
+/** The IPA range a call names. */
+export interface Range {
+  base: number;
+  size: number;
+}
+
+/**
+ * What an expected refusal may leave behind, where that is not "nothing":
+ * a change the probe sees somewhere (`changes`), nothing it can see
+ * (`unobservable`), or the first `done(range)` bytes of the refused call's
+ * range populated and the rest not (`partial`, with its source).
+ */
+export type Afterwards = { changes: string } | { unobservable: string } | { partial: string; done: (range: Range) => number };
+
+/** The 2 MB chunks POPULATE_REALM works in from v2 on (V10-PO7); chunk k starts at base + k * 2 MB. */
+const POPULATE_CHUNK = 0x200000;
 
 /**
  * Refusals that change state by design, with the source. Keys not listed must
@@ -55,6 +72,20 @@ export const AFTERWARDS: Partial<Record<ExpectKey, Afterwards | ((abi: AbiProfil
     abi.expect['rmi.populate-after-no-irqchip-run']?.errno !== 0
       ? { changes: 'abi-evolution.md §3.5 (v12 sets the realm DEAD before the irqchip check)' }
       : undefined,
+  // v2..v10 populate chunk by chunk and return at the first failing chunk without undoing the
+  // chunks before it (V10-PO7; v6 19/43, v8 19/43). The key's stimulus fails in its last chunk, so
+  // every whole chunk before it is done. RFC v1 looks up one memslot for the range and refuses
+  // before any page (R1-PO6): nothing done, no declaration.
+  'populate.error-in-last-chunk': (abi) =>
+    abi.privateMemory === 'guest_memfd'
+      ? {
+          partial: 'V10-PO7 (the chunks before the failing one stay populated)',
+          done: (r) => Math.floor((r.size - 1) / POPULATE_CHUNK) * POPULATE_CHUNK,
+        }
+      : undefined,
+  // Page by page, the first failing page ends the call; the pages before it stay populated
+  // (R1-PO15; V10-PO12). The key's stimulus fails at its last page.
+  'populate.error-at-last-page': { partial: 'R1-PO15, V10-PO12 (the pages before the failing one stay populated)', done: (r) => r.size - PAGE },
 };
 
 export interface AfterwardsResult {
@@ -120,7 +151,7 @@ function slotOf(vm: string, buf: WireBuf): Slot | undefined {
 }
 
 /** The IPA range a realm call names: RME-era INIT_IPA/POPULATE args, RMI-era populate. */
-function rangeOf(abi: AbiProfile, q: Call): { vm: string; base: number; size: number } | undefined {
+function rangeOf(abi: AbiProfile, q: Call): (Range & { vm: string }) | undefined {
   if (q.op !== 'ioctl' || !('buf' in q.arg)) return undefined;
   let args: WireBuf | undefined;
   if (q.req === K.KVM_ENABLE_CAP && abi.subcmd) {
@@ -140,8 +171,8 @@ function rangeOf(abi: AbiProfile, q: Call): { vm: string; base: number; size: nu
   return { vm: q.fd, base: Number(base), size: Number(size) };
 }
 
-/** Pages to probe on `vm`: the focus of the refused call's range, or each memslot's ends. */
-function focusPages(w: World, vm: string, range: { base: number; size: number } | undefined): { gpa: number; slot: Slot }[] {
+/** Pages to probe on `vm`: the focus of the refused call's range, or each memslot's ends; then `extra` (a boundary's two sides). */
+function focusPages(w: World, vm: string, range: Range | undefined, extra: readonly number[] = []): { gpa: number; slot: Slot }[] {
   const slots = w.slots.filter((s) => s.vm === vm);
   const inSlot = (gpa: number) => slots.find((s) => gpa >= s.gpa && gpa < s.gpa + s.size);
   const want: number[] = [];
@@ -156,6 +187,10 @@ function focusPages(w: World, vm: string, range: { base: number; size: number } 
   for (const gpa of want) {
     const slot = inSlot(gpa);
     if (slot && !out.some((x) => x.gpa === gpa) && out.filter((x) => x.slot === slot).length < FOCUS_MAX) out.push({ gpa, slot });
+  }
+  for (const gpa of extra) {
+    const slot = inSlot(gpa);
+    if (slot && !out.some((x) => x.gpa === gpa)) out.push({ gpa, slot });
   }
   return out;
 }
@@ -172,7 +207,7 @@ interface ProbeCall {
 }
 
 /** The probe on one session: every call's answer, in order. */
-async function probe(s: RecordingSession, abi: AbiProfile, w: World, focus: { vm: string; range?: { base: number; size: number } }): Promise<ProbeCall[]> {
+async function probe(s: RecordingSession, abi: AbiProfile, w: World, focus: { vm: string; range?: Range; extra?: readonly number[] }): Promise<ProbeCall[]> {
   const out: ProbeCall[] = [];
   if (!w.kvm) return out;
   const kvm = new Kvm(s, abi, w.kvm);
@@ -180,7 +215,7 @@ async function probe(s: RecordingSession, abi: AbiProfile, w: World, focus: { vm
   if (type === undefined) return out;
   const vm = new Vm(kvm, focus.vm, type);
   for (const v of w.vcpus.filter((x) => x.vm === focus.vm)) out.push({ r: await new Vcpu(vm, v.handle, v.id).init(realmFeatures(abi)) });
-  const pages = focusPages(w, focus.vm, focus.range);
+  const pages = focusPages(w, focus.vm, focus.range, focus.extra);
   if (abi.subcmd) {
     out.push({ r: await vm.createRd() });
     const flags = (abi.sizes.populateArgs ?? 0) >= 32 ? { flags: 1 } : {};
@@ -234,7 +269,7 @@ interface Difference {
   /** Why nothing could be observed. */
   why?: string;
   pairs: Pair[];
-  range?: { base: number; size: number };
+  range?: Range;
 }
 
 const say = (p: Pair): string => `${p.label} ${p.without} without it, ${p.with} with it${p.without === p.with ? ' (the struct written back differs)' : ''}`;
@@ -244,7 +279,15 @@ const say = (p: Pair): string => `${p.label} ${p.without} without it, ${p.with} 
  * CallResult.seq) to two fresh sessions of `target`, one without the call at
  * `seq` and one with it, then the same probe to both, and compare.
  */
-async function differential(target: Target, abi: AbiProfile, trace: readonly CallRecord[], seq: number, callTimeoutMs: number): Promise<Difference> {
+async function differential(
+  target: Target,
+  abi: AbiProfile,
+  trace: readonly CallRecord[],
+  seq: number,
+  callTimeoutMs: number,
+  extra: readonly number[] = [],
+  live?: RecordingSession,
+): Promise<Difference> {
   const call = trace[seq - 1];
   if (call?.request.op !== 'ioctl') return { observed: false, why: 'not an ioctl', pairs: [] };
   const before = trace.slice(0, seq - 1);
@@ -255,10 +298,22 @@ async function differential(target: Target, abi: AbiProfile, trace: readonly Cal
   // A call on /dev/kvm (a refused KVM_CREATE_VM) made no object the uAPI could show.
   if (!vm) return { observed: false, why: 'not on a VM or vCPU', pairs: [] };
   const range = rangeOf(abi, q);
-  const focus = { vm, ...(range ? { range } : {}) };
+  const focus = { vm, extra, ...(range ? { range } : {}) };
   const sides: ProbeCall[][] = [];
   const records: CallRecord[][] = [];
   for (const withCall of [false, true]) {
+    // The check's own session is where the "with" side already is when the call is its last:
+    // probe it there (and drop the probe's records from its trace) instead of replaying it all.
+    const here = withCall && seq === live?.trace.length ? live : undefined;
+    if (here) {
+      try {
+        sides.push(await probe(here, abi, w, focus));
+        records.push(here.trace.slice(seq));
+      } finally {
+        here.trace.splice(seq);
+      }
+      continue;
+    }
     const s = new RecordingSession(await target.session(), callTimeoutMs);
     try {
       const diverged = await replayPrefix(s, withCall ? trace.slice(0, seq) : before);
@@ -292,13 +347,71 @@ export async function observeRefusal(
   trace: readonly CallRecord[],
   seq: number,
   callTimeoutMs: number,
+  live?: RecordingSession,
 ): Promise<AfterwardsResult> {
   const label = trace[seq - 1]?.label ?? '?';
-  const d = await differential(target, abi, trace, seq, callTimeoutMs);
+  const d = await differential(target, abi, trace, seq, callTimeoutMs, [], live);
   if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
   const first = d.pairs.find((p) => p.differs);
   if (first) return { ok: false, observed: true, message: `afterwards: the refused ${label} changed what follows: ${say(first)}` };
   return { ok: true, observed: true, message: `afterwards: the refused ${label} left no trace (${d.pairs.length} probe call(s) answered the same without it)` };
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/**
+ * A refusal declared to have done part of its range first: exactly the first
+ * `done(range)` bytes are populated. The probe adds the last page before that
+ * boundary and the first page at it to its focus; every probed page of the
+ * range must differ before the boundary and answer the same from it on, and
+ * every other probe call must answer the same.
+ */
+export async function observePartialRefusal(
+  target: Target,
+  abi: AbiProfile,
+  trace: readonly CallRecord[],
+  seq: number,
+  callTimeoutMs: number,
+  done: (range: Range) => number,
+  live?: RecordingSession,
+): Promise<AfterwardsResult> {
+  const rec = trace[seq - 1];
+  const label = rec?.label ?? '?';
+  const range = rec ? rangeOf(abi, rec.request) : undefined;
+  if (!range) return { ok: false, observed: true, message: `afterwards: the refused ${label} is declared to have done part of its range, but names no range` };
+  const n = done(range);
+  const edge = range.base + n;
+  const d = await differential(target, abi, trace, seq, callTimeoutMs, [edge - PAGE, edge], live);
+  if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
+  const inRange = (p: Pair): boolean => p.page !== undefined && p.page >= range.base && p.page < range.base + range.size;
+  const probed = d.pairs.filter(inRange);
+  const wrong = d.pairs.find((p) => (inRange(p) ? p.differs !== p.page! < edge : p.differs));
+  if (wrong) {
+    const where =
+      wrong.page === undefined || !inRange(wrong)
+        ? 'outside the range'
+        : wrong.page < edge
+          ? `page ${hex(wrong.page)} before the boundary shows no effect`
+          : `page ${hex(wrong.page)} past it changed`;
+    return {
+      ok: false,
+      observed: true,
+      message: `afterwards: the refused ${label} should have populated exactly its first ${hex(n)} bytes (to ${hex(edge)}), but ${where}: ${wrong.differs ? say(wrong) : `${wrong.label} ${wrong.without} with the call and without it`}`,
+    };
+  }
+  const sides = [edge - PAGE, edge].filter((g) => g >= range.base && g < range.base + range.size);
+  const missing = sides.find((g) => !probed.some((p) => p.page === g));
+  if (missing !== undefined)
+    return {
+      ok: false,
+      observed: true,
+      message: `afterwards: the refused ${label}: page ${hex(missing)} at the boundary could not be probed (no memslot backs it)`,
+    };
+  return {
+    ok: true,
+    observed: true,
+    message: `afterwards: the refused ${label} populated exactly its first ${hex(n)} bytes, as it should (${probed.length} pages probed, both sides of ${hex(edge)})`,
+  };
 }
 
 /**
@@ -340,11 +453,12 @@ export async function observeEffect(
   trace: readonly CallRecord[],
   seq: number,
   callTimeoutMs: number,
+  live?: RecordingSession,
 ): Promise<AfterwardsResult> {
   const rec = trace[seq - 1];
   const effect = rec ? visibleEffect(abi, rec.request) : undefined;
   if (!rec || !effect) return { ok: true, observed: false, message: 'no visible effect to look for' };
-  const d = await differential(target, abi, trace, seq, callTimeoutMs);
+  const d = await differential(target, abi, trace, seq, callTimeoutMs, [], live);
   if (!d.observed) return { ok: true, observed: false, message: `not observed: ${d.why ?? ''}` };
   const r = d.range;
   if (r) {
@@ -353,7 +467,6 @@ export async function observeEffect(
     const done = abi.rmiPopulate ? progress(abi, rec, r.base) : r.size;
     const probed = d.pairs.filter((p) => p.page !== undefined && p.page >= r.base && p.page < r.base + r.size);
     const wrong = probed.find((p) => p.differs !== p.page! < r.base + done);
-    const hex = (n: number): string => `0x${n.toString(16)}`;
     if (wrong) {
       return {
         ok: false,

@@ -2,7 +2,7 @@
 // session, judging results against the profile, and collecting what happened.
 // What a check is (CheckDef, CheckContext, CheckOutcome) lives in check.ts.
 // Reporters (TAP, JUnit, summary) only read the CheckOutcome list.
-import { declaredAfterwards, observeEffect, observeRefusal, visibleEffect } from './afterwards.ts';
+import { declaredAfterwards, observeEffect, observePartialRefusal, observeRefusal, visibleEffect } from './afterwards.ts';
 import type { AbiProfile } from '../../profiles/types.ts';
 import { describeOutcome, RecordingSession } from './calls.ts';
 import { SetupFailure } from './dsl/index.ts';
@@ -76,10 +76,24 @@ export const AFTERWARDS_SOURCE = 'docs/spec/precedence.md#a-refused-call-changes
 
 /** The engine's "and afterwards" for every refusal and visible success the check expected: one assertion each. */
 async function observeAfterwards(c: CheckContext, target: Target, o: RunOptions): Promise<void> {
+  // The check's own session stands for the "with" side of the observation of its last call
+  // (afterwards.ts: differential); once, since the probe changes it.
+  let live: RecordingSession | undefined = c.s;
+  const liveFor = (seq: number): RecordingSession | undefined => {
+    if (!live || seq !== c.s.trace.length) return undefined;
+    const s = live;
+    live = undefined;
+    return s;
+  };
   for (const { seq, key } of c.refusals) {
     const declared = declaredAfterwards(key, o.abi);
     if (declared && 'unobservable' in declared) continue;
-    const r = await observeRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
+    if (declared && 'partial' in declared) {
+      const p = await observePartialRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs, declared.done, liveFor(seq));
+      if (p.observed) c.ok(p.ok, p.message, declared.partial);
+      continue;
+    }
+    const r = await observeRefusal(target, o.abi, c.s.trace, seq, o.callTimeoutMs, liveFor(seq));
     if (!r.observed) continue;
     if (declared && 'changes' in declared) {
       c.ok(
@@ -97,7 +111,7 @@ async function observeAfterwards(c: CheckContext, target: Target, o: RunOptions)
     const rec = c.s.trace[seq - 1];
     if (seen.has(seq) || !rec || !visibleEffect(o.abi, rec.request)) continue;
     seen.add(seq);
-    const r = await observeEffect(target, o.abi, c.s.trace, seq, o.callTimeoutMs);
+    const r = await observeEffect(target, o.abi, c.s.trace, seq, o.callTimeoutMs, liveFor(seq));
     if (r.observed) c.ok(r.ok, r.message, AFTERWARDS_SOURCE);
   }
 }

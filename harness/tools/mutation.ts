@@ -14,6 +14,19 @@ export interface BugSwitch {
   description: string;
   revisions: readonly string[];
   source: string;
+  /** The profile expectations the switch changes: their checks run first when a run stops at the first catch. */
+  breaks?: readonly string[];
+}
+
+export interface MutationOptions {
+  bugs?: readonly BugSwitch[];
+  only?: readonly string[];
+  /**
+   * Stop each switch's run of a revision at its first failing check, the
+   * checks of the switch's `breaks` keys first: whether a switch is caught is
+   * the same, only the list of the checks that catch it is shorter (npm test).
+   */
+  firstCatch?: boolean;
 }
 
 export interface RevisionRun {
@@ -44,12 +57,21 @@ function emulator(abi: AbiProfile, bugs: readonly string[], settings: EmulatorSe
   return createTargetSync('emulator', { abi, bugs, emulatorSettings: settings });
 }
 
-/** The whole suite for one revision on an emulator with `bugs` on, in-process. */
-export async function runSuite(abi: AbiProfile, bugs: readonly string[], checks: readonly CheckDef[]): Promise<CheckOutcome[]> {
+/**
+ * The whole suite for one revision on an emulator with `bugs` on, in-process.
+ * `stopAt`: the checks reading these keys first, and the run ends at the first failure.
+ */
+export async function runSuite(abi: AbiProfile, bugs: readonly string[], checks: readonly CheckDef[], stopAt?: readonly string[]): Promise<CheckOutcome[]> {
   const target = emulator(abi, bugs);
   await target.start();
+  let defs = applicable(checks, abi);
+  let failed = false;
+  if (stopAt) {
+    const first = (d: CheckDef): boolean => d.expects.some((k) => stopAt.includes(k));
+    defs = [...defs.filter(first), ...defs.filter((d) => !first(d))];
+  }
   try {
-    return await runChecks(applicable(checks, abi), {
+    return await runChecks(defs, {
       abi,
       target,
       targetKind: 'emulator',
@@ -57,21 +79,29 @@ export async function runSuite(abi: AbiProfile, bugs: readonly string[], checks:
       callTimeoutMs: 5000,
       checkTimeoutMs: 30000,
       targetFor: (s) => emulator(abi, bugs, s),
+      ...(stopAt
+        ? {
+            onOutcome: (o: CheckOutcome) => {
+              failed ||= isFailure(o.status);
+            },
+            cancelled: () => failed,
+          }
+        : {}),
     });
   } finally {
     await target.stop();
   }
 }
 
-async function runOn(abiName: string, bugs: readonly string[], checks: readonly CheckDef[]): Promise<RevisionRun> {
+async function runOn(abiName: string, bugs: readonly string[], checks: readonly CheckDef[], stopAt?: readonly string[]): Promise<RevisionRun> {
   const abi = getProfile(abiName);
   if (!abi) return { abi: abiName, untestable: `no ABI profile for ${abiName}`, checks: 0, failed: [], ms: 0 };
   const t0 = performance.now();
-  const outs = await runSuite(abi, bugs, checks);
+  const outs = await runSuite(abi, bugs, checks, stopAt);
   return { abi: abiName, checks: outs.length, failed: outs.filter((o) => isFailure(o.status)).map((o) => `${o.abi}/${o.name}`), ms: performance.now() - t0 };
 }
 
-export async function runMutation(checks: readonly CheckDef[], opts: { bugs?: readonly BugSwitch[]; only?: readonly string[] } = {}): Promise<MutationReport> {
+export async function runMutation(checks: readonly CheckDef[], opts: MutationOptions = {}): Promise<MutationReport> {
   const bugs = (opts.bugs ?? listEmulatorBugs()).filter((b) => !opts.only?.length || opts.only.includes(b.name));
   const revisions = [...new Set(bugs.flatMap((b) => b.revisions))];
   const clean: RevisionRun[] = [];
@@ -79,7 +109,7 @@ export async function runMutation(checks: readonly CheckDef[], opts: { bugs?: re
   const switches: SwitchResult[] = [];
   for (const bug of bugs) {
     const runs: RevisionRun[] = [];
-    for (const r of bug.revisions) runs.push(await runOn(r, [bug.name], checks));
+    for (const r of bug.revisions) runs.push(await runOn(r, [bug.name], checks, opts.firstCatch ? (bug.breaks ?? []) : undefined));
     switches.push({ bug, runs, caught: runs.length > 0 && runs.every((x) => !x.untestable && x.failed.length > 0) });
   }
   const caught = switches.filter((s) => s.caught).length;
