@@ -1,11 +1,13 @@
 // Exploration's figures: calls/s on the emulator (the target against the
 // reference, no bug switch) and time-to-find per catalogued bug switch (the
 // emulator with the switch against the emulator without it), fixed seed.
-//   npx tsx bench/explore.ts [--seconds N] [--budget CALLS] [--seed N] [--no-rate] [--no-find] [BUG...]
+//   npx tsx bench/explore.ts [--seconds N] [--budget CALLS] [--seed N] [--abi REV[,REV...]] [--no-rate] [--no-find] [BUG...]
+// --abi limits the calls/s figures to those revisions (default: every revision).
 // Figures only; nothing is asserted (test/explore.test.ts holds the finds to a budget).
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { getProfile } from '../profiles/index.ts';
+import { ABI_NAMES } from '../profiles/types.ts';
 import { EmulatorTarget } from '../harness/core/targets/emulator.ts';
 import { launchOrders } from '../harness/tools/explore/gen.ts';
 import { explore } from '../harness/tools/explore/run.ts';
@@ -16,6 +18,7 @@ const { values: v, positionals } = parseArgs({
     seconds: { type: 'string', default: '5' },
     budget: { type: 'string', default: '20000' },
     seed: { type: 'string', default: '1' },
+    abi: { type: 'string' },
     'no-rate': { type: 'boolean', default: false },
     'no-find': { type: 'boolean', default: false },
   },
@@ -31,17 +34,21 @@ say(
 
 if (!v['no-rate'] && positionals.length === 0) {
   say('# calls/s: the target and the reference emulator in lock-step, no difference; a call is one request to the target (the reference gets the same one)');
-  for (const name of ['rfc-v1', 'v10', 'v14', 'absent'] as const) {
-    const abi = getProfile(name)!;
+  const names = v.abi?.split(',') ?? ABI_NAMES;
+  for (const name of names) {
+    const abi = getProfile(name);
+    if (!abi) {
+      process.stderr.write(`bench/explore.ts: unknown revision '${name}' (known: ${ABI_NAMES.join(', ')})\n`);
+      process.exit(2);
+    }
+    const pair = { abi, target: new EmulatorTarget({ abi }), reference: new EmulatorTarget({ abi }), exact: true, callTimeoutMs: 5000 };
+    // warm up the JIT on this revision's code paths (another seed, not counted): the figure is the steady rate
+    await explore(pair, launchOrders(abi, ROOT), { seed: seed + 1000, budget: { calls: 1000 } });
     const cpu0 = process.cpuUsage();
-    const r = await explore(
-      { abi, target: new EmulatorTarget({ abi }), reference: new EmulatorTarget({ abi }), exact: true, callTimeoutMs: 5000 },
-      launchOrders(abi, ROOT),
-      {
-        seed,
-        budget: { ms: Number(v.seconds) * 1000 },
-      },
-    );
+    const r = await explore(pair, launchOrders(abi, ROOT), {
+      seed,
+      budget: { ms: Number(v.seconds) * 1000 },
+    });
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     // per CPU second too: on a shared machine the wall-clock rate is the load's figure as much as ours

@@ -154,6 +154,8 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
     }
     // B / BL: op 00101 imm26
     if ((insn & 0x7c000000) === 0x14000000) {
+      // B . (a guest parked after SYSTEM_OFF, spinForever): nothing changes but the count, so spend the budget at once
+      if (insn >>> 0 === 0x14000000) return { stop: { kind: 'budget' }, executed: budget > n ? budget : n };
       if (bit(insn, 31)) wr(cpu, 30, next, false);
       cpu.pc = (pc + BigInt(sext(field(insn, 0, 26), 26) * 4)) & MASK64;
       continue;

@@ -28,6 +28,7 @@ import {
   type Rd,
   type RmiStatus,
 } from './rmm.ts';
+import { initRipasWholeBlocks } from './ripas-run.ts';
 import type { RmeRules } from './rules.ts';
 import { vmDebugCounts } from './vcpu.ts';
 import type { Vm } from './vm.ts';
@@ -180,7 +181,10 @@ export function initIpa(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | unde
   const startLevel = stage2StartLevel(vm.ipaBits);
   const end = num(base + size);
   let addr = num(base);
+  const wholeBlocks = !e.k.bug('init-ripas-first-block-only');
   while (addr < end) {
+    // whole blocks that all succeed, at once (only faster: emulator/ripas-run.ts)
+    if (wholeBlocks && (addr = initRipasWholeBlocks(e.k.rmm, rd, addr, end, startLevel)) >= end) break;
     const level = findMapLevel(addr, end, startLevel);
     const blockEnd = Math.min(addr - (addr % PAGE_SIZE) + rttLevelSize(level), end);
     // R1-IP10: a failure part-way leaves earlier blocks RAM
@@ -210,8 +214,11 @@ export function initRipas(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | un
   const startLevel = stage2StartLevel(vm.ipaBits);
   const end = num(base + size);
   let addr = num(base);
+  const wholeBlocks = !e.k.bug('init-ripas-first-block-only');
   // V10-IR10: no progress report; earlier ranges stay RAM
   while (addr < end) {
+    // whole blocks that all succeed, at once (only faster: emulator/ripas-run.ts)
+    if (wholeBlocks && (addr = initRipasWholeBlocks(rmm, rd, addr, end, startLevel)) >= end) break;
     const level = findMapLevel(addr, end, startLevel);
     const top = Math.min(addr - (addr % PAGE_SIZE) + rttLevelSize(level), end);
     let r = rmm.rttInitRipas(rd, addr, top, level, startLevel);

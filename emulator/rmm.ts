@@ -148,8 +148,9 @@ export class Rd {
     };
     for (let i = 0; i < 8; i++) mix(Math.floor(ipa / 2 ** (8 * i)) & 0xff);
     mix(content ? 1 : 0);
-    if (content) for (const b of content) mix(b);
-    this.rim = h;
+    // the page's bytes without the closure: the same FNV-1a steps as mix (Math.imul reads h as 32 bits either way), twice as fast
+    if (content) for (const b of content) h = Math.imul(h ^ b, 0x01000193);
+    this.rim = h >>> 0;
   }
 
   get protectedLimit(): number {
@@ -162,6 +163,13 @@ export class Rd {
   }
 
   setRam(start: number, end: number): void {
+    // a range at or after the last start (an INIT_RIPAS walk, block after block): it extends the last range or follows it
+    const tail = this.ram[this.ram.length - 1];
+    if (!tail || start >= tail[0]) {
+      if (tail && start <= tail[1]) tail[1] = Math.max(tail[1], end);
+      else this.ram.push([start, end]);
+      return;
+    }
     const all = [...this.ram, [start, end] as [number, number]].sort((x, y) => x[0] - y[0]);
     const out: [number, number][] = [];
     for (const r of all) {

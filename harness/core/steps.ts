@@ -133,11 +133,22 @@ export async function execStep(c: CheckContext, st: Step, state: ScenarioState):
       const page = m && base >= m.gpa ? Number((base - m.gpa) & ~0xfffn) : 0;
       const source =
         st.source === undefined && m ? { source: { mem: m.mem, offset: Math.min(m.size, page + off) } } : { sourceUaddr: bigNum(st.source ?? 0, 'source') };
+      const after = st.after as { base?: unknown; size?: unknown; source?: unknown } | undefined;
+      // "after.source" pins how far source_uaddr moves (V14-PO15). Where the source is, a call of size 0
+      // shows first: it returns the struct as it was (V14-PO5) and does what this call does before its
+      // first page (V14-PO3..PO10), as checks/populate.ts progress-loop learns it.
+      let sentSource: bigint | undefined;
+      if (after?.source !== undefined && 'source' in source) {
+        const z = await vm().rmiPopulate({ base, size: 0n, flags, reserved, ...source });
+        if (!succeeded(z)) return z;
+        sentSource = z.after?.sourceUaddr;
+      }
       const r = await vm().rmiPopulate({ base, size: bigNum(st.size, 'size'), flags, reserved, ...source });
-      const after = st.after as { base?: unknown; size?: unknown } | undefined;
       if (after && succeeded(r) && r.after) {
-        const want = `base=0x${bigNum(after.base, 'after.base').toString(16)} size=0x${bigNum(after.size, 'after.size').toString(16)}`;
-        const got = `base=0x${r.after.base.toString(16)} size=0x${r.after.size.toString(16)}`;
+        const moved = sentSource === undefined ? '' : ` source+=0x${(r.after.sourceUaddr - sentSource).toString(16)}`;
+        const pinned = after.source === undefined || sentSource === undefined ? '' : ` source+=0x${bigNum(after.source, 'after.source').toString(16)}`;
+        const want = `base=0x${bigNum(after.base, 'after.base').toString(16)} size=0x${bigNum(after.size, 'after.size').toString(16)}${pinned}`;
+        const got = `base=0x${r.after.base.toString(16)} size=0x${r.after.size.toString(16)}${moved}`;
         // the progress is the result here: a wrong one is a failed step, as the loop's no-progress -EIO
         if (want !== got) return { ...r, ret: -1, errno: ERRNO.EIO, label: `${r.label} left ${got}, not ${want}` };
       }

@@ -45,6 +45,9 @@ const SIZES = [0n, 1n, 0xfffn, PAGE, PAGE + 1n, 2n * PAGE, 0x10000n, 0x1ff000n, 
  * of it, thousands of RMI calls in one ioctl.
  */
 const HUGE_SIZES = [1n << 40n, (1n << 64n) - PAGE, (1n << 64n) - 1n].map(hex);
+/** Bases of a range: every boundary address, and more often the launch orders' RAM (its start, a page in, its last page, the next 2 MB). */
+const base = (): fc.Arbitrary<string> =>
+  fc.oneof({ weight: 3, arbitrary: pick(GPAS) }, { weight: 1, arbitrary: pick(['0x80000000', '0x80001000', '0x801ff000', '0x80200000']) });
 const size = (): fc.Arbitrary<string> => fc.oneof({ weight: 12, arbitrary: pick(SIZES) }, { weight: 1, arbitrary: pick(HUGE_SIZES) });
 /** Memslot sizes: what a mapping can back (the policy's limit), aligned and not. */
 const SLOT_SIZES = [PAGE, 0x1800n, 2n * PAGE, 0x200000n, 0x400000n].map(hex);
@@ -141,10 +144,10 @@ function stepKinds(abi: AbiProfile): Record<string, StepArb> {
       fc.record({ do: fc.constant('config'), item: fc.constant('RPV'), bad_pointer: fc.constant(true) }),
     );
     k.create_rd = fc.constant({ do: 'create_rd' });
-    k.init_ipa = fc.record({ do: fc.constant('init_ipa'), base: pick(GPAS), size: size() });
+    k.init_ipa = fc.record({ do: fc.constant('init_ipa'), base: base(), size: size() });
     k.populate = fc.record({
       do: fc.constant('populate'),
-      base: pick(GPAS),
+      base: base(),
       size: size(),
       ...((abi.sizes.populateArgs ?? 0) >= 32 ? { flags: pick(['MEASURE', 0, 2]), reserved: pick([[], [], [1], [0, 0, 0x80000000]]) } : {}),
     });
@@ -153,7 +156,7 @@ function stepKinds(abi: AbiProfile): Record<string, StepArb> {
   if (abi.rmiPopulate) {
     k.rmi_populate_once = fc.record({
       do: fc.constant('rmi_populate_once'),
-      base: pick(GPAS),
+      base: base(),
       size: size(),
       flags: pick(['MEASURE', 0, 2]),
       reserved: pick([0, 0, 1]),
@@ -200,6 +203,42 @@ export function launchOrders(abi: AbiProfile, root: string): Step[][] {
   ];
 }
 
+/** The steps a VMM repeats for every vCPU it runs. */
+const PER_VCPU = new Set(['vcpu_init', 'set_pc', 'sve_vls', 'finalize_rec', 'run']);
+
+/**
+ * The launch order with a second vCPU, as VMMs start an SMP guest: each vCPU
+ * created and initialised (and finalised as a REC) before the realm is
+ * activated, then each one run. A rule checked of the first vCPU only shows
+ * on the second.
+ */
+function withSecondVcpu(order: readonly Step[]): Step[] | undefined {
+  if (!order.some((s) => s.do === 'create_vcpu' && Number(s.id) === 0)) return undefined;
+  return order.flatMap((s) => {
+    if (s.do === 'create_vcpu' && Number(s.id) === 0) return [s, { ...s, id: 1 }];
+    if (PER_VCPU.has(s.do) && Number(s.vcpu) === 0) return [s, { ...s, vcpu: 1 }];
+    return [s];
+  });
+}
+
+/**
+ * The launch order with its guest RAM in two memslots, the second right
+ * after the first (VMMs split RAM around holes and at NUMA nodes): a range
+ * that crosses from one to the other shows what a call does at a memslot's end.
+ */
+function withSecondMemslot(order: readonly Step[]): Step[] | undefined {
+  const first = order.findIndex((s) => s.do === 'private_memslot' || s.do === 'memslot');
+  if (first < 0) return undefined;
+  const m = order[first]!;
+  let next: Step;
+  try {
+    next = { ...m, slot: Number(m.slot) + 1, gpa: hex(BigInt(String(m.gpa)) + BigInt(String(m.size))) };
+  } catch {
+    return undefined;
+  }
+  return [...order.slice(0, first + 1), next, ...order.slice(first + 1)];
+}
+
 /** Whether the revision can express a step of a launch order (features named, REC only where it exists). */
 function fits(abi: AbiProfile, s: Step): boolean {
   if (s.do === 'vcpu_init' && Array.isArray(s.features))
@@ -225,7 +264,10 @@ export function sequenceArb(abi: AbiProfile, orders: readonly Step[][], o: GenOp
   // every kind equally likely, whatever the size of its argument space
   const noise: StepArb = fc.constantFrom(...names).chain((n) => kinds[n]!);
   const sometimes = <T>(a: fc.Arbitrary<T[]>): fc.Arbitrary<T[]> => fc.oneof({ weight: 5, arbitrary: fc.constant([] as T[]) }, { weight: 2, arbitrary: a });
-  const usable = orders.map((ord) => ord.filter((s) => fits(abi, s)));
+  // every launch order as it is, with a second vCPU, with its RAM in two memslots
+  const usable = orders
+    .map((ord) => ord.filter((s) => fits(abi, s)))
+    .flatMap((ord) => [ord, withSecondVcpu(ord), withSecondMemslot(ord)].filter((o): o is Step[] => o !== undefined));
   return fc.integer({ min: 0, max: usable.length - 1 }).chain((i) => {
     const skel = usable[i]!;
     const slot = (s: Step) =>

@@ -37,24 +37,26 @@ function outcome(req: Call, r: WireResult, exact: boolean): string {
 }
 
 /**
- * Blank the executor's pointer slots (addresses differ between processes, and
- * no scenario or trace can name one: a difference there would be a find
- * nothing can turn into a check) and, between different executors, the fd
- * slots (fd numbers are the target's business).
+ * Between different executors, blank the pointer slots (each process places
+ * its mappings and buffers elsewhere) and the fd slots (fd numbers are the
+ * target's business). Two emulators place every mapping and buffer at the
+ * same address, so there a pointer the kernel wrote back is compared as it
+ * is: that is comparing how far it moved from the one sent, which a real
+ * kernel shows too (KVM_ARM_RMI_POPULATE's source_uaddr, V14-PO15), and a
+ * scenario pins it (harness/core/steps.ts rmi_populate_once "after").
  */
 function maskSlots(req: Call, out: string, exact: boolean): string {
-  if (req.op !== 'ioctl' || !('buf' in req.arg)) return out;
+  if (exact || req.op !== 'ioctl' || !('buf' in req.arg)) return out;
   let s = out;
   for (const p of req.arg.buf.ptrs ?? []) s = s.slice(0, p.at * 2) + '*'.repeat(16) + s.slice(p.at * 2 + 16);
-  if (exact) return s;
   for (const f of req.arg.buf.fds ?? []) s = s.slice(0, f.at * 2) + '*'.repeat(8) + s.slice(f.at * 2 + 8);
   if (req.as_fd_at !== undefined) s = s.slice(0, req.as_fd_at * 2) + '*'.repeat(8) + s.slice(req.as_fd_at * 2 + 8);
   return s;
 }
 
 /**
- * Compare one call's two results. `exact` (two emulators: same fd numbers)
- * compares every byte but pointer slots; otherwise fd slots are blanked too
+ * Compare one call's two results. `exact` (two emulators: same fd numbers,
+ * same addresses) compares every byte; otherwise pointer and fd slots are blanked
  * and a KVM_RUN is compared by its exit, as replay does (harness/tools/replay.ts).
  */
 export function compareResults(req: Call, t: WireResult, r: WireResult, exact: boolean, seq: number): Difference | undefined {

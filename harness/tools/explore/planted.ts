@@ -33,22 +33,13 @@ export const HOST_SETTINGS: Partial<Record<string, Partial<RmmSettings>>> = {
  * Switches exploration cannot see, with the reason (the suite's own checks
  * catch them: emulator/bugs.ts names the expectation each breaks).
  */
-export const UNREACHABLE: Partial<Record<string, string>> = {
-  'populate-source-not-advanced':
-    'its effects are a user address the kernel writes back (source_uaddr) and, in a VMM that sends that struct back as it is, the guest memory of the next call; ' +
-    'exploration compares no addresses (a trace or a scenario names mappings, never addresses, so such a find could not be replayed or kept) and its VMM loop rebuilds the source from base, ' +
-    'so nothing it compares changes; checks/populate.ts populate/progress-loop catches it by subtracting the addresses inside one process',
-};
+export const UNREACHABLE: Partial<Record<string, string>> = {}; // none: every switch is found (docs/explore.md)
 
 /**
  * Switches the generator does not reach yet, though a sequence could: an open
  * gap of the generator, not of the uAPI (the suite's checks catch them).
  */
-export const NOT_FOUND_YET: Partial<Record<string, string>> = {
-  'run-rec-of-vcpu0':
-    'needs two vCPUs of an active realm where only vCPU 0 is a REC, then KVM_RUN on vCPU 1; no launch order has a second vCPU and random steps have not built one ' +
-    '(0 finds in 120,000 calls, seed 1, v10); run/second-vcpu-without-rec catches it',
-};
+export const NOT_FOUND_YET: Partial<Record<string, string>> = {}; // none left
 
 /** The revision a switch is explored on: its newest (the one most checks and VMMs target). */
 export function bugRevision(b: BugInfo): AbiName {

@@ -89,10 +89,17 @@ export function buildScenario(run: SequenceRun, ctx: FoundContext): ScenarioFile
       const ex = (e.result as RunOutcome).exit;
       if (ex) st.exit = ex.reason === 'SYSTEM_EVENT' && 'type' in ex && ex.type === K.KVM_SYSTEM_EVENT_SHUTDOWN ? 'system-off' : ex.reason;
     }
-    // v13+ populate reports its progress in the struct: pin it, it is the step's result
+    // v13+ populate reports its progress in the struct: pin it, it is the step's result;
+    // source_uaddr moves with base (V14-PO15), when the source is a mapping the scenario can name
     if (st.do === 'rmi_populate_once' && succeeded(e.result)) {
       const after = (e.result as { after?: { base: bigint; size: bigint } }).after;
-      if (after) st.after = { base: `0x${after.base.toString(16)}`, size: `0x${after.size.toString(16)}` };
+      const base = BigInt(String(st.base));
+      if (after)
+        st.after = {
+          base: `0x${after.base.toString(16)}`,
+          size: `0x${after.size.toString(16)}`,
+          ...(st.source === undefined && after.base > base ? { source: `0x${(after.base - base).toString(16)}` } : {}),
+        };
     }
     return st;
   });
