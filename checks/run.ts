@@ -5,7 +5,7 @@
 import * as K from '../uapi/kvm-uapi.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
-import { assemble, ldr, movImm, systemOff } from '../fixtures/guest.ts';
+import { assemble, cbnz, ldr, movImm, movz, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
 import { populateAt, populateLoop, rmiRealm, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
@@ -15,6 +15,28 @@ import { check } from './table.ts';
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const MID = RAM_BASE + 0x100000;
+/** PSCI 0.2 SYSTEM_RESET (PSCI spec DEN0022, function 0x84000009): the guest's "wrong" answer. */
+const PSCI_SYSTEM_RESET = 0x84000009;
+
+/**
+ * Guest code: store a value into a page at `addr` the VMM never populated, read
+ * it back twice (the first access faults the page in, the later ones find it
+ * mapped), then SYSTEM_OFF if it read what it stored, SYSTEM_RESET if not.
+ */
+function storeLoadThenOff(addr: number): Uint8Array {
+  const off = systemOff('smc');
+  return assemble(
+    movImm(1, addr),
+    movz(2, 0x123),
+    str(2, 1, 0x10, 8),
+    ldr(3, 1, 0x10, 8),
+    ldr(3, 1, 0x10, 8),
+    subImm(3, 3, 0x123),
+    cbnz(3, 4 * (1 + off.length)),
+    off,
+    psciCall(PSCI_SYSTEM_RESET, 'smc'),
+  );
+}
 
 /** A realm whose first run fails in activation (vCPU 1 lacks PSCI_0_2), leaving it DEAD (V14-A9). */
 async function deadRealm(c: CheckContext): Promise<RmiRealm> {
@@ -127,6 +149,32 @@ export const checks = [
     },
   ),
 
+  // ---- from the StrykerJS triage (bench/stryker-triage.md): a RAM page the VMM never populated
+  check(
+    'run',
+    'unpopulated-ram-keeps-stores',
+    RME,
+    'INIT_IPA makes a never-populated page RAM: the realm guest stores to it and reads the value back, then powers off',
+    ['init.ok', 'run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, storeLoadThenOff(MID)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      // RIPAS RAM, no contents: the first access faults it in from the memslot
+      // (RFC v1: its own page; v2+: guest_memfd) with DATA_CREATE_UNKNOWN (R1-IP, V10-IR)
+      c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const r = await v.run();
+      c.expect(r, 'run.ok');
+      SYSOFF(c, r, 'R1-V9, V10-V13 (SYSTEM_RESET: the page lost the store)');
+    },
+  ),
+
   // ---- RMI era: the first KVM_RUN activates the realm
   check(
     'run',
@@ -220,6 +268,21 @@ export const checks = [
       const res = await r.vcpu!.run();
       c.expect(res, 'rmi.run-ok');
       SYSOFF(c, res, 'V14-A10 (RIPAS RAM over every guest_memfd memslot in full)');
+    },
+  ),
+  check(
+    'run',
+    'unpopulated-ram-keeps-stores',
+    { generations: RMI_ERA },
+    'the first KVM_RUN makes guest_memfd RAM of a never-populated page: the realm guest stores to it and reads the value back, then powers off',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      c.must(await r.ram.poke(0, storeLoadThenOff(MID)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, 'V14-A10, V14-A12 (SYSTEM_RESET: the page lost the store)');
     },
   ),
 ];
