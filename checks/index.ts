@@ -31,6 +31,7 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'populate/source-fault-after-progress',
   'run/unpopulated-ram-is-ram-every-memslot',
   'run/unpopulated-ram-keeps-stores',
+  'run/shared-alias-is-the-memslot',
 ];
 
 const BY_AREA: CheckDef[] = [
