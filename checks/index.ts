@@ -30,6 +30,8 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'populate/page-count-sign-boundary',
   'populate/source-fault-after-progress',
   'run/unpopulated-ram-is-ram-every-memslot',
+  'run/unpopulated-ram-keeps-stores',
+  'run/shared-alias-is-the-memslot',
 ];
 
 const BY_AREA: CheckDef[] = [

@@ -4,8 +4,9 @@
 // it (no more POPULATE or vCPUs; a failed activation leaves the realm DEAD).
 import * as K from '../uapi/kvm-uapi.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
+import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
-import { assemble, ldr, movImm, systemOff } from '../fixtures/guest.ts';
+import { assemble, cbnz, ldr, movImm, movz, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
 import { populateAt, populateLoop, rmiRealm, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
@@ -15,6 +16,68 @@ import { check } from './table.ts';
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const MID = RAM_BASE + 0x100000;
+/** PSCI 0.2 SYSTEM_RESET (PSCI spec DEN0022, function 0x84000009): the guest's "wrong" answer. */
+const PSCI_SYSTEM_RESET = 0x84000009;
+
+/**
+ * Guest code: store a value into a page at `addr` the VMM never populated, read
+ * it back twice (the first access faults the page in, the later ones find it
+ * mapped), then SYSTEM_OFF if it read what it stored, SYSTEM_RESET if not.
+ */
+function storeLoadThenOff(addr: number): Uint8Array {
+  const off = systemOff('smc');
+  return assemble(
+    movImm(1, addr),
+    movz(2, 0x123),
+    str(2, 1, 0x10, 8),
+    ldr(3, 1, 0x10, 8),
+    ldr(3, 1, 0x10, 8),
+    subImm(3, 3, 0x123),
+    cbnz(3, 4 * (1 + off.length)),
+    off,
+    psciCall(PSCI_SYSTEM_RESET, 'smc'),
+  );
+}
+
+/** The value the VMM leaves in shared memory, and the one the guest writes back beside it. */
+const SHARED_IN = 0x123;
+const SHARED_OUT = 0x456;
+
+/**
+ * Guest code: through the unprotected alias of `gpa` (its IPA with the top bit
+ * set), read what the VMM wrote at +0x10 and write SHARED_OUT at +0x18; then
+ * SYSTEM_OFF if it read SHARED_IN, SYSTEM_RESET if not.
+ */
+function sharedReadWriteThenOff(gpa: number): Uint8Array {
+  const off = systemOff('smc');
+  return assemble(
+    movImm(1, UNPROTECTED_BASE + gpa),
+    ldr(3, 1, 0x10, 8),
+    movz(2, SHARED_OUT),
+    str(2, 1, 0x18, 8),
+    subImm(3, 3, SHARED_IN),
+    cbnz(3, 4 * (1 + off.length)),
+    off,
+    psciCall(PSCI_SYSTEM_RESET, 'smc'),
+  );
+}
+
+/** The guest's write through the alias reached the VMM's mapping of the memslot. */
+async function sharedWriteSeen(c: CheckContext, ram: Mem, at: number): Promise<void> {
+  const r = await ram.peek(at + 0x18, 8);
+  const got = r.out && r.out.length >= 8 ? Buffer.from(r.out).readBigUInt64LE(0) : undefined;
+  c.ok(
+    got === BigInt(SHARED_OUT),
+    `the VMM reads the guest's write through the unprotected alias, got ${got ?? 'nothing'}`,
+    'v10 20/43 (realm_map_non_secure)',
+  );
+}
+
+const le64 = (v: number): Uint8Array => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(v), true);
+  return b;
+};
 
 /** A realm whose first run fails in activation (vCPU 1 lacks PSCI_0_2), leaving it DEAD (V14-A9). */
 async function deadRealm(c: CheckContext): Promise<RmiRealm> {
@@ -127,6 +190,59 @@ export const checks = [
     },
   ),
 
+  // ---- from the StrykerJS triage (bench/stryker-triage.md): a RAM page the VMM never populated
+  check(
+    'run',
+    'unpopulated-ram-keeps-stores',
+    RME,
+    'INIT_IPA makes a never-populated page RAM: the realm guest stores to it and reads the value back, then powers off',
+    ['init.ok', 'run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, storeLoadThenOff(MID)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      // RIPAS RAM, no contents: the first access faults it in from the memslot
+      // (RFC v1: its own page; v2+: guest_memfd) with DATA_CREATE_UNKNOWN (R1-IP, V10-IR)
+      c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const r = await v.run();
+      c.expect(r, 'run.ok');
+      SYSOFF(c, r, 'R1-V9, V10-V13 (SYSTEM_RESET: the page lost the store)');
+    },
+  ),
+
+  check(
+    'run',
+    'shared-alias-is-the-memslot',
+    RME,
+    'a realm guest reads and writes a shared page through the unprotected alias of its memslot (the IPA with the top bit set), without an exit',
+    ['run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      // guest_memfd revisions: the page must be shared, or the access is a memory fault (v10 20/43)
+      if (c.abi.privateMemory === 'guest_memfd') c.must(await vm.setMemoryAttributes(MID, PAGE, 0));
+      c.must(await ram.poke(MID - RAM_BASE + 0x10, le64(SHARED_IN)));
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, sharedReadWriteThenOff(MID)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const r = await v.run();
+      // the memslot is found with the top IPA bit clear: RFC v1 gpa_stolen_mask, v10 20/43 kvm_gpa_from_fault
+      c.expect(r, 'run.ok');
+      SYSOFF(c, r, "R1-V9, V10-V13 (SYSTEM_RESET: the guest did not read the VMM's value)");
+      await sharedWriteSeen(c, ram, MID - RAM_BASE);
+    },
+  ),
+
   // ---- RMI era: the first KVM_RUN activates the realm
   check(
     'run',
@@ -220,6 +336,40 @@ export const checks = [
       const res = await r.vcpu!.run();
       c.expect(res, 'rmi.run-ok');
       SYSOFF(c, res, 'V14-A10 (RIPAS RAM over every guest_memfd memslot in full)');
+    },
+  ),
+  check(
+    'run',
+    'unpopulated-ram-keeps-stores',
+    { generations: RMI_ERA },
+    'the first KVM_RUN makes guest_memfd RAM of a never-populated page: the realm guest stores to it and reads the value back, then powers off',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      c.must(await r.ram.poke(0, storeLoadThenOff(MID)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, 'V14-A10, V14-A12 (SYSTEM_RESET: the page lost the store)');
+    },
+  ),
+  check(
+    'run',
+    'shared-alias-is-the-memslot',
+    { generations: RMI_ERA },
+    'a realm guest reads and writes a shared page through the unprotected alias of its guest_memfd memslot, without an exit',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      // the page must be shared, or the access is a memory fault (kvm_gpa_from_fault and the private check kept from v10 20/43)
+      c.must(await r.vm.setMemoryAttributes(MID, PAGE, 0));
+      c.must(await r.ram.poke(MID - RAM_BASE + 0x10, le64(SHARED_IN)));
+      c.must(await r.ram.poke(0, sharedReadWriteThenOff(MID)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      SYSOFF(c, res, "V14-A12 (SYSTEM_RESET: the guest did not read the VMM's value)");
+      await sharedWriteSeen(c, r.ram, MID - RAM_BASE);
     },
   ),
 ];

@@ -14,6 +14,10 @@ import { check, stimuli, type Row } from './table.ts';
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const PSCI = K.KVM_ARM_VCPU_PSCI_0_2;
+/** KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_FW | 0: the PSCI version firmware register. */
+const KVM_REG_ARM_PSCI_VERSION = 0x6030000000140000n;
+/** ARM64_SYS_REG(3, 3, 9, 12, 0): PMCR_EL0. */
+const KVM_REG_ARM_PMCR_EL0 = 0x603000000013dce0n;
 /** The REC feature bit of the last RME-era revision (v10's profile holds it). */
 const oldRecFeature = (): number => getProfile('v10')!.recFeature!;
 
@@ -202,10 +206,16 @@ export const checks = [
       ] as const) {
         c.expect(await vcpu.setReg(id, 0x80000000, name), 'vcpu.realm-reg-allowed', name);
       }
-      // the core offsets around PC: SP (just below) and PSTATE (just above)
+      // the core offsets around PC: SP (just below) and PSTATE (just above); and a firmware
+      // register whose index (0) is a core offset the list allows: only core registers are
+      // matched by offset, any other kind is refused (v10 22/43,
+      // lore:20250820145606.180644-23-steven.price@arm.com; V10-R1, V14-V6)
       for (const [id, name] of [
         [K.coreRegX(31), 'SP'],
         [K.CORE_REG_PC + 2n, 'PSTATE'],
+        [KVM_REG_ARM_PSCI_VERSION, 'PSCI_VERSION'],
+        // v14 took PMCR_EL0 off the list (V14-V6); v2..v12 keep it (V10-R1)
+        ...(c.abi.name === 'v14' ? ([[KVM_REG_ARM_PMCR_EL0, 'PMCR_EL0']] as const) : []),
       ] as const) {
         c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
       }

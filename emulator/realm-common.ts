@@ -2,6 +2,7 @@
 // the ONE_REG ids a realm vCPU may set, the RD's PGD size, and PSCI CPU_ON
 // of a REC.
 import { ERRNO } from '../uapi/errno.ts';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../uapi/kvm-uapi.ts';
 import type { BusFault, CpuState, GuestBus } from './aarch64.ts';
 import type { Kernel } from './kernel.ts';
 import { PAGE_SIZE } from './memory.ts';
@@ -52,8 +53,10 @@ export function recCpuOn(cpu: CpuState, rec: Rec): { cpu: CpuState; on: boolean;
  * RTT: populated pages are the delegated data granules; RAM that was never
  * populated is faulted in as a zeroed data granule (the host delegates the
  * memslot page, RMI_DATA_CREATE_UNKNOWN); RIPAS EMPTY is an abort the RMM
- * injects (not modelled). The unprotected half is shared memory or MMIO, like
- * a normal VM; the MMIO exit reports the IPA with its top bit (UNCONFIRMED).
+ * injects (not modelled). The unprotected half is the shared alias of the
+ * same memslots (their user memory), or MMIO where no memslot is; the MMIO
+ * exit reports the IPA with its top bit (UNCONFIRMED; v10 20/43 reports it
+ * without).
  */
 export class RealmBus implements GuestBus {
   private fetchCache: { pg: bigint; page: Uint8Array } | undefined;
@@ -85,9 +88,14 @@ export class RealmBus implements GuestBus {
       }
       return { page: host.page, off };
     }
-    const s = this.vm.findSlot(ipa);
+    // the shared alias of the same memslots: KVM looks the slot up with the top IPA bit clear
+    // (RFC v1 gpa_stolen_mask; v10 20/43 kvm_gpa_from_fault, lore:20250820145606.180644-21-steven.price@arm.com)
+    const gpa = ipa - BigInt(this.rd.protectedLimit);
+    const s = this.vm.findSlot(gpa);
     if (!s || (write && s.flags & 2)) return { kind: 'mmio' };
-    const r = this.vm.mm.hostPage(s.uaddr + (ipa - s.gpa), write);
+    // a guest_memfd slot's gfn still PRIVATE: KVM_EXIT_MEMORY_FAULT, -EFAULT (v10 20/43 private_memslot_fault)
+    if (s.gmem && this.vm.memAttr(Number(gpa >> 12n)) & KVM_MEMORY_ATTRIBUTE_PRIVATE) return { kind: 'errno', errno: ERRNO.EFAULT };
+    const r = this.vm.mm.hostPage(s.uaddr + (gpa - s.gpa), write);
     if ('why' in r) return { kind: 'errno', errno: ERRNO.EFAULT };
     return r;
   };
