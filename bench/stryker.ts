@@ -80,13 +80,16 @@ function usage(msg?: string): never {
   process.exit(msg ? 2 : 0);
 }
 
+/** A key as a table cell holds it: the rows write a "|" of the code escaped (markdown), the keys have it plain; a key may hold backticks (template literals), so the cell ends at "` | verdict". */
+const unescapeKey = (cell: string): string => cell.replace(/\\\|/g, '|');
+
 /** Equivalent mutants, from the triage file: rows "| `key` | equivalent | reason |". */
 /** Every mutant name the triage file has a row for, whatever its verdict. */
 export function triaged(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = /^\|\s*`([^`]+)`\s*\|/.exec(line);
-    if (m) out.add(m[1]!);
+    const m = /^\|\s*`(.+?)`\s*\|\s*(?:equivalent|killed|open)\b/.exec(line);
+    if (m) out.add(unescapeKey(m[1]!));
   }
   return out;
 }
@@ -94,8 +97,8 @@ export function triaged(text: string): Set<string> {
 export function equivalents(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = /^\|\s*`([^`]+)`\s*\|\s*equivalent\b/.exec(line);
-    if (m) out.add(m[1]!);
+    const m = /^\|\s*`(.+?)`\s*\|\s*equivalent\b/.exec(line);
+    if (m) out.add(unescapeKey(m[1]!));
   }
   return out;
 }

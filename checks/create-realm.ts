@@ -126,4 +126,45 @@ export const checks = [
     },
     { needs: ['sve'] },
   ),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md)
+  check(
+    'create-realm',
+    'sve-vls-differ',
+    RMI,
+    'two SVE vCPUs, both finalised, with different vector length sets (VQ 1-2 and VQ 1): the RD the first KVM_RUN makes is refused, and so is the one the next POPULATE makes',
+    ['sve.rd-unfinalised'],
+    async (c) => {
+      const r = await rmiRealm(c, { vcpu: false });
+      const vcpus = [];
+      for (const [id, vqs] of [
+        [0, [1, 2]],
+        [1, [1]],
+      ] as const) {
+        const v = await r.vm.createVcpu(id);
+        c.must(await v.init([K.KVM_ARM_VCPU_PSCI_0_2, K.KVM_ARM_VCPU_SVE]));
+        c.must(await v.setSveVls(vqs));
+        c.must(await v.finalize(K.KVM_ARM_VCPU_SVE));
+        c.must(await v.setPc(ENTRY));
+        vcpus.push(v);
+      }
+      c.must(await r.vm.createVgicV3());
+      // V14-A7: the first run makes the RD (no POPULATE came before); V14-V9 refuses lengths that differ, the state stays NONE
+      c.expect(await vcpus[0]!.run(), 'sve.rd-unfinalised', 'the first KVM_RUN');
+      c.expect(await populateAt(r, ENTRY, PAGE), 'sve.rd-unfinalised', 'POPULATE after it');
+    },
+    { needs: ['sve'] },
+  ),
+  check(
+    'create-realm',
+    'no-sve-on-rmm-without-sve',
+    RMI,
+    'a realm whose vCPUs have no SVE, on an RMM without SVE: the RD the first POPULATE makes asks for no SVE, so it is made and the page populated',
+    ['rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      // V14-PO6: RMI_REALM_CREATE asks for SVE only when the VM's vCPUs have it (V14-V9); an RMM without SVE refuses a request for it
+      c.expect(await populateAt(r, ENTRY, PAGE), 'rmi.populate-ok');
+    },
+    { emulatorOnly: 'needs an RMM feature register without SVE', emulatorSettings: { rmmSve: false } },
+  ),
 ];

@@ -5,6 +5,7 @@
 import type { SubcommandNumbers } from '../profiles/types.ts';
 import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
 import { KVM_ENABLE_CAP, encodeEnableCap } from '../uapi/kvm-uapi.ts';
+import { EMULATED_CAP } from '../uapi/kvm.ts';
 import { toHex } from '../uapi/wire.ts';
 import { realmVmForCreate } from './setup/rme-realm.ts';
 import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
@@ -62,4 +63,18 @@ export const checks = [
     const vm = await c.realmVm(REALM_IPA_BITS);
     c.expect(await vm.enableCap(c.abi.cap.nr, [0, 0]), 'rmi.enable-cap-rmi');
   }),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md)
+  check(
+    'enable-cap',
+    'off-allowlist-cap',
+    RMI,
+    'ENABLE_CAP(ARM_NISV_TO_USER), a CAP upstream arm64 enables: on a realm VM (v14 refuses it, off the allowlist; v12/v13 pass it to upstream), then on a normal VM (enabled)',
+    ['rmi.enable-cap-off-allowlist', 'rmi.enable-cap-normal-vm'],
+    async (c) => {
+      const nisv = EMULATED_CAP.KVM_CAP_ARM_NISV_TO_USER;
+      const vm = await c.realmVm(REALM_IPA_BITS);
+      c.expect(await vm.enableCap(nisv, [0, 0]), 'rmi.enable-cap-off-allowlist', 'realm VM');
+      c.expect(await (await c.normalVm()).enableCap(nisv, [0, 0]), 'rmi.enable-cap-normal-vm', 'normal VM');
+    },
+  ),
 ];

@@ -122,6 +122,23 @@ export const checks = [
         args: K.CAP.KVM_CAP_ARM_EL1_32BIT,
         expect: 'rmi.cap-not-allowlisted',
       },
+      // V14-CE2: ARM_SVE is on the allowlist only if the RMM has SVE (from the StrykerJS triage)
+      {
+        name: 'cap-sve-rmm-with-sve',
+        description: 'CHECK_EXTENSION(ARM_SVE) on a realm VM, the RMM with SVE: answered 1',
+        state: 'realm-vm-ipa',
+        args: K.CAP.KVM_CAP_ARM_SVE,
+        expect: 'rmi.cap-allowlisted',
+        with: { emulatorOnly: 'needs an RMM feature register with SVE', emulatorSettings: { rmmSve: true }, needs: ['sve'] },
+      },
+      {
+        name: 'cap-sve-rmm-without-sve',
+        description: 'CHECK_EXTENSION(ARM_SVE) on a realm VM, the RMM without SVE: 0',
+        state: 'realm-vm-ipa',
+        args: K.CAP.KVM_CAP_ARM_SVE,
+        expect: 'rmi.cap-not-allowlisted',
+        with: { emulatorOnly: 'needs an RMM feature register without SVE', emulatorSettings: { rmmSve: false }, needs: ['sve'] },
+      },
     ],
     checkExtension,
   ),

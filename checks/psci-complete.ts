@@ -118,6 +118,14 @@ const RMI_ROWS: Row<On, Args>[] = [
     args: { psci: ZERO, req: PSCI_COMPLETE_0XD6 },
     expect: 'rmi.psci-complete-removed',
   },
+  // from the StrykerJS triage: the removed request on a vCPU of a normal VM reaches the same arch default
+  {
+    name: 'removed-on-normal-vm',
+    description: 'v14: the removed v12/v13 PSCI complete request 0x4018AED6 on a normal-VM vCPU',
+    state: 'normal-vm-no-pc',
+    args: { psci: ZERO, req: PSCI_COMPLETE_0XD6 },
+    expect: 'rmi.psci-complete-removed',
+  },
 ];
 
 export const checks = [...stimuli('psci-complete', RME, RME_ROWS, psciComplete), ...stimuli('psci-complete', RMI, RMI_ROWS, psciComplete)];

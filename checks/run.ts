@@ -6,7 +6,7 @@ import * as K from '../uapi/kvm-uapi.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
-import { assemble, cbnz, ldr, movImm, movz, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
+import { assemble, b, cbnz, ldr, movImm, movz, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
 import { populateAt, populateLoop, rmiRealm, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
@@ -370,6 +370,40 @@ export const checks = [
       c.expect(res, 'rmi.run-ok');
       SYSOFF(c, res, "V14-A12 (SYSTEM_RESET: the guest did not read the VMM's value)");
       await sharedWriteSeen(c, r.ram, MID - RAM_BASE);
+    },
+  ),
+  check(
+    'run',
+    'second-vcpu-cpu-on',
+    { generations: RMI_ERA },
+    'two vCPUs: vCPU 0 starts vCPU 1 with PSCI CPU_ON, which succeeds (only REC 0 is runnable after activation), and reports the PSCI result in an MMIO store; vCPU 1 then runs from the CPU_ON entry to SYSTEM_OFF',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const v1 = await r.vm.createVcpu(1);
+      c.must(await v1.init([K.KVM_ARM_VCPU_PSCI_0_2]));
+      c.must(await r.vm.createVgicV3());
+      const entry1 = ENTRY + PAGE;
+      const report = UNPROTECTED_BASE + 0x1000;
+      // vCPU 0: CPU_ON(MPIDR 1, entry1, 0), store x0 (the PSCI result) to the unprotected half, spin
+      const code0 = assemble(movImm(1, 1), movImm(2, entry1), movImm(3, 0), psciCall(K.PSCI_0_2_FN64_CPU_ON, 'smc'), movImm(1, report), str(0, 1, 0, 8), b(0));
+      c.must(await r.ram.poke(ENTRY - RAM_BASE, code0));
+      c.must(await r.ram.poke(entry1 - RAM_BASE, assemble(systemOff('smc'))));
+      const l = await populateLoop(c, r, ENTRY, 2 * PAGE);
+      c.ok(!l.error, `both code pages populated${l.error ? `: ${l.error}` : ''}`, 'V14-PO19');
+      const res0 = await r.vcpu!.run();
+      c.expect(res0, 'rmi.run-ok', 'vCPU 0 activates the realm');
+      const ex = res0.exit;
+      const ret = ex?.reason === 'MMIO' && 'data' in ex ? Buffer.from(ex.data).readBigUInt64LE(0) : undefined;
+      // V14-A9: only vCPU 0's REC is made runnable, so CPU_ON of vCPU 1 is PSCI SUCCESS (0), not ALREADY_ON (-4)
+      c.ok(
+        ex?.reason === 'MMIO' && 'physAddr' in ex && ex.physAddr === BigInt(report) && ret === 0n,
+        `vCPU 0 exits with MMIO at the report IPA carrying CPU_ON's result 0, got ${ex?.reason ?? 'none'}${ret !== undefined ? ` ${ret}` : ''}`,
+        'V14-A9 (only vcpu_id 0 RUNNABLE), V14-R5 (KVM completes PSCI)',
+      );
+      const res1 = await v1.run();
+      c.expect(res1, 'rmi.run-ok', 'vCPU 1 after CPU_ON');
+      SYSOFF(c, res1, 'V14-R5 (the target REC starts at the CPU_ON entry)');
     },
   ),
 ];

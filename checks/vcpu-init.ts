@@ -3,7 +3,7 @@
 // set per VM, vCPUs made late, and SVE_VLS frozen once the RD exists.
 import * as K from '../uapi/kvm-uapi.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
-import type { CallResult } from '../harness/core/calls.ts';
+import { succeeded, type CallResult } from '../harness/core/calls.ts';
 import { getProfile } from '../profiles/index.ts';
 import { defaultFeatures, initVcpu, realmIn } from './setup/rme-realm.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
@@ -218,6 +218,28 @@ export const checks = [
         ...(c.abi.name === 'v14' ? ([[KVM_REG_ARM_PMCR_EL0, 'PMCR_EL0']] as const) : []),
       ] as const) {
         c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
+      }
+    },
+  ),
+  check(
+    'vcpu-init',
+    'normal-vm-core-regs',
+    RMI,
+    'SET_ONE_REG of SP and PSTATE on a vCPU of a normal VM of an RMI-era kernel: taken (only realm vCPUs are limited)',
+    [],
+    async (c) => {
+      const v = await (await c.normalVm()).createVcpu(0);
+      c.must(await v.init([PSCI]));
+      for (const [id, value, name] of [
+        [K.coreRegX(31), 0x80001000, 'SP'],
+        [K.CORE_REG_PC + 2n, 0x3c5, 'PSTATE'],
+      ] as const) {
+        const r = await v.setReg(id, value, name);
+        c.ok(
+          succeeded(r),
+          `SET_ONE_REG(${name}) on a normal VM: ${r.label} ${succeeded(r) ? 'succeeded' : 'failed'}`,
+          'UP (the core registers of a normal vCPU); V14-V6 limits realm vCPUs only',
+        );
       }
     },
   ),

@@ -146,6 +146,8 @@ export const EXPECT_KEYS = {
   'vm.old-realm-type': 'CREATE_VM with the RFC..v13 realm type 0x100 on a v14 kernel',
   'rmi.old-enable-cap': 'a v10-style ENABLE_CAP(old realm CAP, sub-command) on a realm VM',
   'rmi.enable-cap-rmi': 'ENABLE_CAP(KVM_CAP_ARM_RMI) on a realm VM (query-only CAP)',
+  'rmi.enable-cap-off-allowlist': 'ENABLE_CAP(ARM_NISV_TO_USER) on a realm VM: an arm64 CAP upstream enables, off the realm allowlist',
+  'rmi.enable-cap-normal-vm': 'ENABLE_CAP(ARM_NISV_TO_USER) on a normal VM of an RMI-era kernel',
   'rmi.cap-allowlisted': 'CHECK_EXTENSION(ARM_PSCI_0_2) on a realm VM (allowlisted)',
   'rmi.cap-not-allowlisted': 'CHECK_EXTENSION(ARM_EL1_32BIT) on a realm VM (not allowlisted)',
   'rmi.populate-ok': 'KVM_ARM_RMI_POPULATE of one measured page into guest_memfd',

@@ -57,6 +57,8 @@ const v12Derived = derive(
       'vm.type-unknown-value': { errno: 'EINVAL', source: V12_TYPE },
       'rmi.old-enable-cap': { errno: 'EINVAL', source: V12_NO_ENABLE },
       'rmi.enable-cap-rmi': { errno: 'EINVAL', source: V12_NO_ENABLE },
+      // the allowlist reaches ENABLE_CAP only in v14 (docs/spec/rmi-era.md#v14-changes)
+      'rmi.enable-cap-off-allowlist': { errno: 0, source: `${V12_NO_ENABLE}; NISV_TO_USER is one upstream handles: 0` },
       'rmi.cap-allowlisted': { errno: 0, ret: 1, source: V12_ALLOW },
       'rmi.cap-not-allowlisted': { errno: 0, ret: 0, source: V12_ALLOW },
       'rmi.populate-bad-pointer': { errno: 'EFAULT', source: V12_POP('copies the struct after the realm check: a fault is -EFAULT') },

@@ -63,6 +63,8 @@ const v13Derived = derive(
       'vm.realm-ipa-beyond-rmm': { errno: 'EINVAL', source: V13_IPA },
       'rmi.old-enable-cap': { errno: 'EINVAL', source: V13_NO_ENABLE },
       'rmi.enable-cap-rmi': { errno: 'EINVAL', source: V13_NO_ENABLE },
+      // the allowlist reaches ENABLE_CAP only in v14 (docs/spec/rmi-era.md#v14-changes)
+      'rmi.enable-cap-off-allowlist': { errno: 0, source: `${V13_NO_ENABLE}; NISV_TO_USER is one upstream handles: 0` },
       'rmi.cap-allowlisted': { errno: 0, ret: 1, source: V13_ALLOW },
       'rmi.cap-not-allowlisted': { errno: 0, ret: 0, source: V13_ALLOW },
       'rmi.populate-ok': { errno: 0, ret: 0, source: V13_POP('returns 0 and writes back base, size and source_uaddr advanced by the pages done') },

@@ -40,6 +40,8 @@ const behaviour: ProfileBehaviour = {
     'vm.old-realm-type': { errno: 'EINVAL', source: 'V14-VM3 (bit 8 is outside IPA[7:0], bit 30 and bit 31)' },
     'rmi.old-enable-cap': { errno: 'EINVAL', source: 'V14-EC6 (no sub-command interface on any VM)' },
     'rmi.enable-cap-rmi': { errno: 'EINVAL', source: 'V14-EC5 (allowlisted, but not handled by the arm64 switch)' },
+    'rmi.enable-cap-off-allowlist': { errno: 'EINVAL', source: 'V14-EC4 (a realm VM and a CAP off the allowlist)' },
+    'rmi.enable-cap-normal-vm': { errno: 0, source: 'UP (kvm_vm_ioctl_enable_cap: NISV_TO_USER sets a VM flag and returns 0); V14-EC4 filters realm VMs only' },
     'rmi.cap-allowlisted': { errno: 0, ret: 1, source: 'V14-CE2 (ARM_PSCI_0_2 is on the allowlist)' },
     'rmi.cap-not-allowlisted': { errno: 0, ret: 0, source: 'V14-CE2 (ARM_EL1_32BIT is not)' },
     'rmi.populate-ok': { errno: 0, ret: 0, source: 'V14-PO7, V14-PO15 (returns 0, the struct advanced)' },
