@@ -61,6 +61,15 @@ const RME_AFTER_RFC_ROWS: Row<VmKind, Features>[] = [
     args: (c) => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT, c.abi.recFeature ?? 0],
     expect: 'vcpu.init-rec-el1-32bit',
   },
+  // the same on a host that runs AArch32 at EL1: only the realm code refuses the pair (V10-V2)
+  {
+    name: 'rec-bit-el1-32bit-aarch32-host',
+    description: 'KVM_ARM_VCPU_INIT with the REC bit and EL1_32BIT on a host with AArch32 EL1',
+    state: 'realm-vm',
+    args: (c) => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT, c.abi.recFeature ?? 0],
+    expect: 'vcpu.init-rec-el1-32bit',
+    with: { emulatorOnly: 'needs a host whose CPUs run AArch32 at EL1', emulatorSettings: { hostEl1_32bit: true } },
+  },
   {
     name: 'past-max-features',
     description: 'KVM_ARM_VCPU_INIT with the bit at KVM_VCPU_MAX_FEATURES',

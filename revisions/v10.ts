@@ -54,6 +54,7 @@ const behaviour: ProfileBehaviour = {
     'probe.cap-on-realm-vm': { errno: 0, ret: 1, source: 'V10-CE1' },
     'probe.cap-no-rmm': { errno: 0, ret: 0, source: 'V10-CE1 (static key off)' },
     'probe.realm-hides-guest-debug': { errno: 0, ret: 0, source: 'V10-CE2' },
+    'probe.realm-sve-no-rmm-sve': { errno: 0, ret: 0, source: "V10-CE2 (a realm VM answers the RMM's SVE_EN bit)" },
     'vm.realm-default-ipa': { errno: 0, source: 'V10-VM4 (0 means 40 bits; the RMM S2SZ is 40 or more)' },
     'vm.realm-ipa-40': { errno: 0, source: 'V10-VM4' },
     'vm.type-stray-bits': { errno: 'EINVAL', source: 'V10-VM1' },
