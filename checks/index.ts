@@ -30,6 +30,14 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'populate/page-count-sign-boundary',
   'populate/source-fault-after-progress',
   'run/unpopulated-ram-is-ram-every-memslot',
+  // realm-rme / realm-rme-cap triage
+  'vcpu-init/rec-bit-el1-32bit-aarch32-host',
+  'vcpu-init/realm-reg-limit-is-set-on-realm-only',
+  'vcpu-init/nested-virt-bit-not-the-rec-bit',
+  'probing/guest-debug-hidden-only-on-realm',
+  'probing/realm-sve-from-rmm',
+  'enable-cap/no-rmm',
+  'enable-cap/other-cap-unaffected',
 ];
 
 const BY_AREA: CheckDef[] = [

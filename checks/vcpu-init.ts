@@ -3,13 +3,17 @@
 // set per VM, vCPUs made late, and SVE_VLS frozen once the RD exists.
 import * as K from '../uapi/kvm-uapi.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
-import type { CallResult } from '../harness/core/calls.ts';
+import { succeeded, type CallResult } from '../harness/core/calls.ts';
 import { getProfile } from '../profiles/index.ts';
 import { defaultFeatures, initVcpu, realmIn } from './setup/rme-realm.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
 import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check, stimuli, type Row } from './table.ts';
+import { errnoName } from '../uapi/errno.ts';
+
+/** KVM_ARM_VCPU_HAS_EL2 (arch/arm64/include/uapi/asm/kvm.h). */
+const HAS_EL2 = 7;
 
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
@@ -218,6 +222,37 @@ export const checks = [
       ] as const) {
         c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
       }
+    },
+  ),
+  // bits 7 and 8 (HAS_EL2, HAS_EL2_E2H0) below KVM_VCPU_MAX_FEATURES are the host's nested virtualisation,
+  // which kvm_vcpu_init_check_features refuses without it: only the REC bit belongs to the realm code
+  check(
+    'vcpu-init',
+    'nested-virt-bit-not-the-rec-bit',
+    { generations: RME_ERA, abis: RME_AFTER_RFC },
+    'KVM_ARM_VCPU_INIT with HAS_EL2 (bit 7) on a normal VM of a host without nested virtualisation is -EINVAL',
+    [],
+    async (c) => {
+      const vcpu = await (await c.normalVm()).createVcpu(0);
+      const r = await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, HAS_EL2]);
+      const want = HAS_EL2 < c.abi.maxVcpuFeatures ? 'EINVAL' : 'ENOENT';
+      c.ok(!succeeded(r) && errnoName(r.errno) === want, `${r.label}: ${want} (${want === 'EINVAL' ? 'no nested virtualisation' : 'G8'})`);
+    },
+    { emulatorOnly: 'needs a host without nested virtualisation' },
+  ),
+  // V10-R1 restricts SET on a realm vCPU only: a read of SP is answered, and a normal VM of the same kernel sets SP
+  check(
+    'vcpu-init',
+    'realm-reg-limit-is-set-on-realm-only',
+    { generations: RME_ERA, abis: RME_AFTER_RFC },
+    'GET_ONE_REG(SP) on a realm vCPU is answered; SET_ONE_REG(SP) on a normal-VM vCPU of the same kernel succeeds',
+    ['vcpu.realm-reg-get'],
+    async (c) => {
+      const realm = await initVcpu(c, await c.realmVm(REALM_IPA_BITS));
+      c.expect(await realm.getReg(K.coreRegX(31), 'SP'), 'vcpu.realm-reg-get');
+      const normal = await initVcpu(c, await c.normalVm(), 0, [K.KVM_ARM_VCPU_PSCI_0_2]);
+      const r = await normal.setReg(K.coreRegX(31), 0x80000000, 'SP');
+      c.ok(succeeded(r), `${r.label} on a normal VM succeeds (generic arm64)`);
     },
   ),
 ];

@@ -132,6 +132,7 @@ export const EXPECT_KEYS = {
   'run.no-rec-bit': 'KVM_RUN of a realm vCPU initialised without the REC bit, after ACTIVATE',
   'vcpu.realm-reg-allowed': 'SET_ONE_REG on a realm vCPU of a core register it may set (x0..x30, PC)',
   'vcpu.realm-reg-refused': 'SET_ONE_REG on a realm vCPU of a core register outside its allowlist (SP, PSTATE)',
+  'vcpu.realm-reg-get': 'GET_ONE_REG on a realm vCPU of a core register it may not set (SP)',
   'sve.vls-before-rd': 'SET_ONE_REG(SVE_VLS) on a realm vCPU before the RD exists',
   'sve.vls-after-rd': 'SET_ONE_REG(SVE_VLS) on a realm vCPU once the RD exists',
   'sve.rd-unfinalised': 'RD creation while a vCPU has SVE enabled but not finalised',

@@ -180,6 +180,8 @@ const behaviour: ProfileBehaviour = {
     'sve.vls-after-rd': { errno: 'EPERM', source: 'V10-R2' },
     'vcpu.realm-reg-allowed': { errno: 0, source: 'V10-R1 (x0..x30 and PC are settable)' },
     'vcpu.realm-reg-refused': { errno: 'EINVAL', source: 'V10-R1 (any other register)' },
+    // only kvm_arm_set_reg validates; reads stay open (20250820145606.180644-23-steven.price@arm.com)
+    'vcpu.realm-reg-get': { errno: 0, source: 'V10-R1 (KVM_SET_ONE_REG only)' },
     'sve.rd-unfinalised': { errno: 'EINVAL', source: 'V10-CR7' },
     'psci.normal-vm': { errno: 'EPERM', source: 'V10-PS1', dispute: ENOSYS_DISPUTE },
     'psci.no-rec-bit': { errno: 'EPERM', source: 'V10-PS1 (realm vCPU without bit 9)' },
