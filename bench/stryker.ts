@@ -80,13 +80,16 @@ function usage(msg?: string): never {
   process.exit(msg ? 2 : 0);
 }
 
+/** A row writes a key's `|` as `\|` (a table cell); mutantKey has the plain `|`. */
+const unescapeKey = (cell: string): string => cell.replace(/\\\|/g, '|');
+
 /** Equivalent mutants, from the triage file: rows "| `key` | equivalent | reason |". */
 /** Every mutant name the triage file has a row for, whatever its verdict. */
 export function triaged(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
     const m = /^\|\s*`([^`]+)`\s*\|/.exec(line);
-    if (m) out.add(m[1]!);
+    if (m) out.add(unescapeKey(m[1]!));
   }
   return out;
 }
@@ -95,7 +98,7 @@ export function equivalents(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
     const m = /^\|\s*`([^`]+)`\s*\|\s*equivalent\b/.exec(line);
-    if (m) out.add(m[1]!);
+    if (m) out.add(unescapeKey(m[1]!));
   }
   return out;
 }
