@@ -38,6 +38,9 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'probing/realm-sve-from-rmm',
   'enable-cap/no-rmm',
   'enable-cap/other-cap-unaffected',
+  'config/sha256-without-rmm-sha512',
+  'populate/wrap-outside-memslots',
+  'populate/whole-memslot',
 ];
 
 const BY_AREA: CheckDef[] = [
