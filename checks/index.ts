@@ -41,6 +41,8 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'config/sha256-without-rmm-sha512',
   'populate/wrap-outside-memslots',
   'populate/whole-memslot',
+  'init-ripas/beyond-ipa-to-2-64-minus-1',
+  'psci-complete/old-number-normal-vm',
 ];
 
 const BY_AREA: CheckDef[] = [
