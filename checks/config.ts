@@ -197,6 +197,20 @@ export const checks = [
       c.expect(await vm.config(sha256(c.abi)), 'config.after-create');
     },
   ),
+  // the RMM is asked for the hash CONFIG chose: SHA256 goes through on an RMM without SHA512 (R1-CF5, R1-CR7)
+  check(
+    'config',
+    'sha256-without-rmm-sha512',
+    RME,
+    'CONFIG(HASH_ALGO=SHA256) and CREATE on an RMM that lacks SHA512 both succeed',
+    ['config.hash-sha256', 'create.ok'],
+    async (c) => {
+      const { vm } = await realmVmForCreate(c);
+      c.expect(await vm.config(sha256(c.abi)), 'config.hash-sha256');
+      c.expect(await vm.createRd(), 'create.ok');
+    },
+    { emulatorOnly: 'needs an RMM feature register without SHA512', emulatorSettings: { rmmSha512: false } },
+  ),
   check('config', 'on-normal-vm-oops', RME, 'CONFIG(RPV) on a normal VM with an RMM present writes through NULL', ['config.normal-vm'], async (c) => {
     const vm = await c.normalVm();
     const r = await vm.config({ item: 'RPV', rpv: rpv(4) });

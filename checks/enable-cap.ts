@@ -12,6 +12,7 @@ import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
 import { RME_ERA, RMI_ERA } from './eras.ts';
 import { check } from './table.ts';
+import { succeeded } from '../harness/core/calls.ts';
 
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
@@ -41,6 +42,32 @@ export const checks = [
     const vm = await c.realmVm();
     c.expect(await vm.realmSubcmd(pastLastSubcmd(c.abi.subcmd), null), 'cap.unknown-subcmd');
   }),
+  // without an RMM the VM is a normal one (R1-VM4): only the static key test keeps CONFIG(RPV) off the NULL params
+  check(
+    'enable-cap',
+    'no-rmm',
+    RME,
+    'ENABLE_CAP(realm CAP, CONFIG(RPV)) on a host without an RMM is refused at dispatch',
+    ['cap.no-rmm'],
+    async (c) => {
+      const vm = await c.normalVm();
+      c.expect(await vm.config({ item: 'RPV', rpv: new Uint8Array(64) }), 'cap.no-rmm');
+    },
+    { emulatorOnly: 'needs a host without an RMM', emulatorSettings: { rmmPresent: false } },
+  ),
+  // the realm CAP's dispatch takes its own number only: arm64 enables SYSTEM_SUSPEND for any VM (arm.c, since 6.0)
+  check(
+    'enable-cap',
+    'other-cap-unaffected',
+    RME,
+    'ENABLE_CAP(KVM_CAP_ARM_SYSTEM_SUSPEND) on a normal VM succeeds on a kernel with the realm CAP',
+    [],
+    async (c) => {
+      const vm = await c.normalVm();
+      const r = await vm.enableCap(EMULATED_CAP.KVM_CAP_ARM_SYSTEM_SUSPEND, [0, 0]);
+      c.ok(succeeded(r), `${r.label} succeeds (generic arm64 CAP)`);
+    },
+  ),
   check('enable-cap', 'subcmd-high-bits', RME, 'args[0] = 2^32 + CREATE must not be truncated to CREATE', ['cap.unknown-subcmd'], async (c) => {
     const vm = await c.realmVm();
     const bytes = encodeEnableCap(c.abi.cap.nr, [2n ** 32n + BigInt(c.abi.subcmd?.CREATE ?? 1), 0]);

@@ -32,6 +32,19 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'run/unpopulated-ram-is-ram-every-memslot',
   'run/unpopulated-ram-keeps-stores',
   'run/shared-alias-is-the-memslot',
+  // realm-rme / realm-rme-cap triage
+  'vcpu-init/rec-bit-el1-32bit-aarch32-host',
+  'vcpu-init/realm-reg-limit-is-set-on-realm-only',
+  'vcpu-init/nested-virt-bit-not-the-rec-bit',
+  'probing/guest-debug-hidden-only-on-realm',
+  'probing/realm-sve-from-rmm',
+  'enable-cap/no-rmm',
+  'enable-cap/other-cap-unaffected',
+  'config/sha256-without-rmm-sha512',
+  'populate/wrap-outside-memslots',
+  'populate/whole-memslot',
+  'init-ripas/beyond-ipa-to-2-64-minus-1',
+  'psci-complete/old-number-normal-vm',
 ];
 
 const BY_AREA: CheckDef[] = [

@@ -49,6 +49,15 @@ const ROWS: Row<RmeState, Args>[] = [
     args: { base: IPA_END, size: PAGE },
     expect: 'init.beyond-ipa',
   },
+  // the wrap test is `base + size > 2^64 - 1` (R1-IP2, V10-IR2): a range ending exactly at 2^64 - 1 does not wrap
+  // and goes on to the RMM, which refuses it past the IPA size (R1-IP6, V10-IR7)
+  {
+    name: 'beyond-ipa-to-2-64-minus-1',
+    description: 'INIT_IPA from the IPA end up to 2^64 - 1 exactly (no wrap)',
+    state: 'new',
+    args: { base: IPA_END, size: 2n ** 64n - 1n - BigInt(IPA_END) },
+    expect: 'init.beyond-ipa',
+  },
   {
     name: 'straddles-ipa-end',
     description: 'INIT_IPA ending one page past the IPA size',

@@ -51,6 +51,14 @@ const RME_ROWS: Row<RmeState, RmeArgs>[] = [
     args: { base: MID, size: 2n ** 64n - BigInt(PAGE) },
     expect: 'populate.wrap',
   },
+  // the wrap is refused before the memslot lookup (R1-PO4 before R1-PO5; V10-PO4 before V10-PO7)
+  {
+    name: 'wrap-outside-memslots',
+    description: 'POPULATE with base + size wrapping past 2^64 and a base no memslot covers',
+    state: 'new',
+    args: { base: 0x40000000, size: 2n ** 64n - 0x40000000n + BigInt(PAGE) },
+    expect: 'populate.wrap',
+  },
   {
     name: 'no-memslot',
     description: 'POPULATE where no memslot covers base',
@@ -231,6 +239,19 @@ export const checks = [
     await vm.memslot({ slot: 1, gpa: UNPROTECTED_BASE, size: RAM_SIZE });
     c.expect(await vm.populate({ base: UNPROTECTED_BASE, size: PAGE, ...measure(c) }), 'populate.unprotected-half');
   }),
+  // a range that is a whole number of 2 MB chunks, ending where the memslots end: no lookup past the end (V10-PO7)
+  check(
+    'populate',
+    'whole-memslot',
+    RME,
+    'POPULATE of the whole 2 MB RAM memslot (nothing populated before, no memslot after it)',
+    ['create.ok', 'populate.ok'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NONE');
+      c.expect(await vm.createRd(), 'create.ok');
+      c.expect(await vm.populate({ base: RAM_BASE, size: RAM_SIZE, ...measure(c) }), 'populate.ok');
+    },
+  ),
   check('populate', 'twice', RME, 'POPULATE the same page twice: the second is refused', ['populate.ok', 'populate.twice'], async (c) => {
     const { vm } = await realmIn(c, 'NEW');
     c.expect(await vm.populate({ base: MID, size: PAGE, ...measure(c) }), 'populate.ok');

@@ -100,6 +100,14 @@ export const checks = [
         args: KVM_CAP_SET_GUEST_DEBUG,
         expect: 'probe.realm-hides-guest-debug',
       },
+      {
+        name: 'realm-sve-from-rmm',
+        description: 'CHECK_EXTENSION(ARM_SVE) on a realm VM reads 0 when the RMM has no SVE (the host has it)',
+        state: 'realm-vm',
+        args: K.CAP.KVM_CAP_ARM_SVE,
+        expect: 'probe.realm-sve-no-rmm-sve',
+        with: { emulatorOnly: 'needs an RMM without SVE on a host with SVE', emulatorSettings: { rmmSve: false } },
+      },
     ],
     checkExtension,
   ),
@@ -162,6 +170,22 @@ export const checks = [
       }
       c.ok(judged >= 2, `at least two hidden CAPs judged (${judged})`);
       for (const [cap, name] of ALLOWED_CAPS) c.expect(await realm.checkExtension(cap), 'rmi.cap-allowlisted', name);
+    },
+  ),
+  // RME era: only a realm VM hides SET_GUEST_DEBUG (V10-CE2); /dev/kvm and a normal VM of the
+  // same kernel answer the generic arm64 1 (kvm_vm_ioctl_check_extension, kvm NULL on /dev/kvm)
+  check(
+    'probing',
+    'guest-debug-hidden-only-on-realm',
+    { generations: RME_ERA, abis: RME_AFTER_RFC },
+    'CHECK_EXTENSION(SET_GUEST_DEBUG): 1 on /dev/kvm and on a normal VM, 0 on a realm VM of the same kernel',
+    ['probe.realm-hides-guest-debug'],
+    async (c) => {
+      const sys = c.must(await (await c.kvm()).checkExtension(KVM_CAP_SET_GUEST_DEBUG));
+      c.ok(sys.ret === 1, `/dev/kvm reads ${sys.ret} (generic arm64: 1)`);
+      const normal = c.must(await (await c.normalVm()).checkExtension(KVM_CAP_SET_GUEST_DEBUG));
+      c.ok(normal.ret === 1, `a normal VM reads ${normal.ret} (generic arm64: 1)`);
+      c.expect(await (await c.realmVm()).checkExtension(KVM_CAP_SET_GUEST_DEBUG), 'probe.realm-hides-guest-debug');
     },
   ),
 ];

@@ -86,6 +86,14 @@ const RME_ROWS: Row<On, Args>[] = [
     args: { psci: ZERO, req: PSCI_COMPLETE_0XD2 },
     expect: 'psci.old-number',
   },
+  // the realm code takes only its own request number: on a normal VM the old one is the arm64 default too
+  {
+    name: 'old-number-normal-vm',
+    description: 'the v2..v7 PSCI complete number 0x4018AED2 on a normal-VM vCPU of a v8+ kernel',
+    state: 'normal-vm',
+    args: { psci: ZERO, req: PSCI_COMPLETE_0XD2 },
+    expect: 'psci.old-number',
+  },
 ];
 
 const RMI_ROWS: Row<On, Args>[] = [

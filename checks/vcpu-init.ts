@@ -10,6 +10,10 @@ import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
 import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check, stimuli, type Row } from './table.ts';
+import { errnoName } from '../uapi/errno.ts';
+
+/** KVM_ARM_VCPU_HAS_EL2 (arch/arm64/include/uapi/asm/kvm.h). */
+const HAS_EL2 = 7;
 
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
@@ -64,6 +68,15 @@ const RME_AFTER_RFC_ROWS: Row<VmKind, Features>[] = [
     state: 'realm-vm',
     args: (c) => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT, c.abi.recFeature ?? 0],
     expect: 'vcpu.init-rec-el1-32bit',
+  },
+  // the same on a host that runs AArch32 at EL1: only the realm code refuses the pair (V10-V2)
+  {
+    name: 'rec-bit-el1-32bit-aarch32-host',
+    description: 'KVM_ARM_VCPU_INIT with the REC bit and EL1_32BIT on a host with AArch32 EL1',
+    state: 'realm-vm',
+    args: (c) => [PSCI, K.KVM_ARM_VCPU_EL1_32BIT, c.abi.recFeature ?? 0],
+    expect: 'vcpu.init-rec-el1-32bit',
+    with: { emulatorOnly: 'needs a host whose CPUs run AArch32 at EL1', emulatorSettings: { hostEl1_32bit: true } },
   },
   {
     name: 'past-max-features',
@@ -241,6 +254,37 @@ export const checks = [
           'UP (the core registers of a normal vCPU); V14-V6 limits realm vCPUs only',
         );
       }
+    },
+  ),
+  // bits 7 and 8 (HAS_EL2, HAS_EL2_E2H0) below KVM_VCPU_MAX_FEATURES are the host's nested virtualisation,
+  // which kvm_vcpu_init_check_features refuses without it: only the REC bit belongs to the realm code
+  check(
+    'vcpu-init',
+    'nested-virt-bit-not-the-rec-bit',
+    { generations: RME_ERA, abis: RME_AFTER_RFC },
+    'KVM_ARM_VCPU_INIT with HAS_EL2 (bit 7) on a normal VM of a host without nested virtualisation is -EINVAL',
+    [],
+    async (c) => {
+      const vcpu = await (await c.normalVm()).createVcpu(0);
+      const r = await vcpu.init([K.KVM_ARM_VCPU_PSCI_0_2, HAS_EL2]);
+      const want = HAS_EL2 < c.abi.maxVcpuFeatures ? 'EINVAL' : 'ENOENT';
+      c.ok(!succeeded(r) && errnoName(r.errno) === want, `${r.label}: ${want} (${want === 'EINVAL' ? 'no nested virtualisation' : 'G8'})`);
+    },
+    { emulatorOnly: 'needs a host without nested virtualisation' },
+  ),
+  // V10-R1 restricts SET on a realm vCPU only: a read of SP is answered, and a normal VM of the same kernel sets SP
+  check(
+    'vcpu-init',
+    'realm-reg-limit-is-set-on-realm-only',
+    { generations: RME_ERA, abis: RME_AFTER_RFC },
+    'GET_ONE_REG(SP) on a realm vCPU is answered; SET_ONE_REG(SP) on a normal-VM vCPU of the same kernel succeeds',
+    ['vcpu.realm-reg-get'],
+    async (c) => {
+      const realm = await initVcpu(c, await c.realmVm(REALM_IPA_BITS));
+      c.expect(await realm.getReg(K.coreRegX(31), 'SP'), 'vcpu.realm-reg-get');
+      const normal = await initVcpu(c, await c.normalVm(), 0, [K.KVM_ARM_VCPU_PSCI_0_2]);
+      const r = await normal.setReg(K.coreRegX(31), 0x80000000, 'SP');
+      c.ok(succeeded(r), `${r.label} on a normal VM succeeds (generic arm64)`);
     },
   ),
 ];

@@ -18,6 +18,7 @@ export const EXPECT_KEYS = {
   'cap.flags-nonzero': 'ENABLE_CAP(realm CAP) with flags != 0',
   'cap.unknown-subcmd': 'ENABLE_CAP(realm CAP) with args[0] past the last sub-command',
   'cap.normal-vm-subcmd': 'a harmless sub-command (ACTIVATE) on a normal VM',
+  'cap.no-rmm': 'ENABLE_CAP(realm CAP, CONFIG(RPV)) on a host without an RMM',
   // CONFIG_REALM
   'config.rpv': 'CONFIG(RPV) before the RD exists',
   'config.rpv-repeat': 'CONFIG(RPV) twice: last write wins',
@@ -106,6 +107,7 @@ export const EXPECT_KEYS = {
   'run.mmio-unprotected': 'a realm guest write to the unprotected half exits as MMIO',
   // ---- v2 .. v10 (multiplexed CAP, guest_memfd, MEASURE, PSCI complete)
   'probe.realm-hides-guest-debug': 'CHECK_EXTENSION(SET_GUEST_DEBUG) on a realm VM',
+  'probe.realm-sve-no-rmm-sve': 'CHECK_EXTENSION(ARM_SVE) on a realm VM when the RMM has no SVE',
   'vm.realm-ipa-beyond-rmm': 'CREATE_VM(realm | IPA above the RMM S2SZ, within the host limit)',
   'cap.flags-before-subcmd': 'ENABLE_CAP(realm CAP) with flags != 0 and an unknown sub-command (which wins)',
   'config.removed-items': "CONFIG with the RFC's SVE/DBG/PMU item numbers (moved to ID registers)",
@@ -132,6 +134,7 @@ export const EXPECT_KEYS = {
   'run.no-rec-bit': 'KVM_RUN of a realm vCPU initialised without the REC bit, after ACTIVATE',
   'vcpu.realm-reg-allowed': 'SET_ONE_REG on a realm vCPU of a core register it may set (x0..x30, PC)',
   'vcpu.realm-reg-refused': 'SET_ONE_REG on a realm vCPU of a core register outside its allowlist (SP, PSTATE)',
+  'vcpu.realm-reg-get': 'GET_ONE_REG on a realm vCPU of a core register it may not set (SP)',
   'sve.vls-before-rd': 'SET_ONE_REG(SVE_VLS) on a realm vCPU before the RD exists',
   'sve.vls-after-rd': 'SET_ONE_REG(SVE_VLS) on a realm vCPU once the RD exists',
   'sve.rd-unfinalised': 'RD creation while a vCPU has SVE enabled but not finalised',

@@ -56,6 +56,8 @@ const behaviour: ProfileBehaviour = {
     'cap.flags-nonzero': { errno: 'EINVAL', source: 'R1-EC2 (G3)' },
     'cap.unknown-subcmd': { errno: 'EINVAL', source: 'R1-EC6' },
     'cap.normal-vm-subcmd': { errno: 'EBUSY', source: 'R1-EC5 + R1-AC1 (no realm check at dispatch)' },
+    // the static key is tested at dispatch, before the sub-command (20230127112932.38045-7-steven.price@arm.com)
+    'cap.no-rmm': { errno: 'EINVAL', source: 'R1-EC3 (static key off)' },
     'config.rpv': { errno: 0, source: 'R1-CF3' },
     'config.rpv-repeat': { errno: 0, source: 'R1-CF11' },
     'config.hash-sha256': { errno: 0, source: 'R1-CF4' },

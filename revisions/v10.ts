@@ -54,6 +54,7 @@ const behaviour: ProfileBehaviour = {
     'probe.cap-on-realm-vm': { errno: 0, ret: 1, source: 'V10-CE1' },
     'probe.cap-no-rmm': { errno: 0, ret: 0, source: 'V10-CE1 (static key off)' },
     'probe.realm-hides-guest-debug': { errno: 0, ret: 0, source: 'V10-CE2' },
+    'probe.realm-sve-no-rmm-sve': { errno: 0, ret: 0, source: "V10-CE2 (a realm VM answers the RMM's SVE_EN bit)" },
     'vm.realm-default-ipa': { errno: 0, source: 'V10-VM4 (0 means 40 bits; the RMM S2SZ is 40 or more)' },
     'vm.realm-ipa-40': { errno: 0, source: 'V10-VM4' },
     'vm.type-stray-bits': { errno: 'EINVAL', source: 'V10-VM1' },
@@ -181,6 +182,8 @@ const behaviour: ProfileBehaviour = {
     'sve.vls-after-rd': { errno: 'EPERM', source: 'V10-R2' },
     'vcpu.realm-reg-allowed': { errno: 0, source: 'V10-R1 (x0..x30 and PC are settable)' },
     'vcpu.realm-reg-refused': { errno: 'EINVAL', source: 'V10-R1 (any other register)' },
+    // only kvm_arm_set_reg validates; reads stay open (20250820145606.180644-23-steven.price@arm.com)
+    'vcpu.realm-reg-get': { errno: 0, source: 'V10-R1 (KVM_SET_ONE_REG only)' },
     'sve.rd-unfinalised': { errno: 'EINVAL', source: 'V10-CR7' },
     'psci.normal-vm': { errno: 'EPERM', source: 'V10-PS1', dispute: ENOSYS_DISPUTE },
     'psci.no-rec-bit': { errno: 'EPERM', source: 'V10-PS1 (realm vCPU without bit 9)' },

@@ -72,6 +72,8 @@ export interface EmulatorSettings {
   /** RMI_REALM_CREATE with 0 breakpoints/watchpoints: 'reject' (TF-RMM v0.6.0 on) or 'accept' (older RMMs). */
   rmmZeroDebugCounts?: 'reject' | 'accept';
   hostIpaLimit?: number;
+  /** The host CPUs run AArch32 at EL1 (KVM_CAP_ARM_EL1_32BIT reads 1). */
+  hostEl1_32bit?: boolean;
 }
 
 /**

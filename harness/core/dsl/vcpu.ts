@@ -65,6 +65,13 @@ export class Vcpu {
     });
   }
 
+  /** KVM_GET_ONE_REG of a 64-bit register (the value lands in a buffer of the call). */
+  getReg(id: bigint, name: string): Promise<CallResult> {
+    return this.ioctl(`KVM_GET_ONE_REG(${name})`, K.KVM_GET_ONE_REG, {
+      buf: { hex: h(K.encodeOneReg(id)), ptrs: [{ at: SLOT.oneRegAddr, to: { buf: { hex: h(new Uint8Array(8)) } } }] },
+    });
+  }
+
   setPc(pc: U64): Promise<CallResult> {
     return this.setReg(K.CORE_REG_PC, pc, 'PC');
   }

@@ -37,7 +37,8 @@ export function createTargetSync(spec: string, o: TargetOptions): Target {
     ...(s.rmmS2sz !== undefined ? { s2sz: s.rmmS2sz } : {}),
     ...(s.rmmZeroDebugCounts !== undefined ? { rejectZeroDebugCounts: s.rmmZeroDebugCounts === 'reject' } : {}),
   };
-  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm });
+  const host = s.hostEl1_32bit !== undefined ? { host: { el1_32bit: s.hostEl1_32bit } } : {};
+  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm, ...host });
 }
 
 /** A target for the run; a signal stops it (harness/core/lifecycle.ts). */
