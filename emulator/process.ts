@@ -30,6 +30,9 @@ interface MapEnt {
   vma: Vma;
 }
 
+/** Microseconds since `t0` (performance.now()), as the agent reports a call's duration. */
+const usSince = (t0: number): number => Math.round((performance.now() - t0) * 1000);
+
 export class EmulatedProcess {
   private readonly fds: FdEnt[] = [];
   private readonly maps: MapEnt[] = [];
@@ -51,28 +54,27 @@ export class EmulatedProcess {
   /** Execute one request. Never throws. */
   handle(req: WireRequest): WireResult {
     const t0 = performance.now();
-    const us = (): number => Math.round((performance.now() - t0) * 1000);
     if (this.kernel.oops) return { id: req.id, ret: -1, errno: 0, error: this.kernel.oops };
     if (this.dead) return { id: req.id, ret: -1, errno: 0, error: this.dead };
     try {
       const r = this.dispatch(req);
-      return { ...r, id: req.id, us: us() };
+      return { ...r, id: req.id, us: usSince(t0) };
     } catch (e) {
       if (e instanceof BadRequest) return { id: req.id, ret: -1, errno: 0, error: `bad-request: ${e.message}` };
       if (e instanceof KernelOops) {
         this.kernel.oops = `target-crashed: kernel oops: ${e.message}`;
         this.exit();
-        return { id: req.id, ret: -1, errno: 0, error: this.kernel.oops, us: us() };
+        return { id: req.id, ret: -1, errno: 0, error: this.kernel.oops, us: usSince(t0) };
       }
       if (e instanceof CallHangs) {
         // as the agent: report the deadline, then the process is gone
         this.die('target-lost: session ended by a timeout');
-        return { id: req.id, ret: -1, errno: 0, error: 'timeout', us: us() };
+        return { id: req.id, ret: -1, errno: 0, error: 'timeout', us: usSince(t0) };
       }
       if (e instanceof ProcessKilled) {
         const text = `target-crashed: agent killed by ${e.signal} (${e.why})`;
         this.die(text);
-        return { id: req.id, ret: -1, errno: 0, error: text, us: us() };
+        return { id: req.id, ret: -1, errno: 0, error: text, us: usSince(t0) };
       }
       throw e;
     }
@@ -274,20 +276,48 @@ export class EmulatedProcess {
   }
 
   private ctx(req: number, arg: bigint): IoctlCtx {
-    const mm = this.mm;
-    return {
-      kernel: this.kernel,
-      mm,
-      req,
-      arg,
-      read: (addr, len, why) => mm.copyFromUser(addr, len, why),
-      write: (addr, bytes, why) => mm.copyToUser(addr, bytes, why),
-      installFd: (file) => {
-        const fd = this.nextFd();
-        this.fds.push({ name: undefined, fd, file, pending: true });
-        return fd;
-      },
-      fileOf: (fd) => this.fds.find((f) => f.fd === fd)?.file,
-    };
+    return new ProcessIoctlCtx(this, req, arg);
+  }
+
+  /** anon_inode_getfd for ProcessIoctlCtx. */
+  installFd(file: KFile): number {
+    const fd = this.nextFd();
+    this.fds.push({ name: undefined, fd, file, pending: true });
+    return fd;
+  }
+
+  /** fget for ProcessIoctlCtx. */
+  fileOf(fd: number): KFile | undefined {
+    return this.fds.find((f) => f.fd === fd)?.file;
+  }
+
+  get kernelOf(): Kernel {
+    return this.kernel;
+  }
+}
+
+/** One ioctl's context: a class, not closures made per call (the hot path of every ioctl). */
+class ProcessIoctlCtx implements IoctlCtx {
+  readonly kernel: Kernel;
+  readonly mm: AddressSpace;
+  constructor(
+    private readonly proc: EmulatedProcess,
+    readonly req: number,
+    readonly arg: bigint,
+  ) {
+    this.kernel = proc.kernelOf;
+    this.mm = proc.mm;
+  }
+  read(addr: bigint, len: number, why?: string): Uint8Array {
+    return this.mm.copyFromUser(addr, len, why);
+  }
+  write(addr: bigint, bytes: Uint8Array, why?: string): void {
+    this.mm.copyToUser(addr, bytes, why);
+  }
+  installFd(file: KFile): number {
+    return this.proc.installFd(file);
+  }
+  fileOf(fd: number): KFile | undefined {
+    return this.proc.fileOf(fd);
   }
 }
