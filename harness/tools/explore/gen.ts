@@ -292,8 +292,8 @@ export function sequenceArb(abi: AbiProfile, orders: readonly Step[][], o: GenOp
 
 /**
  * After every populate of more than a page, the same populate of its last
- * page: a call that returned success but skipped a page (or a refusal that
- * still populated some) only shows in what follows, as in the engine's
+ * page and of its first: a call that returned success but skipped a page (or
+ * a refusal that populated too much or too little) only shows in what follows, as in the engine's
  * afterwards probe (harness/core/afterwards.ts).
  */
 function withEchoes(seq: Step[]): Step[] {
@@ -312,6 +312,8 @@ function withEchoes(seq: Step[]): Step[] {
     if (size <= 0x1000n || size > 0x40000000n) continue;
     const last = (base + size - 1n) & ~0xfffn;
     out.push({ ...st, base: `0x${last.toString(16)}`, size: '0x1000' });
+    // and of its first page: a refusal at a later page leaves the pages before it populated (R1-PO15, V10-PO12)
+    if ((base & 0xfffn) === 0n) out.push({ ...st, base: `0x${base.toString(16)}`, size: '0x1000' });
   }
   return out;
 }
