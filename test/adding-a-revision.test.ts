@@ -55,6 +55,10 @@ t.test('a throwaway v15 takes four files, and the build names what is missing', 
   git('add', '-A');
   git('commit', '-qm', 'base');
   const tsc = (): { code: number; out: string } => run(dir, 'npx', ['tsc', '--noEmit', '-p', '.']);
+  // steps 1 and 2 only need the registry and what it imports to show the error (a whole-tree tsc is
+  // ~20 s of CPU); step 3 type-checks the whole tree
+  writeFileSync(join(dir, 'tsconfig.registry.json'), JSON.stringify({ extends: './tsconfig.json', include: ['revisions/index.ts'] }));
+  const tscRegistry = (): { code: number; out: string } => run(dir, 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.registry.json']);
   const edit = (file: string, from: string, to: string): void => {
     const p = join(dir, file);
     const s = readFileSync(p, 'utf8');
@@ -64,7 +68,7 @@ t.test('a throwaway v15 takes four files, and the build names what is missing', 
 
   // 1. the name alone: the registry is no longer total, and tsc says which revision
   edit('revisions/names.ts', "'v14', 'absent'", "'v14', 'v15', 'absent'");
-  let r = tsc();
+  let r = tscRegistry();
   t.not(r.code, 0, 'tsc fails with the name and no unit');
   t.match(
     r.out,
@@ -76,7 +80,7 @@ t.test('a throwaway v15 takes four files, and the build names what is missing', 
   writeFileSync(join(dir, 'revisions/v15.ts'), V15.replace(/\/\*RULES\*\/.*\n/, ''));
   edit('revisions/index.ts', "import { v14 } from './v14.ts';", "import { v14 } from './v14.ts';\nimport { v15 } from './v15.ts';");
   edit('revisions/index.ts', '  v14,\n  absent,', '  v14,\n  v15,\n  absent,');
-  r = tsc();
+  r = tscRegistry();
   t.not(r.code, 0, 'tsc fails without the rules row');
   t.match(r.out, /revisions\/v15\.ts.*'rules'/s, 'the error names the missing rules row');
 
@@ -103,6 +107,7 @@ t.test('a throwaway v15 takes four files, and the build names what is missing', 
   const changed = git('status', '--porcelain')
     .out.split('\n')
     .filter(Boolean)
+    .filter((l) => !l.endsWith('tsconfig.registry.json'))
     .map((l) => l.slice(3));
   t.comment(`files a new revision took: ${changed.length} (${changed.join(', ')})`);
   t.ok(changed.length <= 4, `four files or fewer: ${changed.join(', ')}`);
