@@ -80,7 +80,7 @@ function usage(msg?: string): never {
   process.exit(msg ? 2 : 0);
 }
 
-/** A row writes a key's `|` as `\|` (a table cell); mutantKey has the plain `|`. */
+/** A row writes a key's `|` as `\|` (a table cell); mutantKey has the plain `|`. A key may hold a backtick (a template string): the cell ends at the one before the verdict. */
 const unescapeKey = (cell: string): string => cell.replace(/\\\|/g, '|');
 
 /** Equivalent mutants, from the triage file: rows "| `key` | equivalent | reason |". */
@@ -88,7 +88,7 @@ const unescapeKey = (cell: string): string => cell.replace(/\\\|/g, '|');
 export function triaged(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = /^\|\s*`([^`]+)`\s*\|/.exec(line);
+    const m = /^\|\s*`(.+?)`\s*\|\s*(?:equivalent|killed|open)\b/.exec(line);
     if (m) out.add(unescapeKey(m[1]!));
   }
   return out;
@@ -97,7 +97,7 @@ export function triaged(text: string): Set<string> {
 export function equivalents(text: string): Set<string> {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = /^\|\s*`([^`]+)`\s*\|\s*equivalent\b/.exec(line);
+    const m = /^\|\s*`(.+?)`\s*\|\s*equivalent\b/.exec(line);
     if (m) out.add(unescapeKey(m[1]!));
   }
   return out;
