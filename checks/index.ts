@@ -30,6 +30,17 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'populate/page-count-sign-boundary',
   'populate/source-fault-after-progress',
   'run/unpopulated-ram-is-ram-every-memslot',
+  // realm-rmi, realm-rmi-populate (second triage)
+  'run/second-vcpu-cpu-on',
+  'create-realm/sve-vls-differ',
+  'create-realm/no-sve-on-rmm-without-sve',
+  'enable-cap/off-allowlist-cap',
+  'psci-complete/removed-on-normal-vm',
+  'probing/cap-sve-rmm-with-sve',
+  'probing/cap-sve-rmm-without-sve',
+  'vcpu-init/normal-vm-core-regs',
+  'probing/cap-pmu-v3-v12',
+  'populate/old-request-number',
 ];
 
 const BY_AREA: CheckDef[] = [
