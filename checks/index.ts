@@ -45,6 +45,17 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'populate/whole-memslot',
   'init-ripas/beyond-ipa-to-2-64-minus-1',
   'psci-complete/old-number-normal-vm',
+  // realm-rmi, realm-rmi-populate (second triage)
+  'run/second-vcpu-cpu-on',
+  'create-realm/sve-vls-differ',
+  'create-realm/no-sve-on-rmm-without-sve',
+  'enable-cap/off-allowlist-cap',
+  'psci-complete/removed-on-normal-vm',
+  'probing/cap-sve-rmm-with-sve',
+  'probing/cap-sve-rmm-without-sve',
+  'vcpu-init/normal-vm-core-regs',
+  'probing/cap-pmu-v3-v12',
+  'populate/old-request-number',
 ];
 
 const BY_AREA: CheckDef[] = [

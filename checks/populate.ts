@@ -4,6 +4,7 @@
 // (progress, the in/out struct of v13+, the source address, the memslot
 // kind, validation). Where a stimulus exists in both eras it has one name.
 import type { RangeArgs } from '../profiles/encode.ts';
+import { getProfile } from '../profiles/index.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { CallResult } from '../harness/core/calls.ts';
 import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
@@ -587,6 +588,19 @@ export const checks = [
       );
       // the refused call populated nothing: the page at its base still populates
       c.expect(await populateAt(r, MID, PAGE), 'rmi.populate-ok', 'the page the refused call named');
+    },
+  ),
+  check(
+    'populate',
+    'old-request-number',
+    { generations: RMI_ERA },
+    "KVM_ARM_RMI_POPULATE with v12's _IOW request number on a v13+ kernel, whose POPULATE is _IOWR: an unknown VM ioctl; the page still populates with the right number",
+    ['rmi.populate-old-number', 'rmi.populate-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const args = { base: MID, size: PAGE, flags: MEASURE, source: { mem: r.ram, offset: MID - RAM_BASE } };
+      c.expect(await r.vm.rmiPopulate(args, { req: getProfile('v12')!.rmiPopulate!.req }), 'rmi.populate-old-number', 'the v12 number');
+      c.expect(await r.vm.rmiPopulate(args), 'rmi.populate-ok', "the revision's number");
     },
   ),
   check(

@@ -188,4 +188,18 @@ export const checks = [
       c.expect(await (await c.realmVm()).checkExtension(KVM_CAP_SET_GUEST_DEBUG), 'probe.realm-hides-guest-debug');
     },
   ),
+  check(
+    'probing',
+    'cap-pmu-v3-v12',
+    { abis: ['v12'] },
+    "v12: CHECK_EXTENSION(ARM_PMU_V3) on a realm VM is answered as on a normal VM (PMU_V3 is on v12's allowlist; v13 and v14 changed the PMU rules)",
+    ['rmi.cap-allowlisted'],
+    async (c) => {
+      const n = c.must(await (await c.normalVm(REALM_IPA_BITS)).checkExtension(K.CAP.KVM_CAP_ARM_PMU_V3));
+      const r = await (await c.realmVm(REALM_IPA_BITS)).checkExtension(K.CAP.KVM_CAP_ARM_PMU_V3);
+      // a host without a PMU for guests reads 0 on both: the realm VM answers as the normal one
+      if (n.ret > 0) c.expect(r, 'rmi.cap-allowlisted', 'ARM_PMU_V3');
+      else c.equal(r.ret, 0, 'ARM_PMU_V3 on a realm VM of a host without PMUv3', 'v12 08/46 (allowlisted: the upstream answer)');
+    },
+  ),
 ];

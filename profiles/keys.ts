@@ -153,6 +153,7 @@ export const EXPECT_KEYS = {
   'rmi.enable-cap-normal-vm': 'ENABLE_CAP(ARM_NISV_TO_USER) on a normal VM of an RMI-era kernel',
   'rmi.cap-allowlisted': 'CHECK_EXTENSION(ARM_PSCI_0_2) on a realm VM (allowlisted)',
   'rmi.cap-not-allowlisted': 'CHECK_EXTENSION(ARM_EL1_32BIT) on a realm VM (not allowlisted)',
+  'rmi.populate-old-number': "KVM_ARM_RMI_POPULATE with v12's _IOW request number on a v13+ kernel (_IOWR)",
   'rmi.populate-ok': 'KVM_ARM_RMI_POPULATE of one measured page into guest_memfd',
   'rmi.populate-unmeasured': 'KVM_ARM_RMI_POPULATE of one page with flags = 0',
   'rmi.populate-progress': 'KVM_ARM_RMI_POPULATE of a multi-page range, looped until size is 0',

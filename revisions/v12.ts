@@ -57,6 +57,8 @@ const v12Derived = derive(
       'vm.type-unknown-value': { errno: 'EINVAL', source: V12_TYPE },
       'rmi.old-enable-cap': { errno: 'EINVAL', source: V12_NO_ENABLE },
       'rmi.enable-cap-rmi': { errno: 'EINVAL', source: V12_NO_ENABLE },
+      // the _IOW number is v12's own KVM_ARM_RMI_POPULATE
+      'rmi.populate-old-number': null,
       // the allowlist reaches ENABLE_CAP only in v14 (docs/spec/rmi-era.md#v14-changes)
       'rmi.enable-cap-off-allowlist': { errno: 0, source: `${V12_NO_ENABLE}; NISV_TO_USER is one upstream handles: 0` },
       'rmi.cap-allowlisted': { errno: 0, ret: 1, source: V12_ALLOW },

@@ -44,6 +44,11 @@ const behaviour: ProfileBehaviour = {
     'rmi.enable-cap-normal-vm': { errno: 0, source: 'UP (kvm_vm_ioctl_enable_cap: NISV_TO_USER sets a VM flag and returns 0); V14-EC4 filters realm VMs only' },
     'rmi.cap-allowlisted': { errno: 0, ret: 1, source: 'V14-CE2 (ARM_PSCI_0_2 is on the allowlist)' },
     'rmi.cap-not-allowlisted': { errno: 0, ret: 0, source: 'V14-CE2 (ARM_EL1_32BIT is not)' },
+    'rmi.populate-old-number': {
+      errno: 'EINVAL',
+      source:
+        'UP (arm64 kvm_arch_vm_ioctl answers an unknown VM ioctl -EINVAL); abi-evolution.md §3.6 (v13 made KVM_ARM_RMI_POPULATE _IOWR: the v12 _IOW number is another request)',
+    },
     'rmi.populate-ok': { errno: 0, ret: 0, source: 'V14-PO7, V14-PO15 (returns 0, the struct advanced)' },
     'rmi.populate-unmeasured': { errno: 0, ret: 0, source: 'V14-PO3 (flags 0 valid); OpenVMM populates unmeasured pages with flags 0 (abi-evolution.md §6.4)' },
     'rmi.populate-progress': { errno: 0, ret: 0, source: 'V14-PO15 (base/size/source_uaddr advance together; the caller loops until size is 0)' },

@@ -272,7 +272,7 @@ export class Vm {
    */
   async rmiPopulate(
     a: RmiPopulateArgs & { source?: { mem: Mem; offset: number } },
-    opts: { badPointer?: boolean } = {},
+    opts: { badPointer?: boolean; req?: number } = {},
   ): Promise<CallResult & { after?: RmiPopulateFields }> {
     const p = this.abi.rmiPopulate;
     if (!p) throw new Error(`${this.abi.name} has no KVM_ARM_RMI_POPULATE`);
@@ -283,7 +283,9 @@ export class Vm {
     const arg: WireArg = opts.badPointer
       ? { int: BAD_USER_POINTER }
       : { buf: { hex: h(bytes), ...(a.source ? { ptrs: [{ at: SLOT.rmiPopulateSource, to: a.source.mem.at(a.source.offset) }] } : {}) } };
-    const r: CallResult & { after?: RmiPopulateFields } = await this.ioctl(label, p.req, arg, { fields: { base: fmt(a.base), size: fmt(a.size), src } });
+    const r: CallResult & { after?: RmiPopulateFields } = await this.ioctl(label, opts.req ?? p.req, arg, {
+      fields: { base: fmt(a.base), size: fmt(a.size), src },
+    });
     if (p.inOut && r.out && r.out.length >= 32) r.after = decodeRmiPopulate(r.out);
     return r;
   }
