@@ -9,7 +9,11 @@ export class KernelError extends Error {
     /** Which check fired: a condition id or a short reason, for debugging. */
     readonly why = '',
   ) {
+    // an errno is an answer, not a fault: no stack to capture (exploration throws thousands a second)
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(why);
+    Error.stackTraceLimit = limit;
   }
 }
 
