@@ -9,7 +9,7 @@ import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '..
 import { assemble, b, cbnz, ldr, movImm, movz, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
-import { populateAt, populateLoop, rmiRealm, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
+import { populateAt, populateLoop, rmiRealm, runPopulatedToSystemOff, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check } from './table.ts';
 
@@ -332,10 +332,7 @@ export const checks = [
       // loads from RIPAS EMPTY memory would be an abort the RMM injects; RAM reads as zeroes
       const code = assemble(movImm(1, MID), ldr(2, 1, 0, 8), movImm(1, RAM2_BASE + RAM_SIZE - PAGE), ldr(2, 1, 0, 8), systemOff('smc'));
       c.must(await r.ram.poke(0, code));
-      c.must(await populateAt(r, RAM_BASE, PAGE));
-      const res = await r.vcpu!.run();
-      c.expect(res, 'rmi.run-ok');
-      SYSOFF(c, res, 'V14-A10 (RIPAS RAM over every guest_memfd memslot in full)');
+      await runPopulatedToSystemOff(c, r, 'V14-A10 (RIPAS RAM over every guest_memfd memslot in full)');
     },
   ),
   check(
@@ -347,10 +344,7 @@ export const checks = [
     async (c) => {
       const r = await rmiRealm(c, { vgic: true });
       c.must(await r.ram.poke(0, storeLoadThenOff(MID)));
-      c.must(await populateAt(r, RAM_BASE, PAGE));
-      const res = await r.vcpu!.run();
-      c.expect(res, 'rmi.run-ok');
-      SYSOFF(c, res, 'V14-A10, V14-A12 (SYSTEM_RESET: the page lost the store)');
+      await runPopulatedToSystemOff(c, r, 'V14-A10, V14-A12 (SYSTEM_RESET: the page lost the store)');
     },
   ),
   check(
@@ -365,10 +359,7 @@ export const checks = [
       c.must(await r.vm.setMemoryAttributes(MID, PAGE, 0));
       c.must(await r.ram.poke(MID - RAM_BASE + 0x10, le64(SHARED_IN)));
       c.must(await r.ram.poke(0, sharedReadWriteThenOff(MID)));
-      c.must(await populateAt(r, RAM_BASE, PAGE));
-      const res = await r.vcpu!.run();
-      c.expect(res, 'rmi.run-ok');
-      SYSOFF(c, res, "V14-A12 (SYSTEM_RESET: the guest did not read the VMM's value)");
+      await runPopulatedToSystemOff(c, r, "V14-A12 (SYSTEM_RESET: the guest did not read the VMM's value)");
       await sharedWriteSeen(c, r.ram, MID - RAM_BASE);
     },
   ),

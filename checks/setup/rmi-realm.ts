@@ -98,3 +98,15 @@ export const SYSOFF = (c: CheckContext, r: { exit?: RunExit }, src: string): boo
     `KVM_RUN exits with SYSTEM_EVENT(SHUTDOWN), got ${r.exit?.reason ?? 'none'}`,
     src,
   );
+
+/**
+ * The first page of RAM populated with `code` (already poked there), then
+ * vCPU 0's first KVM_RUN: it must succeed and end in SYSTEM_OFF (`src` says
+ * what another ending would mean).
+ */
+export async function runPopulatedToSystemOff(c: CheckContext, r: RmiRealm, src: string): Promise<void> {
+  c.must(await populateAt(r, RAM_BASE, PAGE));
+  const res = await r.vcpu!.run();
+  c.expect(res, 'rmi.run-ok');
+  SYSOFF(c, res, src);
+}
