@@ -32,7 +32,14 @@ const ID: TargetIdentity = {
 const KVM_ENABLE_CAP = 0x4068aea3;
 
 /** The only reproducer allowed a raw argument: v14 calls the PSCI-complete number v14 removed, whose struct v14 no longer has. */
-const RAW_ALLOWED = new Set(['v14/psci-complete/removed']);
+// checks that send, on purpose, a number the revision no longer has (an old PSCI-complete or POPULATE
+// number): the reproducer has no name or struct of the revision for it and writes the bytes as recorded
+const RAW_ALLOWED = new Set([
+  'v14/psci-complete/removed',
+  'v14/psci-complete/removed-on-normal-vm',
+  'v13/populate/old-request-number',
+  'v14/populate/old-request-number',
+]);
 
 async function traces(abiName: AbiName): Promise<{ def: CheckDef; trace: TraceFile }[]> {
   const abi = getProfile(abiName)!;

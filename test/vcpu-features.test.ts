@@ -11,8 +11,9 @@ import { ALL_CHECKS } from '../checks/index.ts';
 for (const rev of ['v7', 'v14']) {
   t.test(`${rev}: the SVE checks`, async (t) => {
     const abi = getProfile(rev)!;
-    const sve = applicable(ALL_CHECKS, abi).filter((c) => c.needs?.includes('sve'));
-    t.equal(sve.length, 2, sve.map((c) => c.name).join(', '));
+    // the checks that run on the target given (a check with its own emulator settings gets its own target)
+    const sve = applicable(ALL_CHECKS, abi).filter((c) => c.needs?.includes('sve') && !c.emulatorSettings);
+    t.ok(sve.length >= 2, `checks that need SVE: ${sve.map((c) => c.name).join(', ')}`);
     for (const hostSve of [false, true]) {
       const target = new EmulatorTarget({ abi, host: { sve: hostSve } });
       await target.start();
@@ -22,13 +23,13 @@ for (const rev of ['v7', 'v14']) {
       if (hostSve)
         t.same(
           outs.map((o) => o.status),
-          ['pass', 'pass'],
+          sve.map(() => 'pass'),
           'run where the vCPU has SVE',
         );
       else {
         t.same(
           outs.map((o) => o.status),
-          ['skip', 'skip'],
+          sve.map(() => 'skip'),
         );
         t.match(ktapLine(outs[0]!, 1), /^ok 1 - \S+ # SKIP needs SVE: the target's vCPU has none \(KVM_CHECK_EXTENSION\(KVM_CAP_ARM_SVE\) = 0\)\n$/);
       }

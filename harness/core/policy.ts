@@ -54,10 +54,13 @@ export function allowedIoctls(abi: AbiProfile): ReadonlyMap<number, string> {
   if (abi.psciComplete) m.set(abi.psciComplete.req, abi.psciComplete.name);
   if (abi.rmiPopulate) m.set(abi.rmiPopulate.req, abi.rmiPopulate.name);
   for (const d of abi.uapi?.ioctls ?? []) m.set(requestOf(d), d.name);
-  // The old-number checks send another revision's PSCI-complete number on purpose (checks/psci-complete.ts).
+  // The old-number checks send another revision's PSCI-complete number (checks/psci-complete.ts) and
+  // v12's _IOW POPULATE number (checks/populate.ts, old-request-number) on purpose.
   if (abi.privateMemory === 'guest_memfd') {
-    for (const p of PROFILES.values())
+    for (const p of PROFILES.values()) {
       if (p.psciComplete && !m.has(p.psciComplete.req)) m.set(p.psciComplete.req, `PSCI complete (0x${(p.psciComplete.req & 0xff).toString(16)})`);
+      if (p.rmiPopulate && !m.has(p.rmiPopulate.req)) m.set(p.rmiPopulate.req, `${p.rmiPopulate.name} (${p.name}'s number)`);
+    }
   }
   return m;
 }
