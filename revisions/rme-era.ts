@@ -34,6 +34,16 @@ export const markUnconfirmed = (p: ProfileBehaviour, keys: readonly (keyof AbiPr
 export const ripasEperm = (note: string): Expect => ({ errno: 'EPERM', source: 'V10-IR3', unconfirmed: note, dispute: RIPAS_DISPUTE });
 export const populateEinval = (src: string): Expect => ({ errno: 'EINVAL', source: src, dispute: STATE_DISPUTE });
 
+/**
+ * The two partial-populate rows, as read in a posting of v7 or later (`posting`:
+ * its mail id): the chunk loop returns at the first failing chunk and the page
+ * loop breaks at the first failing page, and nothing done before is undone.
+ */
+export const partialPopulateRows = (posting: string): Record<'populate.error-in-last-chunk' | 'populate.error-at-last-page', Expect> => ({
+  'populate.error-in-last-chunk': { errno: 'EINVAL', source: `${posting}: a chunk leaving its memslot is -EINVAL; the chunks before it stay populated` },
+  'populate.error-at-last-page': { errno: 'ENXIO', source: `${posting}: delegating a page delegated already is -ENXIO; the pages before it stay populated` },
+});
+
 export const EARLY_AUDIT = 'the posted v2..v6 code for it was not read, and no v2..v6 stack was recorded';
 
 // v2..v5: the same memslot check is not pinned. The posted v5 populate patch

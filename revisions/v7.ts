@@ -4,7 +4,18 @@
 import { audit, derive } from '../profiles/derive.ts';
 import type { ExpectKey } from '../profiles/types.ts';
 import { REALM_STRUCTS, psciCompleteIoctl, type RevisionUapi } from '../uapi/realm.ts';
-import { EARLY_ERRNO, NO_GMEM_DISPUTE, NO_RMM_DISPUTE, RIPAS_DISPUTE, RMM_REL0, V7_POPULATE, V7_RIPAS, gmemRules, populateEinval } from './rme-era.ts';
+import {
+  EARLY_ERRNO,
+  NO_GMEM_DISPUTE,
+  NO_RMM_DISPUTE,
+  RIPAS_DISPUTE,
+  RMM_REL0,
+  V7_POPULATE,
+  V7_RIPAS,
+  gmemRules,
+  partialPopulateRows,
+  populateEinval,
+} from './rme-era.ts';
 import { withUapi, type Revision } from './types.ts';
 import { uapi as v8uapi, v8Behaviour } from './v8.ts';
 export const uapi: RevisionUapi = {
@@ -48,15 +59,7 @@ const v7Derived = derive(
         errno: 'EINVAL',
         source: `${V7_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v7 refuses with -EINVAL before the RMM`,
       },
-      // read in v7 20/45: the chunk loop returns at the first failing chunk, the page loop breaks at the first failing page; nothing is undone
-      'populate.error-in-last-chunk': {
-        errno: 'EINVAL',
-        source: `${V7_POPULATE}: a chunk leaving its memslot is -EINVAL; the chunks before it stay populated`,
-      },
-      'populate.error-at-last-page': {
-        errno: 'ENXIO',
-        source: `${V7_POPULATE}: delegating a page delegated already is -ENXIO; the pages before it stay populated`,
-      },
+      ...partialPopulateRows(V7_POPULATE),
       'vcpu.init-past-max': { errno: 'ENOENT', source: 'G8 (bit 9 = KVM_VCPU_MAX_FEATURES, 9 since v6)' },
       'psci.old-number': null,
       // v7's own code (not v10's): an RTT error at the mapping level WARNs and returns -ENXIO; the cca-host/v7 stack answers so

@@ -13,6 +13,7 @@ import {
   V8_POPULATE,
   gmemRules,
   markUnconfirmed,
+  partialPopulateRows,
   ripasEperm,
   sameValue,
 } from './rme-era.ts';
@@ -41,15 +42,7 @@ export const v8Behaviour = derive(
         errno: 'EPERM',
         source: `${V8_POPULATE}: the suite places a plain (non-guest_memfd) memslot there, which v8 refuses with -EPERM before the RMM`,
       },
-      // read in v8 19/43: the chunk loop returns at the first failing chunk, the page loop breaks at the first failing page; nothing is undone
-      'populate.error-in-last-chunk': {
-        errno: 'EINVAL',
-        source: `${V8_POPULATE}: a chunk leaving its memslot is -EINVAL; the chunks before it stay populated`,
-      },
-      'populate.error-at-last-page': {
-        errno: 'ENXIO',
-        source: `${V8_POPULATE}: delegating a page delegated already is -ENXIO; the pages before it stay populated`,
-      },
+      ...partialPopulateRows(V8_POPULATE),
       ...markUnconfirmed(v9.profile, ['init.over-populated'], INIT_LEAF_V8),
     },
   },
