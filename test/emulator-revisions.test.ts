@@ -233,3 +233,16 @@ t.test('KVM_ARM_RMI_POPULATE: in/out progress, copy-out -EFAULT wins, v12 return
     );
   });
 });
+
+t.test("a check's emulator settings reach the emulator it gets, the host IPA limit too", async (t) => {
+  for (const limit of [40, 44]) {
+    const target = createTargetSync('emulator', { abi: profile('v10'), emulatorSettings: { hostIpaLimit: limit, rmmS2sz: 40 } });
+    if (!(target instanceof EmulatorTarget)) {
+      t.fail('an emulator target');
+      continue;
+    }
+    const k = target.emulator.kernel;
+    t.equal(k.host.ipaLimit, limit, `host IPA limit ${limit}`);
+    t.equal(k.rmm.settings.s2sz, 40, 'and the RMM S2SZ beside it');
+  }
+});

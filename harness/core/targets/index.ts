@@ -38,7 +38,9 @@ export function createTargetSync(spec: string, o: TargetOptions): Target {
     ...(s.rmmZeroDebugCounts !== undefined ? { rejectZeroDebugCounts: s.rmmZeroDebugCounts === 'reject' } : {}),
   };
   const host = s.hostEl1_32bit !== undefined ? { host: { el1_32bit: s.hostEl1_32bit } } : {};
-  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm, ...host });
+  // the host's IPA limit (KVM_CAP_ARM_VM_IPA_SIZE) a check may choose beside the RMM's S2SZ
+  const ipa = s.hostIpaLimit !== undefined ? { hostIpaLimit: s.hostIpaLimit } : {};
+  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm, ...host, ...ipa });
 }
 
 /** A target for the run; a signal stops it (harness/core/lifecycle.ts). */
