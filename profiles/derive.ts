@@ -52,7 +52,7 @@ export const isGeneric = (e: Expect): boolean => /^(G\d|UP\b|UP-|upstream)/.test
 export function audit(p: ProfileBehaviour, basis: (k: ExpectKey, e: Expect) => boolean, why: string): ProfileBehaviour {
   const expect: Partial<Record<ExpectKey, Expect>> = {};
   // a source that itself names this revision (e.g. "checked in arm.c in v5 and v6") is a basis
-  const names = new RegExp(`(^|[^.\\w])${p.name}([^.\\w]|$)`);
+  const names = new RegExp(`(^|[^.\\w])(?<!since )${p.name}([^.\\w]|$)`);
   for (const [k, e] of Object.entries(p.expect) as [ExpectKey, Expect][]) {
     const own = names.test(e.source.slice(0, e.source.indexOf(INHERITED)));
     expect[k] =

@@ -6,7 +6,7 @@ import { ALL_REVISIONS, PROFILES, getProfile } from '../profiles/index.ts';
 import { EXPECT_KEYS } from '../profiles/keys.ts';
 import type { AbiProfile, ExpectKey } from '../profiles/types.ts';
 import { decodeRmiPopulate, encodeInitIpaArgs, encodePopulateArgs, encodePsciComplete, encodeRmiPopulate } from '../profiles/encode.ts';
-import { isInherited } from '../profiles/derive.ts';
+import { audit, derive, isInherited } from '../profiles/derive.ts';
 import { ERRNO } from '../uapi/errno.ts';
 import { applicable } from '../harness/core/engine.ts';
 import { ALL_CHECKS } from '../checks/index.ts';
@@ -121,4 +121,28 @@ t.test('every revision has checks, and the suite reaches 400 in all', async (t) 
     total += k;
   }
   t.ok(total >= 400, `${total} checks across revisions`);
+});
+
+t.test('the inherited-value audit: a source naming the revision is a basis, "since <revision>" is not', async (t) => {
+  const v8 = P('v8');
+  const child = derive(
+    v8,
+    {
+      name: 'v7',
+      title: 'test',
+      source: 'test',
+      expect: {},
+    },
+    'test inheritance',
+  );
+  const key = 'populate.no-guest-memfd' as ExpectKey;
+  const base = child.expect[key]!;
+  const mark = (src: string): string | undefined => {
+    const p = audit({ ...child, expect: { [key]: { ...base, source: `${src} — as v8: x`, unconfirmed: undefined } } }, () => false, 'not read').expect[key]
+      ?.unconfirmed;
+    return p;
+  };
+  t.equal(mark('read in v7 20/45'), undefined, 'a v7 reading is its basis');
+  t.match(mark('v8 19/43 (changelog since v7: reworked)'), /not read/, 'a v8 changelog "since v7" is no basis for v7');
+  t.match(mark('v8 19/43'), /not read/, 'a v8 source alone is no basis');
 });
