@@ -8,7 +8,7 @@ import { getProfile } from '../profiles/index.ts';
 import { defaultFeatures, initVcpu, realmIn } from './setup/rme-realm.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
 import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
-import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
+import { NO_CCA, RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check, stimuli, type Row } from './table.ts';
 import { errnoName } from '../uapi/errno.ts';
 
@@ -134,6 +134,28 @@ export const checks = [
       const vcpu = await r.vm.createVcpu(1);
       c.expect(await vcpu.init([]), 'vcpu.init-differs-from-first');
     },
+  ),
+
+  // one EL1 register width per VM (G10): on a normal VM, so every revision and a kernel without the series answer it
+  check(
+    'vcpu-init',
+    'second-vcpu-other-width',
+    { generations: [...RME_ERA, ...RMI_ERA, ...NO_CCA] },
+    'KVM_ARM_VCPU_INIT of vCPUs 1 and 2 as AArch64 after vCPU 0 was initialised AArch32 (EL1_32BIT), then vCPU 1 as AArch32',
+    ['vcpu.init-other-width'],
+    async (c) => {
+      const vm = await c.normalVm();
+      const [v0, v1, v2] = [await vm.createVcpu(0), await vm.createVcpu(1), await vm.createVcpu(2)];
+      // vCPU 0 fixes the width (a host without AArch32 EL1 refuses this set-up step: blocked, not failed)
+      c.must(await v0.init([PSCI, K.KVM_ARM_VCPU_EL1_32BIT]));
+      // G10: each vCPU of the other width is refused, the last one too
+      c.expect(await v1.init([PSCI]), 'vcpu.init-other-width');
+      c.expect(await v2.init([PSCI]), 'vcpu.init-other-width');
+      // the refusals left vCPU 1 uninitialised and the width as it was: as AArch32 it is accepted
+      c.must(await v1.init([PSCI, K.KVM_ARM_VCPU_EL1_32BIT]));
+    },
+    // a host without AArch32 EL1 (most arm64 servers) skips it; the emulator models one with it
+    { needs: ['el1_32bit'], emulatorSettings: { hostEl1_32bit: true } },
   ),
 
   // vCPUs made after the realm is active

@@ -401,6 +401,13 @@ export const BUGS = [
     source: 'upstream 6.7 (kvm->arch.vcpu_features, KVM_ARCH_FLAG_VCPU_FEATURES_CONFIGURED); the cca-host/v7 recording of mux/run/without-rec-bit',
     breaks: ['vcpu.init-differs-from-first'],
   },
+  {
+    name: 'vcpu-mixed-width-allowed',
+    description: "KVM_ARM_VCPU_INIT of a vCPU of the other EL1 register width than the VM's first is accepted (the mixed-width check of 5.18 to 6.6 missing)",
+    revisions: ['rfc-v1', 'absent'],
+    source: 'G10 (kvm_set_vm_width, lore:20220314061959.3349716-3-reijiw@google.com); found on Debian 6.1 by ./run.sh explore --target qemu',
+    breaks: ['vcpu.init-other-width'],
+  },
 ] as const satisfies readonly BugInfo[];
 
 export type BugName = (typeof BUGS)[number]['name'];

@@ -5,6 +5,7 @@ import { StructReader } from '../uapi/bytes.ts';
 import {
   KVM_ARM_TARGET_GENERIC_V8,
   KVM_ARM_VCPU_FINALIZE,
+  KVM_ARM_VCPU_EL1_32BIT,
   KVM_ARM_VCPU_INIT,
   KVM_ARM_VCPU_POWER_OFF,
   KVM_ARM_VCPU_SVE,
@@ -160,7 +161,20 @@ function vcpuInit(vcpu: Vcpu, b: StructReader): number {
   }
   // kvm_reset_vcpu's feature checks
   const h = k.host;
+  const vm = vcpu.vm;
   const has = (bit: number): boolean => ((features >>> bit) & 1) === 1;
+  // G10: before 6.7, kvm_reset_vcpu first fixes the VM's EL1 register width (kvm_set_vm_width, since 5.18): the first
+  // VCPU_INIT sets it, kept even if a later reset check fails; a vCPU of the other width is -EINVAL. From 6.7 the
+  // per-VM feature set below covers it.
+  if (!k.perVmVcpuFeatures && !k.bug('vcpu-mixed-width-allowed')) {
+    const is32 = has(KVM_ARM_VCPU_EL1_32BIT);
+    if (vm.el1Is32bit !== undefined && vm.el1Is32bit !== is32) {
+      if (!vcpu.initialized) vcpu.features = 0;
+      fail('EINVAL', "EL1 register width differs from the VM's (kvm_set_vm_width)");
+    }
+    // a 32-bit vCPU on a host without AArch32 EL1 is refused before the width is fixed
+    if (!is32 || h.el1_32bit) vm.el1Is32bit ??= is32;
+  }
   let bad = '';
   if (has(KVM_ARM_VCPU_SVE) && !h.sve) bad = 'SVE not supported';
   if (has(5) !== has(6) || (has(5) && !h.ptrauth)) bad = 'PTRAUTH address and generic must go together';
@@ -182,7 +196,6 @@ function vcpuInit(vcpu: Vcpu, b: StructReader): number {
   }
   // kvm_vcpu_set_target: every vCPU of a VM has the first one's features (POWER_OFF is per call, not kept)
   const kept = features & ~(1 << KVM_ARM_VCPU_POWER_OFF);
-  const vm = vcpu.vm;
   if (k.perVmVcpuFeatures && vm.vcpuFeatures !== undefined && vm.vcpuFeatures !== kept && !k.bug('vcpu-features-differ-allowed')) {
     if (!vcpu.initialized) vcpu.features = 0;
     fail('EINVAL', "features differ from the VM's first KVM_ARM_VCPU_INIT");

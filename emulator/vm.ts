@@ -61,6 +61,11 @@ export class Vm {
   idRegsReady = false;
   /** kvm->arch.vcpu_features: the feature set of the first VCPU_INIT, which later vCPUs must repeat (upstream 6.7+). */
   vcpuFeatures: number | undefined;
+  /**
+   * KVM_ARCH_FLAG_REG_WIDTH_CONFIGURED / EL1_32BIT (5.18 to 6.6): the EL1 register width the VM's first
+   * VCPU_INIT fixed; undefined until then (G10).
+   */
+  el1Is32bit: boolean | undefined;
   realm: RealmVm | undefined;
   /** KVM_SET_MEMORY_ATTRIBUTES: sorted disjoint [startGfn, endGfn) runs with their attributes. */
   private attrs: { start: number; end: number; attr: number }[] = [];

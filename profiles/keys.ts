@@ -124,6 +124,7 @@ export const EXPECT_KEYS = {
   'vcpu.init-rec-el1-32bit': 'KVM_ARM_VCPU_INIT with the REC bit and EL1_32BIT',
   'vcpu.init-past-max': 'KVM_ARM_VCPU_INIT with the first bit at KVM_VCPU_MAX_FEATURES',
   'vcpu.init-differs-from-first': 'KVM_ARM_VCPU_INIT of a second vCPU with other features than the first',
+  'vcpu.init-other-width': 'KVM_ARM_VCPU_INIT of a second vCPU with the other EL1 register width (EL1_32BIT) than the first',
   'vcpu.create-after-activate': 'KVM_CREATE_VCPU after ACTIVATE, in-kernel vGIC not initialised',
   'vcpu.create-after-vgic-init': 'KVM_CREATE_VCPU once the in-kernel vGIC is initialised',
   'rec.no-rec-bit': 'FINALIZE(REC) on a realm vCPU initialised without the REC bit',

@@ -21,6 +21,8 @@ const behaviour: ProfileBehaviour = {
     'absent.vm-type-0x100': { errno: 'EINVAL', source: 'qemu-target-notes.md; upstream kvm_arch_init_vm rejects unknown type bits' },
     'absent.vm-type-bit30': { errno: 'EINVAL', source: 'qemu-target-notes.md; abi-evolution.md §2a (v14 type bit 30)' },
     'absent.enable-cap-rme': { errno: 'EINVAL', source: 'qemu-target-notes.md; conditions.md UP-arm (unknown CAP)' },
+    // found by ./run.sh explore --target qemu on Debian 6.1 (docs/explore.md)
+    'vcpu.init-other-width': { errno: 'EINVAL', source: 'G10 (kvm_set_vm_width, 5.18 to 6.6: the first VCPU_INIT fixes the width)' },
     'absent.vcpu-rec-bits': {
       errno: 'ENOENT',
       source: 'qemu-target-notes.md; conditions.md G8 (bit >= KVM_VCPU_MAX_FEATURES, 7 in 6.1)',

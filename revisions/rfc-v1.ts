@@ -133,6 +133,7 @@ const behaviour: ProfileBehaviour = {
     'activate.twice': { errno: 'EBUSY', source: 'R1-AC1' },
     'vcpu.init-rec-bit': { errno: 'ENOENT', source: 'R1-V1, conditions.md §6.2 (MAX_FEATURES stays 7)' },
     'vcpu.init-psci': { errno: 0, source: 'R1-V9' },
+    'vcpu.init-other-width': { errno: 'EINVAL', source: 'G10 (kvm_set_vm_width, 5.18 to 6.6: the first VCPU_INIT fixes the width)' },
     'rec.ok': { errno: 0, source: 'R1-V9' },
     'rec.not-initialised': { errno: 'ENOEXEC', source: 'R1-V2 (G7)' },
     'rec.bad-pointer': { errno: 'EFAULT', source: 'R1-V2 (G7)' },

@@ -153,6 +153,7 @@ const behaviour: ProfileBehaviour = {
     'vcpu.init-rec-normal-vm': { errno: 'EINVAL', source: 'V10-V1' },
     'vcpu.init-rec-el1-32bit': { errno: 'EINVAL', source: 'V10-V2' },
     'vcpu.init-past-max': { errno: 'ENOENT', source: 'V10-V3 (G8)' },
+    'vcpu.init-other-width': { errno: 'EINVAL', source: 'G10 (6.7 on: one feature set per VM, and EL1_32BIT is one of the features)' },
     'vcpu.init-differs-from-first': {
       errno: 'EINVAL',
       source:

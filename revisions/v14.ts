@@ -71,6 +71,7 @@ const behaviour: ProfileBehaviour = {
       source:
         'V14-PO6 (-ENXIO when RMI_REALM_CREATE fails); realm_create_rd of the RMI postings fills num_bps/num_wps from kvm_read_vm_id_reg(ID_AA64DFR0_EL1); TF-RMM runtime/rmi/realm.c validate_realm_params (num_bps/num_wps 0 are reserved, since August 2024: tf-rmm-v0.6.0 and the RMM 2.0 line)',
     },
+    'vcpu.init-other-width': { errno: 'EINVAL', source: 'G10 (6.7 on: one feature set per VM, and EL1_32BIT is one of the features)' },
     'vcpu.init-differs-from-first': {
       errno: 'EINVAL',
       source:

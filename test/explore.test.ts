@@ -30,6 +30,7 @@ const SEED = 1;
  * generator change, measure again and update the table.
  */
 const CALLS_TO_FIND: Record<string, number> = {
+  'vcpu-mixed-width-allowed': 535,
   'realm-no-rmi-eperm': 2,
   'sve-vls-after-rd-allowed': 495,
   'vcpu-after-vgic-init-allowed': 27,
@@ -88,6 +89,7 @@ const budgetOf = (bug: string): number => {
 const NO_SCENARIO: Record<string, string> = {
   // the scenario format has no host settings: its steps run on the default host, which has an RMM
   'realm-no-rmi-eperm': 'needs a host without an RMM; the trace carries the setting (replay), a scenario cannot',
+  'vcpu-mixed-width-allowed': 'needs a host with AArch32 EL1; the trace carries the setting (replay), a scenario cannot',
 };
 
 t.test('every catalogued bug switch is found, and round-trips', async (t) => {

@@ -17,7 +17,14 @@ for (const rev of ['v7', 'v14']) {
     for (const hostSve of [false, true]) {
       const target = new EmulatorTarget({ abi, host: { sve: hostSve } });
       await target.start();
-      t.same([...(await probeVcpuFeatures(target, 1000))], [['sve', hostSve]], `probe reads sve=${String(hostSve)}`);
+      t.same(
+        [...(await probeVcpuFeatures(target, 1000))],
+        [
+          ['sve', hostSve],
+          ['el1_32bit', false],
+        ],
+        `probe reads sve=${String(hostSve)} (and no AArch32 EL1, the default host)`,
+      );
       const outs = await runChecks(sve, { abi, target, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 1000, checkTimeoutMs: 5000 });
       await target.stop();
       if (hostSve)

@@ -59,6 +59,7 @@ export interface CheckDef {
 /** Optional vCPU features, each with the capability that says whether KVM offers it. */
 export const VCPU_FEATURES = {
   sve: { label: 'SVE', cap: 170, capName: 'KVM_CAP_ARM_SVE' },
+  el1_32bit: { label: 'AArch32 EL1', cap: 93, capName: 'KVM_CAP_ARM_EL1_32BIT' },
 } as const;
 export type VcpuFeature = keyof typeof VCPU_FEATURES;
 

@@ -155,7 +155,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** Run one check in a fresh session; never throws. */
 export async function runCheck(def: CheckDef, o: RunOptions): Promise<CheckOutcome> {
   const base = { name: def.name, area: def.area, abi: o.abi.name, description: def.description };
-  const skip = skipReason(def, o.abi, o.targetKind, o.allowCrash) ?? featureSkip(def, o.vcpuFeatures);
+  // a check with its own emulator settings runs on an emulator whose host they describe, not on the probed target
+  const ownHost = def.emulatorSettings !== undefined && o.targetFor !== undefined;
+  const skip = skipReason(def, o.abi, o.targetKind, o.allowCrash) ?? (ownHost ? undefined : featureSkip(def, o.vcpuFeatures));
   if (skip) return { ...base, status: 'skip', reason: skip, assertions: [], sources: [], trace: [], ms: 0 };
 
   const t0 = performance.now();

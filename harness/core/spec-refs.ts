@@ -149,7 +149,7 @@ const TOKEN = new RegExp(
     String.raw`(?<note>conditions|abi-evolution|qemu-target-notes)\.md`,
     String.raw`§(?<sec>\d+(?:\.\d+|[a-z])?)`,
     String.raw`\b(?<era>R1|V10|V14)-(?<kind>[A-Z]+)?(?<num>\d+)?(?:\.\.(?:(?:R1|V10|V14)-)?(?<kind2>[A-Z]+)?(?<num2>\d+))?\b`,
-    String.raw`\bG(?<g>[1-9])\b`,
+    String.raw`\bG(?<g>[1-9]\d?)\b`,
     String.raw`\bUP(?:-(?<up>[a-z]+))?\b`,
   ].join('|'),
   'g',
@@ -209,7 +209,7 @@ export function specRefs(source: string): SpecRef[] {
 export function conditionIds(source: string): string[] {
   return specRefs(source)
     .map((r) => r.ref)
-    .filter((r) => /^(?:(?:R1|V10|V14)-[A-Z]+\d+|G\d)$/.test(r));
+    .filter((r) => /^(?:(?:R1|V10|V14)-[A-Z]+\d+|G\d+)$/.test(r));
 }
 
 /** The distinct doc paths a source cites (at most `max`), for a failure's diagnostics. */

@@ -3,7 +3,7 @@ import type { AbiProfile } from '../../../profiles/types.ts';
 import type { EmulatorSettings } from '../engine.ts';
 import { TargetSetupError, type Target } from '../target.ts';
 import { stopOnSignal } from '../lifecycle.ts';
-import { EmulatorTarget, emulatorBugs, type BugInfo, type RmmSettings } from './emulator.ts';
+import { EmulatorTarget, emulatorBugs, type BugInfo, type EmulatorTargetOptions, type RmmSettings } from './emulator.ts';
 
 export interface TargetOptions {
   abi: AbiProfile;
@@ -25,10 +25,8 @@ export function listEmulatorBugs(): readonly BugInfo[] {
   return emulatorBugs();
 }
 
-/** The emulator needs no I/O to construct; checks with their own settings get one each. */
-export function createTargetSync(spec: string, o: TargetOptions): Target {
-  if (spec !== 'emulator') throw new TargetSetupError(`only the emulator can be made per check, not ${spec}`);
-  const s = o.emulatorSettings ?? {};
+/** A check's (or an exploration's) emulator settings as the emulator's own options. */
+export function emulatorOptions(s: EmulatorSettings = {}): Pick<EmulatorTargetOptions, 'rmm' | 'host' | 'hostIpaLimit'> {
   const rmm: Partial<RmmSettings> = {
     ...(s.rmmPresent !== undefined ? { present: s.rmmPresent } : {}),
     ...(s.rmmSha512 !== undefined ? { sha512: s.rmmSha512 } : {}),
@@ -40,7 +38,13 @@ export function createTargetSync(spec: string, o: TargetOptions): Target {
   const host = s.hostEl1_32bit !== undefined ? { host: { el1_32bit: s.hostEl1_32bit } } : {};
   // the host's IPA limit (KVM_CAP_ARM_VM_IPA_SIZE) a check may choose beside the RMM's S2SZ
   const ipa = s.hostIpaLimit !== undefined ? { hostIpaLimit: s.hostIpaLimit } : {};
-  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], rmm, ...host, ...ipa });
+  return { rmm, ...host, ...ipa };
+}
+
+/** The emulator needs no I/O to construct; checks with their own settings get one each. */
+export function createTargetSync(spec: string, o: TargetOptions): Target {
+  if (spec !== 'emulator') throw new TargetSetupError(`only the emulator can be made per check, not ${spec}`);
+  return new EmulatorTarget({ abi: o.abi, bugs: o.bugs ?? [], ...emulatorOptions(o.emulatorSettings) });
 }
 
 /** A target for the run; a signal stops it (harness/core/lifecycle.ts). */

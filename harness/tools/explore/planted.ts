@@ -6,8 +6,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getProfile } from '../../../profiles/index.ts';
 import type { AbiName } from '../../../profiles/types.ts';
-import { emulatorBugs, type BugInfo, type RmmSettings } from '../../core/targets/emulator.ts';
+import { emulatorBugs, type BugInfo } from '../../core/targets/emulator.ts';
 import { EmulatorTarget } from '../../core/targets/emulator.ts';
+import { emulatorOptions } from '../../core/targets/index.ts';
+import type { EmulatorSettings } from '../../core/engine.ts';
 import { launchOrders } from './gen.ts';
 import { explore, type Budget, type ExploreResult, type Pair } from './run.ts';
 import { saveFound } from './save.ts';
@@ -19,14 +21,17 @@ import { readTrace } from '../trace.ts';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /**
- * Switches no call sequence can reach, with the reason. The kernel's host is
- * not something a VMM's calls change: a switch on a path only a host without
- * an RMM takes needs that host, which exploration gets with its own RMM
- * setting (both sides), as a real run would get a kernel booted that way.
+ * Switches only a host of another kind shows. The kernel's host is not
+ * something a VMM's calls change: a switch on a path only a host without an
+ * RMM (or with AArch32 EL1) takes needs that host, which exploration gets
+ * with its own setting (both sides), as a real run would get a kernel booted
+ * that way; the saved trace carries the setting.
  */
-export const HOST_SETTINGS: Partial<Record<string, Partial<RmmSettings>>> = {
+export const HOST_SETTINGS: Partial<Record<string, EmulatorSettings>> = {
   // KVM_CREATE_VM(realm) is refused at once when no RMM answered at boot (V14-VM2)
-  'realm-no-rmi-eperm': { present: false },
+  'realm-no-rmi-eperm': { rmmPresent: false },
+  // a VM can be AArch32 only on a host whose CPUs run AArch32 at EL1 (G10); QEMU's -cpu max does
+  'vcpu-mixed-width-allowed': { hostEl1_32bit: true },
 };
 
 /**
@@ -61,11 +66,11 @@ export interface PlantedResult {
 export async function explorePlanted(bug: string, abi: AbiName, seed: number, budget: Budget): Promise<PlantedResult> {
   const p = getProfile(abi);
   if (!p) throw new Error(`unknown revision ${abi}`);
-  const rmm = HOST_SETTINGS[bug] ?? {};
+  const host = emulatorOptions(HOST_SETTINGS[bug]);
   const pair: Pair = {
     abi: p,
-    target: new EmulatorTarget({ abi: p, bugs: [bug], rmm }),
-    reference: new EmulatorTarget({ abi: p, bugs: [], rmm }),
+    target: new EmulatorTarget({ abi: p, bugs: [bug], ...host }),
+    reference: new EmulatorTarget({ abi: p, bugs: [], ...host }),
     exact: true,
     callTimeoutMs: 5000,
   };
@@ -106,9 +111,9 @@ export async function roundTrip(r: PlantedResult, dir: string): Promise<RoundTri
   if (!f) throw new Error(`${r.bug}: nothing found`);
   const p = getProfile(r.abi);
   if (!p) throw new Error(`unknown revision ${r.abi}`);
-  const rmm = HOST_SETTINGS[r.bug] ?? {};
-  const settings = rmm.present === false ? { rmmPresent: false } : {};
-  const target = new EmulatorTarget({ abi: p, bugs: [r.bug], rmm });
+  const settings = HOST_SETTINGS[r.bug] ?? {};
+  const host = emulatorOptions(settings);
+  const target = new EmulatorTarget({ abi: p, bugs: [r.bug], ...host });
   const identity = await target.start();
   const files = saveFound(dir, f.run, {
     abi: p,
@@ -121,12 +126,12 @@ export async function roundTrip(r: PlantedResult, dir: string): Promise<RoundTri
   });
   const check = scenarioCheck(loadScenarioFile(files.scenario), 'scenario', 'scenario');
   const judge = async (bugs: string[]): Promise<string> => {
-    const t = new EmulatorTarget({ abi: p, bugs, rmm });
+    const t = new EmulatorTarget({ abi: p, bugs, ...host });
     const o = await runCheck(check, { abi: p, target: t, targetKind: 'emulator', allowCrash: true, callTimeoutMs: 5000, checkTimeoutMs: 60_000 });
     return o.status;
   };
   const trace = readTrace(files.trace);
-  const session = await new EmulatorTarget({ abi: p, bugs: trace.emulator?.bugs ?? [], rmm }).session();
+  const session = await new EmulatorTarget({ abi: p, bugs: trace.emulator?.bugs ?? [], ...emulatorOptions(trace.emulator?.settings) }).session();
   const replay = await replayCalls(trace, session, p);
   await session.close();
   return { failsWithBug: (await judge([r.bug])) === 'fail', passesWithout: (await judge([])) === 'pass', replays: replay.diffs.length === 0, files };
