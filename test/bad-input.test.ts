@@ -92,6 +92,9 @@ const trIoctl = f('ioctl.json', traceOf([kvmOpen, { op: 'ioctl', fd: 'kvm', req:
 const trTimeout = f('timeout.json', traceOf([{ op: 'info', timeout_ms: 2 ** 31 }]));
 const trTimeoutBig = f('timeout-big.json', traceOf([{ op: 'info', timeout_ms: 1e99 }]));
 const trNotJson = f('notjson.json', '{"format": "kvm-cca-trace/1", ');
+// emulator settings no run of the suite would use: an RMM feature field past its 4 bits, a key the suite does not know
+const trSettings = f('settings.json', traceOf([kvmOpen], { emulator: { bugs: [], settings: { rmmSveMaxVq: 4096 } } }));
+const trSettingKey = f('setting-key.json', traceOf([kvmOpen], { emulator: { bugs: [], settings: { hostCpus: 1e9 } } }));
 const trLabel = f('label.json', traceOf([{ op: 'open', path: '/etc/shadow', flags: 0, as: 'x' }]).replace('"call 1"', '"a\\nb\\u0000c"'));
 
 interface Case {
@@ -259,6 +262,18 @@ const cases: Case[] = [
     line: /call 1 \(a\\x0ab\\x00c\): refused: open of "\/etc\/shadow"/,
   },
   { cls: 'trace', what: 'replay: not JSON', args: ['replay', trNotJson], line: /notjson\.json(:\d+)?: not valid JSON/ },
+  {
+    cls: 'trace',
+    what: 'replay: an RMM setting out of range',
+    args: ['replay', trSettings],
+    line: /settings\.json: "emulator\.settings": "rmmSveMaxVq" must be an integer 0\.\.15, not 4096$/,
+  },
+  {
+    cls: 'trace',
+    what: 'replay: an unknown emulator setting',
+    args: ['replay', trSettingKey],
+    line: /setting-key\.json: "emulator\.settings": unknown setting "hostCpus"/,
+  },
   { cls: 'trace', what: 'replay: a directory', args: ['replay', dirAsFile], line: /a-directory: not a regular file \(a directory\)$/ },
   { cls: 'trace', what: 'replay: a FIFO (would block for ever)', args: ['replay', fifo], line: /fifo: not a regular file \(a special file\)$/ },
   { cls: 'baseline', what: 'a FIFO (would block for ever)', args: ['--abi', 'v7', '--baseline', fifo], line: /fifo: not a regular file$/ },

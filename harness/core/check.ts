@@ -77,6 +77,39 @@ export interface EmulatorSettings {
   hostEl1_32bit?: boolean;
 }
 
+const bool = (v: unknown): boolean => typeof v === 'boolean';
+const intIn =
+  (lo: number, hi: number) =>
+  (v: unknown): boolean =>
+    Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+/** What each setting may hold: the ranges the RMM's feature register and the host's IPA size can express. */
+const SETTING_VALUES: Record<keyof EmulatorSettings, { ok: (v: unknown) => boolean; what: string }> = {
+  rmmPresent: { ok: bool, what: 'true or false' },
+  rmmSha512: { ok: bool, what: 'true or false' },
+  rmmSve: { ok: bool, what: 'true or false' },
+  // RMI_FEATURES SVE_VL: 4 bits
+  rmmSveMaxVq: { ok: intIn(0, 15), what: 'an integer 0..15' },
+  // S2SZ a realm may have: 32 bits at the least, 52 with LPA2 at the most
+  rmmS2sz: { ok: intIn(32, 52), what: 'an integer 32..52' },
+  rmmZeroDebugCounts: { ok: (v) => v === 'reject' || v === 'accept', what: '"reject" or "accept"' },
+  hostIpaLimit: { ok: intIn(32, 52), what: 'an integer 32..52' },
+  hostEl1_32bit: { ok: bool, what: 'true or false' },
+};
+
+/**
+ * Why `v` is not emulator settings the suite itself would use, or undefined: a trace
+ * from outside carries them (untrusted), and only known keys with sane values pass.
+ */
+export function emulatorSettingsProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be an object';
+  for (const [k, x] of Object.entries(v)) {
+    const d = (SETTING_VALUES as Partial<Record<string, (typeof SETTING_VALUES)[keyof EmulatorSettings]>>)[k];
+    if (!d) return `unknown setting "${k}" (known: ${Object.keys(SETTING_VALUES).join(', ')})`;
+    if (!d.ok(x)) return `"${k}" must be ${d.what}, not ${JSON.stringify(x)}`;
+  }
+  return undefined;
+}
+
 /**
  * blocked: a set-up step (a `must` call) failed before the check reached the
  * condition it tests; it is not a verdict on that condition, but the run still

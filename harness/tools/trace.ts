@@ -13,6 +13,7 @@ import { PROFILES } from '../../profiles/index.ts';
 import { requestOf } from '../../uapi/layout.ts';
 import { describeOutcome, type CallRecord } from '../core/calls.ts';
 import type { Assertion, CheckDef, CheckOutcome, EmulatorSettings, Status } from '../core/engine.ts';
+import { emulatorSettingsProblem } from '../core/check.ts';
 import { ERRNO, errnoName, isErrnoName } from '../../uapi/errno.ts';
 import { jsonErrorAt } from './json-error.ts';
 import { fsReason, mkdirs, OutputError, writeAtomic } from './output.ts';
@@ -267,6 +268,8 @@ export function parseTrace(text: string, path: string): TraceFile {
     const e = t.emulator;
     if (!isObj(e) || !Array.isArray(e.bugs) || !e.bugs.every((b) => typeof b === 'string') || !isObj(e.settings))
       bad('"emulator" must be {bugs: [names], settings: {}}');
+    const why = emulatorSettingsProblem((e as Record<string, unknown>).settings);
+    if (why) bad(`"emulator.settings": ${why}`);
   }
   if (!Array.isArray(t.calls)) bad('"calls" must be an array');
   (t.calls as unknown[]).forEach((c, i) => {
