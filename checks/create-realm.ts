@@ -154,6 +154,46 @@ export const checks = [
     },
     { needs: ['sve'] },
   ),
+  // RME era (v2..v10): CREATE_REALM asks the RMM for SVE only when the vCPUs have it (realm_init_sve_param,
+  // v6 38/43 lore:20241212155610.76522-39-steven.price@arm.com; V10-CR7): no SVE vCPU, no SVE flag
+  check(
+    'create-realm',
+    'no-sve-on-rmm-without-sve',
+    { ...RME, abis: RME_AFTER_RFC },
+    'CREATE after a vCPU without SVE, on an RMM without SVE: the realm asks for no SVE, so the RMM makes it',
+    ['create.after-vcpu'],
+    async (c) => {
+      const vm = await c.realmVm();
+      await initVcpu(c, vm, 0);
+      // V10-CR7: a vCPU without SVE counts as vector length 0, so RMI_REALM_CREATE carries no SVE flag (V10-CR8 would refuse one)
+      c.expect(await vm.createRd(), 'create.after-vcpu');
+    },
+    { emulatorOnly: 'needs an RMM feature register without SVE (TF-RMM on a CPU without SVE)', emulatorSettings: { rmmSve: false } },
+  ),
+  // realm_init_sve_param (v6 38/43, the same in the later postings; V10-CR7): every vCPU must have the same vector length.
+  // v8..v10 only: there 'sve.rd-unfinalised' is V10-CR7, which names both causes; v6/v7 pin only the unfinalised one.
+  check(
+    'create-realm',
+    'sve-vls-differ',
+    { ...RME, abis: ['v8', 'v9', 'v10'] },
+    'CREATE with two SVE vCPUs, both finalised, with different vector length sets (VQ 1-2 and VQ 1) fails',
+    ['sve.rd-unfinalised'],
+    async (c) => {
+      const vm = await c.realmVm();
+      for (const [id, vqs] of [
+        [0, [1, 2]],
+        [1, [1]],
+      ] as const) {
+        const v = await vm.createVcpu(id);
+        c.must(await v.init([...defaultFeatures(c), K.KVM_ARM_VCPU_SVE]));
+        c.must(await v.setSveVls(vqs));
+        c.must(await v.finalize(K.KVM_ARM_VCPU_SVE));
+      }
+      // V10-CR7: the vCPUs differ in vector length: -EINVAL before the RMM is asked
+      c.expect(await vm.createRd(), 'sve.rd-unfinalised');
+    },
+    { needs: ['sve'] },
+  ),
   check(
     'create-realm',
     'no-sve-on-rmm-without-sve',

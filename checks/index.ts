@@ -56,6 +56,10 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'vcpu-init/normal-vm-core-regs',
   'probing/cap-pmu-v3-v12',
   'populate/old-request-number',
+  // realm-rme-cap config/create/populate (third triage)
+  'populate/source-unmapped',
+  'populate/source-read-only',
+  'populate/gmem-unprotected-half',
 ];
 
 const BY_AREA: CheckDef[] = [

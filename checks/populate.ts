@@ -8,6 +8,7 @@ import { getProfile } from '../profiles/index.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { CallResult } from '../harness/core/calls.ts';
 import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
+import { PROT_READ } from '../uapi/kvm-uapi.ts';
 import { BLOCK_2M, IPA_END, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { measure, realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
 import { MEASURE, populateAt, populateLoop, rmiRealm, SYSOFF } from './setup/rmi-realm.ts';
@@ -240,6 +241,47 @@ export const checks = [
     await vm.memslot({ slot: 1, gpa: UNPROTECTED_BASE, size: RAM_SIZE });
     c.expect(await vm.populate({ base: UNPROTECTED_BASE, size: PAGE, ...measure(c) }), 'populate.unprotected-half');
   }),
+  // ---- from the StrykerJS triage (realm-rme-cap config/create/populate): the per-page source and RMI_DATA_CREATE
+  // R1-PO9, V10-PO8: a memslot whose user address lost its mapping (munmap after the memslot was made) has no VMA at the page
+  check(
+    'populate',
+    'source-unmapped',
+    RME,
+    'POPULATE of a page of a second RAM memslot whose user mapping was unmapped after the memslot was made',
+    ['populate.no-vma'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      const mem = await vm.ramMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE });
+      c.must(await mem.unmap());
+      c.expect(await vm.populate({ base: RAM2_BASE, size: PAGE, ...measure(c) }), 'populate.no-vma');
+    },
+  ),
+  // V10-PO8: the shared alias is faulted in for write (v9 19/43), so a read-only one is no source
+  check(
+    'populate',
+    'source-read-only',
+    { ...RME, abis: RME_AFTER_RFC },
+    'POPULATE of a page of a guest_memfd memslot whose shared alias is mapped read-only',
+    ['populate.source-read-only'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      await vm.privateMemslot({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE }, { sharedProt: PROT_READ });
+      c.expect(await vm.populate({ base: RAM2_BASE, size: PAGE, ...measure(c) }), 'populate.source-read-only');
+    },
+  ),
+  // V10-PO9: a guest_memfd memslot in the unprotected half passes every kernel test; the RMM refuses the data page
+  check(
+    'populate',
+    'gmem-unprotected-half',
+    { ...RME, abis: RME_AFTER_RFC },
+    'POPULATE of a guest_memfd memslot placed in the unprotected half: delegated, then refused by RMI_DATA_CREATE',
+    ['populate.gmem-unprotected-half'],
+    async (c) => {
+      const { vm } = await realmIn(c, 'NEW');
+      await vm.privateMemslot({ slot: 1, gpa: UNPROTECTED_BASE, size: RAM_SIZE });
+      c.expect(await vm.populate({ base: UNPROTECTED_BASE, size: PAGE, ...measure(c) }), 'populate.gmem-unprotected-half');
+    },
+  ),
   // a range that is a whole number of 2 MB chunks, ending where the memslots end: no lookup past the end (V10-PO7)
   check(
     'populate',

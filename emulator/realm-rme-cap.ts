@@ -341,8 +341,9 @@ export function populateGmem(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm |
   const end = base + size;
   let firstSlot: ReturnType<Vm['findSlot']>;
   // bug populate-chunks-checked-first: every chunk's memslot is checked before the first chunk is populated (V10-PO7 broken: nothing done)
+  // (the loop header is spelled apart from the real chunk loop's below, so their mutants have their own names)
   if (e.k.bug('populate-chunks-checked-first'))
-    for (let chunk = base; chunk < end; chunk += POPULATE_CHUNK) {
+    for (let chunk = base; end > chunk; chunk += POPULATE_CHUNK) {
       const s = vm.findSlot(chunk);
       if (!s || (chunk + POPULATE_CHUNK < end ? chunk + POPULATE_CHUNK : end) > s.gpa + s.size)
         fail(s ? 'EINVAL' : 'EFAULT', 'a chunk leaves its memslot (bug)');
@@ -367,8 +368,8 @@ export function populateGmem(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm |
     const stop = e.k.bug('populate-skips-last-page') && chunkEnd === end && size > BigInt(PAGE_SIZE) ? chunkEnd - BigInt(PAGE_SIZE) : chunkEnd;
     for (let ipa = chunk; ipa < stop; ipa += BigInt(PAGE_SIZE)) {
       if (lateEnd && ipa >= slot.gpa + slot.size) fail('EINVAL', 'chunk leaves its memslot, noticed at the page (bug)');
-      // V10-PO8: the source is the shared alias (VMA) of the same memslot
-      const src = vm.mm.hostPage(slot.uaddr + (ipa - slot.gpa), false);
+      // V10-PO8: the source is the shared alias (VMA) of the same memslot, faulted in for write (v9 19/43: FOLL_WRITE)
+      const src = vm.mm.hostPage(slot.uaddr + (ipa - slot.gpa), true);
       if ('why' in src) fail('EFAULT', 'no VMA at the shared alias (V10-PO8)');
       const dst = gmemPage(slot, ipa)!;
       // V10-PO9: a page populated before is delegated already: the delegation fails first

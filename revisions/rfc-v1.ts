@@ -128,6 +128,7 @@ const behaviour: ProfileBehaviour = {
     'populate.error-at-last-page': { errno: 'ENXIO', source: 'R1-PO12 (the last page is delegated already), R1-PO15 (the pages before it stay populated)' },
     'populate.unprotected-half': { errno: 'ENXIO', source: 'R1-PO12 (RMI_DATA_CREATE refuses)' },
     'populate.twice': { errno: 'ENXIO', source: 'R1-PO12 (delegation of a delegated granule fails)' },
+    'populate.no-vma': { errno: 'EFAULT', source: 'R1-PO9 (no VMA at the page: the per-page VMA lookup fails)' },
     'activate.ok': { errno: 0, source: 'R1-AC3' },
     'activate.before-create': { errno: 'EBUSY', source: 'R1-AC1' },
     'activate.twice': { errno: 'EBUSY', source: 'R1-AC1' },

@@ -145,6 +145,16 @@ const behaviour: ProfileBehaviour = {
       source: 'V10-PO7: the suite places a plain (non-guest_memfd) memslot there, so the per-chunk guest_memfd test refuses before the RMM (V10-PO9)',
     },
     'populate.twice': { errno: 'ENXIO', source: 'V10-PO9 (delegation of a delegated page fails)' },
+    'populate.no-vma': { errno: 'EFAULT', source: 'V10-PO8 (no VMA at the shared alias: the per-page VMA lookup fails)' },
+    'populate.source-read-only': {
+      errno: 'EFAULT',
+      source:
+        'V10-PO8: v9 19/43 (lore:20250611104844.245235-20-steven.price@arm.com) faults the source page in for write (FOLL_WRITE), so a read-only shared alias gives an error pfn: -EFAULT',
+    },
+    'populate.gmem-unprotected-half': {
+      errno: 'ENXIO',
+      source: 'V10-PO9: a guest_memfd memslot passes the memslot tests; the page is delegated, then RMI_DATA_CREATE refuses an IPA outside the protected half',
+    },
     'activate.ok': { errno: 0, source: 'V10-AC3' },
     'activate.before-create': { errno: 'EINVAL', source: 'V10-AC1' },
     'activate.twice': { errno: 'EINVAL', source: 'V10-AC1' },

@@ -22,6 +22,10 @@ export class Mem {
   peek(offset: number, len: number): Promise<CallResult> {
     return this.s.call(`peek(${this.handle}+${hex(offset)}, ${len})`, { op: 'peek', mem: this.handle, offset, len });
   }
+  /** munmap the whole mapping: a memslot it backs keeps its user address, with no VMA behind it. */
+  unmap(): Promise<CallResult> {
+    return this.s.call(`munmap(${this.handle})`, { op: 'munmap', mem: this.handle });
+  }
   at(offset = 0): WirePtrTarget {
     return { mem: this.handle, offset };
   }

@@ -236,15 +236,16 @@ export class Vm {
    * a shared anonymous VMA (v2..v11 populate copies from it: "double
    * backing"), REGION2 with both, then the range marked PRIVATE. Four calls.
    */
-  async privateMemslot(m: MemslotSpec, opts: { private?: boolean } = {}): Promise<{ mem: Mem; gmem: string }> {
+  async privateMemslot(m: MemslotSpec, opts: { private?: boolean; sharedProt?: number } = {}): Promise<{ mem: Mem; gmem: string }> {
     const o = await this.__privateMemslot(m, opts);
     return { mem: made(o.mem, o.r), gmem: made(o.gmem, o.r) };
   }
 
-  async __privateMemslot(m: MemslotSpec, opts: { private?: boolean } = {}): Promise<{ r: CallResult; mem?: Mem; gmem?: string }> {
+  async __privateMemslot(m: MemslotSpec, opts: { private?: boolean; sharedProt?: number } = {}): Promise<{ r: CallResult; mem?: Mem; gmem?: string }> {
     const g = await this.__createGuestMemfd(m.size);
     if (!g.gmem) return { r: g.r };
-    const map = await this.kvm.__mmapAnon(m.size);
+    // sharedProt: the shared alias mapped with other than read-write (PROT_READ: a read-only source)
+    const map = await this.kvm.__mmapAnon(m.size, opts.sharedProt);
     if (!map.mem) return { r: map.r };
     const r = await this.setMemoryRegion2(m, map.mem, { handle: g.gmem });
     if (!done(r)) return { r };
