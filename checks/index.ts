@@ -60,6 +60,13 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'populate/source-unmapped',
   'populate/source-read-only',
   'populate/gmem-unprotected-half',
+  // realm-rme-cap RTT walk (third triage)
+  'init-ripas/unaligned-base-spans-block',
+  'init-ripas/block-end-one-page-short',
+  'init-ripas/block-end-one-page-past',
+  'init-ripas/unaligned-base-block-end',
+  'init-ripas/over-populated-block',
+  'init-ripas/over-populated-block-ipa-32',
 ];
 
 const BY_AREA: CheckDef[] = [

@@ -7,13 +7,17 @@ import type { RangeArgs } from '../profiles/encode.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { CallResult } from '../harness/core/calls.ts';
 import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
-import { BLOCK_2M, IPA_END, PAGE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
-import { measure, realmIn, rmeIn, type RmeState } from './setup/rme-realm.ts';
+import { BLOCK_2M, ENTRY, IPA_END, PAGE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
+import { initVcpu, measure, realmIn, realmWithRam, rmeIn, vcpuFirst, type RmeState } from './setup/rme-realm.ts';
+import { storeLoadThenOff } from './run.ts';
+import { SYSOFF } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA } from './eras.ts';
 import { check, stimuli, type Row } from './table.ts';
 
 const RME = { generations: RME_ERA };
 const MID = RAM_BASE + 0x100000; // a page of RAM nobody populated
+/** A memslot for a 32-bit realm: RAM_BASE (2^31) is its unprotected half. */
+const LOW_RAM = 0x40000000;
 
 /** The range, or an args pointer that faults. */
 type Args = RangeArgs | 'bad pointer';
@@ -161,6 +165,85 @@ export const checks = [
       const { vm } = await realmIn(c, 'NEW');
       c.expect(await vm.initIpa({ base: IPA_END - PAGE, size: PAGE }), 'init.unprotected-half', 'the last page below the IPA size');
       c.expect(await vm.initIpa({ base: IPA_END, size: PAGE }), 'init.beyond-ipa', 'the first page at the IPA size');
+    },
+  ),
+  // ---- the RTT walk (StrykerJS triage, realm-rme-cap RTT walk): the level find_map_level picks for each block
+  // (RFC v1 find_map_level, v10 17/43 find_map_level: the largest block aligned at the address that fits before
+  // the end, never above the level under the start level; the start level from stage2_pgtable_levels(IPA size))
+  ...stimuli(
+    'init-ripas',
+    RME,
+    [
+      {
+        name: 'unaligned-base-spans-block',
+        description: 'INIT_IPA from 1 MiB into a 2 MiB block over the next whole block and 1 MiB beyond (pages, a block, pages)',
+        state: 'new',
+        args: { base: MID, size: 2 * BLOCK_2M },
+        expect: 'init.ok',
+      },
+      {
+        name: 'block-end-one-page-short',
+        description: 'INIT_IPA from a 2 MiB boundary to one page before the next (level-3 pages only)',
+        state: 'new',
+        args: { base: RAM_BASE + RAM_SIZE, size: BLOCK_2M - PAGE },
+        expect: 'init.ok',
+      },
+      {
+        name: 'block-end-one-page-past',
+        description: 'INIT_IPA of a whole 2 MiB block and the first page after it',
+        state: 'new',
+        args: { base: RAM_BASE + RAM_SIZE, size: BLOCK_2M + PAGE },
+        expect: 'init.ok',
+      },
+      {
+        name: 'unaligned-base-block-end',
+        description: 'INIT_IPA from one page past a 2 MiB boundary exactly to the next boundary',
+        state: 'new',
+        args: { base: RAM_BASE + RAM_SIZE + PAGE, size: BLOCK_2M - PAGE },
+        expect: 'init.ok',
+      },
+    ],
+    initIpa,
+  ),
+  check(
+    'init-ripas',
+    'over-populated-block',
+    RME,
+    'INIT_IPA over the whole 2 MiB block whose first page was populated (40-bit realm: a level-2 block); where it succeeds, the other pages are RAM: the guest stores to one and reads it back',
+    ['init.over-populated-block', 'run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, storeLoadThenOff(MID)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      const r = await vm.initIpa({ base: RAM_BASE, size: BLOCK_2M });
+      c.expect(r, 'init.over-populated-block');
+      if (r.ret < 0) return;
+      // R1-IP11: the level-3 retry made every page but the populated one RAM; an EMPTY page would abort the guest
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const run = await v.run();
+      c.expect(run, 'run.ok');
+      SYSOFF(c, run, 'R1-IP11 (the level-3 retry left the page EMPTY: no SYSTEM_OFF)');
+    },
+  ),
+  check(
+    'init-ripas',
+    'over-populated-block-ipa-32',
+    RME,
+    'INIT_IPA over the whole 2 MiB block whose first page was populated, in a 32-bit realm: start level 2, so the walk is level-3 pages only',
+    ['init.over-populated'],
+    async (c) => {
+      // stage2_pgtable_levels(32) = 2: start level 2, find_map_level never goes above level 3 (RFC v1, v10 17/43)
+      const vm = await c.realmVm(32);
+      await vm.ramMemslot({ slot: 0, gpa: LOW_RAM, size: RAM_SIZE });
+      if (vcpuFirst(c)) await initVcpu(c, vm);
+      c.must(await vm.createRd());
+      c.must(await vm.populate({ base: LOW_RAM, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: LOW_RAM, size: BLOCK_2M }), 'init.over-populated');
     },
   ),
 ];

@@ -24,7 +24,7 @@ const PSCI_SYSTEM_RESET = 0x84000009;
  * it back twice (the first access faults the page in, the later ones find it
  * mapped), then SYSTEM_OFF if it read what it stored, SYSTEM_RESET if not.
  */
-function storeLoadThenOff(addr: number): Uint8Array {
+export function storeLoadThenOff(addr: number): Uint8Array {
   const off = systemOff('smc');
   return assemble(
     movImm(1, addr),

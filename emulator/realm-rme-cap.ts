@@ -62,6 +62,24 @@ function findMapLevel(start: number, end: number, startLevel: number): number {
   return level;
 }
 
+/**
+ * realm_create_rtt_levels (RFC v1; v10 17/43): the RTTs from below the level
+ * the walk reached down to `level`, one at a time, each in a freshly
+ * delegated granule (RMI_RTT_CREATE). False when one cannot be made.
+ */
+function createRttLevels(e: RmeEnv, rd: Rd, ipa: number, reached: number, level: number): boolean {
+  const rmm = e.k.rmm;
+  for (let l = reached + 1; l <= level; l++) {
+    const frame = e.k.phys.alloc(1).baseFrame;
+    if (rmm.granuleDelegate(frame) !== RMI_SUCCESS) return false;
+    if (rmm.rttCreate(rd, frame, ipa - (ipa % rttLevelSize(l - 1)), l) !== RMI_SUCCESS) {
+      rmm.release(frame);
+      return false;
+    }
+  }
+  return true;
+}
+
 /** u64 -> number, saturating: anything past 2^53 is past every IPA space anyway. */
 const num = (v: bigint): number => (v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v));
 
@@ -182,9 +200,10 @@ export function initIpa(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | unde
   const end = num(base + size);
   let addr = num(base);
   const wholeBlocks = !e.k.bug('init-ripas-first-block-only');
+  const makeRtts = (ipa: number, reached: number, level: number): boolean => createRttLevels(e, rd, ipa, reached, level);
   while (addr < end) {
     // whole blocks that all succeed, at once (only faster: emulator/ripas-run.ts)
-    if (wholeBlocks && (addr = initRipasWholeBlocks(e.k.rmm, rd, addr, end, startLevel)) >= end) break;
+    if (wholeBlocks && (addr = initRipasWholeBlocks(e.k.rmm, rd, addr, end, startLevel, makeRtts)) >= end) break;
     const level = findMapLevel(addr, end, startLevel);
     const blockEnd = Math.min(addr - (addr % PAGE_SIZE) + rttLevelSize(level), end);
     // R1-IP10: a failure part-way leaves earlier blocks RAM
@@ -215,16 +234,17 @@ export function initRipas(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | un
   const end = num(base + size);
   let addr = num(base);
   const wholeBlocks = !e.k.bug('init-ripas-first-block-only');
+  const makeRtts = (ipa: number, reached: number, level: number): boolean => createRttLevels(e, rd, ipa, reached, level);
   // V10-IR10: no progress report; earlier ranges stay RAM
   while (addr < end) {
     // whole blocks that all succeed, at once (only faster: emulator/ripas-run.ts)
-    if (wholeBlocks && (addr = initRipasWholeBlocks(rmm, rd, addr, end, startLevel)) >= end) break;
+    if (wholeBlocks && (addr = initRipasWholeBlocks(rmm, rd, addr, end, startLevel, makeRtts)) >= end) break;
     const level = findMapLevel(addr, end, startLevel);
     const top = Math.min(addr - (addr % PAGE_SIZE) + rttLevelSize(level), end);
     let r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
     // V10-IR9: an RTT missing above the mapping level: create it and retry
     if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) < level) {
-      if (rmm.rttCreate(rd, addr) !== RMI_SUCCESS) fail('ENXIO', 'RMI_RTT_CREATE failed (V10-IR9)');
+      if (!createRttLevels(e, rd, addr, rmiIndex(r), level)) fail('ENXIO', 'RMI_RTT_CREATE failed (V10-IR9)');
       r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
     }
     if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) >= level)
@@ -242,7 +262,7 @@ function initIpaBlock(e: RmeEnv, rd: Rd, addr: number, top: number, level: numbe
   let r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
   if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) < level) {
     // R1-IP9: missing RTT levels are created on the fly, then the call is retried
-    if (rmm.rttCreate(rd, addr) !== RMI_SUCCESS) return 'ENXIO';
+    if (!createRttLevels(e, rd, addr, rmiIndex(r), level)) return 'ENXIO';
     r = rmm.rttInitRipas(rd, addr, top, level, startLevel);
     if (rmiCode(r) === RMI_ERROR_RTT && rmiIndex(r) < level) return 'ENXIO';
   }
@@ -295,7 +315,7 @@ export function populate(e: RmeEnv, ctx: IoctlCtx, vm: Vm, realm: MuxRealm | und
     let r: RmiStatus = rd ? rmm.rttInitRipas(rd, a, a + PAGE_SIZE, RMM_RTT_MAX_LEVEL, startLevel) : rmiStatus(RMI_ERROR_INPUT);
     if (rmiCode(r) === RMI_ERROR_RTT && rd) {
       // R1-PO11: create the missing levels and retry; a second failure is -ENXIO
-      if (rmm.rttCreate(rd, a) !== RMI_SUCCESS) fail('ENXIO', 'RTT creation failed (R1-PO11)');
+      if (!createRttLevels(e, rd, a, rmiIndex(r), RMM_RTT_MAX_LEVEL)) fail('ENXIO', 'RTT creation failed (R1-PO11)');
       r = rmm.rttInitRipas(rd, a, a + PAGE_SIZE, RMM_RTT_MAX_LEVEL, startLevel);
       if (rmiCode(r) === RMI_ERROR_RTT) fail('ENXIO', 'RTT_INIT_RIPAS retry failed (R1-PO11)');
     }

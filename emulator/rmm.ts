@@ -111,7 +111,7 @@ export const FEAT0 = {
   sha512: (r: bigint): boolean => ((r >> 29n) & 1n) === 1n,
 };
 
-export type GranuleState = 'undelegated' | 'delegated' | 'rd' | 'rec' | 'data';
+export type GranuleState = 'undelegated' | 'delegated' | 'rd' | 'rec' | 'data' | 'rtt';
 
 export interface RealmParams {
   s2sz: number;
@@ -136,10 +136,38 @@ export class Rd {
   readonly recs: Rec[] = [];
   /** The realm initial measurement: a running FNV-1a over what DATA_CREATE measured. */
   rim = 0x811c9dc5;
+  /**
+   * The RTT start level. The RMM takes it from the realm params and checks it
+   * against S2SZ; the kernel always derives it from the IPA size
+   * (stage2_pgtable_levels, 4K granules), so it is computed here the same way.
+   */
+  readonly rttStartLevel: number;
+  /** The RTTs below the root, each as rttKey(level, IPA); the root (start level) exists from REALM_CREATE. */
+  private readonly rtts = new Set<number>();
+  /** The granules that became RTTs (given back at teardown). */
+  readonly rttFrames: number[] = [];
   constructor(
     readonly frame: number,
     readonly params: RealmParams,
-  ) {}
+  ) {
+    this.rttStartLevel = 4 - Math.floor((params.s2sz - 8) / 9);
+  }
+
+  /** Is there an RTT of `level` (its entries map levelSize(level)) covering `ipa`? */
+  hasRtt(level: number, ipa: number): boolean {
+    return level <= this.rttStartLevel || this.rtts.has(rttKey(level, ipa));
+  }
+
+  addRtt(level: number, ipa: number): void {
+    this.rtts.add(rttKey(level, ipa));
+  }
+
+  /** The deepest level a walk for `ipa` reaches, at most `level` (TF-RMM s2tt_walk_lock_unlock's last level). */
+  rttWalk(ipa: number, level: number): number {
+    let l = this.rttStartLevel;
+    while (l < level && this.hasRtt(l + 1, ipa)) l++;
+    return l;
+  }
 
   extendRim(ipa: number, content: Uint8Array | undefined): void {
     let h = this.rim;
@@ -205,6 +233,8 @@ export class Rec {
 }
 
 const levelSize = (level: number): number => GRANULE * 2 ** (9 * (RMM_RTT_MAX_LEVEL - level));
+/** An RTT of `level` is named by its level and the index of the parent entry it hangs from. */
+const rttKey = (level: number, ipa: number): number => level + 4 * Math.floor(ipa / levelSize(level - 1));
 
 export class Rmm {
   private readonly granules = new Map<number, GranuleState>();
@@ -277,7 +307,11 @@ export class Rmm {
    * - past the IPA size, base not aligned to the level, or top not
    *   granule-aligned or past the block: RMI_ERROR_INPUT (R1-IP5, R1-IP6);
    * - the unprotected half has no protected RTT to walk: RMI_ERROR_RTT at the
-   *   start level (the kernel then fails to create tables there);
+   *   start level (the kernel then fails to create tables there; TF-RMM
+   *   answers RMI_ERROR_INPUT, which ends in the same -ENXIO);
+   * - an RTT above `level` missing: RMI_ERROR_RTT at the level the walk
+   *   reached (the kernel creates the missing levels and retries: R1-IP9,
+   *   V10-IR9, R1-PO11);
    * - an assigned page inside: RMI_ERROR_RTT at `level` (the entry is a table,
    *   or at level 3 the page itself; R1-IP7).
    * Re-initialising RAM that is not assigned succeeds (R1-IP8; TF-RMM
@@ -289,6 +323,8 @@ export class Rmm {
     if (!this.skipInitRipasRangeCheck && top > 2 ** rd.params.s2sz) return rmiStatus(RMI_ERROR_INPUT);
     if (base % size !== 0 || top % GRANULE !== 0 || top <= base || top > base + size) return rmiStatus(RMI_ERROR_INPUT);
     if (!this.skipInitRipasRangeCheck && base >= rd.protectedLimit) return rmiStatus(RMI_ERROR_RTT, startLevel);
+    const reached = rd.rttWalk(base, level);
+    if (reached < level) return rmiStatus(RMI_ERROR_RTT, reached);
     if (rd.anyAssigned(base / GRANULE, top / GRANULE)) return rmiStatus(RMI_ERROR_RTT, level);
     rd.setRam(base / GRANULE, top / GRANULE);
     return RMI_SUCCESS;
@@ -306,9 +342,28 @@ export class Rmm {
     return RMI_SUCCESS;
   }
 
-  /** RMI_RTT_CREATE: tables are implicit in this model, except where no protected RTT can exist. */
-  rttCreate(rd: Rd, ipa: number): RmiStatus {
-    if (ipa >= rd.protectedLimit && !this.skipInitRipasRangeCheck) return rmiStatus(RMI_ERROR_INPUT);
+  /**
+   * RMI_RTT_CREATE of the RTT at `level` for `ipa` in granule `rttFrame`, as
+   * TF-RMM runtime/rmi/rtt.c rtt_create validates it: level above the start
+   * level and at most 3, `ipa` inside the IPA size and aligned to the parent
+   * entry (RMI_ERROR_INPUT); the walk must reach the parent (else
+   * RMI_ERROR_RTT at the level reached); the granule delegated
+   * (RMI_ERROR_INPUT); the parent entry not a table already (RMI_ERROR_RTT at
+   * the parent's level). The unprotected half is refused here (RMI_ERROR_INPUT,
+   * a choice: the model keeps no unprotected RTTs, and INIT / POPULATE there
+   * fail with -ENXIO either way). The bug hook skipInitRipasRangeCheck lifts
+   * the range checks, as it does for RTT_INIT_RIPAS.
+   */
+  rttCreate(rd: Rd, rttFrame: number, ipa: number, level: number): RmiStatus {
+    if (!this.skipInitRipasRangeCheck && (ipa >= rd.protectedLimit || ipa >= 2 ** rd.params.s2sz)) return rmiStatus(RMI_ERROR_INPUT);
+    if (level <= rd.rttStartLevel || level > RMM_RTT_MAX_LEVEL || ipa % levelSize(level - 1) !== 0) return rmiStatus(RMI_ERROR_INPUT);
+    const reached = rd.rttWalk(ipa, level - 1);
+    if (reached < level - 1) return rmiStatus(RMI_ERROR_RTT, reached);
+    if (this.granuleState(rttFrame) !== 'delegated') return rmiStatus(RMI_ERROR_INPUT);
+    if (rd.hasRtt(level, ipa)) return rmiStatus(RMI_ERROR_RTT, level - 1);
+    this.granules.set(rttFrame, 'rtt');
+    rd.rttFrames.push(rttFrame);
+    rd.addRtt(level, ipa);
     return RMI_SUCCESS;
   }
 
@@ -317,6 +372,9 @@ export class Rmm {
    * (delegated) becomes the protected page at `ipa`, with `src` copied in.
    * `measure` extends the RIM with the contents (RMI_MEASURE_CONTENT), else
    * only with the address: the RIM differs, which only attestation shows.
+   * It does not walk the RTTs: the kernel's create-and-retry around it
+   * (v2..v10, and RFC v1's RTT_INIT_RIPAS before it) always makes the levels
+   * down to 3, so they are recorded here as made.
    */
   dataCreate(rd: Rd, dataFrame: number, ipa: number, src: Uint8Array, dst: Uint8Array, measure = true): RmiStatus {
     if (rd.state !== 'new') return rmiStatus(RMI_ERROR_REALM);
@@ -327,6 +385,7 @@ export class Rmm {
     dst.set(src);
     this.granules.set(dataFrame, 'data');
     rd.data.set(page, dataFrame);
+    for (let l = rd.rttStartLevel + 1; l <= RMM_RTT_MAX_LEVEL; l++) rd.addRtt(l, ipa);
     rd.setRam(page, page + 1);
     rd.extendRim(ipa, measure ? src : undefined);
     return RMI_SUCCESS;
@@ -354,6 +413,7 @@ export class Rmm {
   destroyRealm(rd: Rd): void {
     for (const f of rd.data.values()) this.granules.delete(f);
     for (const r of rd.recs) this.granules.delete(r.frame);
+    for (const f of rd.rttFrames) this.granules.delete(f);
     this.granules.delete(rd.frame);
     rd.data.clear();
   }

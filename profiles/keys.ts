@@ -62,6 +62,7 @@ export const EXPECT_KEYS = {
   'init.two-memslots': 'INIT_IPA straddling two memslots',
   'init.over-populated': 'INIT_IPA over an already populated 2 MB block',
   'init.over-ram': 'INIT_IPA over a range already RAM, not populated',
+  'init.over-populated-block': 'INIT_IPA over a whole 2 MB-aligned 2 MB block whose first page is populated (walked at level 2 in a 40-bit realm)',
   // POPULATE_REALM
   'populate.ok': 'POPULATE one aligned page inside a memslot',
   'populate.bad-pointer': 'POPULATE whose args pointer faults',

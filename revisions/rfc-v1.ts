@@ -99,6 +99,9 @@ const behaviour: ProfileBehaviour = {
     'init.no-memslot': { errno: 0, source: 'R1-IP order: no memslot lookup (copy, wrap, state, RMM)' },
     'init.two-memslots': { errno: 0, source: 'R1-IP order: no memslot lookup' },
     'init.over-populated': { errno: 'EINVAL', source: 'R1-IP7 (level-3 walk, RMI_ERROR_RTT)' },
+    // find_map_level picks level 2 for a whole aligned block (start level 1 at 40 bits); the RMM refuses the block, and
+    // the level-3 retry of each page drops its result
+    'init.over-populated-block': { errno: 0, source: 'R1-IP7 (RMI_ERROR_RTT at level 2), R1-IP11 (the level-3 retry result is dropped)' },
     'init.over-ram': {
       errno: 0,
       source: 'R1-IP8',

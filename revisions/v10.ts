@@ -109,6 +109,7 @@ const behaviour: ProfileBehaviour = {
     'init.no-memslot': { errno: 0, source: 'V10-IR order: no memslot lookup (copy, wrap, state, RMM)' },
     'init.two-memslots': { errno: 0, source: 'V10-IR order: no memslot lookup' },
     'init.over-populated': { errno: 'EINVAL', source: 'V10-IR8' },
+    'init.over-populated-block': { errno: 'EINVAL', source: 'V10-IR8 (the RTT error comes at the leaf, below the block level 2: no RTT is created)' },
     // V10-IR8 assumed RMM 1.0 refuses re-initialising RAM; TF-RMM does not (the RTT entry is already UNASSIGNED RAM)
     'init.over-ram': {
       errno: 0,

@@ -115,6 +115,10 @@ const v6Derived = derive(
         errno: 'ENXIO',
         source: V6_INIT('realm_init_ipa_state treats an RTT error at the mapping level as unexpected (WARN, -ENXIO), the same code as v7 16/45'),
       },
+      'init.over-populated-block': {
+        errno: 'ENXIO',
+        source: V6_INIT('realm_init_ipa_state treats an RTT error at or below the block level as unexpected (WARN, -ENXIO), the same code as v7 16/45'),
+      },
       'init.over-ram': {
         errno: 0,
         source: `${V6_INIT('passes the range to RTT_INIT_RIPAS')}; TF-RMM tf-rmm-v0.6.0 accepts it over RAM (recorded on the cca-host/v7 stack)`,

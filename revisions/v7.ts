@@ -67,6 +67,10 @@ const v7Derived = derive(
         errno: 'ENXIO',
         source: `${V7_RIPAS}: realm_init_ipa_state treats an RTT error at the mapping level as unexpected (WARN, -ENXIO); seen on the cca-host/v7 stack (fixtures/real-kernel/cca-host-v7)`,
       },
+      'init.over-populated-block': {
+        errno: 'ENXIO',
+        source: `${V7_RIPAS}: realm_init_ipa_state treats an RTT error at or below the block level as unexpected (WARN, -ENXIO)`,
+      },
       'init.over-ram': {
         errno: 0,
         source:
