@@ -56,6 +56,10 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'vcpu-init/normal-vm-core-regs',
   'probing/cap-pmu-v3-v12',
   'populate/old-request-number',
+  // realm-common (third triage)
+  'vcpu-init/realm-pmcr-passes-filter',
+  'run/second-cpu-on-already-on',
+  'run/shared-alias-of-private-page-faults',
 ];
 
 const BY_AREA: CheckDef[] = [

@@ -3,6 +3,8 @@
 // in the RMI era the realm's activation by the first run and what follows
 // it (no more POPULATE or vCPUs; a failed activation leaves the realm DEAD).
 import * as K from '../uapi/kvm-uapi.ts';
+import { ERRNO } from '../uapi/errno.ts';
+import { describeOutcome } from '../harness/core/calls.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
@@ -395,6 +397,71 @@ export const checks = [
       const res1 = await v1.run();
       c.expect(res1, 'rmi.run-ok', 'vCPU 1 after CPU_ON');
       SYSOFF(c, res1, 'V14-R5 (the target REC starts at the CPU_ON entry)');
+    },
+  ),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md), third round: realm-common
+  check(
+    'run',
+    'second-cpu-on-already-on',
+    { generations: RMI_ERA },
+    'vCPU 0 issues PSCI CPU_ON of vCPU 1 twice before vCPU 1 runs: the first succeeds, the second is ALREADY_ON (the REC was made runnable by the first); vCPU 1 then runs to SYSTEM_OFF',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const v1 = await r.vm.createVcpu(1);
+      c.must(await v1.init([K.KVM_ARM_VCPU_PSCI_0_2]));
+      c.must(await r.vm.createVgicV3());
+      const entry1 = ENTRY + PAGE;
+      const report = UNPROTECTED_BASE + 0x1000;
+      const cpuOn = [movImm(1, 1), movImm(2, entry1), movImm(3, 0), psciCall(K.PSCI_0_2_FN64_CPU_ON, 'smc'), movImm(1, report)];
+      // vCPU 0: CPU_ON, store its result at report; CPU_ON again, store its result at report + 8; spin
+      c.must(await r.ram.poke(ENTRY - RAM_BASE, assemble(...cpuOn, str(0, 1, 0, 8), ...cpuOn, str(0, 1, 8, 8), b(0))));
+      c.must(await r.ram.poke(entry1 - RAM_BASE, assemble(systemOff('smc'))));
+      const l = await populateLoop(c, r, ENTRY, 2 * PAGE);
+      c.ok(!l.error, `both code pages populated${l.error ? `: ${l.error}` : ''}`, 'V14-PO19');
+      const results: (bigint | undefined)[] = [];
+      for (const at of [report, report + 8]) {
+        const res = await r.vcpu!.run();
+        c.expect(res, 'rmi.run-ok', `vCPU 0 up to its store at 0x${at.toString(16)}`);
+        const ex = res.exit;
+        results.push(
+          ex?.reason === 'MMIO' && 'physAddr' in ex && 'data' in ex && ex.physAddr === BigInt(at) ? Buffer.from(ex.data).readBigUInt64LE(0) : undefined,
+        );
+      }
+      // the first CPU_ON: PSCI SUCCESS (0), as in run/second-vcpu-cpu-on (V14-A9: only REC 0 runnable).
+      // the second: KVM finds vCPU 1 not stopped and still completes with SUCCESS (kvm_psci_vcpu_on of
+      // v12 27/46, lore:20251217101125.91098-28-steven.price@arm.com, kept to v14 32/44); the RMM answers
+      // ALREADY_ON for a target REC already runnable (TF-RMM runtime/rsi/psci.c complete_psci_cpu_on)
+      c.ok(
+        results[0] === 0n && results[1] === BigInt.asUintN(64, -4n),
+        `CPU_ON results 0 then ALREADY_ON (-4), got ${results.map((x) => (x === undefined ? 'no MMIO exit' : BigInt.asIntN(64, x).toString())).join(', ')}`,
+        'V14-A9, V14-R5; TF-RMM complete_psci_cpu_on (ALREADY_ON for a runnable REC)',
+      );
+      const res1 = await v1.run();
+      c.expect(res1, 'rmi.run-ok', 'vCPU 1 after CPU_ON');
+      SYSOFF(c, res1, 'V14-R5 (the target REC starts at the CPU_ON entry)');
+    },
+  ),
+  check(
+    'run',
+    'shared-alias-of-private-page-faults',
+    { generations: RMI_ERA },
+    'a realm guest reads through the unprotected alias of a guest_memfd page the VMM left private: KVM_RUN fails with -EFAULT (a memory fault exit for the VMM to convert the page)',
+    [],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      // no KVM_SET_MEMORY_ATTRIBUTES: MID stays private, as rmiRealm made the whole memslot
+      c.must(await r.ram.poke(0, sharedReadWriteThenOff(MID)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      // private_memslot_fault (v10 20/43, lore:20250820145606.180644-21-steven.price@arm.com, kept in the RMI
+      // postings): a shared-alias fault on a gfn whose attribute is PRIVATE prepares KVM_EXIT_MEMORY_FAULT and
+      // returns -EFAULT from KVM_RUN (Documentation/virt/kvm/api.rst: the exit comes with -EFAULT)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EFAULT,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
+        'v10 20/43 private_memslot_fault; api.rst KVM_EXIT_MEMORY_FAULT',
+      );
     },
   ),
 ];

@@ -70,6 +70,8 @@ export interface RmiRules {
   activeOrBeyond: boolean;
   /** The realm CAP allowlist still has ARM_PMU_V3 (v12; v13 dropped it: abi-evolution.md §3.5). */
   allowPmu: boolean;
+  /** SET_ONE_REG(PMCR_EL0) passes the realm register filter (v12 37/46, v13 38/48: "Enable PMU support with a realm guest"; V14-V6 dropped it). */
+  pmcrSettable: boolean;
   /** ENABLE_CAP also enforces the allowlist on realm VMs (v14, abi-evolution.md §3.7; V14-EC4). */
   enableCapAllowlist: boolean;
   /** source_uaddr = 0: v12 pins the user page itself, so address 0 faults (-EFAULT); the callback that refuses a missing source (-EOPNOTSUPP, V14-PO13) starts in v13. */

@@ -55,6 +55,7 @@ const RMI: Cross<RmiRules> = {
   sourceAligned: (r, p, t) => t.equal(errno(p, 'rmi.populate-unaligned-source'), r.sourceAligned ? 'EINVAL' : undefined, 'unaligned source_uaddr'),
   deadBeforeIrqchip: (r, p, t) => t.equal(errno(p, 'rmi.run-after-irqchip-added') !== 0, r.deadBeforeIrqchip, 'DEAD before the irqchip check'),
   activeOrBeyond: (r, p, t) => t.equal(errno(p, 'rmi.second-run-after-failed-run'), r.activeOrBeyond ? 'EINVAL' : 'ENXIO', 'the run after a failed first run'),
+  pmcrSettable: 'no profile key: vcpu-init/realm-pmcr-passes-filter reads it (-ENOENT past the filter, -EINVAL at it)',
   allowPmu: 'no check reads the realm CAP allowlist entry for PMU_V3 (rmi.cap-allowlisted probes PSCI_0_2)',
   enableCapAllowlist: 'no check enables an allowlisted CAP on a realm VM (rmi.enable-cap-rmi and rmi.old-enable-cap are refused in every RMI revision)',
   sourceZero: (r, p, t) => t.equal(r.sourceZero, errno(p, 'rmi.populate-source-zero'), 'populate with source_uaddr 0'),
