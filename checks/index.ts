@@ -60,6 +60,7 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'vcpu-init/realm-pmcr-passes-filter',
   'run/second-cpu-on-already-on',
   'run/shared-alias-of-private-page-faults',
+  'run/shared-alias-without-user-memory-faults',
 ];
 
 const BY_AREA: CheckDef[] = [

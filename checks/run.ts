@@ -444,6 +444,32 @@ export const checks = [
   ),
   check(
     'run',
+    'shared-alias-without-user-memory-faults',
+    { generations: RMI_ERA },
+    'a second guest_memfd memslot made with userspace_addr 0 (nothing mapped there) and its page shared: a realm guest read through its unprotected alias fails KVM_RUN with -EFAULT',
+    [],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      // a guest_memfd memslot needs no user mapping for its private side; its shared side is the user
+      // memory at userspace_addr, here none (0 is page-aligned and access_ok, so the memslot is taken)
+      const g = c.must(await r.vm.__createGuestMemfd(RAM_SIZE));
+      c.must(await r.vm.setMemoryRegion2({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE }, undefined, { handle: g.gmem! }));
+      c.must(await r.vm.setMemoryAttributes(RAM2_BASE, PAGE, 0));
+      c.must(await r.ram.poke(0, sharedReadWriteThenOff(RAM2_BASE)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      // the gfn is shared, so private_memslot_fault hands the fault to the normal path (-EAGAIN there), where
+      // user_mem_abort finds no VMA at the memslot's hva and returns -EFAULT (v10 20/43,
+      // lore:20250820145606.180644-21-steven.price@arm.com, kept in the RMI postings; mmu.c vma_lookup)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EFAULT,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
+        'v10 20/43 private_memslot_fault, mmu.c user_mem_abort (no VMA: -EFAULT)',
+      );
+    },
+  ),
+  check(
+    'run',
     'shared-alias-of-private-page-faults',
     { generations: RMI_ERA },
     'a realm guest reads through the unprotected alias of a guest_memfd page the VMM left private: KVM_RUN fails with -EFAULT (a memory fault exit for the VMM to convert the page)',
