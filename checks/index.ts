@@ -61,6 +61,8 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'run/second-cpu-on-already-on',
   'run/shared-alias-of-private-page-faults',
   'run/shared-alias-without-user-memory-faults',
+  'run/shared-alias-of-gpa-0',
+  'run/shared-alias-store-to-read-only-memslot',
 ];
 
 const BY_AREA: CheckDef[] = [
