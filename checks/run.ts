@@ -248,6 +248,37 @@ export const checks = [
     },
   ),
 
+  // ---- from the StrykerJS triage, third round (realm-common): protected RAM with nothing behind it
+  check(
+    'run',
+    'protected-ram-without-user-memory-faults',
+    RME,
+    "a plain memslot made with userspace_addr 0 (nothing mapped there), its page made RAM by INIT_IPA: the realm guest's first load from it fails KVM_RUN with -EFAULT",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, undefined));
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      // a plain memslot is not private: the fault goes to user_mem_abort, which finds no VMA at the
+      // memslot's hva and returns -EFAULT before it maps anything (RFC v1 16/28 and v10 20/43,
+      // lore:20250820145606.180644-21-steven.price@arm.com, keep mmu.c's vma_lookup first)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EFAULT,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
+        'mmu.c user_mem_abort (no VMA: -EFAULT); RFC v1 16/28, v10 20/43',
+      );
+    },
+  ),
+
   // ---- RMI era: the first KVM_RUN activates the realm
   check(
     'run',
