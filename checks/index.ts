@@ -64,6 +64,7 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'run/shared-alias-of-gpa-0',
   'run/shared-alias-store-to-read-only-memslot',
   'run/protected-ram-without-user-memory-faults',
+  'run/protected-ram-outside-memslots',
 ];
 
 const BY_AREA: CheckDef[] = [

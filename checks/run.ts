@@ -279,6 +279,37 @@ export const checks = [
     },
   ),
 
+  check(
+    'run',
+    'protected-ram-outside-memslots',
+    { generations: RME_ERA, abis: ['rfc-v1', 'v2', 'v3', 'v4', 'v5'] },
+    "INIT_IPA makes a page RAM where no memslot is: the realm guest's load from it fails KVM_RUN with -ENOSYS (RFC v1..v5; v6+ inject an SEA instead, a guest exception no check may expect)",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      // no memslot: kvm_handle_guest_abort hands the abort to io_mem_abort; the RMM gives a protected
+      // IPA's abort no syndrome (TF-RMM handle_data_abort, ESR_NONEMULATED_ABORT_MASK), and without
+      // KVM_CAP_ARM_NISV_TO_USER the generic code fails with -ENOSYS: RFC v1 15/28
+      // (lore:20230127112932.38045-16-steven.price@arm.com) leaves io_mem_abort so; v6 18/43
+      // (lore:20241212155610.76522-19-steven.price@arm.com) first injects an SEA for a REC there
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.ENOSYS,
+        `KVM_RUN ${describeOutcome(res)}, want -1 ENOSYS`,
+        'mmio.c io_mem_abort (no valid syndrome: -ENOSYS); RFC v1 15/28; v6 18/43 (the SEA branch, absent before)',
+      );
+    },
+  ),
+
   // ---- RMI era: the first KVM_RUN activates the realm
   check(
     'run',

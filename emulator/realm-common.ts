@@ -64,6 +64,8 @@ export class RealmBus implements GuestBus {
     private readonly k: Kernel,
     private readonly vm: Vm,
     private readonly rd: Rd,
+    /** Protected RAM outside every memslot: an SEA KVM injects (v6+, the RMI era), or -ENOSYS (RFC v1..v5): RmeRules.noSlotSea. */
+    private readonly noSlotSea = true,
   ) {}
 
   private resolve = (ipa: bigint, write: boolean): { page: Uint8Array; off: number } | BusFault => {
@@ -76,10 +78,14 @@ export class RealmBus implements GuestBus {
       if (frame !== undefined) return { page: this.k.phys.page(frame)!, off };
       if (!this.rd.isRam(pg)) return { kind: 'abort', what: `RIPAS EMPTY at 0x${ipa.toString(16)}: the RMM injects an SEA` };
       const slot = this.vm.findSlot(ipa);
-      // no memslot: KVM takes it for MMIO, but the RMM reports a protected abort without a syndrome,
-      // so io_mem_abort injects an SEA into the realm (v10 18/43, lore:20250820145606.180644-19-steven.price@arm.com;
-      // TF-RMM handle_data_abort masks a protected IPA's ESR to ESR_NONEMULATED_ABORT_MASK): a guest exception
-      if (!slot) return { kind: 'abort', what: `protected RAM outside every memslot at 0x${ipa.toString(16)}: KVM injects an SEA` };
+      // no memslot: KVM takes it for MMIO, but the RMM reports a protected abort without a syndrome
+      // (TF-RMM handle_data_abort masks a protected IPA's ESR to ESR_NONEMULATED_ABORT_MASK), so
+      // io_mem_abort injects an SEA into the realm (v6 18/43 on, v10 18/43,
+      // lore:20250820145606.180644-19-steven.price@arm.com) or, before v6, fails KVM_RUN with -ENOSYS
+      if (!slot) {
+        if (!this.noSlotSea) return { kind: 'errno', errno: ERRNO.ENOSYS };
+        return { kind: 'abort', what: `protected RAM outside every memslot at 0x${ipa.toString(16)}: KVM injects an SEA` };
+      }
       // v2+: private RAM is the memslot's guest_memfd; RFC v1: the memslot's own page
       const host = slot.gmem ? gmemPage(slot, ipa) : this.vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
       if (!host) return { kind: 'errno', errno: ERRNO.EFAULT };

@@ -179,6 +179,7 @@ export const rfcV1 = {
     },
     normalVmConfigOops: true,
     recNeedsFeatureBit: false,
+    noSlotSea: false, // RFC v1 15/28: io_mem_abort unchanged (-ENOSYS)
     era: 'rfc',
   },
   rmm: RMM_BET0,

@@ -50,6 +50,13 @@ export interface RmeRules {
    * v7 moved to a REC check (-EPERM), refused the REC bit on normal VMs and added the -EBUSY guard.
    */
   v6RecChecks?: boolean;
+  /**
+   * A realm load from protected RAM outside every memslot: the RMM reports the abort without a
+   * syndrome and KVM takes it for MMIO. v6+ inject an SEA into the realm there (v6 18/43,
+   * lore:20241212155610.76522-19-steven.price@arm.com; kept to v10 18/43); RFC v1 (15/28) and
+   * v2..v5 reach the generic io_mem_abort: -ENOSYS without KVM_CAP_ARM_NISV_TO_USER.
+   */
+  noSlotSea: boolean;
 }
 
 /** What differs between v12, v13 and v14 beyond the profile's numbers. */
