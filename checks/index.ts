@@ -65,6 +65,7 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'run/shared-alias-store-to-read-only-memslot',
   'run/protected-ram-without-user-memory-faults',
   'run/protected-ram-outside-memslots',
+  'run/protected-alias-of-delegated-page',
 ];
 
 const BY_AREA: CheckDef[] = [

@@ -310,6 +310,38 @@ export const checks = [
     },
   ),
 
+  check(
+    'run',
+    'protected-alias-of-delegated-page',
+    { generations: RME_ERA, abis: ['rfc-v1'] },
+    "RFC v1: a second memslot over the user page behind a RAM page the realm already faulted in (so delegated): the realm guest's load through it fails KVM_RUN with -ENXIO",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      // slot 1 aliases the user page behind MID (KVM allows two memslots on one user address)
+      c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, ram, MID - RAM_BASE));
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, MID), ldr(2, 1, 0, 8), movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.ok');
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      c.must(await vm.activate());
+      const res = await v.run();
+      // the first load delegates the user page (realm_map_protected, added by RFC v1 16/28,
+      // lore:20230127112932.38045-17-steven.price@arm.com, called from the fault path of 17/28); the second
+      // finds it delegated, reads the RTT entry of its own IPA (not ASSIGNED: no racing vCPU mapped it) and
+      // gives up with -ENXIO, which the fault handler returns from KVM_RUN
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.ENXIO,
+        `KVM_RUN ${describeOutcome(res)}, want -1 ENXIO`,
+        'RFC v1 16/28 realm_map_protected (delegation refused, no matching entry: -ENXIO)',
+      );
+    },
+  ),
+
   // ---- RMI era: the first KVM_RUN activates the realm
   check(
     'run',
