@@ -66,6 +66,7 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'run/protected-ram-without-user-memory-faults',
   'run/protected-ram-outside-memslots',
   'run/protected-alias-of-delegated-page',
+  'run/protected-ram-plain-memslot-refused',
 ];
 
 const BY_AREA: CheckDef[] = [

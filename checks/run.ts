@@ -281,6 +281,35 @@ export const checks = [
 
   check(
     'run',
+    'protected-ram-plain-memslot-refused',
+    { generations: RME_ERA, abis: ['v7', 'v8', 'v9', 'v10'] },
+    "a plain memslot (no guest_memfd, its user page mapped) made RAM by INIT_RIPAS: the realm guest's load from it fails KVM_RUN with -EINVAL (v7+ keep every page not from guest_memfd out of the protected half)",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: PAGE });
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      // the memslot is not private, so user_mem_abort takes the fault, finds the page and then refuses a
+      // protected IPA with -EINVAL (v8 30/43, lore:20250416134208.383984-31-steven.price@arm.com: changed
+      // in v7 to keep every page not from guest_memfd out of the protected half; v10 and v13 37/48 keep it)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EINVAL,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EINVAL`,
+        'v8 30/43 user_mem_abort (a protected IPA outside guest_memfd: -EINVAL, since v7)',
+      );
+    },
+  ),
+  check(
+    'run',
     'protected-ram-outside-memslots',
     { generations: RME_ERA, abis: ['rfc-v1', 'v2', 'v3', 'v4', 'v5'] },
     "INIT_IPA makes a page RAM where no memslot is: the realm guest's load from it fails KVM_RUN with -ENOSYS (RFC v1..v5; v6+ inject an SEA instead, a guest exception no check may expect)",

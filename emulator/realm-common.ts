@@ -66,6 +66,8 @@ export class RealmBus implements GuestBus {
     private readonly rd: Rd,
     /** Protected RAM outside every memslot: an SEA KVM injects (v6+, the RMI era), or -ENOSYS (RFC v1..v5): RmeRules.noSlotSea. */
     private readonly noSlotSea = true,
+    /** Protected RAM in a memslot without guest_memfd: -EINVAL (v7+, the RMI era), or mapped as is (RFC v1..v6): RmeRules.plainSlotRefused. */
+    private readonly plainSlotRefused = true,
   ) {}
 
   private resolve = (ipa: bigint, write: boolean): { page: Uint8Array; off: number } | BusFault => {
@@ -89,6 +91,9 @@ export class RealmBus implements GuestBus {
       // v2+: private RAM is the memslot's guest_memfd; RFC v1: the memslot's own page
       const host = slot.gmem ? gmemPage(slot, ipa) : this.vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
       if (!host) return { kind: 'errno', errno: ERRNO.EFAULT };
+      // v7+: a protected IPA that did not come through guest_memfd is refused after the page lookup
+      // (user_mem_abort's check of "Prevent Device mappings for Realms"; v13 37/48 keeps it)
+      if (!slot.gmem && this.plainSlotRefused) return { kind: 'errno', errno: ERRNO.EINVAL };
       const rmm = this.k.rmm;
       if (rmm.granuleDelegate(host.frame) !== RMI_SUCCESS) return { kind: 'errno', errno: ERRNO.ENXIO };
       if (rmm.dataCreateUnknown(this.rd, host.frame, pg * PAGE_SIZE, host.page) !== RMI_SUCCESS) {

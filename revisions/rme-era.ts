@@ -86,6 +86,7 @@ export function gmemRules(
     initRttAtLevel?: ErrnoName;
     v6RecChecks: boolean;
     noSlotSea?: boolean;
+    plainSlotRefused?: boolean;
   },
 ): RmeRules {
   return {
@@ -98,6 +99,7 @@ export function gmemRules(
     initRttAtLevel: o.initRttAtLevel ?? 'ENXIO',
     v6RecChecks: o.v6RecChecks,
     noSlotSea: o.noSlotSea ?? true,
+    plainSlotRefused: o.plainSlotRefused ?? false,
   };
 }
 

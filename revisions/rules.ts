@@ -57,6 +57,13 @@ export interface RmeRules {
    * v2..v5 reach the generic io_mem_abort: -ENOSYS without KVM_CAP_ARM_NISV_TO_USER.
    */
   noSlotSea: boolean;
+  /**
+   * A realm fault on protected RAM backed by a memslot without guest_memfd (its user page mapped):
+   * v7+ refuse it in user_mem_abort with -EINVAL, after the page lookup (v7 "Prevent Device mappings
+   * for Realms": every page not from guest_memfd kept out of the protected half; v13 37/48 keeps it);
+   * RFC v1..v6 map the user page itself as protected.
+   */
+  plainSlotRefused: boolean;
 }
 
 /** What differs between v12, v13 and v14 beyond the profile's numbers. */

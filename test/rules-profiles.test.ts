@@ -41,6 +41,7 @@ const RME: Cross<RmeRules> = {
   era: (r, p, t) => t.equal(r.era === 'gmem', p.privateMemory === 'guest_memfd', 'guest_memfd era'),
   populateNoGmem: (r, p, t) => t.equal(r.populateNoGmem, errno(p, 'populate.no-guest-memfd'), 'populate into a memslot without guest_memfd'),
   initRttAtLevel: (r, p, t) => t.equal(r.initRttAtLevel ?? 'EINVAL', errno(p, 'init.over-populated'), 'INIT over a populated page'),
+  plainSlotRefused: 'no profile key: run/protected-ram-plain-memslot-refused reads it (-EINVAL v7+)',
   noSlotSea: 'no profile key: run/protected-ram-outside-memslots reads it (-ENOSYS where false; an SEA, not modelled, where true)',
   v6RecChecks: (r, p, t) => {
     if (r.era !== 'gmem') return;
