@@ -227,7 +227,7 @@ export const checks = [
         [K.coreRegX(31), 'SP'],
         [K.CORE_REG_PC + 2n, 'PSTATE'],
         [KVM_REG_ARM_PSCI_VERSION, 'PSCI_VERSION'],
-        // v14 took PMCR_EL0 off the list (V14-V6); v2..v12 keep it (V10-R1)
+        // v14 took PMCR_EL0 off the list (V14-V6); v2..v13 keep it (V10-R1; v12 37/46, v13 38/48)
         ...(c.abi.name === 'v14' ? ([[KVM_REG_ARM_PMCR_EL0, 'PMCR_EL0']] as const) : []),
       ] as const) {
         c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
