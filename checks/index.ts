@@ -67,6 +67,17 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'init-ripas/unaligned-base-block-end',
   'init-ripas/over-populated-block',
   'init-ripas/over-populated-block-ipa-32',
+  // realm-common (third triage)
+  'vcpu-init/realm-pmcr-passes-filter',
+  'run/second-cpu-on-already-on',
+  'run/shared-alias-of-private-page-faults',
+  'run/shared-alias-without-user-memory-faults',
+  'run/shared-alias-of-gpa-0',
+  'run/shared-alias-store-to-read-only-memslot',
+  'run/protected-ram-without-user-memory-faults',
+  'run/protected-ram-outside-memslots',
+  'run/protected-alias-of-delegated-page',
+  'run/protected-ram-plain-memslot-refused',
 ];
 
 const BY_AREA: CheckDef[] = [

@@ -3,6 +3,9 @@
 // in the RMI era the realm's activation by the first run and what follows
 // it (no more POPULATE or vCPUs; a failed activation leaves the realm DEAD).
 import * as K from '../uapi/kvm-uapi.ts';
+import { ERRNO } from '../uapi/errno.ts';
+import { FLAG_BITS } from '../uapi/kvm.ts';
+import { describeOutcome } from '../harness/core/calls.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
@@ -16,6 +19,8 @@ import { check } from './table.ts';
 const RME = { generations: RME_ERA };
 const RMI = { generations: RMI_ERA };
 const MID = RAM_BASE + 0x100000;
+/** KVM_MEM_READONLY (include/uapi/linux/kvm.h). */
+const KVM_MEM_READONLY = 1 << FLAG_BITS.KVM_MEM_READONLY;
 /** PSCI 0.2 SYSTEM_RESET (PSCI spec DEN0022, function 0x84000009): the guest's "wrong" answer. */
 const PSCI_SYSTEM_RESET = 0x84000009;
 
@@ -243,6 +248,129 @@ export const checks = [
     },
   ),
 
+  // ---- from the StrykerJS triage, third round (realm-common): protected RAM with nothing behind it
+  check(
+    'run',
+    'protected-ram-without-user-memory-faults',
+    RME,
+    "a plain memslot made with userspace_addr 0 (nothing mapped there), its page made RAM by INIT_IPA: the realm guest's first load from it fails KVM_RUN with -EFAULT",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, undefined));
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      // a plain memslot is not private: the fault goes to user_mem_abort, which finds no VMA at the
+      // memslot's hva and returns -EFAULT before it maps anything (RFC v1 16/28 and v10 20/43,
+      // lore:20250820145606.180644-21-steven.price@arm.com, keep mmu.c's vma_lookup first)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EFAULT,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
+        'mmu.c user_mem_abort (no VMA: -EFAULT); RFC v1 16/28, v10 20/43',
+      );
+    },
+  ),
+
+  check(
+    'run',
+    'protected-ram-plain-memslot-refused',
+    { generations: RME_ERA, abis: ['v7', 'v8', 'v9', 'v10'] },
+    "a plain memslot (no guest_memfd, its user page mapped) made RAM by INIT_RIPAS: the realm guest's load from it fails KVM_RUN with -EINVAL (v7+ keep every page not from guest_memfd out of the protected half)",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: PAGE });
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      // the memslot is not private, so user_mem_abort takes the fault, finds the page and then refuses a
+      // protected IPA with -EINVAL (v8 30/43, lore:20250416134208.383984-31-steven.price@arm.com: changed
+      // in v7 to keep every page not from guest_memfd out of the protected half; v10 and v13 37/48 keep it)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EINVAL,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EINVAL`,
+        'v8 30/43 user_mem_abort (a protected IPA outside guest_memfd: -EINVAL, since v7)',
+      );
+    },
+  ),
+  check(
+    'run',
+    'protected-ram-outside-memslots',
+    { generations: RME_ERA, abis: ['rfc-v1', 'v2', 'v3', 'v4', 'v5'] },
+    "INIT_IPA makes a page RAM where no memslot is: the realm guest's load from it fails KVM_RUN with -ENOSYS (RFC v1..v5; v6+ inject an SEA instead, a guest exception no check may expect)",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      // no memslot: kvm_handle_guest_abort hands the abort to io_mem_abort; the RMM gives a protected
+      // IPA's abort no syndrome (TF-RMM handle_data_abort, ESR_NONEMULATED_ABORT_MASK), and without
+      // KVM_CAP_ARM_NISV_TO_USER the generic code fails with -ENOSYS: RFC v1 15/28
+      // (lore:20230127112932.38045-16-steven.price@arm.com) leaves io_mem_abort so; v6 18/43
+      // (lore:20241212155610.76522-19-steven.price@arm.com) first injects an SEA for a REC there
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.ENOSYS,
+        `KVM_RUN ${describeOutcome(res)}, want -1 ENOSYS`,
+        'mmio.c io_mem_abort (no valid syndrome: -ENOSYS); RFC v1 15/28; v6 18/43 (the SEA branch, absent before)',
+      );
+    },
+  ),
+
+  check(
+    'run',
+    'protected-alias-of-delegated-page',
+    { generations: RME_ERA, abis: ['rfc-v1'] },
+    "RFC v1: a second memslot over the user page behind a RAM page the realm already faulted in (so delegated): the realm guest's load through it fails KVM_RUN with -ENXIO",
+    ['init.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      // slot 1 aliases the user page behind MID (KVM allows two memslots on one user address)
+      c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, ram, MID - RAM_BASE));
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, MID), ldr(2, 1, 0, 8), movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.ok');
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      c.must(await vm.activate());
+      const res = await v.run();
+      // the first load delegates the user page (realm_map_protected, added by RFC v1 16/28,
+      // lore:20230127112932.38045-17-steven.price@arm.com, called from the fault path of 17/28); the second
+      // finds it delegated, reads the RTT entry of its own IPA (not ASSIGNED: no racing vCPU mapped it) and
+      // gives up with -ENXIO, which the fault handler returns from KVM_RUN
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.ENXIO,
+        `KVM_RUN ${describeOutcome(res)}, want -1 ENXIO`,
+        'RFC v1 16/28 realm_map_protected (delegation refused, no matching entry: -ENXIO)',
+      );
+    },
+  ),
+
   // ---- RMI era: the first KVM_RUN activates the realm
   check(
     'run',
@@ -395,6 +523,149 @@ export const checks = [
       const res1 = await v1.run();
       c.expect(res1, 'rmi.run-ok', 'vCPU 1 after CPU_ON');
       SYSOFF(c, res1, 'V14-R5 (the target REC starts at the CPU_ON entry)');
+    },
+  ),
+  // ---- from the StrykerJS triage (bench/stryker-triage.md), third round: realm-common
+  check(
+    'run',
+    'second-cpu-on-already-on',
+    { generations: RMI_ERA },
+    'vCPU 0 issues PSCI CPU_ON of vCPU 1 twice before vCPU 1 runs: the first succeeds, the second is ALREADY_ON (the REC was made runnable by the first); vCPU 1 then runs to SYSTEM_OFF',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c);
+      const v1 = await r.vm.createVcpu(1);
+      c.must(await v1.init([K.KVM_ARM_VCPU_PSCI_0_2]));
+      c.must(await r.vm.createVgicV3());
+      const entry1 = ENTRY + PAGE;
+      const report = UNPROTECTED_BASE + 0x1000;
+      const cpuOn = [movImm(1, 1), movImm(2, entry1), movImm(3, 0), psciCall(K.PSCI_0_2_FN64_CPU_ON, 'smc'), movImm(1, report)];
+      // vCPU 0: CPU_ON, store its result at report; CPU_ON again, store its result at report + 8; spin
+      c.must(await r.ram.poke(ENTRY - RAM_BASE, assemble(...cpuOn, str(0, 1, 0, 8), ...cpuOn, str(0, 1, 8, 8), b(0))));
+      c.must(await r.ram.poke(entry1 - RAM_BASE, assemble(systemOff('smc'))));
+      const l = await populateLoop(c, r, ENTRY, 2 * PAGE);
+      c.ok(!l.error, `both code pages populated${l.error ? `: ${l.error}` : ''}`, 'V14-PO19');
+      const results: (bigint | undefined)[] = [];
+      for (const at of [report, report + 8]) {
+        const res = await r.vcpu!.run();
+        c.expect(res, 'rmi.run-ok', `vCPU 0 up to its store at 0x${at.toString(16)}`);
+        const ex = res.exit;
+        results.push(
+          ex?.reason === 'MMIO' && 'physAddr' in ex && 'data' in ex && ex.physAddr === BigInt(at) ? Buffer.from(ex.data).readBigUInt64LE(0) : undefined,
+        );
+      }
+      // the first CPU_ON: PSCI SUCCESS (0), as in run/second-vcpu-cpu-on (V14-A9: only REC 0 runnable).
+      // the second: KVM finds vCPU 1 not stopped and still completes with SUCCESS (kvm_psci_vcpu_on of
+      // v12 27/46, lore:20251217101125.91098-28-steven.price@arm.com, kept to v14 32/44); the RMM answers
+      // ALREADY_ON for a target REC already runnable (TF-RMM runtime/rsi/psci.c complete_psci_cpu_on)
+      c.ok(
+        results[0] === 0n && results[1] === BigInt.asUintN(64, -4n),
+        `CPU_ON results 0 then ALREADY_ON (-4), got ${results.map((x) => (x === undefined ? 'no MMIO exit' : BigInt.asIntN(64, x).toString())).join(', ')}`,
+        'V14-A9, V14-R5; TF-RMM complete_psci_cpu_on (ALREADY_ON for a runnable REC)',
+      );
+      const res1 = await v1.run();
+      c.expect(res1, 'rmi.run-ok', 'vCPU 1 after CPU_ON');
+      SYSOFF(c, res1, 'V14-R5 (the target REC starts at the CPU_ON entry)');
+    },
+  ),
+  check(
+    'run',
+    'shared-alias-without-user-memory-faults',
+    { generations: RMI_ERA },
+    'a second guest_memfd memslot made with userspace_addr 0 (nothing mapped there) and its page shared: a realm guest read through its unprotected alias fails KVM_RUN with -EFAULT',
+    [],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      // a guest_memfd memslot needs no user mapping for its private side; its shared side is the user
+      // memory at userspace_addr, here none (0 is page-aligned and access_ok, so the memslot is taken)
+      const g = c.must(await r.vm.__createGuestMemfd(RAM_SIZE));
+      c.must(await r.vm.setMemoryRegion2({ slot: 1, gpa: RAM2_BASE, size: RAM_SIZE }, undefined, { handle: g.gmem! }));
+      c.must(await r.vm.setMemoryAttributes(RAM2_BASE, PAGE, 0));
+      c.must(await r.ram.poke(0, sharedReadWriteThenOff(RAM2_BASE)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      // the gfn is shared, so private_memslot_fault hands the fault to the normal path (-EAGAIN there), where
+      // user_mem_abort finds no VMA at the memslot's hva and returns -EFAULT (v10 20/43,
+      // lore:20250820145606.180644-21-steven.price@arm.com, kept in the RMI postings; mmu.c vma_lookup)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EFAULT,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
+        'v10 20/43 private_memslot_fault, mmu.c user_mem_abort (no VMA: -EFAULT)',
+      );
+    },
+  ),
+  check(
+    'run',
+    'shared-alias-of-gpa-0',
+    { generations: RMI_ERA },
+    'a shared page at guest physical address 0: the realm guest reads it at the very first unprotected IPA (the top IPA bit alone) and finds what the VMM wrote',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      const low = await r.vm.privateMemslot({ slot: 1, gpa: 0, size: PAGE }, { private: false });
+      c.must(await low.mem.poke(0, le64(SHARED_IN)));
+      // the first unprotected IPA is the shared alias of gpa 0: KVM looks the memslot up with the top
+      // bit clear (v10 20/43 kvm_gpa_from_fault, lore:20250820145606.180644-21-steven.price@arm.com)
+      const off = systemOff('smc');
+      const code = assemble(
+        movImm(1, UNPROTECTED_BASE),
+        ldr(3, 1, 0, 8),
+        subImm(3, 3, SHARED_IN),
+        cbnz(3, 4 * (1 + off.length)),
+        off,
+        psciCall(PSCI_SYSTEM_RESET, 'smc'),
+      );
+      c.must(await r.ram.poke(0, code));
+      await runPopulatedToSystemOff(c, r, "V14-A12 (SYSTEM_RESET: the guest did not read the VMM's value at IPA 2^(bits-1))");
+    },
+  ),
+  check(
+    'run',
+    'shared-alias-store-to-read-only-memslot',
+    { generations: RMI_ERA },
+    'a plain read-only memslot beside the realm RAM: a realm guest store through its unprotected alias is not taken into the page but exits to the VMM as MMIO (a write)',
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      const ro = await r.vm.memslot({ slot: 1, gpa: RAM2_BASE, size: PAGE, flags: KVM_MEM_READONLY });
+      c.must(await r.ram.poke(0, mmioStoreThenOff(UNPROTECTED_BASE + RAM2_BASE + 0x10, 'smc')));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      // a write fault on a memslot without write permission goes to io_mem_abort (mmu.c kvm_handle_guest_abort,
+      // kept for realm shared-half faults by v10 20/43 and the RMI postings): an MMIO exit, the page untouched.
+      // Realms only hide the CAP: read-only memslots stay valid, their writes "trapped as MMIO"
+      // (v8 33/43, lore:20250416134208.383984-34-steven.price@arm.com)
+      const ex = res.exit;
+      c.ok(
+        ex?.reason === 'MMIO' && 'isWrite' in ex && ex.isWrite,
+        `exit is an MMIO write, got ${ex?.reason ?? 'none'}`,
+        'mmu.c kvm_handle_guest_abort (write_fault && !writable: io_mem_abort); v8 33/43; v10 20/43',
+      );
+      const page = await ro.peek(0x10, 4);
+      c.ok(page.out !== undefined && Buffer.from(page.out).readUInt32LE(0) === 0, 'the read-only memslot kept its zeroes', 'KVM_MEM_READONLY');
+    },
+  ),
+  check(
+    'run',
+    'shared-alias-of-private-page-faults',
+    { generations: RMI_ERA },
+    'a realm guest reads through the unprotected alias of a guest_memfd page the VMM left private: KVM_RUN fails with -EFAULT (a memory fault exit for the VMM to convert the page)',
+    [],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      // no KVM_SET_MEMORY_ATTRIBUTES: MID stays private, as rmiRealm made the whole memslot
+      c.must(await r.ram.poke(0, sharedReadWriteThenOff(MID)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      // private_memslot_fault (v10 20/43, lore:20250820145606.180644-21-steven.price@arm.com, kept in the RMI
+      // postings): a shared-alias fault on a gfn whose attribute is PRIVATE prepares KVM_EXIT_MEMORY_FAULT and
+      // returns -EFAULT from KVM_RUN (Documentation/virt/kvm/api.rst: the exit comes with -EFAULT)
+      c.ok(
+        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EFAULT,
+        `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
+        'v10 20/43 private_memslot_fault; api.rst KVM_EXIT_MEMORY_FAULT',
+      );
     },
   ),
 ];

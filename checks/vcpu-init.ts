@@ -3,14 +3,14 @@
 // set per VM, vCPUs made late, and SVE_VLS frozen once the RD exists.
 import * as K from '../uapi/kvm-uapi.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
-import { succeeded, type CallResult } from '../harness/core/calls.ts';
+import { describeOutcome, succeeded, type CallResult } from '../harness/core/calls.ts';
 import { getProfile } from '../profiles/index.ts';
 import { defaultFeatures, initVcpu, realmIn } from './setup/rme-realm.ts';
 import { populateAt, rmiRealm } from './setup/rmi-realm.ts';
 import { ENTRY, PAGE, REALM_IPA_BITS } from '../fixtures/layout.ts';
 import { NO_CCA, RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check, stimuli, type Row } from './table.ts';
-import { errnoName } from '../uapi/errno.ts';
+import { ERRNO, errnoName } from '../uapi/errno.ts';
 
 /** KVM_ARM_VCPU_HAS_EL2 (arch/arm64/include/uapi/asm/kvm.h). */
 const HAS_EL2 = 7;
@@ -249,11 +249,30 @@ export const checks = [
         [K.coreRegX(31), 'SP'],
         [K.CORE_REG_PC + 2n, 'PSTATE'],
         [KVM_REG_ARM_PSCI_VERSION, 'PSCI_VERSION'],
-        // v14 took PMCR_EL0 off the list (V14-V6); v2..v12 keep it (V10-R1)
+        // v14 took PMCR_EL0 off the list (V14-V6); v2..v13 keep it (V10-R1; v12 37/46, v13 38/48)
         ...(c.abi.name === 'v14' ? ([[KVM_REG_ARM_PMCR_EL0, 'PMCR_EL0']] as const) : []),
       ] as const) {
         c.expect(await vcpu.setReg(id, 0x3c5, name), 'vcpu.realm-reg-refused', name);
       }
+    },
+  ),
+  check(
+    'vcpu-init',
+    'realm-pmcr-passes-filter',
+    { abis: [...RME_AFTER_RFC, 'v12', 'v13'] },
+    "SET_ONE_REG(PMCR_EL0) on a realm vCPU without a PMU: the realm register filter lets it through, and the hidden PMU register is -ENOENT (not the filter's -EINVAL)",
+    [],
+    async (c) => {
+      const vcpu = c.abi.generation === 'rmi' ? (await rmiRealm(c)).vcpu! : await initVcpu(c, await c.realmVm(REALM_IPA_BITS));
+      const r = await vcpu.setReg(KVM_REG_ARM_PMCR_EL0, 0, 'PMCR_EL0');
+      // validate_realm_set_reg lists PMCR_EL0 (v2 33/43 on; v10 22/43, lore:20250820145606.180644-23-steven.price@arm.com;
+      // v12 37/46, lore:20251217101125.91098-38-steven.price@arm.com; v13 38/48); then the sys_regs lookup
+      // hides PMU registers of a vCPU without KVM_ARM_VCPU_PMU_V3 (pmu_visibility): -ENOENT
+      c.ok(
+        r.error === undefined && r.ret === -1 && r.errno === ERRNO.ENOENT,
+        `SET_ONE_REG(PMCR_EL0) on a realm vCPU without PMU_V3 ${describeOutcome(r)}, want -1 ENOENT`,
+        'V10-R1; v12 37/46, v13 38/48 (PMCR_EL0 on the realm list); sys_regs.c pmu_visibility',
+      );
     },
   ),
   check(

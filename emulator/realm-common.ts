@@ -53,7 +53,7 @@ export function recCpuOn(cpu: CpuState, rec: Rec): { cpu: CpuState; on: boolean;
  * RTT: populated pages are the delegated data granules; RAM that was never
  * populated is faulted in as a zeroed data granule (the host delegates the
  * memslot page, RMI_DATA_CREATE_UNKNOWN); RIPAS EMPTY is an abort the RMM
- * injects (not modelled). The unprotected half is the shared alias of the
+ * injects, RAM outside every memslot one KVM injects (neither modelled). The unprotected half is the shared alias of the
  * same memslots (their user memory), or MMIO where no memslot is; the MMIO
  * exit reports the IPA with its top bit (UNCONFIRMED; v10 20/43 reports it
  * without).
@@ -64,6 +64,10 @@ export class RealmBus implements GuestBus {
     private readonly k: Kernel,
     private readonly vm: Vm,
     private readonly rd: Rd,
+    /** Protected RAM outside every memslot: an SEA KVM injects (v6+, the RMI era), or -ENOSYS (RFC v1..v5): RmeRules.noSlotSea. */
+    private readonly noSlotSea = true,
+    /** Protected RAM in a memslot without guest_memfd: -EINVAL (v7+, the RMI era), or mapped as is (RFC v1..v6): RmeRules.plainSlotRefused. */
+    private readonly plainSlotRefused = true,
   ) {}
 
   private resolve = (ipa: bigint, write: boolean): { page: Uint8Array; off: number } | BusFault => {
@@ -76,10 +80,20 @@ export class RealmBus implements GuestBus {
       if (frame !== undefined) return { page: this.k.phys.page(frame)!, off };
       if (!this.rd.isRam(pg)) return { kind: 'abort', what: `RIPAS EMPTY at 0x${ipa.toString(16)}: the RMM injects an SEA` };
       const slot = this.vm.findSlot(ipa);
-      if (!slot) return { kind: 'errno', errno: ERRNO.EFAULT };
+      // no memslot: KVM takes it for MMIO, but the RMM reports a protected abort without a syndrome
+      // (TF-RMM handle_data_abort masks a protected IPA's ESR to ESR_NONEMULATED_ABORT_MASK), so
+      // io_mem_abort injects an SEA into the realm (v6 18/43 on, v10 18/43,
+      // lore:20250820145606.180644-19-steven.price@arm.com) or, before v6, fails KVM_RUN with -ENOSYS
+      if (!slot) {
+        if (!this.noSlotSea) return { kind: 'errno', errno: ERRNO.ENOSYS };
+        return { kind: 'abort', what: `protected RAM outside every memslot at 0x${ipa.toString(16)}: KVM injects an SEA` };
+      }
       // v2+: private RAM is the memslot's guest_memfd; RFC v1: the memslot's own page
       const host = slot.gmem ? gmemPage(slot, ipa) : this.vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
       if (!host) return { kind: 'errno', errno: ERRNO.EFAULT };
+      // v7+: a protected IPA that did not come through guest_memfd is refused after the page lookup
+      // (user_mem_abort's check of "Prevent Device mappings for Realms"; v13 37/48 keeps it)
+      if (!slot.gmem && this.plainSlotRefused) return { kind: 'errno', errno: ERRNO.EINVAL };
       const rmm = this.k.rmm;
       if (rmm.granuleDelegate(host.frame) !== RMI_SUCCESS) return { kind: 'errno', errno: ERRNO.ENXIO };
       if (rmm.dataCreateUnknown(this.rd, host.frame, pg * PAGE_SIZE, host.page) !== RMI_SUCCESS) {

@@ -280,7 +280,7 @@ export class MultiplexedRealm implements RealmModule {
     // A REC that is not RUNNABLE (vcpu_id != 0 before a CPU_ON): RMI_REC_ENTER refuses it.
     // The spec does not say what KVM returns; the emulator answers -ENXIO like other RMI errors.
     if (!rec.rec.runnable) fail('ENXIO', 'REC not runnable');
-    return { cpu: rec.cpu, bus: new RealmBus(this.k, vcpu.vm, realm.rd) };
+    return { cpu: rec.cpu, bus: new RealmBus(this.k, vcpu.vm, realm.rd, this.rules.noSlotSea, this.rules.plainSlotRefused) };
   }
 
   systemOff(vm: Vm): void {

@@ -170,8 +170,8 @@ export class RmiRealm implements RealmModule {
   oneReg(vcpu: Vcpu, id: bigint, set: boolean): void {
     const realm = this.realmOf(vcpu.vm);
     if (!realm || !set) return;
-    // V14-V6: core x0..x30 and PC, ID_AA64DFR0_EL1, SVE_VLS (v12/v13: PMCR_EL0 too)
-    if (!realmRegSettable(id, this.rules.allowPmu)) fail('EINVAL', 'register not settable on a realm vCPU (V14-V6)');
+    // V14-V6: core x0..x30 and PC, ID_AA64DFR0_EL1, SVE_VLS (v12 37/46, v13 38/48: PMCR_EL0 too)
+    if (!realmRegSettable(id, this.rules.pmcrSettable)) fail('EINVAL', 'register not settable on a realm vCPU (V14-V6)');
     // V14-V7: the VL is fixed once the RD exists
     if (id === KVM_REG_ARM64_SVE_VLS && realm.state !== 'none' && !this.k.bug('sve-vls-after-rd-allowed'))
       fail('EPERM', 'SVE_VLS after the RD exists (V14-V7)');

@@ -184,6 +184,8 @@ export const rfcV1 = {
     },
     normalVmConfigOops: true,
     recNeedsFeatureBit: false,
+    noSlotSea: false, // RFC v1 15/28: io_mem_abort unchanged (-ENOSYS)
+    plainSlotRefused: false, // RFC v1: realm RAM is plain memslots
     era: 'rfc',
   },
   rmm: RMM_BET0,

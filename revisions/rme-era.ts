@@ -88,7 +88,16 @@ export const LATE_ERRNO = { config: 'EBUSY', create: 'EEXIST', init: 'EPERM', po
 
 export function gmemRules(
   abi: AbiName,
-  o: { rmmAbsent: ErrnoName; errno: RmeRules['errno']; noGmem: ErrnoName; recBit?: boolean; initRttAtLevel?: ErrnoName; v6RecChecks: boolean },
+  o: {
+    rmmAbsent: ErrnoName;
+    errno: RmeRules['errno'];
+    noGmem: ErrnoName;
+    recBit?: boolean;
+    initRttAtLevel?: ErrnoName;
+    v6RecChecks: boolean;
+    noSlotSea?: boolean;
+    plainSlotRefused?: boolean;
+  },
 ): RmeRules {
   return {
     ...GMEM_COMMON,
@@ -99,6 +108,8 @@ export function gmemRules(
     recNeedsFeatureBit: o.recBit ?? true,
     initRttAtLevel: o.initRttAtLevel ?? 'ENXIO',
     v6RecChecks: o.v6RecChecks,
+    noSlotSea: o.noSlotSea ?? true,
+    plainSlotRefused: o.plainSlotRefused ?? false,
   };
 }
 

@@ -50,6 +50,20 @@ export interface RmeRules {
    * v7 moved to a REC check (-EPERM), refused the REC bit on normal VMs and added the -EBUSY guard.
    */
   v6RecChecks?: boolean;
+  /**
+   * A realm load from protected RAM outside every memslot: the RMM reports the abort without a
+   * syndrome and KVM takes it for MMIO. v6+ inject an SEA into the realm there (v6 18/43,
+   * lore:20241212155610.76522-19-steven.price@arm.com; kept to v10 18/43); RFC v1 (15/28) and
+   * v2..v5 reach the generic io_mem_abort: -ENOSYS without KVM_CAP_ARM_NISV_TO_USER.
+   */
+  noSlotSea: boolean;
+  /**
+   * A realm fault on protected RAM backed by a memslot without guest_memfd (its user page mapped):
+   * v7+ refuse it in user_mem_abort with -EINVAL, after the page lookup (v7 "Prevent Device mappings
+   * for Realms": every page not from guest_memfd kept out of the protected half; v13 37/48 keeps it);
+   * RFC v1..v6 map the user page itself as protected.
+   */
+  plainSlotRefused: boolean;
 }
 
 /** What differs between v12, v13 and v14 beyond the profile's numbers. */
@@ -70,6 +84,8 @@ export interface RmiRules {
   activeOrBeyond: boolean;
   /** The realm CAP allowlist still has ARM_PMU_V3 (v12; v13 dropped it: abi-evolution.md §3.5). */
   allowPmu: boolean;
+  /** SET_ONE_REG(PMCR_EL0) passes the realm register filter (v12 37/46, v13 38/48: "Enable PMU support with a realm guest"; V14-V6 dropped it). */
+  pmcrSettable: boolean;
   /** ENABLE_CAP also enforces the allowlist on realm VMs (v14, abi-evolution.md §3.7; V14-EC4). */
   enableCapAllowlist: boolean;
   /** source_uaddr = 0: v12 pins the user page itself, so address 0 faults (-EFAULT); the callback that refuses a missing source (-EOPNOTSUPP, V14-PO13) starts in v13. */

@@ -211,6 +211,6 @@ export const v10 = {
   era: 'rme',
   uapi,
   profile: withUapi('v10', 'rme', uapi, behaviour),
-  rules: gmemRules('v10', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false }),
+  rules: gmemRules('v10', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false, plainSlotRefused: true }),
   rmm: RMM_REL0,
 } satisfies Revision<'v10'>;

@@ -171,6 +171,7 @@ export const v12 = {
     deadBeforeIrqchip: true,
     activeOrBeyond: false,
     allowPmu: true,
+    pmcrSettable: true,
     enableCapAllowlist: false,
     sourceZero: 'EFAULT',
     psciNotRealm: 'EPERM',

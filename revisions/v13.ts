@@ -185,6 +185,7 @@ export const v13 = {
     deadBeforeIrqchip: false,
     activeOrBeyond: true,
     allowPmu: false,
+    pmcrSettable: true,
     enableCapAllowlist: false,
     sourceZero: 'EOPNOTSUPP',
     psciNotRealm: 'ENXIO',

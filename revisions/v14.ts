@@ -126,6 +126,7 @@ export const v14 = {
     deadBeforeIrqchip: false,
     activeOrBeyond: true,
     allowPmu: false,
+    pmcrSettable: false,
     enableCapAllowlist: true,
     sourceZero: 'EOPNOTSUPP',
     psciNotRealm: 'ENXIO',

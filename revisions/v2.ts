@@ -33,6 +33,6 @@ export const v2 = {
   uapi,
   profile: withUapi('v2', 'rme', uapi, behaviour),
   // v2 09/43: CONFIG once the RD exists -EINVAL (v5/v6 -EBUSY; v3/v4 not read, kept -EBUSY and todo in their profiles)
-  rules: gmemRules('v2', { rmmAbsent: 'EINVAL', errno: { ...EARLY_ERRNO, config: 'EINVAL' }, noGmem: 'EINVAL', v6RecChecks: true }),
+  rules: gmemRules('v2', { rmmAbsent: 'EINVAL', errno: { ...EARLY_ERRNO, config: 'EINVAL' }, noGmem: 'EINVAL', v6RecChecks: true, noSlotSea: false }),
   rmm: RMM_EAC5,
 } satisfies Revision<'v2'>;

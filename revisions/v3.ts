@@ -22,6 +22,6 @@ export const v3 = {
   era: 'rme',
   uapi,
   profile: withUapi('v3', 'rme', uapi, behaviour),
-  rules: gmemRules('v3', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: true }),
+  rules: gmemRules('v3', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: true, noSlotSea: false }),
   rmm: RMM_EAC5,
 } satisfies Revision<'v3'>;

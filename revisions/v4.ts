@@ -32,6 +32,6 @@ export const v4 = {
   era: 'rme',
   uapi,
   profile: withUapi('v4', 'rme', uapi, behaviour),
-  rules: gmemRules('v4', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: true }),
+  rules: gmemRules('v4', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: true, noSlotSea: false }),
   rmm: RMM_EAC5,
 } satisfies Revision<'v4'>;

@@ -125,6 +125,6 @@ export const v5 = {
   uapi,
   profile: withUapi('v5', 'rme', uapi, behaviour),
   // v5: KVM_VCPU_MAX_FEATURES not raised, so the REC bit cannot be set: FINALIZE(REC) cannot require it (abi-evolution.md §2a)
-  rules: gmemRules('v5', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', recBit: false, v6RecChecks: true }),
+  rules: gmemRules('v5', { rmmAbsent: 'EINVAL', errno: EARLY_ERRNO, noGmem: 'EINVAL', recBit: false, v6RecChecks: true, noSlotSea: false }),
   rmm: RMM_EAC5,
 } satisfies Revision<'v5'>;

@@ -213,6 +213,6 @@ export const v7 = {
   uapi,
   profile: withUapi('v7', 'rme', uapi, behaviour),
   // v7: "report -EPERM" for a realm VM without RMM (abi-evolution.md §3.3); no-guest_memfd memslot still -EINVAL (v7 20/45)
-  rules: gmemRules('v7', { rmmAbsent: 'EPERM', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: false }),
+  rules: gmemRules('v7', { rmmAbsent: 'EPERM', errno: EARLY_ERRNO, noGmem: 'EINVAL', v6RecChecks: false, plainSlotRefused: true }),
   rmm: RMM_REL0,
 } satisfies Revision<'v7'>;

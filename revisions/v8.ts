@@ -73,6 +73,6 @@ export const v8 = {
   },
   // v8 19/43 reworked the populate errnos: no-guest_memfd memslot -EPERM
   // v8..v10: INIT_RIPAS maps an RTT error at the mapping level to -EINVAL (V10-IR8; v8 not read, as v9)
-  rules: gmemRules('v8', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false }),
+  rules: gmemRules('v8', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false, plainSlotRefused: true }),
   rmm: RMM_REL0,
 } satisfies Revision<'v8'>;

@@ -25,6 +25,6 @@ export const v9 = {
   era: 'rme',
   uapi,
   profile: withUapi('v9', 'rme', uapi, behaviour),
-  rules: gmemRules('v9', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false }),
+  rules: gmemRules('v9', { rmmAbsent: 'EPERM', errno: LATE_ERRNO, noGmem: 'EPERM', initRttAtLevel: 'EINVAL', v6RecChecks: false, plainSlotRefused: true }),
   rmm: RMM_REL0,
 } satisfies Revision<'v9'>;

@@ -41,6 +41,8 @@ const RME: Cross<RmeRules> = {
   era: (r, p, t) => t.equal(r.era === 'gmem', p.privateMemory === 'guest_memfd', 'guest_memfd era'),
   populateNoGmem: (r, p, t) => t.equal(r.populateNoGmem, errno(p, 'populate.no-guest-memfd'), 'populate into a memslot without guest_memfd'),
   initRttAtLevel: (r, p, t) => t.equal(r.initRttAtLevel ?? 'EINVAL', errno(p, 'init.over-populated'), 'INIT over a populated page'),
+  plainSlotRefused: 'no profile key: run/protected-ram-plain-memslot-refused reads it (-EINVAL v7+)',
+  noSlotSea: 'no profile key: run/protected-ram-outside-memslots reads it (-ENOSYS where false; an SEA, not modelled, where true)',
   v6RecChecks: (r, p, t) => {
     if (r.era !== 'gmem') return;
     t.equal(errno(p, 'psci.normal-vm'), r.v6RecChecks ? 'EINVAL' : 'EPERM', 'PSCI complete off a realm');
@@ -55,6 +57,7 @@ const RMI: Cross<RmiRules> = {
   sourceAligned: (r, p, t) => t.equal(errno(p, 'rmi.populate-unaligned-source'), r.sourceAligned ? 'EINVAL' : undefined, 'unaligned source_uaddr'),
   deadBeforeIrqchip: (r, p, t) => t.equal(errno(p, 'rmi.run-after-irqchip-added') !== 0, r.deadBeforeIrqchip, 'DEAD before the irqchip check'),
   activeOrBeyond: (r, p, t) => t.equal(errno(p, 'rmi.second-run-after-failed-run'), r.activeOrBeyond ? 'EINVAL' : 'ENXIO', 'the run after a failed first run'),
+  pmcrSettable: 'no profile key: vcpu-init/realm-pmcr-passes-filter reads it (-ENOENT past the filter, -EINVAL at it)',
   allowPmu: 'no check reads the realm CAP allowlist entry for PMU_V3 (rmi.cap-allowlisted probes PSCI_0_2)',
   enableCapAllowlist: 'no check enables an allowlisted CAP on a realm VM (rmi.enable-cap-rmi and rmi.old-enable-cap are refused in every RMI revision)',
   sourceZero: (r, p, t) => t.equal(r.sourceZero, errno(p, 'rmi.populate-source-zero'), 'populate with source_uaddr 0'),

@@ -82,12 +82,13 @@ export class Vm {
     return done(r) ? { r, mem: map.mem } : { r };
   }
 
-  setMemoryRegion(m: MemslotSpec, mem: Mem, memOffset = 0): Promise<CallResult> {
+  /** KVM_SET_USER_MEMORY_REGION over `mem` (+memOffset); without `mem`, userspace_addr 0 (nothing mapped there). */
+  setMemoryRegion(m: MemslotSpec, mem: Mem | undefined, memOffset = 0): Promise<CallResult> {
     const bytes = K.encodeMemoryRegion({ slot: m.slot, flags: m.flags ?? 0, gpa: m.gpa, size: m.size, uaddr: 0 });
     return this.ioctl(
-      `KVM_SET_USER_MEMORY_REGION(slot=${m.slot}, gpa=${fmt(m.gpa)}, size=${hex(m.size)}, uaddr=${mem.handle}+${hex(memOffset)})`,
+      `KVM_SET_USER_MEMORY_REGION(slot=${m.slot}, gpa=${fmt(m.gpa)}, size=${hex(m.size)}, uaddr=${mem ? `${mem.handle}+${hex(memOffset)}` : '0'})`,
       K.KVM_SET_USER_MEMORY_REGION,
-      { buf: { hex: h(bytes), ptrs: [{ at: SLOT.regionUaddr, to: mem.at(memOffset) }] } },
+      { buf: { hex: h(bytes), ptrs: mem ? [{ at: SLOT.regionUaddr, to: mem.at(memOffset) }] : [] } },
     );
   }
 
