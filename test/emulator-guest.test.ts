@@ -40,6 +40,13 @@ const CASES: [string, number, string][] = [
   ['nop', G.NOP, 'd503201f'],
   ['wfi', G.WFI, 'd503207f'],
   ['udf #0', G.udf(0), '00000000'],
+  ['msr vbar_el1, x1', G.msr('VBAR_EL1', 1), 'd518c001'],
+  ['msr vbar_el1, x30', G.msr('VBAR_EL1', 30), 'd518c01e'],
+  ['mrs x5, esr_el1', G.mrs(5, 'ESR_EL1'), 'd5385205'],
+  ['mrs x2, elr_el1', G.mrs(2, 'ELR_EL1'), 'd5384022'],
+  ['mrs x3, far_el1', G.mrs(3, 'FAR_EL1'), 'd5386003'],
+  ['mrs x4, spsr_el1', G.mrs(4, 'SPSR_EL1'), 'd5384004'],
+  ['mrs x7, vbar_el1', G.mrs(7, 'VBAR_EL1'), 'd538c007'],
 ];
 
 t.test('encodings match binutils', (t) => {
