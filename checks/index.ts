@@ -81,6 +81,8 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   // realm-common: guest exceptions (an SEA taken at the guest's vectors)
   'run/ripas-empty-load-takes-sea',
   'run/protected-ram-outside-memslots-takes-sea',
+  'run/ripas-empty-fetch-takes-sea',
+  'run/unprotected-fetch-takes-sea',
 ];
 
 const BY_AREA: CheckDef[] = [

@@ -9,7 +9,7 @@ import { describeOutcome } from '../harness/core/calls.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
-import { assemble, b, cbnz, ldr, movImm, movz, mrs, msr, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
+import { assemble, b, br, cbnz, ldr, movImm, movz, mrs, msr, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
 import { populateAt, populateLoop, rmiRealm, runPopulatedToSystemOff, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
@@ -50,13 +50,15 @@ const VECTORS = ENTRY + 0x800;
 const SEA_REPORT = 0x1000;
 
 /**
- * Guest code: install vectors at VECTORS, load from `target`, then SYSTEM_OFF
- * (the load did not abort). The handler of a synchronous exception taken at
- * EL1 with SP_EL1 (VBAR_EL1 + 0x200, Arm ARM D1.10) stores ESR_EL1 to the
- * unprotected alias of SEA_REPORT (an MMIO exit) and spins.
+ * Guest code: install vectors at VECTORS, load from `target` (or, with
+ * `fetch`, branch to it), then SYSTEM_OFF (nothing aborted). The handler of a
+ * synchronous exception taken at EL1 with SP_EL1 (VBAR_EL1 + 0x200, Arm ARM
+ * D1.10) stores ESR_EL1 to the unprotected alias of SEA_REPORT (an MMIO exit)
+ * and spins.
  */
-function seaHandlerGuest(target: number): Uint8Array {
-  const main = [movImm(1, VECTORS), msr('VBAR_EL1', 1), movImm(1, target), ldr(2, 1, 0, 8), systemOff('smc')].flat();
+function seaHandlerGuest(target: number, fetch = false): Uint8Array {
+  const access = fetch ? [br(1)] : [ldr(2, 1, 0, 8), systemOff('smc')];
+  const main = [movImm(1, VECTORS), msr('VBAR_EL1', 1), movImm(1, target), access].flat(2);
   const handler = [mrs(5, 'ESR_EL1'), movImm(6, UNPROTECTED_BASE + SEA_REPORT), str(5, 6, 0, 8), b(0)].flat();
   const words = new Array<number>((VECTORS - ENTRY + 0x200) / 4).fill(0);
   main.forEach((w, i) => (words[i] = w));
@@ -64,14 +66,15 @@ function seaHandlerGuest(target: number): Uint8Array {
 }
 
 /**
- * The guest took a synchronous external abort on its load: KVM_RUN exits with
- * MMIO at the handler's report address carrying ESR_EL1, a data abort from the
- * same EL (EC 0x25) with DFSC 0x10 (the RMM's inject_sync_idabort keeps the
- * syndrome of the abort, EC made "current EL", FSC SEA; KVM's inject_abt64 the
- * same). The exit's IPA is compared below the top IPA bit: whether KVM reports
- * that bit is UNCONFIRMED on RFC v1 (v10 20/43 reports it without).
+ * The guest took a synchronous external abort: KVM_RUN exits with MMIO at the
+ * handler's report address carrying ESR_EL1, an abort from the same EL (EC 0x25
+ * for a data access, 0x21 for a fetch) with FSC 0x10. The RMM builds it for
+ * both sources (TF-RMM inject_sync_idabort: the syndrome of the abort, EC made
+ * "current EL", FSC SEA; KVM asks for it with REC_ENTER_FLAG_INJECT_SEA, v6
+ * 18/43). The exit's IPA is compared below the top IPA bit: whether KVM
+ * reports that bit is UNCONFIRMED on RFC v1 (v10 20/43 reports it without).
  */
-function seaTaken(c: CheckContext, res: { exit?: K.RunExit }, src: string): void {
+function seaTaken(c: CheckContext, res: { exit?: K.RunExit }, src: string, ec = 0x25n): void {
   const ex = res.exit;
   const at = ex?.reason === 'MMIO' && 'physAddr' in ex ? ex.physAddr : undefined;
   const esr = ex?.reason === 'MMIO' && 'data' in ex ? Buffer.from(ex.data).readBigUInt64LE(0) : undefined;
@@ -79,9 +82,9 @@ function seaTaken(c: CheckContext, res: { exit?: K.RunExit }, src: string): void
     at !== undefined &&
       (at & BigInt(UNPROTECTED_BASE - 1)) === BigInt(SEA_REPORT) &&
       esr !== undefined &&
-      ((esr >> 26n) & 0x3fn) === 0x25n &&
+      ((esr >> 26n) & 0x3fn) === ec &&
       (esr & 0x3fn) === 0x10n,
-    `the guest's handler reports ESR_EL1 (EC 0x25, DFSC 0x10) by MMIO at 0x${SEA_REPORT.toString(16)}, got ${ex?.reason ?? 'none'}${at !== undefined ? ` at 0x${at.toString(16)}` : ''}${esr !== undefined ? ` ESR 0x${esr.toString(16)}` : ''}`,
+    `the guest's handler reports ESR_EL1 (EC 0x${ec.toString(16)}, FSC 0x10) by MMIO at 0x${SEA_REPORT.toString(16)}, got ${ex?.reason ?? 'none'}${at !== undefined ? ` at 0x${at.toString(16)}` : ''}${esr !== undefined ? ` ESR 0x${esr.toString(16)}` : ''}`,
     src,
   );
 }
@@ -432,6 +435,52 @@ export const checks = [
   ),
   check(
     'run',
+    'ripas-empty-fetch-takes-sea',
+    RME,
+    "a realm guest with exception vectors branches to a page of its memslot left RIPAS EMPTY: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(MID, true)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      c.expect(res, 'run.ok');
+      // an instruction abort on a protected IPA whose RIPAS is EMPTY: the RMM injects an SEA, no REC exit
+      // (TF-RMM handle_instruction_abort, inject_sync_idabort with FSC SEA)
+      seaTaken(c, res, 'TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)', 0x21n);
+    },
+  ),
+  check(
+    'run',
+    'unprotected-fetch-takes-sea',
+    RME,
+    "a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(UNPROTECTED_BASE, true)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      c.expect(res, 'run.ok');
+      // a realm never executes from outside its protected address range: the RMM injects an SEA on an
+      // instruction abort there, no REC exit (TF-RMM handle_instruction_abort, !access_in_rec_par)
+      seaTaken(c, res, 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)', 0x21n);
+    },
+  ),
+  check(
+    'run',
     'protected-alias-of-delegated-page',
     { generations: RME_ERA, abis: ['rfc-v1'] },
     "RFC v1: a second memslot over the user page behind a RAM page the realm already faulted in (so delegated): the realm guest's load through it fails KVM_RUN with -ENXIO",
@@ -774,6 +823,38 @@ export const checks = [
       // RIPAS RAM only over guest_memfd memslots (V14-A10), so RAM2_BASE stays EMPTY; a data abort there is an
       // SEA the RMM injects without a REC exit (TF-RMM handle_data_abort, inject_sync_idabort with FSC SEA)
       seaTaken(c, res, 'V14-A10; TF-RMM inject_sync_idabort (RIPAS EMPTY: SEA, no REC exit)');
+    },
+  ),
+  check(
+    'run',
+    'ripas-empty-fetch-takes-sea',
+    { generations: RMI_ERA },
+    "a realm guest with exception vectors branches to a protected IPA outside every memslot (RIPAS EMPTY): the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      c.must(await r.ram.poke(0, seaHandlerGuest(RAM2_BASE, true)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      // RAM2_BASE stays EMPTY (V14-A10); TF-RMM handle_instruction_abort injects an SEA there, no REC exit
+      seaTaken(c, res, 'V14-A10; TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)', 0x21n);
+    },
+  ),
+  check(
+    'run',
+    'unprotected-fetch-takes-sea',
+    { generations: RMI_ERA },
+    "a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      c.must(await r.ram.poke(0, seaHandlerGuest(UNPROTECTED_BASE, true)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      // TF-RMM handle_instruction_abort: a fetch outside the protected range is an SEA, no REC exit
+      seaTaken(c, res, 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)', 0x21n);
     },
   ),
 ];

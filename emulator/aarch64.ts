@@ -7,8 +7,8 @@
 // LDR/STR unsigned immediate (B, H, W, X), B, BL, CBZ, CBNZ, BR, RET, HVC, SMC,
 // NOP (and the other HINTs), WFI, MSR VBAR_EL1 and MRS of VBAR_EL1, ESR_EL1,
 // ELR_EL1, FAR_EL1, SPSR_EL1. Exceptions: only the synchronous external abort
-// on a data access that the bus reports as 'sea', taken to the guest's vector
-// once it has written VBAR_EL1 (Arm ARM D1.10: current EL with SP_ELx, +0x200).
+// on a fetch or data access that the bus reports as 'sea', taken to the guest's
+// vector once it has written VBAR_EL1 (Arm ARM D1.10: current EL with SP_ELx, +0x200).
 
 export const MASK64 = (1n << 64n) - 1n;
 
@@ -99,20 +99,24 @@ const ESR_EL1 = SYSREG(3, 0, 5, 2, 0);
 const ELR_EL1 = SYSREG(3, 0, 4, 0, 1);
 const FAR_EL1 = SYSREG(3, 0, 6, 0, 0);
 const SPSR_EL1 = SYSREG(3, 0, 4, 0, 0);
-/** ESR_ELx: EC data abort without a change in EL (0x25), IL (32-bit instruction), DFSC synchronous external abort (0x10). */
-const ESR_DABT_CUR_SEA = (0x25n << 26n) | (1n << 25n) | 0x10n;
+/** ESR_ELx: IL (RES1 for an instruction abort and a data abort without ISV) and FSC synchronous external abort (0x10). */
+const ESR_IL_SEA = (1n << 25n) | 0x10n;
+/** ESR_ELx.EC of an instruction abort (0x21) and a data abort (0x25) taken without a change in EL. */
+const EC_IABT_CUR = 0x21n;
+const EC_DABT_CUR = 0x25n;
 /** PSTATE on exception entry to EL1: EL1h, D, A, I, F masked. */
 const PSTATE_EL1H_MASKED = 0x3c5n;
 
 /**
- * Take a synchronous external abort on a data access at `addr` (Arm ARM D1.10,
- * the RMM's inject_sync_idabort and KVM's inject_abt64 do the same): the guest
- * runs at EL1, so the vector is "current EL with SP_ELx", VBAR_EL1 + 0x200.
+ * Take a synchronous external abort at `addr` (Arm ARM D1.10; the RMM's
+ * inject_sync_idabort does the same for a REC): the guest runs at EL1, so the
+ * vector is "current EL with SP_ELx", VBAR_EL1 + 0x200, and ELR_EL1 is the
+ * faulting instruction (for a fetch, `addr` itself).
  */
-function takeSea(cpu: CpuState, vbar: bigint, addr: bigint, write: boolean): void {
+function takeSea(cpu: CpuState, vbar: bigint, addr: bigint, access: 'fetch' | 'load' | 'store'): void {
   cpu.elr = cpu.pc;
   cpu.spsr = cpu.pstate;
-  cpu.esr = ESR_DABT_CUR_SEA | (write ? 1n << 6n : 0n);
+  cpu.esr = ((access === 'fetch' ? EC_IABT_CUR : EC_DABT_CUR) << 26n) | ESR_IL_SEA | (access === 'store' ? 1n << 6n : 0n);
   cpu.far = addr;
   cpu.pstate = PSTATE_EL1H_MASKED;
   cpu.pc = (vbar + 0x200n) & MASK64;
@@ -142,6 +146,12 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
     const pc = cpu.pc;
     const insn = bus.fetch(pc);
     if (isFault(insn)) {
+      if (insn.kind === 'sea' && cpu.vbar !== undefined) {
+        // counted, so a vector that itself faults spends the budget instead of looping forever
+        n++;
+        takeSea(cpu, cpu.vbar, pc, 'fetch');
+        continue;
+      }
       const s = stopFor(insn, { kind: 'guest-exception', what: `instruction fetch abort at IPA 0x${pc.toString(16)}` });
       return { stop: s.kind === 'mmio' ? { kind: 'guest-exception', what: `instruction fetch from non-RAM IPA 0x${pc.toString(16)}` } : s, executed: n };
     }
@@ -186,7 +196,7 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
       if (isLoad) {
         const v = bus.load(addr, size);
         if (isFault(v) && v.kind === 'sea' && cpu.vbar !== undefined) {
-          takeSea(cpu, cpu.vbar, addr, false);
+          takeSea(cpu, cpu.vbar, addr, 'load');
           continue;
         }
         if (isFault(v)) return { stop: stopFor(v, { kind: 'mmio', ipa: addr, size, isWrite: false, data: 0n, rt }), executed: n };
@@ -195,7 +205,7 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
         const data = rd(cpu, rt, false) & (size === 8 ? MASK64 : (1n << BigInt(size * 8)) - 1n);
         const f = bus.store(addr, size, data);
         if (f?.kind === 'sea' && cpu.vbar !== undefined) {
-          takeSea(cpu, cpu.vbar, addr, true);
+          takeSea(cpu, cpu.vbar, addr, 'store');
           continue;
         }
         if (f) return { stop: stopFor(f, { kind: 'mmio', ipa: addr, size, isWrite: true, data, rt }), executed: n };

@@ -119,8 +119,11 @@ export class RealmBus implements GuestBus {
   fetch(ipa: bigint): number | BusFault {
     const pg = ipa >> 12n;
     if (this.fetchCache?.pg !== pg) {
-      // instructions come only from protected memory; the unprotected half is not executable for a realm
-      if (Number(ipa) >= this.rd.protectedLimit) return { kind: 'abort', what: 'instruction fetch from the unprotected half' };
+      // instructions come only from protected memory: the RMM injects an SEA for a fetch from the
+      // unprotected half, as for one from RIPAS EMPTY (TF-RMM handle_instruction_abort, no REC exit).
+      // resolve's SEA for RAM outside every memslot (v6+) is taken the same way here, though KVM's
+      // prefetch-abort path for a REC is UNCONFIRMED (v6 18/43 gives only kvm_inject_dabt a REC branch): no check expects it
+      if (Number(ipa) >= this.rd.protectedLimit) return { kind: 'sea', what: 'instruction fetch from the unprotected half' };
       const r = this.resolve(ipa & ~0xfffn, false);
       if ('kind' in r) return r;
       this.fetchCache = { pg, page: r.page };
