@@ -78,6 +78,11 @@ export const STRYKER_TRIAGE_CHECKS: readonly string[] = [
   'run/protected-ram-outside-memslots',
   'run/protected-alias-of-delegated-page',
   'run/protected-ram-plain-memslot-refused',
+  // realm-common: guest exceptions (an SEA taken at the guest's vectors)
+  'run/ripas-empty-load-takes-sea',
+  'run/protected-ram-outside-memslots-takes-sea',
+  'run/ripas-empty-fetch-takes-sea',
+  'run/unprotected-fetch-takes-sea',
 ];
 
 const BY_AREA: CheckDef[] = [

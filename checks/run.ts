@@ -9,7 +9,7 @@ import { describeOutcome } from '../harness/core/calls.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
-import { assemble, b, cbnz, ldr, movImm, movz, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
+import { assemble, b, br, cbnz, ldr, movImm, movz, mrs, msr, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
 import { populateAt, populateLoop, rmiRealm, runPopulatedToSystemOff, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
@@ -41,6 +41,51 @@ export function storeLoadThenOff(addr: number): Uint8Array {
     cbnz(3, 4 * (1 + off.length)),
     off,
     psciCall(PSCI_SYSTEM_RESET, 'smc'),
+  );
+}
+
+/** The guest's exception vectors (VBAR_EL1, 2 KB aligned) in its populated code page, and its handler's report address. */
+const VECTORS = ENTRY + 0x800;
+/** A gpa no memslot backs: its unprotected alias is MMIO, where the handler reports. */
+const SEA_REPORT = 0x1000;
+
+/**
+ * Guest code: install vectors at VECTORS, load from `target` (or, with
+ * `fetch`, branch to it), then SYSTEM_OFF (nothing aborted). The handler of a
+ * synchronous exception taken at EL1 with SP_EL1 (VBAR_EL1 + 0x200, Arm ARM
+ * D1.10) stores ESR_EL1 to the unprotected alias of SEA_REPORT (an MMIO exit)
+ * and spins.
+ */
+function seaHandlerGuest(target: number, fetch = false): Uint8Array {
+  const access = fetch ? [br(1)] : [ldr(2, 1, 0, 8), systemOff('smc')];
+  const main = [movImm(1, VECTORS), msr('VBAR_EL1', 1), movImm(1, target), access].flat(2);
+  const handler = [mrs(5, 'ESR_EL1'), movImm(6, UNPROTECTED_BASE + SEA_REPORT), str(5, 6, 0, 8), b(0)].flat();
+  const words = new Array<number>((VECTORS - ENTRY + 0x200) / 4).fill(0);
+  main.forEach((w, i) => (words[i] = w));
+  return assemble(words, handler);
+}
+
+/**
+ * The guest took a synchronous external abort: KVM_RUN exits with MMIO at the
+ * handler's report address carrying ESR_EL1, an abort from the same EL (EC 0x25
+ * for a data access, 0x21 for a fetch) with FSC 0x10. The RMM builds it for
+ * both sources (TF-RMM inject_sync_idabort: the syndrome of the abort, EC made
+ * "current EL", FSC SEA; KVM asks for it with REC_ENTER_FLAG_INJECT_SEA, v6
+ * 18/43). The exit's IPA is compared below the top IPA bit: whether KVM
+ * reports that bit is UNCONFIRMED on RFC v1 (v10 20/43 reports it without).
+ */
+function seaTaken(c: CheckContext, res: { exit?: K.RunExit }, src: string, ec = 0x25n): void {
+  const ex = res.exit;
+  const at = ex?.reason === 'MMIO' && 'physAddr' in ex ? ex.physAddr : undefined;
+  const esr = ex?.reason === 'MMIO' && 'data' in ex ? Buffer.from(ex.data).readBigUInt64LE(0) : undefined;
+  c.ok(
+    at !== undefined &&
+      (at & BigInt(UNPROTECTED_BASE - 1)) === BigInt(SEA_REPORT) &&
+      esr !== undefined &&
+      ((esr >> 26n) & 0x3fn) === ec &&
+      (esr & 0x3fn) === 0x10n,
+    `the guest's handler reports ESR_EL1 (EC 0x${ec.toString(16)}, FSC 0x10) by MMIO at 0x${SEA_REPORT.toString(16)}, got ${ex?.reason ?? 'none'}${at !== undefined ? ` at 0x${at.toString(16)}` : ''}${esr !== undefined ? ` ESR 0x${esr.toString(16)}` : ''}`,
+    src,
   );
 }
 
@@ -339,6 +384,101 @@ export const checks = [
     },
   ),
 
+  // ---- guest exceptions: a synchronous external abort the RMM or KVM injects, taken at the guest's vectors
+  check(
+    'run',
+    'ripas-empty-load-takes-sea',
+    RME,
+    "a realm guest with exception vectors loads from a page of its memslot left RIPAS EMPTY (never INIT_IPA'd nor populated): the RMM injects a synchronous external abort, and the guest's handler reports ESR_EL1 by MMIO",
+    ['run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(MID)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      c.expect(res, 'run.ok');
+      // a data abort on a protected IPA whose RIPAS is EMPTY: the RMM injects an SEA into the REC and does
+      // not exit to the host (TF-RMM handle_data_abort, inject_sync_idabort with FSC SEA; R1-V9, V10-V13)
+      seaTaken(c, res, 'TF-RMM inject_sync_idabort (RIPAS EMPTY: SEA, no REC exit)');
+    },
+  ),
+  check(
+    'run',
+    'protected-ram-outside-memslots-takes-sea',
+    { generations: RME_ERA, abis: ['v6', 'v7', 'v8', 'v9', 'v10'] },
+    "INIT_IPA makes a page RAM where no memslot is: the realm guest with exception vectors loads from it, KVM injects a synchronous external abort (v6+), and the guest's handler reports ESR_EL1 by MMIO",
+    ['init.ok', 'run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(RAM2_BASE)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      c.expect(res, 'run.ok');
+      // no memslot: io_mem_abort finds no valid syndrome (the RMM gives a protected IPA's abort none) and,
+      // for a REC, injects an SEA instead of failing with -ENOSYS (v6 18/43,
+      // lore:20241212155610.76522-19-steven.price@arm.com; v10 18/43, lore:20250820145606.180644-19-steven.price@arm.com)
+      seaTaken(c, res, 'mmio.c io_mem_abort (a REC: kvm_inject_dabt); v6 18/43, v10 18/43');
+    },
+  ),
+  check(
+    'run',
+    'ripas-empty-fetch-takes-sea',
+    RME,
+    "a realm guest with exception vectors branches to a page of its memslot left RIPAS EMPTY: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(MID, true)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      c.expect(res, 'run.ok');
+      // an instruction abort on a protected IPA whose RIPAS is EMPTY: the RMM injects an SEA, no REC exit
+      // (TF-RMM handle_instruction_abort, inject_sync_idabort with FSC SEA)
+      seaTaken(c, res, 'TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)', 0x21n);
+    },
+  ),
+  check(
+    'run',
+    'unprotected-fetch-takes-sea',
+    RME,
+    "a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['run.ok'],
+    async (c) => {
+      const { vm, ram } = await realmWithRam(c);
+      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+      c.must(await vm.createRd());
+      const v = early ?? (await initVcpu(c, vm));
+      c.must(await v.finalizeRec());
+      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(UNPROTECTED_BASE, true)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+      c.must(await vm.activate());
+      const res = await v.run();
+      c.expect(res, 'run.ok');
+      // a realm never executes from outside its protected address range: the RMM injects an SEA on an
+      // instruction abort there, no REC exit (TF-RMM handle_instruction_abort, !access_in_rec_par)
+      seaTaken(c, res, 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)', 0x21n);
+    },
+  ),
   check(
     'run',
     'protected-alias-of-delegated-page',
@@ -666,6 +806,55 @@ export const checks = [
         `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
         'v10 20/43 private_memslot_fault; api.rst KVM_EXIT_MEMORY_FAULT',
       );
+    },
+  ),
+  check(
+    'run',
+    'ripas-empty-load-takes-sea',
+    { generations: RMI_ERA },
+    "a realm guest with exception vectors loads from a protected IPA outside every memslot (RIPAS EMPTY: the first run makes only the memslots RAM): the RMM injects a synchronous external abort, and the guest's handler reports ESR_EL1 by MMIO",
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      c.must(await r.ram.poke(0, seaHandlerGuest(RAM2_BASE)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      // RIPAS RAM only over guest_memfd memslots (V14-A10), so RAM2_BASE stays EMPTY; a data abort there is an
+      // SEA the RMM injects without a REC exit (TF-RMM handle_data_abort, inject_sync_idabort with FSC SEA)
+      seaTaken(c, res, 'V14-A10; TF-RMM inject_sync_idabort (RIPAS EMPTY: SEA, no REC exit)');
+    },
+  ),
+  check(
+    'run',
+    'ripas-empty-fetch-takes-sea',
+    { generations: RMI_ERA },
+    "a realm guest with exception vectors branches to a protected IPA outside every memslot (RIPAS EMPTY): the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      c.must(await r.ram.poke(0, seaHandlerGuest(RAM2_BASE, true)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      // RAM2_BASE stays EMPTY (V14-A10); TF-RMM handle_instruction_abort injects an SEA there, no REC exit
+      seaTaken(c, res, 'V14-A10; TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)', 0x21n);
+    },
+  ),
+  check(
+    'run',
+    'unprotected-fetch-takes-sea',
+    { generations: RMI_ERA },
+    "a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
+    ['rmi.run-ok'],
+    async (c) => {
+      const r = await rmiRealm(c, { vgic: true });
+      c.must(await r.ram.poke(0, seaHandlerGuest(UNPROTECTED_BASE, true)));
+      c.must(await populateAt(r, RAM_BASE, PAGE));
+      const res = await r.vcpu!.run();
+      c.expect(res, 'rmi.run-ok');
+      // TF-RMM handle_instruction_abort: a fetch outside the protected range is an SEA, no REC exit
+      seaTaken(c, res, 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)', 0x21n);
     },
   ),
 ];

@@ -5,7 +5,10 @@
 //
 // Supported: MOVZ/MOVN/MOVK (W and X), ADD/SUB immediate (W and X, SP as base),
 // LDR/STR unsigned immediate (B, H, W, X), B, BL, CBZ, CBNZ, BR, RET, HVC, SMC,
-// NOP (and the other HINTs), WFI.
+// NOP (and the other HINTs), WFI, MSR VBAR_EL1 and MRS of VBAR_EL1, ESR_EL1,
+// ELR_EL1, FAR_EL1, SPSR_EL1. Exceptions: only the synchronous external abort
+// on a fetch or data access that the bus reports as 'sea', taken to the guest's
+// vector once it has written VBAR_EL1 (Arm ARM D1.10: current EL with SP_ELx, +0x200).
 
 export const MASK64 = (1n << 64n) - 1n;
 
@@ -16,6 +19,12 @@ export class CpuState {
   pc = 0n;
   /** PSTATE as KVM exposes it through ONE_REG (EL1h, DAIF masked at reset). */
   pstate = 0x3c5n;
+  /** VBAR_EL1 once the guest wrote it (undefined: no vectors, an abort stops the vCPU). */
+  vbar: bigint | undefined = undefined;
+  elr = 0n;
+  esr = 0n;
+  far = 0n;
+  spsr = 0n;
 
   clone(): CpuState {
     const c = new CpuState();
@@ -23,6 +32,11 @@ export class CpuState {
     c.sp = this.sp;
     c.pc = this.pc;
     c.pstate = this.pstate;
+    c.vbar = this.vbar;
+    c.elr = this.elr;
+    c.esr = this.esr;
+    c.far = this.far;
+    c.spsr = this.spsr;
     return c;
   }
 }
@@ -34,7 +48,9 @@ export type BusFault =
   /** The host mapping faulted (KVM_RUN fails with this errno, e.g. EFAULT). */
   | { kind: 'errno'; errno: number }
   /** An abort the guest itself would take (not modelled: the emulator stops). */
-  | { kind: 'abort'; what: string };
+  | { kind: 'abort'; what: string }
+  /** A synchronous external abort the RMM or KVM injects into the guest (taken to its vector if it has one). */
+  | { kind: 'sea'; what: string };
 
 export interface GuestBus {
   /** A 32-bit instruction at `ipa`, or a fault. */
@@ -75,6 +91,37 @@ function stopFor(f: BusFault, mmio: Stop): Stop {
   return { kind: 'guest-exception', what: f.what };
 }
 
+/** MSR/MRS system register encodings (op0:op1:CRn:CRm:op2 in bits 20..5 of the instruction). */
+const SYSREG = (op0: number, op1: number, crn: number, crm: number, op2: number): number =>
+  ((op0 - 2) << 19) | (op1 << 16) | (crn << 12) | (crm << 8) | (op2 << 5);
+const VBAR_EL1 = SYSREG(3, 0, 12, 0, 0);
+const ESR_EL1 = SYSREG(3, 0, 5, 2, 0);
+const ELR_EL1 = SYSREG(3, 0, 4, 0, 1);
+const FAR_EL1 = SYSREG(3, 0, 6, 0, 0);
+const SPSR_EL1 = SYSREG(3, 0, 4, 0, 0);
+/** ESR_ELx: IL (RES1 for an instruction abort and a data abort without ISV) and FSC synchronous external abort (0x10). */
+const ESR_IL_SEA = (1n << 25n) | 0x10n;
+/** ESR_ELx.EC of an instruction abort (0x21) and a data abort (0x25) taken without a change in EL. */
+const EC_IABT_CUR = 0x21n;
+const EC_DABT_CUR = 0x25n;
+/** PSTATE on exception entry to EL1: EL1h, D, A, I, F masked. */
+const PSTATE_EL1H_MASKED = 0x3c5n;
+
+/**
+ * Take a synchronous external abort at `addr` (Arm ARM D1.10; the RMM's
+ * inject_sync_idabort does the same for a REC): the guest runs at EL1, so the
+ * vector is "current EL with SP_ELx", VBAR_EL1 + 0x200, and ELR_EL1 is the
+ * faulting instruction (for a fetch, `addr` itself).
+ */
+function takeSea(cpu: CpuState, vbar: bigint, addr: bigint, access: 'fetch' | 'load' | 'store'): void {
+  cpu.elr = cpu.pc;
+  cpu.spsr = cpu.pstate;
+  cpu.esr = ((access === 'fetch' ? EC_IABT_CUR : EC_DABT_CUR) << 26n) | ESR_IL_SEA | (access === 'store' ? 1n << 6n : 0n);
+  cpu.far = addr;
+  cpu.pstate = PSTATE_EL1H_MASKED;
+  cpu.pc = (vbar + 0x200n) & MASK64;
+}
+
 /** Read Xn (31 = XZR) or, for base/ADD-SUB operands, SP. */
 function rd(cpu: CpuState, r: number, spAt31: boolean): bigint {
   if (r === 31) return spAt31 ? cpu.sp : 0n;
@@ -99,6 +146,12 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
     const pc = cpu.pc;
     const insn = bus.fetch(pc);
     if (isFault(insn)) {
+      if (insn.kind === 'sea' && cpu.vbar !== undefined) {
+        // counted, so a vector that itself faults spends the budget instead of looping forever
+        n++;
+        takeSea(cpu, cpu.vbar, pc, 'fetch');
+        continue;
+      }
       const s = stopFor(insn, { kind: 'guest-exception', what: `instruction fetch abort at IPA 0x${pc.toString(16)}` });
       return { stop: s.kind === 'mmio' ? { kind: 'guest-exception', what: `instruction fetch from non-RAM IPA 0x${pc.toString(16)}` } : s, executed: n };
     }
@@ -142,11 +195,19 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
       const addr = (rd(cpu, field(insn, 5, 5), true) + BigInt(field(insn, 10, 12) * size)) & MASK64;
       if (isLoad) {
         const v = bus.load(addr, size);
+        if (isFault(v) && v.kind === 'sea' && cpu.vbar !== undefined) {
+          takeSea(cpu, cpu.vbar, addr, 'load');
+          continue;
+        }
         if (isFault(v)) return { stop: stopFor(v, { kind: 'mmio', ipa: addr, size, isWrite: false, data: 0n, rt }), executed: n };
         wr(cpu, rt, v, false);
       } else {
         const data = rd(cpu, rt, false) & (size === 8 ? MASK64 : (1n << BigInt(size * 8)) - 1n);
         const f = bus.store(addr, size, data);
+        if (f?.kind === 'sea' && cpu.vbar !== undefined) {
+          takeSea(cpu, cpu.vbar, addr, 'store');
+          continue;
+        }
         if (f) return { stop: stopFor(f, { kind: 'mmio', ipa: addr, size, isWrite: true, data, rt }), executed: n };
       }
       cpu.pc = next;
@@ -179,6 +240,33 @@ export function run(cpu: CpuState, bus: GuestBus, budget: number): { stop: Stop;
     if (exc === 0xd4000002 || exc === 0xd4000003) {
       cpu.pc = next;
       return { stop: { kind: (insn & 3) === 2 ? 'hvc' : 'smc', imm: field(insn, 5, 16) }, executed: n };
+    }
+    // MSR/MRS (register): 1101010100 L 1 o0 op1 CRn CRm op2 Rt, op0 = 3 (o0 = 1)
+    if ((insn & 0xffd80000) >>> 0 === 0xd5180000) {
+      const reg = insn & 0x000fffe0;
+      const rt = field(insn, 0, 5);
+      if (bit(insn, 21) === 0) {
+        if (reg !== VBAR_EL1) return undef(cpu, insn, n);
+        // VBAR_EL1 bits [10:0] are RES0
+        cpu.vbar = rd(cpu, rt, false) & ~0x7ffn & MASK64;
+      } else {
+        const v =
+          reg === VBAR_EL1
+            ? (cpu.vbar ?? 0n)
+            : reg === ESR_EL1
+              ? cpu.esr
+              : reg === ELR_EL1
+                ? cpu.elr
+                : reg === FAR_EL1
+                  ? cpu.far
+                  : reg === SPSR_EL1
+                    ? cpu.spsr
+                    : undefined;
+        if (v === undefined) return undef(cpu, insn, n);
+        wr(cpu, rt, v, false);
+      }
+      cpu.pc = next;
+      continue;
     }
     // Hints: NOP, YIELD, WFE, SEV..., WFI (CRm:op2 = 0000:011)
     if ((insn & 0xfffff01f) >>> 0 === 0xd503201f) {

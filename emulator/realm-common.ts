@@ -52,8 +52,9 @@ export function recCpuOn(cpu: CpuState, rec: Rec): { cpu: CpuState; on: boolean;
  * A realm's view of its IPA space. The protected half goes through the RMM's
  * RTT: populated pages are the delegated data granules; RAM that was never
  * populated is faulted in as a zeroed data granule (the host delegates the
- * memslot page, RMI_DATA_CREATE_UNKNOWN); RIPAS EMPTY is an abort the RMM
- * injects, RAM outside every memslot one KVM injects (neither modelled). The unprotected half is the shared alias of the
+ * memslot page, RMI_DATA_CREATE_UNKNOWN); a data access to RIPAS EMPTY is an SEA the RMM
+ * injects, to RAM outside every memslot one KVM injects (v6+; the guest takes both
+ * at its vector, aarch64.ts). The unprotected half is the shared alias of the
  * same memslots (their user memory), or MMIO where no memslot is; the MMIO
  * exit reports the IPA with its top bit (UNCONFIRMED; v10 20/43 reports it
  * without).
@@ -78,7 +79,8 @@ export class RealmBus implements GuestBus {
       const pg = Math.floor(a / PAGE_SIZE);
       const frame = this.rd.data.get(pg);
       if (frame !== undefined) return { page: this.k.phys.page(frame)!, off };
-      if (!this.rd.isRam(pg)) return { kind: 'abort', what: `RIPAS EMPTY at 0x${ipa.toString(16)}: the RMM injects an SEA` };
+      // RIPAS EMPTY: the RMM injects a synchronous external abort, no REC exit (TF-RMM inject_sync_idabort)
+      if (!this.rd.isRam(pg)) return { kind: 'sea', what: `RIPAS EMPTY at 0x${ipa.toString(16)}: the RMM injects an SEA` };
       const slot = this.vm.findSlot(ipa);
       // no memslot: KVM takes it for MMIO, but the RMM reports a protected abort without a syndrome
       // (TF-RMM handle_data_abort masks a protected IPA's ESR to ESR_NONEMULATED_ABORT_MASK), so
@@ -86,7 +88,7 @@ export class RealmBus implements GuestBus {
       // lore:20250820145606.180644-19-steven.price@arm.com) or, before v6, fails KVM_RUN with -ENOSYS
       if (!slot) {
         if (!this.noSlotSea) return { kind: 'errno', errno: ERRNO.ENOSYS };
-        return { kind: 'abort', what: `protected RAM outside every memslot at 0x${ipa.toString(16)}: KVM injects an SEA` };
+        return { kind: 'sea', what: `protected RAM outside every memslot at 0x${ipa.toString(16)}: KVM injects an SEA` };
       }
       // v2+: private RAM is the memslot's guest_memfd; RFC v1: the memslot's own page
       const host = slot.gmem ? gmemPage(slot, ipa) : this.vm.mm.frameOf(slot.uaddr + (ipa - slot.gpa));
@@ -117,8 +119,11 @@ export class RealmBus implements GuestBus {
   fetch(ipa: bigint): number | BusFault {
     const pg = ipa >> 12n;
     if (this.fetchCache?.pg !== pg) {
-      // instructions come only from protected memory; the unprotected half is not executable for a realm
-      if (Number(ipa) >= this.rd.protectedLimit) return { kind: 'abort', what: 'instruction fetch from the unprotected half' };
+      // instructions come only from protected memory: the RMM injects an SEA for a fetch from the
+      // unprotected half, as for one from RIPAS EMPTY (TF-RMM handle_instruction_abort, no REC exit).
+      // resolve's SEA for RAM outside every memslot (v6+) is taken the same way here, though KVM's
+      // prefetch-abort path for a REC is UNCONFIRMED (v6 18/43 gives only kvm_inject_dabt a REC branch): no check expects it
+      if (Number(ipa) >= this.rd.protectedLimit) return { kind: 'sea', what: 'instruction fetch from the unprotected half' };
       const r = this.resolve(ipa & ~0xfffn, false);
       if ('kind' in r) return r;
       this.fetchCache = { pg, page: r.page };

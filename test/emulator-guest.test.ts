@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import * as G from '../fixtures/guest.ts';
+import { CpuState, run, type GuestBus } from '../emulator/aarch64.ts';
 
 const CASES: [string, number, string][] = [
   ['mov x1, #0x1000', G.movz(1, 0x1000), 'd2820001'],
@@ -40,6 +41,13 @@ const CASES: [string, number, string][] = [
   ['nop', G.NOP, 'd503201f'],
   ['wfi', G.WFI, 'd503207f'],
   ['udf #0', G.udf(0), '00000000'],
+  ['msr vbar_el1, x1', G.msr('VBAR_EL1', 1), 'd518c001'],
+  ['msr vbar_el1, x30', G.msr('VBAR_EL1', 30), 'd518c01e'],
+  ['mrs x5, esr_el1', G.mrs(5, 'ESR_EL1'), 'd5385205'],
+  ['mrs x2, elr_el1', G.mrs(2, 'ELR_EL1'), 'd5384022'],
+  ['mrs x3, far_el1', G.mrs(3, 'FAR_EL1'), 'd5386003'],
+  ['mrs x4, spsr_el1', G.mrs(4, 'SPSR_EL1'), 'd5384004'],
+  ['mrs x7, vbar_el1', G.mrs(7, 'VBAR_EL1'), 'd538c007'],
 ];
 
 t.test('encodings match binutils', (t) => {
@@ -68,5 +76,39 @@ t.test('re-assemble with aarch64-linux-gnu-as', { skip: asAvailable ? false : 'b
   execFileSync('aarch64-linux-gnu-objcopy', ['-O', 'binary', '-j', '.text', join(dir, 't.o'), join(dir, 't.bin')]);
   const bin = readFileSync(join(dir, 't.bin'));
   CASES.forEach(([asm, got], i) => t.equal(bin.readUInt32LE(4 * i), got >>> 0, asm));
+  t.end();
+});
+
+t.test('an SEA on a data access or fetch is taken at VBAR_EL1 + 0x200 once the guest wrote VBAR_EL1', (t) => {
+  const code = G.assemble(G.movImm(1, 0x800), G.msr('VBAR_EL1', 1), G.movImm(1, 0x5000), G.ldr(2, 1, 0, 8));
+  const handler = G.assemble(G.mrs(3, 'ESR_EL1'), G.mrs(4, 'ELR_EL1'), G.mrs(5, 'FAR_EL1'), G.mrs(6, 'SPSR_EL1'), G.hvc(0));
+  const mem = new Uint8Array(0x2000);
+  mem.set(code, 0);
+  mem.set(handler, 0xa00);
+  const bus: GuestBus = {
+    fetch: (ipa) => (ipa < 0x2000n ? new DataView(mem.buffer).getUint32(Number(ipa), true) : { kind: 'sea', what: 'fetch' }),
+    load: (ipa) => (ipa === 0x5000n ? { kind: 'sea', what: 'load' } : 0n),
+    store: () => undefined,
+  };
+  const cpu = new CpuState();
+  cpu.pstate = 0x3c4n;
+  const { stop } = run(cpu, bus, 100);
+  t.equal(stop.kind, 'hvc', 'the handler ran to its HVC');
+  t.equal(cpu.x[3], (0x25n << 26n) | (1n << 25n) | 0x10n, 'ESR_EL1: data abort, same EL, IL, SEA');
+  t.equal(cpu.x[4], 12n, 'ELR_EL1: the faulting load');
+  t.equal(cpu.x[5], 0x5000n, 'FAR_EL1: the address');
+  t.equal(cpu.x[6], 0x3c4n, 'SPSR_EL1: the PSTATE before');
+  t.equal(cpu.pstate, 0x3c5n, 'EL1h, DAIF masked');
+
+  const fetchCpu = new CpuState();
+  fetchCpu.vbar = 0x800n;
+  fetchCpu.pc = 0x9000n;
+  t.equal(run(fetchCpu, bus, 100).stop.kind, 'hvc', 'a fetch SEA runs the handler too');
+  t.equal(fetchCpu.x[3], (0x21n << 26n) | (1n << 25n) | 0x10n, 'ESR_EL1: instruction abort, same EL, IL, SEA');
+  t.equal(fetchCpu.x[4], 0x9000n, 'ELR_EL1: the fetch address');
+
+  const bare = new CpuState();
+  bare.pc = 8n; // past the MSR: no vectors
+  t.equal(run(bare, bus, 100).stop.kind, 'guest-exception', 'without VBAR_EL1 the vCPU stops (the stand-in)');
   t.end();
 });
