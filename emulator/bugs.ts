@@ -407,6 +407,7 @@ export const BUGS = [
     revisions: ['rfc-v1', 'absent'],
     source: 'G10 (kvm_set_vm_width, lore:20220314061959.3349716-3-reijiw@google.com); found on Debian 6.1 by ./run.sh explore --target qemu',
     breaks: ['vcpu.init-other-width'],
+    shows: 'second-member',
   },
 ] as const satisfies readonly BugInfo[];
 
