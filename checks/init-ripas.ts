@@ -8,7 +8,7 @@ import type { CheckContext } from '../harness/core/engine.ts';
 import type { CallResult } from '../harness/core/calls.ts';
 import { BAD_USER_POINTER } from '../harness/core/dsl/index.ts';
 import { BLOCK_2M, ENTRY, IPA_END, PAGE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
-import { initVcpu, measure, realmIn, realmWithRam, rmeIn, vcpuFirst, type RmeState } from './setup/rme-realm.ts';
+import { activateAndRun, initVcpu, measure, realmIn, realmWithRec, rmeIn, vcpuFirst, type RmeState } from './setup/rme-realm.ts';
 import { storeLoadThenOff } from './run.ts';
 import { SYSOFF } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA } from './eras.ts';
@@ -212,20 +212,14 @@ export const checks = [
     'INIT_IPA over the whole 2 MiB block whose first page was populated (40-bit realm: a level-2 block); where it succeeds, the other pages are RAM: the guest stores to one and reads it back',
     ['init.over-populated-block', 'run.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c);
       c.must(await ram.poke(ENTRY - RAM_BASE, storeLoadThenOff(MID)));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       const r = await vm.initIpa({ base: RAM_BASE, size: BLOCK_2M });
       c.expect(r, 'init.over-populated-block');
       if (r.ret < 0) return;
       // R1-IP11: the level-3 retry made every page but the populated one RAM; an EMPTY page would abort the guest
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const run = await v.run();
+      const run = await activateAndRun(c, vm, v);
       c.expect(run, 'run.ok');
       SYSOFF(c, run, 'R1-IP11 (the level-3 retry left the page EMPTY: no SYSTEM_OFF)');
     },

@@ -11,7 +11,7 @@ import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { assemble, b, br, cbnz, ldr, movImm, movz, mrs, msr, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
-import { initVcpu, measure, realmIn, realmWithRam, vcpuFirst } from './setup/rme-realm.ts';
+import { activateAndRun, initVcpu, measure, realmIn, realmWithRam, realmWithRec, vcpuFirst } from './setup/rme-realm.ts';
 import { populateAt, populateLoop, rmiRealm, runPopulatedToSystemOff, SYSOFF, type RmiRealm } from './setup/rmi-realm.ts';
 import { RME_AFTER_RFC, RME_ERA, RMI_ERA } from './eras.ts';
 import { check } from './table.ts';
@@ -248,19 +248,13 @@ export const checks = [
     'INIT_IPA makes a never-populated page RAM: the realm guest stores to it and reads the value back, then powers off',
     ['init.ok', 'run.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c);
       c.must(await ram.poke(ENTRY - RAM_BASE, storeLoadThenOff(MID)));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       // RIPAS RAM, no contents: the first access faults it in from the memslot
       // (RFC v1: its own page; v2+: guest_memfd) with DATA_CREATE_UNKNOWN (R1-IP, V10-IR)
       c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.ok');
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const r = await v.run();
+      const r = await activateAndRun(c, vm, v);
       c.expect(r, 'run.ok');
       SYSOFF(c, r, 'R1-V9, V10-V13 (SYSTEM_RESET: the page lost the store)');
     },
@@ -283,9 +277,7 @@ export const checks = [
       c.must(await v.finalizeRec());
       c.must(await ram.poke(ENTRY - RAM_BASE, sharedReadWriteThenOff(MID)));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const r = await v.run();
+      const r = await activateAndRun(c, vm, v);
       // the memslot is found with the top IPA bit clear: RFC v1 gpa_stolen_mask, v10 20/43 kvm_gpa_from_fault
       c.expect(r, 'run.ok');
       SYSOFF(c, r, "R1-V9, V10-V13 (SYSTEM_RESET: the guest did not read the VMM's value)");
@@ -310,9 +302,7 @@ export const checks = [
       c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       // a plain memslot is not private: the fault goes to user_mem_abort, which finds no VMA at the
       // memslot's hva and returns -EFAULT before it maps anything (RFC v1 16/28 and v10 20/43,
       // lore:20250820145606.180644-21-steven.price@arm.com, keep mmu.c's vma_lookup first)
@@ -340,9 +330,7 @@ export const checks = [
       c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       // the memslot is not private, so user_mem_abort takes the fault, finds the page and then refuses a
       // protected IPA with -EINVAL (v8 30/43, lore:20250416134208.383984-31-steven.price@arm.com: changed
       // in v7 to keep every page not from guest_memfd out of the protected half; v10 and v13 37/48 keep it)
@@ -360,17 +348,11 @@ export const checks = [
     "INIT_IPA makes a page RAM where no memslot is: the realm guest's load from it fails KVM_RUN with -ENOSYS (RFC v1..v5; v6+ inject an SEA instead, a guest exception no check may expect)",
     ['init.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c);
       c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       // no memslot: kvm_handle_guest_abort hands the abort to io_mem_abort; the RMM gives a protected
       // IPA's abort no syndrome (TF-RMM handle_data_abort, ESR_NONEMULATED_ABORT_MASK), and without
       // KVM_CAP_ARM_NISV_TO_USER the generic code fails with -ENOSYS: RFC v1 15/28
@@ -392,16 +374,10 @@ export const checks = [
     "a realm guest with exception vectors loads from a page of its memslot left RIPAS EMPTY (never INIT_IPA'd nor populated): the RMM injects a synchronous external abort, and the guest's handler reports ESR_EL1 by MMIO",
     ['run.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c);
       c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(MID)));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       c.expect(res, 'run.ok');
       // a data abort on a protected IPA whose RIPAS is EMPTY: the RMM injects an SEA into the REC and does
       // not exit to the host (TF-RMM handle_data_abort, inject_sync_idabort with FSC SEA; R1-V9, V10-V13)
@@ -415,17 +391,11 @@ export const checks = [
     "INIT_IPA makes a page RAM where no memslot is: the realm guest with exception vectors loads from it, KVM injects a synchronous external abort (v6+), and the guest's handler reports ESR_EL1 by MMIO",
     ['init.ok', 'run.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c);
       c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(RAM2_BASE)));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       c.expect(res, 'run.ok');
       // no memslot: io_mem_abort finds no valid syndrome (the RMM gives a protected IPA's abort none) and,
       // for a REC, injects an SEA instead of failing with -ENOSYS (v6 18/43,
@@ -440,16 +410,10 @@ export const checks = [
     "a realm guest with exception vectors branches to a page of its memslot left RIPAS EMPTY: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
     ['run.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c);
       c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(MID, true)));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       c.expect(res, 'run.ok');
       // an instruction abort on a protected IPA whose RIPAS is EMPTY: the RMM injects an SEA, no REC exit
       // (TF-RMM handle_instruction_abort, inject_sync_idabort with FSC SEA)
@@ -463,16 +427,10 @@ export const checks = [
     "a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
     ['run.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c);
       c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(UNPROTECTED_BASE, true)));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       c.expect(res, 'run.ok');
       // a realm never executes from outside its protected address range: the RMM injects an SEA on an
       // instruction abort there, no REC exit (TF-RMM handle_instruction_abort, !access_in_rec_par)

@@ -2,7 +2,7 @@
 // KVM_ENABLE_CAP sub-commands): bring a realm to a given state by the valid
 // order (conditions.md R1-V9), so a check can then do the one call it is about.
 import type { CheckContext } from '../../harness/core/engine.ts';
-import type { Mem, Vcpu, Vm } from '../../harness/core/dsl/index.ts';
+import type { Mem, RunOutcome, Vcpu, Vm } from '../../harness/core/dsl/index.ts';
 import { KVM_ARM_VCPU_PSCI_0_2 } from '../../uapi/kvm-uapi.ts';
 import { ENTRY, PAGE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS } from '../../fixtures/layout.ts';
 import { systemOffSmc } from '../../fixtures/payloads.ts';
@@ -47,6 +47,27 @@ export function defaultFeatures(c: CheckContext): number[] {
  */
 export function vcpuFirst(c: CheckContext): boolean {
   return c.abi.expect['create.after-vcpu']?.errno === 0;
+}
+
+/**
+ * A realm with RAM, its RD, and vCPU 0 a REC at the entry point: vCPU 0
+ * initialised before CREATE where the revision's VMMs do so (vcpuFirst), after
+ * it on RFC v1, then FINALIZE(REC). The check then writes and populates its image.
+ */
+export async function realmWithRec(c: CheckContext, ipaBits = REALM_IPA_BITS): Promise<RealmSetup & { v: Vcpu }> {
+  const { vm, ram } = await realmWithRam(c, ipaBits);
+  const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
+  c.must(await vm.createRd());
+  const v = early ?? (await initVcpu(c, vm));
+  c.must(await v.finalizeRec());
+  return { vm, ram, v };
+}
+
+/** The launch's tail: the vGIC where the revision's first run needs it, ACTIVATE, then KVM_RUN of `v`. */
+export async function activateAndRun(c: CheckContext, vm: Vm, v: Vcpu): Promise<RunOutcome> {
+  if (c.abi.firstRunNeedsIrqchip === true) c.must(await vm.createVgicV3());
+  c.must(await vm.activate());
+  return v.run();
 }
 
 /**
