@@ -8,7 +8,7 @@ import { FLAG_BITS } from '../uapi/kvm.ts';
 import { describeOutcome } from '../harness/core/calls.ts';
 import type { CheckContext } from '../harness/core/engine.ts';
 import type { Mem } from '../harness/core/dsl/index.ts';
-import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, UNPROTECTED_BASE } from '../fixtures/layout.ts';
+import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { assemble, b, br, cbnz, ldr, movImm, movz, mrs, msr, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
 import { activateAndRun, initVcpu, measure, realmIn, realmWithRam, realmWithRec, vcpuFirst } from './setup/rme-realm.ts';
@@ -293,12 +293,9 @@ export const checks = [
     "a plain memslot made with userspace_addr 0 (nothing mapped there), its page made RAM by INIT_IPA: the realm guest's first load from it fails KVM_RUN with -EFAULT",
     ['init.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, undefined));
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c, REALM_IPA_BITS, async (vm) => {
+        c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, undefined));
+      });
       c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
@@ -321,12 +318,9 @@ export const checks = [
     "a plain memslot (no guest_memfd, its user page mapped) made RAM by INIT_RIPAS: the realm guest's load from it fails KVM_RUN with -EINVAL (v7+ keep every page not from guest_memfd out of the protected half)",
     ['init.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
-      await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: PAGE });
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c, REALM_IPA_BITS, async (vm) => {
+        await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: PAGE });
+      });
       c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');

@@ -52,10 +52,13 @@ export function vcpuFirst(c: CheckContext): boolean {
 /**
  * A realm with RAM, its RD, and vCPU 0 a REC at the entry point: vCPU 0
  * initialised before CREATE where the revision's VMMs do so (vcpuFirst), after
- * it on RFC v1, then FINALIZE(REC). The check then writes and populates its image.
+ * it on RFC v1, then FINALIZE(REC); `more` runs first, right after the RAM memslot.
+ * The check then writes and populates its image.
  */
-export async function realmWithRec(c: CheckContext, ipaBits = REALM_IPA_BITS): Promise<RealmSetup & { v: Vcpu }> {
+export async function realmWithRec(c: CheckContext, ipaBits = REALM_IPA_BITS, more?: (vm: Vm) => Promise<void>): Promise<RealmSetup & { v: Vcpu }> {
   const { vm, ram } = await realmWithRam(c, ipaBits);
+  // what the check adds before the vCPUs (another memslot)
+  if (more) await more(vm);
   const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
   c.must(await vm.createRd());
   const v = early ?? (await initVcpu(c, vm));
