@@ -6,7 +6,8 @@ import * as K from '../uapi/kvm-uapi.ts';
 import { ERRNO } from '../uapi/errno.ts';
 import { FLAG_BITS } from '../uapi/kvm.ts';
 import { describeOutcome } from '../harness/core/calls.ts';
-import type { CheckContext } from '../harness/core/engine.ts';
+import type { CheckContext, CheckDef } from '../harness/core/engine.ts';
+import type { AbiName } from '../profiles/types.ts';
 import type { Mem } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { assemble, b, br, cbnz, ldr, movImm, movz, mrs, msr, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
@@ -87,6 +88,115 @@ function seaTaken(c: CheckContext, res: { exit?: K.RunExit }, src: string, ec = 
     `the guest's handler reports ESR_EL1 (EC 0x${ec.toString(16)}, FSC 0x10) by MMIO at 0x${SEA_REPORT.toString(16)}, got ${ex?.reason ?? 'none'}${at !== undefined ? ` at 0x${at.toString(16)}` : ''}${esr !== undefined ? ` ESR 0x${esr.toString(16)}` : ''}`,
     src,
   );
+}
+
+/** One synchronous external abort a realm guest with vectors takes: what it touches, how, and why (the source). */
+interface SeaRow {
+  name: string;
+  description: string;
+  /** The IPA the guest loads from or branches to. */
+  target: number;
+  fetch: boolean;
+  /** RME era: make the target RAM by INIT_IPA first (RAM where no memslot is). */
+  initIpa?: boolean;
+  abis?: readonly AbiName[];
+  src: string;
+}
+
+const SEA_DESC = "and the guest's handler reports ESR_EL1 by MMIO";
+
+// RFC v1..v10: the RMM injects on RIPAS EMPTY and on a fetch outside the protected range (TF-RMM
+// handle_data_abort / handle_instruction_abort, inject_sync_idabort with FSC SEA, no REC exit); KVM asks
+// for one from v6 when a protected IPA has no memslot (io_mem_abort for a REC: v6 18/43,
+// lore:20241212155610.76522-19-steven.price@arm.com; v10 18/43, lore:20250820145606.180644-19-steven.price@arm.com)
+const SEA_RME: SeaRow[] = [
+  {
+    name: 'ripas-empty-load-takes-sea',
+    description: `a realm guest with exception vectors loads from a page of its memslot left RIPAS EMPTY (never INIT_IPA'd nor populated): the RMM injects a synchronous external abort, ${SEA_DESC}`,
+    target: MID,
+    fetch: false,
+    src: 'TF-RMM inject_sync_idabort (RIPAS EMPTY: SEA, no REC exit)',
+  },
+  {
+    name: 'protected-ram-outside-memslots-takes-sea',
+    description: `INIT_IPA makes a page RAM where no memslot is: the realm guest with exception vectors loads from it, KVM injects a synchronous external abort (v6+), ${SEA_DESC}`,
+    target: RAM2_BASE,
+    fetch: false,
+    initIpa: true,
+    abis: ['v6', 'v7', 'v8', 'v9', 'v10'],
+    src: 'mmio.c io_mem_abort (a REC: kvm_inject_dabt); v6 18/43, v10 18/43',
+  },
+  {
+    name: 'ripas-empty-fetch-takes-sea',
+    description: `a realm guest with exception vectors branches to a page of its memslot left RIPAS EMPTY: the RMM injects a synchronous external abort on the fetch, ${SEA_DESC}`,
+    target: MID,
+    fetch: true,
+    src: 'TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)',
+  },
+  {
+    name: 'unprotected-fetch-takes-sea',
+    description: `a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, ${SEA_DESC}`,
+    target: UNPROTECTED_BASE,
+    fetch: true,
+    src: 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)',
+  },
+];
+
+// v12..v14: RIPAS RAM only over guest_memfd memslots (V14-A10), so RAM2_BASE, outside every memslot, stays EMPTY
+const SEA_RMI: SeaRow[] = [
+  {
+    name: 'ripas-empty-load-takes-sea',
+    description: `a realm guest with exception vectors loads from a protected IPA outside every memslot (RIPAS EMPTY: the first run makes only the memslots RAM): the RMM injects a synchronous external abort, ${SEA_DESC}`,
+    target: RAM2_BASE,
+    fetch: false,
+    src: 'V14-A10; TF-RMM inject_sync_idabort (RIPAS EMPTY: SEA, no REC exit)',
+  },
+  {
+    name: 'ripas-empty-fetch-takes-sea',
+    description: `a realm guest with exception vectors branches to a protected IPA outside every memslot (RIPAS EMPTY): the RMM injects a synchronous external abort on the fetch, ${SEA_DESC}`,
+    target: RAM2_BASE,
+    fetch: true,
+    src: 'V14-A10; TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)',
+  },
+  {
+    name: 'unprotected-fetch-takes-sea',
+    description: `a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, ${SEA_DESC}`,
+    target: UNPROTECTED_BASE,
+    fetch: true,
+    src: 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)',
+  },
+];
+
+const seaEc = (r: SeaRow): bigint => (r.fetch ? 0x21n : 0x25n);
+
+function rmeSeaCheck(r: SeaRow): CheckDef {
+  return check(
+    'run',
+    r.name,
+    r.abis ? { generations: RME_ERA, abis: r.abis } : RME,
+    r.description,
+    r.initIpa ? ['init.ok', 'run.ok'] : ['run.ok'],
+    async (c) => {
+      const { vm, ram, v } = await realmWithRec(c);
+      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(r.target, r.fetch)));
+      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+      if (r.initIpa) c.expect(await vm.initIpa({ base: r.target, size: PAGE }), 'init.ok');
+      const res = await activateAndRun(c, vm, v);
+      c.expect(res, 'run.ok');
+      seaTaken(c, res, r.src, seaEc(r));
+    },
+  );
+}
+
+function rmiSeaCheck(r: SeaRow): CheckDef {
+  return check('run', r.name, { generations: RMI_ERA }, r.description, ['rmi.run-ok'], async (c) => {
+    const rr = await rmiRealm(c, { vgic: true });
+    c.must(await rr.ram.poke(0, seaHandlerGuest(r.target, r.fetch)));
+    c.must(await populateAt(rr, RAM_BASE, PAGE));
+    const res = await rr.vcpu!.run();
+    c.expect(res, 'rmi.run-ok');
+    seaTaken(c, res, r.src, seaEc(r));
+  });
 }
 
 /** The value the VMM leaves in shared memory, and the one the guest writes back beside it. */
@@ -361,76 +471,7 @@ export const checks = [
   ),
 
   // ---- guest exceptions: a synchronous external abort the RMM or KVM injects, taken at the guest's vectors
-  check(
-    'run',
-    'ripas-empty-load-takes-sea',
-    RME,
-    "a realm guest with exception vectors loads from a page of its memslot left RIPAS EMPTY (never INIT_IPA'd nor populated): the RMM injects a synchronous external abort, and the guest's handler reports ESR_EL1 by MMIO",
-    ['run.ok'],
-    async (c) => {
-      const { vm, ram, v } = await realmWithRec(c);
-      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(MID)));
-      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      const res = await activateAndRun(c, vm, v);
-      c.expect(res, 'run.ok');
-      // a data abort on a protected IPA whose RIPAS is EMPTY: the RMM injects an SEA into the REC and does
-      // not exit to the host (TF-RMM handle_data_abort, inject_sync_idabort with FSC SEA; R1-V9, V10-V13)
-      seaTaken(c, res, 'TF-RMM inject_sync_idabort (RIPAS EMPTY: SEA, no REC exit)');
-    },
-  ),
-  check(
-    'run',
-    'protected-ram-outside-memslots-takes-sea',
-    { generations: RME_ERA, abis: ['v6', 'v7', 'v8', 'v9', 'v10'] },
-    "INIT_IPA makes a page RAM where no memslot is: the realm guest with exception vectors loads from it, KVM injects a synchronous external abort (v6+), and the guest's handler reports ESR_EL1 by MMIO",
-    ['init.ok', 'run.ok'],
-    async (c) => {
-      const { vm, ram, v } = await realmWithRec(c);
-      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(RAM2_BASE)));
-      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      const res = await activateAndRun(c, vm, v);
-      c.expect(res, 'run.ok');
-      // no memslot: io_mem_abort finds no valid syndrome (the RMM gives a protected IPA's abort none) and,
-      // for a REC, injects an SEA instead of failing with -ENOSYS (v6 18/43,
-      // lore:20241212155610.76522-19-steven.price@arm.com; v10 18/43, lore:20250820145606.180644-19-steven.price@arm.com)
-      seaTaken(c, res, 'mmio.c io_mem_abort (a REC: kvm_inject_dabt); v6 18/43, v10 18/43');
-    },
-  ),
-  check(
-    'run',
-    'ripas-empty-fetch-takes-sea',
-    RME,
-    "a realm guest with exception vectors branches to a page of its memslot left RIPAS EMPTY: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
-    ['run.ok'],
-    async (c) => {
-      const { vm, ram, v } = await realmWithRec(c);
-      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(MID, true)));
-      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      const res = await activateAndRun(c, vm, v);
-      c.expect(res, 'run.ok');
-      // an instruction abort on a protected IPA whose RIPAS is EMPTY: the RMM injects an SEA, no REC exit
-      // (TF-RMM handle_instruction_abort, inject_sync_idabort with FSC SEA)
-      seaTaken(c, res, 'TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)', 0x21n);
-    },
-  ),
-  check(
-    'run',
-    'unprotected-fetch-takes-sea',
-    RME,
-    "a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
-    ['run.ok'],
-    async (c) => {
-      const { vm, ram, v } = await realmWithRec(c);
-      c.must(await ram.poke(ENTRY - RAM_BASE, seaHandlerGuest(UNPROTECTED_BASE, true)));
-      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      const res = await activateAndRun(c, vm, v);
-      c.expect(res, 'run.ok');
-      // a realm never executes from outside its protected address range: the RMM injects an SEA on an
-      // instruction abort there, no REC exit (TF-RMM handle_instruction_abort, !access_in_rec_par)
-      seaTaken(c, res, 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)', 0x21n);
-    },
-  ),
+  ...SEA_RME.map(rmeSeaCheck),
   check(
     'run',
     'protected-alias-of-delegated-page',
@@ -760,53 +801,5 @@ export const checks = [
       );
     },
   ),
-  check(
-    'run',
-    'ripas-empty-load-takes-sea',
-    { generations: RMI_ERA },
-    "a realm guest with exception vectors loads from a protected IPA outside every memslot (RIPAS EMPTY: the first run makes only the memslots RAM): the RMM injects a synchronous external abort, and the guest's handler reports ESR_EL1 by MMIO",
-    ['rmi.run-ok'],
-    async (c) => {
-      const r = await rmiRealm(c, { vgic: true });
-      c.must(await r.ram.poke(0, seaHandlerGuest(RAM2_BASE)));
-      c.must(await populateAt(r, RAM_BASE, PAGE));
-      const res = await r.vcpu!.run();
-      c.expect(res, 'rmi.run-ok');
-      // RIPAS RAM only over guest_memfd memslots (V14-A10), so RAM2_BASE stays EMPTY; a data abort there is an
-      // SEA the RMM injects without a REC exit (TF-RMM handle_data_abort, inject_sync_idabort with FSC SEA)
-      seaTaken(c, res, 'V14-A10; TF-RMM inject_sync_idabort (RIPAS EMPTY: SEA, no REC exit)');
-    },
-  ),
-  check(
-    'run',
-    'ripas-empty-fetch-takes-sea',
-    { generations: RMI_ERA },
-    "a realm guest with exception vectors branches to a protected IPA outside every memslot (RIPAS EMPTY): the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
-    ['rmi.run-ok'],
-    async (c) => {
-      const r = await rmiRealm(c, { vgic: true });
-      c.must(await r.ram.poke(0, seaHandlerGuest(RAM2_BASE, true)));
-      c.must(await populateAt(r, RAM_BASE, PAGE));
-      const res = await r.vcpu!.run();
-      c.expect(res, 'rmi.run-ok');
-      // RAM2_BASE stays EMPTY (V14-A10); TF-RMM handle_instruction_abort injects an SEA there, no REC exit
-      seaTaken(c, res, 'V14-A10; TF-RMM handle_instruction_abort (RIPAS EMPTY: SEA, no REC exit)', 0x21n);
-    },
-  ),
-  check(
-    'run',
-    'unprotected-fetch-takes-sea',
-    { generations: RMI_ERA },
-    "a realm guest with exception vectors branches to the first IPA of the unprotected half: the RMM injects a synchronous external abort on the fetch, and the guest's handler reports ESR_EL1 by MMIO",
-    ['rmi.run-ok'],
-    async (c) => {
-      const r = await rmiRealm(c, { vgic: true });
-      c.must(await r.ram.poke(0, seaHandlerGuest(UNPROTECTED_BASE, true)));
-      c.must(await populateAt(r, RAM_BASE, PAGE));
-      const res = await r.vcpu!.run();
-      c.expect(res, 'rmi.run-ok');
-      // TF-RMM handle_instruction_abort: a fetch outside the protected range is an SEA, no REC exit
-      seaTaken(c, res, 'TF-RMM handle_instruction_abort (unprotected IPA: SEA, no REC exit)', 0x21n);
-    },
-  ),
+  ...SEA_RMI.map(rmiSeaCheck),
 ];
