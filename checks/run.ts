@@ -8,7 +8,7 @@ import { FLAG_BITS } from '../uapi/kvm.ts';
 import { describeOutcome } from '../harness/core/calls.ts';
 import type { CheckContext, CheckDef } from '../harness/core/engine.ts';
 import type { AbiName } from '../profiles/types.ts';
-import type { Mem } from '../harness/core/dsl/index.ts';
+import type { Mem, Vm } from '../harness/core/dsl/index.ts';
 import { ENTRY, PAGE, RAM2_BASE, RAM_BASE, RAM_SIZE, REALM_IPA_BITS, UNPROTECTED_BASE } from '../fixtures/layout.ts';
 import { assemble, b, br, cbnz, ldr, movImm, movz, mrs, msr, psciCall, str, subImm, systemOff } from '../fixtures/guest.ts';
 import { mmioStoreThenOff } from '../fixtures/payloads.ts';
@@ -196,6 +196,72 @@ function rmiSeaCheck(r: SeaRow): CheckDef {
     const res = await rr.vcpu!.run();
     c.expect(res, 'rmi.run-ok');
     seaTaken(c, res, r.src, seaEc(r));
+  });
+}
+
+/**
+ * A realm guest's load from protected RAM with nothing usable behind it, which KVM_RUN itself fails:
+ * RAM2_BASE made RAM by INIT_IPA, with `slot` (what the VMM put there, if anything) before the vCPUs.
+ */
+interface RamFaultRow {
+  name: string;
+  abis?: readonly AbiName[];
+  description: string;
+  slot?: (c: CheckContext, vm: Vm) => Promise<void>;
+  errno: keyof typeof ERRNO;
+  src: string;
+}
+
+const RAM_FAULTS: RamFaultRow[] = [
+  // a plain memslot is not private: the fault goes to user_mem_abort, which finds no VMA at the memslot's hva
+  // and returns -EFAULT before it maps anything (RFC v1 16/28 and v10 20/43,
+  // lore:20250820145606.180644-21-steven.price@arm.com, keep mmu.c's vma_lookup first)
+  {
+    name: 'protected-ram-without-user-memory-faults',
+    description:
+      "a plain memslot made with userspace_addr 0 (nothing mapped there), its page made RAM by INIT_IPA: the realm guest's first load from it fails KVM_RUN with -EFAULT",
+    slot: async (c, vm) => {
+      c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, undefined));
+    },
+    errno: 'EFAULT',
+    src: 'mmu.c user_mem_abort (no VMA: -EFAULT); RFC v1 16/28, v10 20/43',
+  },
+  // the memslot is not private, so user_mem_abort takes the fault, finds the page and then refuses a protected IPA
+  // with -EINVAL (v8 30/43, lore:20250416134208.383984-31-steven.price@arm.com: changed in v7 to keep every page
+  // not from guest_memfd out of the protected half; v10 and v13 37/48 keep it)
+  {
+    name: 'protected-ram-plain-memslot-refused',
+    abis: ['v7', 'v8', 'v9', 'v10'],
+    description:
+      "a plain memslot (no guest_memfd, its user page mapped) made RAM by INIT_RIPAS: the realm guest's load from it fails KVM_RUN with -EINVAL (v7+ keep every page not from guest_memfd out of the protected half)",
+    slot: async (_c, vm) => {
+      await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: PAGE });
+    },
+    errno: 'EINVAL',
+    src: 'v8 30/43 user_mem_abort (a protected IPA outside guest_memfd: -EINVAL, since v7)',
+  },
+  // no memslot: kvm_handle_guest_abort hands the abort to io_mem_abort; the RMM gives a protected IPA's abort no
+  // syndrome (TF-RMM handle_data_abort, ESR_NONEMULATED_ABORT_MASK), and without KVM_CAP_ARM_NISV_TO_USER the
+  // generic code fails with -ENOSYS: RFC v1 15/28 (lore:20230127112932.38045-16-steven.price@arm.com) leaves
+  // io_mem_abort so; v6 18/43 (lore:20241212155610.76522-19-steven.price@arm.com) first injects an SEA for a REC there
+  {
+    name: 'protected-ram-outside-memslots',
+    abis: ['rfc-v1', 'v2', 'v3', 'v4', 'v5'],
+    description:
+      "INIT_IPA makes a page RAM where no memslot is: the realm guest's load from it fails KVM_RUN with -ENOSYS (RFC v1..v5; v6+ inject an SEA instead, a guest exception no check may expect)",
+    errno: 'ENOSYS',
+    src: 'mmio.c io_mem_abort (no valid syndrome: -ENOSYS); RFC v1 15/28; v6 18/43 (the SEA branch, absent before)',
+  },
+];
+
+function ramFaultCheck(r: RamFaultRow): CheckDef {
+  return check('run', r.name, r.abis ? { generations: RME_ERA, abis: r.abis } : RME, r.description, ['init.ok'], async (c) => {
+    const { vm, ram, v } = await realmWithRec(c, REALM_IPA_BITS, r.slot && ((vm) => r.slot!(c, vm)));
+    c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
+    c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
+    c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
+    const res = await activateAndRun(c, vm, v);
+    c.ok(res.error === undefined && res.ret === -1 && res.errno === ERRNO[r.errno], `KVM_RUN ${describeOutcome(res)}, want -1 ${r.errno}`, r.src);
   });
 }
 
@@ -395,80 +461,8 @@ export const checks = [
     },
   ),
 
-  // ---- from the StrykerJS triage, third round (realm-common): protected RAM with nothing behind it
-  check(
-    'run',
-    'protected-ram-without-user-memory-faults',
-    RME,
-    "a plain memslot made with userspace_addr 0 (nothing mapped there), its page made RAM by INIT_IPA: the realm guest's first load from it fails KVM_RUN with -EFAULT",
-    ['init.ok'],
-    async (c) => {
-      const { vm, ram, v } = await realmWithRec(c, REALM_IPA_BITS, async (vm) => {
-        c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, undefined));
-      });
-      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
-      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      const res = await activateAndRun(c, vm, v);
-      // a plain memslot is not private: the fault goes to user_mem_abort, which finds no VMA at the
-      // memslot's hva and returns -EFAULT before it maps anything (RFC v1 16/28 and v10 20/43,
-      // lore:20250820145606.180644-21-steven.price@arm.com, keep mmu.c's vma_lookup first)
-      c.ok(
-        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EFAULT,
-        `KVM_RUN ${describeOutcome(res)}, want -1 EFAULT`,
-        'mmu.c user_mem_abort (no VMA: -EFAULT); RFC v1 16/28, v10 20/43',
-      );
-    },
-  ),
-
-  check(
-    'run',
-    'protected-ram-plain-memslot-refused',
-    { generations: RME_ERA, abis: ['v7', 'v8', 'v9', 'v10'] },
-    "a plain memslot (no guest_memfd, its user page mapped) made RAM by INIT_RIPAS: the realm guest's load from it fails KVM_RUN with -EINVAL (v7+ keep every page not from guest_memfd out of the protected half)",
-    ['init.ok'],
-    async (c) => {
-      const { vm, ram, v } = await realmWithRec(c, REALM_IPA_BITS, async (vm) => {
-        await vm.memslot({ slot: 1, gpa: RAM2_BASE, size: PAGE });
-      });
-      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
-      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      const res = await activateAndRun(c, vm, v);
-      // the memslot is not private, so user_mem_abort takes the fault, finds the page and then refuses a
-      // protected IPA with -EINVAL (v8 30/43, lore:20250416134208.383984-31-steven.price@arm.com: changed
-      // in v7 to keep every page not from guest_memfd out of the protected half; v10 and v13 37/48 keep it)
-      c.ok(
-        res.error === undefined && res.ret === -1 && res.errno === ERRNO.EINVAL,
-        `KVM_RUN ${describeOutcome(res)}, want -1 EINVAL`,
-        'v8 30/43 user_mem_abort (a protected IPA outside guest_memfd: -EINVAL, since v7)',
-      );
-    },
-  ),
-  check(
-    'run',
-    'protected-ram-outside-memslots',
-    { generations: RME_ERA, abis: ['rfc-v1', 'v2', 'v3', 'v4', 'v5'] },
-    "INIT_IPA makes a page RAM where no memslot is: the realm guest's load from it fails KVM_RUN with -ENOSYS (RFC v1..v5; v6+ inject an SEA instead, a guest exception no check may expect)",
-    ['init.ok'],
-    async (c) => {
-      const { vm, ram, v } = await realmWithRec(c);
-      c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
-      c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
-      c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      const res = await activateAndRun(c, vm, v);
-      // no memslot: kvm_handle_guest_abort hands the abort to io_mem_abort; the RMM gives a protected
-      // IPA's abort no syndrome (TF-RMM handle_data_abort, ESR_NONEMULATED_ABORT_MASK), and without
-      // KVM_CAP_ARM_NISV_TO_USER the generic code fails with -ENOSYS: RFC v1 15/28
-      // (lore:20230127112932.38045-16-steven.price@arm.com) leaves io_mem_abort so; v6 18/43
-      // (lore:20241212155610.76522-19-steven.price@arm.com) first injects an SEA for a REC there
-      c.ok(
-        res.error === undefined && res.ret === -1 && res.errno === ERRNO.ENOSYS,
-        `KVM_RUN ${describeOutcome(res)}, want -1 ENOSYS`,
-        'mmio.c io_mem_abort (no valid syndrome: -ENOSYS); RFC v1 15/28; v6 18/43 (the SEA branch, absent before)',
-      );
-    },
-  ),
+  // ---- from the StrykerJS triage, third round (realm-common): what KVM_RUN returns for protected RAM with nothing behind it
+  ...RAM_FAULTS.map(ramFaultCheck),
 
   // ---- guest exceptions: a synchronous external abort the RMM or KVM injects, taken at the guest's vectors
   ...SEA_RME.map(rmeSeaCheck),
@@ -479,19 +473,15 @@ export const checks = [
     "RFC v1: a second memslot over the user page behind a RAM page the realm already faulted in (so delegated): the realm guest's load through it fails KVM_RUN with -ENXIO",
     ['init.ok'],
     async (c) => {
-      const { vm, ram } = await realmWithRam(c);
       // slot 1 aliases the user page behind MID (KVM allows two memslots on one user address)
-      c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, ram, MID - RAM_BASE));
-      const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
-      c.must(await vm.createRd());
-      const v = early ?? (await initVcpu(c, vm));
-      c.must(await v.finalizeRec());
+      const { vm, ram, v } = await realmWithRec(c, REALM_IPA_BITS, async (vm, ram) => {
+        c.must(await vm.setMemoryRegion({ slot: 1, gpa: RAM2_BASE, size: PAGE }, ram, MID - RAM_BASE));
+      });
       c.must(await ram.poke(ENTRY - RAM_BASE, assemble(movImm(1, MID), ldr(2, 1, 0, 8), movImm(1, RAM2_BASE), ldr(2, 1, 0, 8), systemOff('smc'))));
       c.must(await vm.populate({ base: ENTRY, size: PAGE, ...measure(c) }));
       c.expect(await vm.initIpa({ base: MID, size: PAGE }), 'init.ok');
       c.expect(await vm.initIpa({ base: RAM2_BASE, size: PAGE }), 'init.ok');
-      c.must(await vm.activate());
-      const res = await v.run();
+      const res = await activateAndRun(c, vm, v);
       // the first load delegates the user page (realm_map_protected, added by RFC v1 16/28,
       // lore:20230127112932.38045-17-steven.price@arm.com, called from the fault path of 17/28); the second
       // finds it delegated, reads the RTT entry of its own IPA (not ASSIGNED: no racing vCPU mapped it) and

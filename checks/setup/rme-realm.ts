@@ -55,10 +55,10 @@ export function vcpuFirst(c: CheckContext): boolean {
  * it on RFC v1, then FINALIZE(REC); `more` runs first, right after the RAM memslot.
  * The check then writes and populates its image.
  */
-export async function realmWithRec(c: CheckContext, ipaBits = REALM_IPA_BITS, more?: (vm: Vm) => Promise<void>): Promise<RealmSetup & { v: Vcpu }> {
+export async function realmWithRec(c: CheckContext, ipaBits = REALM_IPA_BITS, more?: (vm: Vm, ram: Mem) => Promise<void>): Promise<RealmSetup & { v: Vcpu }> {
   const { vm, ram } = await realmWithRam(c, ipaBits);
   // what the check adds before the vCPUs (another memslot)
-  if (more) await more(vm);
+  if (more) await more(vm, ram);
   const early = vcpuFirst(c) ? await initVcpu(c, vm) : undefined;
   c.must(await vm.createRd());
   const v = early ?? (await initVcpu(c, vm));
